@@ -1,0 +1,232 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+
+	"github.com/edgecnn/edgecnn/internal/atomicfile"
+)
+
+// Checkpoint file format (version 1), all integers little-endian:
+//
+//	offset  size  field
+//	0       8     magic "ECNNCKPT"
+//	8       4     format version (1)
+//	12      4     header length H
+//	16      H     header, JSON (CheckpointHeader)
+//	16+H    D     tensor data: float32 values, little-endian, in header order
+//	end-4   4     CRC-32 (IEEE) of every preceding byte
+//
+// The header records the architecture, normalization, labels, training
+// config, per-epoch metrics and, for every tensor, its name, shape and
+// element count. Model tensors use the names of Model.Params; extra state
+// (optimizer moments, RNG state) is stored under names starting "state/".
+const (
+	ckptMagic   = "ECNNCKPT"
+	ckptVersion = 1
+	maxHeader   = 16 << 20
+	maxElements = 1 << 30
+)
+
+// ErrCorrupt is returned (wrapped) for any malformed checkpoint.
+var ErrCorrupt = errors.New("corrupt checkpoint")
+
+// TensorEntry describes one tensor stored in a checkpoint.
+type TensorEntry struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	Count int    `json:"count"`
+}
+
+// CheckpointHeader is the JSON header of a checkpoint file.
+type CheckpointHeader struct {
+	Format  string          `json:"format"` // "edgecnn-checkpoint"
+	Version string          `json:"edgecnn_version,omitempty"`
+	Arch    Arch            `json:"arch"`
+	Norm    Normalization   `json:"normalization"`
+	Labels  []string        `json:"labels"`
+	Epoch   int             `json:"epoch"`             // epochs completed
+	Config  json.RawMessage `json:"config,omitempty"`  // training configuration (train package's type)
+	Metrics json.RawMessage `json:"metrics,omitempty"` // per-epoch metrics (train package's type)
+	Tensors []TensorEntry   `json:"tensors"`
+}
+
+// Checkpoint is a model plus its training record and optional extra state.
+type Checkpoint struct {
+	Model   *Model
+	Version string
+	Epoch   int
+	Config  json.RawMessage
+	Metrics json.RawMessage
+	State   map[string][]float32 // extra tensors, e.g. optimizer moments
+}
+
+// Encode serializes the checkpoint.
+func (c *Checkpoint) Encode() ([]byte, error) {
+	if c.Model == nil {
+		return nil, errors.New("checkpoint: no model")
+	}
+	h := CheckpointHeader{Format: "edgecnn-checkpoint", Version: c.Version, Arch: c.Model.Arch, Norm: c.Model.Norm,
+		Labels: c.Model.Labels, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics}
+	var data [][]float32
+	for _, p := range c.Model.Params() {
+		h.Tensors = append(h.Tensors, TensorEntry{p.Name, p.Shape, len(p.Data)})
+		data = append(data, p.Data)
+	}
+	for _, name := range sortedKeys(c.State) {
+		v := c.State[name]
+		h.Tensors = append(h.Tensors, TensorEntry{"state/" + name, []int{len(v)}, len(v)})
+		data = append(data, v)
+	}
+	hj, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: header: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(ckptMagic)
+	binary.Write(&buf, binary.LittleEndian, uint32(ckptVersion))
+	binary.Write(&buf, binary.LittleEndian, uint32(len(hj)))
+	buf.Write(hj)
+	b4 := make([]byte, 4)
+	for _, d := range data {
+		for _, v := range d {
+			binary.LittleEndian.PutUint32(b4, math.Float32bits(v))
+			buf.Write(b4)
+		}
+	}
+	binary.LittleEndian.PutUint32(b4, crc32.ChecksumIEEE(buf.Bytes()))
+	buf.Write(b4)
+	return buf.Bytes(), nil
+}
+
+// DecodeCheckpoint parses a checkpoint, verifying magic, version, checksum,
+// that the architecture is valid and that every tensor matches it.
+func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
+	if len(b) < 20 {
+		return nil, fmt.Errorf("%w: file too short (%d bytes)", ErrCorrupt, len(b))
+	}
+	if string(b[:8]) != ckptMagic {
+		return nil, fmt.Errorf("%w: not an edgecnn checkpoint (bad magic %q)", ErrCorrupt, b[:8])
+	}
+	if v := binary.LittleEndian.Uint32(b[8:]); v != ckptVersion {
+		return nil, fmt.Errorf("%w: unsupported format version %d", ErrCorrupt, v)
+	}
+	body := b[:len(b)-4]
+	if got, want := crc32.ChecksumIEEE(body), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
+		return nil, fmt.Errorf("%w: checksum mismatch (file truncated or damaged)", ErrCorrupt)
+	}
+	hl := int(binary.LittleEndian.Uint32(b[12:]))
+	if hl > maxHeader || 16+hl > len(body) {
+		return nil, fmt.Errorf("%w: header length %d out of range", ErrCorrupt, hl)
+	}
+	var h CheckpointHeader
+	if err := json.Unmarshal(b[16:16+hl], &h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	m, err := New(h.Arch)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	m.Norm = h.Norm
+	if len(h.Labels) == h.Arch.Classes {
+		m.Labels = h.Labels
+	}
+	params := map[string]Param{}
+	for _, p := range m.Params() {
+		params[p.Name] = p
+	}
+	c := &Checkpoint{Model: m, Version: h.Version, Epoch: h.Epoch, Config: h.Config, Metrics: h.Metrics, State: map[string][]float32{}}
+	data := body[16+hl:]
+	off := 0
+	seen := map[string]bool{}
+	for _, t := range h.Tensors {
+		if t.Count < 0 || t.Count > maxElements || off+4*t.Count > len(data) {
+			return nil, fmt.Errorf("%w: tensor %q: %d elements exceed the file", ErrCorrupt, t.Name, t.Count)
+		}
+		var dst []float32
+		if p, ok := params[t.Name]; ok {
+			if len(p.Data) != t.Count || !sameShape(p.Shape, t.Shape) {
+				return nil, fmt.Errorf("%w: tensor %q has shape %v, architecture needs %v", ErrCorrupt, t.Name, t.Shape, p.Shape)
+			}
+			dst = p.Data
+		} else if len(t.Name) > 6 && t.Name[:6] == "state/" {
+			dst = make([]float32, t.Count)
+			c.State[t.Name[6:]] = dst
+		} else {
+			return nil, fmt.Errorf("%w: unknown tensor %q for this architecture", ErrCorrupt, t.Name)
+		}
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*i:]))
+		}
+		off += 4 * t.Count
+		seen[t.Name] = true
+	}
+	if off != len(data) {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(data)-off)
+	}
+	for name := range params {
+		if !seen[name] {
+			return nil, fmt.Errorf("%w: tensor %q missing", ErrCorrupt, name)
+		}
+	}
+	return c, nil
+}
+
+// WriteCheckpointFile writes c to path atomically (temp file, fsync, rename).
+func WriteCheckpointFile(path string, c *Checkpoint) error {
+	b, err := c.Encode()
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+// ReadCheckpointFile reads and validates a checkpoint file.
+func ReadCheckpointFile(path string) (*Checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<30))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	c, err := DecodeCheckpoint(b)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string][]float32) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+	return ks
+}

@@ -1,0 +1,98 @@
+// Package runtime runs deployable edgecnn models. An Engine is opened by
+// backend name from a registry: "native" (pure Go, always present),
+// "tflite" and "onnxruntime" (cgo, behind build tags of the same names).
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/edgecnn/edgecnn/model"
+)
+
+// TensorInfo describes an engine's input or output.
+type TensorInfo struct {
+	Name  string
+	Shape []int // NHWC for images; Shape[0] is the batch (-1 when dynamic)
+	Type  model.DType
+	Quant *model.Quant // nil for float tensors
+}
+
+// Engine runs one model. Callers exchange float32 values regardless of the
+// model's I/O types: the engine quantizes inputs and dequantizes outputs.
+type Engine interface {
+	// Backend is the registry name of the engine's backend.
+	Backend() string
+	Input() TensorInfo
+	Output() TensorInfo
+	// Metadata is the model file's metadata (normalization, labels, ...).
+	Metadata() map[string]string
+	// Run computes batch outputs. in holds batch images, NHWC, already
+	// normalized; out receives batch×classes scores (logits or
+	// probabilities, as the graph ends). Run after Close returns ErrClosed.
+	Run(ctx context.Context, in []float32, batch int, out []float32) error
+	// Close releases resources; calling it more than once is safe.
+	Close() error
+}
+
+// Options configure an engine. Backends ignore what does not apply to them.
+type Options struct {
+	Threads  int    // 0: backend default
+	XNNPACK  bool   // tflite: use the XNNPACK delegate
+	Delegate string // tflite: "edgetpu"
+	EP       string // onnxruntime: "cpu", "cuda", "tensorrt"
+	Fallback bool   // allow falling back to CPU when an accelerator cannot load
+	LibPath  string // explicit path of the backend's shared library
+}
+
+// Errors shared by backends (wrapped with detail).
+var (
+	ErrClosed         = errors.New("engine closed")
+	ErrUnknownBackend = errors.New("unknown backend")
+	ErrInput          = errors.New("bad input")
+)
+
+// Opener opens a model file with a backend.
+type Opener func(path string, opt Options) (Engine, error)
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Opener{}
+)
+
+// Register makes a backend available under name. It panics on duplicates,
+// which is a programming error caught at init time.
+func Register(name string, open Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("runtime: backend registered twice: " + name)
+	}
+	registry[name] = open
+}
+
+// Backends lists the registered backend names, sorted.
+func Backends() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var ns []string
+	for n := range registry {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}
+
+// Open opens path with the named backend.
+func Open(backend, path string, opt Options) (Engine, error) {
+	mu.RLock()
+	open, ok := registry[backend]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("runtime: %w %q (this binary has: %v; tflite and onnxruntime need the build tags of the same name)", ErrUnknownBackend, backend, Backends())
+	}
+	return open(path, opt)
+}
