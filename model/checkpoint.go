@@ -130,6 +130,14 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 	if err := json.Unmarshal(b[16:16+hl], &h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
 	}
+	if err := h.Arch.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	// Refuse before allocating: a damaged header must not make us allocate
+	// gigabytes for an architecture the data cannot hold.
+	if need := h.Arch.paramFloats(); need > int64(len(body)-16-hl)/4 {
+		return nil, fmt.Errorf("%w: architecture needs %d values, file holds fewer", ErrCorrupt, need)
+	}
 	m, err := New(h.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)

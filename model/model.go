@@ -54,6 +54,19 @@ func (a Arch) Validate() error {
 	return nil
 }
 
+// paramFloats counts the float values New allocates for parameters and
+// BatchNorm statistics, without allocating (int64: safe for huge archs).
+func (a Arch) paramFloats() int64 {
+	c1, c2 := int64(a.Width), int64(2*a.Width)
+	n := c1*9*int64(a.InputC) + c1 + c2*9*c1 + c2
+	if a.BatchNorm {
+		n += 4 * (c1 + c2)
+	}
+	flat := int64(a.InputH/4) * int64(a.InputW/4) * c2
+	n += int64(a.Hidden)*flat + int64(a.Hidden) + int64(a.Classes)*int64(a.Hidden) + int64(a.Classes)
+	return n
+}
+
 // Normalization maps a pixel p in [0,1] to (p-Mean)/Std, as in training.
 type Normalization struct {
 	Mean float32 `json:"mean"`
