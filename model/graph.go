@@ -188,18 +188,18 @@ func (g *Graph) Validate() error {
 	}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
-		total := 1
+		total := int64(1) // int64: also correct on 32-bit boards (GOARCH=arm)
 		for _, d := range t.Shape {
 			if d < 0 || d > 1<<24 {
 				return fmt.Errorf("graph: tensor %q: dimension %d out of range", t.Name, d)
 			}
-			total *= d
+			total *= int64(d)
 			if total > 1<<31 {
 				return fmt.Errorf("graph: tensor %q: shape %v too large", t.Name, t.Shape)
 			}
 		}
-		if t.Data != nil && len(t.Data) != total*t.Type.Size() {
-			return fmt.Errorf("graph: tensor %q: %d data bytes, shape %v of %v needs %d", t.Name, len(t.Data), t.Shape, t.Type, total*t.Type.Size())
+		if t.Data != nil && int64(len(t.Data)) != total*int64(t.Type.Size()) {
+			return fmt.Errorf("graph: tensor %q: %d data bytes, shape %v of %v needs %d", t.Name, len(t.Data), t.Shape, t.Type, total*int64(t.Type.Size()))
 		}
 		if q := t.Quant; q != nil {
 			if len(q.Scale) == 0 || len(q.Scale) != len(q.ZeroPoint) {

@@ -1,0 +1,496 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgecnn/edgecnn/camera"
+)
+
+// Config configures an Agent.
+type Config struct {
+	// OpenCamera opens (and, after a failure, reopens) the frame source.
+	// Nil runs the HTTP API only.
+	OpenCamera func(ctx context.Context) (camera.Source, error)
+	// NewRecognizer makes a recognizer with its own engine; the loop and
+	// each HTTP worker get one.
+	NewRecognizer func() (*Recognizer, error)
+
+	Smooth    int           // majority vote over the last K frames (default 1: none)
+	MaxFrames int           // stop after this many processed frames (0: run until ctx ends or the source ends)
+	Out       io.Writer     // JSON lines, one per processed frame (nil: none)
+	HTTPAddr  string        // listen address of the HTTP API ("" : no HTTP)
+	Listener  net.Listener  // alternative to HTTPAddr (tests)
+	Workers   int           // concurrent /predict recognizers (default 2)
+	MaxUpload int64         // /predict body limit in bytes (default 8 MiB)
+	MaxPixels int           // /predict image limit in pixels (default 16 Mpixel)
+	Trigger   Trigger       // capture only when it fires (nil: continuous)
+	LED       LED           // lit while a digit is recognized (nil: none)
+	Notifier  *Notifier     // sd_notify (nil: none)
+	Watchdog  time.Duration // WATCHDOG=1 interval (0: none)
+	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
+	// per failure with ±20% jitter (defaults 100 ms and 10 s).
+	BackoffMin, BackoffMax time.Duration
+	Log                    *slog.Logger
+}
+
+// Agent is a running recognizer. Create it with New, start it with Run.
+type Agent struct {
+	cfg  Config
+	m    *metrics
+	log  *slog.Logger
+	pool chan *Recognizer
+
+	healthy  atomic.Bool
+	droppedN atomic.Uint64
+	beat    atomic.Int64 // unix nanos of the last loop heartbeat
+
+	// latest-frame slot
+	mu     sync.Mutex
+	latest *camera.Frame
+	notify chan struct{}
+	ended  bool // the source reached its end
+
+	// preview state
+	pmu     sync.Mutex
+	pFrame  image.Image
+	pSeq    uint64
+	pResult Result
+	pTime   time.Time
+	pJPEG   []byte
+	pJSeq   uint64
+
+	addr atomic.Value // string: the HTTP listener address once listening
+}
+
+// Line is one JSON line written per processed frame.
+type Line struct {
+	Time          time.Time    `json:"time"`
+	Seq           uint64       `json:"seq"`
+	Digits        string       `json:"digits"`     // smoothed answer; "" means no digit
+	Confidence    float32      `json:"confidence"` // mean confidence of the smoothed answer's votes
+	LatencyMS     float64      `json:"latency_ms"` // capture → result
+	RecognizeMS   float64      `json:"recognize_ms"`
+	Raw           string       `json:"raw_digits"` // this frame's own answer
+	RawConfidence float32      `json:"raw_confidence"`
+	Boxes         []Prediction `json:"boxes,omitempty"`
+	Dropped       uint64       `json:"dropped"` // stale frames dropped so far
+	Truth         string       `json:"truth,omitempty"`
+}
+
+// New validates cfg and prepares an agent.
+func New(cfg Config) (*Agent, error) {
+	if cfg.NewRecognizer == nil {
+		return nil, errors.New("agent: no recognizer factory")
+	}
+	if cfg.OpenCamera == nil && cfg.HTTPAddr == "" && cfg.Listener == nil {
+		return nil, errors.New("agent: nothing to do: no camera and no HTTP address")
+	}
+	if cfg.Smooth <= 0 {
+		cfg.Smooth = 1
+	}
+	if cfg.Smooth > 1000 {
+		return nil, fmt.Errorf("agent: smoothing window %d above 1000", cfg.Smooth)
+	}
+	if cfg.MaxFrames < 0 {
+		return nil, fmt.Errorf("agent: max frames %d is negative", cfg.MaxFrames)
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 8 << 20
+	}
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = 16 << 20
+	}
+	if cfg.BackoffMin <= 0 {
+		cfg.BackoffMin = 100 * time.Millisecond
+	}
+	if cfg.BackoffMax < cfg.BackoffMin {
+		cfg.BackoffMax = max(10*time.Second, cfg.BackoffMin)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1)}
+	a.healthy.Store(cfg.OpenCamera == nil)
+	if !a.healthy.Load() {
+		a.m.healthy.Set(0)
+	} else {
+		a.m.healthy.Set(1)
+	}
+	return a, nil
+}
+
+// Healthy reports whether the camera is delivering frames (always true
+// without a camera).
+func (a *Agent) Healthy() bool { return a.healthy.Load() }
+
+// Addr is the HTTP listener's address once Run listens ("" before).
+func (a *Agent) Addr() string {
+	s, _ := a.addr.Load().(string)
+	return s
+}
+
+func (a *Agent) setHealthy(ok bool) {
+	a.healthy.Store(ok)
+	if ok {
+		a.m.healthy.Set(1)
+	} else {
+		a.m.healthy.Set(0)
+	}
+}
+
+// Run runs the agent until ctx ends (graceful stop: SIGTERM), the source
+// ends, or MaxFrames frames were processed. It returns nil on those, or
+// the error that prevented it from running.
+func (a *Agent) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n := 0
+	if a.cfg.HTTPAddr != "" || a.cfg.Listener != nil {
+		n = a.cfg.Workers
+	}
+	a.pool = make(chan *Recognizer, n)
+	var rec *Recognizer
+	if a.cfg.OpenCamera != nil {
+		r, err := a.cfg.NewRecognizer()
+		if err != nil {
+			return err
+		}
+		rec = r
+	}
+	for i := 0; i < n; i++ {
+		r, err := a.cfg.NewRecognizer()
+		if err != nil {
+			return err
+		}
+		a.pool <- r
+	}
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	var srv *http.Server
+	if n > 0 {
+		ln := a.cfg.Listener
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+				return fmt.Errorf("agent: http: %w", err)
+			}
+		}
+		a.addr.Store(ln.Addr().String())
+		srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxHeaderBytes: 64 << 10}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("agent: http: %w", err)
+			}
+		}()
+		a.log.Info("http listening", "addr", ln.Addr().String())
+	}
+	if err := a.cfg.Notifier.Notify("READY=1"); err != nil {
+		a.log.Warn("sd_notify", "err", err)
+	}
+	if a.cfg.Watchdog > 0 && a.cfg.Notifier != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.watchdog(ctx) }()
+	}
+	var loopErr error
+	if a.cfg.OpenCamera != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.capture(ctx) }()
+		loopErr = a.process(ctx, rec)
+		cancel()
+	} else {
+		select {
+		case <-ctx.Done():
+		case loopErr = <-errc:
+		}
+	}
+	a.cfg.Notifier.Notify("STOPPING=1")
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(sctx)
+		scancel()
+	}
+	cancel()
+	wg.Wait()
+	if a.cfg.LED != nil {
+		a.cfg.LED.Set(false)
+	}
+	if rec != nil {
+		rec.eng.Close()
+	}
+	close(a.pool)
+	for r := range a.pool {
+		r.eng.Close()
+	}
+	if loopErr == nil {
+		select {
+		case loopErr = <-errc:
+		default:
+		}
+	}
+	return loopErr
+}
+
+func (a *Agent) watchdog(ctx context.Context) {
+	t := time.NewTicker(a.cfg.Watchdog)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// Only a live loop pets the watchdog: a hung one gets restarted.
+			if a.cfg.OpenCamera == nil || time.Since(time.Unix(0, a.beat.Load())) < 2*a.cfg.Watchdog+time.Second {
+				a.cfg.Notifier.Notify("WATCHDOG=1")
+			}
+		}
+	}
+}
+
+// capture reads frames into the latest-frame slot, reconnecting with
+// exponential backoff when the source fails.
+func (a *Agent) capture(ctx context.Context) {
+	defer func() {
+		a.mu.Lock()
+		a.ended = true
+		a.mu.Unlock()
+		a.signal()
+	}()
+	backoff := a.cfg.BackoffMin
+	failures := 0
+	for ctx.Err() == nil {
+		src, err := a.cfg.OpenCamera(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.setHealthy(false)
+			a.m.cameraErrors.Inc()
+			failures++
+			a.log.Warn("camera open failed; retrying", "err", err, "in", backoff)
+			if !sleep(ctx, jitter(backoff)) {
+				return
+			}
+			backoff = min(2*backoff, a.cfg.BackoffMax)
+			continue
+		}
+		if failures > 0 {
+			a.m.reconnects.Inc()
+			a.log.Info("camera reconnected", "source", src.String())
+		}
+		a.setHealthy(true)
+		end, err := a.read(ctx, src)
+		src.Close()
+		if end || ctx.Err() != nil {
+			return
+		}
+		a.setHealthy(false)
+		a.m.cameraErrors.Inc()
+		failures++
+		a.log.Warn("camera failed; reconnecting", "err", err, "in", backoff)
+		if !sleep(ctx, jitter(backoff)) {
+			return
+		}
+		if failures > 1 {
+			backoff = min(2*backoff, a.cfg.BackoffMax)
+		}
+	}
+}
+
+// read pulls frames until the source fails (end=false) or ends (end=true).
+func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err error) {
+	for {
+		f, err := src.Next(ctx)
+		a.beat.Store(time.Now().UnixNano())
+		switch {
+		case err == nil:
+		case errors.Is(err, camera.ErrBadFrame):
+			a.m.badFrames.Inc()
+			a.log.Debug("bad frame skipped", "err", err)
+			continue
+		case errors.Is(err, io.EOF):
+			return true, nil
+		default:
+			return false, err
+		}
+		a.m.frames.Inc()
+		a.mu.Lock()
+		if a.latest != nil {
+			a.m.dropped.Inc()
+			a.droppedN.Add(1)
+		}
+		a.latest = &f
+		a.mu.Unlock()
+		a.signal()
+	}
+}
+
+func (a *Agent) signal() {
+	select {
+	case a.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for the newest frame; ok is false when the source ended and
+// no frame is left, or ctx is done.
+func (a *Agent) take(ctx context.Context) (camera.Frame, bool) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		a.mu.Lock()
+		f, ended := a.latest, a.ended
+		a.latest = nil
+		a.mu.Unlock()
+		if f != nil {
+			return *f, true
+		}
+		if ended {
+			return camera.Frame{}, false
+		}
+		select {
+		case <-ctx.Done():
+			return camera.Frame{}, false
+		case <-a.notify:
+		case <-t.C:
+			a.beat.Store(time.Now().UnixNano())
+		}
+	}
+}
+
+type vote struct {
+	text string
+	conf float32
+}
+
+func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
+	window := make([]vote, 0, a.cfg.Smooth)
+	var enc *json.Encoder
+	if a.cfg.Out != nil {
+		enc = json.NewEncoder(a.cfg.Out)
+	}
+	processed := 0
+	ledOn := false
+	for {
+		if a.cfg.Trigger != nil {
+			if err := a.cfg.Trigger.Wait(ctx); err != nil {
+				return nil // ctx ended
+			}
+			// Only a frame captured after the press counts.
+			a.mu.Lock()
+			a.latest = nil
+			a.mu.Unlock()
+		}
+		f, ok := a.take(ctx)
+		if !ok {
+			return nil
+		}
+		a.beat.Store(time.Now().UnixNano())
+		t0 := time.Now()
+		res, err := rec.Recognize(ctx, f.Image)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		done := time.Now()
+		a.m.processed.Inc()
+		a.m.infer.Observe(done.Sub(t0).Seconds())
+		a.m.latency.Observe(done.Sub(f.Time).Seconds())
+		if res.OK() {
+			for _, d := range res.Digits {
+				a.m.recognized.WithLabelValues(d.Label).Inc()
+			}
+		} else {
+			a.m.noDigit.Inc()
+		}
+		if len(window) == a.cfg.Smooth {
+			copy(window, window[1:])
+			window = window[:len(window)-1]
+		}
+		window = append(window, vote{res.Text, res.Confidence})
+		text, conf := majority(window)
+		if a.cfg.LED != nil && (text != "") != ledOn {
+			ledOn = text != ""
+			if err := a.cfg.LED.Set(ledOn); err != nil {
+				a.log.Warn("led", "err", err)
+			}
+		}
+		a.pmu.Lock()
+		a.pFrame, a.pSeq, a.pResult, a.pTime = f.Image, f.Seq, res, done
+		a.pmu.Unlock()
+		if enc != nil {
+			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Confidence: conf,
+				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
+				RecognizeMS: float64(done.Sub(t0).Microseconds()) / 1000,
+				Raw:         res.Text, RawConfidence: res.Confidence, Boxes: res.Digits,
+				Dropped: a.droppedN.Load(), Truth: f.Truth}
+			if err := enc.Encode(line); err != nil {
+				return fmt.Errorf("agent: writing results: %w", err)
+			}
+		}
+		processed++
+		if a.cfg.MaxFrames > 0 && processed >= a.cfg.MaxFrames {
+			return nil
+		}
+	}
+}
+
+// majority returns the most frequent text in the window (ties: the most
+// recent) and the mean confidence of its votes.
+func majority(w []vote) (string, float32) {
+	best, bestN := "", 0
+	for i := len(w) - 1; i >= 0; i-- {
+		n := 0
+		for _, v := range w {
+			if v.text == w[i].text {
+				n++
+			}
+		}
+		if n > bestN {
+			best, bestN = w[i].text, n
+		}
+	}
+	var s float32
+	for _, v := range w {
+		if v.text == best {
+			s += v.conf
+		}
+	}
+	return best, s / float32(bestN)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

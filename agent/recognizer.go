@@ -1,0 +1,218 @@
+// Package agent is edgecnn's headless on-device recognizer: it pulls
+// frames from a camera.Source (latest frame wins), preprocesses them,
+// runs a runtime.Engine, smooths the answers, and reports them as JSON
+// lines, over HTTP (predict, health, Prometheus metrics, a live preview
+// page), on a GPIO LED and to systemd (sd_notify).
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
+)
+
+// Metadata keys read from the model file.
+const (
+	MetaNormMean = "edgecnn.norm_mean"
+	MetaNormStd  = "edgecnn.norm_std"
+	MetaLabels   = "edgecnn.labels"
+)
+
+// Prediction is one recognized digit.
+type Prediction struct {
+	Label      string          `json:"label"`
+	Confidence float32         `json:"confidence"` // softmax maximum
+	Box        image.Rectangle `json:"-"`
+	BoxXYWH    [4]int          `json:"box"` // x, y, width, height in the frame
+}
+
+// Result is the recognition of one image.
+type Result struct {
+	Text       string       `json:"digits"`     // e.g. "7" or "2024"; "" for no digit
+	Confidence float32      `json:"confidence"` // lowest digit confidence; 0 for no digit
+	Digits     []Prediction `json:"boxes"`
+	// Rejected counts located digits dropped for confidence below the minimum.
+	Rejected int `json:"rejected,omitempty"`
+}
+
+// OK reports whether a digit was recognized.
+func (r Result) OK() bool { return r.Text != "" }
+
+// Recognizer runs preprocessing and one engine. It is not safe for
+// concurrent use: give each goroutine its own (see Pool).
+type Recognizer struct {
+	eng     runtime.Engine
+	pre     *preprocess.Preprocessor
+	labels  []string
+	classes int
+	minConf float32
+	batch   bool // engine accepts a dynamic batch
+	in, out []float32
+}
+
+// RecognizerConfig configures NewRecognizer.
+type RecognizerConfig struct {
+	Preprocess    preprocess.Config // Width, Height and Norm come from the engine
+	MinConfidence float32           // below it a digit counts as "no digit" (default 0.5)
+}
+
+// ErrModel is returned (wrapped) when the engine's model cannot be used
+// for digit recognition.
+var ErrModel = errors.New("unsuitable model")
+
+// NewRecognizer prepares a recognizer for eng. The input size comes from
+// the engine (NHWC, one channel) and the normalization and labels from
+// its metadata (edgecnn.norm_mean, edgecnn.norm_std, edgecnn.labels);
+// without them the MNIST defaults apply.
+func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error) {
+	in, out := eng.Input(), eng.Output()
+	if len(in.Shape) != 4 || in.Shape[3] != 1 || in.Shape[1] < 4 || in.Shape[2] < 4 {
+		return nil, fmt.Errorf("agent: %w: input shape %v (want [N, H, W, 1])", ErrModel, in.Shape)
+	}
+	classes := out.Shape[len(out.Shape)-1]
+	if classes < 2 {
+		return nil, fmt.Errorf("agent: %w: output shape %v", ErrModel, out.Shape)
+	}
+	pc := cfg.Preprocess
+	pc.Height, pc.Width = in.Shape[1], in.Shape[2]
+	pc.Box = 0
+	md := eng.Metadata()
+	norm, err := normFromMetadata(md)
+	if err != nil {
+		return nil, err
+	}
+	pc.Norm = norm
+	labels := make([]string, classes)
+	for i := range labels {
+		labels[i] = strconv.Itoa(i)
+	}
+	if s := md[MetaLabels]; s != "" {
+		l := strings.Split(s, ",")
+		if len(l) != classes {
+			return nil, fmt.Errorf("agent: %w: %d labels in metadata for %d classes", ErrModel, len(l), classes)
+		}
+		labels = l
+	}
+	pre, err := preprocess.New(pc)
+	if err != nil {
+		return nil, err
+	}
+	minConf := cfg.MinConfidence
+	if minConf == 0 {
+		minConf = 0.5
+	}
+	if minConf < 0 || minConf > 1 {
+		return nil, fmt.Errorf("agent: min confidence %v out of range [0, 1]", minConf)
+	}
+	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf,
+		batch: in.Shape[0] == -1}
+	maxD := pre.Config().MaxDigits
+	r.in = make([]float32, maxD*pc.Height*pc.Width)
+	r.out = make([]float32, maxD*classes)
+	return r, nil
+}
+
+func normFromMetadata(md map[string]string) (model.Normalization, error) {
+	n := model.MNISTNorm
+	ms, ss := md[MetaNormMean], md[MetaNormStd]
+	if ms == "" && ss == "" {
+		return n, nil
+	}
+	m, err1 := strconv.ParseFloat(ms, 32)
+	s, err2 := strconv.ParseFloat(ss, 32)
+	if err1 != nil || err2 != nil || !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
+		return n, fmt.Errorf("agent: %w: normalization metadata mean %q std %q", ErrModel, ms, ss)
+	}
+	return model.Normalization{Mean: float32(m), Std: float32(s)}, nil
+}
+
+// Engine returns the recognizer's engine.
+func (r *Recognizer) Engine() runtime.Engine { return r.eng }
+
+// Preprocessor returns the recognizer's preprocessor (for its Config).
+func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
+
+// Recognize locates and classifies the digit(s) in img.
+func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
+	pr, err := r.pre.Process(img)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	n := len(pr.Digits)
+	if n == 0 {
+		return res, nil
+	}
+	sz := len(pr.Digits[0].Input)
+	for i, d := range pr.Digits {
+		copy(r.in[i*sz:], d.Input)
+	}
+	if r.batch {
+		if err := r.eng.Run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
+			return Result{}, fmt.Errorf("agent: inference: %w", err)
+		}
+	} else {
+		for i := 0; i < n; i++ {
+			if err := r.eng.Run(ctx, r.in[i*sz:(i+1)*sz], 1, r.out[i*r.classes:(i+1)*r.classes]); err != nil {
+				return Result{}, fmt.Errorf("agent: inference: %w", err)
+			}
+		}
+	}
+	var sb strings.Builder
+	res.Confidence = 1
+	for i, d := range pr.Digits {
+		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		if conf < r.minConf {
+			res.Rejected++
+			continue
+		}
+		b := d.Box
+		res.Digits = append(res.Digits, Prediction{Label: r.labels[best], Confidence: conf, Box: b,
+			BoxXYWH: [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}})
+		sb.WriteString(r.labels[best])
+		res.Confidence = min(res.Confidence, conf)
+	}
+	res.Text = sb.String()
+	if res.Text == "" {
+		res.Confidence = 0
+	}
+	return res, nil
+}
+
+// Softmax returns the arg max of scores and its probability. Scores that
+// already are a probability distribution (all in [0, 1], summing to 1)
+// are used as they are; anything else is treated as logits.
+func Softmax(scores []float32) (int, float32) {
+	best := 0
+	var sum float64
+	probs := true
+	for i, v := range scores {
+		if v > scores[best] {
+			best = i
+		}
+		if v < 0 || v > 1 {
+			probs = false
+		}
+		sum += float64(v)
+	}
+	if probs && math.Abs(sum-1) < 1e-3 {
+		return best, scores[best]
+	}
+	m := float64(scores[best])
+	var z float64
+	for _, v := range scores {
+		z += math.Exp(float64(v) - m)
+	}
+	if !(z > 0) || math.IsInf(z, 0) {
+		return best, 0
+	}
+	return best, float32(1 / z)
+}

@@ -1,0 +1,668 @@
+// Package preprocess turns a camera frame into the model's input: it makes
+// a photographed digit (dark ink on unevenly lit paper, anywhere in the
+// frame) look like an MNIST digit (white strokes on black, longer side 20
+// pixels, centred by centre of mass in 28×28, normalized as in training).
+//
+// The pipeline, all on reusable buffers (no allocation per frame once the
+// buffers have grown to the frame size):
+//
+//  1. luma: the Y plane of *image.YCbCr and the pixels of *image.Gray are
+//     read in place; other image types are converted;
+//  2. area-average downscale to a working image whose longer side is at
+//     most Config.WorkSize (160) pixels;
+//  3. polarity: a histogram decides whether the ink is darker than the
+//     paper (the tail of the histogram lies below the median) or lighter;
+//     light-ink images are inverted so ink is always dark from here on;
+//  4. illumination normalization: the paper brightness is estimated per
+//     tile (tile maximum, dilated and smoothed across tiles, interpolated
+//     bilinearly) and ink = 1 − pixel/paper, so lighting gradients and
+//     shadows cancel;
+//  5. threshold: Otsu's method on the ink histogram (or an adaptive local
+//     mean threshold), never below Config.MinInk so blank frames stay blank;
+//  6. connected components (8-connected); the largest plausible component
+//     is the digit, nearby pieces of the same digit are merged (Multi: a
+//     row of digits, left to right);
+//  7. crop at full resolution, soft threshold between the paper and the
+//     ink level, thicken thin pen strokes to MNIST's stroke width, area-
+//     average resample so the longer side is 20 pixels, centre by centre of
+//     mass in 28×28, and normalize with the model's mean and std.
+package preprocess
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/edgecnn/edgecnn/model"
+)
+
+// Polarity says how ink relates to the background.
+type Polarity int
+
+// Polarities.
+const (
+	PolarityAuto  Polarity = iota // decide per frame
+	PolarityDark                  // dark ink on light paper (photos)
+	PolarityLight                 // light ink on a dark background (MNIST-like)
+)
+
+// ThresholdMethod selects the binarization.
+type ThresholdMethod int
+
+// Threshold methods.
+const (
+	Otsu     ThresholdMethod = iota // one global threshold on the normalized ink
+	Adaptive                        // local mean of the ink plus an offset
+)
+
+// Config configures a Preprocessor. Zero values pick the defaults noted.
+type Config struct {
+	Width, Height int                 // model input size (default 28×28)
+	Box           int                 // longer side of the digit (default 20, MNIST)
+	Norm          model.Normalization // default MNIST (0.1307, 0.3081)
+	ROI           image.Rectangle     // region to search (frame coordinates); empty: whole frame
+	Multi         bool                // read a row of digits left to right
+	MaxDigits     int                 // Multi: at most this many (default 8)
+	Polarity      Polarity
+	Threshold     ThresholdMethod
+	WorkSize      int     // longer side of the working image (default 160)
+	MinInk        float32 // minimum ink contrast 0..1 for a pixel to count (default 0.25)
+	StrokeWidth   float32 // target stroke width in output pixels (default 2.4; negative: keep strokes as they are)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Width <= 0 {
+		c.Width = 28
+	}
+	if c.Height <= 0 {
+		c.Height = 28
+	}
+	if c.Box <= 0 {
+		c.Box = int(math.Round(float64(min(c.Width, c.Height)) * 20 / 28))
+	}
+	if c.Norm.Std == 0 {
+		c.Norm = model.MNISTNorm
+	}
+	if c.MaxDigits <= 0 {
+		c.MaxDigits = 8
+	}
+	if c.WorkSize <= 0 {
+		c.WorkSize = 160
+	}
+	if c.MinInk <= 0 {
+		c.MinInk = 0.25
+	}
+	if c.StrokeWidth == 0 {
+		c.StrokeWidth = 2.4
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.Width < 4 || c.Height < 4 || c.Width > 1024 || c.Height > 1024:
+		return fmt.Errorf("preprocess: input size %dx%d out of range [4, 1024]", c.Width, c.Height)
+	case c.Box < 2 || c.Box > min(c.Width, c.Height):
+		return fmt.Errorf("preprocess: digit box %d does not fit %dx%d", c.Box, c.Width, c.Height)
+	case !(c.Norm.Std > 0) || math.IsInf(float64(c.Norm.Std), 0) || math.IsNaN(float64(c.Norm.Mean)):
+		return fmt.Errorf("preprocess: bad normalization mean %v std %v", c.Norm.Mean, c.Norm.Std)
+	case c.WorkSize < 16 || c.WorkSize > 4096:
+		return fmt.Errorf("preprocess: work size %d out of range [16, 4096]", c.WorkSize)
+	case c.MinInk >= 1:
+		return fmt.Errorf("preprocess: min ink %v must be below 1", c.MinInk)
+	case c.MaxDigits > 64:
+		return fmt.Errorf("preprocess: max digits %d above 64", c.MaxDigits)
+	case c.StrokeWidth > 8:
+		return fmt.Errorf("preprocess: stroke width %v above 8", c.StrokeWidth)
+	}
+	return nil
+}
+
+// Digit is one located digit.
+type Digit struct {
+	Box   image.Rectangle // in frame coordinates
+	Input []float32       // Height×Width normalized model input (a view, valid until the next Process)
+	Ink   []float32       // the same before normalization, 0 (paper) … 1 (ink)
+}
+
+// Result is the outcome of Process. It is reused by the next call.
+type Result struct {
+	Digits    []Digit // empty: no digit found
+	DarkInk   bool    // polarity used
+	Threshold float32 // ink threshold used (0..1)
+	Work      image.Point
+}
+
+// Preprocessor holds the reusable buffers of the pipeline. It is not safe
+// for concurrent use; use one per goroutine.
+type Preprocessor struct {
+	cfg Config
+
+	full    []uint8   // converted luma for non-Gray/YCbCr images
+	small   []uint8   // working image (polarity-corrected: ink dark)
+	sums    []uint32  // downscale row accumulator
+	tiles   []float32 // paper per tile
+	tiles2  []float32
+	paper   []float32 // 1/paper per working pixel
+	ink     []uint8   // ink per working pixel, 0..255
+	integ   []uint32  // adaptive threshold integral image
+	labels  []int32
+	dense   []int32
+	cgroup  []int16 // component id → group index, -1 for none
+	parent  []int32
+	comps   []comp
+	groups  []group
+	mask    []uint8
+	mask2   []uint8
+	crop    []float32
+	crop2   []float32
+	rs      []float32
+	out     []float32 // MaxDigits × H × W, ink 0..1
+	input   []float32 // same, normalized
+	res     Result
+	digitsV []Digit
+}
+
+type comp struct {
+	area           int
+	x0, y0, x1, y1 int // inclusive
+	inkSum         int
+}
+
+type group struct {
+	x0, y0, x1, y1 int // inclusive, working coords
+	area, inkSum   int
+}
+
+// New returns a Preprocessor for cfg.
+func New(cfg Config) (*Preprocessor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	n := cfg.Width * cfg.Height
+	p := &Preprocessor{cfg: cfg, out: make([]float32, cfg.MaxDigits*n), input: make([]float32, cfg.MaxDigits*n)}
+	return p, nil
+}
+
+// Config returns the effective configuration.
+func (p *Preprocessor) Config() Config { return p.cfg }
+
+// ErrImage is returned (wrapped) for an image Process cannot read.
+var ErrImage = errors.New("preprocess: unusable image")
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, n+n/4)
+	}
+	return s[:n]
+}
+
+// luma returns the luma plane of region r of img (pixel (x, y) of the
+// region at pix[y*stride+x]).
+func (p *Preprocessor) luma(img image.Image, r image.Rectangle) (pix []uint8, stride int) {
+	w, h := r.Dx(), r.Dy()
+	switch m := img.(type) {
+	case *image.Gray:
+		return m.Pix[m.PixOffset(r.Min.X, r.Min.Y):], m.Stride
+	case *image.YCbCr:
+		return m.Y[m.YOffset(r.Min.X, r.Min.Y):], m.YStride
+	}
+	p.full = grow(p.full, w*h)
+	switch m := img.(type) {
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			o := p.full[y*w : (y+1)*w]
+			for x := range o {
+				o[x] = uint8((19595*uint32(row[4*x]) + 38470*uint32(row[4*x+1]) + 7471*uint32(row[4*x+2]) + 1<<15) >> 16)
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[m.PixOffset(r.Min.X, r.Min.Y+y):]
+			o := p.full[y*w : (y+1)*w]
+			for x := range o {
+				o[x] = uint8((19595*uint32(row[4*x]) + 38470*uint32(row[4*x+1]) + 7471*uint32(row[4*x+2]) + 1<<15) >> 16)
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				p.full[y*w+x] = color.GrayModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.Gray).Y
+			}
+		}
+	}
+	return p.full, w
+}
+
+// Process locates the digit(s) in img and prepares the model input. A
+// frame without a plausible digit gives a Result with no Digits (not an
+// error). The Result and its slices are reused by the next call.
+func (p *Preprocessor) Process(img image.Image) (*Result, error) {
+	if img == nil {
+		return nil, fmt.Errorf("%w: nil image", ErrImage)
+	}
+	cfg := p.cfg
+	r := img.Bounds()
+	if !cfg.ROI.Empty() {
+		r = r.Intersect(cfg.ROI)
+	}
+	res := &p.res
+	res.Digits = p.digitsV[:0]
+	res.Work = image.Point{}
+	if r.Empty() {
+		return res, nil
+	}
+	w, h := r.Dx(), r.Dy()
+	lum, stride := p.luma(img, r)
+
+	// 2. Downscale by an integer factor f (area average).
+	f := (max(w, h) + cfg.WorkSize - 1) / cfg.WorkSize
+	ww, wh := (w+f-1)/f, (h+f-1)/f
+	res.Work = image.Pt(ww, wh)
+	n := ww * wh
+	p.small = grow(p.small, n)
+	p.sums = grow(p.sums, ww)
+	var hist [256]int
+	for j := 0; j < wh; j++ {
+		sums := p.sums[:ww]
+		clear(sums)
+		y0, y1 := j*f, min((j+1)*f, h)
+		for y := y0; y < y1; y++ {
+			row := lum[y*stride : y*stride+w]
+			if f == 1 {
+				for x, v := range row {
+					sums[x] += uint32(v)
+				}
+				continue
+			}
+			for c := range sums {
+				x0, x1 := c*f, min((c+1)*f, w)
+				s := uint32(0)
+				for _, v := range row[x0:x1] {
+					s += uint32(v)
+				}
+				sums[c] += s
+			}
+		}
+		out := p.small[j*ww : (j+1)*ww]
+		rows := uint32(y1 - y0)
+		for c, s := range sums {
+			cnt := rows * uint32(min((c+1)*f, w)-c*f)
+			v := uint8((s + cnt/2) / cnt)
+			out[c] = v
+			hist[v]++
+		}
+	}
+
+	// 3. Polarity.
+	dark := true
+	switch cfg.Polarity {
+	case PolarityLight:
+		dark = false
+	case PolarityAuto:
+		dark = p.darkInk(ww, wh)
+	}
+	res.DarkInk = dark
+	if !dark {
+		for i, v := range p.small {
+			p.small[i] = 255 - v
+		}
+	}
+
+	// 4. Paper estimate per tile, ink map.
+	p.paperMap(ww, wh)
+	p.ink = grow(p.ink, n)
+	var ihist [256]int
+	for i, v := range p.small {
+		k := 1 - float32(v)*p.paper[i]
+		q := uint8(0)
+		if k > 0 {
+			q = uint8(min(k, 1)*255 + 0.5)
+		}
+		p.ink[i] = q
+		ihist[q]++
+	}
+
+	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
+	minT := int(cfg.MinInk*255 + 0.5)
+	t := max(otsu(&ihist, n), minT)
+	res.Threshold = float32(t) / 255
+	bin := p.binary(ww, wh, t, minT)
+
+	// 6. Components and groups.
+	p.components(bin, ww, wh)
+	p.selectGroups(ww, wh)
+
+	// 7. Crop, resample, centre, normalize.
+	oN := cfg.Width * cfg.Height
+	for gi := range p.groups {
+		if len(res.Digits) == cfg.MaxDigits {
+			break
+		}
+		g := &p.groups[gi]
+		k := len(res.Digits)
+		out := p.out[k*oN : (k+1)*oN]
+		if !p.render(gi, lum, stride, w, h, f, ww, t, dark, out) {
+			continue
+		}
+		in := p.input[k*oN : (k+1)*oN]
+		inv := 1 / cfg.Norm.Std
+		for i, v := range out {
+			in[i] = (v - cfg.Norm.Mean) * inv
+		}
+		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
+		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
+	}
+	p.digitsV = res.Digits[:0]
+	return res, nil
+}
+
+// darkInk decides the polarity from the high-pass image d = v − mean(v)
+// over a small window: thin ink strokes give a long one-sided tail (dark
+// ink: negative), while shadow and lighting edges give both signs alike.
+func (p *Preprocessor) darkInk(ww, wh int) bool {
+	W := ww + 1
+	p.integ = grow(p.integ, W*(wh+1))
+	clear(p.integ[:W])
+	for y := 0; y < wh; y++ {
+		var s uint32
+		p.integ[(y+1)*W] = 0
+		row := p.small[y*ww : (y+1)*ww]
+		for x, v := range row {
+			s += uint32(v)
+			p.integ[(y+1)*W+x+1] = p.integ[y*W+x+1] + s
+		}
+	}
+	r := max(2, min(ww, wh)/10)
+	var hist [512]int
+	for y := 0; y < wh; y++ {
+		y0, y1 := max(0, y-r), min(wh, y+r+1)
+		for x := 0; x < ww; x++ {
+			x0, x1 := max(0, x-r), min(ww, x+r+1)
+			s := p.integ[y1*W+x1] - p.integ[y0*W+x1] - p.integ[y1*W+x0] + p.integ[y0*W+x0]
+			mean := int(s) / ((y1 - y0) * (x1 - x0))
+			hist[int(p.small[y*ww+x])-mean+256]++
+		}
+	}
+	n := ww * wh
+	lo, hi := 0, 511
+	for s, i := 0, 0; i < 512; i++ {
+		if s += hist[i]; s*200 > n {
+			lo = i
+			break
+		}
+	}
+	for s, i := 0, 511; i >= 0; i-- {
+		if s += hist[i]; s*200 > n {
+			hi = i
+			break
+		}
+	}
+	return 256-lo >= hi-256
+}
+
+func percentile(h *[256]int, n int, q float64) int {
+	target := int(q * float64(n))
+	s := 0
+	for v, c := range h {
+		s += c
+		if s > target {
+			return v
+		}
+	}
+	return 255
+}
+
+// otsu returns the threshold maximizing the between-class variance.
+func otsu(h *[256]int, n int) int {
+	var sum float64
+	for v, c := range h {
+		sum += float64(v * c)
+	}
+	var sumB, wB float64
+	best, bestT := -1.0, 128
+	for t := 0; t < 256; t++ {
+		wB += float64(h[t])
+		if wB == 0 {
+			continue
+		}
+		wF := float64(n) - wB
+		if wF == 0 {
+			break
+		}
+		sumB += float64(t * h[t])
+		mB, mF := sumB/wB, (sum-sumB)/wF
+		between := wB * wF * (mB - mF) * (mB - mF)
+		if between > best {
+			best, bestT = between, t+1
+		}
+	}
+	return bestT
+}
+
+// paperMap fills p.paper with 1/paper brightness per working pixel. The
+// paper is a morphological closing of the working image (max filter, then
+// min filter) on a half-resolution copy: it removes dark strokes narrower
+// than the filter but keeps the edges of shadows and lighting steps in
+// place, so they do not turn into ink. A light 3×3 mean smooths it.
+func (p *Preprocessor) paperMap(ww, wh int) {
+	hw, hh := (ww+1)/2, (wh+1)/2
+	n := hw * hh
+	p.tiles = grow(p.tiles, n)
+	p.tiles2 = grow(p.tiles2, n)
+	a, b := p.tiles, p.tiles2
+	for y := 0; y < hh; y++ {
+		for x := 0; x < hw; x++ {
+			m := uint8(0)
+			for yy := 2 * y; yy < min(2*y+2, wh); yy++ {
+				for xx := 2 * x; xx < min(2*x+2, ww); xx++ {
+					m = max(m, p.small[yy*ww+xx])
+				}
+			}
+			a[y*hw+x] = float32(m)
+		}
+	}
+	r := max(1, int(math.Ceil(0.04*float64(min(ww, wh)))))
+	filter1D(a, b, hw, hh, r, true, true)   // max along rows
+	filter1D(b, a, hw, hh, r, true, false)  // max along columns
+	filter1D(a, b, hw, hh, r, false, true)  // min along rows
+	filter1D(b, a, hw, hh, r, false, false) // min along columns
+	// 3×3 mean.
+	for y := 0; y < hh; y++ {
+		for x := 0; x < hw; x++ {
+			var s float32
+			c := 0
+			for yy := max(0, y-1); yy <= min(hh-1, y+1); yy++ {
+				for xx := max(0, x-1); xx <= min(hw-1, x+1); xx++ {
+					s += a[yy*hw+xx]
+					c++
+				}
+			}
+			b[y*hw+x] = s / float32(c)
+		}
+	}
+	// Bilinear upsample to the working image; store 1/paper.
+	p.paper = grow(p.paper, ww*wh)
+	for y := 0; y < wh; y++ {
+		fy := (float32(y)+0.5)/2 - 0.5
+		y0 := int(math.Floor(float64(fy)))
+		ay := fy - float32(y0)
+		y0c, y1c := clampi(y0, 0, hh-1), clampi(y0+1, 0, hh-1)
+		r0, r1 := b[y0c*hw:(y0c+1)*hw], b[y1c*hw:(y1c+1)*hw]
+		out := p.paper[y*ww : (y+1)*ww]
+		for x := range out {
+			fx := (float32(x)+0.5)/2 - 0.5
+			x0 := int(math.Floor(float64(fx)))
+			ax := fx - float32(x0)
+			x0c, x1c := clampi(x0, 0, hw-1), clampi(x0+1, 0, hw-1)
+			v := (r0[x0c]*(1-ax)+r0[x1c]*ax)*(1-ay) + (r1[x0c]*(1-ax)+r1[x1c]*ax)*ay
+			out[x] = 1 / max(v, 8)
+		}
+	}
+}
+
+// filter1D writes to dst the running max (or min) of src over a window of
+// ±r pixels along rows (horizontal) or columns of a w×h image.
+func filter1D(src, dst []float32, w, h, r int, isMax, horizontal bool) {
+	n, m, step, lstep := w, h, 1, w
+	if !horizontal {
+		n, m, step, lstep = h, w, w, 1
+	}
+	for l := 0; l < m; l++ {
+		base := l * lstep
+		for i := 0; i < n; i++ {
+			lo, hi := max(0, i-r), min(n-1, i+r)
+			v := src[base+lo*step]
+			for j := lo + 1; j <= hi; j++ {
+				if u := src[base+j*step]; (u > v) == isMax && u != v {
+					v = u
+				}
+			}
+			dst[base+i*step] = v
+		}
+	}
+}
+
+func clampi(v, lo, hi int) int { return max(lo, min(v, hi)) }
+
+// binary returns the foreground mask (1 = ink) in p.mask.
+func (p *Preprocessor) binary(ww, wh, t, minT int) []uint8 {
+	n := ww * wh
+	p.mask = grow(p.mask, n)
+	if p.cfg.Threshold != Adaptive {
+		for i, v := range p.ink {
+			p.mask[i] = b2u(int(v) >= t)
+		}
+		return p.mask
+	}
+	// Adaptive: ink above the local mean (window ~1/8 of the image) + 10%.
+	p.integ = grow(p.integ, (ww+1)*(wh+1))
+	W := ww + 1
+	clear(p.integ[:W])
+	for y := 0; y < wh; y++ {
+		var s uint32
+		p.integ[(y+1)*W] = 0
+		for x := 0; x < ww; x++ {
+			s += uint32(p.ink[y*ww+x])
+			p.integ[(y+1)*W+x+1] = p.integ[y*W+x+1] + s
+		}
+	}
+	r := max(2, max(ww, wh)/16)
+	for y := 0; y < wh; y++ {
+		y0, y1 := max(0, y-r), min(wh, y+r+1)
+		for x := 0; x < ww; x++ {
+			x0, x1 := max(0, x-r), min(ww, x+r+1)
+			s := p.integ[y1*W+x1] - p.integ[y0*W+x1] - p.integ[y1*W+x0] + p.integ[y0*W+x0]
+			mean := int(s) / ((y1 - y0) * (x1 - x0))
+			v := int(p.ink[y*ww+x])
+			p.mask[y*ww+x] = b2u(v >= minT && v >= mean+26)
+		}
+	}
+	return p.mask
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (p *Preprocessor) find(i int32) int32 {
+	for p.parent[i] != i {
+		p.parent[i] = p.parent[p.parent[i]]
+		i = p.parent[i]
+	}
+	return i
+}
+
+// components labels 8-connected foreground pixels (two passes, union-find)
+// and gathers per-component statistics into p.comps.
+func (p *Preprocessor) components(bin []uint8, ww, wh int) {
+	n := ww * wh
+	p.labels = grow(p.labels, n)
+	p.parent = grow(p.parent, n/2+2)[:1]
+	p.parent[0] = 0
+	for y := 0; y < wh; y++ {
+		for x := 0; x < ww; x++ {
+			i := y*ww + x
+			if bin[i] == 0 {
+				p.labels[i] = 0
+				continue
+			}
+			var l int32
+			try := func(j int) {
+				if lj := p.labels[j]; lj != 0 {
+					if l == 0 {
+						l = lj
+					} else if l != lj {
+						a, b := p.find(l), p.find(lj)
+						if a < b {
+							p.parent[b] = a
+						} else if b < a {
+							p.parent[a] = b
+						}
+					}
+				}
+			}
+			if x > 0 {
+				try(i - 1)
+			}
+			if y > 0 {
+				if x > 0 {
+					try(i - ww - 1)
+				}
+				try(i - ww)
+				if x+1 < ww {
+					try(i - ww + 1)
+				}
+			}
+			if l == 0 {
+				l = int32(len(p.parent))
+				p.parent = append(p.parent, l)
+			}
+			p.labels[i] = l
+		}
+	}
+	// Flatten to dense ids 1..k.
+	k := int32(0)
+	p.dense = grow(p.dense, len(p.parent))
+	dense := p.dense
+	dense[0] = 0
+	for i := int32(1); i < int32(len(p.parent)); i++ {
+		if p.find(i) == i {
+			k++
+			dense[i] = k
+		}
+	}
+	for i := int32(1); i < int32(len(p.parent)); i++ {
+		dense[i] = dense[p.find(i)]
+	}
+	p.comps = p.comps[:0]
+	for i := int32(0); i <= k; i++ {
+		p.comps = append(p.comps, comp{x0: math.MaxInt32, y0: math.MaxInt32, x1: -1, y1: -1})
+	}
+	for y := 0; y < wh; y++ {
+		for x := 0; x < ww; x++ {
+			i := y*ww + x
+			l := p.labels[i]
+			if l == 0 {
+				continue
+			}
+			d := dense[l]
+			p.labels[i] = d
+			c := &p.comps[d]
+			c.area++
+			c.inkSum += int(p.ink[i])
+			c.x0, c.y0 = min(c.x0, x), min(c.y0, y)
+			c.x1, c.y1 = max(c.x1, x), max(c.y1, y)
+		}
+	}
+}
+

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/onnx"
+	"github.com/edgecnn/edgecnn/model/tflite"
+	"github.com/edgecnn/edgecnn/quantize"
+	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:      "export",
+		Usage:     "export a checkpoint as a .tflite or .onnx model (float, or full-integer int8 with --int8)",
+		ArgsUsage: " ",
+		Description: "Float export folds BatchNorm, fuses ReLU and outputs logits (add --softmax for\n" +
+			"probabilities). --int8 quantizes first (calibrating on the first --calib MNIST\n" +
+			"training images from --data, as `edgecnn quantize` does) and writes TFLite's\n" +
+			"full-integer model, or an ONNX QDQ model for --format onnx. --target edgetpu\n" +
+			"writes an int8 .tflite that meets the Edge TPU compiler's requirements and runs\n" +
+			"edgetpu_compiler when it is on PATH. Normalization, labels, architecture and the\n" +
+			"edgecnn version are stored inside the file.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "float checkpoint to export"},
+			&cli.StringFlag{Name: "format", Usage: "tflite or onnx (default: from the --out extension)"},
+			&cli.StringFlag{Name: "out", Usage: "file to write (atomically)", Required: true},
+			&cli.BoolFlag{Name: "int8", Usage: "quantize to full-integer int8"},
+			&cli.StringFlag{Name: "target", Usage: "edgetpu: int8, integer IO, static shapes, then edgetpu_compiler"},
+			&cli.StringFlag{Name: "io", Usage: "int8 model input/output type: int8, uint8 or float (default int8; uint8 for edgetpu)"},
+			&cli.BoolFlag{Name: "softmax", Usage: "end with SOFTMAX (probabilities) instead of logits"},
+			&cli.BoolFlag{Name: "static-batch", Usage: "fix the batch to 1 (default: dynamic batch)"},
+			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "MNIST folder for --int8 calibration"},
+			&cli.IntFlag{Name: "calib", Value: 1000, Usage: "calibration images for --int8 (the first N training images)"},
+			&cli.IntFlag{Name: "val", Value: 1000, Usage: "validation images for --method auto (the training images after the calibration ones)"},
+			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
+			&cli.IntFlag{Name: "threads", Value: min(2, goruntime.NumCPU()), Usage: "goroutines for calibration"},
+		},
+		Action: exportAction,
+	})
+}
+
+// exportFormat picks the file format from --format or the --out extension.
+func exportFormat(format, out string) (string, error) {
+	f := strings.ToLower(format)
+	if f == "" {
+		switch strings.ToLower(filepath.Ext(out)) {
+		case ".tflite":
+			f = "tflite"
+		case ".onnx":
+			f = "onnx"
+		default:
+			return "", fmt.Errorf("export: cannot tell the format from %q: pass --format tflite or --format onnx", out)
+		}
+	}
+	if f != "tflite" && f != "onnx" {
+		return "", fmt.Errorf("export: unknown --format %q (want tflite or onnx)", format)
+	}
+	return f, nil
+}
+
+func exportAction(c *cli.Context) error {
+	out := c.String("out")
+	format, err := exportFormat(c.String("format"), out)
+	if err != nil {
+		return err
+	}
+	target := strings.ToLower(c.String("target"))
+	wantInt8 := c.Bool("int8")
+	ioName := c.String("io")
+	static := c.Bool("static-batch")
+	switch target {
+	case "":
+	case "edgetpu":
+		if format != "tflite" {
+			return errors.New("export: --target edgetpu needs --format tflite (the Edge TPU compiler reads .tflite only)")
+		}
+		wantInt8, static = true, true
+		if ioName == "" {
+			ioName = "uint8"
+		}
+	default:
+		return fmt.Errorf("export: unknown --target %q (want edgetpu)", c.String("target"))
+	}
+	if ioName != "" && !wantInt8 {
+		return errors.New("export: --io applies to int8 models: add --int8")
+	}
+	ck, err := model.ReadCheckpointFile(c.String("model"))
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	m := ck.Model
+	g, err := model.FloatGraphWith(m, model.GraphOptions{Softmax: c.Bool("softmax"), StaticBatch: static})
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	g.Metadata[model.MetaVersion] = version
+	if wantInt8 {
+		if g, err = exportQuantize(c, m, g, ioName); err != nil {
+			return err
+		}
+	}
+	if target == "edgetpu" {
+		if err := EdgeTPUCheck(g); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	switch format {
+	case "tflite":
+		err = tflite.WriteFile(out, g)
+	case "onnx":
+		err = onnx.WriteFile(out, g)
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return err
+	}
+	kind := "float32"
+	if wantInt8 {
+		kind = "int8"
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	if target == "edgetpu" {
+		return compileEdgeTPU(c, out)
+	}
+	return nil
+}
+
+// exportQuantize calibrates on MNIST training images and returns the int8 graph.
+func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName string) (*model.Graph, error) {
+	if ioName == "" {
+		ioName = "int8"
+	}
+	io, err := quantize.ParseIO(ioName)
+	if err != nil {
+		return nil, err
+	}
+	method, err := quantize.ParseMethod(c.String("method"))
+	if err != nil {
+		return nil, err
+	}
+	nCalib, nVal := c.Int("calib"), c.Int("val")
+	if nCalib < 1 || nVal < 0 {
+		return nil, fmt.Errorf("export: --calib must be ≥ 1 and --val ≥ 0 (got %d, %d)", nCalib, nVal)
+	}
+	if method != quantize.Auto {
+		nVal = 0
+	}
+	set, err := mnist.LoadSet(c.String("data"), mnist.TrainImages, mnist.TrainLabels, 60000)
+	if err != nil {
+		return nil, fmt.Errorf("export: --int8 calibrates on MNIST: %w (run `make data`)", err)
+	}
+	if in := m.Input(); in.H != set.H || in.W != set.W || in.C != 1 {
+		return nil, fmt.Errorf("export: the checkpoint takes %v inputs; MNIST images are %dx%dx1", in, set.H, set.W)
+	}
+	if nCalib+nVal > set.N {
+		return nil, fmt.Errorf("export: --calib %d plus --val %d exceed the %d training images", nCalib, nVal, set.N)
+	}
+	per := set.H * set.W
+	calib, err := quantize.FromPixels(set.Images[:nCalib*per], set.Labels[:nCalib], nCalib, m.Norm)
+	if err != nil {
+		return nil, err
+	}
+	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: c.Int("threads")}
+	if nVal > 0 {
+		if opts.Val, err = quantize.FromPixels(set.Images[nCalib*per:(nCalib+nVal)*per], set.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
+			return nil, err
+		}
+	}
+	g, _, err := quantize.QuantizeGraph(c.Context, fg, calib, opts)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if g.Metadata == nil {
+		g.Metadata = map[string]string{}
+	}
+	g.Metadata[model.MetaVersion] = version
+	return g, nil
+}
+
+// edgeTPUOps are the operators of edgecnn's graphs that the Edge TPU
+// compiler maps to the TPU (all others would fall back to the CPU, which
+// defeats the purpose; DEQUANTIZE would also mean float output).
+var edgeTPUOps = map[model.OpCode]bool{
+	model.OpConv2D: true, model.OpMaxPool2D: true, model.OpFullyConnected: true, model.OpReshape: true,
+	model.OpSoftmax: true, model.OpQuantize: true,
+}
+
+// EdgeTPUCheck reports the first way g violates the Edge TPU compiler's
+// requirements: full-integer (int8/uint8 activations, int8 weights, int32
+// biases), integer input and output, static shapes, supported ops.
+func EdgeTPUCheck(g *model.Graph) error {
+	if g.DynamicBatch {
+		return errors.New("edge TPU: the graph has a dynamic batch; the Edge TPU needs static shapes")
+	}
+	for _, i := range append(append([]int(nil), g.Inputs...), g.Outputs...) {
+		t := &g.Tensors[i]
+		if t.Type != model.Int8 && t.Type != model.UInt8 {
+			return fmt.Errorf("edge TPU: input/output %q is %v; the Edge TPU needs uint8 or int8 I/O (--io uint8)", t.Name, t.Type)
+		}
+	}
+	for i := range g.Tensors {
+		t := &g.Tensors[i]
+		switch {
+		case t.Type == model.Float32:
+			return fmt.Errorf("edge TPU: tensor %q is float32; the model must be full-integer", t.Name)
+		case t.Type == model.Int32 && t.Data == nil:
+			return fmt.Errorf("edge TPU: activation %q is int32", t.Name)
+		case t.Type != model.Int32 && t.Quant == nil:
+			return fmt.Errorf("edge TPU: tensor %q (%v) has no quantization parameters", t.Name, t.Type)
+		}
+		for _, d := range t.Shape {
+			if d <= 0 {
+				return fmt.Errorf("edge TPU: tensor %q has a non-static shape %v", t.Name, t.Shape)
+			}
+		}
+	}
+	for k, op := range g.Ops {
+		if !edgeTPUOps[op.Code] {
+			return fmt.Errorf("edge TPU: op %d is %v, which the Edge TPU does not run (supported here: CONV_2D, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, QUANTIZE)", k, op.Code)
+		}
+	}
+	return nil
+}
+
+// edgeTPUHelp says how to get the Edge TPU compiler.
+func edgeTPUHelp(path string) string {
+	dir := filepath.Dir(path)
+	how := "Install it on an x86-64 Debian/Ubuntu machine (Google publishes the compiler for x86-64 Linux only):\n" +
+		"  curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg | sudo gpg --dearmor -o /usr/share/keyrings/coral-edgetpu.gpg\n" +
+		"  echo 'deb [signed-by=/usr/share/keyrings/coral-edgetpu.gpg] https://packages.cloud.google.com/apt coral-edgetpu-stable main' | sudo tee /etc/apt/sources.list.d/coral-edgetpu.list\n" +
+		"  sudo apt-get update && sudo apt-get install edgetpu-compiler\n" +
+		fmt.Sprintf("then compile: edgetpu_compiler -s -o %s %s", dir, path)
+	if goruntime.GOARCH != "amd64" {
+		how = fmt.Sprintf("This machine is %s/%s; copy %s to an x86-64 Debian/Ubuntu machine. ", goruntime.GOOS, goruntime.GOARCH, path) + how
+	}
+	return how
+}
+
+// compileEdgeTPU runs edgetpu_compiler on path, or explains how to get it.
+func compileEdgeTPU(c *cli.Context, path string) error {
+	bin, err := exec.LookPath("edgetpu_compiler")
+	if err != nil {
+		return fmt.Errorf("export: wrote the Edge TPU-ready model %s, but edgetpu_compiler is not on PATH, so it is not compiled for the Edge TPU yet.\n%s", path, edgeTPUHelp(path))
+	}
+	cmd := exec.CommandContext(c.Context, bin, "-s", "-o", filepath.Dir(path), path)
+	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("export: edgetpu_compiler failed on %s: %w", path, err)
+	}
+	fmt.Fprintf(c.App.Writer, "compiled %s\n", strings.TrimSuffix(path, filepath.Ext(path))+"_edgetpu.tflite")
+	return nil
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/tflite"
+	"github.com/edgecnn/edgecnn/quantize"
+	"github.com/edgecnn/edgecnn/runtime/qmath"
+	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "quantize",
+		Usage: "quantize a float checkpoint to an int8 .tflite and report what it cost, layer by layer",
+		Description: "Calibrates on the first --calib training images, picks the clipping ranges\n" +
+			"(--method auto tries minmax, percentile, entropy and mse and keeps the best on the\n" +
+			"next --val training images), writes TFLite's full-integer int8 model and evaluates\n" +
+			"float vs int8 on the test set with the native int8 engine.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "float checkpoint to quantize"},
+			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the MNIST IDX files"},
+			&cli.StringFlag{Name: "out", Value: "model.int8.tflite", Usage: "int8 .tflite to write (atomically)"},
+			&cli.StringFlag{Name: "report", Usage: "also write the report to `PATH` (.json, .md or .html)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON instead of the summary"},
+			&cli.IntFlag{Name: "calib", Value: 1000, Usage: "calibration images (the first N training images)"},
+			&cli.IntFlag{Name: "val", Value: 1000, Usage: "validation images for --method auto (the training images after the calibration ones)"},
+			&cli.IntFlag{Name: "test", Usage: "evaluate on the first N test images (0: all 10,000)"},
+			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
+			&cli.Float64Flag{Name: "percentile", Value: 99.99, Usage: "percentile for --method percentile"},
+			&cli.StringFlag{Name: "io", Value: "int8", Usage: "model input/output type: int8, uint8 or float"},
+			&cli.StringFlag{Name: "rounding", Value: "double", Usage: "requantization rounding: double (TFLite reference) or single (XNNPACK)"},
+			&cli.BoolFlag{Name: "per-channel-dense", Usage: "per-channel weights for FULLY_CONNECTED too (needs a TFLite newer than 2.9)"},
+			&cli.IntFlag{Name: "qat-epochs", Usage: "quantization-aware fine-tuning epochs when the drop exceeds --qat-threshold (not implemented yet)"},
+			&cli.Float64Flag{Name: "qat-threshold", Value: 0.1, Usage: "accuracy drop (pp) above which --qat-epochs fine-tunes"},
+			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines for inference"},
+		},
+		Action: quantizeAction,
+	})
+}
+
+// errQATNotImplemented is returned for --qat-epochs > 0.
+var errQATNotImplemented = errors.New("quantize: --qat-epochs is not implemented yet: the trainer has no fake-quantization hook; post-training quantization (this command without --qat-epochs) is available")
+
+func quantizeAction(c *cli.Context) error {
+	if c.Int("qat-epochs") > 0 {
+		return errQATNotImplemented
+	}
+	method, err := quantize.ParseMethod(c.String("method"))
+	if err != nil {
+		return err
+	}
+	io, err := quantize.ParseIO(c.String("io"))
+	if err != nil {
+		return err
+	}
+	var rounding qmath.Rounding
+	switch c.String("rounding") {
+	case "double":
+		rounding = qmath.Double
+	case "single":
+		rounding = qmath.Single
+	default:
+		return fmt.Errorf("quantize: unknown --rounding %q (want double or single)", c.String("rounding"))
+	}
+	if p := c.String("report"); p != "" {
+		if err := quantize.CheckReportPath(p); err != nil {
+			return err
+		}
+	}
+	nCalib, nVal, nTest := c.Int("calib"), c.Int("val"), c.Int("test")
+	if nCalib < 1 {
+		return fmt.Errorf("quantize: --calib %d: %w", nCalib, quantize.ErrNoImages)
+	}
+	if nVal < 0 || nTest < 0 {
+		return fmt.Errorf("quantize: --val and --test must not be negative")
+	}
+	if method != quantize.Auto {
+		nVal = 0
+	}
+	ck, err := model.ReadCheckpointFile(c.String("model"))
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	m := ck.Model
+	data, err := mnist.Load(c.String("data"))
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	if in := m.Input(); in.H != data.Train.H || in.W != data.Train.W || in.C != 1 || m.Arch.Classes != 10 {
+		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs and %d classes; MNIST has 28x28x1 images and 10 classes", c.String("model"), quantize.ErrImageShape, in, m.Arch.Classes)
+	}
+	if nCalib+nVal > data.Train.N {
+		return fmt.Errorf("quantize: %w: --calib %d plus --val %d exceed the %d training images", quantize.ErrTooFew, nCalib, nVal, data.Train.N)
+	}
+	if nTest == 0 || nTest > data.Test.N {
+		nTest = data.Test.N
+	}
+	per := data.Train.H * data.Train.W
+	calib, err := quantize.FromPixels(data.Train.Images[:nCalib*per], data.Train.Labels[:nCalib], nCalib, m.Norm)
+	if err != nil {
+		return err
+	}
+	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
+		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: nCalib, Threads: c.Int("threads")}
+	if nVal > 0 {
+		if opts.Val, err = quantize.FromPixels(data.Train.Images[nCalib*per:(nCalib+nVal)*per], data.Train.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
+			return err
+		}
+	}
+	if opts.Test, err = quantize.FromPixels(data.Test.Images[:nTest*per], data.Test.Labels[:nTest], nTest, m.Norm); err != nil {
+		return err
+	}
+	g, rep, err := quantize.Quantize(c.Context, m, calib, opts)
+	if err != nil {
+		return err
+	}
+	rep.Model.Source = c.String("model")
+	// Write the report first: an unwritable report path must not leave a
+	// model behind that looks like a finished run.
+	if p := c.String("report"); p != "" {
+		if err := rep.WriteFile(p); err != nil {
+			return err
+		}
+	}
+	if err := tflite.WriteFile(c.String("out"), g); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		return json.NewEncoder(w).Encode(rep)
+	}
+	if err := rep.WriteText(w); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s", c.String("out"))
+	if p := c.String("report"); p != "" {
+		fmt.Fprintf(w, " and report %s", p)
+	}
+	fmt.Fprintln(w)
+	return nil
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/edgecnn/edgecnn/train"
+	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/edgecnn/edgecnn/train/progress"
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	d := train.DefaultConfig()
+	register(&cli.Command{
+		Name:  "train",
+		Usage: "train the seed CNN on MNIST and write a checkpoint after every epoch",
+		Description: "The defaults are the seed recipe (Adam, lr 1e-3, batch 64, width 32).\n" +
+			"With the same --seed and --threads, reruns are bit-identical; --resume continues a run\n" +
+			"exactly where its last checkpoint left it.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the four MNIST IDX files"},
+			&cli.StringFlag{Name: "out", Value: "model.ckpt", Usage: "checkpoint to write (atomically, every epoch)"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "total epochs (with --resume: including those done)"},
+			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "batch size"},
+			&cli.BoolFlag{Name: "bn", Usage: "BatchNorm after each convolution"},
+			&cli.Float64Flag{Name: "dropout", Usage: "dropout rate before the last dense layer"},
+			&cli.IntFlag{Name: "width", Value: d.Width, Usage: "channels of conv1 (conv2 has twice as many)"},
+			&cli.StringFlag{Name: "optimizer", Value: d.Optimizer, Usage: "adam or sgd (with momentum)"},
+			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "learning rate"},
+			&cli.Float64Flag{Name: "momentum", Value: d.Momentum, Usage: "momentum for --optimizer sgd"},
+			&cli.IntFlag{Name: "step-size", Usage: "StepLR: multiply the learning rate by --gamma every N epochs (0: off)"},
+			&cli.Float64Flag{Name: "gamma", Value: d.Gamma, Usage: "StepLR factor"},
+			&cli.IntFlag{Name: "patience", Usage: "early stopping: stop after N epochs without validation improvement (needs --val)"},
+			&cli.IntFlag{Name: "val", Usage: "hold out the last N training images for validation"},
+			&cli.BoolFlag{Name: "augment", Usage: "random rotation ±10° and shift ±2 px"},
+			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "random seed (initialization, shuffling, augmentation, dropout)"},
+			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images only (0: all)"},
+			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per epoch and a final one with test_accuracy"},
+		},
+		Action: trainAction,
+	})
+}
+
+func trainAction(c *cli.Context) error {
+	cfg := train.Config{
+		Epochs: c.Int("epochs"), Batch: c.Int("batch"), Optimizer: c.String("optimizer"), LR: c.Float64("lr"),
+		Momentum: c.Float64("momentum"), StepSize: c.Int("step-size"), Gamma: c.Float64("gamma"), Patience: c.Int("patience"),
+		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: c.Int("threads"),
+		Width: c.Int("width"), BatchNorm: c.Bool("bn"), Dropout: c.Float64("dropout"),
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	data, err := mnist.Load(c.String("data"))
+	if err != nil {
+		return err
+	}
+	out, errw := c.App.Writer, c.App.ErrWriter
+	asJSON := c.Bool("json")
+	enc := json.NewEncoder(out)
+	var bar *progress.Bar
+	barEpoch := 0
+	run := train.Run{
+		Config: cfg, Data: data, Out: c.String("out"), Resume: c.Bool("resume"), Version: version,
+		OnBatch: func(p train.Progress) {
+			if p.Epoch != barEpoch {
+				bar = progress.New(errw, fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), int64(p.Total), false)
+				barEpoch = p.Epoch
+			}
+			bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", p.Loss, p.Accuracy, p.ImagesPerSecond))
+		},
+		OnEpoch: func(e train.EpochMetrics) {
+			bar.Done()
+			bar = nil
+			if asJSON {
+				enc.Encode(e)
+				return
+			}
+			val := ""
+			if e.ValAccuracy != nil {
+				val = fmt.Sprintf(", val accuracy %.2f%%", *e.ValAccuracy)
+			}
+			fmt.Fprintf(out, "epoch %d: loss %.4f, train accuracy %.2f%%%s, %.1f s (%.0f images/s)\n",
+				e.Epoch, e.Loss, e.TrainAccuracy, val, e.Seconds, e.ImagesPerSec)
+		},
+	}
+	res, err := train.Train(c.Context, run)
+	if bar != nil {
+		bar.Done()
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return enc.Encode(map[string]any{
+			"final": true, "test_accuracy": res.Test.Accuracy, "test_loss": res.Test.Loss,
+			"epochs": len(res.Metrics.Epochs), "early_stopped": res.Metrics.EarlyStopped, "checkpoint": run.Out,
+			"peak_rss_mib": float64(train.PeakRSS()) / (1 << 20),
+		})
+	}
+	fmt.Fprintf(out, "test accuracy %.2f%% (%d/%d); checkpoint %s\n", res.Test.Accuracy, res.Test.Correct, res.Test.N, run.Out)
+	return nil
+}

@@ -1,0 +1,354 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/edgecnn/edgecnn/boards"
+)
+
+// Options configure an install on a board over SSH.
+type Options struct {
+	// UnitDir is where the unit goes (default /etc/systemd/system);
+	// SysusersDir where the sysusers entry goes (default /etc/sysusers.d).
+	UnitDir, SysusersDir string
+	// Systemctl and Sysusers are the commands run on the board (defaults
+	// "systemctl" and "systemd-sysusers"; tests point them at stand-ins).
+	Systemctl, Sysusers string
+	// Sudo prefixes privileged commands with "sudo -n" (for a non-root
+	// login with passwordless sudo, like Raspberry Pi OS's first user).
+	Sudo bool
+	// HealthCommand runs on the board and must exit 0 for the service to
+	// count as healthy; "" means "<systemctl> is-active --quiet <unit>".
+	HealthCommand string
+	// HealthURL is fetched from the board's side through the SSH
+	// connection (a direct-tcpip channel, so no curl is needed there) and
+	// must answer 2xx; "" means http://<service HTTP>/healthz, "-" skips it.
+	HealthURL string
+	// HealthTimeout bounds the wait for a healthy service (default 30s);
+	// HealthInterval is the time between tries (default 500ms).
+	HealthTimeout, HealthInterval time.Duration
+	// Keep is how many releases to keep on the board (default 3).
+	Keep int
+	// SkipArchCheck skips comparing `uname -m` with the board's GOARCH.
+	SkipArchCheck bool
+	// Log receives progress lines (nil: discarded).
+	Log io.Writer
+}
+
+func (o Options) withDefaults(b *Bundle) Options {
+	if o.UnitDir == "" {
+		o.UnitDir = "/etc/systemd/system"
+	}
+	if o.SysusersDir == "" {
+		o.SysusersDir = "/etc/sysusers.d"
+	}
+	if o.Systemctl == "" {
+		o.Systemctl = "systemctl"
+	}
+	if o.Sysusers == "" {
+		o.Sysusers = "systemd-sysusers"
+	}
+	if o.HealthCommand == "" {
+		o.HealthCommand = shq(o.Systemctl) + " is-active --quiet " + shq(b.Service.UnitName())
+	}
+	if o.HealthURL == "" {
+		o.HealthURL = "http://" + b.Service.HTTP + "/healthz"
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 30 * time.Second
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 500 * time.Millisecond
+	}
+	if o.Keep == 0 {
+		o.Keep = 3
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return o
+}
+
+// Result is the outcome of one flash.
+type Result struct {
+	Target     string
+	Release    string
+	Previous   string // release that was current before ("" on first flash)
+	Unchanged  bool   // the release was already installed and current
+	Uploaded   int    // files sent
+	Linked     int    // files hard-linked from earlier releases
+	Payload    int64  // file bytes sent
+	BytesSent  int64  // bytes on the wire, SSH overhead included
+	RolledBack bool
+	Duration   time.Duration
+	Err        error
+}
+
+// Status is a one-word outcome for summaries.
+func (r Result) Status() string {
+	switch {
+	case r.Err == nil && r.Unchanged:
+		return "unchanged"
+	case r.Err == nil:
+		return "ok"
+	case r.RolledBack:
+		return "rolled-back"
+	}
+	return "failed"
+}
+
+// archNames maps `uname -m` to GOARCH.
+var archNames = map[string]string{
+	"aarch64": "arm64", "arm64": "arm64", "armv7l": "arm", "armv8l": "arm", "armv6l": "arm",
+	"x86_64": "amd64", "amd64": "amd64", "i686": "386",
+}
+
+// Flash installs b on the board behind c: release upload (skipping files
+// the board already has), unit install, atomic switch of `current`,
+// restart, health check, and rollback to the previous release if the new
+// one is not healthy. On any error before the switch, the running release
+// is untouched.
+func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
+	start := time.Now()
+	sent0 := c.BytesSent()
+	res = Result{Target: c.Target.String(), Release: b.Release}
+	defer func() {
+		res.Duration = time.Since(start)
+		res.BytesSent = c.BytesSent() - sent0
+	}()
+	o = o.withDefaults(b)
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(o.Log, "%s: %s\n", c.Target, fmt.Sprintf(format, args...))
+	}
+	prefix := b.Service.Prefix
+	f := sftpFS{c.SFTP}
+	sudo := ""
+	if o.Sudo {
+		sudo = "sudo -n "
+	}
+	run := func(cmd string) error {
+		_, err := c.Run(ctx, cmd)
+		return err
+	}
+
+	// 1. Preflight: the board's architecture, the prefix.
+	if !o.SkipArchCheck {
+		out, err := c.Run(ctx, "uname -m")
+		if err != nil {
+			res.Err = fmt.Errorf("preflight: %w", err)
+			return
+		}
+		m := strings.TrimSpace(out)
+		if got, ok := archNames[m]; ok && got != b.Board.GOARCH {
+			hint := "pick the board's own --board"
+			if g, ok := boards.ForArch(m); ok {
+				hint = "pick the right --board (or " + g.Name + ")"
+			}
+			res.Err = fmt.Errorf("preflight: the board reports %s (%s) but the bundle is for %s (%s): %s",
+				m, got, b.Board.Name, b.Board.Triple(), hint)
+			return
+		}
+	}
+	if o.Sudo {
+		if err := run(sudo + "install -d -m 0755 -o \"$(id -un)\" " + shq(prefix) + " " + shq(path.Join(prefix, "releases"))); err != nil {
+			res.Err = fmt.Errorf("preflight: create %s with sudo: %w", prefix, err)
+			return
+		}
+	}
+	prev := currentRelease(f, prefix)
+	res.Previous = prev
+
+	// 2. The release directory.
+	logf("installing release %s (%s, %d files)", b.Release, human(b.TotalSize()), len(b.Files)+1)
+	st, err := installRelease(ctx, f, b, prefix, logf)
+	res.Uploaded, res.Linked, res.Payload = st.Uploaded, st.Linked, st.Payload
+	if err != nil {
+		res.Err = fmt.Errorf("upload: %w (the running release %s is untouched)", err, orNone(prev))
+		return
+	}
+	if st.Present {
+		logf("release %s already on the board; nothing sent", b.Release)
+	} else {
+		logf("sent %d files (%s), hard-linked %d unchanged", st.Uploaded, human(st.Payload), st.Linked)
+	}
+	rel := path.Join(releasesDir(prefix), b.Release)
+
+	// 3. The unit and its user.
+	unitPath := path.Join(o.UnitDir, b.Service.UnitName())
+	unitChanged := true
+	if old, err := f.ReadFile(unitPath); err == nil && string(old) == b.Unit {
+		unitChanged = false
+	}
+	if unitChanged {
+		if err := run(sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath)); err != nil {
+			res.Err = fmt.Errorf("install unit: %w (the running release %s is untouched)", err, orNone(prev))
+			return
+		}
+	}
+	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
+	if err := run(sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)); err != nil {
+		res.Err = fmt.Errorf("create service user: %w (the running release %s is untouched)", err, orNone(prev))
+		return
+	}
+	unit := shq(b.Service.UnitName())
+	sysctl := sudo + shq(o.Systemctl)
+
+	if prev == b.Release && !unitChanged {
+		// Nothing changed: make sure it is enabled and healthy.
+		res.Unchanged = true
+		if err := run(sysctl + " enable " + unit); err != nil {
+			res.Err = fmt.Errorf("systemctl enable: %w", err)
+			return
+		}
+		if err := c.health(ctx, o, 2*time.Second); err == nil {
+			logf("release %s already current and healthy", b.Release)
+			pruneReleases(f, prefix, o.Keep, b.Release)
+			return
+		}
+		res.Unchanged = false
+		logf("release %s is current but not healthy; restarting it", b.Release)
+		if err := run(sysctl + " restart " + unit); err != nil {
+			res.Err = fmt.Errorf("systemctl restart: %w", err)
+			return
+		}
+		if err := c.health(ctx, o, o.HealthTimeout); err != nil {
+			res.Err = fmt.Errorf("health check: %w", err)
+		}
+		return
+	}
+
+	// 4. Switch, restart, check; roll back on failure.
+	if err := switchCurrent(f, prefix, b.Release); err != nil {
+		res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
+		return
+	}
+	logf("current → releases/%s", b.Release)
+	failed := func(step string, err error) {
+		res.Err = fmt.Errorf("%s: %w", step, err)
+		if prev == "" || prev == b.Release {
+			run(sysctl + " stop " + unit)
+			res.Err = fmt.Errorf("%w; no previous release to roll back to, service stopped", res.Err)
+			return
+		}
+		logf("%s failed (%v); rolling back to %s", step, err, prev)
+		// Use a fresh context so a cancelled flash still rolls back.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.HealthTimeout+30*time.Second)
+		defer cancel()
+		if err := switchCurrent(f, prefix, prev); err != nil {
+			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v", res.Err, err)
+			return
+		}
+		res.RolledBack = true
+		if _, err := c.Run(rctx, sysctl+" daemon-reload && "+sysctl+" restart "+unit); err != nil {
+			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v", res.Err, prev, err)
+			return
+		}
+		if err := c.health(rctx, o, o.HealthTimeout); err != nil {
+			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, prev, err)
+			return
+		}
+		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, prev)
+	}
+	if err := run(sysctl + " daemon-reload && " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit); err != nil {
+		failed("restart", err)
+		return
+	}
+	if err := c.health(ctx, o, o.HealthTimeout); err != nil {
+		failed("health check", err)
+		return
+	}
+	logf("healthy")
+	if removed := pruneReleases(f, prefix, o.Keep, b.Release, prev); len(removed) > 0 {
+		logf("removed old releases: %s", strings.Join(removed, ", "))
+	}
+	return
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// health polls the health command and URL until both pass or wait ends.
+func (c *Conn) health(ctx context.Context, o Options, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	var last error
+	for {
+		last = c.healthOnce(ctx, o)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not healthy after %s: %w", wait, last)
+		case <-time.After(o.HealthInterval):
+		}
+	}
+}
+
+func (c *Conn) healthOnce(ctx context.Context, o Options) error {
+	if _, err := c.Run(ctx, o.HealthCommand); err != nil {
+		return err
+	}
+	if o.HealthURL == "-" {
+		return nil
+	}
+	return c.HTTPGet(ctx, o.HealthURL)
+}
+
+// HTTPGet fetches url as seen from the board (through a direct-tcpip
+// channel of the SSH connection) and requires a 2xx answer.
+func (c *Conn) HTTPGet(ctx context.Context, url string) error {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return c.Client.DialContext(ctx, "tcp", addr)
+		},
+		DisableKeepAlives: true,
+	}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("health URL: %w", err)
+	}
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s on the board: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("GET %s on the board: %s %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
+}
+
+// Plan describes what Flash (or InstallRoot) would do, for --dry-run.
+func Plan(b *Bundle, target string, o Options) string {
+	o = o.withDefaults(b)
+	var s strings.Builder
+	prefix := b.Service.Prefix
+	rel := path.Join(releasesDir(prefix), b.Release)
+	fmt.Fprintf(&s, "plan for %s (board %s, %s):\n", target, b.Board.Name, b.Board.Triple())
+	fmt.Fprintf(&s, "  1. upload release %s (%s) into %s.staging-*, files already on the board (same SHA-256) hard-linked:\n", b.Release, human(b.TotalSize()), releasesDir(prefix)+"/")
+	for _, f := range b.Files {
+		fmt.Fprintf(&s, "       %-28s %10s  %s…\n", f.Name, human(f.Size), f.Sum[:16])
+	}
+	fmt.Fprintf(&s, "       %-28s %10s\n", SumsFile, human(int64(len(b.Sums))))
+	fmt.Fprintf(&s, "     then rename it to %s\n", rel)
+	fmt.Fprintf(&s, "  2. install %s and %s/%s.conf; %s\n", path.Join(o.UnitDir, b.Service.UnitName()), o.SysusersDir, b.Service.Name, o.Sysusers)
+	fmt.Fprintf(&s, "  3. %s/current.tmp -> releases/%s, renamed over %s/current\n", prefix, b.Release, prefix)
+	fmt.Fprintf(&s, "  4. %s daemon-reload; enable; restart %s\n", o.Systemctl, b.Service.UnitName())
+	fmt.Fprintf(&s, "  5. health: `%s` and GET %s within %s; else roll back to the previous release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
+	fmt.Fprintf(&s, "  6. keep the %d newest releases\n", o.Keep)
+	return s.String()
+}

@@ -1,0 +1,50 @@
+// Package sgemm is edgecnn's float32 matrix multiply (C = alpha·op(A)·op(B) +
+// beta·C, row-major), used by the trainer (im2col convolutions and dense
+// layers, forward and backward) and the float runtime paths.
+//
+// # Algorithm
+//
+// The implementation follows the GotoBLAS/BLIS layering: C is cut into
+// NC-wide column blocks, K into KC-deep slices; for each slice a KC×NC block
+// of op(B) is packed into 16-column micro-panels and each MC×KC block of
+// op(A) into 6-row micro-panels (alpha is folded into the A panels, edges are
+// zero-padded). A 6×16 register-blocked micro-kernel then multiplies one A
+// micro-panel by one B micro-panel and adds the 6×16 result into C. Packing
+// turns all four transA/transB cases into the same contiguous stream, so the
+// micro-kernel never sees strides.
+//
+// A thin C (fewer than 16 columns, like conv1's 32×9 weight gradient) is
+// computed transposed, Cᵀ = op(B)ᵀ·op(A)ᵀ, so that its short side falls on
+// the 6-row side of the tile.
+//
+// Threads split C into rectangles (along M or N, whichever balances better),
+// one per goroutine, each with its own packing buffers. K is never split
+// and K slices depend on k only, so no element's summation order depends
+// on the thread count: results are bit-identical run to run and for any
+// number of threads. Packing buffers and worker goroutines live in the
+// Context, so a Gemm call in steady state allocates nothing; the workers
+// end when the Context becomes unreachable.
+//
+// # Micro-kernel choice
+//
+// On amd64 with AVX2 and FMA (checked at run time with golang.org/x/sys/cpu)
+// the micro-kernel is hand-written Go assembly: 12 YMM accumulators, two
+// 8-wide B loads and six broadcasts per k step, 100-120 GFLOP/s per core on
+// this AMD EPYC for large products; the four packing helpers have SSE/AVX
+// twins as well. Hand-written assembly was chosen over the alternatives
+// because the Go compiler does not vectorise the pure-Go loop;
+// GOEXPERIMENT=simd (archsimd) is experimental, needs a toolchain flag for
+// every build, and its AVX-512 code spilled accumulators and ran slower than
+// this AVX2 kernel; avo would generate the same ~100 lines of straight-line
+// code through a generator that must then be kept in sync and checked in
+// CI. The assembly is small enough to review line by line against its
+// pure-Go twins (kernel6x16Go, packRows6Go, packRows16Go, copyPanels6Go,
+// copyPanels16Go), whose doc comments give the reference loops; tests
+// compare each pair.
+//
+// Everywhere else (arm64, 32-bit arm, CPUs without AVX2/FMA, or the noasm
+// build tag) the pure-Go micro-kernel runs; it computes the 6×16 tile in
+// 2×4 register sub-blocks. On arm64 the compiler fuses x*y+z into FMADD, on
+// amd64 it does not, so the two paths agree to rounding, not bit for bit;
+// each path on its own is deterministic.
+package sgemm

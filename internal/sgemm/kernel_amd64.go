@@ -1,0 +1,40 @@
+//go:build !noasm
+
+package sgemm
+
+import "golang.org/x/sys/cpu"
+
+// hasAsm reports whether the AVX2+FMA micro-kernel can run on this CPU.
+var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// kernelAsm is the AVX2+FMA twin of kernel6x16Go (see its doc comment for
+// the reference loop): a points to the packed 6×kc A micro-panel, b to the
+// packed kc×16 B micro-panel, c to the 6×16 tile with row stride ldc
+// (elements); kc ≥ 1. The caller has bounds-checked all three.
+//
+//go:noescape
+func kernelAsm(kc int, a, b, c *float32, ldc int, accumulate bool)
+
+// packRows6Asm is the SSE twin of packRows6Go: dst[p*6+r] = src[r*ld+p]
+// for r < 6, p < kc. The caller has bounds-checked src and dst.
+//
+//go:noescape
+func packRows6Asm(kc int, src *float32, ld int, dst *float32)
+
+// packRows16Asm is the SSE twin of packRows16Go: dst[p*16+c] = src[c*ld+p]
+// for c < 16, p < kc. The caller has bounds-checked src and dst.
+//
+//go:noescape
+func packRows16Asm(kc int, src *float32, ld int, dst *float32)
+
+// copyPanels6Asm is the SSE twin of copyPanels6Go; kc, np ≥ 1 and the
+// caller has bounds-checked src and dst.
+//
+//go:noescape
+func copyPanels6Asm(kc int, src *float32, ld, np int, dst *float32)
+
+// copyPanels16Asm is the AVX twin of copyPanels16Go; kc, np ≥ 1 and the
+// caller has bounds-checked src and dst.
+//
+//go:noescape
+func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32)

@@ -1,0 +1,28 @@
+//go:build !amd64 || noasm
+
+package sgemm
+
+// hasAsm reports whether an assembly micro-kernel is available: never in
+// this build (not amd64, or the noasm tag).
+const hasAsm = false
+
+// kernelAsm is never called when hasAsm is false.
+func kernelAsm(kc int, a, b, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func packRows6Asm(kc int, src *float32, ld int, dst *float32) {
+	panic("sgemm: no assembly packing in this build")
+}
+
+func packRows16Asm(kc int, src *float32, ld int, dst *float32) {
+	panic("sgemm: no assembly packing in this build")
+}
+
+func copyPanels6Asm(kc int, src *float32, ld, np int, dst *float32) {
+	panic("sgemm: no assembly packing in this build")
+}
+
+func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32) {
+	panic("sgemm: no assembly packing in this build")
+}

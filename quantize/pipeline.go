@@ -1,0 +1,526 @@
+package quantize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/tflite"
+)
+
+// QuantizeGraph is Quantize for a float graph (BatchNorm folded, ReLU
+// fused, as model.FloatGraph builds it). The input range comes from the
+// graph's normalization metadata when present (pixels 0..1 normalized), so
+// any image the model can receive is representable; otherwise it is
+// calibrated like every other tensor.
+func QuantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Options) (*model.Graph, *Report, error) {
+	info, err := describe(fg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return quantizeGraph(ctx, fg, calib, opts, info)
+}
+
+// describe derives parameters, MACs, classes and the input domain from a
+// float graph.
+func describe(fg *model.Graph) (*graphInfo, error) {
+	if fg == nil {
+		return nil, errors.New("quantize: nil graph")
+	}
+	if err := fg.Validate(); err != nil {
+		return nil, fmt.Errorf("quantize: float graph: %w", err)
+	}
+	info := &graphInfo{}
+	for _, op := range fg.Ops {
+		if op.Code != model.OpConv2D && op.Code != model.OpFullyConnected {
+			continue
+		}
+		for _, ti := range op.Inputs[1:] {
+			if ti >= 0 {
+				info.params += fg.Tensors[ti].NumElements()
+			}
+		}
+		if len(op.Inputs) > 1 && op.Inputs[1] >= 0 && len(op.Outputs) == 1 {
+			info.macs += fg.Tensors[op.Inputs[1]].NumElements() * spatial(fg.Tensors[op.Outputs[0]].Shape)
+		}
+	}
+	out := fg.Tensors[fg.Outputs[0]].Shape
+	if len(out) > 0 {
+		info.classes = out[len(out)-1]
+	}
+	mean, e1 := strconv.ParseFloat(fg.Metadata[model.MetaNormMean], 64)
+	std, e2 := strconv.ParseFloat(fg.Metadata[model.MetaNormStd], 64)
+	if e1 == nil && e2 == nil && std > 0 {
+		info.inputRange = &Range{Lo: (0 - mean) / std, Hi: (1 - mean) / std}
+	}
+	return info, nil
+}
+
+type candidate struct {
+	method Method
+	ranges map[int]Range
+	cv     *converted
+	res    MethodResult
+}
+
+func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Options, info *graphInfo) (*model.Graph, *Report, error) {
+	t0 := time.Now()
+	opts.defaults()
+	if _, err := ParseMethod(string(opts.Method)); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ParseIO(string(opts.IO)); err != nil {
+		return nil, nil, err
+	}
+	if !(opts.Percentile > 0 && opts.Percentile <= 100) {
+		return nil, nil, fmt.Errorf("quantize: percentile %v out of range (0, 100]", opts.Percentile)
+	}
+	fgOut := fg.Tensors[fg.Outputs[0]]
+	inT := fg.Tensors[fg.Inputs[0]]
+	per := 1
+	for _, d := range inT.Shape[1:] {
+		per *= d
+	}
+	if err := calib.check("calibration images", per, max(info.classes, 1)); err != nil {
+		return nil, nil, err
+	}
+	if opts.MinCalib > 0 && calib.N < opts.MinCalib {
+		return nil, nil, fmt.Errorf("quantize: %w: %d calibration images available, %d asked for", ErrTooFew, calib.N, opts.MinCalib)
+	}
+	rep := &Report{Tool: "edgecnn quantize", Created: opts.Now().UTC()}
+	rep.Model = ModelInfo{Params: info.params, MACs: int64(info.macs), Input: append([]int(nil), inT.Shape...), Classes: info.classes}
+	if l := fg.Metadata[model.MetaLabels]; l != "" {
+		rep.Model.Labels = strings.Split(l, ",")
+	}
+	val := opts.Val
+	if opts.Method == Auto && val.N == 0 {
+		if calib.N < 10 {
+			return nil, nil, fmt.Errorf("quantize: %w: --method auto needs validation images (or at least 10 calibration images to split), have %d", ErrTooFew, calib.N)
+		}
+		nv := calib.N / 5
+		val = calib.Slice(calib.N-nv, calib.N)
+		calib = calib.Slice(0, calib.N-nv)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("no separate validation set: auto used the last %d calibration images for validation and calibrated on %d", nv, calib.N))
+	}
+	if val.N > 0 {
+		if err := val.check("validation images", per, max(info.classes, 1)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if opts.Test.N > 0 {
+		if err := opts.Test.check("test images", per, max(info.classes, 1)); err != nil {
+			return nil, nil, err
+		}
+	}
+	rep.Settings = Settings{Requested: opts.Method, Percentile: opts.Percentile, Rounding: opts.Rounding.String(), IO: opts.IO,
+		PerChannelDense: opts.PerChannelDense, CalibImages: calib.N}
+	if opts.Method == Auto {
+		rep.Settings.ValImages = val.N
+	}
+
+	// 1. Calibrate: observe the graph input and every conv/dense output.
+	fe, err := newEngine(fg, opts.Threads, opts.Batch, opts.Rounding, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer fe.close()
+	observed := []int{fg.Inputs[0]}
+	for _, op := range fg.Ops {
+		if op.Code == model.OpConv2D || op.Code == model.OpFullyConnected {
+			observed = append(observed, op.Outputs[0])
+		}
+	}
+	obs := map[int]*observer{}
+	for _, t := range observed {
+		obs[t] = newObserver()
+	}
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			for _, o := range obs {
+				o.startHistogram()
+			}
+		}
+		err := fe.forEach(ctx, calib, func(_, _ int, _ []float32) error {
+			for _, t := range observed {
+				v, err := fe.tensor(t)
+				if err != nil {
+					return err
+				}
+				if pass == 0 {
+					obs[t].observeRange(v)
+				} else {
+					obs[t].observeHist(v)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("quantize: calibration: %w", err)
+		}
+	}
+	for _, t := range observed {
+		o := obs[t]
+		if math.IsNaN(o.min) || math.IsNaN(o.max) || math.IsInf(o.min, 0) || math.IsInf(o.max, 0) {
+			return nil, nil, fmt.Errorf("quantize: calibration: tensor %q has non-finite values (range [%v, %v])", fg.Tensors[t].Name, o.min, o.max)
+		}
+	}
+	t1 := time.Now()
+	rep.Timing.Calibrate = t1.Sub(t0).Seconds()
+
+	// 2. Build the candidate graphs.
+	methods := []Method{opts.Method}
+	if opts.Method == Auto {
+		methods = Methods()
+	}
+	// The logits are never clipped: top-1 is decided by the largest values,
+	// exactly the ones a clipping range would saturate into ties.
+	final := fg.Outputs[0]
+	if n := len(fg.Ops); n > 0 && fg.Ops[n-1].Code == model.OpSoftmax {
+		final = fg.Ops[n-1].Inputs[0]
+	}
+	var cands []*candidate
+	for _, m := range methods {
+		c := &candidate{method: m, ranges: map[int]Range{}}
+		for _, t := range observed {
+			mt := m
+			if t == final {
+				mt = MinMax
+			}
+			r, err := obs[t].rangeFor(mt, opts.Percentile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("quantize: %s: tensor %q: %w", m, fg.Tensors[t].Name, err)
+			}
+			c.ranges[t] = r
+		}
+		cv, err := convert(fg, func(t int) (Range, error) {
+			r, ok := c.ranges[t]
+			if !ok {
+				return Range{}, fmt.Errorf("tensor %d was not calibrated", t)
+			}
+			return r, nil
+		}, convertOptions{io: opts.IO, rounding: opts.Rounding, perChannelDense: opts.PerChannelDense, inputRange: info.inputRange})
+		if err != nil {
+			return nil, nil, err
+		}
+		c.cv = cv
+		cands = append(cands, c)
+	}
+
+	// 3. Auto: keep the candidate that agrees best with float on val.
+	chosen := cands[0]
+	if opts.Method == Auto {
+		floatOut, err := fe.outputs(ctx, val)
+		if err != nil {
+			return nil, nil, err
+		}
+		k := fgOut.Shape[len(fgOut.Shape)-1]
+		fTop := argmax(floatOut, k)
+		for _, c := range cands {
+			ie, err := newEngine(c.cv.g, opts.Threads, opts.Batch, opts.Rounding, false)
+			if err != nil {
+				return nil, nil, err
+			}
+			qOut, err := ie.outputs(ctx, val)
+			ie.close()
+			if err != nil {
+				return nil, nil, err
+			}
+			qTop := argmax(qOut, k)
+			agree, correct := 0, 0
+			for i := range qTop {
+				if qTop[i] == fTop[i] {
+					agree++
+				}
+				if val.Labels != nil && qTop[i] == val.Labels[i] {
+					correct++
+				}
+			}
+			c.res = MethodResult{Method: c.method, Agreement: round4(pct(agree, val.N)), OutputSQNR: round4(sqnr(floatOut, qOut))}
+			if val.Labels != nil {
+				a := round4(pct(correct, val.N))
+				c.res.Accuracy = &a
+			}
+		}
+		best := cands[0]
+		for _, c := range cands[1:] {
+			if better(c.res, best.res) {
+				best = c
+			}
+		}
+		chosen = best
+		for _, c := range cands {
+			c.res.Chosen = c == chosen
+			rep.Methods = append(rep.Methods, c.res)
+		}
+	}
+	rep.Settings.Method = chosen.method
+	g := chosen.cv.g
+	g.Metadata[MetaMethod] = string(chosen.method)
+	g.Metadata[MetaCalib] = strconv.Itoa(calib.N)
+	rep.Notes = append(rep.Notes, chosen.cv.notes...)
+	t2 := time.Now()
+	rep.Timing.Select = t2.Sub(t1).Seconds()
+
+	// 4. Per-layer comparison on a sample the calibration did not see when
+	// possible.
+	sample := val
+	if sample.N == 0 {
+		sample = opts.Test
+	}
+	if sample.N == 0 {
+		sample = calib
+	}
+	sample = sample.Slice(0, min(sample.N, opts.Sample))
+	rep.Settings.SampleImages = sample.N
+	layers, err := compareLayers(ctx, fg, chosen, obs, sample, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Layers = layers
+	fb, err := tflite.Write(fg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("quantize: float model: %w", err)
+	}
+	qb, err := tflite.Write(g)
+	if err != nil {
+		return nil, nil, fmt.Errorf("quantize: int8 model: %w", err)
+	}
+	rep.Size = Size{FloatBytes: len(fb), Int8Bytes: len(qb), Ratio: round4(float64(len(qb)) / float64(len(fb)))}
+	t3 := time.Now()
+	rep.Timing.Compare = t3.Sub(t2).Seconds()
+
+	// 5. Accuracy on the test set.
+	if opts.Test.N > 0 {
+		acc, err := evaluate(ctx, fg, g, opts, rep.Model.Labels)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.Accuracy = acc
+	}
+	rep.Timing.Evaluate = time.Since(t3).Seconds()
+	rep.Timing.Total = time.Since(t0).Seconds()
+	return g, rep, nil
+}
+
+// better orders auto's candidates: higher agreement with float, then higher
+// accuracy, then higher logits SQNR; ties keep the earlier method.
+func better(a, b MethodResult) bool {
+	if a.Agreement != b.Agreement {
+		return a.Agreement > b.Agreement
+	}
+	if a.Accuracy != nil && b.Accuracy != nil && *a.Accuracy != *b.Accuracy {
+		return *a.Accuracy > *b.Accuracy
+	}
+	return a.OutputSQNR > b.OutputSQNR
+}
+
+// sqnr is 10·log10(Σf² / Σ(f−q)²) in dB, capped at MaxSQNR.
+func sqnr(f, q []float32) float64 {
+	var s, n float64
+	for i := range f {
+		d := float64(f[i]) - float64(q[i])
+		s += float64(f[i]) * float64(f[i])
+		n += d * d
+	}
+	return sqnrOf(s, n)
+}
+
+func sqnrOf(signal, noise float64) float64 {
+	if noise == 0 {
+		return MaxSQNR
+	}
+	if signal == 0 {
+		return -MaxSQNR
+	}
+	return math.Min(MaxSQNR, 10*math.Log10(signal/noise))
+}
+
+// compareLayers runs the float and the chosen int8 graph on the sample and
+// compares every quantized tensor with its float counterpart.
+func compareLayers(ctx context.Context, fg *model.Graph, c *candidate, obs map[int]*observer, sample Images, opts Options) ([]Layer, error) {
+	fe, err := newEngine(fg, opts.Threads, opts.Batch, opts.Rounding, true)
+	if err != nil {
+		return nil, err
+	}
+	defer fe.close()
+	ie, err := newEngine(c.cv.g, opts.Threads, opts.Batch, opts.Rounding, true)
+	if err != nil {
+		return nil, err
+	}
+	defer ie.close()
+	type acc struct{ signal, noise, dot, nf, nq, maxErr float64 }
+	accs := make([]acc, len(c.cv.layers))
+	per := fe.per
+	for from := 0; from < sample.N; from += opts.Batch {
+		n := min(opts.Batch, sample.N-from)
+		x := sample.X[from*per : (from+n)*per]
+		if err := fe.e.Run(ctx, x, n, make([]float32, n*fe.outN)); err != nil {
+			return nil, fmt.Errorf("quantize: compare: %w", err)
+		}
+		if err := ie.e.Run(ctx, x, n, make([]float32, n*ie.outN)); err != nil {
+			return nil, fmt.Errorf("quantize: compare: %w", err)
+		}
+		for i, l := range c.cv.layers {
+			f, err := fe.tensor(l.floatOut)
+			if err != nil {
+				return nil, err
+			}
+			q, err := ie.tensor(l.int8Out)
+			if err != nil {
+				return nil, err
+			}
+			if len(f) != len(q) {
+				return nil, fmt.Errorf("quantize: compare %s: float has %d values, int8 %d", l.name, len(f), len(q))
+			}
+			a := &accs[i]
+			for j := range f {
+				fv, qv := float64(f[j]), float64(q[j])
+				d := fv - qv
+				a.signal += fv * fv
+				a.noise += d * d
+				a.dot += fv * qv
+				a.nf += fv * fv
+				a.nq += qv * qv
+				a.maxErr = math.Max(a.maxErr, math.Abs(d))
+			}
+		}
+	}
+	var out []Layer
+	var lastShared string
+	for i, l := range c.cv.layers {
+		a := accs[i]
+		cos := 1.0
+		if a.nf > 0 && a.nq > 0 {
+			cos = a.dot / math.Sqrt(a.nf*a.nq)
+		} else if a.nf != a.nq {
+			cos = 0
+		}
+		t := fg.Tensors[l.floatOut]
+		op := "INPUT"
+		if l.op >= 0 {
+			op = fg.Ops[l.op].Code.String()
+			if fg.Ops[l.op].Activation == model.ActReLU {
+				op += "+RELU"
+			}
+		}
+		L := Layer{Name: t.Name, Op: op, Shape: append([]int(nil), t.Shape...),
+			RangeLo: round6(l.rng.Lo), RangeHi: round6(l.rng.Hi), Scale: l.scale, ZeroPoint: l.zp,
+			SQNR: round4(sqnrOf(a.signal, a.noise)), Cosine: round6(cos), MaxAbsErr: round6(a.maxErr)}
+		if o, ok := obs[l.floatOut]; ok {
+			L.ObservedMin, L.ObservedMax = round6(o.min), round6(o.max)
+			L.Clipped = round6(100 * o.clippedFraction(l.rng))
+			h := o.displayHist(64)
+			L.Histogram = &h
+			lastShared = t.Name
+		} else {
+			L.Shared = lastShared
+		}
+		if l.hasWeights {
+			wmin, wmax, smin, smax := l.wMin, l.wMax, l.wsMin, l.wsMx
+			L.WeightMin, L.WeightMax, L.WeightScaleMin, L.WeightScaleMax = &wmin, &wmax, &smin, &smax
+			L.PerChannel = l.perChannel
+		}
+		out = append(out, L)
+	}
+	return out, nil
+}
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// evaluate compares float and int8 top-1 on the test images.
+func evaluate(ctx context.Context, fg, g *model.Graph, opts Options, labels []string) (*Accuracy, error) {
+	test := opts.Test
+	fe, err := newEngine(fg, opts.Threads, opts.Batch, opts.Rounding, false)
+	if err != nil {
+		return nil, err
+	}
+	fOut, err := fe.outputs(ctx, test)
+	fe.close()
+	if err != nil {
+		return nil, err
+	}
+	ie, err := newEngine(g, opts.Threads, opts.Batch, opts.Rounding, false)
+	if err != nil {
+		return nil, err
+	}
+	qOut, err := ie.outputs(ctx, test)
+	ie.close()
+	if err != nil {
+		return nil, err
+	}
+	k := len(fOut) / test.N
+	fTop, qTop := argmax(fOut, k), argmax(qOut, k)
+	a := &Accuracy{Images: test.N}
+	count := make([]int, k)
+	fc := make([]int, k)
+	qc := make([]int, k)
+	fCorrect, qCorrect, agree := 0, 0, 0
+	per := len(test.X) / test.N
+	side := int(math.Sqrt(float64(per)))
+	for i := 0; i < test.N; i++ {
+		if fTop[i] == qTop[i] {
+			agree++
+		}
+		if test.Labels != nil {
+			l := test.Labels[i]
+			count[l]++
+			if fTop[i] == l {
+				fCorrect++
+				fc[l]++
+			}
+			if qTop[i] == l {
+				qCorrect++
+				qc[l]++
+			}
+		}
+		if fTop[i] != qTop[i] {
+			a.Disagree++
+			if len(a.Disagreements) < MaxDisagreements {
+				d := Disagreement{Index: i, Label: -1, Float: fTop[i], Int8: qTop[i], Margin: margin(fOut[i*k : (i+1)*k])}
+				if test.Labels != nil {
+					d.Label = test.Labels[i]
+				}
+				if test.Pixels != nil && len(test.Pixels) == len(test.X) && side*side == per {
+					d.Pixels, d.W, d.H = test.Pixels[i*per:(i+1)*per], side, side
+				}
+				a.Disagreements = append(a.Disagreements, d)
+			}
+		}
+	}
+	a.Agreement = round4(pct(agree, test.N))
+	if test.Labels != nil {
+		a.Float = round4(pct(fCorrect, test.N))
+		a.Int8 = round4(pct(qCorrect, test.N))
+		a.DropPP = round4(a.Float - a.Int8)
+		for c := 0; c < k; c++ {
+			lab := strconv.Itoa(c)
+			if c < len(labels) {
+				lab = labels[c]
+			}
+			ca := ClassAccuracy{Class: c, Label: lab, Count: count[c], Float: round4(pct(fc[c], count[c])), Int8: round4(pct(qc[c], count[c]))}
+			ca.DeltaPP = round4(ca.Int8 - ca.Float)
+			a.PerClass = append(a.PerClass, ca)
+		}
+	}
+	sort.SliceStable(a.Disagreements, func(i, j int) bool { return a.Disagreements[i].Index < a.Disagreements[j].Index })
+	return a, nil
+}
+
+// margin is the gap between the largest and second largest logit.
+func margin(row []float32) float32 {
+	best, second := float32(math.Inf(-1)), float32(math.Inf(-1))
+	for _, v := range row {
+		if v > best {
+			best, second = v, best
+		} else if v > second {
+			second = v
+		}
+	}
+	return best - second
+}

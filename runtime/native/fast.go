@@ -1,0 +1,292 @@
+package native
+
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/edgecnn/edgecnn/runtime/kernels"
+	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm"
+	"github.com/edgecnn/edgecnn/runtime/qmath"
+)
+
+// Fast int8 paths: im2col + qgemm (exact int32 accumulation) + requantization
+// with runtime/qmath. They compute exactly what kernels.ConvInt8Ref and
+// kernels.FullyConnectedInt8Ref compute: the accumulator is the same int32
+// value (zp_in·Σw and the flip correction are folded into the bias; int32
+// arithmetic wraps identically) and the requantization is the same function.
+
+const chunkRows = 64 // GEMM rows per work unit of an unfused step
+
+// qconv is a compiled int8 convolution.
+type qconv struct {
+	g      kernels.ConvGeom
+	p      *qgemm.Weights
+	bias   []int32 // bias + p.Offset(zpIn): add to a GEMM result
+	rq     *kernels.Requant
+	mult   []int32 // per output channel (per-tensor broadcast)
+	shift  []int
+	lda    int
+	ldc    int
+	padB   byte // im2col value of a padding position: zpIn XOR flip
+	flip   byte
+	x, y   *tval
+	pool   kernels.ConvGeom // fused max pooling (pool.KH > 0)
+	plo    int32
+	phi    int32
+	batch  int
+	unitFn func(w, lo, hi int)
+	srcB   []byte // the (flipped) input bytes of this Run
+}
+
+func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (*qconv, error) {
+	k := g.KH * g.KW * g.C
+	p, err := qgemm.Pack(w, g.OC, k)
+	if err != nil {
+		return nil, err
+	}
+	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip()}
+	zpIn := zp(x.t)
+	q.bias = make([]int32, g.OC)
+	q.mult = make([]int32, g.OC)
+	q.shift = make([]int, g.OC)
+	for c := range q.bias {
+		if bias != nil {
+			q.bias[c] = bias[c]
+		}
+		q.bias[c] += p.Offset(c, zpIn)
+		j := c
+		if len(rq.Mult) == 1 {
+			j = 0
+		}
+		q.mult[c], q.shift[c] = rq.Mult[j], rq.Shift[j]
+	}
+	q.lda = 4 * p.KSteps
+	q.ldc = 16 * p.NBlk
+	q.padB = byte(int8(zpIn)) ^ q.flip
+	return q, nil
+}
+
+// src returns the input as bytes, XORed with the kernel's flip byte.
+func (q *qconv) src(e *Engine, n int) []byte {
+	x := q.x.i8[:n]
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), n)
+	if q.flip == 0 {
+		return b
+	}
+	f := e.scr.flip[:n]
+	const m = 0x8080808080808080
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(f[i:], binary.LittleEndian.Uint64(b[i:])^m)
+	}
+	for ; i < n; i++ {
+		f[i] = b[i] ^ 0x80
+	}
+	return f
+}
+
+// im2col writes the receptive field of output pixel (n, oy, ox) to dst
+// (K bytes; dst's tail up to lda is left as is: it meets zero weights).
+func (q *qconv) im2col(dst, src []byte, n, oy, ox int) {
+	g := &q.g
+	kwc := g.KW * g.C
+	x0 := ox*g.SW - g.PadL
+	o := 0
+	for ky := 0; ky < g.KH; ky++ {
+		iy := oy*g.SH - g.PadT + ky
+		d := dst[o : o+kwc]
+		o += kwc
+		if iy < 0 || iy >= g.H {
+			for i := range d {
+				d[i] = q.padB
+			}
+			continue
+		}
+		row := ((n*g.H + iy) * g.W) * g.C
+		if x0 >= 0 && x0+g.KW <= g.W {
+			copy(d, src[row+x0*g.C:row+(x0+g.KW)*g.C])
+			continue
+		}
+		for kx := 0; kx < g.KW; kx++ {
+			ix := x0 + kx
+			dd := d[kx*g.C : (kx+1)*g.C]
+			if ix < 0 || ix >= g.W {
+				for i := range dd {
+					dd[i] = q.padB
+				}
+			} else {
+				copy(dd, src[row+ix*g.C:row+(ix+1)*g.C])
+			}
+		}
+	}
+}
+
+// requant converts one GEMM row (+bias) to int8 outputs.
+func (q *qconv) requantRow(c []int32, out []int8) {
+	r := q.rq
+	bias, mult, shift := q.bias[:len(out)], q.mult[:len(out)], q.shift[:len(out)]
+	c = c[:len(out)]
+	zo, lo, hi := r.ZpOut, r.Lo, r.Hi
+	if r.Rounding == qmath.Double {
+		for i := range out {
+			v := qmath.MulDouble(c[i]+bias[i], mult[i], shift[i]) + zo
+			out[i] = int8(min(max(v, lo), hi))
+		}
+		return
+	}
+	for i := range out {
+		v := qmath.MulSingle(c[i]+bias[i], mult[i], shift[i]) + zo
+		out[i] = int8(min(max(v, lo), hi))
+	}
+}
+
+// units of an unfused conv: chunks of chunkRows output pixels.
+func (q *qconv) convUnits(e *Engine) func(w, lo, hi int) {
+	return func(w, lo, hi int) {
+		g := &q.g
+		a, c := e.scr.a[w], e.scr.c[w]
+		pix := g.OH * g.OW
+		total := q.batch * pix
+		for u := lo; u < hi; u++ {
+			r0 := u * chunkRows
+			rows := min(chunkRows, total-r0)
+			for j := 0; j < rows; j++ {
+				r := r0 + j
+				n, rem := r/pix, r%pix
+				q.im2col(a[j*q.lda:], q.srcB, n, rem/g.OW, rem%g.OW)
+			}
+			rows4 := (rows + 3) &^ 3
+			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
+			for j := 0; j < rows; j++ {
+				o := (r0 + j) * g.OC
+				q.requantRow(c[j*q.ldc:], q.y.i8[o:o+g.OC])
+			}
+		}
+	}
+}
+
+// units of a conv fused with the following max pooling (window = stride,
+// no padding): one unit is one pooled output row of one image. Max pooling
+// commutes with the requantization, which is monotonic non-decreasing in
+// the accumulator for a multiplier < 1 (shift ≤ 0), so the maximum is taken
+// over the int32 accumulators and only pooled values are requantized.
+func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
+	return func(w, lo, hi int) {
+		g, pg := &q.g, &q.pool
+		a, c := e.scr.a[w], e.scr.c[w]
+		kh, kw := pg.KH, pg.KW
+		r := q.rq
+		_ = r
+		for u := lo; u < hi; u++ {
+			n, py := u/pg.OH, u%pg.OH
+			rows := 0
+			for dy := 0; dy < kh; dy++ {
+				for ox := 0; ox < pg.OW*kw; ox++ {
+					q.im2col(a[rows*q.lda:], q.srcB, n, py*kh+dy, ox)
+					rows++
+				}
+			}
+			rows4 := (rows + 3) &^ 3
+			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
+			rowW := pg.OW * kw // conv pixels per conv row in this unit
+			oc := g.OC
+			out := q.y.i8[((n*pg.OH+py)*pg.OW)*oc:]
+			m := e.scr.m[w][:oc]
+			for px := 0; px < pg.OW; px++ {
+				// m = max over the window of the raw accumulators.
+				if kh == 2 && kw == 2 {
+					r0 := c[(2*px)*q.ldc:][:oc]
+					r1 := c[(2*px+1)*q.ldc:][:oc]
+					r2 := c[(rowW+2*px)*q.ldc:][:oc]
+					r3 := c[(rowW+2*px+1)*q.ldc:][:oc]
+					for i := range m {
+						m[i] = max(max(r0[i], r1[i]), max(r2[i], r3[i]))
+					}
+				} else {
+					copy(m, c[(px*kw)*q.ldc:][:oc])
+					for dy := 0; dy < kh; dy++ {
+						for dx := 0; dx < kw; dx++ {
+							rr := c[(dy*rowW+px*kw+dx)*q.ldc:][:oc]
+							for i := range m {
+								m[i] = max(m[i], rr[i])
+							}
+						}
+					}
+				}
+				o := out[px*oc : (px+1)*oc]
+				q.requantRow(m, o)
+				if q.plo > r.Lo || q.phi < r.Hi {
+					for i, v := range o {
+						o[i] = int8(min(max(int32(v), q.plo), q.phi))
+					}
+				}
+			}
+		}
+	}
+}
+
+// fusable reports whether the requantization is monotonic (all shifts ≤ 0,
+// so no wrapping left shift).
+func (q *qconv) monotonic() bool {
+	for _, s := range q.shift {
+		if s > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Engine) convI8Fast(k int, q *qconv) step {
+	g := &q.g
+	pix := g.OH * g.OW
+	if q.pool.KH > 0 {
+		rows := q.pool.KH * q.pool.OW * q.pool.KW
+		e.scr.want(((rows+3)&^3)*q.lda, ((rows+3)&^3)*q.ldc, g.H*g.W*g.C)
+		e.scr.wantM(g.OC)
+		fn := q.convPoolUnits(e)
+		return step{op: k, run: func(batch int) {
+			q.batch = batch
+			q.srcB = q.src(e, batch*g.H*g.W*g.C)
+			e.pool.run(batch*q.pool.OH, fn)
+		}}
+	}
+	e.scr.want(chunkRows*q.lda, chunkRows*q.ldc, g.H*g.W*g.C)
+	fn := q.convUnits(e)
+	return step{op: k, run: func(batch int) {
+		q.batch = batch
+		q.srcB = q.src(e, batch*g.H*g.W*g.C)
+		e.pool.run((batch*pix+chunkRows-1)/chunkRows, fn)
+	}}
+}
+
+// fcI8Fast: a fully connected layer is a 1×1 convolution over rows of in
+// values.
+func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (step, error) {
+	g := kernels.ConvGeom{H: 1, W: rows, C: in, OH: 1, OW: rows, OC: nout, KH: 1, KW: 1, SH: 1, SW: 1}
+	q, err := newQconv(e, g, x, w, bias, rq, y)
+	if err != nil {
+		return step{}, err
+	}
+	e.scr.want(chunkRows*q.lda, chunkRows*q.ldc, rows*in)
+	fn := func(wk, lo, hi int) {
+		a, c := e.scr.a[wk], e.scr.c[wk]
+		total := q.batch * rows
+		for u := lo; u < hi; u++ {
+			r0 := u * chunkRows
+			n := min(chunkRows, total-r0)
+			for j := 0; j < n; j++ {
+				copy(a[j*q.lda:j*q.lda+in], q.srcB[(r0+j)*in:])
+			}
+			q.p.Gemm(a, q.lda, (n+3)&^3, c, q.ldc)
+			for j := 0; j < n; j++ {
+				o := (r0 + j) * nout
+				q.requantRow(c[j*q.ldc:], y.i8[o:o+nout])
+			}
+		}
+	}
+	return step{op: k, run: func(batch int) {
+		q.batch = batch
+		q.srcB = q.src(e, batch*rows*in)
+		e.pool.run((batch*rows+chunkRows-1)/chunkRows, fn)
+	}}, nil
+}

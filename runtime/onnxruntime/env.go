@@ -1,0 +1,100 @@
+//go:build onnxruntime
+
+package onnxruntime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// LibraryName is the ONNX Runtime shared library's file name.
+const LibraryName = "libonnxruntime.so.1"
+
+// LibraryEnv names the environment variable holding the library's path.
+const LibraryEnv = "EDGECNN_ORT_LIB"
+
+// Install says how to get the library; it is part of the errors.
+const Install = "run 'make libs' (it fetches onnxruntime-node@1.30.0 with npm into .cache/libs/onnxruntime/linux-$GOARCH/lib) " +
+	"or unpack an ONNX Runtime 1.30 release (https://github.com/microsoft/onnxruntime/releases), " +
+	"then point " + LibraryEnv + " (or Options.LibPath) at its " + LibraryName + " or put it in lib/ next to the binary"
+
+// ErrLibrary reports that the ONNX Runtime library cannot be loaded.
+var ErrLibrary = errors.New("ONNX Runtime library not available")
+
+// env is onnxruntime_go's process-global environment (one loaded library,
+// one OrtEnv). The first engine initializes it with its library; the last
+// Close destroys it (and unloads the library). Engines opened meanwhile
+// share it, so they must agree on the library path. This counter is the
+// package's only global state, forced by onnxruntime_go's design.
+var env struct {
+	sync.Mutex
+	refs int
+	lib  string
+}
+
+// libraryPath chooses the library: explicit, $EDGECNN_ORT_LIB, lib/ next
+// to the executable (the bundle layout of bin/edgecnn-full), or the soname
+// for the dynamic loader's search path.
+func libraryPath(explicit string) string {
+	if explicit != "" {
+		return explicit
+	}
+	if p := os.Getenv(LibraryEnv); p != "" {
+		return p
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "lib", LibraryName)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return LibraryName
+}
+
+// acquire initializes the environment with lib, or joins the live one.
+func acquire(lib string) error {
+	env.Lock()
+	defer env.Unlock()
+	if env.refs > 0 {
+		if lib != env.lib {
+			return fmt.Errorf("onnxruntime: %s is already loaded in this process; cannot also load %s", env.lib, lib)
+		}
+		env.refs++
+		return nil
+	}
+	if strings.ContainsRune(lib, '/') {
+		if _, err := os.Stat(lib); err != nil {
+			return fmt.Errorf("onnxruntime: %w: %s not found (%v); %s", ErrLibrary, lib, err, Install)
+		}
+	}
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+		return fmt.Errorf("onnxruntime: %w: loading %s: %v; %s", ErrLibrary, lib, err, Install)
+	}
+	env.refs, env.lib = 1, lib
+	return nil
+}
+
+// release drops one reference; the last one destroys the environment.
+func release() error {
+	env.Lock()
+	defer env.Unlock()
+	if env.refs == 0 {
+		return nil
+	}
+	env.refs--
+	if env.refs > 0 {
+		return nil
+	}
+	env.lib = ""
+	if err := ort.DestroyEnvironment(); err != nil {
+		return fmt.Errorf("onnxruntime: destroying the environment: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,409 @@
+package train
+
+import (
+	"math"
+
+	"github.com/edgecnn/edgecnn/model"
+)
+
+// The kernels below work on a batch of n images in NHWC layout. They are
+// plain loops; the heavy arithmetic (convolution and dense layers) goes
+// through internal/sgemm.
+
+// im2col writes, for every output position of every image, the k×k×C input
+// patch (zeros outside the image) as one row of col, in the OHWI weight
+// order (ky, kx, c), so that conv = col × Wᵀ.
+func im2col(x []float32, in model.Shape, k, stride, pad int, out model.Shape, n int, col []float32) {
+	C := in.C
+	K := k * k * C
+	ri := 0
+	for b := 0; b < n; b++ {
+		xb := x[b*in.Size() : (b+1)*in.Size()]
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				row := col[ri*K : (ri+1)*K]
+				ri++
+				o := 0
+				for ky := 0; ky < k; ky++ {
+					iy := oy*stride - pad + ky
+					if iy < 0 || iy >= in.H {
+						clear(row[o : o+k*C])
+						o += k * C
+						continue
+					}
+					xr := xb[iy*in.W*C : (iy+1)*in.W*C]
+					ix0 := ox*stride - pad
+					if C == 1 {
+						for kx := 0; kx < k; kx++ {
+							ix := ix0 + kx
+							if ix < 0 || ix >= in.W {
+								row[o] = 0
+							} else {
+								row[o] = xr[ix]
+							}
+							o++
+						}
+						continue
+					}
+					for kx := 0; kx < k; kx++ {
+						ix := ix0 + kx
+						if ix < 0 || ix >= in.W {
+							clear(row[o : o+C])
+						} else {
+							copy(row[o:o+C], xr[ix*C:(ix+1)*C])
+						}
+						o += C
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: it sums every row of dcol back into the
+// input positions it came from (dx is overwritten).
+func col2im(dcol []float32, in model.Shape, k, stride, pad int, out model.Shape, n int, dx []float32) {
+	clear(dx[:n*in.Size()])
+	C := in.C
+	K := k * k * C
+	ri := 0
+	for b := 0; b < n; b++ {
+		xb := dx[b*in.Size() : (b+1)*in.Size()]
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				row := dcol[ri*K : (ri+1)*K]
+				ri++
+				for ky := 0; ky < k; ky++ {
+					iy := oy*stride - pad + ky
+					if iy < 0 || iy >= in.H {
+						continue
+					}
+					for kx := 0; kx < k; kx++ {
+						ix := ox*stride - pad + kx
+						if ix < 0 || ix >= in.W {
+							continue
+						}
+						src := row[(ky*k+kx)*C : (ky*k+kx+1)*C]
+						dst := xb[(iy*in.W+ix)*C : (iy*in.W+ix+1)*C]
+						for c, v := range src {
+							dst[c] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// addBias adds b to every row of y (rows of len(b)).
+func addBias(y []float32, b []float32) {
+	nc := len(b)
+	for i := 0; i+nc <= len(y); i += nc {
+		r := y[i : i+nc]
+		for c, v := range b {
+			r[c] += v
+		}
+	}
+}
+
+// sumRows writes the column sums of dy (rows of len(db)) into db.
+func sumRows(dy []float32, db []float32) {
+	clear(db)
+	nc := len(db)
+	for i := 0; i+nc <= len(dy); i += nc {
+		r := dy[i : i+nc]
+		for c, v := range r {
+			db[c] += v
+		}
+	}
+}
+
+// reluPool computes y = maxpool(x + bias) (then ReLU when relu is set;
+// ReLU commutes with max), adding the per-channel bias (nil: none) after
+// pooling, which equals adding it before. For each output it records in win
+// which window position (ky·k+kx) won, or 255 where ReLU clipped the
+// output to zero (gradient zero). Windows must lie inside the input.
+func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int, bias []float32, y []float32, win []uint8, relu bool) {
+	C := in.C
+	if k == 2 && stride == 2 && C <= len(zeroBias) {
+		if bias == nil {
+			bias = zeroBias[:C]
+		}
+		pool2x2(x, in, out, n, bias, y, win, relu)
+		return
+	}
+	{
+		oi := 0
+		for b := 0; b < n; b++ {
+			base := b * in.Size()
+			for oy := 0; oy < out.H; oy++ {
+				for ox := 0; ox < out.W; ox++ {
+					yr := y[oi : oi+C]
+					wr := win[oi : oi+C]
+					oi += C
+					first := base + (oy*stride*in.W+ox*stride)*C
+					copy(yr, x[first:first+C])
+					clear(wr)
+					for ky := 0; ky < k; ky++ {
+						for kx := 0; kx < k; kx++ {
+							off := base + ((oy*stride+ky)*in.W+ox*stride+kx)*C
+							for c, v := range x[off : off+C] {
+								if v > yr[c] {
+									yr[c] = v
+									wr[c] = uint8(ky*k + kx)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if bias == nil && !relu {
+		return
+	}
+	for i := 0; i+C <= len(y); i += C {
+		yr := y[i : i+C]
+		wr := win[i : i+C]
+		if bias != nil {
+			b := bias[:C]
+			for c := range yr {
+				yr[c] += b[c]
+			}
+		}
+		if relu {
+			for c, v := range yr {
+				if !(v > 0) {
+					yr[c] = 0
+					wr[c] = 255
+				}
+			}
+		}
+	}
+}
+
+// pool2x2 is the 2×2 stride-2 case of reluPool's pooling. It compares
+// floats as order-preserving integers so that the compiler can use
+// conditional moves: max pooling of real data is branch-predictor poison.
+func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float32, win []uint8, relu bool) {
+	C := in.C
+	rowStride := in.W * C
+	oi := 0
+	for b := 0; b < n; b++ {
+		base := b * in.Size()
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				p := base + (2*oy*in.W+2*ox)*C
+				a0 := x[p : p+C]
+				a1 := x[p+C : p+2*C][:len(a0)]
+				a2 := x[p+rowStride : p+rowStride+C][:len(a0)]
+				a3 := x[p+rowStride+C : p+rowStride+2*C][:len(a0)]
+				yr := y[oi : oi+C][:len(a0)]
+				wr := win[oi : oi+C][:len(a0)]
+				br := bias[:len(a0)]
+				oi += C
+				for c := range a0 {
+					m, w := orderKey(a0[c]), int32(0)
+					k := orderKey(a1[c])
+					if k > m {
+						w = 1
+					}
+					m = max(m, k)
+					k = orderKey(a2[c])
+					if k > m {
+						w = 2
+					}
+					m = max(m, k)
+					k = orderKey(a3[c])
+					if k > m {
+						w = 3
+					}
+					m = max(m, k)
+					k = orderKey(fromOrderKey(m) + br[c])
+					if relu {
+						if k <= 0 { // v ≤ 0 (keys of +0 and -0 are 0 and -1)
+							w = 255
+						}
+						k = max(k, 0)
+					}
+					yr[c], wr[c] = fromOrderKey(k), uint8(w)
+				}
+			}
+		}
+	}
+}
+
+// zeroBias is the bias of a pooling step without one.
+var zeroBias [1024]float32
+
+// orderKey maps a float32 to an int32 with the same order (NaNs aside).
+func orderKey(f float32) int32 {
+	k := int32(math.Float32bits(f))
+	return k ^ (k >> 31 & 0x7fffffff)
+}
+
+func fromOrderKey(k int32) float32 {
+	return math.Float32frombits(uint32(k ^ (k >> 31 & 0x7fffffff)))
+}
+
+// poolSel[w] routes a gradient to window position w of a 2×2 window
+// (index 4: ReLU clipped, no gradient).
+var poolSel = [8][4]float32{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}
+
+// poolBackward routes dy to the window positions recorded by reluPool and
+// zero elsewhere; dx (n images of in) is overwritten. If dbias is not nil
+// it receives the per-channel sums of the routed gradients (the bias
+// gradient of a convolution whose bias reluPool added).
+func poolBackward(dy []float32, win []uint8, in model.Shape, k, stride int, out model.Shape, n int, dx, dbias []float32) {
+	C := in.C
+	if dbias != nil {
+		clear(dbias)
+	}
+	if !(k == 2 && stride == 2 && in.H == 2*out.H && in.W == 2*out.W) {
+		clear(dx[:n*in.Size()])
+	}
+	oi := 0
+	for b := 0; b < n; b++ {
+		base := b * in.Size()
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				p := base + (oy*stride*in.W+ox*stride)*C
+				dr := dy[oi : oi+C]
+				wr := win[oi : oi+C]
+				oi += C
+				if k == 2 && stride == 2 {
+					rs := in.W * C
+					d0 := dx[p : p+C]
+					d1 := dx[p+C : p+2*C]
+					d2 := dx[p+rs : p+rs+C]
+					d3 := dx[p+rs+C : p+rs+2*C]
+					d1, d2, d3 = d1[:len(d0)], d2[:len(d0)], d3[:len(d0)]
+					wr := wr[:len(d0)]
+					dr := dr[:len(d0)]
+					for c, w := range wr {
+						g := dr[c]
+						sel := &poolSel[(w|w>>5)&7] // 255 → 7: all zero
+						d0[c], d1[c], d2[c], d3[c] = g*sel[0], g*sel[1], g*sel[2], g*sel[3]
+					}
+					if dbias != nil {
+						db := dbias[:len(wr)]
+						for c, w := range wr {
+							db[c] += dr[c] * poolSel[(w|w>>5)&7][w&3]
+						}
+					}
+					continue
+				} else {
+					for c, w := range wr {
+						if w == 255 {
+							continue
+						}
+						ky, kx := int(w)/k, int(w)%k
+						dx[p+(ky*in.W+kx)*C+c] += dr[c]
+					}
+				}
+				if dbias != nil {
+					db := dbias[:len(wr)]
+					for c, w := range wr {
+						if w != 255 {
+							db[c] += dr[c]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// relu computes y = max(x, 0).
+func relu(x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		if v > 0 {
+			y[i] = v
+		} else {
+			y[i] = 0
+		}
+	}
+}
+
+// reluBackward computes dx = dy where y > 0, else 0.
+func reluBackward(y, dy, dx []float32) {
+	dy = dy[:len(y)]
+	dx = dx[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// channelSums accumulates per-channel Σx and Σx² (float64) over rows of C.
+func channelSums(x []float32, C int, sum, sq []float64) {
+	clear(sum)
+	clear(sq)
+	// Accumulate a row block in float32 lanes, then flush to float64: keeps
+	// the inner loop fast and the totals accurate.
+	var s32, q32 [256]float32
+	if C > len(s32) {
+		for i := 0; i+C <= len(x); i += C {
+			for c, v := range x[i : i+C] {
+				sum[c] += float64(v)
+				sq[c] += float64(v) * float64(v)
+			}
+		}
+		return
+	}
+	const block = 64
+	rows := len(x) / C
+	for r0 := 0; r0 < rows; r0 += block {
+		r1 := min(rows, r0+block)
+		s, q := s32[:C], q32[:C]
+		clear(s)
+		clear(q)
+		for r := r0; r < r1; r++ {
+			for c, v := range x[r*C : (r+1)*C] {
+				s[c] += v
+				q[c] += v * v
+			}
+		}
+		for c := range s {
+			sum[c] += float64(s[c])
+			sq[c] += float64(q[c])
+		}
+	}
+}
+
+// softmaxXent computes, for n rows of logits with C classes, the summed
+// cross-entropy loss and number of correct argmax predictions, and writes
+// the gradient (softmax − onehot)·scale into dl.
+func softmaxXent(logits []float32, labels []uint8, C int, scale float32, dl []float32) (loss float64, correct int) {
+	for i, lab := range labels {
+		z := logits[i*C : (i+1)*C]
+		m := z[0]
+		arg := 0
+		for c, v := range z {
+			if v > m {
+				m, arg = v, c
+			}
+		}
+		if arg == int(lab) {
+			correct++
+		}
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v - m))
+		}
+		loss += math.Log(s) - float64(z[lab]-m)
+		if dl != nil {
+			d := dl[i*C : (i+1)*C]
+			inv := 1 / s
+			for c, v := range z {
+				d[c] = float32(math.Exp(float64(v-m))*inv) * scale
+			}
+			d[lab] -= scale
+		}
+	}
+	return loss, correct
+}

@@ -1,0 +1,649 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/edgecnn/edgecnn/internal/sgemm"
+	"github.com/edgecnn/edgecnn/model"
+)
+
+// Net runs a model.Model on batches, forward and backward, on several
+// goroutines. The batch is split into one contiguous shard per thread; each
+// shard has its own activations, scratch buffers, parameter gradients and
+// single-threaded GEMM context, and the goroutines move through the layers
+// in lock step (BatchNorm needs statistics of the whole batch). All buffers
+// are allocated once for the largest batch, so steps allocate nothing.
+//
+// The parameters are the model's own slices: training updates the model in
+// place. A Net is not safe for concurrent use. Close stops its goroutines.
+type Net struct {
+	M        *model.Model
+	ops      []op
+	params   []param
+	nparam   int // total trainable floats
+	shards   []*shard
+	maxBatch int
+	perShard int
+
+	// per-batch state
+	batch    int
+	train    bool
+	rngSeed  uint64
+	rngEpoch uint64
+	rngPos   int // position in epoch of the first image of the batch
+	labels   []uint8
+	cur      *Batch
+	scale    float32
+	lr       float32
+
+	work []chan job
+	wg   sync.WaitGroup
+	opt  optimizer
+}
+
+type param struct {
+	name string
+	data []float32
+	off  int // offset in each shard's flat gradient
+}
+
+type shard struct {
+	id    int
+	gemm  *sgemm.Context
+	first int // first image of the batch in this shard
+	n     int // images in this shard
+	act   [][]float32
+	grad  [][]float32
+	buf   [][]float32 // per-op scratch (im2col, dropout mask)
+	ibuf  [][]uint8   // per-op pooling winners
+	gflat []float32   // gradients of all parameters
+	// BatchNorm partial sums (float64, per channel)
+	s1, s2  [][]float64
+	loss    float64
+	correct int
+	// input preparation
+	img []float32
+}
+
+type opKind uint8
+
+const (
+	opConv opKind = iota
+	opBN
+	opReLU
+	opPool
+	opFlatten
+	opDense
+	opDropout
+)
+
+// op is one step of the network, made of one or two model layers (ReLU
+// followed by max pooling is fused into one step).
+type op struct {
+	kind    opKind
+	l       *model.Layer
+	in, out model.Shape
+	relu    bool // pool: fused ReLU
+	// A convolution directly followed by pooling leaves its bias to the
+	// pooling step (max(x+b) = max(x)+b), which also sums its gradient.
+	biasLater bool // conv: bias added by the next op
+	poolBias  int  // pool: index of the previous conv's bias param, or -1
+	needDx    bool // backward must produce the input gradient
+	pw, pb    int  // parameter indices (conv, dense, BN gamma/beta)
+	// BatchNorm batch statistics of the current step
+	mean, invstd []float32
+}
+
+type job struct {
+	kind jobKind
+	op   int
+}
+
+type jobKind uint8
+
+const (
+	jobInput jobKind = iota
+	jobForward
+	jobBNStats
+	jobBNApply
+	jobLoss
+	jobBackward
+	jobBNBackStats
+	jobBNBackApply
+	jobReduce
+	jobUpdate
+)
+
+// NewNet prepares m for batches of up to maxBatch images on threads
+// goroutines (≤0: 1).
+func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
+	if err := m.Arch.Validate(); err != nil {
+		return nil, err
+	}
+	if maxBatch < 1 {
+		return nil, fmt.Errorf("train: batch size %d must be positive", maxBatch)
+	}
+	threads = max(1, min(threads, maxBatch))
+	n := &Net{M: m, maxBatch: maxBatch, perShard: (maxBatch + threads - 1) / threads}
+	addParam := func(name string, d []float32) int {
+		n.params = append(n.params, param{name: name, data: d, off: n.nparam})
+		n.nparam += len(d)
+		return len(n.params) - 1
+	}
+	for i := 0; i < len(m.Layers); i++ {
+		l := &m.Layers[i]
+		o := op{l: l, in: l.In, out: l.Out, pw: -1, pb: -1}
+		switch l.Kind {
+		case model.KindConv2D:
+			o.kind = opConv
+			o.pw, o.pb = addParam(l.Name+".weight", l.Weight), addParam(l.Name+".bias", l.Bias)
+		case model.KindDense:
+			o.kind = opDense
+			o.pw, o.pb = addParam(l.Name+".weight", l.Weight), addParam(l.Name+".bias", l.Bias)
+		case model.KindBatchNorm:
+			o.kind = opBN
+			o.pw, o.pb = addParam(l.Name+".weight", l.Gamma), addParam(l.Name+".bias", l.Beta)
+			o.mean, o.invstd = make([]float32, l.Out.C), make([]float32, l.Out.C)
+		case model.KindReLU:
+			o.kind = opReLU
+			if i+1 < len(m.Layers) && m.Layers[i+1].Kind == model.KindMaxPool {
+				i++
+				l = &m.Layers[i]
+				o = op{kind: opPool, l: l, in: o.in, out: l.Out, relu: true, pw: -1, pb: -1}
+			}
+		case model.KindMaxPool:
+			o.kind = opPool
+		case model.KindFlatten:
+			o.kind = opFlatten
+		case model.KindDropout:
+			o.kind = opDropout
+		default:
+			return nil, fmt.Errorf("train: unsupported layer kind %q", l.Kind)
+		}
+		if o.kind == opPool && (o.out.H-1)*o.l.Stride+o.l.Kernel > o.in.H || (o.kind == opPool && (o.out.W-1)*o.l.Stride+o.l.Kernel > o.in.W) {
+			return nil, fmt.Errorf("train: pooling window of %s leaves the input", l.Name)
+		}
+		if o.kind == opPool && o.l.Kernel > 15 {
+			return nil, fmt.Errorf("train: pooling kernel %d too large", o.l.Kernel)
+		}
+		o.poolBias = -1
+		if o.kind == opPool && len(n.ops) > 0 && n.ops[len(n.ops)-1].kind == opConv {
+			prev := &n.ops[len(n.ops)-1]
+			prev.biasLater = true
+			o.poolBias = prev.pb
+		}
+		n.ops = append(n.ops, o)
+	}
+	// Input gradients are needed from the first layer with parameters on.
+	seenParam := false
+	for i := range n.ops {
+		o := &n.ops[i]
+		o.needDx = seenParam
+		if o.pw >= 0 {
+			seenParam = true
+		}
+	}
+	P := n.perShard
+	for t := 0; t < threads; t++ {
+		s := &shard{id: t, gemm: sgemm.New(1)}
+		s.img = make([]float32, m.Input().Size())
+		s.act = make([][]float32, len(n.ops)+1)
+		s.grad = make([][]float32, len(n.ops)+1)
+		s.act[0] = make([]float32, P*m.Input().Size())
+		s.grad[0] = nil
+		for i := range n.ops {
+			o := &n.ops[i]
+			if o.kind == opFlatten {
+				s.act[i+1] = s.act[i]
+			} else {
+				s.act[i+1] = make([]float32, P*o.out.Size())
+			}
+		}
+		for i := len(n.ops) - 1; i >= 0; i-- {
+			o := &n.ops[i]
+			if i == len(n.ops)-1 {
+				s.grad[i+1] = make([]float32, P*o.out.Size())
+			}
+			switch {
+			case o.kind == opFlatten:
+				s.grad[i] = s.grad[i+1]
+			case o.needDx:
+				s.grad[i] = make([]float32, P*o.in.Size())
+			}
+		}
+		s.buf = make([][]float32, len(n.ops))
+		s.ibuf = make([][]uint8, len(n.ops))
+		s.s1 = make([][]float64, len(n.ops))
+		s.s2 = make([][]float64, len(n.ops))
+		for i := range n.ops {
+			o := &n.ops[i]
+			switch o.kind {
+			case opConv:
+				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
+			case opPool:
+				s.ibuf[i] = make([]uint8, P*o.out.Size())
+			case opDropout:
+				s.buf[i] = make([]float32, P*o.out.Size())
+			case opBN:
+				s.s1[i] = make([]float64, o.out.C)
+				s.s2[i] = make([]float64, o.out.C)
+			}
+		}
+		s.gflat = make([]float32, n.nparam)
+		n.shards = append(n.shards, s)
+	}
+	for t := 1; t < threads; t++ {
+		ch := make(chan job)
+		n.work = append(n.work, ch)
+		go func(s *shard) {
+			for j := range ch {
+				n.exec(s, j)
+				n.wg.Done()
+			}
+		}(n.shards[t])
+	}
+	return n, nil
+}
+
+// Close stops the worker goroutines.
+func (n *Net) Close() {
+	for _, ch := range n.work {
+		close(ch)
+	}
+	n.work = nil
+}
+
+// Threads is the number of goroutines (and shards).
+func (n *Net) Threads() int { return len(n.shards) }
+
+// run executes j on every shard in parallel and waits.
+func (n *Net) run(j job) {
+	n.wg.Add(len(n.work))
+	for _, ch := range n.work {
+		ch <- j
+	}
+	n.exec(n.shards[0], j)
+	n.wg.Wait()
+}
+
+// split assigns batch images to shards.
+func (n *Net) split(batch int) {
+	n.batch = batch
+	T := len(n.shards)
+	first := 0
+	for t, s := range n.shards {
+		s.first = first
+		s.n = batch / T
+		if t < batch%T {
+			s.n++
+		}
+		first += s.n
+	}
+}
+
+// Logits returns the output rows of shard-ordered images: a view of the
+// last activation of shard t.
+func (n *Net) logits(s *shard) []float32 {
+	return s.act[len(n.ops)][:s.n*n.ops[len(n.ops)-1].out.Size()]
+}
+
+// ForwardBatch runs inference (BatchNorm with running statistics, no
+// dropout) on batch normalized NHWC images x and writes logits to out.
+func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
+	n.split(batch)
+	n.train = false
+	in := n.M.Input().Size()
+	C := n.ops[len(n.ops)-1].out.Size()
+	for _, s := range n.shards {
+		copy(s.act[0][:s.n*in], x[s.first*in:(s.first+s.n)*in])
+	}
+	n.forward()
+	for _, s := range n.shards {
+		copy(out[s.first*C:(s.first+s.n)*C], n.logits(s))
+	}
+}
+
+func (n *Net) forward() {
+	for i := range n.ops {
+		if n.ops[i].kind == opBN && n.train {
+			n.run(job{jobBNStats, i})
+			n.bnCombine(i)
+			n.run(job{jobBNApply, i})
+			continue
+		}
+		if n.ops[i].kind == opFlatten {
+			continue
+		}
+		n.run(job{jobForward, i})
+	}
+}
+
+func (n *Net) backward() {
+	for i := len(n.ops) - 1; i >= 0; i-- {
+		switch n.ops[i].kind {
+		case opFlatten:
+			continue
+		case opBN:
+			n.run(job{jobBNBackStats, i})
+			n.bnBackCombine(i)
+			n.run(job{jobBNBackApply, i})
+			continue
+		}
+		n.run(job{jobBackward, i})
+	}
+}
+
+// exec runs one job on one shard.
+func (n *Net) exec(s *shard, j job) {
+	switch j.kind {
+	case jobInput:
+		n.prepInput(s)
+		return
+	case jobLoss:
+		n.lossShard(s)
+		return
+	case jobReduce:
+		n.reduce(s)
+		return
+	case jobUpdate:
+		n.update(s)
+		return
+	}
+	if s.n == 0 {
+		return
+	}
+	o := &n.ops[j.op]
+	i := j.op
+	cnt := s.n
+	x := s.act[i][:cnt*o.in.Size()]
+	y := s.act[i+1][:cnt*o.out.Size()]
+	switch j.kind {
+	case jobForward:
+		n.forwardOp(s, i, o, x, y, cnt)
+	case jobBackward:
+		var dx []float32
+		if o.needDx {
+			dx = s.grad[i][:cnt*o.in.Size()]
+		}
+		n.backwardOp(s, i, o, x, y, s.grad[i+1][:cnt*o.out.Size()], dx, cnt)
+	case jobBNStats:
+		channelSums(x, o.in.C, s.s1[i], s.s2[i])
+	case jobBNApply:
+		bnApply(x, y, o.mean, o.invstd, o.l.Gamma, o.l.Beta)
+	case jobBNBackStats:
+		bnBackStats(x, s.grad[i+1][:cnt*o.out.Size()], o.mean, o.invstd, s.s1[i], s.s2[i])
+	case jobBNBackApply:
+		n.bnBackApply(s, i, o, x, cnt)
+	}
+}
+
+func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
+	l := o.l
+	switch o.kind {
+	case opConv:
+		K := l.Kernel * l.Kernel * o.in.C
+		M := cnt * o.out.H * o.out.W
+		col := s.buf[i][:M*K]
+		im2col(x, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, col)
+		s.gemm.Gemm(false, true, M, o.out.C, K, 1, col, K, l.Weight, K, 0, y, o.out.C)
+		if !o.biasLater {
+			addBias(y, l.Bias)
+		}
+	case opDense:
+		s.gemm.Gemm(false, true, cnt, o.out.C, o.in.C, 1, x, o.in.C, l.Weight, o.in.C, 0, y, o.out.C)
+		addBias(y, l.Bias)
+	case opBN: // inference
+		C := o.in.C
+		for c := 0; c < C; c++ {
+			o.invstd[c] = float32(1 / math.Sqrt(float64(l.RunVar[c])+float64(l.Eps)))
+		}
+		bnApply(x, y, l.RunMean, o.invstd, l.Gamma, l.Beta)
+	case opReLU:
+		relu(x, y)
+	case opPool:
+		var bias []float32
+		if o.poolBias >= 0 {
+			bias = n.params[o.poolBias].data
+		}
+		reluPool(x, o.in, l.Kernel, l.Stride, o.out, cnt, bias, y, s.ibuf[i][:len(y)], o.relu)
+	case opDropout:
+		if !n.train || l.Rate == 0 {
+			copy(y, x)
+			return
+		}
+		mask := s.buf[i][:len(y)]
+		keep := 1 - l.Rate
+		inv := 1 / keep
+		size := o.in.Size()
+		for b := 0; b < cnt; b++ {
+			r := NewRNG(n.rngSeed, streamDropout, n.rngEpoch, uint64(n.rngPos+s.first+b))
+			mb := mask[b*size : (b+1)*size]
+			for k := range mb {
+				if r.Float32() < keep {
+					mb[k] = inv
+				} else {
+					mb[k] = 0
+				}
+			}
+		}
+		for k, v := range x {
+			y[k] = v * mask[k]
+		}
+	}
+}
+
+func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int) {
+	l := o.l
+	switch o.kind {
+	case opConv:
+		K := l.Kernel * l.Kernel * o.in.C
+		M := cnt * o.out.H * o.out.W
+		col := s.buf[i][:M*K]
+		pw, pb := &n.params[o.pw], &n.params[o.pb]
+		s.gemm.Gemm(true, false, o.out.C, K, M, 1, dy, o.out.C, col, K, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
+		if !o.biasLater {
+			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
+		}
+		if dx != nil {
+			s.gemm.Gemm(false, false, M, K, o.out.C, 1, dy, o.out.C, l.Weight, K, 0, col, K)
+			col2im(col, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, dx)
+		}
+	case opDense:
+		pw, pb := &n.params[o.pw], &n.params[o.pb]
+		s.gemm.Gemm(true, false, o.out.C, o.in.C, cnt, 1, dy, o.out.C, x, o.in.C, 0, s.gflat[pw.off:pw.off+len(pw.data)], o.in.C)
+		sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
+		if dx != nil {
+			s.gemm.Gemm(false, false, cnt, o.in.C, o.out.C, 1, dy, o.out.C, l.Weight, o.in.C, 0, dx, o.in.C)
+		}
+	case opReLU:
+		if dx != nil {
+			reluBackward(y, dy, dx)
+		}
+	case opPool:
+		var db []float32
+		if o.poolBias >= 0 {
+			pb := &n.params[o.poolBias]
+			db = s.gflat[pb.off : pb.off+len(pb.data)]
+		}
+		if dx != nil || db != nil {
+			if dx == nil {
+				dx = s.grad[i][:cnt*o.in.Size()]
+			}
+			poolBackward(dy, s.ibuf[i][:len(dy)], o.in, l.Kernel, l.Stride, o.out, cnt, dx, db)
+		}
+	case opDropout:
+		if dx != nil {
+			mask := s.buf[i][:len(dy)]
+			for k, v := range dy {
+				dx[k] = v * mask[k]
+			}
+		}
+	}
+}
+
+// bnApply computes y = (x-mean)·invstd·gamma + beta per channel.
+func bnApply(x, y, mean, invstd, gamma, beta []float32) {
+	C := len(mean)
+	var a, b [1024]float32
+	for c := 0; c < C; c++ {
+		a[c] = invstd[c] * gamma[c]
+		b[c] = beta[c] - mean[c]*a[c]
+	}
+	for i := 0; i+C <= len(x); i += C {
+		xr, yr := x[i:i+C], y[i:i+C]
+		for c, v := range xr {
+			yr[c] = v*a[c] + b[c]
+		}
+	}
+}
+
+// bnCombine turns the shards' partial sums into batch mean and inverse
+// standard deviation and updates the running statistics (momentum 0.1,
+// unbiased variance, as PyTorch).
+func (n *Net) bnCombine(i int) {
+	o := &n.ops[i]
+	C := o.in.C
+	cnt := float64(n.batch * o.in.H * o.in.W)
+	l := o.l
+	for c := 0; c < C; c++ {
+		var s1, s2 float64
+		for _, s := range n.shards {
+			if s.n > 0 {
+				s1 += s.s1[i][c]
+				s2 += s.s2[i][c]
+			}
+		}
+		mean := s1 / cnt
+		v := max(0, s2/cnt-mean*mean)
+		o.mean[c] = float32(mean)
+		o.invstd[c] = float32(1 / math.Sqrt(v+float64(l.Eps)))
+		unbiased := v
+		if cnt > 1 {
+			unbiased = v * cnt / (cnt - 1)
+		}
+		l.RunMean[c] = 0.9*l.RunMean[c] + 0.1*float32(mean)
+		l.RunVar[c] = 0.9*l.RunVar[c] + 0.1*float32(unbiased)
+	}
+}
+
+// bnBackStats accumulates per channel Σdy and Σdy·x̂.
+func bnBackStats(x, dy, mean, invstd []float32, sdy, sdyx []float64) {
+	C := len(mean)
+	clear(sdy)
+	clear(sdyx)
+	var a, b [1024]float32
+	const block = 64
+	rows := len(x) / C
+	for r0 := 0; r0 < rows; r0 += block {
+		r1 := min(rows, r0+block)
+		clear(a[:C])
+		clear(b[:C])
+		for r := r0; r < r1; r++ {
+			xr, dr := x[r*C:(r+1)*C], dy[r*C:(r+1)*C]
+			for c, d := range dr {
+				a[c] += d
+				b[c] += d * (xr[c] - mean[c]) * invstd[c]
+			}
+		}
+		for c := 0; c < C; c++ {
+			sdy[c] += float64(a[c])
+			sdyx[c] += float64(b[c])
+		}
+	}
+}
+
+// bnBackCombine sums the shards' Σdy and Σdy·x̂, which are also the
+// gradients of beta and gamma (stored in shard 0, zero in the others).
+func (n *Net) bnBackCombine(i int) {
+	o := &n.ops[i]
+	pg, pb := &n.params[o.pw], &n.params[o.pb]
+	s0 := n.shards[0]
+	for c := 0; c < o.in.C; c++ {
+		var a, b float64
+		for _, s := range n.shards {
+			if s.n > 0 {
+				a += s.s1[i][c]
+				b += s.s2[i][c]
+			}
+		}
+		s0.s1[i][c], s0.s2[i][c] = a, b
+		s0.gflat[pb.off+c] = float32(a)
+		s0.gflat[pg.off+c] = float32(b)
+	}
+	for _, s := range n.shards[1:] {
+		clear(s.gflat[pb.off : pb.off+o.in.C])
+		clear(s.gflat[pg.off : pg.off+o.in.C])
+	}
+}
+
+// bnBackApply computes dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂).
+func (n *Net) bnBackApply(s *shard, i int, o *op, x []float32, cnt int) {
+	C := o.in.C
+	N := float32(n.batch * o.in.H * o.in.W)
+	s0 := n.shards[0]
+	var k, mdy, mdyx [1024]float32
+	for c := 0; c < C; c++ {
+		k[c] = o.l.Gamma[c] * o.invstd[c]
+		mdy[c] = float32(s0.s1[i][c]) / N
+		mdyx[c] = float32(s0.s2[i][c]) / N
+	}
+	dy := s.grad[i+1][:len(x)]
+	dx := s.grad[i][:len(x)]
+	mean, invstd := o.mean, o.invstd
+	for r := 0; r+C <= len(x); r += C {
+		xr, dr, or := x[r:r+C], dy[r:r+C], dx[r:r+C]
+		for c, d := range dr {
+			xh := (xr[c] - mean[c]) * invstd[c]
+			or[c] = k[c] * (d - mdy[c] - xh*mdyx[c])
+		}
+	}
+}
+
+// lossShard computes the softmax cross-entropy of the shard's images and
+// the logits gradient (mean over the whole batch).
+func (n *Net) lossShard(s *shard) {
+	s.loss, s.correct = 0, 0
+	if s.n == 0 {
+		return
+	}
+	C := n.ops[len(n.ops)-1].out.C
+	last := len(n.ops)
+	s.loss, s.correct = softmaxXent(s.act[last][:s.n*C], n.labels[s.first:s.first+s.n], C, n.scale, s.grad[last][:s.n*C])
+}
+
+// chunk returns shard s's share [lo, hi) of a range of length total.
+func (n *Net) chunk(s *shard, total int) (int, int) {
+	T := len(n.shards)
+	return total * s.id / T, total * (s.id + 1) / T
+}
+
+// reduce sums every shard's parameter gradients into shard 0, each
+// goroutine handling a slice of the parameter vector (fixed order).
+func (n *Net) reduce(s *shard) {
+	lo, hi := n.chunk(s, n.nparam)
+	g0 := n.shards[0].gflat[lo:hi]
+	for _, o := range n.shards[1:] {
+		if o.n == 0 {
+			continue
+		}
+		for k, v := range o.gflat[lo:hi] {
+			g0[k] += v
+		}
+	}
+}
+
+// update applies the optimizer to shard s's slice of the parameters.
+func (n *Net) update(s *shard) {
+	lo, hi := n.chunk(s, n.nparam)
+	g := n.shards[0].gflat
+	for pi := range n.params {
+		p := &n.params[pi]
+		a, b := max(lo, p.off), min(hi, p.off+len(p.data))
+		if a >= b {
+			continue
+		}
+		n.opt.step(p.data[a-p.off:b-p.off], g[a:b], a, n.lr)
+	}
+}

@@ -1,0 +1,124 @@
+package train
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/mnist"
+)
+
+// predictBatch is the number of images per inference step.
+const predictBatch = 256
+
+// Predict runs m (inference mode: BatchNorm running statistics, no
+// dropout) on n normalized NHWC images and writes n×Classes logits to out,
+// using threads goroutines. It checks ctx between batches.
+func Predict(ctx context.Context, m *model.Model, images []float32, n, threads int, out []float32) error {
+	in, C := m.Input().Size(), m.Arch.Classes
+	if n < 0 || len(images) < n*in {
+		return fmt.Errorf("train: predict: %w: %d values for %d images of %v", model.ErrShape, len(images), n, m.Input())
+	}
+	if len(out) < n*C {
+		return fmt.Errorf("train: predict: output holds %d values, need %d", len(out), n*C)
+	}
+	net, err := NewNet(m, min(predictBatch, max(n, 1)), threads)
+	if err != nil {
+		return err
+	}
+	defer net.Close()
+	for b := 0; b < n; b += predictBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e := min(n, b+predictBatch)
+		net.ForwardBatch(images[b*in:e*in], e-b, out[b*C:e*C])
+	}
+	return nil
+}
+
+// Normalize converts uint8 pixels (any number of images) to the model's
+// normalized float input.
+func Normalize(m *model.Model, pixels []uint8, dst []float32) {
+	mean, inv := m.Norm.Mean, 1/m.Norm.Std
+	for i, p := range pixels {
+		dst[i] = (float32(p)*(1.0/255) - mean) * inv
+	}
+}
+
+// Evaluation is the accuracy of a model on a labelled set.
+type Evaluation struct {
+	N         int       `json:"images"`
+	Correct   int       `json:"correct"`
+	Accuracy  float64   `json:"accuracy"`           // percent
+	PerClass  []float64 `json:"per_class_accuracy"` // percent, per true class
+	Confusion [][]int   `json:"confusion"`          // [true][predicted]
+	Loss      float64   `json:"loss"`               // mean cross-entropy
+}
+
+// Evaluate runs m on every image of set and tallies accuracy, per-class
+// accuracy, the confusion matrix and the mean loss.
+func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) (*Evaluation, error) {
+	if set.H*set.W != m.Input().Size() {
+		return nil, fmt.Errorf("train: evaluate: %w: data is %dx%d, model wants %v", model.ErrShape, set.H, set.W, m.Input())
+	}
+	C := m.Arch.Classes
+	in := m.Input().Size()
+	logits := make([]float32, predictBatch*C)
+	x := make([]float32, predictBatch*in)
+	net, err := NewNet(m, predictBatch, threads)
+	if err != nil {
+		return nil, err
+	}
+	defer net.Close()
+	ev := &Evaluation{N: set.N, PerClass: make([]float64, C), Confusion: make([][]int, C)}
+	for i := range ev.Confusion {
+		ev.Confusion[i] = make([]int, C)
+	}
+	for b := 0; b < set.N; b += predictBatch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e := min(set.N, b+predictBatch)
+		Normalize(m, set.Images[b*in:e*in], x)
+		net.ForwardBatch(x, e-b, logits)
+		labels := set.Labels[b:e]
+		for k, lab := range labels {
+			if int(lab) >= C {
+				return nil, fmt.Errorf("train: evaluate: label %d of image %d out of range for %d classes", lab, b+k, C)
+			}
+			z := logits[k*C : (k+1)*C]
+			arg := argmax(z)
+			ev.Confusion[lab][arg]++
+			if arg == int(lab) {
+				ev.Correct++
+			}
+		}
+		l, _ := softmaxXent(logits[:len(labels)*C], labels, C, 0, nil)
+		ev.Loss += l
+	}
+	if set.N > 0 {
+		ev.Accuracy = 100 * float64(ev.Correct) / float64(set.N)
+		ev.Loss /= float64(set.N)
+	}
+	for c := range ev.PerClass {
+		tot := 0
+		for _, v := range ev.Confusion[c] {
+			tot += v
+		}
+		if tot > 0 {
+			ev.PerClass[c] = 100 * float64(ev.Confusion[c][c]) / float64(tot)
+		}
+	}
+	return ev, nil
+}
+
+func argmax(z []float32) int {
+	arg := 0
+	for c, v := range z {
+		if v > z[arg] {
+			arg = c
+		}
+	}
+	return arg
+}
