@@ -107,7 +107,7 @@ def main():
             correct += (out.argmax(1) == yb).sum().item()
         secs = time.perf_counter() - t0
         acc = evaluate(model, xte, yte)
-        print(json.dumps({"epoch": epoch, "seconds": secs, "loss": loss_sum / len(xtr),
+        print(json.dumps({"epoch": epoch, "images": len(xtr), "seconds": secs, "loss": loss_sum / len(xtr),
                           "train_accuracy": 100.0 * correct / len(xtr), "test_accuracy": acc,
                           "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
 

@@ -36,23 +36,26 @@ func ParseMethod(s string) (Method, error) {
 // gives the 2048 bins of the TensorRT / ONNX Runtime entropy calibrator.
 const histBins = 4096
 
-// observer collects the statistics of one activation tensor: exact minimum
-// and maximum (first pass), then a histogram over the symmetric range
-// [-r, r] with r = max(|min|, |max|) (second pass).
+// observer collects the statistics of one activation tensor in a single
+// pass: the exact minimum and maximum, and a histogram of histBins bins
+// over the symmetric range [-r, r]. r starts at the first batch's largest
+// magnitude and doubles whenever a later batch exceeds it; doubling merges
+// pairs of bins exactly, so no value is ever re-binned approximately.
 type observer struct {
 	min, max float64
 	n        int64
-	r        float64   // histogram half-range (0: every value was 0)
-	hist     []float64 // histBins counts over [-r, r]; nil until the second pass
+	r        float64   // histogram half-range (0: every value so far was 0)
+	zeros    float64   // values seen while r was 0
+	hist     []float64 // histBins counts over [-r, r]
 }
 
 func newObserver() *observer {
-	return &observer{min: math.Inf(1), max: math.Inf(-1)}
+	return &observer{min: math.Inf(1), max: math.Inf(-1), hist: make([]float64, histBins)}
 }
 
-// observeRange is the first pass: it updates the exact minimum and maximum.
-func (o *observer) observeRange(xs []float32) {
-	mn, mx := o.min, o.max
+// observe adds a batch of values.
+func (o *observer) observe(xs []float32) {
+	mn, mx := math.Inf(1), math.Inf(-1)
 	for _, v := range xs {
 		f := float64(v)
 		if f < mn {
@@ -62,21 +65,28 @@ func (o *observer) observeRange(xs []float32) {
 			mx = f
 		}
 	}
-	o.min, o.max = mn, mx
+	o.min, o.max = math.Min(o.min, mn), math.Max(o.max, mx)
 	o.n += int64(len(xs))
-}
-
-// startHistogram ends the first pass and prepares the histogram.
-func (o *observer) startHistogram() {
-	o.r = math.Max(math.Abs(o.min), math.Abs(o.max))
-	o.hist = make([]float64, histBins)
-}
-
-// observeHist is the second pass: it adds values to the histogram.
-func (o *observer) observeHist(xs []float32) {
-	if o.r == 0 || math.IsInf(o.r, 0) || math.IsNaN(o.r) {
-		o.hist[histBins/2] += float64(len(xs))
+	a := math.Max(math.Abs(mn), math.Abs(mx))
+	if math.IsNaN(a) || math.IsInf(a, 0) {
+		return // reported by rangeFor
+	}
+	if a > o.r {
+		if o.r == 0 {
+			o.r = a
+		} else {
+			for o.r < a {
+				o.grow()
+			}
+		}
+	}
+	if o.r == 0 {
+		o.zeros += float64(len(xs))
 		return
+	}
+	if o.zeros > 0 {
+		o.hist[histBins/2] += o.zeros
+		o.zeros = 0
 	}
 	scale := float64(histBins) / (2 * o.r)
 	for _, v := range xs {
@@ -88,6 +98,17 @@ func (o *observer) observeHist(xs []float32) {
 		}
 		o.hist[i]++
 	}
+}
+
+// grow doubles r: old bin i covers [-r + i·w, -r + (i+1)·w), which lies
+// exactly inside new bin (histBins/2 + i)/2 of width 2w.
+func (o *observer) grow() {
+	h := make([]float64, histBins)
+	for i, c := range o.hist {
+		h[(histBins/2+i)/2] += c
+	}
+	o.hist = h
+	o.r *= 2
 }
 
 // binWidth is the width of one histogram bin.
@@ -123,7 +144,7 @@ func (o *observer) rangeFor(m Method, percentile float64) (Range, error) {
 	}
 	full := Range{Lo: math.Min(o.min, 0), Hi: math.Max(o.max, 0)}
 	if o.r == 0 || m == MinMax {
-		return full, nil
+		return full, nil // constant zero, or nothing to search
 	}
 	var r Range
 	switch m {
@@ -334,7 +355,7 @@ func (o *observer) displayHist(n int) Histogram {
 // clippedFraction is the fraction of observed values outside r (by
 // histogram bin centre).
 func (o *observer) clippedFraction(r Range) float64 {
-	if o.r == 0 || o.n == 0 || o.hist == nil || (r.Lo <= o.min && r.Hi >= o.max) {
+	if o.r == 0 || o.n == 0 || (r.Lo <= o.min && r.Hi >= o.max) {
 		return 0
 	}
 	w := o.binWidth()

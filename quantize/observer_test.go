@@ -6,15 +6,49 @@ import (
 	"testing"
 )
 
-// observe runs both passes of an observer over xs.
+// observe feeds xs to a new observer in three batches of growing
+// magnitude (so the histogram has to grow).
 func observe(xs []float32) *observer {
 	o := newObserver()
-	o.observeRange(xs[:len(xs)/2])
-	o.observeRange(xs[len(xs)/2:])
-	o.startHistogram()
-	o.observeHist(xs[:len(xs)/3])
-	o.observeHist(xs[len(xs)/3:])
+	o.observe(xs[:len(xs)/3])
+	o.observe(xs[len(xs)/3 : 2*len(xs)/3])
+	o.observe(xs[2*len(xs)/3:])
 	return o
+}
+
+// The single-pass histogram equals one built with the final range from the
+// start: doubling merges bins exactly.
+func TestHistogramGrowth(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	xs := make([]float32, 30000)
+	for i := range xs {
+		xs[i] = float32(r.NormFloat64() * float64(1+i/10000*3)) // later batches are wider
+	}
+	xs[0] = 0.1 // the first batch's range is small
+	grown := newObserver()
+	for i := 0; i < len(xs); i += 1000 {
+		grown.observe(xs[i : i+1000])
+	}
+	direct := newObserver()
+	direct.observe([]float32{float32(grown.r), 0})
+	direct.observe(xs)
+	direct.hist[histBins/2]-- // the extra 0
+	direct.hist[histBins-1]-- // the extra r
+	if grown.r != direct.r {
+		t.Fatalf("r %v vs %v", grown.r, direct.r)
+	}
+	for i := range grown.hist {
+		if grown.hist[i] != direct.hist[i] {
+			t.Fatalf("bin %d: %v after growth, %v directly", i, grown.hist[i], direct.hist[i])
+		}
+	}
+	// Zeros seen before any nonzero value land in the zero bin.
+	z := newObserver()
+	z.observe(make([]float32, 10))
+	z.observe([]float32{1, -1})
+	if z.hist[histBins/2] != 10 || z.hist[0] != 1 || z.hist[histBins-1] != 1 {
+		t.Errorf("zero bin %v, first bin %v", z.hist[histBins/2], z.hist[0])
+	}
 }
 
 // reluWithOutliers is |N(0,1)| with 60% exact zeros and a few large

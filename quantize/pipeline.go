@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -140,29 +141,18 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 	for _, t := range observed {
 		obs[t] = newObserver()
 	}
-	for pass := 0; pass < 2; pass++ {
-		if pass == 1 {
-			for _, o := range obs {
-				o.startHistogram()
+	err = fe.forEach(ctx, calib, func(_, _ int, _ []float32) error {
+		for _, t := range observed {
+			v, err := fe.tensor(t)
+			if err != nil {
+				return err
 			}
+			obs[t].observe(v)
 		}
-		err := fe.forEach(ctx, calib, func(_, _ int, _ []float32) error {
-			for _, t := range observed {
-				v, err := fe.tensor(t)
-				if err != nil {
-					return err
-				}
-				if pass == 0 {
-					obs[t].observeRange(v)
-				} else {
-					obs[t].observeHist(v)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("quantize: calibration: %w", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("quantize: calibration: %w", err)
 	}
 	for _, t := range observed {
 		o := obs[t]
@@ -215,7 +205,7 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 	// 3. Auto: keep the candidate that agrees best with float on val.
 	chosen := cands[0]
 	if opts.Method == Auto {
-		floatOut, err := fe.outputs(ctx, val)
+		floatOut, err := info.float(ctx, fe, val)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -297,7 +287,7 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 
 	// 5. Accuracy on the test set.
 	if opts.Test.N > 0 {
-		acc, err := evaluate(ctx, fg, g, opts, rep.Model.Labels)
+		acc, err := evaluate(ctx, fe, g, opts, info, rep.Model.Labels)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -433,26 +423,41 @@ func compareLayers(ctx context.Context, fg *model.Graph, c *candidate, obs map[i
 
 func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
-// evaluate compares float and int8 top-1 on the test images.
-func evaluate(ctx context.Context, fg, g *model.Graph, opts Options, labels []string) (*Accuracy, error) {
+// float returns the float outputs for im: the model's own float path when
+// known, else the native engine running the float graph.
+func (info *graphInfo) float(ctx context.Context, fe *engine, im Images) ([]float32, error) {
+	if info.floatOutputs != nil {
+		return info.floatOutputs(ctx, im)
+	}
+	return fe.outputs(ctx, im)
+}
+
+// evaluate compares float and int8 top-1 on the test images; the float and
+// the int8 inference run concurrently.
+func evaluate(ctx context.Context, fe *engine, g *model.Graph, opts Options, info *graphInfo, labels []string) (*Accuracy, error) {
 	test := opts.Test
-	fe, err := newEngine(fg, opts.Threads, opts.Batch, opts.Rounding, false)
-	if err != nil {
-		return nil, err
-	}
-	fOut, err := fe.outputs(ctx, test)
-	fe.close()
-	if err != nil {
-		return nil, err
-	}
 	ie, err := newEngine(g, opts.Threads, opts.Batch, opts.Rounding, false)
 	if err != nil {
 		return nil, err
 	}
-	qOut, err := ie.outputs(ctx, test)
-	ie.close()
-	if err != nil {
-		return nil, err
+	defer ie.close()
+	var (
+		fOut, qOut []float32
+		fErr, qErr error
+		wg         sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		qOut, qErr = ie.outputs(ctx, test)
+	}()
+	fOut, fErr = info.float(ctx, fe, test)
+	wg.Wait()
+	if fErr != nil {
+		return nil, fErr
+	}
+	if qErr != nil {
+		return nil, qErr
 	}
 	k := len(fOut) / test.N
 	fTop, qTop := argmax(fOut, k), argmax(qOut, k)

@@ -38,6 +38,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime/qmath"
+	"github.com/edgecnn/edgecnn/train"
 )
 
 // Errors returned (wrapped) for bad input.
@@ -191,7 +192,21 @@ func Quantize(ctx context.Context, m *model.Model, calib Images, opts Options) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("quantize: %w", err)
 	}
-	g, rep, err := QuantizeGraph(ctx, fg, calib, opts)
+	info, err := describe(fg)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Float outputs (validation and test top-1) come from the trainer's
+	// batched float path, the one `edgecnn eval` reports; the float
+	// intermediate tensors for calibration come from the native engine.
+	info.floatOutputs = func(ctx context.Context, im Images) ([]float32, error) {
+		out := make([]float32, im.N*m.Arch.Classes)
+		if err := train.Predict(ctx, m, im.X, im.N, max(opts.Threads, 1), out); err != nil {
+			return nil, fmt.Errorf("quantize: float inference: %w", err)
+		}
+		return out, nil
+	}
+	g, rep, err := quantizeGraph(ctx, fg, calib, opts, info)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,4 +221,7 @@ type graphInfo struct {
 	params, macs int
 	classes      int
 	inputRange   *Range // the full input domain, e.g. pixels 0..1 normalized
+	// floatOutputs computes the float model's outputs; nil: the native
+	// engine runs the float graph.
+	floatOutputs func(ctx context.Context, im Images) ([]float32, error)
 }

@@ -57,3 +57,46 @@ func BenchmarkStepMNIST(b *testing.B) {
 	}
 	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// BenchmarkKernels measures the non-GEMM kernels on one batch of 64 at the
+// seed model's shapes.
+func BenchmarkKernels(b *testing.B) {
+	in := model.Shape{H: 28, W: 28, C: 32}
+	out := model.Shape{H: 14, W: 14, C: 32}
+	r := NewRNG(1)
+	x := randSlice(&r, 64*in.Size())
+	y := make([]float32, 64*out.Size())
+	w := make([]int32, len(y))
+	bias := make([]float32, 32)
+	dx := make([]float32, len(x))
+	db := make([]float32, 32)
+	b.Run("pool1", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			reluPool(x, in, 2, 2, out, 64, bias, y, w, true)
+		}
+	})
+	b.Run("pool1-backward", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			poolBackward(y, w, in, 2, 2, out, 64, dx, db)
+		}
+	})
+	in1, out1 := model.Shape{H: 28, W: 28, C: 1}, model.Shape{H: 28, W: 28, C: 32}
+	col1 := make([]float32, 64*784*9)
+	b.Run("im2col1", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			im2col(x, in1, 3, 1, 1, out1, 64, col1)
+		}
+	})
+	in2, out2 := model.Shape{H: 14, W: 14, C: 32}, model.Shape{H: 14, W: 14, C: 64}
+	col2 := make([]float32, 64*196*288)
+	b.Run("im2col2", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			im2col(x, in2, 3, 1, 1, out2, 64, col2)
+		}
+	})
+	b.Run("col2im2", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			col2im(col2, in2, 3, 1, 1, out2, 64, dx)
+		}
+	})
+}

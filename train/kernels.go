@@ -3,6 +3,8 @@ package train
 import (
 	"math"
 
+	"github.com/edgecnn/edgecnn/train/internal/vec"
+
 	"github.com/edgecnn/edgecnn/model"
 )
 
@@ -83,11 +85,7 @@ func col2im(dcol []float32, in model.Shape, k, stride, pad int, out model.Shape,
 						if ix < 0 || ix >= in.W {
 							continue
 						}
-						src := row[(ky*k+kx)*C : (ky*k+kx+1)*C]
-						dst := xb[(iy*in.W+ix)*C : (iy*in.W+ix+1)*C]
-						for c, v := range src {
-							dst[c] += v
-						}
+						vec.Add(xb[(iy*in.W+ix)*C:(iy*in.W+ix+1)*C], row[(ky*k+kx)*C:(ky*k+kx+1)*C])
 					}
 				}
 			}
@@ -123,7 +121,7 @@ func sumRows(dy []float32, db []float32) {
 // pooling, which equals adding it before. For each output it records in win
 // which window position (ky·k+kx) won, or 255 where ReLU clipped the
 // output to zero (gradient zero). Windows must lie inside the input.
-func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int, bias []float32, y []float32, win []uint8, relu bool) {
+func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int, bias []float32, y []float32, win []int32, relu bool) {
 	C := in.C
 	if k == 2 && stride == 2 && C <= len(zeroBias) {
 		if bias == nil {
@@ -175,17 +173,16 @@ func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int
 			for c, v := range yr {
 				if !(v > 0) {
 					yr[c] = 0
-					wr[c] = 255
+					wr[c] = -1
 				}
 			}
 		}
 	}
 }
 
-// pool2x2 is the 2×2 stride-2 case of reluPool's pooling. It compares
-// floats as order-preserving integers so that the compiler can use
-// conditional moves: max pooling of real data is branch-predictor poison.
-func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float32, win []uint8, relu bool) {
+// pool2x2 is the 2×2 stride-2 case of reluPool (vec.Pool2x2 per output
+// position: SIMD on amd64).
+func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float32, win []int32, relu bool) {
 	C := in.C
 	rowStride := in.W * C
 	oi := 0
@@ -194,40 +191,9 @@ func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float3
 		for oy := 0; oy < out.H; oy++ {
 			for ox := 0; ox < out.W; ox++ {
 				p := base + (2*oy*in.W+2*ox)*C
-				a0 := x[p : p+C]
-				a1 := x[p+C : p+2*C][:len(a0)]
-				a2 := x[p+rowStride : p+rowStride+C][:len(a0)]
-				a3 := x[p+rowStride+C : p+rowStride+2*C][:len(a0)]
-				yr := y[oi : oi+C][:len(a0)]
-				wr := win[oi : oi+C][:len(a0)]
-				br := bias[:len(a0)]
+				vec.Pool2x2(x[p:p+C], x[p+C:p+2*C], x[p+rowStride:p+rowStride+C], x[p+rowStride+C:p+rowStride+2*C],
+					bias, y[oi:oi+C], win[oi:oi+C], relu)
 				oi += C
-				for c := range a0 {
-					m, w := orderKey(a0[c]), int32(0)
-					k := orderKey(a1[c])
-					if k > m {
-						w = 1
-					}
-					m = max(m, k)
-					k = orderKey(a2[c])
-					if k > m {
-						w = 2
-					}
-					m = max(m, k)
-					k = orderKey(a3[c])
-					if k > m {
-						w = 3
-					}
-					m = max(m, k)
-					k = orderKey(fromOrderKey(m) + br[c])
-					if relu {
-						if k <= 0 { // v ≤ 0 (keys of +0 and -0 are 0 and -1)
-							w = 255
-						}
-						k = max(k, 0)
-					}
-					yr[c], wr[c] = fromOrderKey(k), uint8(w)
-				}
 			}
 		}
 	}
@@ -236,25 +202,11 @@ func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float3
 // zeroBias is the bias of a pooling step without one.
 var zeroBias [1024]float32
 
-// orderKey maps a float32 to an int32 with the same order (NaNs aside).
-func orderKey(f float32) int32 {
-	k := int32(math.Float32bits(f))
-	return k ^ (k >> 31 & 0x7fffffff)
-}
-
-func fromOrderKey(k int32) float32 {
-	return math.Float32frombits(uint32(k ^ (k >> 31 & 0x7fffffff)))
-}
-
-// poolSel[w] routes a gradient to window position w of a 2×2 window
-// (index 4: ReLU clipped, no gradient).
-var poolSel = [8][4]float32{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}
-
 // poolBackward routes dy to the window positions recorded by reluPool and
 // zero elsewhere; dx (n images of in) is overwritten. If dbias is not nil
 // it receives the per-channel sums of the routed gradients (the bias
 // gradient of a convolution whose bias reluPool added).
-func poolBackward(dy []float32, win []uint8, in model.Shape, k, stride int, out model.Shape, n int, dx, dbias []float32) {
+func poolBackward(dy []float32, win []int32, in model.Shape, k, stride int, out model.Shape, n int, dx, dbias []float32) {
 	C := in.C
 	if dbias != nil {
 		clear(dbias)
@@ -273,28 +225,15 @@ func poolBackward(dy []float32, win []uint8, in model.Shape, k, stride int, out 
 				oi += C
 				if k == 2 && stride == 2 {
 					rs := in.W * C
-					d0 := dx[p : p+C]
-					d1 := dx[p+C : p+2*C]
-					d2 := dx[p+rs : p+rs+C]
-					d3 := dx[p+rs+C : p+rs+2*C]
-					d1, d2, d3 = d1[:len(d0)], d2[:len(d0)], d3[:len(d0)]
-					wr := wr[:len(d0)]
-					dr := dr[:len(d0)]
-					for c, w := range wr {
-						g := dr[c]
-						sel := &poolSel[(w|w>>5)&7] // 255 → 7: all zero
-						d0[c], d1[c], d2[c], d3[c] = g*sel[0], g*sel[1], g*sel[2], g*sel[3]
-					}
+					var db []float32
 					if dbias != nil {
-						db := dbias[:len(wr)]
-						for c, w := range wr {
-							db[c] += dr[c] * poolSel[(w|w>>5)&7][w&3]
-						}
+						db = dbias[:C]
 					}
+					vec.Unpool2x2(dr, wr, dx[p:p+C], dx[p+C:p+2*C], dx[p+rs:p+rs+C], dx[p+rs+C:p+rs+2*C], db)
 					continue
 				} else {
 					for c, w := range wr {
-						if w == 255 {
+						if w < 0 {
 							continue
 						}
 						ky, kx := int(w)/k, int(w)%k
@@ -304,7 +243,7 @@ func poolBackward(dy []float32, win []uint8, in model.Shape, k, stride int, out 
 				if dbias != nil {
 					db := dbias[:len(wr)]
 					for c, w := range wr {
-						if w != 255 {
+						if w >= 0 {
 							db[c] += dr[c]
 						}
 					}

@@ -57,7 +57,7 @@ type shard struct {
 	act   [][]float32
 	grad  [][]float32
 	buf   [][]float32 // per-op scratch (im2col, dropout mask)
-	ibuf  [][]uint8   // per-op pooling winners
+	ibuf  [][]int32   // per-op pooling winners
 	gflat []float32   // gradients of all parameters
 	// BatchNorm partial sums (float64, per channel)
 	s1, s2  [][]float64
@@ -214,7 +214,7 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 			}
 		}
 		s.buf = make([][]float32, len(n.ops))
-		s.ibuf = make([][]uint8, len(n.ops))
+		s.ibuf = make([][]int32, len(n.ops))
 		s.s1 = make([][]float64, len(n.ops))
 		s.s2 = make([][]float64, len(n.ops))
 		for i := range n.ops {
@@ -223,7 +223,7 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 			case opConv:
 				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
 			case opPool:
-				s.ibuf[i] = make([]uint8, P*o.out.Size())
+				s.ibuf[i] = make([]int32, P*o.out.Size())
 			case opDropout:
 				s.buf[i] = make([]float32, P*o.out.Size())
 			case opBN:

@@ -69,7 +69,7 @@ type Config struct {
 	Threshold     ThresholdMethod
 	WorkSize      int     // longer side of the working image (default 160)
 	MinInk        float32 // minimum ink contrast 0..1 for a pixel to count (default 0.25)
-	StrokeWidth   float32 // target stroke width in output pixels (default 2.4; negative: keep strokes as they are)
+	StrokeWidth   float32 // target stroke width in output pixels (default 2.0; negative: keep strokes as they are)
 }
 
 func (c Config) withDefaults() Config {
@@ -95,7 +95,7 @@ func (c Config) withDefaults() Config {
 		c.MinInk = 0.25
 	}
 	if c.StrokeWidth == 0 {
-		c.StrokeWidth = 2.4
+		c.StrokeWidth = 2.0
 	}
 	return c
 }
@@ -145,8 +145,13 @@ type Preprocessor struct {
 	full    []uint8   // converted luma for non-Gray/YCbCr images
 	small   []uint8   // working image (polarity-corrected: ink dark)
 	sums    []uint32  // downscale row accumulator
-	tiles   []float32 // paper per tile
-	tiles2  []float32
+	tiles   []float32 // half-resolution closing (paper)
+	tiles2  []float32 // half-resolution opening
+	half    []float32 // half-resolution working image
+	tmp     []float32
+	vhg     []float32 // morph line buffers
+	xw      []float32 // paper interpolation weights per column
+	xi      []int32
 	paper   []float32 // 1/paper per working pixel
 	ink     []uint8   // ink per working pixel, 0..255
 	integ   []uint32  // adaptive threshold integral image
@@ -275,9 +280,16 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 		y0, y1 := j*f, min((j+1)*f, h)
 		for y := y0; y < y1; y++ {
 			row := lum[y*stride : y*stride+w]
-			if f == 1 {
+			switch {
+			case f == 1:
 				for x, v := range row {
 					sums[x] += uint32(v)
+				}
+				continue
+			case f == 4 && w%4 == 0:
+				for c := range sums {
+					q := row[4*c : 4*c+4 : 4*c+4]
+					sums[c] += uint32(q[0]) + uint32(q[1]) + uint32(q[2]) + uint32(q[3])
 				}
 				continue
 			}
@@ -300,23 +312,15 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 		}
 	}
 
-	// 3. Polarity.
-	dark := true
-	switch cfg.Polarity {
-	case PolarityLight:
-		dark = false
-	case PolarityAuto:
-		dark = p.darkInk(ww, wh)
-	}
+	// 3-4. Paper background and polarity; ink map.
+	dark, hw, hh := p.background(ww, wh, cfg.Polarity, &hist)
 	res.DarkInk = dark
 	if !dark {
 		for i, v := range p.small {
 			p.small[i] = 255 - v
 		}
 	}
-
-	// 4. Paper estimate per tile, ink map.
-	p.paperMap(ww, wh)
+	p.paperMap(ww, wh, hw, hh)
 	p.ink = grow(p.ink, n)
 	var ihist [256]int
 	for i, v := range p.small {
@@ -363,50 +367,6 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	return res, nil
 }
 
-// darkInk decides the polarity from the high-pass image d = v − mean(v)
-// over a small window: thin ink strokes give a long one-sided tail (dark
-// ink: negative), while shadow and lighting edges give both signs alike.
-func (p *Preprocessor) darkInk(ww, wh int) bool {
-	W := ww + 1
-	p.integ = grow(p.integ, W*(wh+1))
-	clear(p.integ[:W])
-	for y := 0; y < wh; y++ {
-		var s uint32
-		p.integ[(y+1)*W] = 0
-		row := p.small[y*ww : (y+1)*ww]
-		for x, v := range row {
-			s += uint32(v)
-			p.integ[(y+1)*W+x+1] = p.integ[y*W+x+1] + s
-		}
-	}
-	r := max(2, min(ww, wh)/10)
-	var hist [512]int
-	for y := 0; y < wh; y++ {
-		y0, y1 := max(0, y-r), min(wh, y+r+1)
-		for x := 0; x < ww; x++ {
-			x0, x1 := max(0, x-r), min(ww, x+r+1)
-			s := p.integ[y1*W+x1] - p.integ[y0*W+x1] - p.integ[y1*W+x0] + p.integ[y0*W+x0]
-			mean := int(s) / ((y1 - y0) * (x1 - x0))
-			hist[int(p.small[y*ww+x])-mean+256]++
-		}
-	}
-	n := ww * wh
-	lo, hi := 0, 511
-	for s, i := 0, 0; i < 512; i++ {
-		if s += hist[i]; s*200 > n {
-			lo = i
-			break
-		}
-	}
-	for s, i := 0, 511; i >= 0; i-- {
-		if s += hist[i]; s*200 > n {
-			hi = i
-			break
-		}
-	}
-	return 256-lo >= hi-256
-}
-
 func percentile(h *[256]int, n int, q float64) int {
 	target := int(q * float64(n))
 	s := 0
@@ -446,34 +406,122 @@ func otsu(h *[256]int, n int) int {
 	return bestT
 }
 
-// paperMap fills p.paper with 1/paper brightness per working pixel. The
-// paper is a morphological closing of the working image (max filter, then
-// min filter) on a half-resolution copy: it removes dark strokes narrower
-// than the filter but keeps the edges of shadows and lighting steps in
-// place, so they do not turn into ink. A light 3×3 mean smooths it.
-func (p *Preprocessor) paperMap(ww, wh int) {
-	hw, hh := (ww+1)/2, (wh+1)/2
+// background estimates the paper at half resolution (2×2 means of the
+// working image) with morphological filters of radius r: the closing
+// (max then min filter) removes dark strokes narrower than the filter,
+// the opening (min then max) removes light ones, and both keep the edges
+// of shadows and lighting steps in place, so those never turn into ink.
+// The top-hat residuals decide the polarity when it is automatic: real
+// strokes leave a strong residual on one side only. It leaves the paper
+// brightness of the chosen polarity (for light ink: of the inverted
+// image) in p.tiles (hw×hh) and returns dark.
+func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dark bool, hw, hh int) {
+	hw, hh = (ww+1)/2, (wh+1)/2
 	n := hw * hh
-	p.tiles = grow(p.tiles, n)
-	p.tiles2 = grow(p.tiles2, n)
-	a, b := p.tiles, p.tiles2
+	p.tiles = grow(p.tiles, n)  // closing
+	p.tiles2 = grow(p.tiles2, n) // opening
+	p.half = grow(p.half, n)
+	p.tmp = grow(p.tmp, n)
+	h := p.half
 	for y := 0; y < hh; y++ {
+		y0, y1 := 2*y, min(2*y+2, wh)
 		for x := 0; x < hw; x++ {
-			m := uint8(0)
-			for yy := 2 * y; yy < min(2*y+2, wh); yy++ {
-				for xx := 2 * x; xx < min(2*x+2, ww); xx++ {
-					m = max(m, p.small[yy*ww+xx])
+			x0, x1 := 2*x, min(2*x+2, ww)
+			var s int
+			for yy := y0; yy < y1; yy++ {
+				for xx := x0; xx < x1; xx++ {
+					s += int(p.small[yy*ww+xx])
 				}
 			}
-			a[y*hw+x] = float32(m)
+			h[y*hw+x] = float32(s) / float32((y1-y0)*(x1-x0))
 		}
 	}
 	r := max(1, int(math.Ceil(0.04*float64(min(ww, wh)))))
-	filter1D(a, b, hw, hh, r, true, true)   // max along rows
-	filter1D(b, a, hw, hh, r, true, false)  // max along columns
-	filter1D(a, b, hw, hh, r, false, true)  // min along rows
-	filter1D(b, a, hw, hh, r, false, false) // min along columns
-	// 3×3 mean.
+	c, o, t := p.tiles, p.tiles2, p.tmp
+	p.vhg = grow(p.vhg, 3*(max(hw, hh)+4*r+4))
+	morph(h, t, hw, hh, r, true, p.vhg)  // dilate
+	morph(t, c, hw, hh, r, false, p.vhg) // erode → closing
+	morph(h, t, hw, hh, r, false, p.vhg) // erode
+	morph(t, o, hw, hh, r, true, p.vhg)  // dilate → opening
+	switch pol {
+	case PolarityDark:
+		dark = true
+	case PolarityLight:
+		dark = false
+	default:
+		var hd, hl [256]int
+		for i, v := range h {
+			hd[clamp255(c[i]-v)]++
+			hl[clamp255(v-o[i])]++
+		}
+		// Paper is lighter than ink in nearly every photo; call the ink
+		// light only when the majority of the frame is dark (the median
+		// lies in the lowest third of the range) and light strokes stand
+		// out at least as much as dark ones.
+		p1, p50, p99 := percentile(hist, ww*wh, 0.01), percentile(hist, ww*wh, 0.5), percentile(hist, ww*wh, 0.99)
+		majorityDark := 3*(p50-p1) < p99-p1
+		dark = !majorityDark || 5*percentile(&hl, n, 0.995) < 4*percentile(&hd, n, 0.995)
+	}
+	if !dark {
+		for i, v := range o {
+			c[i] = 255 - v
+		}
+	}
+	return dark, hw, hh
+}
+
+func clamp255(v float32) int { return int(max(0, min(255, v))) }
+
+// morph applies a separable max (dilate) or min filter with a square
+// window of radius r to the w×h image src, writing dst (which may not
+// alias src), in O(1) per pixel (van Herk / Gil-Werman). buf needs
+// 3·(max(w, h) + 4r + 4) values.
+func morph(src, dst []float32, w, h, r int, dilate bool, buf []float32) {
+	sign := float32(1)
+	if !dilate {
+		sign = -1
+	}
+	for y := 0; y < h; y++ {
+		maxLine(src[y*w:], 1, dst[y*w:], 1, w, r, sign, buf)
+	}
+	for x := 0; x < w; x++ {
+		maxLine(dst[x:], w, dst[x:], w, h, r, sign, buf)
+	}
+}
+
+// maxLine writes out[i·os] = sign·max(sign·in[j·is], |j−i| ≤ r) for
+// i < n. in and out may alias: the line is copied first.
+func maxLine(in []float32, is int, out []float32, os, n, r int, sign float32, buf []float32) {
+	k := 2*r + 1
+	m := n + 2*r
+	m += (k - m%k) % k // whole blocks
+	line, g, hh := buf[:m], buf[m:2*m], buf[2*m:3*m]
+	const inf = -1e30
+	for i := range line {
+		line[i] = inf
+	}
+	for i := 0; i < n; i++ {
+		line[r+i] = sign * in[i*is]
+	}
+	for b := 0; b < m; b += k {
+		g[b] = line[b]
+		for i := b + 1; i < b+k; i++ {
+			g[i] = max(g[i-1], line[i])
+		}
+		hh[b+k-1] = line[b+k-1]
+		for i := b + k - 2; i >= b; i-- {
+			hh[i] = max(hh[i+1], line[i])
+		}
+	}
+	for i := 0; i < n; i++ {
+		out[i*os] = sign * max(hh[i], g[i+k-1])
+	}
+}
+
+// paperMap smooths the half-resolution paper estimate (3×3 mean) and
+// upsamples it bilinearly into p.paper as 1/paper per working pixel.
+func (p *Preprocessor) paperMap(ww, wh, hw, hh int) {
+	a, b := p.tiles, p.tmp
 	for y := 0; y < hh; y++ {
 		for x := 0; x < hw; x++ {
 			var s float32
@@ -487,44 +535,32 @@ func (p *Preprocessor) paperMap(ww, wh int) {
 			b[y*hw+x] = s / float32(c)
 		}
 	}
-	// Bilinear upsample to the working image; store 1/paper.
 	p.paper = grow(p.paper, ww*wh)
+	p.xw = grow(p.xw, ww)
+	p.xi = grow(p.xi, 2*ww)
+	for x := 0; x < ww; x++ {
+		fx := (float32(x)+0.5)/2 - 0.5
+		x0 := int(math.Floor(float64(fx)))
+		p.xw[x] = fx - float32(x0)
+		p.xi[2*x], p.xi[2*x+1] = int32(clampi(x0, 0, hw-1)), int32(clampi(x0+1, 0, hw-1))
+	}
 	for y := 0; y < wh; y++ {
 		fy := (float32(y)+0.5)/2 - 0.5
 		y0 := int(math.Floor(float64(fy)))
 		ay := fy - float32(y0)
 		y0c, y1c := clampi(y0, 0, hh-1), clampi(y0+1, 0, hh-1)
+		// Blend the two source rows once, then interpolate along x.
+		row := p.tiles2[:hw]
 		r0, r1 := b[y0c*hw:(y0c+1)*hw], b[y1c*hw:(y1c+1)*hw]
-		out := p.paper[y*ww : (y+1)*ww]
-		for x := range out {
-			fx := (float32(x)+0.5)/2 - 0.5
-			x0 := int(math.Floor(float64(fx)))
-			ax := fx - float32(x0)
-			x0c, x1c := clampi(x0, 0, hw-1), clampi(x0+1, 0, hw-1)
-			v := (r0[x0c]*(1-ax)+r0[x1c]*ax)*(1-ay) + (r1[x0c]*(1-ax)+r1[x1c]*ax)*ay
-			out[x] = 1 / max(v, 8)
+		for i := range row {
+			row[i] = r0[i]*(1-ay) + r1[i]*ay
 		}
-	}
-}
-
-// filter1D writes to dst the running max (or min) of src over a window of
-// ±r pixels along rows (horizontal) or columns of a w×h image.
-func filter1D(src, dst []float32, w, h, r int, isMax, horizontal bool) {
-	n, m, step, lstep := w, h, 1, w
-	if !horizontal {
-		n, m, step, lstep = h, w, w, 1
-	}
-	for l := 0; l < m; l++ {
-		base := l * lstep
-		for i := 0; i < n; i++ {
-			lo, hi := max(0, i-r), min(n-1, i+r)
-			v := src[base+lo*step]
-			for j := lo + 1; j <= hi; j++ {
-				if u := src[base+j*step]; (u > v) == isMax && u != v {
-					v = u
-				}
-			}
-			dst[base+i*step] = v
+		out := p.paper[y*ww : (y+1)*ww]
+		xi, xw := p.xi[:2*len(out)], p.xw[:len(out)]
+		for x := range out {
+			ax := xw[x]
+			v := row[xi[2*x]]*(1-ax) + row[xi[2*x+1]]*ax
+			out[x] = 1 / max(v, 8)
 		}
 	}
 }

@@ -165,6 +165,9 @@ func (r *InspectReport) WriteText(w io.Writer) error {
 		t := r.Tensors[i]
 		return fmt.Sprintf("%s %s%v", t.Name, t.Type, t.Shape)
 	}
+	if r.Format == "onnx" {
+		fmt.Fprintf(&b, "shapes below are edgecnn's NHWC; the ONNX file stores 4-D tensors as NCHW\n")
+	}
 	for _, i := range r.Inputs {
 		fmt.Fprintf(&b, "input:  %s\n", name(i))
 	}

@@ -182,8 +182,12 @@ func TestFusedTensorNotMaterialized(t *testing.T) {
 
 func TestZeroAllocsPerRun(t *testing.T) {
 	m := randomModel(model.SeedArch(), 3)
-	for _, th := range []int{1, 2} {
-		e, err := New(int8Graph(m, true, 3), runtime.Options{Threads: th})
+	for _, c := range []struct {
+		g  *model.Graph
+		th int
+	}{{int8Graph(m, true, 3), 1}, {int8Graph(m, true, 3), 2}, {floatGraph(m), 1}, {floatGraph(m), 2}} {
+		th := c.th
+		e, err := New(c.g, runtime.Options{Threads: th})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,9 @@ import (
 // tested against it.
 
 func (e *Engine) convF32(k int, g kernels.ConvGeom, x *tval, w, bias []float32, act model.Activation, y *tval) step {
+	if !e.cfg.reference {
+		return e.convF32Fast(k, g, x, w, bias, act, y)
+	}
 	return step{op: k, run: func(batch int) {
 		gg := g
 		gg.N = batch
@@ -27,6 +30,9 @@ func (e *Engine) poolF32(k int, g kernels.ConvGeom, x *tval, act model.Activatio
 }
 
 func (e *Engine) fcF32(k, rows, in, nout int, x *tval, w, bias []float32, act model.Activation, y *tval) step {
+	if !e.cfg.reference {
+		return e.fcF32Fast(k, rows, in, nout, x, w, bias, act, y)
+	}
 	return step{op: k, run: func(batch int) {
 		kernels.FullyConnectedF32Ref(batch*rows, in, nout, x.f32, w, bias, act, y.f32)
 	}}

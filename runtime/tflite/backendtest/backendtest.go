@@ -52,8 +52,8 @@ type Fixtures struct {
 	Int8Graph   *model.Graph
 	FloatTFLite string // file paths
 	Int8TFLite  string
-	FloatONNX   string // FloatGraph through model/onnx
-	Int8ONNX    string // Int8Graph as an ONNX QDQ graph
+	FloatONNX   string    // FloatGraph through model/onnx
+	Int8ONNX    string    // Int8Graph as an ONNX QDQ graph
 	N           int       // test images
 	X           []float32 // N normalized images, NHWC
 	Labels      []uint8

@@ -1,0 +1,7 @@
+//go:build !unix
+
+package main
+
+import "os"
+
+func maxRSSBytes(ps *os.ProcessState) (int64, bool) { return 0, false }

@@ -1,0 +1,21 @@
+//go:build unix
+
+package main
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+)
+
+// maxRSSBytes is the peak resident set size of a finished child process.
+func maxRSSBytes(ps *os.ProcessState) (int64, bool) {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok || ru == nil {
+		return 0, false
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(ru.Maxrss), true // bytes
+	}
+	return int64(ru.Maxrss) * 1024, true // Linux: KiB
+}

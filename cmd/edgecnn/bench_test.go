@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/tflite"
+	"github.com/edgecnn/edgecnn/runtime"
+)
+
+func benchTestModel(t *testing.T) string {
+	t.Helper()
+	m, err := model.New(model.SeedArch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, p := range m.Params() {
+		for i := range p.Data {
+			p.Data[i] = float32(r.NormFloat64() * 0.05)
+		}
+	}
+	g, err := model.FloatGraph(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.tflite")
+	if err := tflite.WriteFile(path, g); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBenchAllBackends(t *testing.T) {
+	path := benchTestModel(t)
+	cmd := trainCLICommand(t, "bench", "--model", path, "--backend", "all", "--iterations", "20", "--warmup", "2", "--batch", "3", "--json")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, out)
+	}
+	var rs []BenchResult
+	if err := json.Unmarshal(out, &rs); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rs) != len(benchBackends) {
+		t.Fatalf("%d rows, want %d: %s", len(rs), len(benchBackends), out)
+	}
+	for i, r := range rs {
+		if r.Backend != benchBackends[i].name {
+			t.Errorf("row %d is %q, want %q", i, r.Backend, benchBackends[i].name)
+		}
+		built := slices.Contains(runtime.Backends(), benchBackends[i].backend)
+		switch {
+		case !built:
+			if r.Status != "not built in" || r.Detail != "build tag "+benchBackends[i].tag {
+				t.Errorf("%s: status %q detail %q, want not built in (build tag %s)", r.Backend, r.Status, r.Detail, benchBackends[i].tag)
+			}
+		case r.Backend == "onnxruntime" && r.Status == "skipped":
+			// no .onnx twin next to the test model: reported, not dropped
+		case r.Status != "ok":
+			t.Errorf("%s: status %q: %s", r.Backend, r.Status, r.Detail)
+		default:
+			if r.Iterations != 20 || r.Batch != 3 || !(r.P50us > 0) || r.P99us < r.P50us || !(r.ImagesPerS > 0) || !(r.PeakRSSMB > 1) || !(r.ColdStartMs > 0) {
+				t.Errorf("%s: implausible row %+v", r.Backend, r)
+			}
+		}
+	}
+	if rs[0].Status != "ok" || rs[0].Kernel == "" {
+		t.Errorf("native row: %+v", rs[0])
+	}
+}
+
+func TestBenchErrors(t *testing.T) {
+	path := benchTestModel(t)
+	if _, _, err := trainRunCLI(t, "bench", "--model", filepath.Join(t.TempDir(), "none.tflite")); err == nil {
+		t.Error("missing model accepted")
+	}
+	if _, _, err := trainRunCLI(t, "bench", "--model", path, "--batch", "0"); err == nil {
+		t.Error("batch 0 accepted")
+	}
+	if _, _, err := trainRunCLI(t, "bench", "--model", path, "--backend", "bogus"); err == nil {
+		t.Error("unknown backend accepted")
+	}
+}

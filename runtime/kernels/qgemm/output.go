@@ -1,0 +1,93 @@
+package qgemm
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/edgecnn/edgecnn/runtime/qmath"
+)
+
+// OutputStage is the requantization that follows a GEMM: for channel i,
+//
+//	out[i] = clamp(ZpOut + qmath.Mul(Rounding, acc + Bias[i], Mult[i], Shift[i]), Lo, Hi)
+//
+// where acc is a GEMM result or, for a fused max pooling, the maximum of
+// several (see Max4). Per-channel slices are padded to a multiple of 16.
+type OutputStage struct {
+	N         int
+	Bias      []int32
+	Mult      []int32
+	Shift     []int
+	right     []int32 // −Shift, for the vector kernel
+	ZpOut     int32
+	Lo, Hi    int32
+	Rounding  qmath.Rounding
+	vec       bool
+	vecKernel string
+}
+
+// NewOutputStage copies the per-channel parameters (n channels; mult and
+// shift may have length 1 for per-tensor quantization).
+func NewOutputStage(n int, bias, mult []int32, shift []int, zp, lo, hi int32, r qmath.Rounding) (*OutputStage, error) {
+	if n < 1 || len(bias) != n || len(mult) != len(shift) || (len(mult) != 1 && len(mult) != n) {
+		return nil, fmt.Errorf("qgemm: output stage: %d channels, %d biases, %d multipliers, %d shifts", n, len(bias), len(mult), len(shift))
+	}
+	np := (n + 15) &^ 15
+	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), right: make([]int32, np),
+		ZpOut: zp, Lo: lo, Hi: hi, Rounding: r}
+	copy(o.Bias, bias)
+	o.vec = r == qmath.Double && outputVec != nil
+	for i := 0; i < n; i++ {
+		j := i
+		if len(mult) == 1 {
+			j = 0
+		}
+		o.Mult[i], o.Shift[i] = mult[j], shift[j]
+		if shift[j] > 0 || mult[j] < 0 {
+			o.vec = false // the vector kernel handles multipliers < 1 only
+		}
+		o.right[i] = int32(-min(shift[j], 0))
+	}
+	if o.vec {
+		o.vecKernel = outputVecName
+	}
+	return o, nil
+}
+
+// Kernel names the implementation used: a vector kernel, or "go".
+func (o *OutputStage) Kernel() string {
+	if o.vec {
+		return o.vecKernel
+	}
+	return "go"
+}
+
+// Row requantizes one GEMM row: out[i] for i < N from c[i]. len(c) must
+// be at least N rounded up to 16 (a GEMM row of 16·NBlk values is).
+func (o *OutputStage) Row(c []int32, out []int8) { o.Max4(c, c, c, c, out) }
+
+// Max4 requantizes the element-wise maximum of four GEMM rows (a 2×2 max
+// pooling window; pass a row several times for smaller windows).
+func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
+	np := (o.N + 15) &^ 15
+	if len(c0) < np || len(c1) < np || len(c2) < np || len(c3) < np || len(out) < o.N {
+		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
+	}
+	if o.vec {
+		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi)
+		return
+	}
+	o.max4Go(c0, c1, c2, c3, out)
+}
+
+// max4Go is the reference the vector kernels must equal.
+func (o *OutputStage) max4Go(c0, c1, c2, c3 []int32, out []int8) {
+	n := o.N
+	c0, c1, c2, c3, out = c0[:n], c1[:n], c2[:n], c3[:n], out[:n]
+	bias, mult, shift := o.Bias[:n], o.Mult[:n], o.Shift[:n]
+	for i := range out {
+		acc := max(max(c0[i], c1[i]), max(c2[i], c3[i])) + bias[i]
+		v := qmath.Mul(o.Rounding, acc, mult[i], shift[i]) + o.ZpOut
+		out[i] = int8(min(max(v, o.Lo), o.Hi))
+	}
+}

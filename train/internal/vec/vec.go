@@ -1,0 +1,116 @@
+// Package vec holds the trainer's small elementwise kernels that the Go
+// compiler does not vectorize: 2×2 max pooling with winner tracking, its
+// backward routing, and an in-place add. Each has a plain-Go reference
+// (the *Go functions, whose loops define the result) and, on amd64 with
+// AVX2, an assembly version that must produce bit-identical output; the
+// noasm build tag forces the Go versions. Tests compare both.
+package vec
+
+// UseAsm reports whether the assembly kernels are in use (tests may switch
+// it off to exercise the Go versions).
+var UseAsm = hasAsm
+
+// Pool2x2 computes, for each i < len(y), the maximum of a0[i], a1[i], a2[i],
+// a3[i] (the first one wins ties), adds bias[i], and with relu clamps it at
+// zero. w[i] receives the winning index 0..3, or -1 where relu clamped the
+// value (the gradient is zero there). All slices must have len(y) elements.
+func Pool2x2(a0, a1, a2, a3, bias, y []float32, w []int32, relu bool) {
+	n := len(y)
+	a0, a1, a2, a3, bias, w = a0[:n], a1[:n], a2[:n], a3[:n], bias[:n], w[:n]
+	k := 0
+	if UseAsm && n >= 8 {
+		k = n &^ 7
+		pool2x2Asm(&a0[0], &a1[0], &a2[0], &a3[0], &bias[0], &y[0], &w[0], k, relu)
+	}
+	pool2x2Go(a0[k:], a1[k:], a2[k:], a3[k:], bias[k:], y[k:], w[k:], relu)
+}
+
+func pool2x2Go(a0, a1, a2, a3, bias, y []float32, w []int32, relu bool) {
+	n := len(y)
+	a0, a1, a2, a3, bias, w = a0[:n], a1[:n], a2[:n], a3[:n], bias[:n], w[:n]
+	for i := range y {
+		m, k := a0[i], int32(0)
+		if v := a1[i]; v > m {
+			m, k = v, 1
+		}
+		if v := a2[i]; v > m {
+			m, k = v, 2
+		}
+		if v := a3[i]; v > m {
+			m, k = v, 3
+		}
+		m += bias[i]
+		if relu && !(m > 0) {
+			m, k = 0, -1
+		}
+		y[i], w[i] = m, k
+	}
+}
+
+// Unpool2x2 is the backward of Pool2x2: d_j[i] = dy[i] where w[i] == j,
+// else 0; dbias[i] += dy[i] where w[i] ≠ -1 (dbias may be nil). All slices
+// must have len(dy) elements.
+func Unpool2x2(dy []float32, w []int32, d0, d1, d2, d3, dbias []float32) {
+	n := len(dy)
+	w, d0, d1, d2, d3 = w[:n], d0[:n], d1[:n], d2[:n], d3[:n]
+	if dbias != nil {
+		dbias = dbias[:n]
+	}
+	k := 0
+	if UseAsm && n >= 8 {
+		k = n &^ 7
+		var db *float32
+		if dbias != nil {
+			db = &dbias[0]
+		}
+		unpool2x2Asm(&dy[0], &w[0], &d0[0], &d1[0], &d2[0], &d3[0], db, k)
+	}
+	var dbt []float32
+	if dbias != nil {
+		dbt = dbias[k:]
+	}
+	unpool2x2Go(dy[k:], w[k:], d0[k:], d1[k:], d2[k:], d3[k:], dbt)
+}
+
+func unpool2x2Go(dy []float32, w []int32, d0, d1, d2, d3, dbias []float32) {
+	n := len(dy)
+	w, d0, d1, d2, d3 = w[:n], d0[:n], d1[:n], d2[:n], d3[:n]
+	for i, g := range dy {
+		d0[i], d1[i], d2[i], d3[i] = 0, 0, 0, 0
+		switch w[i] {
+		case 0:
+			d0[i] = g
+		case 1:
+			d1[i] = g
+		case 2:
+			d2[i] = g
+		case 3:
+			d3[i] = g
+		}
+		if dbias != nil {
+			if w[i] == -1 {
+				g = 0
+			}
+			dbias[i] += g
+		}
+	}
+}
+
+// Add computes dst[i] += src[i] for i < len(dst) (src must be as long).
+func Add(dst, src []float32) {
+	n := len(dst)
+	src = src[:n]
+	k := 0
+	if UseAsm && n >= 8 {
+		k = n &^ 7
+		addAsm(&dst[0], &src[0], k)
+	}
+	addGo(dst[k:], src[k:])
+}
+
+func addGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] += v
+	}
+}

@@ -1,0 +1,16 @@
+//go:build amd64 && !noasm
+
+package vec
+
+import "golang.org/x/sys/cpu"
+
+var hasAsm = cpu.X86.HasAVX2
+
+//go:noescape
+func pool2x2Asm(a0, a1, a2, a3, bias, y *float32, w *int32, n int, relu bool)
+
+//go:noescape
+func unpool2x2Asm(dy *float32, w *int32, d0, d1, d2, d3, dbias *float32, n int)
+
+//go:noescape
+func addAsm(dst, src *float32, n int)

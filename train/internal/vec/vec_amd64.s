@@ -1,0 +1,151 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+DATA ·one<>+0(SB)/4, $1
+GLOBL ·one<>(SB), RODATA|NOPTR, $4
+DATA ·two<>+0(SB)/4, $2
+GLOBL ·two<>(SB), RODATA|NOPTR, $4
+DATA ·three<>+0(SB)/4, $3
+GLOBL ·three<>(SB), RODATA|NOPTR, $4
+
+// func pool2x2Asm(a0, a1, a2, a3, bias, y *float32, w *int32, n int, relu bool)
+// n is a positive multiple of 8. Same result as pool2x2Go: VCMPPS GT_OQ is
+// false for NaN and equal values, and VMAXPS(src1=a, src2=m) returns m
+// unless a > m, so the first maximum wins exactly as in the Go loop.
+TEXT ·pool2x2Asm(SB), NOSPLIT, $0-65
+	MOVQ a0+0(FP), SI
+	MOVQ a1+8(FP), R8
+	MOVQ a2+16(FP), R9
+	MOVQ a3+24(FP), R10
+	MOVQ bias+32(FP), R11
+	MOVQ y+40(FP), DI
+	MOVQ w+48(FP), DX
+	MOVQ n+56(FP), CX
+	MOVBLZX relu+64(FP), BX
+	VPBROADCASTD ·one<>(SB), Y10
+	VPBROADCASTD ·two<>(SB), Y11
+	VPBROADCASTD ·three<>(SB), Y12
+	VPCMPEQD Y13, Y13, Y13 // -1
+	VXORPS Y14, Y14, Y14   // 0
+	XORQ AX, AX
+
+loop:
+	VMOVUPS (SI)(AX*4), Y0       // m = a0
+	VXORPS Y4, Y4, Y4            // k = 0
+	VMOVUPS (R8)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2     // a1 > m
+	VMAXPS Y0, Y1, Y0            // a1 > m ? a1 : m
+	VBLENDVPS Y2, Y10, Y4, Y4    // k = 1 where a1 > m
+	VMOVUPS (R9)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VMAXPS Y0, Y1, Y0
+	VBLENDVPS Y2, Y11, Y4, Y4
+	VMOVUPS (R10)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VMAXPS Y0, Y1, Y0
+	VBLENDVPS Y2, Y12, Y4, Y4
+	VADDPS (R11)(AX*4), Y0, Y0   // + bias
+	TESTQ BX, BX
+	JZ store
+	VCMPPS $0x1e, Y14, Y0, Y2    // m > 0
+	VANDPS Y2, Y0, Y0            // m > 0 ? m : 0
+	VBLENDVPS Y2, Y4, Y13, Y4    // m > 0 ? k : -1
+
+store:
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVDQU Y4, (DX)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT loop
+	VZEROUPPER
+	RET
+
+// func unpool2x2Asm(dy *float32, w *int32, d0, d1, d2, d3, dbias *float32, n int)
+// n is a positive multiple of 8; dbias may be nil.
+TEXT ·unpool2x2Asm(SB), NOSPLIT, $0-64
+	MOVQ dy+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ d0+16(FP), R8
+	MOVQ d1+24(FP), R9
+	MOVQ d2+32(FP), R10
+	MOVQ d3+40(FP), R11
+	MOVQ dbias+48(FP), DI
+	MOVQ n+56(FP), CX
+	VPBROADCASTD ·one<>(SB), Y10
+	VPBROADCASTD ·two<>(SB), Y11
+	VPBROADCASTD ·three<>(SB), Y12
+	VPCMPEQD Y13, Y13, Y13 // -1
+	VPXOR Y14, Y14, Y14    // 0
+	XORQ AX, AX
+
+uloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVDQU (DX)(AX*4), Y1
+	VPCMPEQD Y14, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R8)(AX*4)
+	VPCMPEQD Y10, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R9)(AX*4)
+	VPCMPEQD Y11, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R10)(AX*4)
+	VPCMPEQD Y12, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R11)(AX*4)
+	TESTQ DI, DI
+	JZ unext
+	VPCMPEQD Y13, Y1, Y2         // w == -1
+	VANDNPS Y0, Y2, Y3           // dy where w != -1
+	VADDPS (DI)(AX*4), Y3, Y3
+	VMOVUPS Y3, (DI)(AX*4)
+
+unext:
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT uloop
+	VZEROUPPER
+	RET
+
+// func addAsm(dst, src *float32, n int)
+// n is a positive multiple of 8.
+TEXT ·addAsm(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+	CMPQ CX, $32
+	JLT add8
+
+add32:
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS 32(DI)(AX*4), Y1
+	VMOVUPS 64(DI)(AX*4), Y2
+	VMOVUPS 96(DI)(AX*4), Y3
+	VADDPS (SI)(AX*4), Y0, Y0
+	VADDPS 32(SI)(AX*4), Y1, Y1
+	VADDPS 64(SI)(AX*4), Y2, Y2
+	VADDPS 96(SI)(AX*4), Y3, Y3
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVUPS Y1, 32(DI)(AX*4)
+	VMOVUPS Y2, 64(DI)(AX*4)
+	VMOVUPS Y3, 96(DI)(AX*4)
+	ADDQ $32, AX
+	LEAQ 32(AX), BX
+	CMPQ BX, CX
+	JLE add32
+	CMPQ AX, CX
+	JGE adone
+
+add8:
+	VMOVUPS (DI)(AX*4), Y0
+	VADDPS (SI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT add8
+
+adone:
+	VZEROUPPER
+	RET
