@@ -54,7 +54,7 @@ type Agent struct {
 
 	healthy  atomic.Bool
 	droppedN atomic.Uint64
-	beat    atomic.Int64 // unix nanos of the last loop heartbeat
+	beat     atomic.Int64 // unix nanos of the last loop heartbeat
 
 	// latest-frame slot
 	mu     sync.Mutex

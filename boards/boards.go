@@ -90,10 +90,10 @@ var table = []Board{
 		GOOS: "linux", GOARCH: "arm64",
 		CPU:   CPU{Model: "Cortex-A53", Cores: 4, MHz: 1500, NEON: true},
 		RAMMB: []int{1024, 4096}, Accels: []string{AccelEdgeTPUPCIe},
-		Backend: "tflite", Camera: "v4l2", CCTriple: "aarch64-linux-gnu",
+		Backend: "native", Camera: "v4l2", CCTriple: "aarch64-linux-gnu",
 		Models: []string{"Freescale i.MX8MQ Phanbell", "Coral Dev Board"},
 		Groups: []string{"video", "apex", "plugdev"}, OS: "Mendel Linux (Debian 10)",
-		Notes: "Edge TPU on PCIe (/dev/apex_0) needs libedgetpu.so.1 and an Edge-TPU-compiled model; Mendel's glibc 2.28 is too old for the prebuilt TFLite/ONNX Runtime libraries, so without them it runs the pure-Go native build.",
+		Notes: "Edge TPU on PCIe (/dev/apex_0) needs libedgetpu.so.1 and an Edge-TPU-compiled model; Mendel's glibc 2.28 may be too old for the bundled TFLite library, so the default is the pure-Go native build; use the Edge TPU with --backend tflite once `edgecnn doctor` on the board finds libedgetpu.so.1.",
 	},
 	{
 		Name: "coral-usb", Title: "Coral USB Accelerator (Edge TPU, attached to a host board)", Kind: KindAccelerator,

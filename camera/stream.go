@@ -413,7 +413,9 @@ func NewRaw(r io.Reader, name, format string, w, h int) (Source, error) {
 	return &raw{stream: newStream(r, name), format: format, w: w, h: h}, nil
 }
 
-func (r *raw) String() string { return fmt.Sprintf("raw %s stream %s %dx%d", r.format, r.name, r.w, r.h) }
+func (r *raw) String() string {
+	return fmt.Sprintf("raw %s stream %s %dx%d", r.format, r.name, r.w, r.h)
+}
 
 // FrameBytes is the size of one raw frame.
 func (r *raw) FrameBytes() int {

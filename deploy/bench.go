@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"path"
@@ -17,6 +18,15 @@ import (
 func RemoteBench(ctx context.Context, c *Conn, binaryPath, modelPath string, args []string) (string, error) {
 	if binaryPath == "" || modelPath == "" {
 		return "", errors.New("remote bench: binary and model are required")
+	}
+	if want := elfArch(binaryPath); want != "" {
+		m, err := c.Run(ctx, "uname -m")
+		if err != nil {
+			return "", fmt.Errorf("remote bench: %w", err)
+		}
+		if got, ok := archNames[strings.TrimSpace(m)]; ok && got != want {
+			return "", fmt.Errorf("remote bench: %s is built for %s but %s is %s: build it for the board (edgecnn build --board …)", binaryPath, want, c.Target, got)
+		}
 	}
 	out, err := c.Run(ctx, "mktemp -d /tmp/edgecnn-bench.XXXXXX")
 	if err != nil {
@@ -67,4 +77,24 @@ func RemoteBenchTarget(ctx context.Context, t Target, o SSHOptions, binaryPath, 
 	}
 	defer c.Close()
 	return RemoteBench(ctx, c, binaryPath, modelPath, args)
+}
+
+// elfArch is the GOARCH of an ELF executable ("" when not ELF or unknown).
+func elfArch(p string) string {
+	f, err := elf.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	switch f.Machine {
+	case elf.EM_AARCH64:
+		return "arm64"
+	case elf.EM_ARM:
+		return "arm"
+	case elf.EM_X86_64:
+		return "amd64"
+	case elf.EM_386:
+		return "386"
+	}
+	return ""
 }

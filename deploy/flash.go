@@ -167,7 +167,14 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 
 	// 2. The release directory.
 	logf("installing release %s (%s, %d files)", b.Release, human(b.TotalSize()), len(b.Files)+1)
+	// Cancelling during the upload drops the connection (SFTP calls take no
+	// context); nothing has been switched yet, so that is safe.
+	stopUpload := context.AfterFunc(ctx, func() { c.Client.Close() })
 	st, err := installRelease(ctx, f, b, prefix, logf)
+	stopUpload()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
 	res.Uploaded, res.Linked, res.Payload = st.Uploaded, st.Linked, st.Payload
 	if err != nil {
 		res.Err = fmt.Errorf("upload: %w (the running release %s is untouched)", err, orNone(prev))
@@ -186,15 +193,13 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	if old, err := f.ReadFile(unitPath); err == nil && string(old) == b.Unit {
 		unitChanged = false
 	}
-	if unitChanged {
-		if err := run(sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath)); err != nil {
-			res.Err = fmt.Errorf("install unit: %w (the running release %s is untouched)", err, orNone(prev))
-			return
-		}
-	}
 	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
-	if err := run(sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)); err != nil {
-		res.Err = fmt.Errorf("create service user: %w (the running release %s is untouched)", err, orNone(prev))
+	install := sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)
+	if unitChanged {
+		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " + install
+	}
+	if err := run(install); err != nil {
+		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", err, orNone(prev))
 		return
 	}
 	unit := shq(b.Service.UnitName())
@@ -246,7 +251,12 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 			return
 		}
 		res.RolledBack = true
-		if _, err := c.Run(rctx, sysctl+" daemon-reload && "+sysctl+" restart "+unit); err != nil {
+		restore := ""
+		if unitChanged {
+			// The previous release's own unit (its ExecStart may differ).
+			restore = sudo + "install -m 0644 " + shq(path.Join(releasesDir(prefix), prev, "edgecnn.service")) + " " + shq(unitPath) + " && "
+		}
+		if _, err := c.Run(rctx, restore+sysctl+" daemon-reload && "+sysctl+" restart "+unit); err != nil {
 			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v", res.Err, prev, err)
 			return
 		}

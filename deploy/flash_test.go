@@ -97,7 +97,7 @@ func TestFlashInstallSkipAndSwitch(t *testing.T) {
 func verifyUnitFile(t *testing.T, b *testBoard, unit string) {
 	t.Helper()
 	for _, want := range []string{"Type=notify", "User=edgecnn", "NoNewPrivileges=yes", "ProtectSystem=strict",
-		"ReadWritePaths=/var/lib/edgecnn", "Restart=on-failure", "WatchdogSec=30",
+		"ReadWritePaths=-/var/lib/edgecnn", "Restart=on-failure", "WatchdogSec=30",
 		"ExecStart=" + b.prefix + "/current/edgecnn run --model " + b.prefix + "/current/model.tflite --backend native --camera auto --http 127.0.0.1:8080 --config " + b.prefix + "/current/config.json",
 		"WantedBy=multi-user.target"} {
 		if !strings.Contains(unit, want) {
@@ -149,8 +149,14 @@ func TestFlashRollsBackWhenUnhealthy(t *testing.T) {
 		t.Fatal(r.Err)
 	}
 
-	// A release whose service does not come up (systemctl is-active fails).
-	broken := b.bundle(t, makeInputs(t, 64<<10, "BROKEN", "m"), "2")
+	// A release whose service does not come up (systemctl is-active
+	// fails), with a different unit (another camera).
+	bin := makeInputs(t, 64<<10, "BROKEN", "m")
+	broken, err := NewBundle(Spec{Board: good.Board, Binary: bin.binary, Model: bin.model, Version: "2",
+		Service: Service{Prefix: b.prefix, Camera: "stdin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := Flash(ctx, c, broken, b.opts())
 	if r.Err == nil || !r.RolledBack || !strings.Contains(r.Err.Error(), "rolled back to "+good.Release+", which is running") {
 		t.Fatalf("broken release: %+v", r)
@@ -162,6 +168,9 @@ func TestFlashRollsBackWhenUnhealthy(t *testing.T) {
 		t.Errorf("status %s", r.Status())
 	}
 	b.verifyRelease(t, good.Release, good)
+	if unit, _ := os.ReadFile(filepath.Join(b.unitDir, "edgecnn.service")); string(unit) != good.Unit {
+		t.Fatalf("rollback left the failed release's unit installed:\n%s", unit)
+	}
 
 	// A release whose /healthz does not answer.
 	o := b.opts()
@@ -377,7 +386,9 @@ func TestFlashDiskFull(t *testing.T) {
 	if err := os.MkdirAll(b.prefix, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	mounted := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "edgecnn-test", b.prefix).Run() == nil
+	// EDGECNN_TEST_NO_MOUNT=1 forces the fallback (to test it where mount works).
+	mounted := os.Getenv("EDGECNN_TEST_NO_MOUNT") == "" &&
+		exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "edgecnn-test", b.prefix).Run() == nil
 	if mounted {
 		t.Cleanup(func() { exec.Command("umount", "-l", b.prefix).Run() })
 	} else {
@@ -478,4 +489,63 @@ func TestRemoteBench(t *testing.T) {
 	if _, err := os.Stat(rdir); !os.IsNotExist(err) {
 		t.Fatalf("remote temp dir %s not removed: %v", rdir, err)
 	}
+}
+
+func TestRemoteBenchWrongArch(t *testing.T) {
+	b := newTestBoard(t)
+	c := b.dial(t)
+	// A binary for arm64 (an ELF header is all the check reads) shipped to
+	// this amd64 "board".
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "edgecnn")
+	if err := os.WriteFile(bin, arm64ELFHeader(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(dir, "m.tflite")
+	os.WriteFile(model, []byte("m"), 0o644)
+	_, err := RemoteBench(context.Background(), c, bin, model, nil)
+	if err == nil || !strings.Contains(err.Error(), "built for arm64") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// arm64ELFHeader is a minimal ELF64 header for EM_AARCH64.
+func arm64ELFHeader() []byte {
+	h := make([]byte, 64)
+	copy(h, "\x7fELF")
+	h[4], h[5], h[6] = 2, 1, 1 // 64-bit, little endian, version
+	h[16] = 2                  // ET_EXEC
+	h[18] = 183                // EM_AARCH64
+	h[20] = 1                  // version
+	h[52] = 64                 // ehsize
+	return h
+}
+
+func TestFlashCancelledDuringUpload(t *testing.T) {
+	b := newTestBoard(t)
+	c := b.dial(t)
+	old := b.bundle(t, makeInputs(t, 1024, "old", "m"), "1")
+	if r := Flash(context.Background(), c, old, b.opts()); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	big := b.bundle(t, makeInputs(t, 24<<20, "new", "m"), "2")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the upload is under way.
+		for i := 0; i < 500; i++ {
+			if ents, _ := filepath.Glob(filepath.Join(b.prefix, "releases", ".staging-*", ".edgecnn.part")); len(ents) > 0 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	r := Flash(ctx, c, big, b.opts())
+	if r.Err == nil || !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("cancelled flash: %+v", r)
+	}
+	if got := b.current(t); got != old.Release {
+		t.Fatalf("current = %s", got)
+	}
+	b.verifyRelease(t, old.Release, old)
 }

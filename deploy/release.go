@@ -110,6 +110,9 @@ func installRelease(ctx context.Context, f fileSystem, b *Bundle, prefix string,
 		n, err := f.WriteNew(tmp, file.Mode, r)
 		r.Close()
 		if err != nil {
+			if free, ok := f.Free(rels); ok && free < file.Size-n {
+				return st, fmt.Errorf("upload %s: %w: the target ran out of space (%s free)", file.Name, err, human(free))
+			}
 			return st, fmt.Errorf("upload %s: %w", file.Name, err)
 		}
 		if n != file.Size {

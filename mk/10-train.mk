@@ -8,10 +8,22 @@ MODEL_FLAGS ?= --bn --augment --epochs 10 --step-size 4 --gamma 0.3 --seed 1 --t
 
 BENCH_TRAIN_DIR := $(CACHE)/bench-train
 
+APT_PACKAGES  += qemu-user-static python3-torch python3-numpy
+TEST_TARGETS  += test-train-noasm test-train-arm64
 BENCH_TARGETS += bench-train
 DEMO_TARGETS  += demo-train
 
-.PHONY: model bench-train bench-train-accuracy demo-train
+TRAIN_KERNEL_TESTS := Pool|Im2col|Warp|Adam|StepLR|Grad|Forward|Add|NoAlloc
+
+.PHONY: model bench-train bench-train-accuracy demo-train test-train-noasm test-train-arm64
+
+# The trainer's SIMD kernels have pure-Go twins: run the kernel, gradient and
+# reference-forward tests with the noasm tag, and on arm64 under qemu.
+test-train-noasm:
+	$(GO) test -count=1 -tags noasm -run '$(TRAIN_KERNEL_TESTS)' ./train/internal/vec ./train
+
+test-train-arm64:
+	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static -run '$(TRAIN_KERNEL_TESTS)' ./train/internal/vec ./train
 
 # model retrains models/mnist.ckpt (about 10 epochs; minutes).
 model: data build

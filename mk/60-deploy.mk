@@ -12,7 +12,7 @@
 #   make bench-deploy      flash of the pure-Go bundle to a loopback sshd (≤ 5 s)
 #                          and the bytes of an unchanged re-flash (≤ 1%)
 
-APT_PACKAGES  += openssh-server qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
+APT_PACKAGES  += openssh-server openssh-client qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
 TEST_TARGETS  += test-deploy-qemu
 BENCH_TARGETS += bench-deploy
 
@@ -25,6 +25,7 @@ DEPLOY_INT8 ?= models/mnist.int8.tflite
 
 test-deploy-qemu: data
 	@mkdir -p $(DEPLOY_TEST)
+	GOARCH=arm64 $(GO) test -count=1 -exec $(QEMU_A64) ./boards/...
 	$(GO) build -o $(DEPLOY_TEST)/edgecnn-host ./cmd/edgecnn
 	@# Pure Go for rpi4; the second build must be a cache hit.
 	$(DEPLOY_TEST)/edgecnn-host build --board rpi4 --out $(DEPLOY_TEST)/rpi4 --release-version qemu-test

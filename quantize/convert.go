@@ -211,6 +211,25 @@ func convert(fg *model.Graph, rangeOf rangeFunc, opt convertOptions) (*converted
 			if err != nil {
 				return nil, fmt.Errorf("quantize: %s: %w", yt.Name, err)
 			}
+			// An output range so small that the requantization multiplier
+			// s_in·s_w/s_out exceeds 1 would make TFLite shift accumulators
+			// left (and wrap in int32): widen it until the multiplier is 1.
+			var maxSW float64
+			for _, v := range sw {
+				maxSW = math.Max(maxSW, float64(v))
+			}
+			if minScale := float64(px.s) * maxSW; float64(sy) < minScale {
+				f := minScale * float64(qMax-qMin) / math.Max(r.Hi-r.Lo, 1e-30)
+				if r.Hi-r.Lo < minSpan {
+					r = Range{Lo: 0, Hi: minScale * float64(qMax-qMin)}
+				} else {
+					r = Range{Lo: r.Lo * f, Hi: r.Hi * f}
+				}
+				if sy, zy, err = activationParams(r); err != nil {
+					return nil, fmt.Errorf("quantize: %s: %w", yt.Name, err)
+				}
+				cv.notes = append(cv.notes, fmt.Sprintf("%s: the calibrated range is too small for the requantization multiplier to stay ≤ 1; widened to [%.4g, %.4g]", yt.Name, r.Lo, r.Hi))
+			}
 			wq := &model.Quant{ZeroPoint: make([]int64, 0, oc)}
 			if perCh {
 				wq.Scale = sw

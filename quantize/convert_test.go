@@ -3,6 +3,7 @@ package quantize
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -180,5 +181,47 @@ func TestConvertRejects(t *testing.T) {
 	// A non-finite range is an error.
 	if _, err := convert(fg, func(int) (Range, error) { return Range{math.NaN(), 1}, nil }, convertOptions{}); err == nil {
 		t.Error("NaN range accepted")
+	}
+}
+
+// An output range far smaller than the accumulator's step (s_in·s_w) is
+// widened until the requantization multiplier is ≤ 1: TFLite would shift
+// accumulators left and wrap in int32 otherwise.
+func TestConvertTinyRange(t *testing.T) {
+	fg := tinyGraph(t)
+	ranges := func(t int) (Range, error) {
+		if t == fg.Inputs[0] {
+			return Range{-0.5, 2.8}, nil
+		}
+		if t == fg.Outputs[0] {
+			return Range{-2e-6, 3e-6}, nil // signed and tiny
+		}
+		return Range{0, 1e-5}, nil
+	}
+	cv, err := convert(fg, ranges, convertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := cv.g
+	for _, op := range g.Ops {
+		if op.Code != model.OpConv2D && op.Code != model.OpFullyConnected {
+			continue
+		}
+		sIn := float64(g.Tensors[op.Inputs[0]].Quant.Scale[0])
+		out := g.Tensors[op.Outputs[0]].Quant
+		maxM := 0.0
+		for _, sw := range g.Tensors[op.Inputs[1]].Quant.Scale {
+			maxM = math.Max(maxM, sIn*float64(sw)/float64(out.Scale[0]))
+		}
+		name := g.Tensors[op.Outputs[0]].Name
+		if maxM > 1.0001 || (name == "conv1/out" && maxM < 0.99) {
+			t.Errorf("%s: largest multiplier %g, want ≤ 1 (exactly 1 for the widened conv1)", name, maxM)
+		}
+		if lo, hi := out.Min[0], out.Max[0]; lo > 0 || hi <= 0 {
+			t.Errorf("%s: widened range [%g, %g] lost 0 or its positive side", g.Tensors[op.Outputs[0]].Name, lo, hi)
+		}
+	}
+	if len(cv.notes) == 0 || !strings.HasPrefix(cv.notes[0], "conv1/out: ") {
+		t.Errorf("notes %q, want one naming conv1/out first", cv.notes)
 	}
 }

@@ -30,6 +30,7 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"f2":    func(x float64) string { return fmt.Sprintf("%.2f", x) },
 	"g4":    func(x float64) string { return fmt.Sprintf("%.4g", x) },
 	"g4f":   func(x float32) string { return fmt.Sprintf("%.4g", x) },
+	"g3f":   func(x float32) string { return fmt.Sprintf("%.3g", x) },
 	"sgn2":  func(x float64) string { return fmt.Sprintf("%+.2f", x) },
 	"bytes": bytesStr,
 	"pct":   func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) },
@@ -93,10 +94,11 @@ func histSVG(l Layer) template.HTML {
 	fmt.Fprintf(&b, `<line x1="%.2f" y1="0" x2="%.2f" y2="%g" stroke="#c0392b" stroke-width="1.5"/>`, x(hi), x(hi), H)
 	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="10" fill="#555">%.3g</text>`, pad, H+12, h.Lo)
 	fmt.Fprintf(&b, `<text x="%g" y="%g" font-size="10" fill="#555" text-anchor="end">%.3g</text>`, W-pad, H+12, h.Hi)
-	if hi < h.Hi {
+	eps := 1e-5 * span // ranges in the report are rounded to 6 decimals
+	if hi < h.Hi-eps {
 		fmt.Fprintf(&b, `<text x="%.2f" y="11" font-size="10" fill="#c0392b" text-anchor="end">clip %.3g</text>`, x(hi)-3, hi)
 	}
-	if lo > h.Lo {
+	if lo > h.Lo+eps {
 		fmt.Fprintf(&b, `<text x="%.2f" y="11" font-size="10" fill="#c0392b">clip %.3g</text>`, x(lo)+3, lo)
 	}
 	b.WriteString(`</svg>`)
@@ -160,6 +162,7 @@ td.l,th.l{text-align:left}
 .img{border:1px solid #ddd;border-radius:6px;padding:4px;text-align:center;font-size:11px;width:76px}
 .img img{width:56px;height:56px;image-rendering:pixelated;display:block;margin:0 auto 2px}
 .note{color:#555}
+.wide{overflow-x:auto}.wide table{font-size:12.5px}.wide td,.wide th{padding:3px 6px}
 </style>
 </head>
 <body>
@@ -207,14 +210,14 @@ td.l,th.l{text-align:left}
 {{end}}{{end}}
 
 <h2>Layers</h2>
-<table>
+<div class="wide"><table>
 <tr><th class="l">tensor</th><th class="l">op</th><th>shape</th><th>weights</th><th>weight scale</th><th>observed</th><th>range</th><th>scale</th><th>zp</th><th>clipped</th><th>SQNR (dB)</th><th>cosine</th></tr>
 {{range .Layers}}<tr><td class="l">{{.Name}}</td><td class="l">{{.Op}}</td><td>{{shape .Shape}}</td>
-<td>{{if .WeightMin}}[{{g4f (derefF .WeightMin)}}, {{g4f (derefF .WeightMax)}}]{{end}}</td>
-<td>{{if .WeightScaleMin}}{{g4f (derefF .WeightScaleMin)}}…{{g4f (derefF .WeightScaleMax)}}{{end}}</td>
-<td>{{if .Histogram}}[{{g4 .ObservedMin}}, {{g4 .ObservedMax}}]{{else}}= {{.Shared}}{{end}}</td>
+<td>{{if .WeightMin}}[{{g3f (derefF .WeightMin)}}, {{g3f (derefF .WeightMax)}}]{{end}}</td>
+<td>{{if .WeightScaleMin}}{{g3f (derefF .WeightScaleMin)}}{{if ne (derefF .WeightScaleMin) (derefF .WeightScaleMax)}}…{{g3f (derefF .WeightScaleMax)}}{{end}}{{end}}</td>
+<td>{{if .Histogram}}[{{g4 .ObservedMin}}, {{g4 .ObservedMax}}]{{else}}as {{.Shared}}{{end}}</td>
 <td>[{{g4 .RangeLo}}, {{g4 .RangeHi}}]</td><td>{{g4f .Scale}}</td><td>{{.ZeroPoint}}</td><td>{{g4 .Clipped}}%</td><td>{{f1 .SQNR}}</td><td>{{printf "%.5f" .Cosine}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 <p class="note">SQNR and cosine compare the dequantized int8 tensors computed by the native engine with the float graph's tensors on the sample images. Histograms: calibration values (log counts); the shaded band between the red lines is the int8 range, values outside it are clipped.</p>
 <div class="layers">
 {{range .Layers}}{{if .Histogram}}<div class="layer"><h3>{{.Name}} <span class="note">{{.Op}}</span></h3>

@@ -341,3 +341,24 @@ func TestReportFiles(t *testing.T) {
 		}
 	}
 }
+
+// The accuracy and size targets on the committed model and all
+// 10,000 test images (the timing target is measured by make bench-quantize).
+func TestCommittedModelTargets(t *testing.T) {
+	ck, err := model.ReadCheckpointFile(filepath.Join(repoRoot(t), "models", "mnist.ckpt"))
+	if err != nil {
+		t.Fatalf("the committed model is needed: %v", err)
+	}
+	m := ck.Model
+	ds := loadMNIST(t)
+	opts := Options{Method: Auto, MinCalib: 1000, Val: images(t, ds.Train, 1000, 2000, m.Norm), Test: images(t, ds.Test, 0, 10000, m.Norm), Threads: 2}
+	_, rep, err := Quantize(context.Background(), m, images(t, ds.Train, 0, 1000, m.Norm), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Accuracy
+	t.Logf("%s: float %.2f%% int8 %.2f%% drop %.2f pp agreement %.2f%% size %.1f%%", rep.Settings.Method, a.Float, a.Int8, a.DropPP, a.Agreement, 100*rep.Size.Ratio)
+	if a.Images != 10000 || a.DropPP > 0.10 || a.Agreement < 99.8 || rep.Size.Ratio > 0.27 {
+		t.Errorf("targets: drop %.2f pp (≤ 0.10), agreement %.2f%% (≥ 99.8), size %.1f%% (≤ 27) on %d images", a.DropPP, a.Agreement, 100*rep.Size.Ratio, a.Images)
+	}
+}

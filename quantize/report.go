@@ -195,9 +195,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "   %s %-10s agreement %6.2f%%  accuracy %s  logits SQNR %5.1f dB\n", mark, m.Method, m.Agreement, acc, m.OutputSQNR)
 		}
 	}
-	fmt.Fprintf(&b, "  %-14s %-16s %-23s %-10s %5s %8s %8s\n", "layer", "op", "range", "scale", "zp", "SQNR dB", "cosine")
+	fmt.Fprintf(&b, "  %-14s %-20s %-23s %-10s %5s %8s %8s\n", "layer", "op", "range", "scale", "zp", "SQNR dB", "cosine")
 	for _, l := range r.Layers {
-		fmt.Fprintf(&b, "  %-14s %-16s [%9.4g, %9.4g] %-10.4g %5d %8.1f %8.5f\n", l.Name, l.Op, l.RangeLo, l.RangeHi, l.Scale, l.ZeroPoint, l.SQNR, l.Cosine)
+		fmt.Fprintf(&b, "  %-14s %-20s [%9.4g, %9.4g] %-10.4g %5d %8.1f %8.5f\n", l.Name, l.Op, l.RangeLo, l.RangeHi, l.Scale, l.ZeroPoint, l.SQNR, l.Cosine)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)

@@ -119,7 +119,7 @@ func sumRows(dy []float32, db []float32) {
 // reluPool computes y = maxpool(x + bias) (then ReLU when relu is set;
 // ReLU commutes with max), adding the per-channel bias (nil: none) after
 // pooling, which equals adding it before. For each output it records in win
-// which window position (ky·k+kx) won, or 255 where ReLU clipped the
+// which window position (ky·k+kx) won, or -1 where ReLU clipped the
 // output to zero (gradient zero). Windows must lie inside the input.
 func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int, bias []float32, y []float32, win []int32, relu bool) {
 	C := in.C
@@ -148,7 +148,7 @@ func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int
 							for c, v := range x[off : off+C] {
 								if v > yr[c] {
 									yr[c] = v
-									wr[c] = uint8(ky*k + kx)
+									wr[c] = int32(ky*k + kx)
 								}
 							}
 						}

@@ -283,8 +283,8 @@ func (n *Net) split(batch int) {
 	}
 }
 
-// Logits returns the output rows of shard-ordered images: a view of the
-// last activation of shard t.
+// logits returns the output rows of shard s: a view of its
+// last activation.
 func (n *Net) logits(s *shard) []float32 {
 	return s.act[len(n.ops)][:s.n*n.ops[len(n.ops)-1].out.Size()]
 }

@@ -82,7 +82,9 @@ func readHeader(br *bufio.Reader) (header, error) {
 	return h, nil
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
 
 // readUint reads a decimal number, skipping whitespace and # comments.
 func readUint(br *bufio.Reader) (int, error) {

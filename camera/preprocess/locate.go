@@ -26,6 +26,13 @@ func plausible(w, h, ww, wh int) bool {
 	return true
 }
 
+// strong reports whether a component has real ink somewhere: a peak of
+// at least 0.4 and clearly above the threshold. Residues of shadow edges
+// and lighting steps are faint everywhere.
+func (p *Preprocessor) strong(c comp) bool {
+	return c.peak >= 102 && c.peak >= p.thresh+26
+}
+
 func (p *Preprocessor) addToGroup(g *group, id int, gi int) {
 	c := p.comps[id]
 	if g.area == 0 {
@@ -36,6 +43,7 @@ func (p *Preprocessor) addToGroup(g *group, id int, gi int) {
 	}
 	g.area += c.area
 	g.inkSum += c.inkSum
+	g.peak = max(g.peak, c.peak)
 	p.cgroup[id] = int16(gi)
 }
 
@@ -58,7 +66,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if plausible(c.w(), c.h(), ww, wh) && c.inkSum > bestInk {
+		if plausible(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -129,7 +137,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	// The tallest plausible group defines the row.
 	tall := -1
 	for gi, g := range p.groups {
-		if plausible(g.w(), g.h(), ww, wh) && (tall < 0 || g.h() > p.groups[tall].h()) {
+		if plausible(g.w(), g.h(), ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
 			tall = gi
 		}
 	}
@@ -139,24 +147,18 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	}
 	t := p.groups[tall]
 	keep := p.groups[:0]
-	remap := make([]int16, 0, 64)
-	for gi, g := range p.groups {
+	for _, g := range p.groups {
 		ov := min(g.y1, t.y1) - max(g.y0, t.y0) + 1
-		ok := plausible(g.w(), g.h(), ww, wh) && g.h()*5 >= t.h()*2 && ov*2 >= g.h()
+		ok := plausible(g.w(), g.h(), ww, wh) && g.peak >= 102 && g.h()*5 >= t.h()*2 && ov*2 >= g.h()
 		if ok {
 			keep = append(keep, g)
-			remap = append(remap, int16(len(keep)-1))
-		} else {
-			remap = append(remap, -1)
 		}
-		_ = gi
 	}
 	p.groups = keep
 	if len(p.groups) > p.cfg.MaxDigits {
 		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
 		p.groups = p.groups[:p.cfg.MaxDigits]
 	}
-	_ = remap
 	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
 	// Re-mark components with their final group index.
 	for id := 1; id <= k; id++ {

@@ -158,6 +158,7 @@ type Preprocessor struct {
 	labels  []int32
 	dense   []int32
 	cgroup  []int16 // component id → group index, -1 for none
+	thresh  int     // ink threshold of the current frame, 0..255
 	parent  []int32
 	comps   []comp
 	groups  []group
@@ -176,11 +177,13 @@ type comp struct {
 	area           int
 	x0, y0, x1, y1 int // inclusive
 	inkSum         int
+	peak           int // highest ink value 0..255
 }
 
 type group struct {
 	x0, y0, x1, y1 int // inclusive, working coords
 	area, inkSum   int
+	peak           int
 }
 
 // New returns a Preprocessor for cfg.
@@ -336,6 +339,7 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
 	minT := int(cfg.MinInk*255 + 0.5)
 	t := max(otsu(&ihist, n), minT)
+	p.thresh = t
 	res.Threshold = float32(t) / 255
 	bin := p.binary(ww, wh, t, minT)
 
@@ -418,7 +422,7 @@ func otsu(h *[256]int, n int) int {
 func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dark bool, hw, hh int) {
 	hw, hh = (ww+1)/2, (wh+1)/2
 	n := hw * hh
-	p.tiles = grow(p.tiles, n)  // closing
+	p.tiles = grow(p.tiles, n)   // closing
 	p.tiles2 = grow(p.tiles2, n) // opening
 	p.half = grow(p.half, n)
 	p.tmp = grow(p.tmp, n)
@@ -496,12 +500,18 @@ func maxLine(in []float32, is int, out []float32, os, n, r int, sign float32, bu
 	m := n + 2*r
 	m += (k - m%k) % k // whole blocks
 	line, g, hh := buf[:m], buf[m:2*m], buf[2*m:3*m]
-	const inf = -1e30
+	// Replicate the end values: a shadow edge that meets the border
+	// then stays a straight edge for the closing, leaving no residue.
+	first, last := sign*in[0], sign*in[(n-1)*is]
 	for i := range line {
-		line[i] = inf
-	}
-	for i := 0; i < n; i++ {
-		line[r+i] = sign * in[i*is]
+		switch {
+		case i < r:
+			line[i] = first
+		case i < r+n:
+			line[i] = sign * in[(i-r)*is]
+		default:
+			line[i] = last
+		}
 	}
 	for b := 0; b < m; b += k {
 		g[b] = line[b]
@@ -696,9 +706,9 @@ func (p *Preprocessor) components(bin []uint8, ww, wh int) {
 			c := &p.comps[d]
 			c.area++
 			c.inkSum += int(p.ink[i])
+			c.peak = max(c.peak, int(p.ink[i]))
 			c.x0, c.y0 = min(c.x0, x), min(c.y0, y)
 			c.x1, c.y1 = max(c.x1, x), max(c.y1, y)
 		}
 	}
 }
-

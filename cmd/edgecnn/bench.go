@@ -67,6 +67,7 @@ are listed as "not built in" with the build tag that adds them.`,
 			&cli.IntFlag{Name: "iterations", Value: 0, Usage: "timed Runs per backend (0: about 2 s worth, at least 20)"},
 			&cli.IntFlag{Name: "warmup", Value: 10, Usage: "untimed Runs before timing"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
+			&cli.BoolFlag{Name: "in-process", Usage: "run every backend in this process (no child processes, e.g. under qemu-user without binfmt); peak RSS is then the running maximum"},
 			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "internal: run one backend in this process and print its JSON row"},
 		},
 		Action: benchAction,
@@ -95,7 +96,11 @@ func benchAction(c *cli.Context) error {
 	}
 	if c.Bool("child") {
 		o.display = c.String("backend")
-		r := benchChild(c.Context, o)
+		var t0 time.Time
+		if ns, err := strconv.ParseInt(os.Getenv("EDGECNN_BENCH_T0"), 10, 64); err == nil {
+			t0 = time.Unix(0, ns)
+		}
+		r := benchChild(c.Context, o, t0)
 		return json.NewEncoder(c.App.Writer).Encode(r)
 	}
 	var rows []string
@@ -107,8 +112,9 @@ func benchAction(c *cli.Context) error {
 		rows = strings.Split(b, ",")
 	}
 	var results []BenchResult
+	t0 := time.Now()
 	for _, name := range rows {
-		results = append(results, benchOne(c, o, strings.TrimSpace(name)))
+		results = append(results, benchOne(c, o, strings.TrimSpace(name), c.Bool("in-process"), t0))
 	}
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)
@@ -125,7 +131,7 @@ func benchAction(c *cli.Context) error {
 }
 
 // benchOne runs one backend row in a child process.
-func benchOne(c *cli.Context, o benchOpts, name string) BenchResult {
+func benchOne(c *cli.Context, o benchOpts, name string, inProcess bool, t0 time.Time) BenchResult {
 	res := BenchResult{Backend: name, Batch: o.batch, Threads: o.threads, Model: o.model}
 	i := slices.IndexFunc(benchBackends, func(b struct{ name, backend, tag string }) bool { return b.name == name })
 	if i < 0 {
@@ -143,6 +149,14 @@ func benchOne(c *cli.Context, o benchOpts, name string) BenchResult {
 			res.Status, res.Detail = "skipped", fmt.Sprintf("no .onnx twin %s (pass --onnx)", o.onnx)
 			return res
 		}
+	}
+	if inProcess {
+		o.display = name
+		r := benchChild(c.Context, o, time.Now())
+		if rss, ok := selfMaxRSSBytes(); ok {
+			r.PeakRSSMB = float64(rss) / (1 << 20)
+		}
+		return r
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -178,8 +192,10 @@ func lastLine(s string) string {
 	return s
 }
 
-// benchChild opens and times one backend in this process.
-func benchChild(ctx context.Context, o benchOpts) BenchResult {
+// benchChild opens and times one backend in this process; cold start is
+// measured from t0 (the child's start as seen by the parent, or just before
+// Open in-process; zero: not measured).
+func benchChild(ctx context.Context, o benchOpts, t0 time.Time) BenchResult {
 	res := BenchResult{Backend: o.display, Batch: o.batch, Threads: o.threads, Model: o.model, Status: "ok"}
 	fail := func(err error) BenchResult {
 		res.Status, res.Detail = "error", err.Error()
@@ -219,8 +235,8 @@ func benchChild(ctx context.Context, o benchOpts) BenchResult {
 	if err := e.Run(ctx, in, o.batch, out); err != nil {
 		return fail(err)
 	}
-	if t0, err := strconv.ParseInt(os.Getenv("EDGECNN_BENCH_T0"), 10, 64); err == nil {
-		res.ColdStartMs = float64(time.Now().UnixNano()-t0) / 1e6
+	if !t0.IsZero() {
+		res.ColdStartMs = float64(time.Since(t0)) / 1e6
 	}
 	for i := 0; i < o.warmup; i++ {
 		if err := e.Run(ctx, in, o.batch, out); err != nil {

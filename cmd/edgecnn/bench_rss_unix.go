@@ -19,3 +19,15 @@ func maxRSSBytes(ps *os.ProcessState) (int64, bool) {
 	}
 	return int64(ru.Maxrss) * 1024, true // Linux: KiB
 }
+
+// selfMaxRSSBytes is this process's peak resident set size so far.
+func selfMaxRSSBytes() (int64, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(ru.Maxrss), true
+	}
+	return int64(ru.Maxrss) * 1024, true
+}

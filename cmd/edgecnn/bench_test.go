@@ -86,3 +86,18 @@ func TestBenchErrors(t *testing.T) {
 		t.Error("unknown backend accepted")
 	}
 }
+
+func TestBenchInProcess(t *testing.T) {
+	path := benchTestModel(t)
+	out, _, err := trainRunCLI(t, "bench", "--model", path, "--backend", "native", "--iterations", "5", "--warmup", "1", "--in-process", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []BenchResult
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rs) != 1 || rs[0].Status != "ok" || rs[0].Iterations != 5 || !(rs[0].P50us > 0) || !(rs[0].PeakRSSMB > 1) {
+		t.Fatalf("in-process row: %+v", rs)
+	}
+}

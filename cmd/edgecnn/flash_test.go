@@ -52,7 +52,7 @@ func TestDoctorCommandOnFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r struct {
-		Detection struct{ Board struct{ Name string } }
+		Detection    struct{ Board struct{ Name string } }
 		Accelerators []string
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Detection.Board.Name != "rpi4" || len(r.Accelerators) != 1 {

@@ -35,10 +35,11 @@ type Server struct {
 	KnownHosts string // an empty known_hosts file for the client side
 	HostKey    ssh.PublicKey
 
-	t     testing.TB
-	extra []string
-	cmd   *exec.Cmd
-	log   string
+	t       testing.TB
+	extra   []string
+	cmd     *exec.Cmd
+	log     string
+	retries int
 }
 
 // Addr is 127.0.0.1:port.
@@ -134,6 +135,16 @@ func (s *Server) start() {
 		"MaxSessions 64",
 		"LogLevel ERROR",
 	}
+	for _, e := range s.extra {
+		if strings.HasPrefix(e, "Subsystem sftp ") { // the caller's sftp server replaces ours
+			for i, c := range cfg {
+				if strings.HasPrefix(c, "Subsystem sftp ") {
+					cfg = append(cfg[:i], cfg[i+1:]...)
+					break
+				}
+			}
+		}
+	}
 	cfg = append(cfg, s.extra...)
 	path := filepath.Join(s.Dir, "sshd_config")
 	if err := os.WriteFile(path, []byte(strings.Join(cfg, "\n")+"\n"), 0o600); err != nil {
@@ -164,6 +175,14 @@ func (s *Server) start() {
 		select {
 		case <-exited:
 			b, _ := os.ReadFile(s.log)
+			if strings.Contains(string(b), "Address already in use") && s.retries < 3 {
+				// Another process took the free port first: pick a new one.
+				s.retries++
+				os.WriteFile(s.log, nil, 0o600)
+				s.Port = freePort(t)
+				s.start()
+				return
+			}
 			t.Fatalf("sshdtest: sshd exited at start: %s", b)
 		default:
 		}

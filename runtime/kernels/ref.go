@@ -56,6 +56,7 @@ func OutSize(in, filter, stride int, pad model.Padding) (out, before int, err er
 type Requant struct {
 	Mult     []int32
 	Shift    []int
+	Scale    []float32 // float32 s_in·s_w[c]/s_out, for qmath.FP32
 	ZpOut    int32
 	Lo, Hi   int32
 	Rounding qmath.Rounding
@@ -65,6 +66,10 @@ type Requant struct {
 func (r *Requant) At(c int, acc int32) int8 {
 	if len(r.Mult) == 1 {
 		c = 0
+	}
+	if r.Rounding == qmath.FP32 {
+		v := qmath.MulFP32(acc, r.Scale[c]) + r.ZpOut
+		return int8(min(max(v, r.Lo), r.Hi))
 	}
 	return qmath.Requantize(r.Rounding, acc, r.Mult[c], r.Shift[c], r.ZpOut, r.Lo, r.Hi)
 }

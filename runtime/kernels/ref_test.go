@@ -158,3 +158,35 @@ func TestConvF32Hand(t *testing.T) {
 		t.Fatalf("relu6 conv = %v", out)
 	}
 }
+
+// The three rounding rules on a negative tie: −6·0.25 = −1.5.
+func TestRoundingRulesOnTies(t *testing.T) {
+	m, s := qmath.QuantizeMultiplier(0.25) // M = 2^30, shift −1
+	for _, c := range []struct {
+		r    qmath.Rounding
+		x    int32
+		want int32
+	}{
+		{qmath.Double, -6, -2}, // SRDHM −3, then −1.5 away from zero
+		{qmath.Ruy, -6, -1},    // SRDHM −3, then (−3+1)>>1: ties toward +inf
+		{qmath.Single, -6, -1}, // one rounding of −1.5, ties up
+		{qmath.Double, 6, 2},
+		{qmath.Ruy, 6, 2},
+		{qmath.Double, -5, -1}, // SRDHM(−5) = round(−2.5) = −2, −1
+		{qmath.Ruy, -5, -1},
+		{qmath.Single, -5, -1}, // −1.25 → −1
+	} {
+		if got := qmath.Mul(c.r, c.x, m, s); got != c.want {
+			t.Errorf("%v: Mul(%d·0.25) = %d, want %d", c.r, c.x, got, c.want)
+		}
+	}
+	// FP32 (XNNPACK): float32 product, ties to even.
+	for x, want := range map[int32]int32{-6: -2, -10: -2, 6: 2, 10: 2, -5: -1, 7: 2} {
+		if got := qmath.MulFP32(x, 0.25); got != want {
+			t.Errorf("MulFP32(%d, 0.25) = %d, want %d", x, got, want)
+		}
+	}
+	if got := qmath.MulFP32(math.MaxInt32, 4); got != math.MaxInt32 {
+		t.Errorf("MulFP32 saturation: %d", got)
+	}
+}

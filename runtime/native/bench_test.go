@@ -25,12 +25,16 @@ func BenchmarkSeedInt8(b *testing.B) {
 			out := make([]float32, c[0]*e.OutputSize())
 			ctx := context.Background()
 			b.ReportAllocs()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				if err := e.Run(ctx, in, c[0], out); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(c[0])*float64(b.N)/b.Elapsed().Seconds(), "images/s")
+			// CPU time of the process per Run: on a shared, loaded machine
+			// this is steadier than wall time (threads1: ≈ latency).
+			b.ReportMetric(float64(cpuTime()-cpu0)/1e3/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

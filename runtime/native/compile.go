@@ -261,6 +261,7 @@ func (e *Engine) requant(x, w, out *model.Tensor, act model.Activation, nout int
 		m, sh := qmath.QuantizeMultiplier(real)
 		rq.Mult = append(rq.Mult, m)
 		rq.Shift = append(rq.Shift, sh)
+		rq.Scale = append(rq.Scale, sIn*s/sOut) // float32, XNNPACK's order
 	}
 	if err := checkAct(act); err != nil {
 		return nil, err

@@ -69,7 +69,7 @@ func TestFastEqualsReferenceModels(t *testing.T) {
 		m := randomModel(a, uint64(ai))
 		for _, perTensorFC := range []bool{false, true} {
 			g := int8Graph(m, perTensorFC, uint64(ai+10))
-			for _, r := range []qmath.Rounding{qmath.Double, qmath.Single} {
+			for _, r := range []qmath.Rounding{qmath.Double, qmath.Single, qmath.Ruy, qmath.FP32} {
 				for _, bt := range [][2]int{{1, 1}, {3, 2}, {5, 3}} {
 					name := fmt.Sprintf("arch%d/fcpt=%v/%v/b%d/t%d", ai, perTensorFC, r, bt[0], bt[1])
 					t.Run(name, func(t *testing.T) { runBoth(t, g, bt[0], bt[1], r) })
@@ -148,7 +148,7 @@ func TestFastConvRandomGeometry(t *testing.T) {
 	r := rand.New(rand.NewPCG(42, 43))
 	for it := 0; it < 150; it++ {
 		g := singleConv(r, it%2 == 1)
-		rd := qmath.Rounding(it % 3 % 2)
+		rd := qmath.Rounding(it % 4)
 		t.Run(fmt.Sprint(it), func(t *testing.T) {
 			runBoth(t, g, 1+r.IntN(3), 1+r.IntN(2), rd)
 		})

@@ -6,7 +6,6 @@ import (
 
 	"github.com/edgecnn/edgecnn/runtime/kernels"
 	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm"
-	"github.com/edgecnn/edgecnn/runtime/qmath"
 )
 
 // Fast int8 paths: im2col + qgemm (exact int32 accumulation) + requantization
@@ -21,10 +20,8 @@ const chunkRows = 64 // GEMM rows per work unit of an unfused step
 type qconv struct {
 	g      kernels.ConvGeom
 	p      *qgemm.Weights
-	bias   []int32 // bias + p.Offset(zpIn): add to a GEMM result
+	out    *qgemm.OutputStage // bias + p.Offset(zpIn), requantization
 	rq     *kernels.Requant
-	mult   []int32 // per output channel (per-tensor broadcast)
-	shift  []int
 	lda    int
 	ldc    int
 	padB   byte // im2col value of a padding position: zpIn XOR flip
@@ -46,19 +43,15 @@ func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq
 	}
 	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip()}
 	zpIn := zp(x.t)
-	q.bias = make([]int32, g.OC)
-	q.mult = make([]int32, g.OC)
-	q.shift = make([]int, g.OC)
-	for c := range q.bias {
+	be := make([]int32, g.OC)
+	for c := range be {
 		if bias != nil {
-			q.bias[c] = bias[c]
+			be[c] = bias[c]
 		}
-		q.bias[c] += p.Offset(c, zpIn)
-		j := c
-		if len(rq.Mult) == 1 {
-			j = 0
-		}
-		q.mult[c], q.shift[c] = rq.Mult[j], rq.Shift[j]
+		be[c] += p.Offset(c, zpIn)
+	}
+	if q.out, err = qgemm.NewOutputStage(g.OC, be, rq.Mult, rq.Shift, rq.Scale, rq.ZpOut, rq.Lo, rq.Hi, rq.Rounding); err != nil {
+		return nil, err
 	}
 	q.lda = 4 * p.KSteps
 	q.ldc = 16 * p.NBlk
@@ -104,7 +97,15 @@ func (q *qconv) im2col(dst, src []byte, n, oy, ox int) {
 		}
 		row := ((n*g.H + iy) * g.W) * g.C
 		if x0 >= 0 && x0+g.KW <= g.W {
-			copy(d, src[row+x0*g.C:row+(x0+g.KW)*g.C])
+			s := src[row+x0*g.C : row+(x0+g.KW)*g.C]
+			if len(d) <= 16 {
+				// a few bytes (first layers): a loop beats memmove's call
+				for i := range d {
+					d[i] = s[i]
+				}
+			} else {
+				copy(d, s)
+			}
 			continue
 		}
 		for kx := 0; kx < g.KW; kx++ {
@@ -121,24 +122,8 @@ func (q *qconv) im2col(dst, src []byte, n, oy, ox int) {
 	}
 }
 
-// requant converts one GEMM row (+bias) to int8 outputs.
-func (q *qconv) requantRow(c []int32, out []int8) {
-	r := q.rq
-	bias, mult, shift := q.bias[:len(out)], q.mult[:len(out)], q.shift[:len(out)]
-	c = c[:len(out)]
-	zo, lo, hi := r.ZpOut, r.Lo, r.Hi
-	if r.Rounding == qmath.Double {
-		for i := range out {
-			v := qmath.MulDouble(c[i]+bias[i], mult[i], shift[i]) + zo
-			out[i] = int8(min(max(v, lo), hi))
-		}
-		return
-	}
-	for i := range out {
-		v := qmath.MulSingle(c[i]+bias[i], mult[i], shift[i]) + zo
-		out[i] = int8(min(max(v, lo), hi))
-	}
-}
+// requantRow converts one GEMM row (+bias) to int8 outputs.
+func (q *qconv) requantRow(c []int32, out []int8) { q.out.Row(c, out) }
 
 // units of an unfused conv: chunks of chunkRows output pixels.
 func (q *qconv) convUnits(e *Engine) func(w, lo, hi int) {
@@ -176,7 +161,6 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 		a, c := e.scr.a[w], e.scr.c[w]
 		kh, kw := pg.KH, pg.KW
 		r := q.rq
-		_ = r
 		for u := lo; u < hi; u++ {
 			n, py := u/pg.OH, u%pg.OH
 			rows := 0
@@ -191,30 +175,25 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 			rowW := pg.OW * kw // conv pixels per conv row in this unit
 			oc := g.OC
 			out := q.y.i8[((n*pg.OH+py)*pg.OW)*oc:]
-			m := e.scr.m[w][:oc]
+			m := e.scr.m[w][:q.ldc]
 			for px := 0; px < pg.OW; px++ {
-				// m = max over the window of the raw accumulators.
+				o := out[px*oc : (px+1)*oc]
+				// the maximum over the window of the raw accumulators,
+				// requantized once.
 				if kh == 2 && kw == 2 {
-					r0 := c[(2*px)*q.ldc:][:oc]
-					r1 := c[(2*px+1)*q.ldc:][:oc]
-					r2 := c[(rowW+2*px)*q.ldc:][:oc]
-					r3 := c[(rowW+2*px+1)*q.ldc:][:oc]
-					for i := range m {
-						m[i] = max(max(r0[i], r1[i]), max(r2[i], r3[i]))
-					}
+					q.out.Max4(c[(2*px)*q.ldc:], c[(2*px+1)*q.ldc:], c[(rowW+2*px)*q.ldc:], c[(rowW+2*px+1)*q.ldc:], o)
 				} else {
-					copy(m, c[(px*kw)*q.ldc:][:oc])
+					copy(m, c[(px*kw)*q.ldc:][:q.ldc])
 					for dy := 0; dy < kh; dy++ {
 						for dx := 0; dx < kw; dx++ {
-							rr := c[(dy*rowW+px*kw+dx)*q.ldc:][:oc]
+							rr := c[(dy*rowW+px*kw+dx)*q.ldc:][:len(m)]
 							for i := range m {
 								m[i] = max(m[i], rr[i])
 							}
 						}
 					}
+					q.out.Row(m, o)
 				}
-				o := out[px*oc : (px+1)*oc]
-				q.requantRow(m, o)
 				if q.plo > r.Lo || q.phi < r.Hi {
 					for i, v := range o {
 						o[i] = int8(min(max(int32(v), q.plo), q.phi))
@@ -228,7 +207,7 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 // fusable reports whether the requantization is monotonic (all shifts ≤ 0,
 // so no wrapping left shift).
 func (q *qconv) monotonic() bool {
-	for _, s := range q.shift {
+	for _, s := range q.out.Shift {
 		if s > 0 {
 			return false
 		}
@@ -242,7 +221,7 @@ func (e *Engine) convI8Fast(k int, q *qconv) step {
 	if q.pool.KH > 0 {
 		rows := q.pool.KH * q.pool.OW * q.pool.KW
 		e.scr.want(((rows+3)&^3)*q.lda, ((rows+3)&^3)*q.ldc, g.H*g.W*g.C)
-		e.scr.wantM(g.OC)
+		e.scr.wantM(q.ldc)
 		fn := q.convPoolUnits(e)
 		return step{op: k, run: func(batch int) {
 			q.batch = batch

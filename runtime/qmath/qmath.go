@@ -19,11 +19,24 @@ type Rounding int
 const (
 	Double Rounding = iota // TFLite reference default
 	Single                 // XNNPACK / TFLITE_SINGLE_ROUNDING
+	// Ruy is the rule of TFLite's optimized CPU kernels (ruy, used by the
+	// TFLite C library's default CONV_2D/FULLY_CONNECTED): like Double, but
+	// the final rounding right shift rounds ties toward +inf (see MulRuy).
+	Ruy
+	// FP32 is XNNPACK's requantization: float32(acc)·scale in float32,
+	// rounded to nearest even (see MulFP32). It needs the float scale, so
+	// Mul cannot apply it.
+	FP32
 )
 
 func (r Rounding) String() string {
-	if r == Single {
+	switch r {
+	case Single:
 		return "single"
+	case Ruy:
+		return "ruy"
+	case FP32:
+		return "fp32"
 	}
 	return "double"
 }
@@ -104,10 +117,44 @@ func MulSingle(x, m int32, shift int) int32 {
 	return sat32(v >> uint(total))
 }
 
-// Mul requantizes with the given rule.
+// MulRuy is ruy's ApplyMultiplier as its x86 (AVX2/AVX-512) kernels
+// implement it: x·2^left, SaturatingRoundingDoublingHighMul by m, then a
+// right shift that adds 2^(right−1) and shifts arithmetically (ties toward
+// +inf, where RoundingDivideByPOT rounds them away from zero), computed
+// without overflow.
+func MulRuy(x, m int32, shift int) int32 {
+	left, right := 0, 0
+	if shift > 0 {
+		left = shift
+	} else {
+		right = -shift
+	}
+	y := int64(SaturatingRoundingDoublingHighMul(x*(int32(1)<<uint(left)), m))
+	if right > 0 {
+		y = (y + int64(1)<<uint(right-1)) >> uint(right)
+	}
+	return int32(y)
+}
+
+// MulFP32 is XNNPACK's fp32 requantization of an accumulator: the float32
+// product float32(x)·scale rounded to the nearest integer, ties to even
+// (XNNPACK's magic-bias or lrintf rounding), saturated to int32. scale is
+// the float32 value s_in·s_w/s_out computed in float32, left to right.
+func MulFP32(x int32, scale float32) int32 {
+	v := math.RoundToEven(float64(float32(x) * scale))
+	return sat32(int64(max(min(v, math.MaxInt32), math.MinInt32)))
+}
+
+// Mul requantizes with the given rule. It panics for FP32, which needs
+// the float scale (MulFP32).
 func Mul(r Rounding, x, m int32, shift int) int32 {
-	if r == Single {
+	switch r {
+	case FP32:
+		panic("qmath: Mul cannot apply the FP32 rule; use MulFP32")
+	case Single:
 		return MulSingle(x, m, shift)
+	case Ruy:
+		return MulRuy(x, m, shift)
 	}
 	return MulDouble(x, m, shift)
 }

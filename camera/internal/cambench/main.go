@@ -37,6 +37,7 @@ import (
 	"github.com/edgecnn/edgecnn/camera/preprocess"
 	"github.com/edgecnn/edgecnn/internal/atomicfile"
 	"github.com/edgecnn/edgecnn/runtime"
+	_ "github.com/edgecnn/edgecnn/runtime/native" // registers "native"
 )
 
 func main() {

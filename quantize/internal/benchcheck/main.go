@@ -86,6 +86,7 @@ func run(reportPath string, ms float64, torchPath string) error {
 		fmt.Printf("  %-28s %12.2f %12.2f\n", "top-1 agreement (%)", a.Agreement, t.Agreement)
 		if ms > 0 {
 			fmt.Printf("  %-28s %12.1f %12.1f\n", "time (s)", ms/1000, t.Seconds)
+			fmt.Printf("  (edgecnn: the whole command with 10,000-image evaluation and the HTML report;\n   PyTorch: prepare + calibrate + convert only)\n")
 		}
 	}
 	if missed > 0 {

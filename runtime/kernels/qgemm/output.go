@@ -18,7 +18,8 @@ type OutputStage struct {
 	Bias      []int32
 	Mult      []int32
 	Shift     []int
-	right     []int32 // −Shift, for the vector kernel
+	Scale     []float32 // for qmath.FP32
+	right     []int32   // −Shift, for the vector kernel
 	ZpOut     int32
 	Lo, Hi    int32
 	Rounding  qmath.Rounding
@@ -28,21 +29,26 @@ type OutputStage struct {
 
 // NewOutputStage copies the per-channel parameters (n channels; mult and
 // shift may have length 1 for per-tensor quantization).
-func NewOutputStage(n int, bias, mult []int32, shift []int, zp, lo, hi int32, r qmath.Rounding) (*OutputStage, error) {
-	if n < 1 || len(bias) != n || len(mult) != len(shift) || (len(mult) != 1 && len(mult) != n) {
-		return nil, fmt.Errorf("qgemm: output stage: %d channels, %d biases, %d multipliers, %d shifts", n, len(bias), len(mult), len(shift))
+//
+// scale (same length as mult) is only used by the qmath.FP32 rule.
+func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp, lo, hi int32, r qmath.Rounding) (*OutputStage, error) {
+	if n < 1 || len(bias) != n || len(mult) != len(shift) || (len(mult) != 1 && len(mult) != n) || (r == qmath.FP32 && len(scale) != len(mult)) {
+		return nil, fmt.Errorf("qgemm: output stage: %d channels, %d biases, %d multipliers, %d shifts, %d scales", n, len(bias), len(mult), len(shift), len(scale))
 	}
 	np := (n + 15) &^ 15
-	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), right: make([]int32, np),
+	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), Scale: make([]float32, np), right: make([]int32, np),
 		ZpOut: zp, Lo: lo, Hi: hi, Rounding: r}
 	copy(o.Bias, bias)
-	o.vec = r == qmath.Double && outputVec != nil
+	o.vec = (r == qmath.Double || r == qmath.Ruy) && outputVec != nil
 	for i := 0; i < n; i++ {
 		j := i
 		if len(mult) == 1 {
 			j = 0
 		}
 		o.Mult[i], o.Shift[i] = mult[j], shift[j]
+		if r == qmath.FP32 {
+			o.Scale[i] = scale[j]
+		}
 		if shift[j] > 0 || mult[j] < 0 {
 			o.vec = false // the vector kernel handles multipliers < 1 only
 		}
@@ -74,7 +80,11 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
 	}
 	if o.vec {
-		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi)
+		away := int32(-1)
+		if o.Rounding == qmath.Ruy {
+			away = 0
+		}
+		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, away)
 		return
 	}
 	o.max4Go(c0, c1, c2, c3, out)
@@ -85,6 +95,15 @@ func (o *OutputStage) max4Go(c0, c1, c2, c3 []int32, out []int8) {
 	n := o.N
 	c0, c1, c2, c3, out = c0[:n], c1[:n], c2[:n], c3[:n], out[:n]
 	bias, mult, shift := o.Bias[:n], o.Mult[:n], o.Shift[:n]
+	if o.Rounding == qmath.FP32 {
+		scale := o.Scale[:n]
+		for i := range out {
+			acc := max(max(c0[i], c1[i]), max(c2[i], c3[i])) + bias[i]
+			v := qmath.MulFP32(acc, scale[i]) + o.ZpOut
+			out[i] = int8(min(max(v, o.Lo), o.Hi))
+		}
+		return
+	}
 	for i := range out {
 		acc := max(max(c0[i], c1[i]), max(c2[i], c3[i])) + bias[i]
 		v := qmath.Mul(o.Rounding, acc, mult[i], shift[i]) + o.ZpOut

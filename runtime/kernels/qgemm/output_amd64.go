@@ -4,13 +4,13 @@ package qgemm
 
 import "golang.org/x/sys/cpu"
 
-// outputAVX512 is OutputStage.max4Go for Double rounding and multipliers
+// outputAVX512 is OutputStage.max4Go for Double and Ruy rounding and multipliers
 // < 1 (shift ≤ 0), 16 channels per step (see output_amd64.s).
 //
 //go:noescape
-func outputAVX512(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi int32)
+func outputAVX512(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi, awayFromZero int32)
 
-var outputVec = func() func(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi int32) {
+var outputVec = func() func(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi, awayFromZero int32) {
 	if cpu.X86.HasAVX512F {
 		return outputAVX512
 	}

@@ -43,6 +43,10 @@ import (
 // Env names the environment variable of the fixture directory.
 const Env = "EDGECNN_BACKEND_FIXTURES"
 
+// ReadOnlyEnv, when set, forbids (re)building fixtures: the arm64 run under
+// qemu must use the amd64 run's files, and building them there would be slow.
+const ReadOnlyEnv = "EDGECNN_BACKEND_FIXTURES_READONLY"
+
 // Fixtures are the models and images the backend tests share.
 type Fixtures struct {
 	Dir         string
@@ -129,6 +133,13 @@ func build() (*Fixtures, error) {
 	f.X = make([]float32, len(test.Images))
 	train.Normalize(f.Model, test.Images, f.X)
 
+	if os.Getenv(ReadOnlyEnv) != "" {
+		for _, p := range []string{f.FloatTFLite, f.Int8TFLite, f.FloatONNX, f.Int8ONNX} {
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("%s is set and %w; run make test-backends first", ReadOnlyEnv, err)
+			}
+		}
+	}
 	if g, err := tflite.ReadFile(f.FloatTFLite); err == nil {
 		f.FloatGraph = g
 	} else {
@@ -177,11 +188,16 @@ func checkSource(dir, root string) error {
 		src = hex.EncodeToString(h[:])
 	}
 	p := filepath.Join(dir, "source")
-	if old, err := os.ReadFile(p); err == nil && string(old) == src {
+	old, err := os.ReadFile(p)
+	if err == nil && string(old) == src {
 		return nil
 	}
-	for _, n := range []string{"float.tflite", "int8.tflite", "float.onnx", "int8.onnx"} {
-		os.Remove(filepath.Join(dir, n))
+	if os.Getenv(ReadOnlyEnv) != "" {
+		return fmt.Errorf("%s: the fixtures were built from another model (%s, now %s) and %s forbids rebuilding them here; run make test-backends first", dir, old, src, ReadOnlyEnv)
+	}
+	recs, _ := filepath.Glob(filepath.Join(dir, "top1-*.json"))
+	for _, n := range append(recs, "float.tflite", "int8.tflite", "float.onnx", "int8.onnx") {
+		os.Remove(filepath.Join(dir, filepath.Base(n)))
 	}
 	return atomicfile.WriteFile(p, []byte(src), 0o644)
 }

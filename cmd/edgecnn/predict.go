@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/edgecnn/edgecnn/agent"
+	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/urfave/cli/v2"
+)
+
+// recognizerFlags are shared by predict and run.
+func recognizerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "model", Usage: "model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)", Required: true},
+		&cli.StringFlag{Name: "backend", Value: "native", Usage: "runtime backend: native, tflite, onnxruntime (the last two need their build tags)"},
+		&cli.IntFlag{Name: "threads", Usage: "engine threads (0: backend default)"},
+		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
+		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
+		&cli.Float64Flag{Name: "min-confidence", Value: 0.5, Usage: "below this softmax confidence a digit counts as \"no digit\""},
+		&cli.StringFlag{Name: "polarity", Value: "auto", Usage: "auto, dark (dark ink on light paper) or light"},
+		&cli.StringFlag{Name: "threshold", Value: "otsu", Usage: "binarization: otsu or adaptive"},
+	}
+}
+
+// newRecognizerFactory validates the recognizer flags and returns a
+// function that opens a fresh engine and recognizer per call.
+func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), error) {
+	roi, err := preprocess.ParseROI(c.String("roi"))
+	if err != nil {
+		return nil, err
+	}
+	pol, err := preprocess.ParsePolarity(c.String("polarity"))
+	if err != nil {
+		return nil, err
+	}
+	th, err := preprocess.ParseThreshold(c.String("threshold"))
+	if err != nil {
+		return nil, err
+	}
+	mc := c.Float64("min-confidence")
+	if !(mc >= 0 && mc <= 1) {
+		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
+	}
+	if mc == 0 {
+		mc = 1e-9 // 0 means "accept everything", not "default"
+	}
+	cfg := agent.RecognizerConfig{
+		Preprocess:    preprocess.Config{ROI: roi, Multi: c.Bool("multi"), Polarity: pol, Threshold: th},
+		MinConfidence: float32(mc),
+	}
+	backend, path, threads := c.String("backend"), c.String("model"), c.Int("threads")
+	return func() (*agent.Recognizer, error) {
+		eng, err := agent.OpenEngine(backend, path, runtime.Options{Threads: threads})
+		if err != nil {
+			return nil, err
+		}
+		r, err := agent.NewRecognizer(eng, cfg)
+		if err != nil {
+			eng.Close()
+			return nil, err
+		}
+		return r, nil
+	}, nil
+}
+
+// predictLine is one --json output line.
+type predictLine struct {
+	File string `json:"file"`
+	agent.Result
+	Error string `json:"error,omitempty"`
+}
+
+func init() {
+	register(&cli.Command{
+		Name:      "predict",
+		Usage:     "recognise the digit(s) in photos or images (same preprocessing as edgecnn run)",
+		ArgsUsage: "IMAGE...",
+		Flags:     append(recognizerFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per image"}),
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return fmt.Errorf("predict: no images given (usage: edgecnn predict --model FILE IMAGE...)")
+			}
+			newRec, err := newRecognizerFactory(c)
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			rec, err := newRec()
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			defer rec.Engine().Close()
+			enc := json.NewEncoder(c.App.Writer)
+			failed := 0
+			for _, path := range c.Args().Slice() {
+				line := predictLine{File: path}
+				img, err := camera.DecodeFile(path)
+				if err == nil {
+					line.Result, err = rec.Recognize(c.Context, img)
+				}
+				if err != nil {
+					failed++
+					line.Error = err.Error()
+				}
+				switch {
+				case c.Bool("json"):
+					if line.Digits == nil {
+						line.Digits = []agent.Prediction{}
+					}
+					enc.Encode(line)
+				case err != nil:
+					fmt.Fprintf(c.App.ErrWriter, "%s: error: %v\n", path, err)
+				case line.OK():
+					fmt.Fprintf(c.App.Writer, "%s: %s (confidence %.3f)\n", path, line.Text, line.Confidence)
+				default:
+					fmt.Fprintf(c.App.Writer, "%s: no digit\n", path)
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("predict: %d of %d images could not be read", failed, c.NArg())
+			}
+			return nil
+		},
+	})
+}

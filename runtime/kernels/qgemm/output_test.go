@@ -1,0 +1,92 @@
+package qgemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/runtime/qmath"
+)
+
+// TestOutputStageEqualsReference compares the selected output stage with
+// its Go reference (qmath) on random and extreme accumulators, multipliers
+// and shifts, with guard bytes after the output.
+func TestOutputStageEqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	acc := func() int32 {
+		switch r.IntN(6) {
+		case 0:
+			return []int32{math.MinInt32, math.MaxInt32, 0, -1, 1, math.MinInt32 + 1}[r.IntN(6)]
+		case 1:
+			return int32(r.Uint32())
+		default:
+			return int32(r.IntN(1<<20) - 1<<19)
+		}
+	}
+	vecSeen := false
+	for it := 0; it < 1500; it++ {
+		n := 1 + r.IntN(70)
+		per := r.IntN(3) == 0
+		nm := n
+		if per {
+			nm = 1
+		}
+		bias := make([]int32, n)
+		mult := make([]int32, nm)
+		shift := make([]int, nm)
+		scale := make([]float32, nm)
+		for i := range bias {
+			bias[i] = int32(r.IntN(1<<16) - 1<<15)
+		}
+		for i := range mult {
+			real := math.Exp(-r.Float64() * 20)
+			if r.IntN(10) == 0 {
+				real = math.Ldexp(0.5+r.Float64()/2, -r.IntN(32)) // shifts down to −31
+			}
+			mult[i], shift[i] = qmath.QuantizeMultiplier(real)
+			scale[i] = float32(real)
+		}
+		zp := int32(r.IntN(256) - 128)
+		lo, hi := int32(-128), int32(127)
+		if r.IntN(2) == 0 {
+			lo = zp
+		}
+		rd := qmath.Rounding(r.IntN(4))
+		o, err := NewOutputStage(n, bias, mult, shift, scale, zp, lo, hi, rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vecSeen = vecSeen || o.Kernel() != "go"
+		np := (n + 15) &^ 15
+		rows := make([][]int32, 4)
+		for k := range rows {
+			rows[k] = make([]int32, np)
+			for i := range rows[k] {
+				rows[k][i] = acc()
+			}
+		}
+		const guard = 16
+		got := make([]int8, n+guard)
+		want := make([]int8, n)
+		for i := range got {
+			got[i] = 0x5a
+		}
+		o.Max4(rows[0], rows[1], rows[2], rows[3], got)
+		o.max4Go(rows[0], rows[1], rows[2], rows[3], want)
+		for i := 0; i < n; i++ {
+			if got[i] != want[i] {
+				t.Fatalf("%s n=%d channel %d: got %d, want %d (acc %d,%d,%d,%d bias %d M %d shift %d)", o.Kernel(), n, i, got[i], want[i],
+					rows[0][i], rows[1][i], rows[2][i], rows[3][i], o.Bias[i], o.Mult[i], o.Shift[i])
+			}
+		}
+		for i := n; i < len(got); i++ {
+			if got[i] != 0x5a {
+				t.Fatalf("%s n=%d: wrote past the output (byte %d)", o.Kernel(), n, i)
+			}
+		}
+	}
+	t.Logf("vector output stage used: %v (%s)", vecSeen, outputVecName)
+	if outputVec != nil && !vecSeen {
+		t.Fatal("vector output stage never selected")
+	}
+}
