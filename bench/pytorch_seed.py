@@ -49,16 +49,18 @@ def load(data_dir, images, labels):
 
 
 class Net(nn.Module):
-    def __init__(self):
+    def __init__(self, bn=False):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(32) if bn else nn.Identity()
+        self.bn2 = nn.BatchNorm2d(64) if bn else nn.Identity()
         self.fc1 = nn.Linear(7 * 7 * 64, 128)
         self.fc2 = nn.Linear(128, 10)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         x = torch.flatten(x, 1)
         return self.fc2(F.relu(self.fc1(x)))
 
@@ -81,6 +83,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    ap.add_argument("--bn", action="store_true", help="BatchNorm after each convolution (not the seed; for comparisons)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -89,7 +92,7 @@ def main():
     xte, yte = load(args.data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
     if args.limit > 0:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
-    model = Net()
+    model = Net(bn=args.bn)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()

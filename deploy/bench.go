@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,11 @@ import (
 
 // RemoteBench ships binary and model to a temporary directory on the board
 // behind c, runs `edgecnn bench --model MODEL --json ARGS...` there and
-// returns its standard output (the board's figures as JSON). The temporary
-// directory is removed afterwards. The binary must be built for the board
-// (see package cross).
+// returns its standard output (the board's figures as JSON). A .onnx twin
+// beside a .tflite model and a lib/ folder beside the binary (cgo builds of
+// package cross) go along. The temporary directory is removed afterwards.
+// The binary must be built for the board: an ELF for another architecture
+// is refused before anything is sent.
 func RemoteBench(ctx context.Context, c *Conn, binaryPath, modelPath string, args []string) (string, error) {
 	if binaryPath == "" || modelPath == "" {
 		return "", errors.New("remote bench: binary and model are required")
@@ -40,19 +43,35 @@ func RemoteBench(ctx context.Context, c *Conn, binaryPath, modelPath string, arg
 	f := sftpFS{c.SFTP}
 	bin := path.Join(dir, "edgecnn")
 	model := path.Join(dir, "model"+strings.ToLower(filepath.Ext(modelPath)))
-	for _, x := range []struct {
+	type upload struct {
 		src, dst string
-		mode     uint32
-	}{{binaryPath, bin, 0o755}, {modelPath, model, 0o644}} {
-		file, err := hashFile(x.src)
+		mode     os.FileMode
+	}
+	ups := []upload{{binaryPath, bin, 0o755}, {modelPath, model, 0o644}}
+	// The .onnx twin beside a .tflite model (for the onnxruntime row).
+	if ext := filepath.Ext(modelPath); strings.EqualFold(ext, ".tflite") {
+		if twin := strings.TrimSuffix(modelPath, ext) + ".onnx"; isFile(twin) {
+			ups = append(ups, upload{twin, path.Join(dir, "model.onnx"), 0o644})
+		}
+	}
+	// lib/ beside the binary (cgo builds from package cross).
+	libDir := filepath.Join(filepath.Dir(binaryPath), "lib")
+	if ents, err := os.ReadDir(libDir); err == nil {
+		if err := f.MkdirAll(path.Join(dir, "lib")); err != nil {
+			return "", fmt.Errorf("remote bench: %w", err)
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() {
+				ups = append(ups, upload{filepath.Join(libDir, e.Name()), path.Join(dir, "lib", e.Name()), 0o644})
+			}
+		}
+	}
+	for _, x := range ups {
+		r, err := os.Open(x.src)
 		if err != nil {
 			return "", fmt.Errorf("remote bench: %w", err)
 		}
-		r, err := file.Open()
-		if err != nil {
-			return "", fmt.Errorf("remote bench: %w", err)
-		}
-		_, err = f.WriteNew(x.dst, fsMode(x.mode), r)
+		_, err = f.WriteNew(x.dst, x.mode, r)
 		r.Close()
 		if err != nil {
 			return "", fmt.Errorf("remote bench: upload %s: %w", x.src, err)
@@ -97,4 +116,9 @@ func elfArch(p string) string {
 		return "386"
 	}
 	return ""
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -474,14 +474,21 @@ func TestRemoteBench(t *testing.T) {
 	bin := filepath.Join(dir, "edgecnn")
 	// A stand-in for the board's edgecnn: prints its arguments and proves
 	// the model arrived.
-	os.WriteFile(bin, []byte("#!/bin/sh\nm=\"\"\nwhile [ $# -gt 0 ]; do [ \"$1\" = --model ] && m=$2; shift; done\nprintf '{\"model_bytes\": %s, \"dir\": \"%s\"}\\n' $(wc -c < \"$m\") \"$(dirname \"$m\")\"\n"), 0o755)
+	os.WriteFile(bin, []byte(`#!/bin/sh
+d=$(dirname "$0"); m=""; rest=""
+while [ $# -gt 0 ]; do if [ "$1" = --model ]; then m=$2; shift; else rest="$rest $1"; fi; shift; done
+printf '{"model_bytes": %s, "onnx": %s, "lib": %s, "args": "%s", "dir": "%s"}\n' $(wc -c < "$m") $(wc -c < "$d/model.onnx") $(wc -c < "$d/lib/libx.so") "$rest" "$d"
+`), 0o755)
 	model := filepath.Join(dir, "m.tflite")
 	os.WriteFile(model, []byte("12345"), 0o644)
+	os.WriteFile(filepath.Join(dir, "m.onnx"), []byte("123"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "lib"), 0o755)
+	os.WriteFile(filepath.Join(dir, "lib", "libx.so"), []byte("12"), 0o644)
 	out, err := RemoteBench(context.Background(), c, bin, model, []string{"--threads", "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, `"model_bytes": 5`) {
+	if !strings.Contains(out, `"model_bytes": 5, "onnx": 3, "lib": 2, "args": " bench --json --threads 2"`) {
 		t.Fatalf("output %q", out)
 	}
 	_, rdir, _ := strings.Cut(out, `"dir": "`)

@@ -160,5 +160,3 @@ func writeAtomic(f fileSystem, p string, mode os.FileMode, data []byte) error {
 	}
 	return nil
 }
-
-func fsMode(m uint32) os.FileMode { return os.FileMode(m) }

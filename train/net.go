@@ -65,6 +65,7 @@ type shard struct {
 	correct int
 	// input preparation
 	img []float32
+	tmp []float32 // 2·(largest channel count) scratch
 }
 
 type opKind uint8
@@ -92,8 +93,10 @@ type op struct {
 	poolBias  int  // pool: index of the previous conv's bias param, or -1
 	needDx    bool // backward must produce the input gradient
 	pw, pb    int  // parameter indices (conv, dense, BN gamma/beta)
-	// BatchNorm batch statistics of the current step
-	mean, invstd []float32
+	// BatchNorm: batch statistics of the current step, the per-channel
+	// affine map y = x·bnA + bnB, and the backward coefficients (all
+	// computed serially between the parallel phases).
+	mean, invstd, bnA, bnB, bnK, bnMdy, bnMdyx []float32
 }
 
 type job struct {
@@ -145,7 +148,9 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 		case model.KindBatchNorm:
 			o.kind = opBN
 			o.pw, o.pb = addParam(l.Name+".weight", l.Gamma), addParam(l.Name+".bias", l.Beta)
-			o.mean, o.invstd = make([]float32, l.Out.C), make([]float32, l.Out.C)
+			C := l.Out.C
+			o.mean, o.invstd, o.bnA, o.bnB = make([]float32, C), make([]float32, C), make([]float32, C), make([]float32, C)
+			o.bnK, o.bnMdy, o.bnMdyx = make([]float32, C), make([]float32, C), make([]float32, C)
 		case model.KindReLU:
 			o.kind = opReLU
 			if i+1 < len(m.Layers) && m.Layers[i+1].Kind == model.KindMaxPool {
@@ -189,6 +194,11 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 	for t := 0; t < threads; t++ {
 		s := &shard{id: t, gemm: sgemm.New(1)}
 		s.img = make([]float32, m.Input().Size())
+		maxC := 0
+		for i := range n.ops {
+			maxC = max(maxC, n.ops[i].out.C)
+		}
+		s.tmp = make([]float32, 2*maxC)
 		s.act = make([][]float32, len(n.ops)+1)
 		s.grad = make([][]float32, len(n.ops)+1)
 		s.act[0] = make([]float32, P*m.Input().Size())
@@ -294,6 +304,7 @@ func (n *Net) logits(s *shard) []float32 {
 func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 	n.split(batch)
 	n.train = false
+	n.evalPrepare()
 	in := n.M.Input().Size()
 	C := n.ops[len(n.ops)-1].out.Size()
 	for _, s := range n.shards {
@@ -371,9 +382,9 @@ func (n *Net) exec(s *shard, j job) {
 	case jobBNStats:
 		channelSums(x, o.in.C, s.s1[i], s.s2[i])
 	case jobBNApply:
-		bnApply(x, y, o.mean, o.invstd, o.l.Gamma, o.l.Beta)
+		bnApply(x, y, o.bnA, o.bnB)
 	case jobBNBackStats:
-		bnBackStats(x, s.grad[i+1][:cnt*o.out.Size()], o.mean, o.invstd, s.s1[i], s.s2[i])
+		bnBackStats(x, s.grad[i+1][:cnt*o.out.Size()], o.mean, o.invstd, s.s1[i], s.s2[i], s.tmp)
 	case jobBNBackApply:
 		n.bnBackApply(s, i, o, x, cnt)
 	}
@@ -394,12 +405,8 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	case opDense:
 		s.gemm.Gemm(false, true, cnt, o.out.C, o.in.C, 1, x, o.in.C, l.Weight, o.in.C, 0, y, o.out.C)
 		addBias(y, l.Bias)
-	case opBN: // inference
-		C := o.in.C
-		for c := 0; c < C; c++ {
-			o.invstd[c] = float32(1 / math.Sqrt(float64(l.RunVar[c])+float64(l.Eps)))
-		}
-		bnApply(x, y, l.RunMean, o.invstd, l.Gamma, l.Beta)
+	case opBN: // inference: bnA, bnB from the running statistics (evalPrepare)
+		bnApply(x, y, o.bnA, o.bnB)
 	case opReLU:
 		relu(x, y)
 	case opPool:
@@ -483,18 +490,31 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 	}
 }
 
-// bnApply computes y = (x-mean)·invstd·gamma + beta per channel.
-func bnApply(x, y, mean, invstd, gamma, beta []float32) {
-	C := len(mean)
-	var a, b [1024]float32
-	for c := 0; c < C; c++ {
-		a[c] = invstd[c] * gamma[c]
-		b[c] = beta[c] - mean[c]*a[c]
-	}
+// bnApply computes y = x·a + b per channel.
+func bnApply(x, y, a, b []float32) {
+	C := len(a)
+	b = b[:C]
 	for i := 0; i+C <= len(x); i += C {
 		xr, yr := x[i:i+C], y[i:i+C]
 		for c, v := range xr {
 			yr[c] = v*a[c] + b[c]
+		}
+	}
+}
+
+// evalPrepare computes the inference affine map of every BatchNorm layer
+// from its running statistics.
+func (n *Net) evalPrepare() {
+	for i := range n.ops {
+		o := &n.ops[i]
+		if o.kind != opBN {
+			continue
+		}
+		l := o.l
+		for c := range o.bnA {
+			inv := float32(1 / math.Sqrt(float64(l.RunVar[c])+float64(l.Eps)))
+			o.bnA[c] = inv * l.Gamma[c]
+			o.bnB[c] = l.Beta[c] - l.RunMean[c]*o.bnA[c]
 		}
 	}
 }
@@ -519,6 +539,8 @@ func (n *Net) bnCombine(i int) {
 		v := max(0, s2/cnt-mean*mean)
 		o.mean[c] = float32(mean)
 		o.invstd[c] = float32(1 / math.Sqrt(v+float64(l.Eps)))
+		o.bnA[c] = o.invstd[c] * l.Gamma[c]
+		o.bnB[c] = l.Beta[c] - o.mean[c]*o.bnA[c]
 		unbiased := v
 		if cnt > 1 {
 			unbiased = v * cnt / (cnt - 1)
@@ -528,18 +550,18 @@ func (n *Net) bnCombine(i int) {
 	}
 }
 
-// bnBackStats accumulates per channel Σdy and Σdy·x̂.
-func bnBackStats(x, dy, mean, invstd []float32, sdy, sdyx []float64) {
+// bnBackStats accumulates per channel Σdy and Σdy·x̂ (tmp: 2·C scratch).
+func bnBackStats(x, dy, mean, invstd []float32, sdy, sdyx []float64, tmp []float32) {
 	C := len(mean)
 	clear(sdy)
 	clear(sdyx)
-	var a, b [1024]float32
+	a, b := tmp[:C], tmp[C:2*C]
 	const block = 64
 	rows := len(x) / C
 	for r0 := 0; r0 < rows; r0 += block {
 		r1 := min(rows, r0+block)
-		clear(a[:C])
-		clear(b[:C])
+		clear(a)
+		clear(b)
 		for r := r0; r < r1; r++ {
 			xr, dr := x[r*C:(r+1)*C], dy[r*C:(r+1)*C]
 			for c, d := range dr {
@@ -571,6 +593,10 @@ func (n *Net) bnBackCombine(i int) {
 		s0.s1[i][c], s0.s2[i][c] = a, b
 		s0.gflat[pb.off+c] = float32(a)
 		s0.gflat[pg.off+c] = float32(b)
+		N := float32(n.batch * o.in.H * o.in.W)
+		o.bnK[c] = o.l.Gamma[c] * o.invstd[c]
+		o.bnMdy[c] = float32(a) / N
+		o.bnMdyx[c] = float32(b) / N
 	}
 	for _, s := range n.shards[1:] {
 		clear(s.gflat[pb.off : pb.off+o.in.C])
@@ -581,14 +607,7 @@ func (n *Net) bnBackCombine(i int) {
 // bnBackApply computes dx = γ·invstd/N·(N·dy − Σdy − x̂·Σdy·x̂).
 func (n *Net) bnBackApply(s *shard, i int, o *op, x []float32, cnt int) {
 	C := o.in.C
-	N := float32(n.batch * o.in.H * o.in.W)
-	s0 := n.shards[0]
-	var k, mdy, mdyx [1024]float32
-	for c := 0; c < C; c++ {
-		k[c] = o.l.Gamma[c] * o.invstd[c]
-		mdy[c] = float32(s0.s1[i][c]) / N
-		mdyx[c] = float32(s0.s2[i][c]) / N
-	}
+	k, mdy, mdyx := o.bnK[:C], o.bnMdy[:C], o.bnMdyx[:C]
 	dy := s.grad[i+1][:len(x)]
 	dx := s.grad[i][:len(x)]
 	mean, invstd := o.mean, o.invstd

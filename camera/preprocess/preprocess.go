@@ -422,31 +422,50 @@ func otsu(h *[256]int, n int) int {
 func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dark bool, hw, hh int) {
 	hw, hh = (ww+1)/2, (wh+1)/2
 	n := hw * hh
-	p.tiles = grow(p.tiles, n)   // closing
-	p.tiles2 = grow(p.tiles2, n) // opening
-	p.half = grow(p.half, n)
-	p.tmp = grow(p.tmp, n)
+	r := max(1, int(math.Ceil(0.04*float64(min(ww, wh)))))
+	// The half-resolution image is padded by 2r on every side with
+	// replicated border values, so that shadow edges meeting the frame
+	// border stay straight edges for the closing (no residue in corners).
+	pd := 2 * r
+	pw, ph := hw+2*pd, hh+2*pd
+	pn := pw * ph
+	p.tiles = grow(p.tiles, n)   // closing (cropped)
+	p.tiles2 = grow(p.tiles2, n) // opening (cropped)
+	p.half = grow(p.half, pn)
+	p.tmp = grow(p.tmp, 2*pn)
 	h := p.half
-	for y := 0; y < hh; y++ {
-		y0, y1 := 2*y, min(2*y+2, wh)
-		for x := 0; x < hw; x++ {
-			x0, x1 := 2*x, min(2*x+2, ww)
+	for y := 0; y < ph; y++ {
+		sy := clampi(y-pd, 0, hh-1)
+		y0, y1 := 2*sy, min(2*sy+2, wh)
+		for x := 0; x < pw; x++ {
+			sx := clampi(x-pd, 0, hw-1)
+			x0, x1 := 2*sx, min(2*sx+2, ww)
 			var s int
 			for yy := y0; yy < y1; yy++ {
 				for xx := x0; xx < x1; xx++ {
 					s += int(p.small[yy*ww+xx])
 				}
 			}
-			h[y*hw+x] = float32(s) / float32((y1-y0)*(x1-x0))
+			h[y*pw+x] = float32(s) / float32((y1-y0)*(x1-x0))
 		}
 	}
-	r := max(1, int(math.Ceil(0.04*float64(min(ww, wh)))))
-	c, o, t := p.tiles, p.tiles2, p.tmp
-	p.vhg = grow(p.vhg, 3*(max(hw, hh)+4*r+4))
-	morph(h, t, hw, hh, r, true, p.vhg)  // dilate
-	morph(t, c, hw, hh, r, false, p.vhg) // erode → closing
-	morph(h, t, hw, hh, r, false, p.vhg) // erode
-	morph(t, o, hw, hh, r, true, p.vhg)  // dilate → opening
+	t, t2 := p.tmp[:pn], p.tmp[pn:2*pn]
+	p.vhg = grow(p.vhg, 3*(max(pw, ph)+4*r+4))
+	morph(h, t, pw, ph, r, true, p.vhg)   // dilate
+	morph(t, t2, pw, ph, r, false, p.vhg) // erode → closing
+	c, o := p.tiles, p.tiles2
+	for y := 0; y < hh; y++ {
+		copy(c[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
+	}
+	morph(h, t, pw, ph, r, false, p.vhg) // erode
+	morph(t, t2, pw, ph, r, true, p.vhg) // dilate → opening
+	for y := 0; y < hh; y++ {
+		copy(o[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
+	}
+	for y := 0; y < hh; y++ {
+		copy(h[y*hw:(y+1)*hw], h[(y+pd)*pw+pd:(y+pd)*pw+pd+hw])
+	}
+	h = h[:n]
 	switch pol {
 	case PolarityDark:
 		dark = true

@@ -6,8 +6,9 @@ import (
 	"sync"
 )
 
-// Blocking parameters. mr×nr is the micro-kernel tile; kc is the depth of
-// one packed slice (A micro-panel 6×kc and B micro-panel kc×16 stay in L1),
+// Blocking parameters. mr×nr is the micro-kernel tile; kc is the largest
+// depth of one packed slice (A micro-panel 6×kc and B micro-panel kc×16,
+// 22 KiB together, stay in a 32 KiB L1),
 // mc the rows of one packed A block (kept in L2), nc the columns of one
 // packed B block.
 const (
@@ -291,7 +292,6 @@ func (w *workspace) macro(g *args, kcb, ic, mcb, jc, ncb int, accumulate bool) {
 		for ir := 0; ir < mcb; ir += mr {
 			mm := min(mr, mcb-ir)
 			ap := w.pa[ir*kcb : (ir+mr)*kcb]
-			off := (ic+ir)*ldc + jc + jr
 			if g.transC {
 				t := w.tile[:]
 				kernel(g.asm, kcb, ap, bp, t, nr, false)
@@ -308,6 +308,7 @@ func (w *workspace) macro(g *args, kcb, ic, mcb, jc, ncb int, accumulate bool) {
 				}
 				continue
 			}
+			off := (ic+ir)*ldc + jc + jr
 			if mm == mr && nn == nr {
 				kernel(g.asm, kcb, ap, bp, c[off:off+(mr-1)*ldc+nr], ldc, accumulate)
 				continue

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -437,26 +438,46 @@ func TestCopyPanelTwins(t *testing.T) {
 	}
 }
 
+// workers counts the goroutines running this package's worker loop.
+func workers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "internal/sgemm.worker(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitNoWorkers collects garbage until no worker goroutine is left.
+func waitNoWorkers(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for workers() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d worker goroutines of unreachable Contexts still running: workers leak", workers())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestWorkersExit: the worker goroutines of an unreachable Context end (its
 // cleanup closes their channel), so per-call Contexts do not leak.
 func TestWorkersExit(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	m, n, k := 200, 200, 200
 	a, b, c := randSlice(r, m*k), randSlice(r, k*n), make([]float32, m*n)
-	runtime.GC()
-	before := runtime.NumGoroutine()
+	waitNoWorkers(t) // Contexts of earlier tests
+	ctx := New(4)
+	ctx.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+	if w := workers(); w != 3 {
+		t.Fatalf("New(4) runs %d worker goroutines after a parallel call, want 3", w)
+	}
+	runtime.KeepAlive(ctx)
 	for i := 0; i < 20; i++ {
 		New(4).Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 	}
-	if runtime.NumGoroutine() < before+3 {
-		t.Fatalf("expected worker goroutines to be running, have %d (before: %d)", runtime.NumGoroutine(), before)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines still running, %d before: workers leak", runtime.NumGoroutine(), before)
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitNoWorkers(t)
 }

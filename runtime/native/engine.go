@@ -37,8 +37,9 @@ type config struct {
 }
 
 // WithRounding selects the int8 requantization rule: qmath.Double (the
-// default, TFLite's reference and optimized CPU kernels) or qmath.Single
-// (XNNPACK and TFLITE_SINGLE_ROUNDING builds).
+// default: TFLite's reference kernels), qmath.Ruy (the TFLite C library's
+// default CPU kernels, bit-exact on x86-64), qmath.FP32 (TFLite's XNNPACK
+// delegate, bit-exact) or qmath.Single (TFLITE_SINGLE_ROUNDING builds).
 func WithRounding(r qmath.Rounding) Option { return func(c *config) { c.rounding = r } }
 
 // WithReference runs every operator with the plain reference kernels of

@@ -25,6 +25,7 @@ type qconv struct {
 	lda    int
 	ldc    int
 	padB   byte // im2col value of a padding position: zpIn XOR flip
+	hp, wp int  // padded input height and width (im2col source)
 	flip   byte
 	x, y   *tval
 	pool   kernels.ConvGeom // fused max pooling (pool.KH > 0)
@@ -56,6 +57,8 @@ func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq
 	q.lda = 4 * p.KSteps
 	q.ldc = 16 * p.NBlk
 	q.padB = byte(int8(zpIn)) ^ q.flip
+	q.hp = max((g.OH-1)*g.SH+g.KH, g.PadT+g.H)
+	q.wp = max((g.OW-1)*g.SW+g.KW, g.PadL+g.W)
 	return q, nil
 }
 
@@ -78,47 +81,58 @@ func (q *qconv) src(e *Engine, n int) []byte {
 	return f
 }
 
-// im2col writes the receptive field of output pixel (n, oy, ox) to dst
-// (K bytes; dst's tail up to lda is left as is: it meets zero weights).
+// padded writes the batch's input, XORed with the flip byte, into a
+// zero-point-padded buffer of q.hp×q.wp pixels per image (the padding of
+// every window, plus 8 bytes of slack), so that im2col needs no bounds
+// checks.
+func (q *qconv) padded(e *Engine, batch int) []byte {
+	g := &q.g
+	c := g.C
+	x := q.x.i8[:batch*g.H*g.W*c]
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+	rowP := q.wp * c
+	p := e.scr.flip[:batch*q.hp*rowP+8]
+	for i := range p {
+		p[i] = q.padB
+	}
+	f := uint64(q.flip) * 0x0101010101010101
+	for n := 0; n < batch; n++ {
+		for y := 0; y < g.H; y++ {
+			src := b[((n*g.H+y)*g.W)*c : ((n*g.H+y)*g.W+g.W)*c]
+			dst := p[((n*q.hp+y+g.PadT)*q.wp+g.PadL)*c:][:len(src)]
+			i := 0
+			for ; i+8 <= len(src); i += 8 {
+				binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^f)
+			}
+			for ; i < len(src); i++ {
+				dst[i] = src[i] ^ q.flip
+			}
+		}
+	}
+	return p
+}
+
+// im2col writes the receptive field of output pixel (n, oy, ox) from the
+// padded input to dst (K bytes; up to 8 bytes after them may be
+// overwritten: they are the row's padding, which meets zero weights, or
+// the next row, written afterwards).
 func (q *qconv) im2col(dst, src []byte, n, oy, ox int) {
 	g := &q.g
 	kwc := g.KW * g.C
-	x0 := ox*g.SW - g.PadL
+	rowP := q.wp * g.C
+	base := ((n*q.hp+oy*g.SH)*q.wp + ox*g.SW) * g.C
 	o := 0
 	for ky := 0; ky < g.KH; ky++ {
-		iy := oy*g.SH - g.PadT + ky
-		d := dst[o : o+kwc]
+		s := src[base+ky*rowP:]
+		switch {
+		case kwc <= 4:
+			binary.LittleEndian.PutUint32(dst[o:], binary.LittleEndian.Uint32(s))
+		case kwc <= 8:
+			binary.LittleEndian.PutUint64(dst[o:], binary.LittleEndian.Uint64(s))
+		default:
+			copy(dst[o:o+kwc], s[:kwc])
+		}
 		o += kwc
-		if iy < 0 || iy >= g.H {
-			for i := range d {
-				d[i] = q.padB
-			}
-			continue
-		}
-		row := ((n*g.H + iy) * g.W) * g.C
-		if x0 >= 0 && x0+g.KW <= g.W {
-			s := src[row+x0*g.C : row+(x0+g.KW)*g.C]
-			if len(d) <= 16 {
-				// a few bytes (first layers): a loop beats memmove's call
-				for i := range d {
-					d[i] = s[i]
-				}
-			} else {
-				copy(d, s)
-			}
-			continue
-		}
-		for kx := 0; kx < g.KW; kx++ {
-			ix := x0 + kx
-			dd := d[kx*g.C : (kx+1)*g.C]
-			if ix < 0 || ix >= g.W {
-				for i := range dd {
-					dd[i] = q.padB
-				}
-			} else {
-				copy(dd, src[row+ix*g.C:row+(ix+1)*g.C])
-			}
-		}
 	}
 }
 
@@ -220,20 +234,20 @@ func (e *Engine) convI8Fast(k int, q *qconv) step {
 	pix := g.OH * g.OW
 	if q.pool.KH > 0 {
 		rows := q.pool.KH * q.pool.OW * q.pool.KW
-		e.scr.want(((rows+3)&^3)*q.lda, ((rows+3)&^3)*q.ldc, g.H*g.W*g.C)
+		e.scr.want(((rows+3)&^3)*q.lda+8, ((rows+3)&^3)*q.ldc, q.hp*q.wp*g.C)
 		e.scr.wantM(q.ldc)
 		fn := q.convPoolUnits(e)
 		return step{op: k, run: func(batch int) {
 			q.batch = batch
-			q.srcB = q.src(e, batch*g.H*g.W*g.C)
+			q.srcB = q.padded(e, batch)
 			e.pool.run(batch*q.pool.OH, fn)
 		}}
 	}
-	e.scr.want(chunkRows*q.lda, chunkRows*q.ldc, g.H*g.W*g.C)
+	e.scr.want(chunkRows*q.lda+8, chunkRows*q.ldc, q.hp*q.wp*g.C)
 	fn := q.convUnits(e)
 	return step{op: k, run: func(batch int) {
 		q.batch = batch
-		q.srcB = q.src(e, batch*g.H*g.W*g.C)
+		q.srcB = q.padded(e, batch)
 		e.pool.run((batch*pix+chunkRows-1)/chunkRows, fn)
 	}}
 }

@@ -44,7 +44,7 @@ func (s *scratch) grow(e *Engine, batch int) {
 			s.c[w] = make([]int32, s.needC)
 		}
 	}
-	if n := batch * s.needFlip; n > len(s.flip) {
+	if n := batch*s.needFlip + 8; n > len(s.flip) {
 		s.flip = make([]byte, n)
 	}
 }
