@@ -4,7 +4,7 @@
 # The committed pretrained model (seed architecture + BatchNorm, trained
 # with augmentation and StepLR). The recipe is documented in docs/training.md.
 MODEL_CKPT  ?= models/mnist.ckpt
-MODEL_FLAGS ?= --bn --augment --epochs 10 --step-size 4 --gamma 0.3 --seed 1 --threads 2
+MODEL_FLAGS ?= --bn --augment --epochs 10 --step-size 4 --gamma 0.3 --seed 1 --threads 2 --slim
 
 BENCH_TRAIN_DIR := $(CACHE)/bench-train
 

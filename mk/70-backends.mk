@@ -31,17 +31,23 @@ ORT_DIR_amd64    := $(LIBS_DIR)/onnxruntime/linux-amd64
 ORT_DIR_arm64    := $(LIBS_DIR)/onnxruntime/linux-arm64
 
 # $(call backend_cgo_env,GOARCH,RPATH): the environment that builds the cgo
-# backends for GOARCH, linking libtensorflowlite_c.so with RPATH as its
-# run-time search path (a directory, or \$$ORIGIN/lib for bundles: lib/
-# next to the binary). ONNX Runtime is not linked: it is dlopen'ed at run
-# time (EDGECNN_ORT_LIB, Options.LibPath or lib/ next to the binary).
+# backends for GOARCH. Neither library is a link-time dependency of the
+# binary: both are dlopen'ed on first use (runtime/tflite/loader.go,
+# onnxruntime_go), from Options.LibPath, $$EDGECNN_TFLITE_LIB /
+# $$EDGECNN_ORT_LIB, lib/ next to the binary, or the loader's path, which
+# RPATH extends (a directory, or \$$ORIGIN/lib for bundles). The -L is only
+# for go-tflite's -ltensorflowlite_c, which -Wl,--as-needed then drops.
 backend_cgo_env = CGO_ENABLED=1 GOARCH=$(1) \
   CGO_CFLAGS="-O2 -g -I$(CURDIR)/third_party/tflite-include -I$(TFLITE_DIR_$(1))/include" \
-  CGO_LDFLAGS="-L$(TFLITE_DIR_$(1))/lib -Wl,-rpath,$(2)" \
+  CGO_LDFLAGS="-L$(TFLITE_DIR_$(1))/lib -Wl,--as-needed$(if $(2), -Wl$(comma)-rpath$(comma)$(2))" \
   $(if $(filter arm64,$(1)),$(if $(filter arm64,$(HOST_GOARCH)),,CC=aarch64-linux-gnu-gcc))
 
-# Host test/build environment: libraries found in the cache.
-BACKEND_ENV = $(call backend_cgo_env,$(HOST_GOARCH),$(TFLITE_DIR_$(HOST_GOARCH))/lib) \
+comma := ,
+
+# Host test/build environment: libraries named by path (no RPATH, so the
+# tests can also check what happens when the library is not found).
+BACKEND_ENV = $(call backend_cgo_env,$(HOST_GOARCH),) \
+  EDGECNN_TFLITE_LIB=$(TFLITE_DIR_$(HOST_GOARCH))/lib/libtensorflowlite_c.so \
   EDGECNN_ORT_LIB=$(ORT_DIR_$(HOST_GOARCH))/lib/libonnxruntime.so.1 \
   EDGECNN_BACKEND_FIXTURES=$(BACKEND_FIXTURES)
 
@@ -56,10 +62,22 @@ libs:
 # compiled in; TestDoctorCommandOnFixture checks a board image without the
 # backend libraries, which a binary with cgo backends rightly reports as a
 # problem, so it only runs in the untagged `go test ./...`.
-test-backends: libs data
+test-backends: libs data build-full
+	$(BACKEND_ENV) $(GO) vet -tags $(BACKEND_TAGS) ./runtime/tflite/... ./runtime/onnxruntime/... ./cmd/edgecnn
 	$(BACKEND_ENV) $(GO) test -p 1 -count=1 -timeout 15m -tags $(BACKEND_TAGS) \
 	  ./cross/libs/... ./runtime/tflite/... ./runtime/onnxruntime/...
 	$(BACKEND_ENV) $(GO) test -count=1 -timeout 10m -tags $(BACKEND_TAGS) -skip '^TestDoctorCommandOnFixture$$' ./cmd/...
+	@# The bundle runs both backends from bin/lib; the same binary without
+	@# bin/lib still starts, and each backend's error names its library and the fix.
+	@set -e; m=$(BACKEND_FIXTURES)/float.tflite; \
+	out=$$($(FULL_BIN) bench --backend tflite,onnxruntime --model $$m --in-process --iterations 5 --warmup 1 --json); \
+	[ $$(echo "$$out" | grep -c '"status": "ok"') = 2 ] || { echo "$$out"; echo "FAIL: $(FULL_BIN) with bin/lib"; exit 1; }; \
+	tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; cp $(FULL_BIN) $$tmp/; \
+	$$tmp/edgecnn-full version | grep -q 'onnxruntime tflite' || { echo "FAIL: edgecnn-full without bin/lib does not start"; exit 1; }; \
+	out=$$(env -u EDGECNN_TFLITE_LIB -u EDGECNN_ORT_LIB LD_LIBRARY_PATH= $$tmp/edgecnn-full bench --backend tflite,onnxruntime --model $$m --in-process --iterations 5 --warmup 1 --json); \
+	for w in libtensorflowlite_c.so libonnxruntime.so.1 "make libs"; do \
+	  echo "$$out" | grep -q "$$w" || { echo "$$out"; echo "FAIL: missing-library error does not mention $$w"; exit 1; }; done; \
+	echo "edgecnn-full: runs both backends from bin/lib; without it starts and names the missing libraries"
 
 qemu-arm64-root: $(QEMU_ARM64_ROOT)/proc/cpuinfo
 $(QEMU_ARM64_ROOT)/proc/cpuinfo: cross/libs/qemu/cpuinfo-cortex-a72
@@ -78,7 +96,7 @@ test-backends-arm64: test-backends qemu-arm64-root
 	@set -e; for p in tflite onnxruntime; do \
 	  echo "qemu-aarch64-static: runtime/$$p ($(ARM64_IMAGES) images)"; \
 	  (cd runtime/$$p && EDGECNN_BACKEND_FIXTURES=$(BACKEND_FIXTURES) EDGECNN_BACKEND_FIXTURES_READONLY=1 \
-	    EDGECNN_BACKEND_IMAGES=$(ARM64_IMAGES) EDGECNN_ORT_LIB= \
+	    EDGECNN_BACKEND_IMAGES=$(ARM64_IMAGES) EDGECNN_ORT_LIB= EDGECNN_TFLITE_LIB= \
 	    qemu-aarch64-static -L $(QEMU_ARM64_ROOT) $(ARM64_TEST_DIR)/$$p.test -test.run '^TestCrossArchTop1$$' -test.v -test.count=1); \
 	done
 

@@ -224,3 +224,26 @@ func TestEarlyStopping(t *testing.T) {
 		t.Fatalf("early stopping: stopped=%v after %d epochs, best %d", res.Metrics.EarlyStopped, len(res.Metrics.Epochs), res.Metrics.BestEpoch)
 	}
 }
+
+// TestSlimCheckpoint: --slim drops the optimizer state from the final
+// checkpoint only, which then cannot be resumed.
+func TestSlimCheckpoint(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Width = 4
+	out := filepath.Join(t.TempDir(), "m.ckpt")
+	if _, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 128), Out: out, Slim: true}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := model.ReadCheckpointFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.State) != 0 {
+		t.Fatalf("slim checkpoint holds state %v", len(ck.State))
+	}
+	cfg.Epochs = 2
+	_, err = Train(context.Background(), Run{Config: cfg, Data: smallData(t, 128), Out: out, Resume: true})
+	if err == nil || !strings.Contains(err.Error(), "no Adam state") {
+		t.Fatalf("resuming a slim checkpoint: %v", err)
+	}
+}

@@ -111,6 +111,9 @@ type Run struct {
 	Data   *mnist.Dataset
 	Out    string // checkpoint path, written atomically after every epoch
 	Resume bool   // continue from Out
+	// Slim writes the final checkpoint (after the test evaluation) without
+	// optimizer state: a third of the size, but it cannot be resumed.
+	Slim bool
 	// Version is recorded in checkpoints.
 	Version string
 	// OnBatch and OnEpoch, if set, observe progress.
@@ -215,9 +218,12 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 	}
 	cfgJSON, _ := json.Marshal(cfg)
-	save := func(epoch int) error {
+	save := func(epoch int, final bool) error {
 		mj, _ := json.Marshal(metrics)
 		ck := &model.Checkpoint{Model: m, Version: r.Version, Epoch: epoch, Config: cfgJSON, Metrics: mj, State: net.opt.state()}
+		if final && r.Slim {
+			ck.State = nil
+		}
 		if err := model.WriteCheckpointFile(r.Out, ck); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
@@ -303,7 +309,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 				restore(m, best) // keep the best epoch's weights
 			}
 		}
-		if err := save(epoch + 1); err != nil {
+		if err := save(epoch+1, false); err != nil {
 			return nil, err
 		}
 		if r.OnEpoch != nil {
@@ -319,7 +325,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	metrics.TestAccuracy, metrics.TestLoss = &test.Accuracy, &test.Loss
 	epochs := len(metrics.Epochs)
-	if err := save(epochs); err != nil {
+	if err := save(epochs, true); err != nil {
 		return nil, err
 	}
 	return &Result{Model: m, Metrics: metrics, Test: test}, nil

@@ -39,6 +39,7 @@ func init() {
 			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images only (0: all)"},
 			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out"},
+			&cli.BoolFlag{Name: "slim", Usage: "leave the optimizer state out of the final checkpoint (smaller; cannot be resumed)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per epoch and a final one with test_accuracy"},
 		},
 		Action: trainAction,
@@ -65,7 +66,7 @@ func trainAction(c *cli.Context) error {
 	var bar *progress.Bar
 	barEpoch := 0
 	run := train.Run{
-		Config: cfg, Data: data, Out: c.String("out"), Resume: c.Bool("resume"), Version: version,
+		Config: cfg, Data: data, Out: c.String("out"), Resume: c.Bool("resume"), Slim: c.Bool("slim"), Version: version,
 		OnBatch: func(p train.Progress) {
 			if p.Epoch != barEpoch {
 				bar = progress.New(errw, fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), int64(p.Total), false)

@@ -252,3 +252,60 @@ func TestOpenTFLiteFile(t *testing.T) {
 		t.Error(".onnx accepted by native")
 	}
 }
+
+var _ runtime.Engine = (*Engine)(nil)
+
+// QUANTIZE float→int8, int8→uint8 (requantize, other scale), uint8 →
+// float DEQUANTIZE, then a float SOFTMAX, checked value by value.
+func TestQuantizeRequantizeDequantize(t *testing.T) {
+	q8 := &model.Quant{Scale: []float32{0.05}, ZeroPoint: []int64{-10}}
+	qu := &model.Quant{Scale: []float32{0.07}, ZeroPoint: []int64{130}}
+	g := &model.Graph{
+		Tensors: []model.Tensor{
+			{Name: "in", Type: model.Float32, Shape: []int{1, 5}},
+			{Name: "q8", Type: model.Int8, Shape: []int{1, 5}, Quant: q8},
+			{Name: "qu", Type: model.UInt8, Shape: []int{1, 5}, Quant: qu},
+			{Name: "deq", Type: model.Float32, Shape: []int{1, 5}},
+			{Name: "prob", Type: model.Float32, Shape: []int{1, 5}},
+		},
+		Inputs:  []int{0},
+		Outputs: []int{4},
+		Ops: []model.Op{
+			{Code: model.OpQuantize, Inputs: []int{0}, Outputs: []int{1}},
+			{Code: model.OpQuantize, Inputs: []int{1}, Outputs: []int{2}},
+			{Code: model.OpDequantize, Inputs: []int{2}, Outputs: []int{3}},
+			{Code: model.OpSoftmax, Inputs: []int{3}, Outputs: []int{4}, Beta: 1},
+		},
+	}
+	e, err := New(g, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []float32{-100, -0.026, 0.025, 1.2345, 100}
+	out := make([]float32, 5)
+	if err := e.Run(context.Background(), in, 1, out); err != nil {
+		t.Fatal(err)
+	}
+	m, sh := qmath.QuantizeMultiplier(0.05 / 0.07)
+	var sum float64
+	deq := make([]float64, 5)
+	for i, v := range in {
+		a := qmath.QuantizeValue(v, 0.05, -10, -128, 127)
+		b := min(max(qmath.MulDouble(a+10, m, sh)+130, 0), 255)
+		deq[i] = float64(float32(0.07 * float64(b-130)))
+		sum += math.Exp(deq[i])
+	}
+	tv, _ := e.TensorData(1)
+	if tv.I8[0] != -128 || tv.I8[4] != 127 {
+		t.Errorf("saturation: %v", tv.I8)
+	}
+	tu, _ := e.TensorData(2)
+	for i := range in {
+		if got := float64(tu.Float()[i]); got != deq[i] {
+			t.Errorf("value %d: dequantized %v, want %v", i, got, deq[i])
+		}
+		if want := math.Exp(deq[i]) / sum; math.Abs(float64(out[i])-want) > 1e-6 {
+			t.Errorf("softmax %d: %v, want %v", i, out[i], want)
+		}
+	}
+}

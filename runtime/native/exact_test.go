@@ -146,7 +146,7 @@ func singleConv(r *rand.Rand, pool bool) *model.Graph {
 
 func TestFastConvRandomGeometry(t *testing.T) {
 	r := rand.New(rand.NewPCG(42, 43))
-	for it := 0; it < 150; it++ {
+	for it := 0; it < 300; it++ {
 		g := singleConv(r, it%2 == 1)
 		rd := qmath.Rounding(it % 4)
 		t.Run(fmt.Sprint(it), func(t *testing.T) {
@@ -210,4 +210,14 @@ func TestZeroAllocsPerRun(t *testing.T) {
 		}
 		e.Close()
 	}
+}
+
+// Weights of −128 (outside TFLite's symmetric range) are accepted and run
+// by the reference loop, with the same results.
+func TestWeightMinus128FallsBack(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	g := singleConv(r, false)
+	w := g.Tensors[2].Data
+	w[0], w[len(w)-1] = 0x80, 0x80
+	runBoth(t, g, 2, 1, qmath.Double)
 }

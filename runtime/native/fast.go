@@ -92,14 +92,22 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 	rowP := q.wp * c
 	p := e.scr.flip[:batch*q.hp*rowP+8]
-	for i := range p {
-		p[i] = q.padB
+	fill := func(d []byte) {
+		for i := range d {
+			d[i] = q.padB
+		}
 	}
 	f := uint64(q.flip) * 0x0101010101010101
 	for n := 0; n < batch; n++ {
+		img := p[n*q.hp*rowP : (n+1)*q.hp*rowP]
+		fill(img[:g.PadT*rowP])
+		fill(img[(g.PadT+g.H)*rowP:])
 		for y := 0; y < g.H; y++ {
+			row := img[(y+g.PadT)*rowP : (y+g.PadT+1)*rowP]
+			fill(row[:g.PadL*c])
+			fill(row[(g.PadL+g.W)*c:])
 			src := b[((n*g.H+y)*g.W)*c : ((n*g.H+y)*g.W+g.W)*c]
-			dst := p[((n*q.hp+y+g.PadT)*q.wp+g.PadL)*c:][:len(src)]
+			dst := row[g.PadL*c:][:len(src)]
 			i := 0
 			for ; i+8 <= len(src); i += 8 {
 				binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^f)
@@ -112,27 +120,36 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 	return p
 }
 
-// im2col writes the receptive field of output pixel (n, oy, ox) from the
-// padded input to dst (K bytes; up to 8 bytes after them may be
-// overwritten: they are the row's padding, which meets zero weights, or
-// the next row, written afterwards).
-func (q *qconv) im2col(dst, src []byte, n, oy, ox int) {
+// im2col writes the receptive fields of count output pixels (n, oy, ox0…)
+// from the padded input to consecutive rows of dst (stride lda, K bytes
+// each; the row's padding bytes after K may be overwritten: they meet zero
+// weights).
+func (q *qconv) im2col(dst []byte, lda int, src []byte, n, oy, ox0, count int) {
 	g := &q.g
 	kwc := g.KW * g.C
 	rowP := q.wp * g.C
-	base := ((n*q.hp+oy*g.SH)*q.wp + ox*g.SW) * g.C
-	o := 0
+	step := g.SW * g.C
+	base := ((n*q.hp+oy*g.SH)*q.wp + ox0*g.SW) * g.C
 	for ky := 0; ky < g.KH; ky++ {
 		s := src[base+ky*rowP:]
+		o := ky * kwc
+		// Wide stores may spill past this segment: into the next segment
+		// of the row (written afterwards) or the row's padding, never
+		// into the next row (written already for earlier ky).
 		switch {
-		case kwc <= 4:
-			binary.LittleEndian.PutUint32(dst[o:], binary.LittleEndian.Uint32(s))
-		case kwc <= 8:
-			binary.LittleEndian.PutUint64(dst[o:], binary.LittleEndian.Uint64(s))
+		case kwc <= 4 && o+4 <= lda:
+			for j := 0; j < count; j++ {
+				binary.LittleEndian.PutUint32(dst[j*lda+o:], binary.LittleEndian.Uint32(s[j*step:]))
+			}
+		case kwc <= 8 && o+8 <= lda:
+			for j := 0; j < count; j++ {
+				binary.LittleEndian.PutUint64(dst[j*lda+o:], binary.LittleEndian.Uint64(s[j*step:]))
+			}
 		default:
-			copy(dst[o:o+kwc], s[:kwc])
+			for j := 0; j < count; j++ {
+				copy(dst[j*lda+o:j*lda+o+kwc], s[j*step:j*step+kwc])
+			}
 		}
-		o += kwc
 	}
 }
 
@@ -149,10 +166,13 @@ func (q *qconv) convUnits(e *Engine) func(w, lo, hi int) {
 		for u := lo; u < hi; u++ {
 			r0 := u * chunkRows
 			rows := min(chunkRows, total-r0)
-			for j := 0; j < rows; j++ {
+			for j := 0; j < rows; {
 				r := r0 + j
 				n, rem := r/pix, r%pix
-				q.im2col(a[j*q.lda:], q.srcB, n, rem/g.OW, rem%g.OW)
+				oy, ox := rem/g.OW, rem%g.OW
+				cnt := min(g.OW-ox, rows-j) // the rest of this output row
+				q.im2col(a[j*q.lda:], q.lda, q.srcB, n, oy, ox, cnt)
+				j += cnt
 			}
 			rows4 := (rows + 3) &^ 3
 			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
@@ -179,10 +199,8 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 			n, py := u/pg.OH, u%pg.OH
 			rows := 0
 			for dy := 0; dy < kh; dy++ {
-				for ox := 0; ox < pg.OW*kw; ox++ {
-					q.im2col(a[rows*q.lda:], q.srcB, n, py*kh+dy, ox)
-					rows++
-				}
+				q.im2col(a[rows*q.lda:], q.lda, q.srcB, n, py*kh+dy, 0, pg.OW*kw)
+				rows += pg.OW * kw
 			}
 			rows4 := (rows + 3) &^ 3
 			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
@@ -270,7 +288,11 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 			for j := 0; j < n; j++ {
 				copy(a[j*q.lda:j*q.lda+in], q.srcB[(r0+j)*in:])
 			}
-			q.p.Gemm(a, q.lda, (n+3)&^3, c, q.ldc)
+			if n == 1 {
+				q.p.Gemv(a, c) // lda = 4·KSteps here
+			} else {
+				q.p.Gemm(a, q.lda, (n+3)&^3, c, q.ldc)
+			}
 			for j := 0; j < n; j++ {
 				o := (r0 + j) * nout
 				q.requantRow(c[j*q.ldc:], y.i8[o:o+nout])

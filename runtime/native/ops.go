@@ -22,6 +22,9 @@ func (e *Engine) convF32(k int, g kernels.ConvGeom, x *tval, w, bias []float32, 
 }
 
 func (e *Engine) poolF32(k int, g kernels.ConvGeom, x *tval, act model.Activation, y *tval) step {
+	if !e.cfg.reference {
+		return step{op: k, run: func(batch int) { maxPoolF32(g, batch, x.f32, act, y.f32) }}
+	}
 	return step{op: k, run: func(batch int) {
 		gg := g
 		gg.N = batch
@@ -38,9 +41,20 @@ func (e *Engine) fcF32(k, rows, in, nout int, x *tval, w, bias []float32, act mo
 	}}
 }
 
+// hasMinus128 reports weights the fast kernels cannot take (TFLite's int8
+// weights are symmetric, [−127, 127]; such layers run the reference loop).
+func hasMinus128(w []int8) bool {
+	for _, v := range w {
+		if v == -128 {
+			return true
+		}
+	}
+	return false
+}
+
 func (e *Engine) convI8(k int, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (step, error) {
 	zpIn := zp(x.t)
-	if e.cfg.reference {
+	if e.cfg.reference || hasMinus128(w) {
 		return step{op: k, run: func(batch int) {
 			gg := g
 			gg.N = batch
@@ -118,7 +132,7 @@ func (e *Engine) poolI8(k int, g kernels.ConvGeom, x *tval, lo, hi int32, y *tva
 
 func (e *Engine) fcI8(k, rows, in, nout int, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (step, error) {
 	zpIn := zp(x.t)
-	if e.cfg.reference {
+	if e.cfg.reference || hasMinus128(w) {
 		return step{op: k, run: func(batch int) {
 			kernels.FullyConnectedInt8Ref(batch*rows, in, nout, x.i8, zpIn, w, bias, rq, y.i8)
 		}}, nil
@@ -128,4 +142,40 @@ func (e *Engine) fcI8(k, rows, in, nout int, x *tval, w []int8, bias []int32, rq
 		return step{}, e.errf(k, "%v", err)
 	}
 	return s, nil
+}
+
+// maxPoolF32 equals kernels.MaxPoolF32Ref (max is exact), with the channel
+// loop innermost over contiguous slices.
+func maxPoolF32(g kernels.ConvGeom, batch int, x []float32, act model.Activation, out []float32) {
+	c := g.C
+	for n := 0; n < batch; n++ {
+		for oy := 0; oy < g.OH; oy++ {
+			y0 := oy*g.SH - g.PadT
+			ky0, ky1 := max(0, -y0), min(g.KH, g.H-y0)
+			for ox := 0; ox < g.OW; ox++ {
+				x0 := ox*g.SW - g.PadL
+				kx0, kx1 := max(0, -x0), min(g.KW, g.W-x0)
+				o := out[((n*g.OH+oy)*g.OW+ox)*c:][:c]
+				first := true
+				for ky := ky0; ky < ky1; ky++ {
+					for kx := kx0; kx < kx1; kx++ {
+						in := x[((n*g.H+y0+ky)*g.W+x0+kx)*c:][:c]
+						if first {
+							copy(o, in)
+							first = false
+							continue
+						}
+						for i, v := range in {
+							o[i] = max(o[i], v)
+						}
+					}
+				}
+				if act != model.ActNone {
+					for i, v := range o {
+						o[i] = kernels.ActivationF32(act, v)
+					}
+				}
+			}
+		}
+	}
 }

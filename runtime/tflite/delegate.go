@@ -3,29 +3,11 @@
 package tflite
 
 /*
-#cgo LDFLAGS: -ltensorflowlite_c -ldl
+#cgo LDFLAGS: -ldl
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-// The shim declares what it needs itself instead of including TFLite's
-// delegate headers, which the C library's distribution does not ship.
-typedef struct TfLiteDelegate TfLiteDelegate;
-
-// TfLiteXNNPackDelegateOptions as in TensorFlow Lite 2.9's
-// tensorflow/lite/delegates/xnnpack/xnnpack_delegate.h.
-typedef struct {
-  int32_t num_threads;
-  uint32_t flags;
-  void* weights_cache;
-} edgecnn_xnnpack_options;
-
-#define EDGECNN_XNNPACK_FLAG_QS8 0x1
-#define EDGECNN_XNNPACK_FLAG_QU8 0x2
-
-// Both live in libtensorflowlite_c.so 2.9 (XNNPACK is built in).
-extern TfLiteDelegate* TfLiteXNNPackDelegateCreate(const edgecnn_xnnpack_options* options);
-extern void TfLiteXNNPackDelegateDelete(TfLiteDelegate* delegate);
+#include "xnnpack_shim.h"
 
 static TfLiteDelegate* edgecnn_xnnpack_create(int32_t threads, uint32_t flags) {
   edgecnn_xnnpack_options o = {0};
@@ -111,14 +93,14 @@ func newXNNPACK(threads int) (*delegate, error) {
 	return &delegate{name: "xnnpack", ptr: d, destroy: func(p *C.TfLiteDelegate) { C.TfLiteXNNPackDelegateDelete(p) }}, nil
 }
 
-// edgeTPULibrary is the library to load: an explicit path, the
-// EDGECNN_EDGETPU_LIB environment variable, or the soname on the loader's
-// search path.
-func edgeTPULibrary(explicit string) string {
-	if explicit != "" {
-		return explicit
-	}
-	if p := os.Getenv("EDGECNN_EDGETPU_LIB"); p != "" {
+// EdgeTPUEnv names the environment variable holding the Edge TPU
+// library's path.
+const EdgeTPUEnv = "EDGECNN_EDGETPU_LIB"
+
+// edgeTPULibrary is the library to load: $EDGECNN_EDGETPU_LIB or the soname
+// on the loader's search path.
+func edgeTPULibrary() string {
+	if p := os.Getenv(EdgeTPUEnv); p != "" {
 		return p
 	}
 	return EdgeTPULibrary

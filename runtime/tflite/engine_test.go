@@ -30,8 +30,8 @@ func TestRegistered(t *testing.T) {
 	if e.Backend() != "tflite" {
 		t.Errorf("backend %q", e.Backend())
 	}
-	if !strings.HasPrefix(tflite.Version(), "2.9") {
-		t.Errorf("TFLite version %q, want 2.9.x", tflite.Version())
+	if v, err := tflite.Version(); err != nil || !strings.HasPrefix(v, "2.9") {
+		t.Errorf("TFLite version %q (%v), want 2.9.x", v, err)
 	}
 	in, out := e.Input(), e.Output()
 	if got := in.Shape; len(got) != 4 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
@@ -233,7 +233,7 @@ func TestBadFiles(t *testing.T) {
 // runs on the CPU and says why.
 func TestEdgeTPUMissing(t *testing.T) {
 	f := backendtest.Load(t)
-	t.Setenv("EDGECNN_EDGETPU_LIB", "")
+	t.Setenv(tflite.EdgeTPUEnv, "")
 	_, err := tflite.Open(f.Int8TFLite, rt.Options{Delegate: "edgetpu"})
 	if err == nil {
 		t.Fatal("Edge TPU delegate opened on a machine without libedgetpu")
@@ -293,7 +293,8 @@ void tflite_plugin_destroy_delegate(TfLiteDelegate* d) {}
 `)
 	nosym := build("nosym", "int edgetpu_something_else(void) { return 0; }\n")
 
-	e, err := tflite.Open(f.FloatTFLite, rt.Options{Delegate: "edgetpu", LibPath: works})
+	t.Setenv(tflite.EdgeTPUEnv, works)
+	e, err := tflite.Open(f.FloatTFLite, rt.Options{Delegate: "edgetpu"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,11 +307,12 @@ void tflite_plugin_destroy_delegate(TfLiteDelegate* d) {}
 	}
 	e.Close()
 
-	t.Setenv("EDGECNN_EDGETPU_LIB", nodev)
+	t.Setenv(tflite.EdgeTPUEnv, nodev)
 	if _, err := tflite.Open(f.FloatTFLite, rt.Options{Delegate: "edgetpu"}); err == nil || !strings.Contains(err.Error(), "found no Edge TPU") {
 		t.Errorf("no device: %v", err)
 	}
-	if _, err := tflite.Open(f.FloatTFLite, rt.Options{Delegate: "edgetpu", LibPath: nosym}); err == nil || !strings.Contains(err.Error(), "tflite_plugin_create_delegate") {
+	t.Setenv(tflite.EdgeTPUEnv, nosym)
+	if _, err := tflite.Open(f.FloatTFLite, rt.Options{Delegate: "edgetpu"}); err == nil || !strings.Contains(err.Error(), "tflite_plugin_create_delegate") {
 		t.Errorf("library without the plugin symbols: %v", err)
 	}
 }
@@ -403,4 +405,68 @@ func TestLeak(t *testing.T) {
 	if afterCycles-afterRuns > 8192 {
 		t.Errorf("RSS grew by %d kB over 300 open/close cycles", afterCycles-afterRuns)
 	}
+}
+
+// TestMissingLibrary: a missing or wrong libtensorflowlite_c.so is an error
+// naming the file and how to get it. The library loads once per process,
+// so the cases that must run before any load happen in child processes
+// (this test binary re-executed), while this process has the real one.
+func TestMissingLibrary(t *testing.T) {
+	f := backendtest.Load(t)
+	missing := filepath.Join(t.TempDir(), "libtensorflowlite_c.so")
+	_, err := tflite.Open(f.FloatTFLite, rt.Options{LibPath: missing})
+	if !errors.Is(err, tflite.ErrLibrary) {
+		t.Fatalf("missing library: %v, want ErrLibrary", err)
+	}
+	for _, want := range []string{missing, "make libs", "tfjs-tflite-node@0.0.2", tflite.LibraryEnv} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	notTFLite := ""
+	for _, p := range []string{"/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6", "/lib/libm.so.6"} {
+		if _, err := os.Stat(p); err == nil {
+			notTFLite = p
+			break
+		}
+	}
+	for _, c := range []struct {
+		name, lib string
+		want      []string
+	}{
+		// Nothing configured and nothing on the loader's path.
+		{"not-found", "", []string{"loading libtensorflowlite_c.so", "cannot open shared object file", "make libs"}},
+		// A shared library that is not TensorFlow Lite.
+		{"not-tflite", notTFLite, []string{notTFLite, "has no TfLiteVersion"}},
+	} {
+		if c.name == "not-tflite" && notTFLite == "" {
+			continue
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLibraryChild$", "-test.v")
+		cmd.Env = append(os.Environ(), "EDGECNN_TFLITE_CHILD=1", tflite.LibraryEnv+"="+c.lib, "LD_LIBRARY_PATH=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: child failed: %v\n%s", c.name, err, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s: child's error does not mention %q:\n%s", c.name, w, out)
+			}
+		}
+	}
+}
+
+// TestLibraryChild is TestMissingLibrary's child process: it opens a model
+// with whatever EDGECNN_TFLITE_LIB says and prints the error, which must be
+// ErrLibrary.
+func TestLibraryChild(t *testing.T) {
+	if os.Getenv("EDGECNN_TFLITE_CHILD") == "" {
+		t.Skip("helper process of TestMissingLibrary")
+	}
+	f := backendtest.Load(t)
+	_, err := tflite.Open(f.FloatTFLite, rt.Options{})
+	if !errors.Is(err, tflite.ErrLibrary) {
+		t.Fatalf("got %v, want ErrLibrary", err)
+	}
+	t.Logf("error: %v", err)
 }

@@ -2,14 +2,9 @@
 
 package tflite
 
-// #include <tensorflow/lite/c/c_api.h>
-import "C"
-
 import (
 	tflitefmt "github.com/edgecnn/edgecnn/model/tflite"
 )
-
-func version() string { return C.GoString(C.TfLiteVersion()) }
 
 // readMetadata returns the edgecnn metadata stored in the model file (the
 // TFLite C API does not expose metadata). Files edgecnn's reader does not

@@ -7,15 +7,22 @@
 // "edgetpu"). It is compiled only with the build tag "tflite"; importing it
 // registers the backend.
 //
-// Building needs the C headers and library that `make libs` puts in
-// .cache/libs/tflite/linux-$GOARCH, plus third_party/tflite-include
-// (see docs/backends.md):
+// Building needs the C headers that `make libs` puts in
+// .cache/libs/tflite/linux-$GOARCH/include plus third_party/tflite-include,
+// and the library itself only to satisfy go-tflite's -ltensorflowlite_c
+// (see docs/backends.md; the Makefile's backend_cgo_env does this):
 //
 //	CGO_CFLAGS="-I$PWD/third_party/tflite-include -I$PWD/.cache/libs/tflite/linux-amd64/include"
-//	CGO_LDFLAGS="-L$PWD/.cache/libs/tflite/linux-amd64/lib -Wl,-rpath,$PWD/.cache/libs/tflite/linux-amd64/lib"
+//	CGO_LDFLAGS="-L$PWD/.cache/libs/tflite/linux-amd64/lib -Wl,--as-needed"
 //
-// libtensorflowlite_c.so is linked, so a binary finds it through its rpath
-// (bin/edgecnn-full uses $ORIGIN/lib) or LD_LIBRARY_PATH.
+// The library is not a link-time dependency of the binary: this package
+// defines every TFLite C function go-tflite calls as a stub forwarding to
+// libtensorflowlite_c.so opened with dlopen on the first Open (loader.go),
+// so with -Wl,--as-needed the executable starts without the library and a
+// missing one is an error naming the file and how to install it. Where the
+// library comes from: Options.LibPath, $EDGECNN_TFLITE_LIB, lib/ next to
+// the executable (bin/edgecnn-full), or the loader's search path. Once
+// loaded it stays loaded for the process.
 //
 // Asking for a delegate that cannot be created is an error naming the
 // library and how to install it, unless Options.Fallback is set, in which
@@ -77,11 +84,15 @@ type quant struct {
 var _ runtime.Engine = (*Engine)(nil)
 
 // Open loads the model at path. opt.Threads sets the interpreter's (and
-// XNNPACK's) thread count; opt.LibPath, when set, is the Edge TPU library to
-// load instead of libedgetpu.so.1 (the TFLite library itself is linked).
+// XNNPACK's) thread count; opt.LibPath is the TensorFlow Lite library to
+// load (see libraryPath for the default); the Edge TPU library comes from
+// $EDGECNN_EDGETPU_LIB or the loader's search path.
 func Open(path string, opt runtime.Options) (*Engine, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
+	}
+	if err := load(libraryPath(opt.LibPath)); err != nil {
+		return nil, err
 	}
 	meta, err := readMetadata(path)
 	if err != nil {
@@ -108,7 +119,7 @@ func Open(path string, opt runtime.Options) (*Engine, error) {
 	switch opt.Delegate {
 	case "", "cpu", "none":
 	case "edgetpu":
-		d, err := newEdgeTPU(edgeTPULibrary(opt.LibPath))
+		d, err := newEdgeTPU(edgeTPULibrary())
 		if err != nil {
 			if !opt.Fallback {
 				return nil, err
@@ -410,6 +421,3 @@ func (e *Engine) free() {
 	}
 	e.inPtr, e.outPtr = nil, nil
 }
-
-// Version is the TensorFlow Lite library's version string.
-func Version() string { return version() }

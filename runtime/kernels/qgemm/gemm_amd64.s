@@ -194,3 +194,62 @@ avx2_k:
 	JNZ  avx2_pair
 	VZEROUPPER
 	RET
+
+// func gemvVNNI(a *byte, w *int8, ksteps, nblk int, c *int32)
+//
+// One row (a fully connected layer at batch 1): per 16-channel block, four
+// k steps per iteration into four accumulators (VPDPBUSD latency), summed
+// at the end. Same A layout (x XOR 0x80) and result as gemmVNNI's row 0.
+TEXT ·gemvVNNI(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ ksteps+16(FP), R8
+	MOVQ nblk+24(FP), R10
+	MOVQ c+32(FP), DI
+
+gv_block:
+	MOVQ   SI, AX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   R8, R15
+	SUBQ   $4, R15
+	JL     gv_tail
+
+gv_k4:
+	VPBROADCASTD (AX), Z4
+	VPBROADCASTD 4(AX), Z5
+	VPBROADCASTD 8(AX), Z6
+	VPBROADCASTD 12(AX), Z7
+	VPDPBUSD     (DX), Z4, Z0
+	VPDPBUSD     64(DX), Z5, Z1
+	VPDPBUSD     128(DX), Z6, Z2
+	VPDPBUSD     192(DX), Z7, Z3
+	ADDQ         $256, DX
+	ADDQ         $16, AX
+	SUBQ         $4, R15
+	JGE          gv_k4
+
+gv_tail:
+	ADDQ $4, R15
+	JZ   gv_store
+
+gv_t1:
+	VPBROADCASTD (AX), Z4
+	VPDPBUSD     (DX), Z4, Z0
+	ADDQ         $64, DX
+	ADDQ         $4, AX
+	DECQ         R15
+	JNZ          gv_t1
+
+gv_store:
+	VPADDD    Z1, Z0, Z0
+	VPADDD    Z3, Z2, Z2
+	VPADDD    Z2, Z0, Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ      $64, DI
+	DECQ      R10
+	JNZ       gv_block
+	VZEROUPPER
+	RET

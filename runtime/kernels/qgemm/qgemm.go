@@ -36,6 +36,8 @@ type kernel struct {
 	w16 bool
 	// fn computes rgroups×4 rows of C for nblk blocks of 16 columns.
 	fn func(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
+	// gemv, when set, computes a single row (else Gemv uses fn on 4 rows).
+	gemv func(a *byte, w *int8, ksteps, nblk int, c *int32)
 }
 
 var (
@@ -146,4 +148,22 @@ func (p *Weights) Gemm(a []byte, lda, rows int, c []int32, ldc int) {
 		w16 = &p.w16[0]
 	}
 	p.k.fn(&a[0], lda, &p.w8[0], w16, p.KSteps, p.NBlk, &c[0], ldc, rows/4)
+}
+
+// HasGemv reports whether Gemv has a single-row kernel; without one it
+// computes four rows, of which three are wasted.
+func (p *Weights) HasGemv() bool { return p.k.gemv != nil }
+
+// Gemv computes one row: c[n] for n < 16·NBlk from the 4·KSteps bytes of a
+// (int8 XOR Flip()). Without a single-row kernel, a and c must hold 4 rows
+// (4·4·KSteps bytes, 4·16·NBlk values: rows 1–3 are scratch).
+func (p *Weights) Gemv(a []byte, c []int32) {
+	if p.k.gemv == nil {
+		p.Gemm(a, 4*p.KSteps, 4, c, 16*p.NBlk)
+		return
+	}
+	if len(a) < 4*p.KSteps || len(c) < 16*p.NBlk {
+		panic(fmt.Sprintf("qgemm: bad Gemv arguments len(a)=%d len(c)=%d (K=%d N=%d)", len(a), len(c), p.K, p.N))
+	}
+	p.k.gemv(&a[0], &p.w8[0], p.KSteps, p.NBlk, &c[0])
 }

@@ -224,3 +224,49 @@ func TestSelectedKernel(t *testing.T) {
 		t.Fatalf("selected kernel: got %d, want %d", got, ref)
 	}
 }
+
+// TestGemvEqualsReference: the single-row path of every kernel.
+func TestGemvEqualsReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, kn := range allKernels() {
+		for it := 0; it < 80; it++ {
+			n, k := 1+r.IntN(150), 1+r.IntN(400)
+			if it == 0 {
+				n, k = 128, 3136
+			}
+			a := make([]int8, k)
+			w := make([]int8, n*k)
+			fill(r, a, -128)
+			fill(r, w, -127)
+			p, err := packWith(kn, w, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ab := make([]byte, 4*4*p.KSteps)
+			for i := range ab {
+				ab[i] = byte(r.IntN(256))
+			}
+			for i, v := range a {
+				ab[i] = byte(v) ^ kn.flip
+			}
+			c := make([]int32, 4*16*p.NBlk+9)
+			for i := range c {
+				c[i] = guard
+			}
+			p.Gemv(ab, c[:4*16*p.NBlk])
+			want := naive(a, w, 1, n, k)
+			for o := 0; o < n; o++ {
+				if got := c[o] + p.Offset(o, 0); got != want[o] {
+					t.Fatalf("%s gemv n=%d k=%d: C[%d] = %d, want %d", kn.name, n, k, o, got, want[o])
+				}
+			}
+			if p.HasGemv() {
+				for i := 16 * p.NBlk; i < len(c); i++ {
+					if c[i] != guard {
+						t.Fatalf("%s gemv: wrote past row 0 at %d", kn.name, i)
+					}
+				}
+			}
+		}
+	}
+}
