@@ -34,7 +34,9 @@ build:
 # deps installs the Debian packages the tests and benchmarks need (only the
 # missing ones; needs root or sudo).
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(sort $(APT_PACKAGES)); do \
+	  case $$p in npm|nodejs) command -v $$p >/dev/null 2>&1 && continue;; esac; \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  SUDO=$$( [ $$(id -u) = 0 ] || echo sudo ); \
