@@ -37,7 +37,7 @@ func ParseIO(s string) (IO, error) {
 
 // Metadata keys the quantizer adds to the int8 graph.
 const (
-	MetaRounding = "edgecnn.rounding"     // "double" or "single": the requantization rule the graph was evaluated with
+	MetaRounding = qmath.MetaKey          // "double", "single", "ruy" or "fp32": the requantization rule the graph was evaluated with
 	MetaMethod   = "edgecnn.quant_method" // calibration method used
 	MetaCalib    = "edgecnn.quant_calib"  // number of calibration images
 )

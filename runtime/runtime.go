@@ -46,6 +46,7 @@ type Options struct {
 	EP       string // onnxruntime: "cpu", "cuda", "tensorrt"
 	Fallback bool   // allow falling back to CPU when an accelerator cannot load
 	LibPath  string // explicit path of the backend's shared library
+	Rounding string // native int8: "double", "single", "ruy", "fp32"; "" = the model's metadata, else double
 }
 
 // Errors shared by backends (wrapped with detail).

@@ -34,7 +34,7 @@ func init() {
 			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
 			&cli.Float64Flag{Name: "percentile", Value: 99.99, Usage: "percentile for --method percentile"},
 			&cli.StringFlag{Name: "io", Value: "int8", Usage: "model input/output type: int8, uint8 or float"},
-			&cli.StringFlag{Name: "rounding", Value: "double", Usage: "requantization rounding: double (TFLite reference) or single (XNNPACK)"},
+			&cli.StringFlag{Name: "rounding", Value: "double", Usage: "requantization rounding: double (TFLite reference kernels), ruy (TFLite C library on x86), single, fp32 (XNNPACK)"},
 			&cli.BoolFlag{Name: "per-channel-dense", Usage: "per-channel weights for FULLY_CONNECTED too (needs a TFLite newer than 2.9)"},
 			&cli.IntFlag{Name: "qat-epochs", Usage: "quantization-aware fine-tuning epochs when the drop exceeds --qat-threshold (not implemented yet)"},
 			&cli.Float64Flag{Name: "qat-threshold", Value: 0.1, Usage: "accuracy drop (pp) above which --qat-epochs fine-tunes"},
@@ -59,14 +59,9 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var rounding qmath.Rounding
-	switch c.String("rounding") {
-	case "double":
-		rounding = qmath.Double
-	case "single":
-		rounding = qmath.Single
-	default:
-		return fmt.Errorf("quantize: unknown --rounding %q (want double or single)", c.String("rounding"))
+	rounding, err := qmath.ParseRounding(c.String("rounding"))
+	if err != nil {
+		return fmt.Errorf("quantize: --rounding: %w", err)
 	}
 	if p := c.String("report"); p != "" {
 		if err := quantize.CheckReportPath(p); err != nil {

@@ -72,7 +72,9 @@ func trainAction(c *cli.Context) error {
 				bar = progress.New(errw, fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), int64(p.Total), false)
 				barEpoch = p.Epoch
 			}
-			bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", p.Loss, p.Accuracy, p.ImagesPerSecond))
+			if bar != nil { // no formatting per batch unless drawing
+				bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", p.Loss, p.Accuracy, p.ImagesPerSecond))
+			}
 		},
 		OnEpoch: func(e train.EpochMetrics) {
 			bar.Done()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/qmath"
 )
 
 func init() { runtime.Register("native", open) }
@@ -24,7 +25,19 @@ func open(path string, opt runtime.Options) (runtime.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)
 	}
-	e, err := New(g, opt)
+	name := opt.Rounding
+	if name == "" {
+		name = g.Metadata[qmath.MetaKey]
+	}
+	var opts []Option
+	if name != "" {
+		r, err := qmath.ParseRounding(name)
+		if err != nil {
+			return nil, fmt.Errorf("native: %s: %w", path, err)
+		}
+		opts = append(opts, WithRounding(r))
+	}
+	e, err := New(g, opt, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -10,7 +10,10 @@
 //     x·M by 2^(31−shift), ties toward +inf (see MulSingle).
 package qmath
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // Rounding selects a requantization rule.
 type Rounding int
@@ -39,6 +42,20 @@ func (r Rounding) String() string {
 		return "fp32"
 	}
 	return "double"
+}
+
+// MetaKey is the model-metadata key that records the rounding rule a graph
+// was quantized and evaluated with; runtimes default to it.
+const MetaKey = "edgecnn.rounding"
+
+// ParseRounding maps "double", "single", "ruy" and "fp32" to a rule.
+func ParseRounding(s string) (Rounding, error) {
+	for _, r := range []Rounding{Double, Single, Ruy, FP32} {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return Double, fmt.Errorf("unknown rounding %q (want double, single, ruy or fp32)", s)
 }
 
 // QuantizeMultiplier splits a real multiplier into a Q31 fixed-point

@@ -123,3 +123,15 @@ func TestRequantizeClamp(t *testing.T) {
 		t.Fatalf("QuantizeValue = %d", got)
 	}
 }
+
+func TestParseRounding(t *testing.T) {
+	for _, r := range []Rounding{Double, Single, Ruy, FP32} {
+		got, err := ParseRounding(r.String())
+		if err != nil || got != r {
+			t.Fatalf("ParseRounding(%q) = %v, %v", r.String(), got, err)
+		}
+	}
+	if _, err := ParseRounding("banker"); err == nil {
+		t.Fatal("unknown rule accepted")
+	}
+}
