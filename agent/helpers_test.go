@@ -3,10 +3,10 @@ package agent
 import (
 	"bytes"
 	"context"
-	"errors"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -161,7 +161,7 @@ func (s *scriptedSource) Next(ctx context.Context) (camera.Frame, error) {
 			<-ctx.Done()
 			return camera.Frame{}, ctx.Err()
 		}
-		return camera.Frame{}, errors.New("script: eof")
+		return camera.Frame{}, io.EOF
 	}
 	it := s.items[s.i]
 	s.i++
@@ -174,3 +174,5 @@ func (s *scriptedSource) Next(ctx context.Context) (camera.Frame, error) {
 }
 func (s *scriptedSource) Close() error   { return nil }
 func (s *scriptedSource) String() string { return "script" }
+
+var errEOF = io.EOF

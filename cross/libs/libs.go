@@ -149,6 +149,9 @@ func Fetch(ctx context.Context, cacheDir, lib, goarch string) (string, error) {
 		return "", fmt.Errorf("libs: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return "", fmt.Errorf("libs: %w", err)
+	}
 	if err := extract(ctx, tgz, tmp, files); err != nil {
 		// A corrupt cached tarball must not poison later runs.
 		os.Remove(tgz)
@@ -294,7 +297,11 @@ func writeMember(r io.Reader, dst, sum string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("libs: %w", err)
 	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	perm := os.FileMode(0o644)
+	if strings.HasSuffix(dst, ".so") || strings.Contains(filepath.Base(dst), ".so.") {
+		perm = 0o755
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
 	if err != nil {
 		return fmt.Errorf("libs: %w", err)
 	}

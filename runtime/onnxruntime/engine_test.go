@@ -265,6 +265,7 @@ func TestExecutionProviders(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: opened without the provider", ep)
 		}
+		t.Logf("%s: %v", ep, err)
 		for _, want := range []string{ep, "--fallback", "Jetson"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: error %q does not mention %q", ep, err, want)

@@ -30,8 +30,10 @@ var ErrLibrary = errors.New("ONNX Runtime library not available")
 // env is onnxruntime_go's process-global environment (one loaded library,
 // one OrtEnv). The first engine initializes it with its library; the last
 // Close destroys it (and unloads the library). Engines opened meanwhile
-// share it, so they must agree on the library path. This counter is the
-// package's only global state, forced by onnxruntime_go's design.
+// share it, so they must agree on the library path. A mutex-guarded
+// reference count rather than a sync.Once, because the environment can be
+// torn down and initialized again. This counter is the package's only
+// global state, forced by onnxruntime_go's design.
 var env struct {
 	sync.Mutex
 	refs int
@@ -74,7 +76,9 @@ func acquire(lib string) error {
 		}
 	}
 	ort.SetSharedLibraryPath(lib)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	// Fatal only: every error also comes back as a Go error, and ONNX
+	// Runtime would otherwise print each one (e.g. a missing CUDA provider).
+	if err := ort.InitializeEnvironment(ort.WithLogLevelFatal()); err != nil {
 		return fmt.Errorf("onnxruntime: %w: loading %s: %v; %s", ErrLibrary, lib, err, Install)
 	}
 	env.refs, env.lib = 1, lib

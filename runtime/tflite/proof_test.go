@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -24,14 +25,8 @@ import (
 // images is how many test images the proofs use: all 10,000, unless
 // EDGECNN_BACKEND_IMAGES lowers it (the arm64 run under qemu).
 func images(t *testing.T, f *backendtest.Fixtures) int {
-	if s := os.Getenv("EDGECNN_BACKEND_IMAGES"); s != "" {
-		var n int
-		for _, c := range s {
-			n = n*10 + int(c-'0')
-		}
-		if n > 0 && n < f.N {
-			return n
-		}
+	if n, err := strconv.Atoi(os.Getenv("EDGECNN_BACKEND_IMAGES")); err == nil && n > 0 && n < f.N {
+		return n
 	}
 	return f.N
 }

@@ -1,0 +1,54 @@
+package agent
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/runtime"
+)
+
+// BenchmarkFrameToDigit measures a 640×480 frame to a digit: preprocessing
+// plus inference on the native engine (the target: ≤ 2 ms). The
+// model is $EDGECNN_CAMERA_MODEL (make bench-camera passes the int8 export)
+// or the float export of models/mnist.ckpt.
+func BenchmarkFrameToDigit(b *testing.B) {
+	path := os.Getenv("EDGECNN_CAMERA_MODEL")
+	if path == "" {
+		path = realModel(b)
+	}
+	eng, err := runtime.Open("native", path, runtime.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := NewRecognizer(eng, RecognizerConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	var frames []image.Image
+	for i := 0; i < 8; i++ {
+		f, _ := camera.SyntheticFrame(640, 480, rng)
+		frames = append(frames, f)
+	}
+	ctx := context.Background()
+	found := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := rec.Recognize(ctx, frames[i%len(frames)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.OK() {
+			found++
+		}
+	}
+	b.StopTimer()
+	if found*2 < b.N {
+		b.Fatalf("only %d of %d frames gave a digit", found, b.N)
+	}
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/tflite"
+)
+
+// With EDGECNN_CAMERA_TEST_MAIN=1 the test binary runs edgecnn's main, so
+// `edgecnn run` can be tested as a real process (signals, sd_notify).
+func init() {
+	if os.Getenv("EDGECNN_CAMERA_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+}
+
+var (
+	camModelOnce sync.Once
+	camModel     string
+	camModelErr  error
+)
+
+// cameraTestModel exports models/mnist.ckpt to a float .tflite once.
+func cameraTestModel(t *testing.T) string {
+	t.Helper()
+	camModelOnce.Do(func() {
+		root := "../.."
+		ck, err := model.ReadCheckpointFile(filepath.Join(root, "models", "mnist.ckpt"))
+		if err != nil {
+			camModelErr = err
+			return
+		}
+		g, err := model.FloatGraph(ck.Model)
+		if err != nil {
+			camModelErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "edgecnn-camera-cli")
+		if err != nil {
+			camModelErr = err
+			return
+		}
+		camModel = filepath.Join(dir, "mnist.tflite")
+		camModelErr = tflite.WriteFile(camModel, g)
+	})
+	if camModelErr != nil {
+		t.Fatalf("test model from models/mnist.ckpt: %v", camModelErr)
+	}
+	return camModel
+}
+
+func cameraCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	app := newApp()
+	var out, errb bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &errb
+	err := app.RunContext(context.Background(), append([]string{"edgecnn"}, args...))
+	return out.String(), errb.String(), err
+}
+
+func samplePhotos(t *testing.T) []string {
+	m, _ := filepath.Glob("../../camera/testdata/photos/photo-000*.jpg")
+	if len(m) < 5 {
+		t.Fatalf("sample photos missing: %v", m)
+	}
+	return m[:5]
+}
+
+func TestPredictCommand(t *testing.T) {
+	mp := cameraTestModel(t)
+	ps := samplePhotos(t)
+	out, _, err := cameraCLI(t, append([]string{"predict", "--model", mp}, ps...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(ps) {
+		t.Fatalf("output %q", out)
+	}
+	right := 0
+	for i, l := range lines {
+		want := ps[i][strings.LastIndex(ps[i], "-d")+2 : len(ps[i])-4]
+		if strings.HasPrefix(l, ps[i]+": "+want+" (confidence ") {
+			right++
+		}
+	}
+	if right < 4 {
+		t.Fatalf("only %d of 5 right:\n%s", right, out)
+	}
+	out, _, err = cameraCLI(t, "predict", "--json", "--model", mp, ps[0])
+	var pl predictLine
+	if err != nil || json.Unmarshal([]byte(out), &pl) != nil || pl.File != ps[0] || len(pl.Digits) != 1 || pl.Digits[0].BoxXYWH[2] <= 0 {
+		t.Fatalf("--json: %v %q", err, out)
+	}
+}
+
+func TestPredictBadInput(t *testing.T) {
+	mp := cameraTestModel(t)
+	notImage := filepath.Join(t.TempDir(), "notes.png")
+	os.WriteFile(notImage, []byte("not an image"), 0o644)
+	for name, args := range map[string][]string{
+		"no images":       {"predict", "--model", mp},
+		"missing file":    {"predict", "--model", mp, "/no/such.jpg"},
+		"not an image":    {"predict", "--model", mp, notImage},
+		"bad roi":         {"predict", "--model", mp, "--roi", "1,2,3", samplePhotos(t)[0]},
+		"bad confidence":  {"predict", "--model", mp, "--min-confidence", "2", samplePhotos(t)[0]},
+		"missing model":   {"predict", "--model", "/no/model.tflite", samplePhotos(t)[0]},
+		"unknown backend": {"predict", "--model", mp, "--backend", "nope", samplePhotos(t)[0]},
+	} {
+		out, errOut, err := cameraCLI(t, args...)
+		if err == nil {
+			t.Errorf("%s: no error (out %q)", name, out)
+			continue
+		}
+		if strings.Contains(err.Error()+errOut, "panic") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// One bad file among good ones: the good ones are still answered.
+	out, _, err := cameraCLI(t, "predict", "--model", mp, samplePhotos(t)[0], notImage)
+	if err == nil || !strings.Contains(err.Error(), "1 of 2") || !strings.Contains(out, "confidence") {
+		t.Fatalf("mixed: %v %q", err, out)
+	}
+}
+
+func TestRunSyntheticAndErrors(t *testing.T) {
+	mp := cameraTestModel(t)
+	out, _, err := cameraCLI(t, "run", "--model", mp, "--camera", "synthetic:5", "--size", "160x120", "--max-frames", "5", "--smooth", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	n := 0
+	for sc.Scan() {
+		var l struct {
+			Digits    *string  `json:"digits"`
+			LatencyMS *float64 `json:"latency_ms"`
+			Time      string   `json:"time"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Digits == nil || l.LatencyMS == nil || l.Time == "" {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("%d lines, want 5", n)
+	}
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"missing device": {[]string{"--camera", "/dev/video-none"}, "/dev/video-none"},
+		"bad spec":       {[]string{"--camera", "stdin:h264"}, "stdin format"},
+		"bad size":       {[]string{"--camera", "synthetic", "--size", "0x0"}, "size"},
+		"gpio":           {[]string{"--camera", "synthetic", "--gpio-trigger", "GPIO17"}, "GPIO17"},
+		"bad http":       {[]string{"--camera", "synthetic", "--http", "256.0.0.1:99999"}, "http"},
+	} {
+		_, _, err := cameraCLI(t, append([]string{"run", "--model", mp, "--max-frames", "1"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v (want it to mention %q)", name, err, c.want)
+		}
+	}
+}
+
+// TestRunSIGTERMAndNotify runs `edgecnn run` as a process under a fake
+// systemd: READY=1 arrives on NOTIFY_SOCKET, SIGTERM stops it cleanly.
+func TestRunSIGTERMAndNotify(t *testing.T) {
+	mp := cameraTestModel(t)
+	sock := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--model", mp, "--camera", "synthetic", "--size", "160x120", "--realtime", "--fps", "50")
+	cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1", "NOTIFY_SOCKET="+sock)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 64)
+	k, err := conn.Read(buf)
+	if err != nil || string(buf[:k]) != "READY=1" {
+		t.Fatalf("notify: %q %v (stderr %s)", buf[:k], err, stderr.String())
+	}
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		t.Fatalf("no JSON line (stderr %s)", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	done := make(chan error)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v (stderr %s)", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10 s after SIGTERM")
+	}
+	k, err = conn.Read(buf)
+	if err != nil || string(buf[:k]) != "STOPPING=1" {
+		t.Fatalf("want STOPPING=1, got %q %v", buf[:k], err)
+	}
+}
