@@ -324,7 +324,9 @@ func TestEndOfInputStops(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), "camera", "testdata", "photos")
 	var out bytes.Buffer
 	a, _ := New(Config{
-		OpenCamera:    func(ctx context.Context) (camera.Source, error) { return camera.OpenFiles(dir, camera.Options{Rate: true, FPS: 200}) },
+		OpenCamera: func(ctx context.Context) (camera.Source, error) {
+			return camera.OpenFiles(dir, camera.Options{Rate: true, FPS: 200})
+		},
 		NewRecognizer: realRecognizer(t, RecognizerConfig{}),
 		Out:           &out,
 	})

@@ -457,10 +457,17 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 	for y := 0; y < hh; y++ {
 		copy(c[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
 	}
-	morph(h, t, pw, ph, r, false, p.vhg) // erode
-	morph(t, t2, pw, ph, r, true, p.vhg) // dilate → opening
-	for y := 0; y < hh; y++ {
-		copy(o[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
+	// The opening is only needed when the ink may be light: asked for,
+	// or automatic polarity with a mostly dark frame.
+	p1, p50, p99 := percentile(hist, ww*wh, 0.01), percentile(hist, ww*wh, 0.5), percentile(hist, ww*wh, 0.99)
+	majorityDark := 3*(p50-p1) < p99-p1
+	needOpen := pol == PolarityLight || pol == PolarityAuto && majorityDark
+	if needOpen {
+		morph(h, t, pw, ph, r, false, p.vhg) // erode
+		morph(t, t2, pw, ph, r, true, p.vhg) // dilate → opening
+		for y := 0; y < hh; y++ {
+			copy(o[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
+		}
 	}
 	for y := 0; y < hh; y++ {
 		copy(h[y*hw:(y+1)*hw], h[(y+pd)*pw+pd:(y+pd)*pw+pd+hw])
@@ -472,18 +479,19 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 	case PolarityLight:
 		dark = false
 	default:
-		var hd, hl [256]int
-		for i, v := range h {
-			hd[clamp255(c[i]-v)]++
-			hl[clamp255(v-o[i])]++
-		}
 		// Paper is lighter than ink in nearly every photo; call the ink
 		// light only when the majority of the frame is dark (the median
 		// lies in the lowest third of the range) and light strokes stand
-		// out at least as much as dark ones.
-		p1, p50, p99 := percentile(hist, ww*wh, 0.01), percentile(hist, ww*wh, 0.5), percentile(hist, ww*wh, 0.99)
-		majorityDark := 3*(p50-p1) < p99-p1
-		dark = !majorityDark || 5*percentile(&hl, n, 0.995) < 4*percentile(&hd, n, 0.995)
+		// out at least as much as dark ones (top-hat residuals).
+		dark = true
+		if majorityDark {
+			var hd, hl [256]int
+			for i, v := range h {
+				hd[clamp255(c[i]-v)]++
+				hl[clamp255(v-o[i])]++
+			}
+			dark = 5*percentile(&hl, n, 0.995) < 4*percentile(&hd, n, 0.995)
+		}
 	}
 	if !dark {
 		for i, v := range o {
@@ -513,37 +521,57 @@ func morph(src, dst []float32, w, h, r int, dilate bool, buf []float32) {
 }
 
 // maxLine writes out[i·os] = sign·max(sign·in[j·is], |j−i| ≤ r) for
-// i < n. in and out may alias: the line is copied first.
+// i < n. in and out may alias: the line is copied first. Values beyond
+// the ends repeat the end values.
 func maxLine(in []float32, is int, out []float32, os, n, r int, sign float32, buf []float32) {
 	k := 2*r + 1
 	m := n + 2*r
 	m += (k - m%k) % k // whole blocks
 	line, g, hh := buf[:m], buf[m:2*m], buf[2*m:3*m]
-	// Replicate the end values: a shadow edge that meets the border
-	// then stays a straight edge for the closing, leaving no residue.
 	first, last := sign*in[0], sign*in[(n-1)*is]
-	for i := range line {
-		switch {
-		case i < r:
-			line[i] = first
-		case i < r+n:
-			line[i] = sign * in[(i-r)*is]
-		default:
-			line[i] = last
+	for i := 0; i < r; i++ {
+		line[i] = first
+	}
+	mid := line[r : r+n]
+	if is == 1 {
+		if sign > 0 {
+			copy(mid, in[:n])
+		} else {
+			for i, v := range in[:n] {
+				mid[i] = -v
+			}
 		}
+	} else {
+		for i := range mid {
+			mid[i] = sign * in[i*is]
+		}
+	}
+	for i := r + n; i < m; i++ {
+		line[i] = last
 	}
 	for b := 0; b < m; b += k {
-		g[b] = line[b]
-		for i := b + 1; i < b+k; i++ {
-			g[i] = max(g[i-1], line[i])
+		gb, lb, hb := g[b:b+k], line[b:b+k], hh[b:b+k]
+		acc := lb[0]
+		for i, v := range lb {
+			acc = max(acc, v)
+			gb[i] = acc
 		}
-		hh[b+k-1] = line[b+k-1]
-		for i := b + k - 2; i >= b; i-- {
-			hh[i] = max(hh[i+1], line[i])
+		acc = lb[k-1]
+		for i := k - 1; i >= 0; i-- {
+			acc = max(acc, lb[i])
+			hb[i] = acc
 		}
 	}
+	g = g[k-1:]
+	if os == 1 && sign > 0 {
+		o := out[:n]
+		for i := range o {
+			o[i] = max(hh[i], g[i])
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
-		out[i*os] = sign * max(hh[i], g[i+k-1])
+		out[i*os] = sign * max(hh[i], g[i])
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -296,6 +297,7 @@ func load(args []string) error {
 	photo := fs.String("photo", "", "image to upload (default: a generated 160x120 photo)")
 	timeout := fs.Duration("timeout", 5*time.Second, "per-request timeout")
 	data := fs.String("data", "data/mnist", "MNIST directory")
+	prof := fs.String("cpuprofile", "", "write a CPU profile of the measured round")
 	fs.Parse(args)
 	if *modelPath == "" {
 		return errors.New("load: -model is required")
@@ -330,6 +332,7 @@ func load(args []string) error {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	url := "http://" + ln.Addr().String() + "/predict"
@@ -362,9 +365,20 @@ func load(args []string) error {
 	}
 	shoot(min(1000, *requests)) // warm up
 	rss0 := rssKB()
+	if *prof != "" {
+		f, err := os.Create(*prof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer f.Close()
+	}
 	t0 := time.Now()
 	ok, bad := shoot(*requests)
 	el := time.Since(t0)
+	if *prof != "" {
+		pprof.StopCPUProfile()
+	}
 	rss1 := rssKB()
 	shoot(*requests)
 	rss2 := rssKB()
