@@ -456,3 +456,25 @@ func TestHTTPPredict(t *testing.T) {
 		}
 	}
 }
+
+// A row of digits, read left to right with the real model.
+func TestRecognizeMulti(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	ink := camera.NewInk(640, 240)
+	want := "2047"
+	for i, c := range want {
+		camera.DrawDigit(ink, int(c-'0'), 60+float64(i)*130, 50, 130, 13, 0, 0, 0.01, rng)
+	}
+	img := camera.Paper(ink, 220, 160, 0.4, 0.15, 4, rng)
+	rec, err := realRecognizer(t, RecognizerConfig{Preprocess: preprocessMulti()})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rec.Recognize(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != want || len(res.Digits) != 4 {
+		t.Fatalf("read %q (%d boxes), want %q", res.Text, len(res.Digits), want)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"mime/multipart"
 	"strings"
 	"testing"
+
+	"github.com/edgecnn/edgecnn/camera/preprocess"
 )
 
 func crc(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
@@ -36,3 +38,5 @@ func TestGPIOUnavailable(t *testing.T) {
 		t.Fatalf("led pin: %v", err)
 	}
 }
+
+func preprocessMulti() preprocess.Config { return preprocess.Config{Multi: true} }

@@ -71,10 +71,7 @@ func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) 
 		return nil, err
 	}
 	defer net.Close()
-	ev := &Evaluation{N: set.N, PerClass: make([]float64, C), Confusion: make([][]int, C)}
-	for i := range ev.Confusion {
-		ev.Confusion[i] = make([]int, C)
-	}
+	ev := NewEvaluation(C)
 	for b := 0; b < set.N; b += predictBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -82,24 +79,56 @@ func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) 
 		e := min(set.N, b+predictBatch)
 		Normalize(m, set.Images[b*in:e*in], x)
 		net.ForwardBatch(x, e-b, logits)
-		labels := set.Labels[b:e]
-		for k, lab := range labels {
-			if int(lab) >= C {
-				return nil, fmt.Errorf("train: evaluate: label %d of image %d out of range for %d classes", lab, b+k, C)
-			}
-			z := logits[k*C : (k+1)*C]
-			arg := argmax(z)
-			ev.Confusion[lab][arg]++
-			if arg == int(lab) {
-				ev.Correct++
-			}
+		if err := ev.Add(logits[:(e-b)*C], set.Labels[b:e], true); err != nil {
+			return nil, fmt.Errorf("train: evaluate: images %d..%d: %w", b, e-1, err)
 		}
-		l, _ := softmaxXent(logits[:len(labels)*C], labels, C, 0, nil)
+	}
+	ev.Finish()
+	return ev, nil
+}
+
+// NewEvaluation starts an empty tally for a classes-way classifier; feed it
+// with Add and close it with Finish. Other engines (edgecnn eval on .tflite
+// and .onnx files) use it so every report counts the same way.
+func NewEvaluation(classes int) *Evaluation {
+	ev := &Evaluation{PerClass: make([]float64, classes), Confusion: make([][]int, classes)}
+	for i := range ev.Confusion {
+		ev.Confusion[i] = make([]int, classes)
+	}
+	return ev
+}
+
+// Add tallies a batch: scores holds len(labels)×classes values. With
+// logits true the scores are logits and the mean cross-entropy is
+// accumulated too (skip it for probability outputs).
+func (ev *Evaluation) Add(scores []float32, labels []uint8, logits bool) error {
+	C := len(ev.Confusion)
+	if len(scores) != len(labels)*C {
+		return fmt.Errorf("%w: %d scores for %d labels of %d classes", model.ErrShape, len(scores), len(labels), C)
+	}
+	for k, lab := range labels {
+		if int(lab) >= C {
+			return fmt.Errorf("label %d of image %d out of range for %d classes", lab, k, C)
+		}
+		arg := argmax(scores[k*C : (k+1)*C])
+		ev.Confusion[lab][arg]++
+		if arg == int(lab) {
+			ev.Correct++
+		}
+	}
+	ev.N += len(labels)
+	if logits {
+		l, _ := softmaxXent(scores, labels, C, 0, nil)
 		ev.Loss += l
 	}
-	if set.N > 0 {
-		ev.Accuracy = 100 * float64(ev.Correct) / float64(set.N)
-		ev.Loss /= float64(set.N)
+	return nil
+}
+
+// Finish turns the tallies into percentages and the mean loss.
+func (ev *Evaluation) Finish() {
+	if ev.N > 0 {
+		ev.Accuracy = 100 * float64(ev.Correct) / float64(ev.N)
+		ev.Loss /= float64(ev.N)
 	}
 	for c := range ev.PerClass {
 		tot := 0
@@ -110,7 +139,6 @@ func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) 
 			ev.PerClass[c] = 100 * float64(ev.Confusion[c][c]) / float64(tot)
 		}
 	}
-	return ev, nil
 }
 
 func argmax(z []float32) int {

@@ -24,12 +24,12 @@ func init() {
 	register(&cli.Command{
 		Name:  "eval",
 		Usage: "evaluate a model on the MNIST test set: accuracy, per-class accuracy, confusion matrix",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint to evaluate"},
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"},
 			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the MNIST IDX files"},
 			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
-		},
+		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
 			test, err := mnist.LoadTest(c.String("data"))
 			if err != nil {

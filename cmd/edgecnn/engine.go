@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/urfave/cli/v2"
+)
+
+// engineFlags is the shared flag group of every command that runs a model
+// file through a runtime backend (eval on .tflite/.onnx, predict, run).
+func engineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "backend", Value: "native", EnvVars: []string{"EDGECNN_BACKEND"}, Usage: "runtime backend: native, tflite or onnxruntime (the last two need the build tags of the same name)"},
+		&cli.BoolFlag{Name: "xnnpack", Usage: "tflite: use the XNNPACK delegate"},
+		&cli.StringFlag{Name: "delegate", Usage: "tflite: hardware delegate (edgetpu)"},
+		&cli.StringFlag{Name: "ep", Value: "cpu", Usage: "onnxruntime: execution provider cpu, cuda or tensorrt"},
+		&cli.BoolFlag{Name: "fallback", Usage: "run on the CPU when the requested accelerator cannot load (default: error)"},
+		&cli.StringFlag{Name: "lib", EnvVars: []string{"EDGECNN_LIB"}, Usage: "path of the backend's shared library (libtensorflowlite_c.so / libonnxruntime.so.1)"},
+		&cli.StringFlag{Name: "rounding", Usage: "native int8 requantization: double, single, ruy or fp32 (default: what the model file records)"},
+	}
+}
+
+// engineOptions reads the shared engine flags (threads comes from the
+// command's own --threads flag when it has one).
+func engineOptions(c *cli.Context) runtime.Options {
+	threads := 1
+	if c.IsSet("threads") || c.Int("threads") > 0 {
+		threads = c.Int("threads")
+	}
+	return runtime.Options{Threads: threads, XNNPACK: c.Bool("xnnpack"), Delegate: c.String("delegate"),
+		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding")}
+}
+
+// openEngine opens a model file with the backend named by --backend. The
+// onnxruntime backend given a .tflite path uses its .onnx twin, as written
+// by `edgecnn export`/`make demo`, and says so when it is missing.
+func openEngine(c *cli.Context, path string) (runtime.Engine, error) {
+	backend := c.String("backend")
+	if backend == "onnxruntime" && strings.EqualFold(filepath.Ext(path), ".tflite") {
+		path = strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
+	}
+	return runtime.Open(backend, path, engineOptions(c))
+}
+
+// engineNorm returns the input normalization recorded in an engine's model
+// metadata, or the MNIST default when the file records none.
+func engineNorm(e runtime.Engine) (model.Normalization, error) {
+	md := e.Metadata()
+	n := model.MNISTNorm
+	if v, ok := md[model.MetaNormMean]; ok {
+		f, err := strconv.ParseFloat(v, 32)
+		if err != nil {
+			return n, fmt.Errorf("model metadata %s=%q: %w", model.MetaNormMean, v, err)
+		}
+		n.Mean = float32(f)
+	}
+	if v, ok := md[model.MetaNormStd]; ok {
+		f, err := strconv.ParseFloat(v, 32)
+		if err != nil || f <= 0 {
+			return n, fmt.Errorf("model metadata %s=%q: not a positive number", model.MetaNormStd, v)
+		}
+		n.Std = float32(f)
+	}
+	return n, nil
+}
+
+func defaultThreads() int { return min(2, goruntime.NumCPU()) }

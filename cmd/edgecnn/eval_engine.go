@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/train"
+	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { evalHook = evalEngine }
+
+// evalEngine evaluates a deployable model file (.tflite or .onnx) with the
+// backend chosen by --backend, on the same tally as checkpoints.
+func evalEngine(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, error) {
+	e, err := openEngine(c, path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	defer e.Close()
+	return evaluateEngine(c, e, test)
+}
+
+func evaluateEngine(c *cli.Context, e runtime.Engine, test *mnist.Set) (*train.Evaluation, error) {
+	in, out := e.Input(), e.Output()
+	size := 1
+	for _, d := range in.Shape[1:] {
+		size *= d
+	}
+	classes := out.Shape[len(out.Shape)-1]
+	if size != test.H*test.W || classes < 2 {
+		return nil, fmt.Errorf("eval: %w: model input %v / output %v does not fit %dx%d images", model.ErrShape, in.Shape, out.Shape, test.H, test.W)
+	}
+	norm, err := engineNorm(e)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	batch := 1
+	if in.Shape[0] < 0 { // dynamic batch
+		batch = 256
+	}
+	x := make([]float32, batch*size)
+	y := make([]float32, batch*classes)
+	logits := e.Metadata()[model.MetaOutput] != "softmax"
+	ev := train.NewEvaluation(classes)
+	for b := 0; b < test.N; b += batch {
+		if err := c.Context.Err(); err != nil {
+			return nil, err
+		}
+		n := min(batch, test.N-b)
+		for i, p := range test.Images[b*size : (b+n)*size] {
+			x[i] = (float32(p)*(1.0/255) - norm.Mean) / norm.Std
+		}
+		if err := e.Run(c.Context, x[:n*size], n, y[:n*classes]); err != nil {
+			return nil, fmt.Errorf("eval: %s: %w", e.Backend(), err)
+		}
+		if err := ev.Add(y[:n*classes], test.Labels[b:b+n], logits); err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+	}
+	ev.Finish()
+	return ev, nil
+}
