@@ -97,6 +97,9 @@ func ModuleRoot(dir string) (string, error) {
 	}
 }
 
+// BoardTags are the build tags of every binary built for a board.
+var BoardTags = []string{"board", "urfave_cli_no_docs"}
+
 // Plan is the environment, tags and libraries of a build, without running it.
 type Plan struct {
 	Env     []string // KEY=VALUE to add to the environment
@@ -124,6 +127,10 @@ func MakePlan(ctx context.Context, req Request, root, cacheDir, version string) 
 		p.Env = append(p.Env, "GOARM="+b.GOARM)
 	}
 	p.LDFlags = "-s -w -X main.version=" + version
+	// BoardTags select the on-device command set: the host-only nouns
+	// (train, quantize, export, inspect, build, flash, data, eval) and
+	// urfave/cli's man-page generator are left out of board binaries.
+	p.Tags = append(p.Tags, BoardTags...)
 	backends, err := normalizeBackends(req.Backends)
 	if err != nil {
 		return p, err

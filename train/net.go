@@ -41,6 +41,7 @@ type Net struct {
 	work []chan job
 	wg   sync.WaitGroup
 	opt  optimizer
+	fq   *fqState // quantization-aware training (nil: off)
 }
 
 type param struct {
@@ -66,6 +67,9 @@ type shard struct {
 	// input preparation
 	img []float32
 	tmp []float32 // 2·(largest channel count) scratch
+	// fake quantization STE masks (SetFakeQuant), per op and of the input
+	fqMask   [][]uint8
+	fqInMask []uint8
 }
 
 type opKind uint8
@@ -351,6 +355,9 @@ func (n *Net) exec(s *shard, j job) {
 	switch j.kind {
 	case jobInput:
 		n.prepInput(s)
+		if n.fq != nil && n.train {
+			n.fqInput(s)
+		}
 		return
 	case jobLoss:
 		n.lossShard(s)
@@ -373,12 +380,19 @@ func (n *Net) exec(s *shard, j job) {
 	switch j.kind {
 	case jobForward:
 		n.forwardOp(s, i, o, x, y, cnt)
+		if n.fq != nil && n.train {
+			n.fqForward(s, i, y)
+		}
 	case jobBackward:
 		var dx []float32
 		if o.needDx {
 			dx = s.grad[i][:cnt*o.in.Size()]
 		}
-		n.backwardOp(s, i, o, x, y, s.grad[i+1][:cnt*o.out.Size()], dx, cnt)
+		dy := s.grad[i+1][:cnt*o.out.Size()]
+		if n.fq != nil {
+			n.fqBackward(s, i, dy)
+		}
+		n.backwardOp(s, i, o, x, y, dy, dx, cnt)
 	case jobBNStats:
 		channelSums(x, o.in.C, s.s1[i], s.s2[i])
 	case jobBNApply:

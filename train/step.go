@@ -32,7 +32,13 @@ func (n *Net) SetOptimizer(name string, momentum float32) {
 // Step runs forward, loss, backward and one optimizer update at learning
 // rate lr on b. It allocates nothing.
 func (n *Net) Step(b *Batch, seed uint64, lr float32) StepResult {
+	if n.fq != nil {
+		n.fqWeights()
+	}
 	res := n.lossAndGrad(b, seed, true)
+	if n.fq != nil {
+		n.fqRestore()
+	}
 	if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 		return res // no update: the caller stops on a non-finite loss
 	}
