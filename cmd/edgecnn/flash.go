@@ -18,7 +18,7 @@ import (
 )
 
 // defaultModels are tried, in order, when flash gets no --model.
-var defaultModels = []string{"models/mnist.int8.tflite", "models/mnist-int8.tflite", "model.int8.tflite", "models/mnist.tflite"}
+var defaultModels = []string{"out/demo/model.int8.tflite", "models/mnist.int8.tflite", "model.int8.tflite", "out/demo/model.tflite"}
 
 func init() {
 	register(&cli.Command{
