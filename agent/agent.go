@@ -237,9 +237,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if rec != nil {
 		rec.eng.Close()
 	}
-	close(a.pool)
-	for r := range a.pool {
-		r.eng.Close()
+	// Close the idle recognizers' engines. The pool is not closed: a
+	// handler that outlived the shutdown timeout can still return its
+	// recognizer without panicking.
+	for drained := false; !drained; {
+		select {
+		case r := <-a.pool:
+			r.eng.Close()
+		default:
+			drained = true
+		}
 	}
 	if loopErr == nil {
 		select {

@@ -21,9 +21,9 @@ import (
 
 // Metadata keys read from the model file.
 const (
-	MetaNormMean = "edgecnn.norm_mean"
-	MetaNormStd  = "edgecnn.norm_std"
-	MetaLabels   = "edgecnn.labels"
+	MetaNormMean = model.MetaNormMean
+	MetaNormStd  = model.MetaNormStd
+	MetaLabels   = model.MetaLabels
 )
 
 // Prediction is one recognized digit.
@@ -121,17 +121,11 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 }
 
 func normFromMetadata(md map[string]string) (model.Normalization, error) {
-	n := model.MNISTNorm
-	ms, ss := md[MetaNormMean], md[MetaNormStd]
-	if ms == "" && ss == "" {
-		return n, nil
+	n, err := model.NormFromMetadata(md)
+	if err != nil {
+		return n, fmt.Errorf("agent: %w: %v", ErrModel, err)
 	}
-	m, err1 := strconv.ParseFloat(ms, 32)
-	s, err2 := strconv.ParseFloat(ss, 32)
-	if err1 != nil || err2 != nil || !(s > 0) || math.IsInf(s, 0) || math.IsNaN(m) {
-		return n, fmt.Errorf("agent: %w: normalization metadata mean %q std %q", ErrModel, ms, ss)
-	}
-	return model.Normalization{Mean: float32(m), Std: float32(s)}, nil
+	return n, nil
 }
 
 // Engine returns the recognizer's engine.

@@ -263,7 +263,7 @@ func (s Service) Unit() string {
 	args := []string{path.Join(cur, "edgecnn"), "run",
 		"--model", path.Join(cur, s.ModelFile),
 		"--backend", s.Backend,
-		"--camera", s.Camera,
+		"--camera", s.Camera, "--wait-camera", // a service may start before its camera appears
 		"--http", s.HTTP}
 	if s.ConfigFile != "" {
 		args = append(args, "--config", path.Join(cur, s.ConfigFile))

@@ -201,6 +201,17 @@ td.l,th.l{text-align:left}
 {{end}}</table>
 {{end}}
 
+{{with .QAT}}
+<h2>Quantization-aware training</h2>
+<p>{{.Reason}}. Kept: <b>{{.Kept}}</b>.</p>
+<table>
+<tr><th class="l"></th><th>val float</th><th>val int8</th><th>val drop (pp)</th><th>val agreement</th><th>test float</th><th>test int8</th><th>test drop (pp)</th><th>test agreement</th></tr>
+{{with .PTQ}}<tr><td class="l">PTQ</td><td>{{f2 .ValFloat}}%</td><td>{{f2 .ValInt8}}%</td><td>{{sgn2 .ValDropPP}}</td><td>{{f2 .ValAgreement}}%</td>{{if .TestImages}}<td>{{f2 .TestFloat}}%</td><td>{{f2 .TestInt8}}%</td><td>{{sgn2 .TestDropPP}}</td><td>{{f2 .TestAgreement}}%</td>{{else}}<td>–</td><td>–</td><td>–</td><td>–</td>{{end}}</tr>{{end}}
+{{with .QAT}}<tr class="chosen"><td class="l">QAT</td><td>{{f2 .ValFloat}}%</td><td>{{f2 .ValInt8}}%</td><td>{{sgn2 .ValDropPP}}</td><td>{{f2 .ValAgreement}}%</td>{{if .TestImages}}<td>{{f2 .TestFloat}}%</td><td>{{f2 .TestInt8}}%</td><td>{{sgn2 .TestDropPP}}</td><td>{{f2 .TestAgreement}}%</td>{{else}}<td>–</td><td>–</td><td>–</td><td>–</td>{{end}}</tr>{{end}}
+</table>
+<p class="note">{{.Epochs}} epochs · Adam lr {{.LR}} · threshold {{.Threshold}} pp{{if .Forced}} (forced){{end}} · {{.TrainImages}} training images · {{f1 .TrainTime}} s{{range .Candidates}} · {{.Ranges}} ranges: val int8 {{f2 .ValInt8}}%{{if .Chosen}} ✓{{end}}{{end}}{{range .EpochStats}} · epoch {{.Epoch}} loss {{printf "%.4f" .Loss}}{{end}}</p>
+{{end}}
+
 {{with .Accuracy}}{{if .PerClass}}
 <h2>Per class ({{.Images}} test images)</h2>
 <table>

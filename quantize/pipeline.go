@@ -183,6 +183,9 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 				mt = MinMax
 			}
 			r, err := obs[t].rangeFor(mt, opts.Percentile)
+			if fr, ok := info.fixed[fg.Tensors[t].Name]; ok && t != final {
+				r, err = fr, nil
+			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("quantize: %s: tensor %q: %w", m, fg.Tensors[t].Name, err)
 			}

@@ -182,6 +182,13 @@ func (o *Options) defaults() {
 // See the package documentation for the scheme. The graph's metadata
 // records the rounding rule (MetaRounding), method and calibration count.
 func Quantize(ctx context.Context, m *model.Model, calib Images, opts Options) (*model.Graph, *Report, error) {
+	return quantizeModel(ctx, m, calib, opts, nil)
+}
+
+// quantizeModel is Quantize with optional fixed activation ranges by float
+// tensor name (quantization-aware training's ranges), which replace the
+// calibrated ones.
+func quantizeModel(ctx context.Context, m *model.Model, calib Images, opts Options, fixed map[string]Range) (*model.Graph, *Report, error) {
 	if m == nil {
 		return nil, nil, errors.New("quantize: nil model")
 	}
@@ -196,6 +203,7 @@ func Quantize(ctx context.Context, m *model.Model, calib Images, opts Options) (
 	if err != nil {
 		return nil, nil, err
 	}
+	info.fixed = fixed
 	// Float outputs (validation and test top-1) come from the trainer's
 	// batched float path, the one `edgecnn eval` reports; the float
 	// intermediate tensors for calibration come from the native engine.
@@ -224,4 +232,7 @@ type graphInfo struct {
 	// floatOutputs computes the float model's outputs; nil: the native
 	// engine runs the float graph.
 	floatOutputs func(ctx context.Context, im Images) ([]float32, error)
+	// fixed, when set, gives activation ranges by float tensor name that
+	// replace the calibrated ones (see QuantizeQAT).
+	fixed map[string]Range
 }

@@ -25,6 +25,7 @@ type Report struct {
 	Layers   []Layer        `json:"layers"`
 	Size     Size           `json:"size"`
 	Accuracy *Accuracy      `json:"accuracy,omitempty"` // nil without a test set
+	QAT      *QATReport     `json:"qat,omitempty"`      // QuantizeQAT with Epochs > 0
 	Timing   Timing         `json:"timing"`
 	Notes    []string       `json:"notes,omitempty"`
 }
@@ -195,6 +196,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "   %s %-10s agreement %6.2f%%  accuracy %s  logits SQNR %5.1f dB\n", mark, m.Method, m.Agreement, acc, m.OutputSQNR)
 		}
 	}
+	if q := r.QAT; q != nil {
+		writeQATText(&b, q)
+	}
 	fmt.Fprintf(&b, "  %-14s %-20s %-23s %-10s %5s %8s %8s\n", "layer", "op", "range", "scale", "zp", "SQNR dB", "cosine")
 	for _, l := range r.Layers {
 		fmt.Fprintf(&b, "  %-14s %-20s [%9.4g, %9.4g] %-10.4g %5d %8.1f %8.5f\n", l.Name, l.Op, l.RangeLo, l.RangeHi, l.Scale, l.ZeroPoint, l.SQNR, l.Cosine)
@@ -256,6 +260,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %.2f%% | %s | %.1f | %s |\n", m.Method, m.Agreement, acc, m.OutputSQNR, ch)
 		}
 		b.WriteString("\n")
+	}
+	if q := r.QAT; q != nil {
+		writeQATMarkdown(&b, q)
 	}
 	fmt.Fprintf(&b, "## Layers\n\n| tensor | op | weights | weight scale | observed | range | scale | zp | clipped | SQNR (dB) | cosine |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, l := range r.Layers {

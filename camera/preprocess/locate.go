@@ -212,17 +212,37 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 	X0, Y0 := cx0*f, cy0*f
 	X1, Y1 := min((cx1+1)*f, w), min((cy1+1)*f, h)
 	CW, CH := X1-X0, Y1-Y0
-	// Pass 1: histogram of ink over masked pixels → ink level "hi".
+	// Per-column lookups (no division per pixel).
+	p.colW = grow(p.colW, CW)
+	for i := range p.colW {
+		p.colW[i] = int32((X0+i)/f - cx0)
+	}
+	// Pass 1: ink (0..255) of masked pixels into p.cropQ, and its histogram.
+	p.cropQ = grow(p.cropQ, CW*CH)
 	var hist [256]int
+	colW := p.colW[:CW]
 	for Y := Y0; Y < Y1; Y++ {
-		row := lum[Y*stride:]
+		row := lum[Y*stride+X0 : Y*stride+X1]
 		wy := Y/f - cy0
-		for X := X0; X < X1; X++ {
-			wx := X/f - cx0
-			if p.mask2[wy*cww+wx] == 0 {
+		mrow := p.mask2[wy*cww : (wy+1)*cww]
+		prow := p.paper[(Y/f)*ww+cx0 : (Y/f)*ww+cx0+cww]
+		q := p.cropQ[(Y-Y0)*CW : (Y-Y0+1)*CW]
+		for i, v := range row {
+			wx := colW[i]
+			if mrow[wx] == 0 {
+				q[i] = 0
 				continue
 			}
-			hist[p.inkAt(row[X], dark, (Y/f)*ww+X/f)]++
+			if !dark {
+				v = 255 - v
+			}
+			k := 1 - float32(v)*prow[wx]
+			u := uint8(0)
+			if k > 0 {
+				u = uint8(min(k, 1)*255 + 0.5)
+			}
+			q[i] = u
+			hist[u]++
 		}
 	}
 	above := 0
@@ -243,26 +263,26 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 	lo := float32(t) * 0.5 / 255
 	hi := max(float32(hiQ)/255, lo+0.1)
 	scale := 1 / (hi - lo)
+	var lut [256]float32
+	for v := range lut {
+		lut[v] = max(0, min(1, (float32(v)/255-lo)*scale))
+	}
 	// Pass 2: stretched ink, box-averaged by an integer factor d so the
 	// crop's longer side lands in [2·Box, 4·Box).
 	d := max(1, max(CW, CH)/(2*cfg.Box))
 	dw, dh := (CW+d-1)/d, (CH+d-1)/d
 	p.crop = grow(p.crop, dw*dh)
 	clear(p.crop)
-	for Y := Y0; Y < Y1; Y++ {
-		row := lum[Y*stride:]
-		wy := Y/f - cy0
-		crow := p.crop[((Y-Y0)/d)*dw:]
-		for X := X0; X < X1; X++ {
-			wx := X/f - cx0
-			if p.mask2[wy*cww+wx] == 0 {
-				continue
+	for i := range colW {
+		colW[i] = int32(i / d)
+	}
+	for y := 0; y < CH; y++ {
+		q := p.cropQ[y*CW : (y+1)*CW]
+		crow := p.crop[(y/d)*dw : (y/d+1)*dw]
+		for i, u := range q {
+			if u != 0 {
+				crow[colW[i]] += lut[u]
 			}
-			v := (float32(p.inkAt(row[X], dark, (Y/f)*ww+X/f))/255 - lo) * scale
-			if v <= 0 {
-				continue
-			}
-			crow[(X-X0)/d] += min(v, 1)
 		}
 	}
 	inv := 1 / float32(d*d)
@@ -351,19 +371,6 @@ func abs32(v float32) float32 {
 		return -v
 	}
 	return v
-}
-
-// inkAt is the ink value 0..255 of a full-resolution luma sample whose
-// working pixel is wi.
-func (p *Preprocessor) inkAt(v uint8, dark bool, wi int) uint8 {
-	if !dark {
-		v = 255 - v
-	}
-	k := 1 - float32(v)*p.paper[wi]
-	if k <= 0 {
-		return 0
-	}
-	return uint8(min(k, 1)*255 + 0.5)
 }
 
 // dilate applies a gray 3×3 max filter r times to the dw×dh crop.

@@ -165,6 +165,8 @@ type Preprocessor struct {
 	mask    []uint8
 	mask2   []uint8
 	crop    []float32
+	cropQ   []uint8 // full-resolution crop ink 0..255
+	colW    []int32
 	crop2   []float32
 	rs      []float32
 	out     []float32 // MaxDigits × H × W, ink 0..1

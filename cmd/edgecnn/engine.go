@@ -1,13 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
-	goruntime "runtime"
-	"strconv"
 	"strings"
 
-	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
@@ -37,37 +34,14 @@ func engineOptions(c *cli.Context) runtime.Options {
 		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding")}
 }
 
-// openEngine opens a model file with the backend named by --backend. The
-// onnxruntime backend given a .tflite path uses its .onnx twin, as written
-// by `edgecnn export`/`make demo`, and says so when it is missing.
+// openEngine opens a model file with the backend named by --backend (a
+// .ckpt runs on the agent's float reference engine). The onnxruntime
+// backend given a .tflite path uses its .onnx twin, as `edgecnn export` and
+// `make demo` write them side by side.
 func openEngine(c *cli.Context, path string) (runtime.Engine, error) {
 	backend := c.String("backend")
 	if backend == "onnxruntime" && strings.EqualFold(filepath.Ext(path), ".tflite") {
 		path = strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
 	}
-	return runtime.Open(backend, path, engineOptions(c))
+	return agent.OpenEngine(backend, path, engineOptions(c))
 }
-
-// engineNorm returns the input normalization recorded in an engine's model
-// metadata, or the MNIST default when the file records none.
-func engineNorm(e runtime.Engine) (model.Normalization, error) {
-	md := e.Metadata()
-	n := model.MNISTNorm
-	if v, ok := md[model.MetaNormMean]; ok {
-		f, err := strconv.ParseFloat(v, 32)
-		if err != nil {
-			return n, fmt.Errorf("model metadata %s=%q: %w", model.MetaNormMean, v, err)
-		}
-		n.Mean = float32(f)
-	}
-	if v, ok := md[model.MetaNormStd]; ok {
-		f, err := strconv.ParseFloat(v, 32)
-		if err != nil || f <= 0 {
-			return n, fmt.Errorf("model metadata %s=%q: not a positive number", model.MetaNormStd, v)
-		}
-		n.Std = float32(f)
-	}
-	return n, nil
-}
-
-func defaultThreads() int { return min(2, goruntime.NumCPU()) }

@@ -35,7 +35,7 @@ func evaluateEngine(c *cli.Context, e runtime.Engine, test *mnist.Set) (*train.E
 	if size != test.H*test.W || classes < 2 {
 		return nil, fmt.Errorf("eval: %w: model input %v / output %v does not fit %dx%d images", model.ErrShape, in.Shape, out.Shape, test.H, test.W)
 	}
-	norm, err := engineNorm(e)
+	norm, err := model.NormFromMetadata(e.Metadata())
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}

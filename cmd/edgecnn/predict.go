@@ -7,22 +7,20 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
-	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
 // recognizerFlags are shared by predict and run.
 func recognizerFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(engineFlags(),
 		&cli.StringFlag{Name: "model", Usage: "model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)", Required: true},
-		&cli.StringFlag{Name: "backend", Value: "native", Usage: "runtime backend: native, tflite, onnxruntime (the last two need their build tags)"},
 		&cli.IntFlag{Name: "threads", Usage: "engine threads (0: backend default)"},
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
 		&cli.Float64Flag{Name: "min-confidence", Value: 0.5, Usage: "below this softmax confidence a digit counts as \"no digit\""},
 		&cli.StringFlag{Name: "polarity", Value: "auto", Usage: "auto, dark (dark ink on light paper) or light"},
 		&cli.StringFlag{Name: "threshold", Value: "otsu", Usage: "binarization: otsu or adaptive"},
-	}
+	)
 }
 
 // newRecognizerFactory validates the recognizer flags and returns a
@@ -51,9 +49,9 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 		Preprocess:    preprocess.Config{ROI: roi, Multi: c.Bool("multi"), Polarity: pol, Threshold: th},
 		MinConfidence: float32(mc),
 	}
-	backend, path, threads := c.String("backend"), c.String("model"), c.Int("threads")
+	path := c.String("model")
 	return func() (*agent.Recognizer, error) {
-		eng, err := agent.OpenEngine(backend, path, runtime.Options{Threads: threads})
+		eng, err := openEngine(c, path)
 		if err != nil {
 			return nil, err
 		}

@@ -4,8 +4,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -38,20 +38,27 @@ func init() {
 			&cli.StringFlag{Name: "io", Value: "int8", Usage: "model input/output type: int8, uint8 or float"},
 			&cli.StringFlag{Name: "rounding", Value: "double", Usage: "requantization rounding: double (TFLite reference kernels), ruy (TFLite C library on x86), single, fp32 (XNNPACK)"},
 			&cli.BoolFlag{Name: "per-channel-dense", Usage: "per-channel weights for FULLY_CONNECTED too (needs a TFLite newer than 2.9)"},
-			&cli.IntFlag{Name: "qat-epochs", Usage: "quantization-aware fine-tuning epochs when the drop exceeds --qat-threshold (not implemented yet)"},
-			&cli.Float64Flag{Name: "qat-threshold", Value: 0.1, Usage: "accuracy drop (pp) above which --qat-epochs fine-tunes"},
+			&cli.IntFlag{Name: "qat-epochs", Usage: "quantization-aware fine-tuning epochs (fake-quantized forward, straight-through estimator) when the PTQ drop on the --val images exceeds --qat-threshold"},
+			&cli.Float64Flag{Name: "qat-threshold", Value: 0.1, Usage: "PTQ accuracy drop (pp) on the --val images above which --qat-epochs fine-tunes"},
+			&cli.Float64Flag{Name: "qat-lr", Value: 1e-4, Usage: "Adam learning rate of quantization-aware fine-tuning"},
+			&cli.BoolFlag{Name: "qat-force", Usage: "fine-tune even when the PTQ drop is within --qat-threshold"},
+			&cli.IntFlag{Name: "qat-images", Usage: "fine-tune on the first N training images outside the --val slice (0: all)"},
 			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines for inference"},
 		},
 		Action: quantizeAction,
 	})
 }
 
-// errQATNotImplemented is returned for --qat-epochs > 0.
-var errQATNotImplemented = errors.New("quantize: --qat-epochs is not implemented yet: the trainer has no fake-quantization hook; post-training quantization (this command without --qat-epochs) is available")
-
 func quantizeAction(c *cli.Context) error {
-	if c.Int("qat-epochs") > 0 {
-		return errQATNotImplemented
+	qatEpochs := c.Int("qat-epochs")
+	if qatEpochs < 0 {
+		return fmt.Errorf("quantize: %w: --qat-epochs %d must not be negative", quantize.ErrQATOptions, qatEpochs)
+	}
+	if n := c.Int("qat-images"); n < 0 {
+		return fmt.Errorf("quantize: %w: --qat-images %d must not be negative", quantize.ErrQATOptions, n)
+	}
+	if lr := c.Float64("qat-lr"); !(lr > 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("quantize: %w: --qat-lr %v must be a positive number", quantize.ErrQATOptions, lr)
 	}
 	method, err := quantize.ParseMethod(c.String("method"))
 	if err != nil {
@@ -77,8 +84,11 @@ func quantizeAction(c *cli.Context) error {
 	if nVal < 0 || nTest < 0 {
 		return fmt.Errorf("quantize: --val and --test must not be negative")
 	}
-	if method != quantize.Auto {
+	if method != quantize.Auto && qatEpochs == 0 {
 		nVal = 0
+	}
+	if qatEpochs > 0 && nVal == 0 {
+		return fmt.Errorf("quantize: %w: --qat-epochs needs --val images to measure the PTQ drop", quantize.ErrQATOptions)
 	}
 	ck, err := model.ReadCheckpointFile(c.String("model"))
 	if err != nil {
@@ -113,7 +123,22 @@ func quantizeAction(c *cli.Context) error {
 	if opts.Test, err = quantize.FromPixels(data.Test.Images[:nTest*per], data.Test.Labels[:nTest], nTest, m.Norm); err != nil {
 		return err
 	}
-	g, rep, err := quantize.Quantize(c.Context, m, calib, opts)
+	qat := quantize.QATOptions{Epochs: qatEpochs, LR: c.Float64("qat-lr"), Threshold: c.Float64("qat-threshold"), Force: c.Bool("qat-force")}
+	if qatEpochs > 0 {
+		// Fine-tune on the training images outside the validation slice.
+		qat.Pixels, qat.Labels = data.Train.Images, data.Train.Labels
+		limit := c.Int("qat-images")
+		for i := 0; i < data.Train.N && (limit == 0 || len(qat.Index) < limit); i++ {
+			if i < nCalib || i >= nCalib+nVal {
+				qat.Index = append(qat.Index, i)
+			}
+		}
+		ew := c.App.ErrWriter
+		qat.Progress = func(epoch int, loss, acc float64) {
+			fmt.Fprintf(ew, "QAT epoch %d/%d: loss %.4f, fake-quantized training accuracy %.2f%%\n", epoch, qatEpochs, loss, acc)
+		}
+	}
+	g, rep, err := quantize.QuantizeQAT(c.Context, m, calib, opts, qat)
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,11 @@ func TestQuantizeCLIBadInput(t *testing.T) {
 		{"unknown method", []string{"--model", good, "--method", "kl"}, nil, "unknown calibration method"},
 		{"unknown io", []string{"--model", good, "--io", "int16"}, nil, "int16"},
 		{"unknown rounding", []string{"--model", good, "--rounding", "banker"}, nil, "banker"},
-		{"qat", []string{"--model", good, "--qat-epochs", "1"}, nil, "not implemented"},
+		{"negative qat epochs", []string{"--model", good, "--qat-epochs", "-1"}, quantize.ErrQATOptions, "--qat-epochs -1 must not be negative"},
+		{"zero qat lr", []string{"--model", good, "--qat-epochs", "1", "--qat-lr", "0"}, quantize.ErrQATOptions, "--qat-lr"},
+		{"negative qat threshold", []string{"--model", good, "--qat-epochs", "1", "--qat-threshold", "-1"}, quantize.ErrQATOptions, "--qat-threshold"},
+		{"negative qat images", []string{"--model", good, "--qat-epochs", "1", "--qat-images", "-5"}, quantize.ErrQATOptions, "--qat-images"},
+		{"qat without validation", []string{"--model", good, "--qat-epochs", "1", "--val", "0"}, quantize.ErrQATOptions, "--val"},
 	}
 	for _, c := range cases {
 		msg, err := quantizeRunCLI(t, append(c.args, "--data", data, "--out", out)...)
@@ -129,5 +133,67 @@ func TestQuantizeCLIBadInput(t *testing.T) {
 			t.Errorf("%s: a model was written despite the error", c.name)
 			os.Remove(out)
 		}
+	}
+}
+
+// TestQuantizeCLIQAT fine-tunes the shipped checkpoint (models/mnist.ckpt)
+// for one quantization-aware epoch on 3,000 training images (--qat-force:
+// its PTQ drop is within the threshold) and checks the int8 model it
+// writes and the report's before/after numbers.
+func TestQuantizeCLIQAT(t *testing.T) {
+	data := exportDataDir(t)
+	ckpt := filepath.Join(filepath.Dir(filepath.Dir(data)), "models", "mnist.ckpt")
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Fatalf("the pretrained checkpoint is needed: %v", err)
+	}
+	dir := t.TempDir()
+	out, report := filepath.Join(dir, "m.int8.tflite"), filepath.Join(dir, "r.md")
+	js, err := quantizeRunCLI(t, "--model", ckpt, "--data", data, "--calib", "300", "--val", "500", "--test", "1000",
+		"--method", "minmax", "--qat-epochs", "1", "--qat-force", "--qat-images", "3000", "--out", out, "--report", report, "--json", "--threads", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, js)
+	}
+	// The JSON report goes to stdout (first), progress to stderr (after it).
+	var r quantize.Report
+	dec := json.NewDecoder(strings.NewReader(js))
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, js)
+	}
+	if rest := js[dec.InputOffset():]; !strings.Contains(rest, "QAT epoch 1/1") {
+		t.Errorf("no QAT progress line on stderr:\n%s", rest)
+	}
+	q := r.QAT
+	if q == nil || !q.Ran || !q.Forced || q.Epochs != 1 || q.TrainImages != 3000 || q.QAT == nil || len(q.EpochStats) != 1 || len(q.Candidates) != 2 {
+		t.Fatalf("QAT section: %+v", q)
+	}
+	if q.PTQ.ValImages != 500 || q.PTQ.TestImages != 1000 || q.QAT.TestImages != 1000 {
+		t.Errorf("QAT image counts: %+v / %+v", q.PTQ, *q.QAT)
+	}
+	// The int8 accuracy of the written model, measured by the native
+	// engine, is the report's; QAT must not cost more than 0.5 pp on the
+	// test subset against PTQ.
+	final := q.PTQ.TestInt8
+	if q.Kept == "qat" {
+		final = q.QAT.TestInt8
+	}
+	if r.Accuracy == nil || r.Accuracy.Int8 != final {
+		t.Errorf("report accuracy %+v does not match the kept model (%s, %.2f%%)", r.Accuracy, q.Kept, final)
+	}
+	if q.QAT.TestInt8 < q.PTQ.TestInt8-0.5 {
+		t.Errorf("QAT int8 test accuracy %.2f%% is more than 0.5 pp below PTQ's %.2f%%", q.QAT.TestInt8, q.PTQ.TestInt8)
+	}
+	g, err := tflite.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if g.Tensors[g.Inputs[0]].Type != model.Int8 || g.Tensors[g.Outputs[0]].Type != model.Int8 {
+		t.Errorf("QAT model I/O: %v → %v", g.Tensors[g.Inputs[0]].Type, g.Tensors[g.Outputs[0]].Type)
+	}
+	md, err := os.ReadFile(report)
+	if err != nil || !bytes.Contains(md, []byte("## Quantization-aware training")) || !bytes.Contains(md, []byte("| PTQ |")) {
+		t.Errorf("Markdown report has no QAT section: %v", err)
 	}
 }

@@ -38,12 +38,16 @@ gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=,
 			&cli.StringFlag{Name: "gpio-led", Usage: "GPIO pin name of an LED lit while a digit is recognized"},
 			&cli.BoolFlag{Name: "wait-camera", Usage: "if the camera cannot be opened at start, keep retrying (unhealthy) instead of exiting"},
 			&cli.BoolFlag{Name: "verbose", Usage: "debug logging on stderr"},
+			&cli.StringFlag{Name: "config", Usage: "JSON file of flag values, e.g. {\"smooth\": 5, \"min-confidence\": 0.7}; flags on the command line win"},
 		),
 		Action: runAction,
 	})
 }
 
 func runAction(c *cli.Context) error {
+	if err := applyConfig(c, c.String("config")); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	level := slog.LevelInfo
 	if c.Bool("verbose") {
 		level = slog.LevelDebug

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"image"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 )
@@ -224,5 +227,49 @@ func TestRunSIGTERMAndNotify(t *testing.T) {
 	k, err = conn.Read(buf)
 	if err != nil || string(buf[:k]) != "STOPPING=1" {
 		t.Fatalf("want STOPPING=1, got %q %v", buf[:k], err)
+	}
+}
+
+// TestRunStdinY4M pipes a YUV4MPEG2 stream into `edgecnn run --camera
+// stdin:y4m`: it recognizes the frames and exits 0 at the end of input.
+func TestRunStdinY4M(t *testing.T) {
+	mp := cameraTestModel(t)
+	img, err := camera.DecodeFile(samplePhotos(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	yc, ok := img.(*image.YCbCr)
+	if !ok || yc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		t.Fatalf("sample photo is %T, want 4:2:0 YCbCr", img)
+	}
+	w, h := yc.Rect.Dx(), yc.Rect.Dy()
+	var in bytes.Buffer
+	fmt.Fprintf(&in, "YUV4MPEG2 W%d H%d F30:1 Ip C420jpeg\n", w, h)
+	for i := 0; i < 3; i++ {
+		in.WriteString("FRAME\n")
+		for y := 0; y < h; y++ {
+			in.Write(yc.Y[y*yc.YStride : y*yc.YStride+w])
+		}
+		for _, p := range [][]byte{yc.Cb, yc.Cr} {
+			for y := 0; y < (h+1)/2; y++ {
+				in.Write(p[y*yc.CStride : y*yc.CStride+(w+1)/2])
+			}
+		}
+	}
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--model", mp, "--camera", "stdin:y4m")
+	cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1")
+	cmd.Stdin = &in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	want := samplePhotos(t)[0]
+	want = want[strings.LastIndex(want, "-d")+2 : len(want)-4]
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) == 0 || !strings.Contains(lines[len(lines)-1], `"digits":"`+want+`"`) {
+		t.Fatalf("output %q, want digit %s", out, want)
 	}
 }
