@@ -23,7 +23,7 @@ TEST_TARGETS :=
 BENCH_TARGETS :=
 DEMO_TARGETS :=
 
-.PHONY: all build deps data test test-go lint bench demo clean
+.PHONY: all build deps data test test-go lint bench bench-prep demo clean
 all: build
 
 include $(sort $(wildcard mk/*.mk))
@@ -60,7 +60,12 @@ test-go:
 test: deps data lint test-go $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
-bench: deps data $(BENCH_TARGETS)
+# bench needs the demo's models (out/demo); it makes them when missing.
+bench: deps data build bench-prep $(BENCH_TARGETS)
+
+bench-prep:
+	@[ -f out/demo/model.int8.tflite ] && [ -f out/demo/model.tflite ] && [ -f out/demo/model.onnx ] || \
+	  $(MAKE) --no-print-directory demo-quantize demo-export
 
 demo: deps data build $(DEMO_TARGETS)
 	@echo "demo finished"
