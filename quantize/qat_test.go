@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -89,9 +91,21 @@ func TestQATRecoversDamagedPTQ(t *testing.T) {
 	if err := rep.WriteMarkdown(&md); err != nil || !bytes.Contains(md.Bytes(), []byte("## Quantization-aware training")) {
 		t.Errorf("Markdown has no QAT section: %v", err)
 	}
-	var html bytes.Buffer
-	if err := rep.WriteHTML(&html); err != nil || !bytes.Contains(html.Bytes(), []byte("<h2>Quantization-aware training</h2>")) {
-		t.Errorf("HTML has no QAT section: %v", err)
+	// The HTML report's QAT section renders in a real browser.
+	page := filepath.Join(t.TempDir(), "qat.html")
+	if err := rep.WriteFile(page); err != nil {
+		t.Fatal(err)
+	}
+	dom, stderr := chromium(t, "--dump-dom", "file://"+page)
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.Contains(line, "Uncaught") || strings.Contains(line, ":CONSOLE") {
+			t.Errorf("browser console: %s", line)
+		}
+	}
+	for _, want := range []string{"Quantization-aware training", "<td class=\"l\">PTQ</td>", "<td class=\"l\">QAT</td>", "Kept: <b>qat</b>"} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("rendered DOM lacks %q", want)
+		}
 	}
 }
 

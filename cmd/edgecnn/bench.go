@@ -68,11 +68,20 @@ are listed as "not built in" with the build tag that adds them.`,
 			&cli.IntFlag{Name: "warmup", Value: 10, Usage: "untimed Runs before timing"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array"},
 			&cli.BoolFlag{Name: "in-process", Usage: "run every backend in this process (no child processes, e.g. under qemu-user without binfmt); peak RSS is then the running maximum"},
+			&cli.StringFlag{Name: "host", Usage: "also benchmark on this board over SSH (user@addr[:port]): ships a cross-built binary and the model, prints the board's figures beside this machine's"},
+			&cli.StringFlag{Name: "board", Value: "rpi4", Usage: "with --host: the board to build for (see edgecnn boards)"},
+			&cli.StringFlag{Name: "identity", Usage: "with --host: private key file (default: ssh-agent, then ~/.ssh keys)"},
+			&cli.StringFlag{Name: "known-hosts", Usage: "with --host: known_hosts file (default ~/.ssh/known_hosts)"},
+			&cli.BoolFlag{Name: "accept-new-host-key", Usage: "with --host: trust and record a host key seen for the first time"},
 			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "internal: run one backend in this process and print its JSON row"},
 		},
 		Action: benchAction,
 	})
 }
+
+// benchRemote runs the same benchmark on a board over SSH (bench_remote.go;
+// absent from board builds).
+var benchRemote func(c *cli.Context, o benchOpts) ([]BenchResult, error)
 
 type benchOpts struct {
 	model, onnx      string
@@ -115,6 +124,25 @@ func benchAction(c *cli.Context) error {
 	t0 := time.Now()
 	for _, name := range rows {
 		results = append(results, benchOne(c, o, strings.TrimSpace(name), c.Bool("in-process"), t0))
+	}
+	if c.String("host") != "" {
+		if benchRemote == nil {
+			return fmt.Errorf("bench: --host runs on your computer (this is a board build without cross/deploy)")
+		}
+		remote, err := benchRemote(c, o)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", c.String("host"), err)
+		}
+		if c.Bool("json") {
+			enc := json.NewEncoder(c.App.Writer)
+			enc.SetIndent("", "  ")
+			return enc.Encode(map[string][]BenchResult{"host": results, "board": remote})
+		}
+		fmt.Fprintf(c.App.Writer, "== this machine\n")
+		printBench(c.App.Writer, o, results)
+		fmt.Fprintf(c.App.Writer, "\n== board %s (%s)\n", c.String("host"), c.String("board"))
+		printBench(c.App.Writer, o, remote)
+		return nil
 	}
 	if c.Bool("json") {
 		enc := json.NewEncoder(c.App.Writer)

@@ -1,0 +1,51 @@
+//go:build !board
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/edgecnn/edgecnn/boards"
+	"github.com/edgecnn/edgecnn/cross"
+	"github.com/edgecnn/edgecnn/deploy"
+	"github.com/urfave/cli/v2"
+)
+
+func init() { benchRemote = benchOnBoard }
+
+// benchOnBoard cross-builds edgecnn for --board, ships it with the model to
+// --host over SSH, runs the same benchmark there and returns its rows.
+func benchOnBoard(c *cli.Context, o benchOpts) ([]BenchResult, error) {
+	b, err := boards.Lookup(c.String("board"))
+	if err != nil {
+		return nil, err
+	}
+	t, err := deploy.ParseTarget(c.String("host"))
+	if err != nil {
+		return nil, err
+	}
+	wd, _ := os.Getwd()
+	root, err := cross.ModuleRoot(wd)
+	if err != nil {
+		return nil, fmt.Errorf("--host builds the board binary from the edgecnn source tree: %w", err)
+	}
+	res, err := cross.Build(c.Context, cross.Request{Board: b, ModuleRoot: root, Log: c.App.ErrWriter})
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--backend", c.String("backend"), "--threads", strconv.Itoa(o.threads), "--batch", strconv.Itoa(o.batch),
+		"--iterations", strconv.Itoa(o.iters), "--warmup", strconv.Itoa(o.warmup)}
+	ssh := deploy.SSHOptions{KnownHosts: c.String("known-hosts"), AcceptNewHostKey: c.Bool("accept-new-host-key"), Identity: c.String("identity")}
+	out, err := deploy.RemoteBenchTarget(c.Context, t, ssh, res.Binary, o.model, args)
+	if err != nil {
+		return nil, err
+	}
+	var rows []BenchResult
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		return nil, fmt.Errorf("the board's bench output is not the expected JSON: %w", err)
+	}
+	return rows, nil
+}
