@@ -25,7 +25,8 @@
 //     int8 arithmetic itself.
 //
 // Quantize is the library entry point (used by `edgecnn quantize` and
-// `edgecnn export --int8`); Report renders as text, JSON, Markdown or a
+// `edgecnn export --int8`); QuantizeQAT adds quantization-aware fine-tuning
+// (train.FakeQuant) when the PTQ drop exceeds a threshold; Report renders as text, JSON, Markdown or a
 // self-contained HTML page.
 package quantize
 

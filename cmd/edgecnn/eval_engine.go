@@ -4,6 +4,8 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -16,7 +18,11 @@ func init() { evalHook = evalEngine }
 
 // evalEngine evaluates a deployable model file (.tflite or .onnx) with the
 // backend chosen by --backend, on the same tally as checkpoints.
+// Other files get (nil, nil), so eval reports why they are not checkpoints.
 func evalEngine(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, error) {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".tflite" && ext != ".onnx" {
+		return nil, nil
+	}
 	e, err := openEngine(c, path)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
