@@ -472,8 +472,15 @@ func TestWorkersExit(t *testing.T) {
 	waitNoWorkers(t) // Contexts of earlier tests
 	ctx := New(4)
 	ctx.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
-	if w := workers(); w != 3 {
-		t.Fatalf("New(4) runs %d worker goroutines after a parallel call, want 3", w)
+	// A goroutine that is running on another thread at the instant of
+	// runtime.Stack shows no frames ("stack unavailable"), so on a busy
+	// machine poll until the workers have parked.
+	deadline := time.Now().Add(5 * time.Second)
+	for w := workers(); w != 3; w = workers() {
+		if time.Now().After(deadline) {
+			t.Fatalf("New(4) runs %d worker goroutines after a parallel call, want 3", w)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	runtime.KeepAlive(ctx)
 	for i := 0; i < 20; i++ {
