@@ -2,8 +2,10 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"path"
@@ -158,7 +160,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	if o.Sudo {
 		if err := run(sudo + "install -d -m 0755 -o \"$(id -un)\" " + shq(prefix) + " " + shq(path.Join(prefix, "releases"))); err != nil {
-			res.Err = fmt.Errorf("preflight: create %s with sudo: %w", prefix, err)
+			res.Err = fmt.Errorf("preflight: create %s with sudo: %w", prefix, sudoHint(err, c.Target.User))
 			return
 		}
 	}
@@ -177,7 +179,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	res.Uploaded, res.Linked, res.Payload = st.Uploaded, st.Linked, st.Payload
 	if err != nil {
-		res.Err = fmt.Errorf("upload: %w (the running release %s is untouched)", err, orNone(prev))
+		res.Err = fmt.Errorf("upload: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
 		return
 	}
 	if st.Present {
@@ -199,7 +201,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " + install
 	}
 	if err := run(install); err != nil {
-		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", err, orNone(prev))
+		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
 		return
 	}
 	unit := shq(b.Service.UnitName())
@@ -279,6 +281,36 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		logf("removed old releases: %s", strings.Join(removed, ", "))
 	}
 	return
+}
+
+// sudoHint explains a failed "sudo -n" on the board.
+func sudoHint(err error, user string) error {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch msg := ce.Stderr; {
+	case strings.Contains(msg, "password is required") || strings.Contains(msg, "not in the sudoers") ||
+		strings.Contains(msg, "may not run sudo") || strings.Contains(msg, "is not allowed to"):
+		return fmt.Errorf("%w: user %q has no password-less sudo on the board: give it a NOPASSWD rule in /etc/sudoers.d (Pi OS's first user has one), or log in as root with --sudo no", err, user)
+	case ce.Status == 127 && strings.Contains(msg, "sudo"):
+		return fmt.Errorf("%w: sudo is not installed on the board: install it (apt install sudo), or log in as root with --sudo no", err)
+	}
+	return err
+}
+
+// noSudoHint explains a permission error of a non-root login user that
+// flashes without sudo (--sudo no).
+func noSudoHint(err error, o Options, user string) error {
+	if o.Sudo || user == "root" {
+		return err
+	}
+	var ce *CommandError
+	if errors.Is(err, fs.ErrPermission) || isSFTPStatus(err, 3) ||
+		errors.As(err, &ce) && strings.Contains(ce.Stderr, "Permission denied") {
+		return fmt.Errorf("%w: user %q may not write there without sudo: use --sudo auto (the default) with password-less sudo, or log in as root", err, user)
+	}
+	return err
 }
 
 func orNone(s string) string {

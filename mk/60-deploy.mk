@@ -2,8 +2,9 @@
 #
 # `go test ./...` already runs the boards, doctor, cross and deploy tests:
 # they start a real OpenSSH sshd on 127.0.0.1 (flash, rollback, dropped
-# upload, host keys, wrong key, full disk) and cross-build for arm64/armv7,
-# running the results under qemu-user.
+# upload, host keys, wrong key, full disk, a non-root login with and without
+# sudo: throwaway users + /etc/sudoers.d, so tests run as root) and
+# cross-build for arm64/armv7, running the results under qemu-user.
 #
 #   make test-deploy-qemu  the real edgecnn cross-built for rpi4 (pure Go and
 #                          with the tflite+onnxruntime backends bundled in lib/),
@@ -12,7 +13,7 @@
 #   make bench-deploy      flash of the pure-Go bundle to a loopback sshd (≤ 5 s)
 #                          and the bytes of an unchanged re-flash (≤ 1%)
 
-APT_PACKAGES  += openssh-server openssh-client qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
+APT_PACKAGES  += openssh-server openssh-client sudo qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
 TEST_TARGETS  += test-deploy-qemu
 BENCH_TARGETS += bench-deploy
 

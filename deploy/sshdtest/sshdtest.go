@@ -1,7 +1,8 @@
 // Package sshdtest runs a real OpenSSH sshd (Debian's openssh-server) on
 // 127.0.0.1 at a free port for tests, with throwaway host and user keys in
 // a temporary directory. The test process's user logs in as itself (root
-// in CI) with its own authorized_keys file. Only loopback is ever used.
+// in CI) with its own authorized_keys file, or (StartUser, as root) as
+// another local user. Only loopback is ever used.
 package sshdtest
 
 import (
@@ -50,23 +51,53 @@ func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 // `make deps` installs openssh-server.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
-	if _, err := os.Stat(Binary); err != nil {
-		t.Fatalf("sshdtest: %v (install openssh-server: make deps)", err)
-	}
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return start(t, u.Username, extra)
+}
+
+// StartUser is Start for logging in as another local user (name), e.g. a
+// throwaway non-root user made by the test. It needs root (sshd must
+// switch to that user); the key and config directory is made traversable
+// and authorized_keys readable so sshd can read it as that user.
+func StartUser(t testing.TB, name string, extra ...string) *Server {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("sshdtest: StartUser(%q) needs root", name)
+	}
+	if _, err := user.Lookup(name); err != nil {
+		t.Fatalf("sshdtest: %v", err)
+	}
+	return start(t, name, extra)
+}
+
+func start(t testing.TB, name string, extra []string) *Server {
+	t.Helper()
+	if _, err := os.Stat(Binary); err != nil {
+		t.Fatalf("sshdtest: %v (install openssh-server: make deps)", err)
+	}
 	dir := t.TempDir()
-	s := &Server{Dir: dir, User: u.Username, t: t, extra: extra,
+	s := &Server{Dir: dir, User: name, t: t, extra: extra,
 		KeyFile: filepath.Join(dir, "id_ed25519"), KnownHosts: filepath.Join(dir, "known_hosts")}
+	authMode := os.FileMode(0o600)
+	if u, err := user.Current(); err == nil && u.Username != name {
+		// sshd reads AuthorizedKeysFile with the login user's rights.
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o711); err != nil {
+				t.Fatal(err)
+			}
+		}
+		authMode = 0o644
+	}
 	if os.Geteuid() == 0 {
 		// Privilege separation directory, normally made by systemd-tmpfiles.
 		os.MkdirAll("/run/sshd", 0o755)
 	}
 	s.HostKey = writeKey(t, filepath.Join(dir, "ssh_host_ed25519_key"))
 	clientPub := writeKey(t, s.KeyFile)
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), authMode); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(s.KnownHosts, nil, 0o600); err != nil {

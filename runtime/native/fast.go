@@ -2,6 +2,7 @@ package native
 
 import (
 	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/edgecnn/edgecnn/runtime/kernels"
@@ -124,28 +125,71 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 // from the padded input to consecutive rows of dst (stride lda, K bytes
 // each; the row's padding bytes after K may be overwritten: they meet zero
 // weights).
+//
+// The word-copy paths (short segments) copy each of the KH segments of
+// KW·C bytes of a row as a 4- or 8-byte word: a wide store may spill into the next
+// segment of the row (written afterwards) or the row's padding, never into
+// the next row. Reads may run up to 7 bytes past a window: the padded
+// buffer has 8 bytes of slack. Bounds are checked once per call.
 func (q *qconv) im2col(dst []byte, lda int, src []byte, n, oy, ox0, count int) {
+	if count <= 0 {
+		return
+	}
 	g := &q.g
 	kwc := g.KW * g.C
 	rowP := q.wp * g.C
 	step := g.SW * g.C
 	base := ((n*q.hp+oy*g.SH)*q.wp + ox0*g.SW) * g.C
-	for ky := 0; ky < g.KH; ky++ {
-		s := src[base+ky*rowP:]
-		o := ky * kwc
-		// Wide stores may spill past this segment: into the next segment
-		// of the row (written afterwards) or the row's padding, never
-		// into the next row (written already for earlier ky).
-		switch {
-		case kwc <= 4 && o+4 <= lda:
-			for j := 0; j < count; j++ {
-				binary.LittleEndian.PutUint32(dst[j*lda+o:], binary.LittleEndian.Uint32(s[j*step:]))
+	last := (g.KH - 1) * kwc // offset of the last segment in a row
+	w8 := (kwc + 7) &^ 7
+	srcEnd := base + (g.KH-1)*rowP + (count-1)*step // start of the last segment read
+	if base < 0 || (count-1)*lda+lda > len(dst) || srcEnd+w8 > len(src) {
+		panic(fmt.Sprintf("native: im2col out of bounds: %d rows of %d in %d bytes, source %d+%d of %d", count, lda, len(dst), srcEnd, w8, len(src)))
+	}
+	switch {
+	case g.KH == 3 && kwc == 3 && lda >= 12:
+		// 3×3 kernel over one channel: each row is 9 bytes from three
+		// input rows, written as one 8-byte and one 4-byte store.
+		d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[base])
+		for j := 0; j < count; j++ {
+			dj, sj := j*lda, j*step
+			v0 := uint64(ld32(s, sj) & 0xffffff)
+			v1 := uint64(ld32(s, sj+rowP) & 0xffffff)
+			v2 := ld32(s, sj+2*rowP)
+			st64(d, dj, v0|v1<<24|uint64(v2)<<48)
+			st32(d, dj+8, v2>>16)
+		}
+	case kwc <= 4 && last+4 <= lda:
+		d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[base])
+		for j := 0; j < count; j++ {
+			dj, sj := j*lda, j*step
+			for ky := 0; ky < g.KH; ky++ {
+				st32(d, dj+ky*kwc, ld32(s, sj+ky*rowP))
 			}
-		case kwc <= 8 && o+8 <= lda:
-			for j := 0; j < count; j++ {
-				binary.LittleEndian.PutUint64(dst[j*lda+o:], binary.LittleEndian.Uint64(s[j*step:]))
+		}
+	case kwc <= 8 && last+8 <= lda:
+		d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[base])
+		for j := 0; j < count; j++ {
+			dj, sj := j*lda, j*step
+			for ky := 0; ky < g.KH; ky++ {
+				st64(d, dj+ky*kwc, ld64(s, sj+ky*rowP))
 			}
-		default:
+		}
+	case kwc%16 == 0:
+		d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[base])
+		for j := 0; j < count; j++ {
+			dj, sj := j*lda, j*step
+			for ky := 0; ky < g.KH; ky++ {
+				do, so := dj+ky*kwc, sj+ky*rowP
+				for b := 0; b < kwc; b += 16 {
+					cp16(d, do+b, s, so+b)
+				}
+			}
+		}
+	default:
+		for ky := 0; ky < g.KH; ky++ {
+			s := src[base+ky*rowP:]
+			o := ky * kwc
 			for j := 0; j < count; j++ {
 				copy(dst[j*lda+o:j*lda+o+kwc], s[j*step:j*step+kwc])
 			}

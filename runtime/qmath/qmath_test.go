@@ -135,3 +135,42 @@ func TestParseRounding(t *testing.T) {
 		t.Fatal("unknown rule accepted")
 	}
 }
+
+// TestQuantizeInt8s compares the slice quantizer with QuantizeValue on
+// random values and on the hard cases: quotients at and next to
+// half-integers, saturation, ±0, ±Inf, NaN.
+func TestQuantizeInt8s(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for trial := 0; trial < 200; trial++ {
+		s := float32(math.Ldexp(1+rng.Float64(), -rng.Intn(12)))
+		if trial%3 == 0 {
+			s = float32(rng.Float64() * 0.1)
+		}
+		zp := int32(rng.Intn(256) - 128)
+		lo, hi := int32(-128), int32(127)
+		if trial%4 == 1 {
+			lo = zp // a fused ReLU-like range
+		}
+		var src []float32
+		for i := 0; i < 300; i++ {
+			src = append(src, float32(rng.NormFloat64()*float64(s)*100))
+		}
+		for k := -300; k <= 300; k++ {
+			h := float32((float64(k) + 0.5) * float64(s))
+			src = append(src, h, math.Nextafter32(h, float32(math.Inf(1))), math.Nextafter32(h, float32(math.Inf(-1))), float32(k)*s)
+		}
+		src = append(src, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+			math.MaxFloat32, -math.MaxFloat32, 1e6*s, -1e6*s, math.SmallestNonzeroFloat32)
+		dst := make([]int8, len(src)+1)
+		dst[len(src)] = 99 // guard
+		QuantizeInt8s(dst[:len(src)], src, s, zp, lo, hi)
+		for i, x := range src {
+			if want := int8(QuantizeValue(x, s, zp, lo, hi)); dst[i] != want {
+				t.Fatalf("scale %g zp %d: QuantizeInt8s(%g) = %d, QuantizeValue = %d", s, zp, x, dst[i], want)
+			}
+		}
+		if dst[len(src)] != 99 {
+			t.Fatal("QuantizeInt8s wrote past its slice")
+		}
+	}
+}
