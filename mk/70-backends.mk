@@ -120,3 +120,5 @@ bench-backends: build-full backend-models
 	  echo "== $$m model, batch 256, 2 threads"; \
 	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --batch 256 --threads 2; \
 	done
+	@echo "== PyTorch peer: the seed CNN fp32 and int8 (static PTQ), batch 1/1 thread and 256/2 threads"
+	$(PY) bench/torch_infer.py
