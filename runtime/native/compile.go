@@ -521,7 +521,9 @@ func (e *Engine) compileQuantize(k int) (step, error) {
 		s := scale(y.t)
 		return step{op: k, run: func(batch int) {
 			if y.i8 != nil {
-				qmath.QuantizeInt8s(y.i8[:x.n], x.f32[:x.n], s, zo, lo, hi)
+				for i, v := range x.f32[:x.n] {
+					y.i8[i] = int8(qmath.QuantizeValue(v, s, zo, lo, hi))
+				}
 			} else {
 				for i, v := range x.f32[:x.n] {
 					y.u8[i] = uint8(qmath.QuantizeValue(v, s, zo, lo, hi))

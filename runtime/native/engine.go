@@ -164,10 +164,6 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 	default:
 		lo, hi := typeRange(iv.t.Type)
 		s, z := scale(iv.t), zp(iv.t)
-		if iv.i8 != nil {
-			qmath.QuantizeInt8s(iv.i8[:len(in)], in, s, z, lo, hi)
-			break
-		}
 		for i, v := range in {
 			q := qmath.QuantizeValue(v, s, z, lo, hi)
 			if iv.i8 != nil {

@@ -73,8 +73,11 @@ func (q *qconv) src(e *Engine, n int) []byte {
 	f := e.scr.flip[:n]
 	const m = 0x8080808080808080
 	i := 0
-	for ; i+8 <= n; i += 8 {
-		binary.LittleEndian.PutUint64(f[i:], binary.LittleEndian.Uint64(b[i:])^m)
+	if n >= 8 {
+		d, s := unsafe.Pointer(&f[0]), unsafe.Pointer(&b[0])
+		for ; i+8 <= n; i += 8 {
+			st64(d, i, ld64(s, i)^m)
+		}
 	}
 	for ; i < n; i++ {
 		f[i] = b[i] ^ 0x80
@@ -93,7 +96,12 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 	rowP := q.wp * c
 	p := e.scr.flip[:batch*q.hp*rowP+8]
+	pat := uint64(q.padB) * 0x0101010101010101
 	fill := func(d []byte) {
+		for len(d) >= 8 {
+			binary.LittleEndian.PutUint64(d, pat)
+			d = d[8:]
+		}
 		for i := range d {
 			d[i] = q.padB
 		}
@@ -110,8 +118,11 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 			src := b[((n*g.H+y)*g.W)*c : ((n*g.H+y)*g.W+g.W)*c]
 			dst := row[g.PadL*c:][:len(src)]
 			i := 0
-			for ; i+8 <= len(src); i += 8 {
-				binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^f)
+			if len(src) >= 8 {
+				d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+				for ; i+8 <= len(src); i += 8 {
+					st64(d, i, ld64(s, i)^f)
+				}
 			}
 			for ; i < len(src); i++ {
 				dst[i] = src[i] ^ q.flip
@@ -173,17 +184,6 @@ func (q *qconv) im2col(dst []byte, lda int, src []byte, n, oy, ox0, count int) {
 			dj, sj := j*lda, j*step
 			for ky := 0; ky < g.KH; ky++ {
 				st64(d, dj+ky*kwc, ld64(s, sj+ky*rowP))
-			}
-		}
-	case kwc%16 == 0:
-		d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[base])
-		for j := 0; j < count; j++ {
-			dj, sj := j*lda, j*step
-			for ky := 0; ky < g.KH; ky++ {
-				do, so := dj+ky*kwc, sj+ky*rowP
-				for b := 0; b < kwc; b += 16 {
-					cp16(d, do+b, s, so+b)
-				}
 			}
 		}
 	default:
@@ -252,24 +252,32 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 			oc := g.OC
 			out := q.y.i8[((n*pg.OH+py)*pg.OW)*oc:]
 			m := e.scr.m[w][:q.ldc]
+			if kh == 2 && kw == 2 {
+				// the maximum over each window of the raw accumulators,
+				// requantized once, for the whole pooled row.
+				q.out.Pool2x2(c, q.ldc, rowW, pg.OW, out, oc)
+				if q.plo > r.Lo || q.phi < r.Hi {
+					o := out[:pg.OW*oc]
+					for i, v := range o {
+						o[i] = int8(min(max(int32(v), q.plo), q.phi))
+					}
+				}
+				continue
+			}
 			for px := 0; px < pg.OW; px++ {
 				o := out[px*oc : (px+1)*oc]
 				// the maximum over the window of the raw accumulators,
 				// requantized once.
-				if kh == 2 && kw == 2 {
-					q.out.Max4(c[(2*px)*q.ldc:], c[(2*px+1)*q.ldc:], c[(rowW+2*px)*q.ldc:], c[(rowW+2*px+1)*q.ldc:], o)
-				} else {
-					copy(m, c[(px*kw)*q.ldc:][:q.ldc])
-					for dy := 0; dy < kh; dy++ {
-						for dx := 0; dx < kw; dx++ {
-							rr := c[(dy*rowW+px*kw+dx)*q.ldc:][:len(m)]
-							for i := range m {
-								m[i] = max(m[i], rr[i])
-							}
+				copy(m, c[(px*kw)*q.ldc:][:q.ldc])
+				for dy := 0; dy < kh; dy++ {
+					for dx := 0; dx < kw; dx++ {
+						rr := c[(dy*rowW+px*kw+dx)*q.ldc:][:len(m)]
+						for i := range m {
+							m[i] = max(m[i], rr[i])
 						}
 					}
-					q.out.Row(m, o)
 				}
+				q.out.Row(m, o)
 				if q.plo > r.Lo || q.phi < r.Hi {
 					for i, v := range o {
 						o[i] = int8(min(max(int32(v), q.plo), q.phi))
@@ -329,6 +337,12 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 		for u := lo; u < hi; u++ {
 			r0 := u * chunkRows
 			n := min(chunkRows, total-r0)
+			if row := q.srcB[r0*in:]; n == 1 && q.p.HasGemv() && len(row) >= q.lda {
+				// one row, read in place (bytes past in meet zero weights)
+				q.p.Gemv(row, c)
+				q.requantRow(c, y.i8[r0*nout:r0*nout+nout])
+				continue
+			}
 			for j := 0; j < n; j++ {
 				copy(a[j*q.lda:j*q.lda+in], q.srcB[(r0+j)*in:])
 			}

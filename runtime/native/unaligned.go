@@ -15,8 +15,3 @@ func st32(p unsafe.Pointer, off int, v uint32) { *(*uint32)(unsafe.Add(p, off)) 
 func ld64(p unsafe.Pointer, off int) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
 
 func st64(p unsafe.Pointer, off int, v uint64) { *(*uint64)(unsafe.Add(p, off)) = v }
-
-// cp16 copies 16 bytes from s+so to d+do (one vector load and store).
-func cp16(d unsafe.Pointer, do int, s unsafe.Pointer, so int) {
-	*(*[16]byte)(unsafe.Add(d, do)) = *(*[16]byte)(unsafe.Add(s, so))
-}

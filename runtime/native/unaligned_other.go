@@ -21,7 +21,3 @@ func st32(p unsafe.Pointer, off int, v uint32) { binary.LittleEndian.PutUint32(b
 func ld64(p unsafe.Pointer, off int) uint64 { return binary.LittleEndian.Uint64(bytesAt(p, off, 8)) }
 
 func st64(p unsafe.Pointer, off int, v uint64) { binary.LittleEndian.PutUint64(bytesAt(p, off, 8), v) }
-
-func cp16(d unsafe.Pointer, do int, s unsafe.Pointer, so int) {
-	copy(bytesAt(d, do, 16), bytesAt(s, so, 16))
-}

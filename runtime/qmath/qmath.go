@@ -225,30 +225,3 @@ func QuantizeValue(x, scale float32, zp, lo, hi int32) int32 {
 	}
 	return int32(v)
 }
-
-// QuantizeInt8s is QuantizeValue over a slice (dst[i] = QuantizeValue(src[i],
-// scale, zp, lo, hi), lo and hi within [−128, 127]), bit-exact, for the
-// engine's input QUANTIZE. It works in float32 and without data-dependent
-// branches: q = x·(1/scale) rounded half away from zero by adding ±0.5 and
-// truncating. For |q| < 512 the float32 product and sum differ from the
-// exact quotient by less than 2⁻¹³, so the result is QuantizeValue's
-// unless the quotient lies within 2⁻¹² of a half-integer; those values,
-// and larger (saturating), infinite or NaN quotients, take QuantizeValue
-// itself. (Each float32→float64 conversion would make the loop
-// latency-bound on a false register dependency of CVTSS2SD on amd64.)
-func QuantizeInt8s(dst []int8, src []float32, scale float32, zp, lo, hi int32) {
-	dst = dst[:len(src)]
-	inv := float32(1 / float64(scale))
-	const near = 1.0 / (1 << 12)
-	for i, x := range src {
-		f := x * inv
-		r := f + math.Float32frombits(math.Float32bits(f)&(1<<31)|0x3f000000) // f ± 0.5
-		t := int32(r) // truncation toward zero
-		e := math.Float32frombits(math.Float32bits(r-float32(t)) &^ (1 << 31)) // |fraction of r|
-		if !(f > -512 && f < 512) || e < near || e > 1-near {
-			dst[i] = int8(QuantizeValue(x, scale, zp, lo, hi))
-			continue
-		}
-		dst[i] = int8(min(max(t+zp, lo), hi))
-	}
-}

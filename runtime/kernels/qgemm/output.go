@@ -80,14 +80,38 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
 	}
 	if o.vec {
-		away := int32(-1)
-		if o.Rounding == qmath.Ruy {
-			away = 0
-		}
-		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, away)
+		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, o.away(), 1, 0, 0)
 		return
 	}
 	o.max4Go(c0, c1, c2, c3, out)
+}
+
+func (o *OutputStage) away() int32 {
+	if o.Rounding == qmath.Ruy {
+		return 0
+	}
+	return -1
+}
+
+// Pool2x2 requantizes count pixels of a 2×2 max pooling over GEMM rows
+// (stride ldc ≥ N rounded up to 16): pooled pixel p is the maximum of rows
+// 2p, 2p+1, rowW+2p and rowW+2p+1 of c, written to out[p·ostride:][:N].
+// It equals count calls of Max4, in one call of the vector kernel.
+func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostride int) {
+	if count <= 0 {
+		return
+	}
+	np := (o.N + 15) &^ 15
+	if ldc < np || rowW < 0 || ostride < o.N || len(c) < (rowW+2*count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
+		panic(fmt.Sprintf("qgemm: output stage: pool of %d pixels (ldc %d, row %d, out stride %d) over %d values into %d for %d channels", count, ldc, rowW, ostride, len(c), len(out), o.N))
+	}
+	if o.vec {
+		outputVec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, o.away(), count, 8*ldc, ostride)
+		return
+	}
+	for p := 0; p < count; p++ {
+		o.max4Go(c[(2*p)*ldc:], c[(2*p+1)*ldc:], c[(rowW+2*p)*ldc:], c[(rowW+2*p+1)*ldc:], out[p*ostride:])
+	}
 }
 
 // max4Go is the reference the vector kernels must equal.

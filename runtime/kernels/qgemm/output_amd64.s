@@ -2,8 +2,10 @@
 
 #include "textflag.h"
 
-// func outputAVX512(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi, awayFromZero int32)
+// func outputAVX512(c0, c1, c2, c3 *int32, n int, bias, mult, right *int32, out *int8, zp, lo, hi, awayFromZero int32, count, cstep, ostep int)
 //
+// count pixels: pixel p reads c0..c3 advanced by p·cstep bytes and writes
+// out advanced by p·ostep bytes; per pixel, n channels,
 // 16 channels per step: x = max(c0,c1,c2,c3) + bias;
 // SaturatingRoundingDoublingHighMul(x, M) on 64-bit products (VPMULDQ on
 // even and odd lanes; nudge 2^30 or 1−2^30 by the product's sign; division
@@ -12,7 +14,7 @@
 // (ruy, awayFromZero = 0); + zp; clamp to [lo, hi]; narrow to int8 (VPMOVDB, masked for
 // the last partial vector). M ≥ 0 and right ≥ 0 (multipliers < 1), so the
 // saturating case MinInt32·MinInt32 cannot occur.
-TEXT ·outputAVX512(SB), NOSPLIT, $0-88
+TEXT ·outputAVX512(SB), NOSPLIT, $0-112
 	MOVQ         c0+0(FP), AX
 	MOVQ         c1+8(FP), BX
 	MOVQ         c2+16(FP), CX
@@ -40,11 +42,24 @@ TEXT ·outputAVX512(SB), NOSPLIT, $0-88
 	VPBROADCASTQ R12, Z26 // 2^31−1
 	MOVL         $0xaaaa, R12
 	KMOVW        R12, K3  // odd dword lanes
-	XORQ         SI, SI
+	MOVQ         R8, R13
+	ANDQ         $15, R13
+	MOVL         $1, R12
+	SHLXL        R13, R12, R12
+	DECL         R12
+	KMOVW        R12, K2  // lanes of the last partial vector
+	MOVQ         out+64(FP), R13 // this pixel's output
+	CMPQ         count+88(FP), $0
+	JLE          out_done
+
+pix_loop:
+	MOVQ R13, DI
+	MOVQ n+32(FP), R8
+	XORQ SI, SI
 
 out_loop:
 	CMPQ      R8, $0
-	JLE       out_done
+	JLE       pix_next
 	VMOVDQU32 (AX)(SI*1), Z0
 	VPMAXSD   (BX)(SI*1), Z0, Z0
 	VPMAXSD   (CX)(SI*1), Z0, Z0
@@ -100,12 +115,17 @@ out_loop:
 	JMP       out_loop
 
 out_tail:
-	MOVQ    R8, CX
-	MOVL    $1, R12
-	SHLL    CX, R12
-	DECL    R12
-	KMOVW   R12, K2
 	VPMOVDB Z6, K2, (DI)
+
+pix_next:
+	MOVQ cstep+96(FP), R12
+	ADDQ R12, AX
+	ADDQ R12, BX
+	ADDQ R12, CX
+	ADDQ R12, DX
+	ADDQ ostep+104(FP), R13
+	DECQ count+88(FP)
+	JG   pix_loop
 
 out_done:
 	VZEROUPPER

@@ -84,6 +84,39 @@ func TestOutputStageEqualsReference(t *testing.T) {
 				t.Fatalf("%s n=%d: wrote past the output (byte %d)", o.Kernel(), n, i)
 			}
 		}
+
+		// Pool2x2 over a block of GEMM rows: each pooled pixel equals
+		// max4Go of its four rows; bytes between and after outputs stay.
+		count := 1 + r.IntN(9)
+		ldc := np + 16*r.IntN(2)
+		rowW := 2*count + r.IntN(3)
+		c := make([]int32, (rowW+2*count)*ldc)
+		for i := range c {
+			c[i] = acc()
+		}
+		ostride := n + r.IntN(5)
+		pg := make([]int8, (count-1)*ostride+n+guard)
+		for i := range pg {
+			pg[i] = 0x5a
+		}
+		o.Pool2x2(c, ldc, rowW, count, pg, ostride)
+		for p := 0; p < count; p++ {
+			o.max4Go(c[(2*p)*ldc:], c[(2*p+1)*ldc:], c[(rowW+2*p)*ldc:], c[(rowW+2*p+1)*ldc:], want)
+			for i := 0; i < n; i++ {
+				if pg[p*ostride+i] != want[i] {
+					t.Fatalf("%s Pool2x2 n=%d count=%d pixel %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+				}
+			}
+			end := len(pg)
+			if p+1 < count {
+				end = (p + 1) * ostride
+			}
+			for i := p*ostride + n; i < end; i++ {
+				if pg[i] != 0x5a {
+					t.Fatalf("%s Pool2x2 n=%d count=%d: byte %d after pixel %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+				}
+			}
+		}
 	}
 	t.Logf("vector output stage used: %v (%s)", vecSeen, outputVecName)
 	if outputVec != nil && !vecSeen {
