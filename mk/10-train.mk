@@ -42,7 +42,10 @@ bench-train: data build
 	@$(PY) bench/train_table.py --torch $(BENCH_TRAIN_DIR)/torch.jsonl --edgecnn $(BENCH_TRAIN_DIR)/edgecnn.jsonl
 
 # bench-train-accuracy: the accuracy targets (long: 16 epochs in all).
-#   the seed recipe exactly, 3 epochs (reference; PyTorch reaches about 99.0%)
+#   the seed recipe exactly, 3 epochs (reference, no target: measured 98.93–99.09%
+#   over seeds 1–4; PyTorch's seed script, bench/pytorch_seed.py --epochs 3, got
+#   98.77% (seed 1) and 99.01% (seed 2); make bench-train-crosscheck shows the two
+#   trainers agree step by step, so the gap to 99.2% is the recipe, not the trainer)
 #   ≥ 99.2% after 3 epochs: seed model + BN, augmentation, StepLR(1, 0.5)
 #   ≥ 99.4% with --bn --augment within 10 epochs (the recipe of models/mnist.ckpt)
 ACC3_FLAGS ?= --bn --augment --step-size 1 --gamma 0.5
@@ -63,3 +66,17 @@ demo-train: data build
 	$(BIN) train --data $(DATA) --limit 10000 --epochs 1 --out out/demo/quick.ckpt
 	$(BIN) eval --data $(DATA) --model out/demo/quick.ckpt
 	$(BIN) eval --data $(DATA) --model $(MODEL_CKPT)
+
+# bench-train-crosscheck: edgecnn's trainer against PyTorch step by step
+# (bench/torchcheck dumps 300 Adam steps from edgecnn's initialization,
+# bench/torch_crosscheck.py replays them in PyTorch): initialization
+# distribution, losses of the first 10 steps within 1e-4, parameters after
+# step 1 within 1e-5; plain and with BatchNorm. About a minute.
+TORCHCHECK_DIR := $(CACHE)/torchcheck
+
+.PHONY: bench-train-crosscheck
+bench-train-crosscheck: data
+	$(GO) run ./bench/torchcheck -data $(DATA) -dir $(TORCHCHECK_DIR)/plain
+	$(PY) bench/torch_crosscheck.py --data $(DATA) --dir $(TORCHCHECK_DIR)/plain
+	$(GO) run ./bench/torchcheck -data $(DATA) -dir $(TORCHCHECK_DIR)/bn -bn
+	$(PY) bench/torch_crosscheck.py --data $(DATA) --dir $(TORCHCHECK_DIR)/bn --bn
