@@ -97,3 +97,21 @@ func Open(backend, path string, opt Options) (Engine, error) {
 	}
 	return open(path, opt)
 }
+
+// CheckRun validates the arguments of Engine.Run for an engine whose images
+// have inPer input values and outPer scores: a positive batch (at most
+// 2^20), exactly batch·inPer inputs and room for batch·outPer outputs. The
+// error wraps ErrInput and names the backend. Every backend calls it, so
+// they all refuse bad input alike.
+func CheckRun(backend string, in []float32, batch, inPer int, out []float32, outPer int) error {
+	if batch <= 0 || batch > 1<<20 {
+		return fmt.Errorf("%s: %w: batch %d out of range [1, %d]", backend, ErrInput, batch, 1<<20)
+	}
+	if len(in) != batch*inPer {
+		return fmt.Errorf("%s: %w: %d input values, batch %d needs %d (%d per image)", backend, ErrInput, len(in), batch, batch*inPer, inPer)
+	}
+	if len(out) < batch*outPer {
+		return fmt.Errorf("%s: %w: output buffer holds %d values, batch %d needs %d", backend, ErrInput, len(out), batch, batch*outPer)
+	}
+	return nil
+}

@@ -147,14 +147,8 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 		return fmt.Errorf("native: run: %w", runtime.ErrClosed)
 	}
 	iv, ov := &e.vals[e.in], &e.vals[e.out]
-	if batch < 1 || batch > 1<<20 {
-		return fmt.Errorf("native: run: %w: batch %d out of range [1, %d]", runtime.ErrInput, batch, 1<<20)
-	}
-	if len(in) != batch*iv.per {
-		return fmt.Errorf("native: run: %w: input has %d values, want %d (batch %d × %v)", runtime.ErrInput, len(in), batch*iv.per, batch, iv.t.Shape[1:])
-	}
-	if len(out) != batch*ov.per {
-		return fmt.Errorf("native: run: %w: output buffer has %d values, want %d (batch %d × %d)", runtime.ErrInput, len(out), batch*ov.per, batch, ov.per)
+	if err := runtime.CheckRun("native", in, batch, iv.per, out, ov.per); err != nil {
+		return err
 	}
 	e.ranOK = false
 	e.resize(batch)

@@ -332,14 +332,8 @@ func (e *Engine) EP() (name, fallbackReason string) { return e.ep, e.note }
 // Run implements runtime.Engine. Models with a fixed batch of 1 run image by
 // image; dynamic ones run the whole batch at once.
 func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32) error {
-	if batch <= 0 {
-		return fmt.Errorf("onnxruntime: %w: batch %d", runtime.ErrInput, batch)
-	}
-	if len(in) != batch*e.inElems {
-		return fmt.Errorf("onnxruntime: %w: %d input values for batch %d of %v (want %d)", runtime.ErrInput, len(in), batch, e.in.Shape[1:], batch*e.inElems)
-	}
-	if len(out) < batch*e.classes {
-		return fmt.Errorf("onnxruntime: %w: output buffer holds %d values, batch %d needs %d", runtime.ErrInput, len(out), batch, batch*e.classes)
+	if err := runtime.CheckRun(Name, in, batch, e.inElems, out, e.classes); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -243,14 +243,8 @@ func (e *Engine) Delegate() (name, fallbackReason string) { return e.delegate, e
 // Run implements runtime.Engine. The interpreter is resized to the batch
 // when the graph allows it; otherwise images run one at a time.
 func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32) error {
-	if batch <= 0 {
-		return fmt.Errorf("tflite: %w: batch %d", runtime.ErrInput, batch)
-	}
-	if len(in) != batch*e.inElems {
-		return fmt.Errorf("tflite: %w: %d input values for batch %d of %v (want %d)", runtime.ErrInput, len(in), batch, e.in.Shape[1:], batch*e.inElems)
-	}
-	if len(out) < batch*e.classes {
-		return fmt.Errorf("tflite: %w: output buffer holds %d values, batch %d needs %d", runtime.ErrInput, len(out), batch, batch*e.classes)
+	if err := runtime.CheckRun(Name, in, batch, e.inElems, out, e.classes); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
