@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecnn/edgecnn/internal/testenv"
+
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -34,20 +36,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	d, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Fatal("repository root (go.mod) not found")
-		}
-		d = p
-	}
-}
+func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
 var (
 	modelOnce sync.Once

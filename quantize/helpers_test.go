@@ -9,29 +9,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/internal/testenv"
+
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
 
 // repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		d = p
-	}
-}
+func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
 var (
 	mnistOnce sync.Once

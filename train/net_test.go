@@ -3,33 +3,18 @@ package train
 import (
 	"context"
 	"math"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/edgecnn/edgecnn/internal/testenv"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
 
 // repoRoot walks up from the test's directory to the folder holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
 var (
 	mnistOnce sync.Once

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/internal/testenv"
+
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/onnx"
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -26,24 +28,7 @@ func exportRunCLI(t *testing.T, args ...string) (string, error) {
 }
 
 // exportDataDir is data/mnist at the repository root (`make data`).
-func exportDataDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "data", "mnist")
-			if _, err := os.Stat(filepath.Join(d, "train-images-idx3-ubyte.gz")); err != nil {
-				t.Fatalf("MNIST is needed (run `make data`): %v", err)
-			}
-			return d
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("repository root not found")
-		}
-		dir = parent
-	}
-}
+func exportDataDir(t *testing.T) string { return testenv.MNISTDir(t) }
 
 func exportCheckpoint(t *testing.T) (string, *model.Model) {
 	t.Helper()

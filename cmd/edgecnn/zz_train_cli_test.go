@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgecnn/edgecnn/internal/testenv"
+
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
@@ -50,23 +52,7 @@ func trainRunCLI(t *testing.T, args ...string) (string, string, error) {
 }
 
 // trainDataDir is data/mnist at the repository root (`make data` fetches it).
-func trainDataDir(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			d := filepath.Join(dir, "data", "mnist")
-			if _, err := mnist.LoadTest(d); err != nil {
-				t.Fatalf("MNIST is needed (run `make data`): %v", err)
-			}
-			return d
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
+func trainDataDir(t *testing.T) string { return testenv.MNISTDir(t) }
 
 func TestCLIDataFetchOffline(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mnist")

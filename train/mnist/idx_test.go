@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgecnn/edgecnn/internal/testenv"
 )
 
 func gz(t *testing.T, b []byte) []byte {
@@ -156,19 +158,7 @@ func TestLoadSetErrors(t *testing.T) {
 }
 
 // repoData is data/mnist at the repository root.
-func repoData(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "data", "mnist")
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
+func repoData(t *testing.T) string { return filepath.Join(testenv.RepoRoot(t), "data", "mnist") }
 
 // TestLoadMNIST loads the real data set (fetched by `make data`).
 func TestLoadMNIST(t *testing.T) {
