@@ -450,6 +450,26 @@ func ints(a *pb.AttributeProto, n int) ([]int, error) {
 }
 
 // floatIn resolves a float input of a compute node to a graph activation.
+// layerIn resolves the [x, weights, bias] inputs of a Conv or Gemm node:
+// a float activation and two constants of which the weights have rank
+// dims, neither shared with another node; it marks both as used.
+func (r *reader) layerIn(in []string, op string, dims int) (x, wi, bi int, err error) {
+	if x, err = r.floatIn(in[0]); err != nil {
+		return
+	}
+	if wi, err = r.constIn(in[1]); err != nil {
+		return
+	}
+	if bi, err = r.constIn(in[2]); err != nil {
+		return
+	}
+	if len(r.g.Tensors[wi].Shape) != dims || r.used[wi] || r.used[bi] {
+		return 0, 0, 0, fmt.Errorf("%w: %s weights %q must be %d-D and not shared", ErrUnsupported, op, in[1], dims)
+	}
+	r.used[wi], r.used[bi] = true, true
+	return x, wi, bi, nil
+}
+
 func (r *reader) floatIn(name string) (int, error) {
 	v, ok := r.vals[name]
 	if !ok {
@@ -658,23 +678,11 @@ func (r *reader) node(n *pb.NodeProto) error {
 		if ap := a["auto_pad"]; ap != nil && string(ap.GetS()) != "NOTSET" {
 			return fmt.Errorf("%w: auto_pad %q", ErrUnsupported, ap.GetS())
 		}
-		x, err := r.floatIn(in[0])
-		if err != nil {
-			return err
-		}
-		wi, err := r.constIn(in[1])
-		if err != nil {
-			return err
-		}
-		bi, err := r.constIn(in[2])
+		x, wi, bi, err := r.layerIn(in, "Conv", 4)
 		if err != nil {
 			return err
 		}
 		wt := &r.g.Tensors[wi]
-		if len(wt.Shape) != 4 || r.used[wi] || r.used[bi] {
-			return fmt.Errorf("%w: Conv weights %q must be 4-D and not shared", ErrUnsupported, in[1])
-		}
-		r.used[wi], r.used[bi] = true, true
 		o, ci, kh, kw := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
 		// OIHW → OHWI.
 		es := wt.Type.Size()
@@ -790,23 +798,11 @@ func (r *reader) node(n *pb.NodeProto) error {
 			(a["alpha"] != nil && a["alpha"].GetF() != 1) || (a["beta"] != nil && a["beta"].GetF() != 1) {
 			return fmt.Errorf("%w: Gemm must be transB=1, transA=0, alpha=beta=1", ErrUnsupported)
 		}
-		x, err := r.floatIn(in[0])
-		if err != nil {
-			return err
-		}
-		wi, err := r.constIn(in[1])
-		if err != nil {
-			return err
-		}
-		bi, err := r.constIn(in[2])
+		x, wi, bi, err := r.layerIn(in, "Gemm", 2)
 		if err != nil {
 			return err
 		}
 		wt := &r.g.Tensors[wi]
-		if len(wt.Shape) != 2 || r.used[wi] || r.used[bi] {
-			return fmt.Errorf("%w: Gemm weights %q must be 2-D and not shared", ErrUnsupported, in[1])
-		}
-		r.used[wi], r.used[bi] = true, true
 		// Undo the NCHW column order when fed by a Reshape of a 4-D tensor.
 		if hwc, ok := r.flattenedFrom(x); ok {
 			h, wd, c := hwc[0], hwc[1], hwc[2]
