@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 
 	rt "github.com/edgecnn/edgecnn/runtime"
@@ -122,37 +121,7 @@ func TestConcurrentRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	want := make([]float32, 40)
-	if err := e.Run(context.Background(), f.Image(0, 4), 4, want); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			out := make([]float32, 40)
-			for r := 0; r < 20; r++ {
-				b := 1 + (g+r)%4
-				if err := e.Run(context.Background(), f.Image(0, b), b, out[:b*10]); err != nil {
-					errs <- err
-					return
-				}
-				for j := 0; j < b*10; j++ {
-					if out[j] != want[j] {
-						errs <- errors.New("concurrent run gave different values")
-						return
-					}
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	backendtest.ConcurrentRun(t, f, e, 0)
 }
 
 func TestBadInput(t *testing.T) {
@@ -161,38 +130,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	out := make([]float32, 20)
-	for _, c := range []struct {
-		in    []float32
-		batch int
-		out   []float32
-	}{
-		{make([]float32, 783), 1, out},
-		{make([]float32, 785), 1, out},
-		{make([]float32, 784), 2, out},
-		{make([]float32, 784), 0, out},
-		{make([]float32, 784), -1, out},
-		{make([]float32, 1568), 2, out[:19]},
-	} {
-		if err := e.Run(ctx, c.in, c.batch, c.out); !errors.Is(err, rt.ErrInput) {
-			t.Errorf("Run(%d values, batch %d, out %d): %v, want ErrInput", len(c.in), c.batch, len(c.out), err)
-		}
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if err := e.Run(cctx, make([]float32, 784), 1, out); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled context: %v", err)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	if err := e.Run(ctx, make([]float32, 784), 1, out); !errors.Is(err, rt.ErrClosed) {
-		t.Errorf("Run after Close: %v, want ErrClosed", err)
-	}
+	backendtest.BadInputAndClose(t, e)
 	if _, err := e.RawOutput(); !errors.Is(err, rt.ErrClosed) {
 		t.Errorf("RawOutput after Close: %v, want ErrClosed", err)
 	}
