@@ -22,15 +22,6 @@ import (
 	"github.com/edgecnn/edgecnn/model/tflite"
 )
 
-// With EDGECNN_CAMERA_TEST_MAIN=1 the test binary runs edgecnn's main, so
-// `edgecnn run` can be tested as a real process (signals, sd_notify).
-func init() {
-	if os.Getenv("EDGECNN_CAMERA_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-}
-
 var (
 	camModelOnce sync.Once
 	camModel     string
