@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +54,29 @@ func TestDoctorCommandOnFixture(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Detection.Board.Name != "rpi4" || len(r.Accelerators) != 1 {
 		t.Fatalf("doctor: %+v %v\n%s", r, err, out)
+	}
+}
+
+func TestUnknownCommandSuggests(t *testing.T) {
+	cmd := trainCLICommand(t, "trian", "--epochs", "1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit: %v (want code 2)", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("stdout not empty: %q", out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `did you mean "train"?`) {
+		t.Errorf("stderr %q: want one line suggesting train", errb.String())
+	}
+	cmd = trainCLICommand(t, "zzzzzz")
+	errb.Reset()
+	cmd.Stderr = &errb
+	if err := cmd.Run(); !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(errb.String(), "not a command; see edgecnn --help") {
+		t.Errorf("no close name: %v %q", err, errb.String())
 	}
 }
