@@ -264,3 +264,48 @@ func TestRunStdinY4M(t *testing.T) {
 		t.Fatalf("output %q, want digit %s", out, want)
 	}
 }
+
+// predict takes a directory (its images in name order) and - (stdin).
+func TestPredictDirAndStdin(t *testing.T) {
+	mp := cameraTestModel(t)
+	ps := samplePhotos(t)
+	dir := t.TempDir()
+	for _, p := range ps[:3] {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(p)), data, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644)
+	out, _, err := cameraCLI(t, "predict", "--model", mp, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], filepath.Join(dir, filepath.Base(ps[0]))+": ") {
+		t.Fatalf("directory: %q", out)
+	}
+	if _, _, err := cameraCLI(t, "predict", "--model", mp, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no images") {
+		t.Errorf("empty directory: %v", err)
+	}
+
+	want := ps[0][strings.LastIndex(ps[0], "-d")+2 : len(ps[0])-4]
+	f, err := os.Open(ps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	app := newApp()
+	var o, e bytes.Buffer
+	app.Reader, app.Writer, app.ErrWriter = f, &o, &e
+	if err := app.RunContext(context.Background(), []string{"edgecnn", "predict", "--model", mp, "-"}); err != nil {
+		t.Fatal(err, e.String())
+	}
+	if !strings.HasPrefix(o.String(), "-: "+want+" (confidence ") {
+		t.Errorf("stdin: %q, want digit %s", o.String(), want)
+	}
+	if _, _, err := cameraCLI(t, "predict", "--model", mp, "-", "-"); err == nil {
+		t.Error("- twice: no error")
+	}
+}
