@@ -106,6 +106,10 @@ func (f *files) Next(ctx context.Context) (Frame, error) {
 	return Frame{Image: img, Seq: f.seq, Time: time.Now(), Name: p}, nil
 }
 
+// Lossless reports that every file matters: consumers read them all
+// rather than keeping only the latest frame.
+func (f *files) Lossless() bool { return true }
+
 func (f *files) Close() error { f.closed.Store(true); return nil }
 
 // DecodeFile decodes an image file of any registered format (PNG, JPEG,

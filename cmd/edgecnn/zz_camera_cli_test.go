@@ -309,3 +309,48 @@ func TestPredictDirAndStdin(t *testing.T) {
 		t.Error("- twice: no error")
 	}
 }
+
+// run --camera DIR reads every file (no "latest frame wins" for files) and
+// names each in its JSON line.
+func TestRunDirectoryEveryFile(t *testing.T) {
+	mp := cameraTestModel(t)
+	all, _ := filepath.Glob("../../camera/testdata/photos/*.jpg")
+	if len(all) < 50 {
+		t.Fatalf("want 50 sample photos, have %d", len(all))
+	}
+	dir := t.TempDir()
+	for _, p := range all[:50] {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(p)), data, 0o644)
+	}
+	out, _, err := cameraCLI(t, "run", "--model", mp, "--camera", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l struct {
+			File    string `json:"file"`
+			Dropped int    `json:"dropped"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		if l.Dropped != 0 {
+			t.Fatalf("dropped %d frames: %s", l.Dropped, sc.Text())
+		}
+		files = append(files, filepath.Base(l.File))
+	}
+	if len(files) != 50 {
+		t.Fatalf("%d result lines, want 50", len(files))
+	}
+	for i, p := range all[:50] {
+		if files[i] != filepath.Base(p) {
+			t.Fatalf("line %d names %q, want %q", i, files[i], filepath.Base(p))
+		}
+	}
+}
