@@ -29,7 +29,6 @@ func init() {
 	})
 }
 
-
 func inspectAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("inspect: give exactly one FILE (.tflite, .onnx or .ckpt)")
