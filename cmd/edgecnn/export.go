@@ -35,6 +35,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Usage: "tflite or onnx (default: from the --out extension)"},
 			&cli.StringFlag{Name: "out", Usage: "file to write (atomically)", Required: true},
 			&cli.BoolFlag{Name: "int8", Usage: "quantize to full-integer int8"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was written as one JSON object"},
 			&cli.StringFlag{Name: "target", Usage: "edgetpu: int8, integer IO, static shapes, then edgetpu_compiler"},
 			&cli.StringFlag{Name: "io", Usage: "int8 model input/output type: int8, uint8 or float (default int8; uint8 for edgetpu)"},
 			&cli.BoolFlag{Name: "softmax", Usage: "end with SOFTMAX (probabilities) instead of logits"},
@@ -134,7 +135,19 @@ func exportAction(c *cli.Context) error {
 	if wantInt8 {
 		kind = "int8"
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, struct {
+			File      string `json:"file"`
+			Format    string `json:"format"`
+			Precision string `json:"precision"`
+			Ops       int    `json:"ops"`
+			Bytes     int64  `json:"bytes"`
+		}{out, format, kind, len(g.Ops), st.Size()}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	}
 	if target == "edgetpu" {
 		if err := tflite.CompileEdgeTPU(c.Context, out, c.App.Writer, c.App.ErrWriter); err != nil {
 			return fmt.Errorf("export: %w", err)
