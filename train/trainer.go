@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -608,4 +610,19 @@ func restore(m *model.Model, src []float32) {
 		copy(p.Data, src)
 		src = src[len(p.Data):]
 	}
+}
+
+// ReadInit reads a fine-tuning start checkpoint and identifies its file
+// (path and SHA-256) for the new checkpoint's lineage.
+func ReadInit(path string) (*model.Checkpoint, *model.CheckpointRef, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: --init: %w", err)
+	}
+	ck, err := model.DecodeCheckpoint(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: --init %s: %w", path, err)
+	}
+	sum := sha256.Sum256(b)
+	return ck, &model.CheckpointRef{Path: path, SHA256: hex.EncodeToString(sum[:])}, nil
 }

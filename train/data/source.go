@@ -40,6 +40,9 @@ func Open(ctx context.Context, dir string, opt OpenOptions) (*Source, error) {
 		return LoadMNIST(dir, opt.TrainOnly, opt.TestOnly)
 	}
 	if st, err := os.Stat(dir); err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("data: %s not found: give an MNIST folder (fetch it with `edgecnn data fetch --dir %s`) or an image folder DIR/<label>/*.png: %w", dir, dir, err)
+		}
 		return nil, fmt.Errorf("data: %w", err)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("data: %s is not a folder (want MNIST's IDX files or label folders %s/0 … %s/9)", dir, dir, dir)
@@ -114,4 +117,99 @@ func digestOf(parts []digestPart) string {
 		fmt.Fprintf(h, "%s\x00%s\n", p.name, hex.EncodeToString(s[:]))
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// OpenAll opens several sources; the same folder twice is an error.
+func OpenAll(ctx context.Context, paths []string, opt OpenOptions) ([]*Source, error) {
+	var out []*Source
+	seen := map[string]string{}
+	for _, p := range paths {
+		s, err := Open(ctx, p, opt)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := seen[s.Info.SHA256]; dup {
+			return nil, fmt.Errorf("data: %s and %s hold the same images (give each source once)", prev, p)
+		}
+		seen[s.Info.SHA256] = p
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// CalibVal picks calibration and validation images from the sources'
+// training images, nCalib and nVal in all, each source's share by weight
+// (nil: equal). MNIST gives its first images (calibration, then the
+// validation ones after them, as the quantizer always did); a folder an
+// even spread over its class-sorted images, capped at what it holds.
+func CalibVal(sources []*Source, weights []float64, nCalib, nVal int) (calib, val *Set, err error) {
+	if len(sources) == 0 {
+		return nil, nil, fmt.Errorf("data: no sources")
+	}
+	if weights == nil {
+		for range sources {
+			weights = append(weights, 1)
+		}
+	}
+	var sum float64
+	for _, w := range weights {
+		sum += w
+	}
+	var cs, vs []*Set
+	for k, s := range sources {
+		t := s.Train
+		if t == nil {
+			return nil, nil, fmt.Errorf("data: %s has no training images", s.Info.Path)
+		}
+		nc, nv := nCalib, nVal
+		if len(sources) > 1 {
+			nc = int(float64(nCalib)*weights[k]/sum + 0.5)
+			nv = int(float64(nVal)*weights[k]/sum + 0.5)
+		}
+		if s.Info.Kind == KindMNIST && len(sources) == 1 {
+			if nc+nv > t.N {
+				return nil, nil, fmt.Errorf("data: %d calibration plus %d validation images exceed the %d training images of %s", nc, nv, t.N, s.Info.Path)
+			}
+		} else if nc+nv > t.N {
+			nc = t.N * nc / (nc + nv)
+			nv = t.N - nc
+		}
+		var ci, vi []int
+		if s.Info.Kind == KindMNIST {
+			for i := 0; i < nc+nv; i++ {
+				if i < nc {
+					ci = append(ci, i)
+				} else {
+					vi = append(vi, i)
+				}
+			}
+		} else {
+			tot := nc + nv
+			for j, i := range spread(t.N, tot) {
+				if (j+1)*nc/tot > j*nc/tot { // Bresenham: nc of tot go to calibration
+					ci = append(ci, i)
+				} else {
+					vi = append(vi, i)
+				}
+			}
+		}
+		if len(ci) > 0 {
+			cs = append(cs, t.Subset(ci))
+		}
+		if len(vi) > 0 {
+			vs = append(vs, t.Subset(vi))
+		}
+	}
+	if len(cs) == 0 {
+		return nil, nil, fmt.Errorf("data: no calibration images")
+	}
+	if calib, err = Concat(cs...); err != nil {
+		return nil, nil, err
+	}
+	if len(vs) > 0 {
+		if val, err = Concat(vs...); err != nil {
+			return nil, nil, err
+		}
+	}
+	return calib, val, nil
 }
