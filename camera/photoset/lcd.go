@@ -73,7 +73,7 @@ func RandomLCD(rng *rand.Rand, d, w, h int) LCDParams {
 		DigitH:      m * (0.35 + 0.4*rng.Float64()),
 		Aspect:      0.45 + 0.17*rng.Float64(),
 		Thick:       0.09 + 0.07*rng.Float64(),
-		Gap:         0.01 + 0.025*rng.Float64(),
+		Gap:         0.006 + 0.018*rng.Float64(),
 		Slant:       0.2 * rng.Float64(),
 		Angle:       (rng.Float64()*2 - 1) * 8 * math.Pi / 180,
 		Tilt:        (rng.Float64()*2 - 1) * 0.25,

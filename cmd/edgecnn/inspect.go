@@ -22,7 +22,7 @@ import (
 func init() {
 	register(&cli.Command{
 		Name:      "inspect",
-		Usage:     "show the ops, tensors, shapes, quantization, metadata and size of a .tflite or .onnx model",
+		Usage:     "show the ops, tensors, shapes, quantization, metadata and size of a .tflite or .onnx model, or what a .ckpt checkpoint records (architecture, training, data sources)",
 		ArgsUsage: "FILE",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -233,6 +233,13 @@ func inspectAction(c *cli.Context) error {
 		return errors.New("inspect: give exactly one FILE (.tflite or .onnx)")
 	}
 	path := c.Args().First()
+	if isCheckpoint(path) {
+		ck, err := model.ReadCheckpointFile(path)
+		if err != nil {
+			return fmt.Errorf("inspect: %w", err)
+		}
+		return inspectCheckpoint(c, path, ck)
+	}
 	g, format, size, err := readModelFile(path)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
@@ -244,4 +251,62 @@ func inspectAction(c *cli.Context) error {
 		return enc.Encode(r)
 	}
 	return r.WriteText(c.App.Writer)
+}
+
+// isCheckpoint reports whether path starts with the checkpoint magic.
+func isCheckpoint(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [8]byte
+	_, err = io.ReadFull(f, b[:])
+	return err == nil && string(b[:]) == "ECNNCKPT"
+}
+
+// CheckpointInspect is `edgecnn inspect --json` of a checkpoint.
+type CheckpointInspect struct {
+	File        string               `json:"file"`
+	Format      string               `json:"format"`
+	Version     string               `json:"edgecnn_version,omitempty"`
+	Arch        model.Arch           `json:"arch"`
+	Labels      []string             `json:"labels"`
+	Epoch       int                  `json:"epoch"`
+	Params      int                  `json:"params"`
+	Resumable   bool                 `json:"resumable"`
+	Config      json.RawMessage      `json:"config,omitempty"`
+	Metrics     json.RawMessage      `json:"metrics,omitempty"`
+	DataSources []model.DataSource   `json:"data_sources,omitempty"`
+	Init        *model.CheckpointRef `json:"init,omitempty"`
+}
+
+func inspectCheckpoint(c *cli.Context, path string, ck *model.Checkpoint) error {
+	r := CheckpointInspect{File: path, Format: "edgecnn-checkpoint", Version: ck.Version, Arch: ck.Model.Arch, Labels: ck.Model.Labels,
+		Epoch: ck.Epoch, Resumable: len(ck.State) > 0, Config: ck.Config, Metrics: ck.Metrics, DataSources: ck.DataSources, Init: ck.Init}
+	for _, p := range ck.Model.Params() {
+		r.Params += len(p.Data)
+	}
+	w := c.App.Writer
+	if c.Bool("json") {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	a := r.Arch
+	fmt.Fprintf(w, "%s: edgecnn checkpoint, %d epochs, %d values (weights and BatchNorm statistics), %s\n", path, r.Epoch, r.Params,
+		map[bool]string{true: "resumable (optimizer state)", false: "slim (no optimizer state)"}[r.Resumable])
+	fmt.Fprintf(w, "architecture: input %dx%dx%d, width %d, hidden %d, %d classes (%s), batch_norm %v, dropout %g\n",
+		a.InputH, a.InputW, a.InputC, a.Width, a.Hidden, a.Classes, strings.Join(r.Labels, ","), a.BatchNorm, a.Dropout)
+	if len(r.Config) > 0 {
+		fmt.Fprintf(w, "config: %s\n", r.Config)
+	}
+	var m struct {
+		TestAccuracy *float64 `json:"test_accuracy"`
+	}
+	if json.Unmarshal(r.Metrics, &m) == nil && m.TestAccuracy != nil {
+		fmt.Fprintf(w, "test accuracy after training: %.2f%%\n", *m.TestAccuracy)
+	}
+	printLineage(w, ck)
+	return nil
 }
