@@ -32,6 +32,9 @@ func openSources(c *cli.Context, opt data.OpenOptions, w io.Writer) ([]*data.Sou
 	if weights != nil && len(weights) != len(paths) {
 		return nil, nil, fmt.Errorf("--mix has %d weights for %d --data sources", len(weights), len(paths))
 	}
+	if opt.Threads == 0 {
+		opt.Threads = loadThreads(c)
+	}
 	srcs, err := data.OpenAll(c.Context, paths, opt)
 	if err != nil {
 		return nil, nil, err
@@ -42,4 +45,13 @@ func openSources(c *cli.Context, opt data.OpenOptions, w io.Writer) ([]*data.Sou
 		}
 	}
 	return srcs, weights, nil
+}
+
+// loadThreads is --threads for decoding and preprocessing image folders.
+func loadThreads(c *cli.Context) int {
+	n, err := threads(c)
+	if err != nil {
+		return 1
+	}
+	return n
 }

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/inspect"
 	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/urfave/cli/v2"
@@ -29,11 +29,11 @@ func init() {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"},
 			dataFlags("evaluation data (MNIST: its test split; an image folder: all its images)")[0],
-			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
+			threadsFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
-			srcs, _, err := openSources(c, data.OpenOptions{TestOnly: true, Options: data.Options{Threads: c.Int("threads")}}, c.App.ErrWriter)
+			srcs, _, err := openSources(c, data.OpenOptions{TestOnly: true}, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func evalFile(c *cli.Context, path string, test *data.Set) (*train.Evaluation, e
 	if err == nil {
 		return evalCheckpoint(c, ck, test)
 	}
-	if errors.Is(err, model.ErrCorrupt) && evalHook != nil {
+	if (errors.Is(err, model.ErrCorrupt) || errors.Is(err, model.ErrNotCheckpoint)) && evalHook != nil {
 		ev, herr := evalHook(c, path, test)
 		if herr != nil || ev != nil {
 			return ev, herr
@@ -93,27 +93,18 @@ func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *data.Set) (*trai
 	if err := ck.Model.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	return train.EvaluateSet(c.Context, ck.Model, test, max(1, c.Int("threads")))
+	n, err := threads(c)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	return train.EvaluateSet(c.Context, ck.Model, test, n)
 }
 
 // printLineage prints what a checkpoint records of its training data.
 func printLineage(w io.Writer, ck *model.Checkpoint) {
-	if ck.Init != nil {
-		fmt.Fprintf(w, "\nfine-tuned from %s (sha256 %.12s)\n", ck.Init.Path, ck.Init.SHA256)
-	}
-	if len(ck.DataSources) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\ntaught with (data sources recorded in the checkpoint):\n")
-	for _, d := range ck.DataSources {
-		line := fmt.Sprintf("  %-6s %s: %d images, sha256 %s", d.Kind, d.Path, d.Images, d.SHA256)
-		if d.Weight > 0 {
-			line += fmt.Sprintf(", %.0f%% of every batch", 100*d.Weight)
-		}
-		if d.From != "" {
-			line += ", earlier (in " + d.From + ")"
-		}
-		fmt.Fprintln(w, line)
+	if ck.Init != nil || len(ck.DataSources) > 0 {
+		fmt.Fprintln(w)
+		inspect.WriteLineage(w, ck.DataSources, ck.Init)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -44,7 +43,7 @@ func init() {
 			&cli.Float64Flag{Name: "qat-lr", Value: 1e-4, Usage: "Adam learning rate of quantization-aware fine-tuning"},
 			&cli.BoolFlag{Name: "qat-force", Usage: "fine-tune even when the PTQ drop is within --qat-threshold"},
 			&cli.IntFlag{Name: "qat-images", Usage: "fine-tune on the first N training images outside the --val slice (0: all)"},
-			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines for inference"},
+			threadsFlag(),
 		),
 		Action: quantizeAction,
 	})
@@ -96,13 +95,13 @@ func quantizeAction(c *cli.Context) error {
 		return fmt.Errorf("quantize: %w", err)
 	}
 	m := ck.Model
-	sources, weights, err := openSources(c, data.OpenOptions{Options: data.Options{Threads: c.Int("threads")}}, c.App.ErrWriter)
+	sources, weights, err := openSources(c, data.OpenOptions{}, c.App.ErrWriter)
 	if err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
 	var extra []*data.Source
 	if p := c.StringSlice("eval-data"); len(p) > 0 {
-		if extra, err = data.OpenAll(c.Context, p, data.OpenOptions{TestOnly: true, Options: data.Options{Threads: c.Int("threads")}}); err != nil {
+		if extra, err = data.OpenAll(c.Context, p, data.OpenOptions{TestOnly: true, Options: data.Options{Threads: loadThreads(c)}}); err != nil {
 			return fmt.Errorf("quantize: %w", err)
 		}
 	}
@@ -124,8 +123,12 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	nth, err := threads(c)
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
-		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: c.Int("threads")}
+		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth}
 	if nVal > 0 && valSet != nil {
 		if opts.Val, err = images(valSet); err != nil {
 			return err

@@ -344,9 +344,9 @@ func loadImage(path string, pc preprocess.Config, pre *preprocess.Preprocessor, 
 	return hash, nil, append([]float32(nil), r.Digits[0].Ink...), false, false, nil
 }
 
-// decode decodes an image of any format camera.DecodeFile reads (the
-// decoders `edgecnn predict` uses), refusing one larger than maxPix
-// pixels before decoding it.
+// decode decodes an image exactly as `edgecnn predict` does
+// (camera.Decode: every registered format, EXIF orientation applied),
+// refusing one larger than maxPix pixels before decoding it.
 func decode(b []byte, maxPix int) (image.Image, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
@@ -355,6 +355,5 @@ func decode(b []byte, maxPix int) (image.Image, error) {
 	if err := camera.CheckSize(cfg.Width, cfg.Height, maxPix); err != nil {
 		return nil, fmt.Errorf("%s %w", format, err)
 	}
-	img, _, err := image.Decode(bytes.NewReader(b))
-	return img, err
+	return camera.Decode(bytes.NewReader(b)) // predict's decoder: EXIF orientation too
 }
