@@ -190,6 +190,9 @@ type Collector struct {
 	done chan struct{}
 	stop context.CancelFunc
 	once sync.Once
+	// writeFile is atomicfile.WriteFile; tests that cannot mount a small
+	// filesystem inject a full disk through it.
+	writeFile func(path string, data []byte, perm os.FileMode) error
 
 	// Observe's own state (one goroutine).
 	rng      *rand.Rand
@@ -263,7 +266,7 @@ func New(cfg Config) (*Collector, error) {
 		seed = rand.Uint64()
 	}
 	c := &Collector{cfg: cfg, log: cfg.Log, q: make(chan *job, cfg.Queue), done: make(chan struct{}),
-		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), writeFile: atomicfile.WriteFile}
 	for _, d := range []string{c.inbox(), c.skippedDir(), cfg.LabelDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("collect: %w", err)
@@ -504,7 +507,7 @@ func (c *Collector) write(j *job) error {
 	}
 	c.evict(size)
 	for i, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(c.inbox(), f.name), f.data, 0o644); err != nil {
+		if err := c.writeFile(filepath.Join(c.inbox(), f.name), f.data, 0o644); err != nil {
 			for _, g := range files[:i] {
 				os.Remove(filepath.Join(c.inbox(), g.name))
 			}
