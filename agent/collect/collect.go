@@ -209,11 +209,13 @@ type Collector struct {
 	cause    string
 	since    time.Time
 	saved    uint64
-	dropped  uint64
+	dropped  atomic.Uint64
 	sinceRsc int // writes since the last rescan
 
 	mSaved   *prometheus.CounterVec
 	mDropped *prometheus.CounterVec
+	// children of mDropped used on the hot path
+	mDropFull, mDropPaused prometheus.Counter
 	mPaused  *prometheus.GaugeVec
 	mBytes   prometheus.GaugeFunc
 	mEvicted prometheus.Counter
@@ -335,13 +337,18 @@ func (c *Collector) Observe(o Observation) bool {
 	if c.cfg.MinGap > 0 && !c.lastKept.IsZero() && o.Time.Sub(c.lastKept) < c.cfg.MinGap {
 		return false
 	}
+	c.lastKept = o.Time // the gap counts from every attempt, kept or dropped
 	if c.paused.Load() {
 		if time.Now().UnixNano() < c.retryAt.Load() {
-			c.drop("paused")
+			c.drop(c.mDropPaused)
 			return false
 		}
 		// Let one frame through to try again; the next try waits.
 		c.retryAt.Store(time.Now().Add(c.cfg.RetryEvery).UnixNano())
+	}
+	if len(c.q) == cap(c.q) {
+		c.drop(c.mDropFull) // the writer is behind: do not even copy
+		return false
 	}
 	j := &job{obs: o, reasons: append([]string(nil), reasons[:n]...), crops: make([]cropData, len(o.Crops))}
 	j.obs.Crops = nil
@@ -356,19 +363,16 @@ func (c *Collector) Observe(o Observation) bool {
 	j.id = o.Time.UTC().Format(idTime) + fmt.Sprintf("-%06d", c.counter%1000000)
 	select {
 	case c.q <- j:
-		c.lastKept = o.Time
 		return true
 	default:
-		c.drop("queue_full")
+		c.drop(c.mDropFull)
 		return false
 	}
 }
 
-func (c *Collector) drop(cause string) {
-	c.mDropped.WithLabelValues(cause).Inc()
-	c.mu.Lock()
-	c.dropped++
-	c.mu.Unlock()
+func (c *Collector) drop(m prometheus.Counter) {
+	m.Inc()
+	c.dropped.Add(1)
 }
 
 // Status reports the collection state.
@@ -376,7 +380,7 @@ func (c *Collector) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Status{State: "collecting", Dir: c.cfg.Dir, Frames: len(c.index), Bytes: c.used, MaxBytes: c.cfg.MaxBytes,
-		Saved: c.saved, Dropped: c.dropped}
+		Saved: c.saved, Dropped: c.dropped.Load()}
 	if c.reason != "" {
 		s.State, s.Reason, s.Since = "paused", c.reason, c.since
 	}
@@ -398,9 +402,8 @@ func (c *Collector) initMetrics() {
 	for _, r := range []string{ReasonLowConfidence, ReasonFlicker, ReasonSample} {
 		c.mSaved.WithLabelValues(r)
 	}
-	for _, k := range []string{"queue_full", "paused", "error"} {
-		c.mDropped.WithLabelValues(k)
-	}
+	c.mDropFull, c.mDropPaused = c.mDropped.WithLabelValues("queue_full"), c.mDropped.WithLabelValues("paused")
+	c.mDropped.WithLabelValues("error")
 	for _, k := range []string{causeDiskFull, causeQuota, causeWriteError} {
 		c.mPaused.WithLabelValues(k).Set(0)
 	}
@@ -452,10 +455,7 @@ func (c *Collector) writer(ctx context.Context) {
 	defer close(c.done)
 	for j := range c.q {
 		if err := c.write(j); err != nil {
-			c.mDropped.WithLabelValues("error").Inc()
-			c.mu.Lock()
-			c.dropped++
-			c.mu.Unlock()
+			c.drop(c.mDropped.WithLabelValues("error"))
 		}
 	}
 }
