@@ -216,9 +216,9 @@ type Collector struct {
 	mDropped *prometheus.CounterVec
 	// children of mDropped used on the hot path
 	mDropFull, mDropPaused prometheus.Counter
-	mPaused  *prometheus.GaugeVec
-	mBytes   prometheus.GaugeFunc
-	mEvicted prometheus.Counter
+	mPaused                *prometheus.GaugeVec
+	mBytes                 prometheus.GaugeFunc
+	mEvicted               prometheus.Counter
 }
 
 // New prepares the collection directory (removing what a crash left
