@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,6 +47,23 @@ func TestRunCollectAndPull(t *testing.T) {
 	out, _, err = cameraCLI(t, args...)
 	if err != nil || !strings.Contains(out, ", 0 fetched (0 bytes)") {
 		t.Fatalf("second pull: %q %v", out, err)
+	}
+}
+
+// TestCollectFromConfigFile: a flashed board turns collection on through
+// its config file, as docs/collect.md shows.
+func TestCollectFromConfigFile(t *testing.T) {
+	mp := cameraTestModel(t)
+	dir := filepath.Join(t.TempDir(), "collect")
+	cfg := filepath.Join(t.TempDir(), "agent.json")
+	if err := os.WriteFile(cfg, []byte(`{"collect": "`+dir+`", "collect-max-mb": 500, "collect-rate": 1, "collect-min-gap": "0s"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cameraCLI(t, "run", "--model", mp, "--camera", "synthetic", "--size", "160x120", "--max-frames", "10", "--config", cfg); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "inbox", "*.json")); len(m) == 0 {
+		t.Fatal("no frame collected with collect set in the config file")
 	}
 }
 
