@@ -3,7 +3,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/edgecnn/edgecnn/agent/collect"
+	"github.com/edgecnn/edgecnn/camera"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,6 +105,87 @@ func TestCollectAndPullFlagErrors(t *testing.T) {
 		_, _, err := cameraCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("pull %s: %v (want it to mention %q)", name, err, c.want)
+		}
+	}
+}
+
+// TestCollectSurvivesKill9 kills `edgecnn run --collect` (a real process)
+// with SIGKILL while it writes frames: every frame with a sidecar is
+// complete and decodable, and the next start removes whatever the kill
+// left half-written.
+func TestCollectSurvivesKill9(t *testing.T) {
+	mp := cameraTestModel(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "collect")
+	for round := 0; round < 2; round++ {
+		cmd := exec.Command(exe, "run", "--model", mp, "--camera", "synthetic", "--size", "640x480",
+			"--collect", dir, "--collect-rate", "1", "--collect-min-gap", "0")
+		cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			m, _ := filepath.Glob(filepath.Join(dir, "inbox", "*.json"))
+			if len(m) >= 5*(round+1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("round %d: only %d frames collected in 60 s (stderr %s)", round, len(m), stderr.String())
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		checkComplete(t, dir)
+	}
+	c, err := collect.New(collect.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	ents, _ := os.ReadDir(filepath.Join(dir, "inbox"))
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			t.Fatalf("temporary file %s left after restart", name)
+		}
+		id := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, ".json"), ".jpg"), ".png")
+		if i := strings.LastIndex(id, "Z-"); i > 0 && len(id) > i+8 {
+			id = id[:i+8] // crop → frame id
+		}
+		if _, err := os.Stat(filepath.Join(dir, "inbox", id+".json")); err != nil {
+			t.Fatalf("%s has no sidecar after restart", name)
+		}
+	}
+	checkComplete(t, dir)
+}
+
+// checkComplete decodes the JPEG and crops of every frame with a sidecar.
+func checkComplete(t *testing.T, dir string) {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "inbox", "*.json"))
+	for _, p := range m {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sc collect.Sidecar
+		if err := json.Unmarshal(b, &sc); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		files := []string{sc.Frame}
+		for _, c := range sc.Crops {
+			files = append(files, c.File)
+		}
+		for _, f := range files {
+			if _, err := camera.DecodeFile(filepath.Join(dir, "inbox", f)); err != nil {
+				t.Fatalf("frame %s: %s: %v", sc.ID, f, err)
+			}
 		}
 	}
 }
