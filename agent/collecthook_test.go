@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/agent/collect"
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/internal/headless"
 )
 
 func photoFrames(t *testing.T, n int) []any {
@@ -240,5 +241,47 @@ func TestCollectHTTP(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 404 || !strings.Contains(string(b), "--collect DIR") {
 		t.Fatalf("/label without a collector: %d %s", r.StatusCode, b)
+	}
+}
+
+// TestPreviewLinksLabelInChromium follows the preview page's link to the
+// labelling view in headless Chromium: the view loads and lists the crop
+// the agent collected.
+func TestPreviewLinksLabelInChromium(t *testing.T) {
+	dir := t.TempDir()
+	col, err := collect.New(collect.Config{Dir: dir, Rate: 1, MinGap: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer col.Close()
+	src := &scriptedSource{items: photoFrames(t, 1), hold: true}
+	base, stop := newHTTPAgent(t, Config{OpenCamera: func(context.Context) (camera.Source, error) { return src, nil },
+		Collector: col})
+	defer stop()
+	for i := 0; col.Status().Frames == 0; i++ {
+		if i > 500 {
+			t.Fatalf("no frame collected: %+v", col.Status())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	b, err := headless.Start(ctx, filepath.Join(t.TempDir(), "profile"), base+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.WaitFor(ctx, `document.readyState === "complete" && document.getElementById("label-link")`); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Eval(ctx, `document.getElementById("label-link").click()`, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitFor(ctx, `location.pathname === "/label" && document.body && document.body.dataset.ready === "1"`); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := b.Eval(ctx, `document.querySelectorAll(".tile").length`, &n); err != nil || n != 1 {
+		t.Fatalf("labelling view shows %d crops, want 1 (%v)", n, err)
 	}
 }
