@@ -153,7 +153,10 @@ func TestUnitLetsCollectWrite(t *testing.T) {
 	}
 	s := Service{}.withDefaults(board)
 	s.ModelFile = "m.tflite"
-	unit := s.Unit()
+	unit, err := s.renderUnit(board)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(unit, "ProtectSystem=strict") || !strings.Contains(unit, "\nStateDirectory="+s.Name+"\n") {
 		t.Fatalf("unit:\n%s", unit)
 	}
