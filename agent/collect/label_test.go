@@ -40,6 +40,9 @@ func collected(t *testing.T, n int) (*Collector, []Item) {
 func do(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	var m map[string]any
@@ -167,6 +170,18 @@ func TestLabelAPI(t *testing.T) {
 		msg, _ := m["error"].(string)
 		if code != b.code || !strings.Contains(msg, b.msg) {
 			t.Errorf("%s %s %.60s: %d %q, want %d with %q", b.method, b.path, b.body, code, msg, b.code, b.msg)
+		}
+	}
+	// A cross-site form post (text/plain or form-encoded) is refused.
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+		req := httptest.NewRequest("POST", "/label/api/label", strings.NewReader(`{"id":"`+items[2].ID+`","label":"7"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("POST with Content-Type %q: %d, want 415", ct, w.Code)
 		}
 	}
 	if data, err := os.ReadFile(outside); err != nil || string(data) != "not yours" {
