@@ -20,6 +20,7 @@ func init() {
 the digit(s), smooths over --smooth frames and writes one JSON line per processed frame to stdout.
 Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. SIGTERM stops
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
+With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
 		Flags: append(append(recognizerFlags(), collectFlags()...),
