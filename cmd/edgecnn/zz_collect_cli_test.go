@@ -124,6 +124,7 @@ func TestCollectAndPullFlagErrors(t *testing.T) {
 		"rate":       {[]string{"--collect", dir, "--collect-rate", "-1"}, "--collect-rate"},
 		"quota":      {[]string{"--collect", dir, "--collect-max-mb", "0"}, "--collect-max-mb"},
 		"gap":        {[]string{"--collect", dir, "--collect-min-gap", "-1s"}, "--collect-min-gap"},
+		"min free":   {[]string{"--collect", dir, "--collect-min-free-mb", "-5"}, "--collect-min-free-mb"},
 		"no dir":     {[]string{"--collect-rate", "0.5"}, "needs --collect DIR"},
 		"unwritable": {[]string{"--collect", "/proc/edgecnn-collect"}, "collect"},
 	} {
