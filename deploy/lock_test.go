@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgecnn/edgecnn/deploy/sshdtest"
 )
 
 // TestConcurrentFlashesLock: two real flashes of one board at once. The
@@ -224,4 +226,77 @@ func TestRollbackScript(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mountTmpfs mounts a tmpfs of size (e.g. "4m") at dir for the test (a
+// real small disk). It needs root: skipped outside CI without it.
+func mountTmpfs(t *testing.T, dir, size string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "" {
+			t.Skip("needs root to mount a small tmpfs; CI runs it as root")
+		}
+		t.Fatal("needs root to mount a tmpfs, and CI runs as root")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "edgecnn-test", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+}
+
+// TestFlashFailedUploadSpaceReclaimed: an upload that failed half-way on
+// a small disk (a 4 MiB tmpfs; the board's sftp-server may write at most
+// 1 MiB per file, so the 2.5 MiB binary fails there) leaves its staging
+// directory; the next flash removes it first, so its space counts as free
+// and the flash succeeds (before, every later flash failed with "not
+// enough space").
+func TestFlashFailedUploadSpaceReclaimed(t *testing.T) {
+	b := newTestBoard(t)
+	mountTmpfs(t, b.prefix, "4m")
+	small := b.bundle(t, makeInputs(t, 200<<10, "small", "m"), "1")
+	if r := Flash(context.Background(), b.dial(t), small, b.opts()); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	normal := b.srv
+	normal.Stop()
+	b.srv = sshdtest.Start(t, "Subsystem sftp /usr/bin/prlimit --fsize=1048576 /usr/lib/openssh/sftp-server")
+	big := b.bundle(t, makeInputs(t, 5<<19, "big", "m"), "2") // 2.5 MiB
+	r := Flash(context.Background(), b.dial(t), big, b.opts())
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "upload") {
+		t.Fatalf("upload of a 2.5 MiB file where at most 1 MiB can be written: %v", r.Err)
+	}
+	t.Logf("failed upload: %v", r.Err)
+	staged, _ := filepath.Glob(filepath.Join(b.prefix, "releases", ".staging-*"))
+	var left int64
+	for _, s := range staged {
+		filepath.Walk(s, func(_ string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				left += fi.Size()
+			}
+			return nil
+		})
+	}
+	if left < 1<<20 {
+		t.Fatalf("the failed upload left %d bytes in %v; the test needs ≥ 1 MiB there", left, staged)
+	}
+	t.Logf("the failed upload left %.1f MiB in %d staging directories", float64(left)/(1<<20), len(staged))
+	b.srv.Stop()
+	normal.Restart()
+	b.srv = normal
+	var log strings.Builder
+	o := b.opts()
+	o.Log = &log
+	if r := Flash(context.Background(), b.dial(t), big, o); r.Err != nil {
+		t.Fatalf("flash after a failed upload: %v", r.Err)
+	}
+	if !strings.Contains(log.String(), "removed what an interrupted flash left: .staging-") {
+		t.Errorf("log:\n%s", log.String())
+	}
+	if s, _ := filepath.Glob(filepath.Join(b.prefix, "releases", ".staging-*")); len(s) != 0 {
+		t.Fatalf("staging left: %v", s)
+	}
+	b.assertHealthy(t, big.Release)
 }
