@@ -10,6 +10,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/internal/atomicfile"
 )
@@ -25,8 +27,9 @@ import (
 //	end-4   4     CRC-32 (IEEE) of every preceding byte
 //
 // The header records the architecture, normalization, labels, training
-// config, per-epoch metrics and, for every tensor, its name, shape and
-// element count. Model tensors use the names of Model.Params; extra state
+// config, per-epoch metrics, the data sources the model was taught (path,
+// kind, image count, SHA-256 of the file list; optional) and, for every
+// tensor, its name, shape and element count. Model tensors use the names of Model.Params; extra state
 // (optimizer moments, RNG state) is stored under names starting "state/".
 const (
 	ckptMagic   = "ECNNCKPT"
@@ -56,6 +59,34 @@ type CheckpointHeader struct {
 	Config  json.RawMessage `json:"config,omitempty"`  // training configuration (train package's type)
 	Metrics json.RawMessage `json:"metrics,omitempty"` // per-epoch metrics (train package's type)
 	Tensors []TensorEntry   `json:"tensors"`
+	// DataSources lists what the model was taught (absent in checkpoints
+	// written before it existed; they still load).
+	DataSources []DataSource `json:"data_sources,omitempty"`
+	// Init names the checkpoint a fine-tuning run started from.
+	Init *CheckpointRef `json:"init,omitempty"`
+}
+
+// DataSource records one data source of a training run: enough for a
+// user to tell later what a model was taught, and whether a folder has
+// changed since (SHA256).
+type DataSource struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`   // "mnist" or "folder"
+	Images int    `json:"images"` // images trained on
+	// SHA256 is the hex SHA-256 over the source's sorted file list and
+	// the files' contents (see train/data).
+	SHA256 string         `json:"sha256"`
+	Weight float64        `json:"weight,omitempty"` // share of every batch (mixing), 0..1
+	Labels map[string]int `json:"labels,omitempty"` // images per label
+	// From is set on sources inherited from an --init checkpoint: the
+	// path of that checkpoint (the source was taught before this run).
+	From string `json:"from,omitempty"`
+}
+
+// CheckpointRef identifies a checkpoint file by path and content.
+type CheckpointRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"` // of the whole file
 }
 
 // Checkpoint is a model plus its training record and optional extra state.
@@ -66,6 +97,9 @@ type Checkpoint struct {
 	Config  json.RawMessage
 	Metrics json.RawMessage
 	State   map[string][]float32 // extra tensors, e.g. optimizer moments
+	// DataSources and Init are the training run's data lineage (optional).
+	DataSources []DataSource
+	Init        *CheckpointRef
 }
 
 // Encode serializes the checkpoint.
@@ -74,7 +108,8 @@ func (c *Checkpoint) Encode() ([]byte, error) {
 		return nil, errors.New("checkpoint: no model")
 	}
 	h := CheckpointHeader{Format: "edgecnn-checkpoint", Version: c.Version, Arch: c.Model.Arch, Norm: c.Model.Norm,
-		Labels: c.Model.Labels, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics}
+		Labels: c.Model.Labels, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics,
+		DataSources: c.DataSources, Init: c.Init}
 	var data [][]float32
 	for _, p := range c.Model.Params() {
 		h.Tensors = append(h.Tensors, TensorEntry{p.Name, p.Shape, len(p.Data)})
@@ -106,6 +141,15 @@ func (c *Checkpoint) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// ErrNotCheckpoint is returned (wrapped) for a model file (.tflite) given
+// where a checkpoint is expected.
+var ErrNotCheckpoint = errors.New("not a checkpoint")
+
+// IsCheckpoint reports whether data starts like an edgecnn checkpoint.
+func IsCheckpoint(data []byte) bool {
+	return len(data) >= 8 && string(data[:8]) == ckptMagic
+}
+
 // DecodeCheckpoint parses a checkpoint, verifying magic, version, checksum,
 // that the architecture is valid and that every tensor matches it.
 func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
@@ -113,6 +157,10 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: file too short (%d bytes)", ErrCorrupt, len(b))
 	}
 	if string(b[:8]) != ckptMagic {
+		if len(b) >= 8 && string(b[4:8]) == "TFL3" {
+			return nil, fmt.Errorf("%w: this is a TFLite model, not a checkpoint (a .ckpt written by edgecnn train); "+
+				"a model file runs with predict, eval and run, and inspect shows it", ErrNotCheckpoint)
+		}
 		return nil, fmt.Errorf("%w: not an edgecnn checkpoint (bad magic %q)", ErrCorrupt, b[:8])
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != ckptVersion {
@@ -150,7 +198,8 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 	for _, p := range m.Params() {
 		params[p.Name] = p
 	}
-	c := &Checkpoint{Model: m, Version: h.Version, Epoch: h.Epoch, Config: h.Config, Metrics: h.Metrics, State: map[string][]float32{}}
+	c := &Checkpoint{Model: m, Version: h.Version, Epoch: h.Epoch, Config: h.Config, Metrics: h.Metrics, State: map[string][]float32{},
+		DataSources: h.DataSources, Init: h.Init}
 	data := body[16+hl:]
 	off := 0
 	seen := map[string]bool{}
@@ -209,6 +258,10 @@ func ReadCheckpointFile(path string) (*Checkpoint, error) {
 	}
 	c, err := DecodeCheckpoint(b)
 	if err != nil {
+		if !IsCheckpoint(b) && strings.EqualFold(filepath.Ext(path), ".onnx") {
+			return nil, fmt.Errorf("checkpoint %s: %w: this is an ONNX model, not a checkpoint (a .ckpt written by edgecnn train); "+
+				"a model file runs with predict, eval and run, and inspect shows it", path, ErrNotCheckpoint)
+		}
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return c, nil
