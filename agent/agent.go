@@ -32,9 +32,9 @@ type Config struct {
 	Out       io.Writer     // JSON lines, one per processed frame (nil: none)
 	HTTPAddr  string        // listen address of the HTTP API ("" : no HTTP)
 	Listener  net.Listener  // alternative to HTTPAddr (tests)
-	Workers   int           // concurrent /predict recognizers (default 2)
-	MaxUpload int64         // /predict body limit in bytes (default 8 MiB)
-	MaxPixels int           // /predict image limit in pixels (default 16 Mpixel)
+	Workers   int           // concurrent /predict recognizers (0: Limits.Workers)
+	MaxUpload int64         // /predict body limit in bytes (0: Limits.MaxUpload)
+	MaxPixels int           // /predict image limit in pixels (0: Limits.MaxPixels)
 	Trigger   Trigger       // capture only when it fires (nil: continuous)
 	LED       LED           // lit while a digit is recognized (nil: none)
 	Notifier  *Notifier     // sd_notify (nil: none)
@@ -43,6 +43,13 @@ type Config struct {
 	// per failure with ±20% jitter (defaults 100 ms and 10 s).
 	BackoffMin, BackoffMax time.Duration
 	Log                    *slog.Logger
+
+	// Limits bound the HTTP API's memory; zero fields are derived from
+	// the memory available (LimitsFor(MemoryAvailable())). Workers,
+	// MaxUpload and MaxPixels above override the fields of the same name.
+	Limits Limits
+	// Security: token, TLS and Host allow-list of the HTTP API.
+	Security HTTPSecurity
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -72,6 +79,8 @@ type Agent struct {
 	pJSeq   uint64
 
 	addr atomic.Value // string: the HTTP listener address once listening
+
+	budget *budget // decoded-image bytes of /predict requests in flight
 }
 
 // Line is one JSON line written per processed frame.
@@ -97,23 +106,8 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.OpenCamera == nil && cfg.HTTPAddr == "" && cfg.Listener == nil {
 		return nil, errors.New("agent: nothing to do: no camera and no HTTP address")
 	}
-	if cfg.Smooth <= 0 {
-		cfg.Smooth = 1
-	}
-	if cfg.Smooth > 1000 {
-		return nil, fmt.Errorf("agent: smoothing window %d above 1000", cfg.Smooth)
-	}
-	if cfg.MaxFrames < 0 {
-		return nil, fmt.Errorf("agent: max frames %d is negative", cfg.MaxFrames)
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
-	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = 8 << 20
-	}
-	if cfg.MaxPixels <= 0 {
-		cfg.MaxPixels = 16 << 20
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if cfg.BackoffMin <= 0 {
 		cfg.BackoffMin = 100 * time.Millisecond
@@ -124,7 +118,8 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1),
+		budget: newBudget(cfg.Limits.DecodeBudget)}
 	a.healthy.Store(cfg.OpenCamera == nil)
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
@@ -184,25 +179,35 @@ func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	var srv *http.Server
 	if n > 0 {
+		tlsCfg, err := a.cfg.Security.tlsConfig()
+		if err != nil {
+			return fmt.Errorf("agent: http: %w", err)
+		}
 		ln := a.cfg.Listener
 		if ln == nil {
-			var err error
 			if ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 				return fmt.Errorf("agent: http: %w", err)
 			}
 		}
+		guard := newGuardListener(ln, a.cfg.Limits.MaxConns, a.m.shed.Inc)
+		guard.tls = tlsCfg != nil
+		a.m.watchConns(guard)
 		a.addr.Store(ln.Addr().String())
-		srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-			MaxHeaderBytes: 64 << 10}
+		srv = a.server(tlsCfg)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(guard, "", "")
+			} else {
+				err = srv.Serve(guard)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("agent: http: %w", err)
 			}
 		}()
-		a.log.Info("http listening", "addr", ln.Addr().String())
+		a.logListening(ln.Addr().String(), tlsCfg != nil)
 	}
 	if err := a.cfg.Notifier.Notify("READY=1"); err != nil {
 		a.log.Warn("sd_notify", "err", err)

@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// budget is a counting semaphore of bytes. Unlike a FIFO semaphore, a small
+// request that fits goes ahead of a large one that does not, so one huge
+// image waiting for room never holds up ordinary photos.
+type budget struct {
+	mu    sync.Mutex
+	size  int64
+	used  int64
+	freed chan struct{} // closed and replaced on every release
+}
+
+func newBudget(size int64) *budget {
+	return &budget{size: size, freed: make(chan struct{})}
+}
+
+var errTooBig = errors.New("request exceeds the whole budget")
+
+// acquire reserves n bytes, waiting until they are free or ctx ends.
+func (b *budget) acquire(ctx context.Context, n int64) error {
+	if n > b.size {
+		return errTooBig
+	}
+	for {
+		b.mu.Lock()
+		if b.used+n <= b.size {
+			b.used += n
+			b.mu.Unlock()
+			return nil
+		}
+		ch := b.freed
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+func (b *budget) release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+func (b *budget) inUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// guardListener caps the connections the HTTP server holds. Up to max
+// connections are handed to the server; one above it is answered by a
+// small goroutine that reads its request line: GET /healthz is handed to
+// the server anyway (health checks must get through a flood), anything else
+// gets 503 with Retry-After and is closed. At most shedMax connections are
+// being shed at once; beyond that they are closed unread. Accepting never
+// blocks, so the kernel's backlog drains and a health check is never stuck
+// behind a flood.
+type guardListener struct {
+	net.Listener
+	slots   chan struct{}
+	shedSem chan struct{}
+	conns   chan net.Conn
+	errc    chan error
+	done    chan struct{}
+	once    sync.Once
+	shed    atomic.Uint64 // connections answered 503 or closed unread
+	open    atomic.Int64  // connections currently held by the server
+	onShed  func()
+	tls     bool // connections speak TLS: shed them unread
+}
+
+func newGuardListener(l net.Listener, max int, onShed func()) *guardListener {
+	g := &guardListener{Listener: l, slots: make(chan struct{}, max), shedSem: make(chan struct{}, 4*max),
+		conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}), onShed: onShed}
+	go g.loop()
+	return g
+}
+
+func (g *guardListener) loop() {
+	var tempDelay time.Duration
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// EMFILE and friends: back off as net/http does.
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(tempDelay):
+					continue
+				case <-g.done:
+					return
+				}
+			}
+			select {
+			case g.errc <- err:
+			case <-g.done:
+			}
+			return
+		}
+		tempDelay = 0
+		select {
+		case g.slots <- struct{}{}:
+			g.open.Add(1)
+			g.deliver(&slotConn{Conn: c, g: g})
+			continue
+		default:
+		}
+		g.count()
+		select {
+		case g.shedSem <- struct{}{}:
+			go g.shedConn(c)
+		default:
+			c.Close()
+		}
+	}
+}
+
+func (g *guardListener) count() {
+	g.shed.Add(1)
+	if g.onShed != nil {
+		g.onShed()
+	}
+}
+
+func (g *guardListener) deliver(c net.Conn) {
+	select {
+	case g.conns <- c:
+	case <-g.done:
+		c.Close()
+	}
+}
+
+var healthzLine = []byte("GET /healthz ")
+
+// busyResponse is what a connection above the cap gets.
+const busyResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 56\r\n\r\n" +
+	`{"error":"too many connections; retry after 1 second"}` + "\n\n"
+
+func (g *guardListener) shedConn(c net.Conn) {
+	defer func() { <-g.shedSem }()
+	if g.tls {
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	br := bufio.NewReaderSize(c, 64)
+	head, err := br.Peek(len(healthzLine))
+	if err == nil && bytes.Equal(head, healthzLine) {
+		c.SetDeadline(time.Time{})
+		g.deliver(&peekedConn{Conn: c, r: br})
+		return
+	}
+	c.Write([]byte(busyResponse))
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		// Drain a little of the request so the close does not reset the
+		// connection before the client read the answer.
+		br.Discard(16 << 10)
+	}
+	c.Close()
+}
+
+func (g *guardListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-g.conns:
+		return c, nil
+	case err := <-g.errc:
+		return nil, err
+	case <-g.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (g *guardListener) Close() error {
+	g.once.Do(func() { close(g.done) })
+	return g.Listener.Close()
+}
+
+// slotConn gives its slot back when closed.
+type slotConn struct {
+	net.Conn
+	g    *guardListener
+	once sync.Once
+}
+
+func (c *slotConn) Close() error {
+	c.once.Do(func() {
+		c.g.open.Add(-1)
+		<-c.g.slots
+	})
+	return c.Conn.Close()
+}
+
+// peekedConn replays the bytes read while deciding whether to shed it.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
