@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"image"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -216,3 +217,30 @@ type peekedConn struct {
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// toLuma converts images that the preprocessor would read pixel by pixel
+// through image.Image.At (16-bit PNGs, paletted GIFs, CMYK JPEGs, ...) to
+// 8-bit gray with the same formula as color.GrayModel, without allocating
+// per pixel; the decoded original can then be freed before recognition.
+// Gray, Y'CbCr, RGBA and NRGBA images, which the preprocessor reads
+// directly, are returned as they are.
+func toLuma(img image.Image) image.Image {
+	switch img.(type) {
+	case *image.Gray, *image.YCbCr, *image.RGBA, *image.NRGBA:
+		return img
+	}
+	src, ok := img.(image.RGBA64Image)
+	if !ok {
+		return img
+	}
+	b := img.Bounds()
+	g := image.NewGray(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := g.Pix[(y-b.Min.Y)*g.Stride:]
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := src.RGBA64At(x, y)
+			row[x-b.Min.X] = uint8((19595*uint32(c.R) + 38470*uint32(c.G) + 7471*uint32(c.B) + 1<<15) >> 24)
+		}
+	}
+	return g
+}

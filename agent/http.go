@@ -118,11 +118,18 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 	if int64(cfg.Width)*int64(cfg.Height) > int64(a.cfg.MaxPixels) {
 		return fail(http.StatusRequestEntityTooLarge, "%s image %dx%d exceeds the limit of %d pixels", format, cfg.Width, cfg.Height, a.cfg.MaxPixels)
 	}
-	cost := DecodeCost(cfg.Width, cfg.Height, BytesPerPixel(cfg.ColorModel))
+	// The reservation covers the decoded image and the body, which is read
+	// into memory before a worker is taken, so a slow client holds memory
+	// from the budget, never a worker.
+	bodySize := r.ContentLength
+	if bodySize < 0 || bodySize > a.cfg.MaxUpload {
+		bodySize = a.cfg.MaxUpload
+	}
+	cost := DecodeCost(cfg.Width, cfg.Height, BytesPerPixel(cfg.ColorModel)) + bodySize
 	wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
 	defer cancel()
 	busy := func(what string) int {
-		a.m.rejected.WithLabelValues(what).Inc()
+		a.m.rejected.WithLabelValues(strings.ReplaceAll(what, " ", "_")).Inc()
 		w.Header().Set("Retry-After", "1")
 		return fail(http.StatusServiceUnavailable, "busy: no %s free within %v; retry later", what, a.cfg.Limits.QueueWait)
 	}
@@ -132,20 +139,21 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 			return fail(http.StatusRequestEntityTooLarge, "%s image %dx%d needs %d MiB to decode, above this device's decode budget of %d MiB",
 				format, cfg.Width, cfg.Height, cost>>20, a.cfg.Limits.DecodeBudget>>20)
 		}
+		if r.Context().Err() != nil {
+			return fail(http.StatusServiceUnavailable, "request cancelled while waiting for memory")
+		}
 		return busy("decode budget")
 	}
 	defer a.budget.release(cost)
-	img, _, err := image.Decode(io.MultiReader(&hdr, src))
+	data, err := io.ReadAll(io.MultiReader(&hdr, src))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
 		}
-		return fail(http.StatusBadRequest, "decoding %s image: %v", format, err)
+		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return fail(http.StatusBadRequest, "%s image decodes to %dx%d, its header says %dx%d", format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
-	}
+	// A worker bounds the CPU: decoding and recognition run only on one.
 	var rec *Recognizer
 	select {
 	case rec = <-a.pool:
@@ -155,8 +163,17 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 		}
 		return busy("worker")
 	}
+	defer func() { a.pool <- rec }()
+	img, _, err := image.Decode(bytes.NewReader(data))
+	data = nil
+	if err != nil {
+		return fail(http.StatusBadRequest, "decoding %s image: %v", format, err)
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return fail(http.StatusBadRequest, "%s image decodes to %dx%d, its header says %dx%d", format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+	}
+	img = toLuma(img)
 	res, err := rec.Recognize(r.Context(), img)
-	a.pool <- rec
 	if err != nil {
 		return fail(http.StatusInternalServerError, "recognize: %v", err)
 	}
