@@ -6,10 +6,10 @@ import (
 	"context"
 	"errors"
 	"image"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -67,85 +67,49 @@ func (b *budget) inUse() int64 {
 
 // guardListener caps the connections the HTTP server holds. Up to max
 // connections are handed to the server; one above it is answered by a
-// small goroutine that reads its request line: GET /healthz is handed to
-// the server anyway (health checks must get through a flood), anything else
-// gets 503 with Retry-After and is closed. At most shedMax connections are
-// being shed at once; beyond that they are closed unread. Accepting never
-// blocks, so the kernel's backlog drains and a health check is never stuck
+// small goroutine that reads its request line: GET /healthz is served
+// anyway (health checks must get through a flood), anything else gets 503
+// with Retry-After and is closed. At most 4·max connections are being shed
+// at once; beyond that they are closed unread. Accept never waits for a
+// slot, so the kernel's backlog drains and a health check is never stuck
 // behind a flood.
 type guardListener struct {
 	net.Listener
-	slots   chan struct{}
-	shedSem chan struct{}
-	conns   chan net.Conn
-	errc    chan error
-	done    chan struct{}
-	once    sync.Once
-	shed    atomic.Uint64 // connections answered 503 or closed unread
-	open    atomic.Int64  // connections currently held by the server
-	onShed  func()
-	tls     bool // connections speak TLS: shed them unread
+	slots    chan struct{}
+	shedSem  chan struct{}
+	shed     atomic.Uint64 // connections answered 503 or closed unread
+	open     atomic.Int64  // connections currently held by the server
+	onShed   func()
+	tls      bool             // connections speak TLS: shed them unread
+	serveOne func(c net.Conn) // serves a /healthz connection above the cap
 }
 
 func newGuardListener(l net.Listener, max int, onShed func()) *guardListener {
-	g := &guardListener{Listener: l, slots: make(chan struct{}, max), shedSem: make(chan struct{}, 4*max),
-		conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}), onShed: onShed}
-	go g.loop()
-	return g
+	return &guardListener{Listener: l, slots: make(chan struct{}, max), shedSem: make(chan struct{}, 4*max), onShed: onShed}
 }
 
-func (g *guardListener) loop() {
-	var tempDelay time.Duration
+func (g *guardListener) Accept() (net.Conn, error) {
 	for {
 		c, err := g.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				// EMFILE and friends: back off as net/http does.
-				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
-				select {
-				case <-time.After(tempDelay):
-					continue
-				case <-g.done:
-					return
-				}
-			}
-			select {
-			case g.errc <- err:
-			case <-g.done:
-			}
-			return
+			return nil, err // net/http backs off on temporary errors (EMFILE)
 		}
-		tempDelay = 0
 		select {
 		case g.slots <- struct{}{}:
 			g.open.Add(1)
-			g.deliver(&slotConn{Conn: c, g: g})
-			continue
+			return &slotConn{Conn: c, g: g}, nil
 		default:
 		}
-		g.count()
+		g.shed.Add(1)
+		if g.onShed != nil {
+			g.onShed()
+		}
 		select {
 		case g.shedSem <- struct{}{}:
 			go g.shedConn(c)
 		default:
 			c.Close()
 		}
-	}
-}
-
-func (g *guardListener) count() {
-	g.shed.Add(1)
-	if g.onShed != nil {
-		g.onShed()
-	}
-}
-
-func (g *guardListener) deliver(c net.Conn) {
-	select {
-	case g.conns <- c:
-	case <-g.done:
-		c.Close()
 	}
 }
 
@@ -157,7 +121,7 @@ const busyResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: applicat
 
 func (g *guardListener) shedConn(c net.Conn) {
 	defer func() { <-g.shedSem }()
-	if g.tls {
+	if g.tls || g.serveOne == nil {
 		c.Close()
 		return
 	}
@@ -166,7 +130,7 @@ func (g *guardListener) shedConn(c net.Conn) {
 	head, err := br.Peek(len(healthzLine))
 	if err == nil && bytes.Equal(head, healthzLine) {
 		c.SetDeadline(time.Time{})
-		g.deliver(&peekedConn{Conn: c, r: br})
+		g.serveOne(&peekedConn{Conn: c, r: br})
 		return
 	}
 	c.Write([]byte(busyResponse))
@@ -179,21 +143,22 @@ func (g *guardListener) shedConn(c net.Conn) {
 	c.Close()
 }
 
-func (g *guardListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-g.conns:
-		return c, nil
-	case err := <-g.errc:
-		return nil, err
-	case <-g.done:
-		return nil, net.ErrClosed
-	}
+// oneConnListener hands out one connection, then reports io.EOF: serving
+// it with http.Server.Serve serves that connection alone.
+type oneConnListener struct {
+	c    net.Conn
+	addr net.Addr
 }
 
-func (g *guardListener) Close() error {
-	g.once.Do(func() { close(g.done) })
-	return g.Listener.Close()
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	if c := l.c; c != nil {
+		l.c = nil
+		return c, nil
+	}
+	return nil, io.EOF
 }
+func (l *oneConnListener) Close() error   { return nil }
+func (l *oneConnListener) Addr() net.Addr { return l.addr }
 
 // slotConn gives its slot back when closed.
 type slotConn struct {

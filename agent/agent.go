@@ -194,6 +194,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.m.watchConns(guard)
 		a.addr.Store(ln.Addr().String())
 		srv = a.server(tlsCfg)
+		guard.serveOne = func(c net.Conn) {
+			if err := srv.Serve(&oneConnListener{c: c, addr: ln.Addr()}); errors.Is(err, http.ErrServerClosed) {
+				c.Close()
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
