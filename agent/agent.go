@@ -50,6 +50,15 @@ type Config struct {
 	Limits Limits
 	// Security: token, TLS and Host allow-list of the HTTP API.
 	Security HTTPSecurity
+	// OneShot marks a source that cannot be reopened (a stdin stream):
+	// when it fails, Run returns the error (the process exits non-zero
+	// and systemd restarts it) instead of reopening it forever, and a
+	// frame cut short by the end of input counts as a bad frame before a
+	// clean end.
+	OneShot bool
+	// StaleAfter makes the agent unhealthy when the camera delivered no
+	// frame for this long (0: never).
+	StaleAfter time.Duration
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -59,9 +68,12 @@ type Agent struct {
 	log  *slog.Logger
 	pool chan *Recognizer
 
-	healthy  atomic.Bool
-	droppedN atomic.Uint64
-	beat     atomic.Int64 // unix nanos of the last loop heartbeat
+	healthy    atomic.Bool  // the source is open and delivered a frame since
+	lastGood   atomic.Int64 // unix nanos of the last good frame
+	fatal      atomic.Value // error: the source failed for good (OneShot)
+	badFramesN atomic.Uint64
+	droppedN   atomic.Uint64
+	beat       atomic.Int64 // unix nanos of the last loop heartbeat
 
 	// latest-frame slot
 	mu     sync.Mutex
@@ -131,7 +143,7 @@ func New(cfg Config) (*Agent, error) {
 
 // Healthy reports whether the camera is delivering frames (always true
 // without a camera).
-func (a *Agent) Healthy() bool { return a.healthy.Load() }
+func (a *Agent) Healthy() bool { ok, _ := a.health(); return ok }
 
 // Addr is the HTTP listener's address once Run listens ("" before).
 func (a *Agent) Addr() string {
@@ -217,6 +229,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	if err := a.cfg.Notifier.Notify("READY=1"); err != nil {
 		a.log.Warn("sd_notify", "err", err)
 	}
+	if a.cfg.StaleAfter > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.watchStale(ctx) }()
+	}
 	if a.cfg.Watchdog > 0 && a.cfg.Notifier != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.watchdog(ctx) }()
@@ -226,6 +242,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.capture(ctx) }()
 		loopErr = a.process(ctx, rec)
+		if err, ok := a.fatal.Load().(error); ok && loopErr == nil {
+			loopErr = fmt.Errorf("agent: %w", err)
+		}
 		cancel()
 	} else {
 		select {
@@ -314,7 +333,6 @@ func (a *Agent) capture(ctx context.Context) {
 			a.m.reconnects.Inc()
 			a.log.Info("camera reconnected", "source", src.String())
 		}
-		a.setHealthy(true)
 		end, err := a.read(ctx, src)
 		src.Close()
 		if end || ctx.Err() != nil {
@@ -322,6 +340,11 @@ func (a *Agent) capture(ctx context.Context) {
 		}
 		a.setHealthy(false)
 		a.m.cameraErrors.Inc()
+		if a.cfg.OneShot {
+			a.log.Error("camera failed and cannot be reopened; exiting", "source", src.String(), "err", err)
+			a.fatal.Store(fmt.Errorf("camera %s failed and cannot be reopened: %w", src.String(), err))
+			return
+		}
 		failures++
 		a.log.Warn("camera failed; reconnecting", "err", err, "in", backoff)
 		if !sleep(ctx, jitter(backoff)) {
@@ -342,12 +365,22 @@ func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err erro
 		case err == nil:
 		case errors.Is(err, camera.ErrBadFrame):
 			a.m.badFrames.Inc()
+			a.badFramesN.Add(1)
 			a.log.Debug("bad frame skipped", "err", err)
 			continue
 		case errors.Is(err, io.EOF):
 			return true, nil
+		case a.cfg.OneShot && errors.Is(err, io.ErrUnexpectedEOF):
+			a.m.badFrames.Inc()
+			a.badFramesN.Add(1)
+			a.log.Warn("input ended inside a frame; frame skipped", "err", err)
+			return true, nil
 		default:
 			return false, err
+		}
+		a.lastGood.Store(time.Now().UnixNano())
+		if !a.healthy.Load() {
+			a.setHealthy(true)
 		}
 		a.m.frames.Inc()
 		a.mu.Lock()

@@ -201,12 +201,14 @@ func firstFilePart(mr *multipart.Reader) (io.Reader, error) {
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	if !a.Healthy() {
+	ok, reason := a.health()
+	body := map[string]any{"status": "ok"}
+	if !ok {
+		body["status"], body["reason"] = "unhealthy", reason
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"status":"unhealthy","reason":"camera reconnecting"}`+"\n")
-		return
 	}
-	io.WriteString(w, `{"status":"ok"}`+"\n")
+	a.addHealthDetail(body)
+	json.NewEncoder(w).Encode(body)
 }
 
 // State is the preview page's data.

@@ -19,6 +19,8 @@ type Numbers struct {
 	Threads       int
 	MinConfidence float64
 	MemoryMiB     int // memory the limits are derived from (0: detect)
+	// EngineMemoryMiB bounds the native engine's activations (0: default).
+	EngineMemoryMiB int
 }
 
 // Check refuses NaN, infinite, negative and absurd values, naming the
@@ -31,6 +33,9 @@ func (n Numbers) Check() error {
 		return err
 	}
 	if err := CheckFloat("min-confidence", n.MinConfidence, 0, 1); err != nil {
+		return err
+	}
+	if err := CheckInt("engine-memory", n.EngineMemoryMiB, 0, 1<<22); err != nil {
 		return err
 	}
 	return CheckInt("memory", n.MemoryMiB, 0, 1<<22)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
+	"time"
 
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
@@ -45,6 +47,7 @@ gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=,
 			&cli.StringFlag{Name: "tls-cert", Usage: "serve HTTPS with this certificate (PEM; with --tls-key)"},
 			&cli.StringFlag{Name: "tls-key", Usage: "private key of --tls-cert (PEM)"},
 			&cli.StringSliceFlag{Name: "http-allow-host", Usage: "host name accepted in the Host header besides localhost, the host name, NAME.local and IP addresses (\"*\": any)"},
+			&cli.DurationFlag{Name: "stale-after", Usage: "unhealthy when the camera delivered no frame for this long (0: the longer of 5 s and 10 frame intervals at --fps)"},
 			&cli.StringFlag{Name: "model-sha256", Usage: "refuse to start unless the model file has this SHA-256 (default: check MODEL.sha256 when present)"},
 			&cli.StringFlag{Name: "gpio-trigger", Usage: "GPIO pin name of a capture button (e.g. GPIO17), active low"},
 			&cli.StringFlag{Name: "gpio-led", Usage: "GPIO pin name of an LED lit while a digit is recognized"},
@@ -66,7 +69,7 @@ func runAction(c *cli.Context) error {
 	}
 	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
 	nums := agent.Numbers{FPS: c.Float64("fps"), Threads: c.Int("threads"), MinConfidence: c.Float64("min-confidence"),
-		MemoryMiB: c.Int("memory")}
+		MemoryMiB: c.Int("memory"), EngineMemoryMiB: c.Int("engine-memory")}
 	if err := nums.Check(); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
@@ -145,6 +148,13 @@ func runAction(c *cli.Context) error {
 	copt := camera.Options{Device: c.String("device"), Width: w, Height: h, FPS: c.Float64("fps"),
 		Format: c.String("format"), Loop: c.Bool("loop"), Rate: c.Bool("realtime"), Stdin: os.Stdin}
 	spec := c.String("camera")
+	stale := c.Duration("stale-after")
+	if stale == 0 {
+		stale = max(5*time.Second, time.Duration(10/nums.FPS*float64(time.Second)))
+	}
+	if stale < 0 || stale > 24*time.Hour {
+		return fmt.Errorf("run: --stale-after %v out of range [0, 24h]", stale)
+	}
 	// Fail fast when the camera cannot be opened at start (unless
 	// --wait-camera: a service that starts before the camera appears);
 	// once running, camera failures are retried with backoff.
@@ -179,6 +189,7 @@ func runAction(c *cli.Context) error {
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
 		HTTPAddr: c.String("http"), Limits: limits, Security: sec,
+		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 	})
 	if err != nil {

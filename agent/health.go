@@ -1,0 +1,58 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// health tells the truth about the frame source at this moment: healthy
+// once the source delivered a frame since it was (re)opened, and not while
+// it is reconnecting, has failed for good, or (StaleAfter) has been silent
+// too long.
+func (a *Agent) health() (bool, string) {
+	if a.cfg.OpenCamera == nil {
+		return true, ""
+	}
+	if err, ok := a.fatal.Load().(error); ok {
+		return false, err.Error()
+	}
+	if !a.healthy.Load() {
+		if a.lastGood.Load() == 0 {
+			return false, "waiting for the first camera frame"
+		}
+		return false, "camera reconnecting"
+	}
+	if a.cfg.StaleAfter > 0 {
+		if age := time.Since(time.Unix(0, a.lastGood.Load())); age > a.cfg.StaleAfter {
+			return false, fmt.Sprintf("no camera frame for %.1f s", age.Seconds())
+		}
+	}
+	return true, ""
+}
+
+// watchStale keeps the edgecnn_camera_healthy gauge true to health()
+// while frames stop arriving without an error.
+func (a *Agent) watchStale(ctx context.Context) {
+	t := time.NewTicker(min(a.cfg.StaleAfter/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if ok, _ := a.health(); ok {
+				a.m.healthy.Set(1)
+			} else {
+				a.m.healthy.Set(0)
+			}
+		}
+	}
+}
+
+// addHealthDetail adds what /healthz reports beside the status.
+func (a *Agent) addHealthDetail(body map[string]any) {
+	if a.cfg.OpenCamera != nil {
+		body["bad_frames"] = a.badFramesN.Load()
+	}
+}
