@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/runtime"
 )
 
 // Config configures an Agent.
@@ -59,6 +60,9 @@ type Config struct {
 	// StaleAfter makes the agent unhealthy when the camera delivered no
 	// frame for this long (0: never).
 	StaleAfter time.Duration
+	// Placement is where the engines run (runtime.PlacementOf); logged at
+	// start and reported on /healthz and /metrics (nil: not reported).
+	Placement *runtime.Placement
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -135,6 +139,7 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1),
 		budget: newBudget(cfg.Limits.DecodeBudget)}
 	a.healthy.Store(cfg.OpenCamera == nil)
+	a.reportPlacement()
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
 	} else {

@@ -3,7 +3,10 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // health tells the truth about the frame source at this moment: healthy
@@ -55,4 +58,27 @@ func (a *Agent) addHealthDetail(body map[string]any) {
 	if a.cfg.OpenCamera != nil {
 		body["bad_frames"] = a.badFramesN.Load()
 	}
+	if a.cfg.Placement != nil {
+		body["engine"] = a.cfg.Placement
+	}
+}
+
+// reportPlacement logs where the engines run (a warning after a fallback)
+// and exports it as edgecnn_engine_info.
+func (a *Agent) reportPlacement() {
+	p := a.cfg.Placement
+	if p == nil {
+		return
+	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "edgecnn_engine_info",
+		Help: "1, labelled with the backend and delegate (accelerator) actually running, the one requested, and whether it fell back."},
+		[]string{"backend", "delegate", "requested", "fallback"})
+	g.WithLabelValues(p.Backend, p.Delegate, p.Requested, strconv.FormatBool(p.Fallback)).Set(1)
+	a.m.reg.MustRegister(g)
+	if p.Fallback {
+		a.log.Warn("engine fell back: the requested accelerator is not in use", "backend", p.Backend,
+			"delegate", p.Delegate, "requested", p.Requested, "reason", p.Reason)
+		return
+	}
+	a.log.Info("engine", "backend", p.Backend, "delegate", p.Delegate)
 }

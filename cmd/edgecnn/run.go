@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -140,6 +141,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	place := runtime.PlacementOf(probe.Engine(), engineOptions(c))
 	probe.Engine().Close()
 	w, h, err := camera.ParseSize(c.String("size"))
 	if err != nil {
@@ -189,7 +191,7 @@ func runAction(c *cli.Context) error {
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
 		HTTPAddr: c.String("http"), Limits: limits, Security: sec,
-		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale,
+		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale, Placement: &place,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 	})
 	if err != nil {
