@@ -99,6 +99,17 @@ func loadAvg() float64 {
 	return v
 }
 
+// skip skips the test saying why, unless EDGECNN_REQUIRE_CGROUP=1 (CI,
+// which runs as root: .ci/run sets it), where the attack test must run.
+func skip(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("EDGECNN_REQUIRE_CGROUP") == "1" {
+		t.Fatalf("EDGECNN_REQUIRE_CGROUP=1 but: %s", msg)
+	}
+	t.Skip(msg)
+}
+
 // memCgroup is a temporary memory cgroup (v1 or v2) with a limit.
 type memCgroup struct {
 	dir      string
@@ -112,11 +123,11 @@ type memCgroup struct {
 func newMemCgroup(t *testing.T, limit int64) *memCgroup {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("memory cgroup test needs root (CI runs as root)")
+		skip(t, "memory cgroup test needs root (CI runs as root)")
 	}
 	self, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
-		t.Skipf("no /proc/self/cgroup: %v", err)
+		skip(t, "no /proc/self/cgroup: %v", err)
 	}
 	var parent string
 	var v2 bool
@@ -136,13 +147,13 @@ func newMemCgroup(t *testing.T, limit int64) *memCgroup {
 		}
 	}
 	if parent == "" {
-		t.Skip("no memory cgroup controller mounted (v1 /sys/fs/cgroup/memory or v2 /sys/fs/cgroup)")
+		skip(t, "no memory cgroup controller mounted (v1 /sys/fs/cgroup/memory or v2 /sys/fs/cgroup)")
 	}
 	var rb [6]byte
 	rand.Read(rb[:])
 	cg := &memCgroup{dir: filepath.Join(parent, "edgecnn-test-"+hex.EncodeToString(rb[:])), v2: v2}
 	if err := os.Mkdir(cg.dir, 0o755); err != nil {
-		t.Skipf("cannot create a memory cgroup below %s: %v", parent, err)
+		skip(t, "cannot create a memory cgroup below %s: %v", parent, err)
 	}
 	t.Cleanup(cg.remove)
 	lim := strconv.FormatInt(limit, 10)
@@ -150,12 +161,12 @@ func newMemCgroup(t *testing.T, limit int64) *memCgroup {
 	cg.procs = filepath.Join(cg.dir, "cgroup.procs")
 	if v2 {
 		if err := write("memory.max", lim); err != nil {
-			t.Skipf("memory controller not enabled for %s: %v", parent, err)
+			skip(t, "memory controller not enabled for %s: %v", parent, err)
 		}
 		write("memory.swap.max", "0")
 		cg.peakFile = filepath.Join(cg.dir, "memory.peak")
 		if _, err := os.Stat(cg.peakFile); err != nil {
-			t.Skip("cgroup v2 without memory.peak (kernel < 5.19): cannot measure the peak")
+			skip(t, "cgroup v2 without memory.peak (kernel < 5.19): cannot measure the peak")
 		}
 	} else {
 		if err := write("memory.limit_in_bytes", lim); err != nil {
@@ -482,7 +493,8 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	peak := cg.peak()
 	hzMaxD := time.Duration(hzMax.Load())
 
-	tab := fmt.Sprintf("hardening: %v in a %d MiB memory cgroup (peak limit %d MiB)\n", dur, limit>>20, peakMax>>20)
+	tab := fmt.Sprintf("hardening: %v in a %d MiB memory cgroup (peak limit %d MiB), load average %.1f on %d CPUs\n",
+		dur, limit>>20, peakMax>>20, loadAvg(), goruntime.NumCPU())
 	tab += fmt.Sprintf("%-34s | %8s | %6s | %6s | %6s | %6s | %s\n", "attack", "requests", "200", "503", "413", "errors", "")
 	row := func(name string, s *attackStats) {
 		tab += fmt.Sprintf("%-34s | %8d | %6d | %6d | %6d | %6d |\n", name, s.requests.Load(), s.ok.Load(), s.busy.Load(), s.tooBig.Load(), s.otherHTTP.Load()+s.netErr.Load())
@@ -494,8 +506,9 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 		peak>>20, alive, cg.oomKills(), hzN.Load(), hzFail.Load(), hzMaxD.Round(time.Millisecond))
 	if full {
 		fmt.Print(tab)
+	} else {
+		t.Log("\n" + tab)
 	}
-	t.Log("\n" + tab)
 
 	if !alive {
 		logMu.Lock()
