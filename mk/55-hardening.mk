@@ -13,7 +13,7 @@ BENCH_TARGETS += bench-hardening
 
 .PHONY: bench-hardening
 
-# Run in the package directory (go test's local mode) so the table is printed.
+# -v: the test prints the table on stdout.
 bench-hardening:
-	cd cmd/edgecnn && EDGECNN_HARDENING=full EDGECNN_REQUIRE_CGROUP=1 $(GO) test -count=1 -timeout 10m \
-	  -run '^TestHardeningMemoryCgroup$$' .
+	EDGECNN_HARDENING=full EDGECNN_REQUIRE_CGROUP=1 $(GO) test -v -count=1 -timeout 10m \
+	  -run '^TestHardeningMemoryCgroup$$' ./cmd/edgecnn
