@@ -61,6 +61,9 @@ func (a *Agent) addHealthDetail(body map[string]any) {
 	if a.cfg.Placement != nil {
 		body["engine"] = a.cfg.Placement
 	}
+	if a.cfg.Collector != nil {
+		body["collect"] = a.cfg.Collector.Status()
+	}
 }
 
 // reportPlacement logs where the engines run (a warning after a fallback)

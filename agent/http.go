@@ -28,6 +28,7 @@ import (
 //	GET  /            live preview page (last frame, detected box, digit)
 //	GET  /state       the preview's state as JSON
 //	GET  /frame.jpg   the last processed frame
+//	     /label...    labelling view of collected crops (collect.Collector.Handler)
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/predict", a.handlePredict)
@@ -36,6 +37,8 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("/state", a.only("GET", a.handleState))
 	mux.HandleFunc("/frame.jpg", a.only("GET", a.handleFrame))
 	mux.HandleFunc("/", a.only("GET", a.handleIndex))
+	mux.Handle("/label", a.labelHandler())
+	mux.Handle("/label/", a.labelHandler())
 	return mux
 }
 
