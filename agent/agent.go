@@ -15,7 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures an Agent.
@@ -43,6 +45,12 @@ type Config struct {
 	// per failure with ±20% jitter (defaults 100 ms and 10 s).
 	BackoffMin, BackoffMax time.Duration
 	Log                    *slog.Logger
+	// Publish receives each processed frame's smoothed reading (nil:
+	// none); it must not block (publish.Publisher.Offer).
+	Publish func(publish.Reading)
+	// Collectors are served on /metrics beside the agent's own metrics
+	// (the publisher's queue and delivery counters).
+	Collectors []prometheus.Collector
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -125,6 +133,11 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1)}
+	for _, c := range cfg.Collectors {
+		if err := a.m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("agent: metrics: %w", err)
+		}
+	}
 	a.healthy.Store(cfg.OpenCamera == nil)
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
@@ -446,6 +459,9 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 		a.pmu.Lock()
 		a.pFrame, a.pSeq, a.pResult, a.pTime = f.Image, f.Seq, res, done
 		a.pmu.Unlock()
+		if a.cfg.Publish != nil {
+			a.cfg.Publish(reading(f, text, conf, res))
+		}
 		if enc != nil {
 			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Confidence: conf,
 				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
@@ -461,6 +477,19 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			return nil
 		}
 	}
+}
+
+// reading is the published form of a processed frame's smoothed answer.
+func reading(f camera.Frame, text string, conf float32, res Result) publish.Reading {
+	r := publish.Reading{Time: f.Time.UTC(), Seq: f.Seq, Digits: text, Confidence: conf}
+	switch {
+	case text != "":
+	case res.Rejected > 0:
+		r.Reason = "low confidence"
+	default:
+		r.Reason = "no digit found"
+	}
+	return r
 }
 
 // majority returns the most frequent text in the window (ties: the most
