@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/agent/publish/mosquittotest"
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // collect subscribes to topic on a real broker and gathers payloads.
