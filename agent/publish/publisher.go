@@ -219,6 +219,15 @@ func (p *Publisher) deliver(ctx context.Context, o *output) {
 	}
 }
 
+// Dropped is the number of readings dropped from full queues, all sinks.
+func (p *Publisher) Dropped() uint64 {
+	var n uint64
+	for _, o := range p.outs {
+		n += o.q.Dropped()
+	}
+	return n
+}
+
 // Drain waits until every queue is empty or ctx ends, and reports how many
 // readings are still queued.
 func (p *Publisher) Drain(ctx context.Context) int {
