@@ -15,5 +15,9 @@ func TestMain(m *testing.M) {
 		mqttChild(url)
 		os.Exit(0)
 	}
+	if dir := os.Getenv("EDGECNN_DISKFULL_CHILD"); dir != "" {
+		diskFullChild(dir)
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }

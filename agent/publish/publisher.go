@@ -61,8 +61,9 @@ type Publisher struct {
 }
 
 type output struct {
-	sink Sink
-	q    *Queue
+	sink      Sink
+	q         *Queue
+	appendErr string // the last queue write error logged ("" : none since)
 }
 
 // New opens the sinks' queues. Close it when done.
@@ -158,8 +159,17 @@ func (p *Publisher) accept(r Reading) {
 		before := o.q.Dropped()
 		if _, err := o.q.Append(b); err != nil {
 			p.m.appendErrors.WithLabelValues(o.sink.Name()).Inc()
-			p.log.Error("publish: queueing reading failed; this reading is not sent", "sink", o.sink.Name(), "err", err)
+			// One line per kind of failure (a full disk fails every reading).
+			if msg := err.Error(); msg != o.appendErr {
+				p.log.Error("publish: cannot write readings to the queue; they are not sent until it works again (queued ones are kept)",
+					"sink", o.sink.Name(), "err", err)
+				o.appendErr = msg
+			}
 			continue
+		}
+		if o.appendErr != "" {
+			p.log.Info("publish: queue writable again", "sink", o.sink.Name())
+			o.appendErr = ""
 		}
 		if d := o.q.Dropped() - before; d > 0 {
 			p.log.Warn("publish: queue full; dropped the oldest readings", "sink", o.sink.Name(), "dropped", d, "dropped_total", o.q.Dropped())
