@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/internal/atomicfile"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -85,6 +89,9 @@ func New(opt Options, sinks ...Sink) (*Publisher, error) {
 	}
 	p := &Publisher{opt: opt, log: opt.Log, gate: NewGate(opt.Plausibility, opt.Policy),
 		in: make(chan Reading, 1024), m: newMetrics()}
+	if err := p.loadLast(); err != nil {
+		return nil, err
+	}
 	for _, s := range sinks {
 		q, err := OpenQueue(filepath.Join(opt.QueueDir, s.Name()), opt.Queue)
 		if err != nil {
@@ -141,7 +148,11 @@ func (p *Publisher) Run(ctx context.Context) {
 }
 
 func (p *Publisher) accept(r Reading) {
+	before, had := p.gate.Last()
 	v := p.gate.Check(r)
+	if after, ok := p.gate.Last(); ok && (!had || after != before) && p.meter() {
+		p.saveLast(after)
+	}
 	if v.Held != "" {
 		p.m.held.WithLabelValues(v.Held).Inc()
 		p.log.Debug("publish: reading held back", "rule", v.Held, "digits", r.Digits, "seq", r.Seq)
@@ -226,6 +237,44 @@ func (p *Publisher) deliver(ctx context.Context, o *output) {
 		if err := o.q.Ack(seq); err != nil {
 			p.log.Error("publish: removing a delivered reading from the queue failed (it may be sent twice)", "sink", name, "err", err)
 		}
+	}
+}
+
+// meter reports whether a rule depends on the last accepted value, which
+// is then kept in QueueDir/last-accepted across restarts.
+func (p *Publisher) meter() bool {
+	return p.opt.Plausibility.Monotonic || p.opt.Plausibility.MaxDelta > 0
+}
+
+func (p *Publisher) lastPath() string { return filepath.Join(p.opt.QueueDir, "last-accepted") }
+
+func (p *Publisher) loadLast() error {
+	if !p.meter() {
+		return nil
+	}
+	b, err := os.ReadFile(p.lastPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return fmt.Errorf("publish: %s: %w (delete it to start over)", p.lastPath(), err)
+	}
+	p.gate.SetLast(v)
+	p.log.Info("publish: plausibility goes on from the last accepted reading", "value", v, "file", p.lastPath())
+	return nil
+}
+
+func (p *Publisher) saveLast(v uint64) {
+	if err := os.MkdirAll(p.opt.QueueDir, 0o700); err != nil {
+		p.log.Warn("publish: saving the last accepted reading", "err", err)
+		return
+	}
+	if err := atomicfile.WriteFile(p.lastPath(), []byte(strconv.FormatUint(v, 10)+"\n"), 0o600); err != nil {
+		p.log.Warn("publish: saving the last accepted reading", "err", err)
 	}
 }
 

@@ -93,6 +93,13 @@ func NewGate(rules Plausibility, policy Policy) *Gate {
 	return &Gate{rules: rules, policy: policy}
 }
 
+// Last is the last accepted numeric reading (ok false: none yet).
+func (g *Gate) Last() (v uint64, ok bool) { return g.last, g.accepted }
+
+// SetLast restores the last accepted value (after a restart), so that
+// Monotonic and MaxDelta go on from it.
+func (g *Gate) SetLast(v uint64) { g.last, g.accepted = v, true }
+
 // Check decides whether r is published. Readings without digits are
 // subject to Agree and the Policy only (a meter's no-digit frames neither
 // advance nor violate the monotonic value).

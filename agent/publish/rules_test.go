@@ -1,6 +1,8 @@
 package publish
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +83,36 @@ func TestGateAgree(t *testing.T) {
 	if pub != "7,8" {
 		t.Errorf("agree=3: published %q", pub)
 	}
-	if strings.Count(held, "agree") != 6 {
-		t.Errorf("agree=3: held %q, want 6 agree", held)
+	if strings.Count(held, "agree") != 7 {
+		t.Errorf("agree=3: held %q, want 7 agree", held)
+	}
+}
+
+// TestMonotonicSurvivesRestart: the last accepted value is kept beside
+// the queues, so a restart does not accept a lower misreading.
+func TestMonotonicSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := newHook(t, func(Reading) int { return 200 })
+	opt := Options{Policy: Policy{Mode: Every}, Plausibility: Plausibility{Monotonic: true}, QueueDir: dir}
+	p, err := New(opt, newWebhook(t, h.srv.URL, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.accept(Reading{Seq: 1, Digits: "100"})
+	p.accept(Reading{Seq: 2, Digits: "105"})
+	p.Close()
+	p, err = New(opt, newWebhook(t, h.srv.URL, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.accept(Reading{Seq: 3, Digits: "90"})
+	p.accept(Reading{Seq: 4, Digits: "106"})
+	if got := strings.Join(drainQueue(t, p.outs[0].q), " "); !strings.Contains(got, `"seq":4`) || strings.Contains(got, `"seq":3`) {
+		t.Fatalf("after restart queued %s; want 106 (seq 4) and not 90 (seq 3)", got)
+	}
+	os.WriteFile(filepath.Join(dir, "last-accepted"), []byte("x"), 0o600)
+	if _, err := New(opt, newWebhook(t, h.srv.URL, time.Second)); err == nil || !strings.Contains(err.Error(), "delete it") {
+		t.Fatalf("corrupt last-accepted: err = %v", err)
 	}
 }
