@@ -79,7 +79,8 @@ func TestGateAgree(t *testing.T) {
 	g := NewGate(Plausibility{Agree: 3}, Policy{Mode: OnChange})
 	pub, held := run(g, "7", "7", "7", "1", "7", "7", "8", "8", "8", "8")
 	// 7 after three 7s; the lone 1 breaks the run, so 7 needs three
-	// again (published already: no change); 8 after three 8s.
+	// again (published already: no change); 8 after three 8s. Held: the
+	// first two frames, the 1, the two 7s after it and the first two 8s.
 	if pub != "7,8" {
 		t.Errorf("agree=3: published %q", pub)
 	}
