@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/edgecnn/edgecnn/internal/atomicfile"
 )
@@ -47,6 +48,9 @@ type Queue struct {
 
 	dropped uint64
 	lost    uint64 // records found corrupt at open
+
+	headSaved time.Time // when head was last written
+	headDirty bool      // head advanced since
 	ready   chan struct{}
 	closed  bool
 }
@@ -61,6 +65,9 @@ type QueueOptions struct {
 	MaxBytes   int64 // payload bytes kept (default 8 MiB); beyond it the oldest records are dropped
 	MaxRecords int   // records kept (default 100000)
 	SegBytes   int64 // roll to a new segment file beyond this size (default 1 MiB)
+	// HeadEvery is how often acknowledgements are written to disk at most
+	// (default 250 ms; negative: every time).
+	HeadEvery time.Duration
 }
 
 const (
@@ -85,6 +92,9 @@ func OpenQueue(dir string, opt QueueOptions) (*Queue, error) {
 	if opt.SegBytes <= 0 {
 		opt.SegBytes = 1 << 20
 	}
+	if opt.HeadEvery == 0 {
+		opt.HeadEvery = 250 * time.Millisecond
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("publish: queue: %w", err)
 	}
@@ -96,10 +106,9 @@ func OpenQueue(dir string, opt QueueOptions) (*Queue, error) {
 	for len(q.recs) > 0 && (q.size > opt.MaxBytes || len(q.recs) > opt.MaxRecords) {
 		q.dropFront()
 	}
-	if err := q.writeHead(); err != nil {
+	if err := q.saveHead(); err != nil {
 		return nil, err
 	}
-	q.removeDeadSegments()
 	if err := q.openSegment(); err != nil {
 		return nil, err
 	}
@@ -324,10 +333,9 @@ func (q *Queue) Append(payload []byte) (uint64, error) {
 		dropped = true
 	}
 	if dropped {
-		if err := q.writeHead(); err != nil {
+		if err := q.saveHead(); err != nil {
 			return seq, err
 		}
-		q.removeDeadSegments()
 	}
 	q.signal()
 	return seq, nil
@@ -361,9 +369,22 @@ func (q *Queue) Ack(seq uint64) error {
 		q.recs = q.recs[1:]
 	}
 	q.head = seq + 1
+	q.headDirty = true
+	// Writing head is what keeps a delivered record from being sent again
+	// after a crash; it is not needed to lose nothing. So it is written at
+	// most every HeadEvery (and at Close), not once per record: a crash
+	// may repeat up to HeadEvery's worth of readings (at least once).
+	if time.Since(q.headSaved) < q.opt.HeadEvery {
+		return nil
+	}
+	return q.saveHead()
+}
+
+func (q *Queue) saveHead() error {
 	if err := q.writeHead(); err != nil {
 		return err
 	}
+	q.headSaved, q.headDirty = time.Now(), false
 	q.removeDeadSegments()
 	return nil
 }
@@ -410,10 +431,14 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
-	if q.seg != nil {
-		return q.seg.Close()
+	var err error
+	if q.headDirty {
+		err = q.saveHead()
 	}
-	return nil
+	if q.seg != nil {
+		err = errors.Join(err, q.seg.Close())
+	}
+	return err
 }
 
 var _ io.Closer = (*Queue)(nil)

@@ -67,7 +67,9 @@ func TestQueueOrderAckAndReopen(t *testing.T) {
 			t.Fatalf("record %d = %q, want %q", i, g, want)
 		}
 	}
-	// Acknowledged segments are deleted: only the current one stays.
+	// Acknowledged segments are deleted (at the latest when the
+	// acknowledgements are written, here at Close): only the current one stays.
+	q.Close()
 	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if len(segs) != 1 {
 		t.Errorf("%d segment files left after everything was acknowledged: %v", len(segs), segs)
