@@ -51,8 +51,8 @@ type Queue struct {
 
 	headSaved time.Time // when head was last written
 	headDirty bool      // head advanced since
-	ready   chan struct{}
-	closed  bool
+	ready     chan struct{}
+	closed    bool
 }
 
 type record struct {
