@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/mnist"
@@ -75,7 +76,7 @@ func trainAction(c *cli.Context) error {
 				barEpoch = p.Epoch
 			}
 			if bar != nil { // no formatting per batch unless drawing
-				bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", p.Loss, p.Accuracy, p.ImagesPerSecond))
+				bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s, ETA %s", p.Loss, p.Accuracy, p.ImagesPerSecond, p.ETA().Round(time.Second)))
 			}
 		},
 		OnEpoch: func(e train.EpochMetrics) {
