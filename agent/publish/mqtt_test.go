@@ -157,7 +157,7 @@ func TestMQTTConfigErrors(t *testing.T) {
 // last will "offline".
 func TestMQTTDiscoveryAndLastWill(t *testing.T) {
 	b := mosquittotest.New(t, mosquittotest.Options{})
-	avail := subscribe(t, b.URL("", ""), "avail-sub", false, "edgecnn/meter1/availability")
+	avail := subscribe(t, b.URL("", ""), "avail-sub", false, "edgecnn/meter1/#")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "EDGECNN_MQTT_CHILD="+b.URL("", ""), "EDGECNN_MQTT_CHILD_DIR="+t.TempDir())
 	cmd.Stderr = os.Stderr
@@ -166,13 +166,17 @@ func TestMQTTDiscoveryAndLastWill(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	last := func() string {
-		m := avail.messages()
-		if len(m) == 0 {
-			return ""
+		a := ""
+		for _, m := range avail.messages() {
+			if m.Topic == "edgecnn/meter1/availability" {
+				a = m.Payload
+			}
 		}
-		return m[len(m)-1].Payload
+		return a
 	}
-	waitUntil(t, 20*time.Second, "availability online", func() bool { return last() == "online" })
+	waitUntil(t, 20*time.Second, "availability online and the state", func() bool {
+		return last() == "online" && len(avail.seqs(t)) == 1
+	})
 
 	// A late subscriber (Home Assistant starting after the device) gets
 	// the retained discovery messages and the last state.

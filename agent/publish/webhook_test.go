@@ -216,6 +216,9 @@ func TestPublisherMetricsAndDrops(t *testing.T) {
 	}
 	p.Offer(Reading{Seq: 9, Digits: "100"}) // lower: held back
 	waitUntil(t, 5*time.Second, "a full queue", func() bool { return p.outs[0].q.Dropped() == 3 })
+	waitUntil(t, 5*time.Second, "the held-back reading counted", func() bool {
+		return testutil.ToFloat64(p.m.held.WithLabelValues("monotonic")) == 1
+	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(p.Collectors()...)
 	if n, err := testutil.GatherAndCount(reg, "edgecnn_publish_dropped_total", "edgecnn_publish_queued", "edgecnn_publish_held_total"); err != nil || n != 3 {
@@ -232,9 +235,6 @@ edgecnn_publish_dropped_total{sink="webhook"} 3
 	if len(lb.lines("level=WARN", "queue full")) == 0 {
 		t.Error("no log line for the dropped readings")
 	}
-	waitUntil(t, 5*time.Second, "the held-back reading counted", func() bool {
-		return testutil.ToFloat64(p.m.held.WithLabelValues("monotonic")) == 1
-	})
 	block.Store(false)
 	waitUntil(t, 10*time.Second, "the 5 newest readings", func() bool { return len(h.seqs()) == 5 })
 	if got := h.seqs(); got[0] != 4 || got[4] != 8 {
