@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -72,6 +73,7 @@ type MQTT struct {
 	log    *slog.Logger
 	client mqtt.Client
 	where  string // host:port, for messages (never the credentials)
+	tls    bool
 
 	mu   sync.Mutex
 	up   chan struct{} // closed while connected
@@ -165,6 +167,7 @@ func NewMQTT(cfg MQTTConfig) (*MQTT, error) {
 			return nil, err
 		}
 		opts.SetTLSConfig(tc)
+		m.tls = true
 	}
 	m.client = mqtt.NewClient(opts)
 	return m, nil
@@ -216,16 +219,17 @@ func (m *MQTT) Start(ctx context.Context) { go m.run(ctx) }
 func (m *MQTT) run(ctx context.Context) {
 	defer close(m.done)
 	backoff := m.cfg.BackoffMin
-	failing := ""
+	logged := map[string]bool{} // kinds of failure logged during this outage
 	for ctx.Err() == nil {
-		err := m.connect(ctx)
+		kind, err := m.connect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			if msg := err.Error(); msg != failing {
-				m.log.Error("mqtt: "+msg+"; retrying with backoff (readings stay queued)", "broker", m.where)
-				failing = msg
+			// One line per kind of failure and outage, not one per retry.
+			if !logged[kind] {
+				m.log.Error("mqtt: "+err.Error()+"; retrying with backoff (readings stay queued)", "broker", m.where)
+				logged[kind] = true
 			} else {
 				m.log.Debug("mqtt: connect failed", "err", err, "in", backoff)
 			}
@@ -235,7 +239,7 @@ func (m *MQTT) run(ctx context.Context) {
 			backoff = min(2*backoff, m.cfg.BackoffMax)
 			continue
 		}
-		failing = ""
+		clear(logged)
 		backoff = m.cfg.BackoffMin
 		m.log.Info("mqtt: connected", "broker", m.where, "topic", m.cfg.Topic)
 		m.mu.Lock()
@@ -262,40 +266,57 @@ func (m *MQTT) run(ctx context.Context) {
 	}
 }
 
-// connect makes one connection attempt and announces the device.
-func (m *MQTT) connect(ctx context.Context) error {
+// connect makes one connection attempt and announces the device. On
+// failure, kind names the kind of failure (for logging each kind once).
+func (m *MQTT) connect(ctx context.Context) (kind string, err error) {
 	select {
 	case <-m.lost: // a stale loss from the previous connection
 	default:
 	}
 	t := m.client.Connect()
 	if err := wait(ctx, t, m.cfg.Timeout+time.Second); err != nil {
-		return describeConnErr(err)
+		kind, err := describeConnErr(err)
+		if kind == "reset" && m.tls {
+			// Over TLS 1.3 a refused client certificate often shows as a
+			// reset rather than the alert.
+			return "tls-alert", fmt.Errorf("%w: does the broker require a client certificate (--mqtt-cert, --mqtt-key) signed by a CA it trusts?", err)
+		}
+		return kind, err
 	}
 	for topic, payload := range m.announcements() {
 		if err := wait(ctx, m.client.Publish(topic, 1, true, payload), m.cfg.Timeout); err != nil {
 			m.client.Disconnect(0)
-			return fmt.Errorf("announcing on %s: %w", topic, err)
+			return "announce", fmt.Errorf("announcing on %s: %w", topic, err)
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // describeConnErr turns paho's connect errors into one line saying what
 // to fix.
-func describeConnErr(err error) error {
+func describeConnErr(err error) (kind string, _ error) {
 	var ue x509.UnknownAuthorityError
 	var he x509.HostnameError
 	var ce *tls.CertificateVerificationError
+	var ae tls.AlertError
+	var oe *net.OpError
 	switch {
 	case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
-		return fmt.Errorf("broker refused the login (%w): check the user and password in --mqtt", err)
+		return "auth", fmt.Errorf("broker refused the login (%w): check the user and password in --mqtt", err)
 	case errors.As(err, &ue), errors.As(err, &he), errors.As(err, &ce):
-		return fmt.Errorf("broker's TLS certificate not accepted (%w): check --mqtt-ca and the host name in --mqtt", err)
+		return "tls", fmt.Errorf("broker's TLS certificate not accepted (%w): check --mqtt-ca and the host name in --mqtt", err)
+	case errors.As(err, &ae), strings.Contains(err.Error(), "remote error: tls:"):
+		return "tls-alert", fmt.Errorf("broker refused the TLS handshake (%w): does it require a client certificate (--mqtt-cert, --mqtt-key) signed by a CA it trusts?", err)
 	case errors.Is(err, packets.ErrorRefusedIDRejected):
-		return fmt.Errorf("broker rejected the client id (%w)", err)
+		return "id", fmt.Errorf("broker rejected the client id (%w)", err)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused", fmt.Errorf("cannot connect: nothing listens at the broker's address (%w)", err)
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "reset", fmt.Errorf("cannot connect: the broker closed the connection (%w)", err)
+	case errors.As(err, &oe):
+		return "net-" + oe.Op, fmt.Errorf("cannot connect: %w", err)
 	}
-	return fmt.Errorf("cannot connect: %w", err)
+	return "other", fmt.Errorf("cannot connect: %w", err)
 }
 
 func wait(ctx context.Context, t mqtt.Token, timeout time.Duration) error {

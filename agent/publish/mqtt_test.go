@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/edgecnn/edgecnn/agent/publish/mosquittotest"
 )
 
@@ -128,6 +130,33 @@ func TestMQTTTLS(t *testing.T) {
 	if p2.queued() != 1 {
 		t.Fatalf("the reading was not kept queued")
 	}
+}
+
+// TestMQTTClientCertificate: a broker that requires a client certificate
+// refuses the sink without one (one error line) and accepts it with
+// --mqtt-cert/--mqtt-key.
+func TestMQTTClientCertificate(t *testing.T) {
+	b := mosquittotest.New(t, mosquittotest.Options{TLS: true, ClientCert: true})
+	log, lb := testLogger(t)
+	p := startPublisher(t, Options{Policy: Policy{Mode: Every}, Log: log},
+		newMQTT(t, MQTTConfig{URL: b.TLSURL("", ""), CAFile: b.CAFile, ID: "nocert", Log: log}))
+	p.Offer(reading(1))
+	waitUntil(t, 20*time.Second, "retries without a client certificate", func() bool { return len(lb.lines("connect failed")) >= 2 })
+	if errs := lb.lines("level=ERROR"); len(errs) != 1 || !strings.Contains(errs[0], "client certificate (--mqtt-cert, --mqtt-key)") {
+		t.Fatalf("want one error line about the client certificate, got %q", errs)
+	}
+	if p.queued() != 1 {
+		t.Fatal("the reading was not kept queued")
+	}
+
+	log2, _ := testLogger(t)
+	p2 := startPublisher(t, Options{Policy: Policy{Mode: Every}, Log: log2},
+		newMQTT(t, MQTTConfig{URL: b.TLSURL("", ""), CAFile: b.CAFile, CertFile: b.ClientCertFile, KeyFile: b.ClientKeyFile,
+			ID: "withcert", Log: log2}))
+	p2.Offer(reading(1))
+	waitUntil(t, 20*time.Second, "delivery with a client certificate", func() bool {
+		return testutil.ToFloat64(p2.m.sent.WithLabelValues("mqtt")) == 1
+	})
 }
 
 func TestMQTTConfigErrors(t *testing.T) {

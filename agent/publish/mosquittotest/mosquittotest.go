@@ -31,9 +31,12 @@ const Binary = "/usr/sbin/mosquitto"
 
 // Options configures a Broker.
 type Options struct {
-	Users   map[string]string // user → password; none: anonymous allowed
-	TLS     bool              // add a TLS listener (TLSPort) with a generated CA
-	Persist bool              // keep sessions and queued messages across Stop/Start
+	Users map[string]string // user → password; none: anonymous allowed
+	TLS   bool              // add a TLS listener (TLSPort) with a generated CA
+	// ClientCert makes the TLS listener require a client certificate
+	// signed by the CA (ClientCertFile, ClientKeyFile).
+	ClientCert bool
+	Persist    bool // keep sessions and queued messages across Stop/Start
 }
 
 // Broker is a Mosquitto process (or a stopped one, between Stop and Start).
@@ -45,7 +48,10 @@ type Broker struct {
 	// OtherCAFile is a CA that did not sign the broker's certificate (for
 	// "wrong CA" tests).
 	OtherCAFile string
-	Log         string // the broker's log file
+	// ClientCertFile and ClientKeyFile are a client certificate the broker
+	// accepts (signed by CAFile).
+	ClientCertFile, ClientKeyFile string
+	Log                           string // the broker's log file
 
 	conf string
 	cmd  *exec.Cmd
@@ -95,6 +101,9 @@ func Start(dir string, opt Options) (*Broker, error) {
 		}
 		fmt.Fprintf(&c, "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n", b.TLSPort, b.CAFile,
 			filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
+		if opt.ClientCert {
+			c.WriteString("require_certificate true\n")
+		}
 	}
 	if err := os.WriteFile(b.conf, []byte(c.String()), 0o600); err != nil {
 		return nil, err
@@ -213,35 +222,51 @@ func (b *Broker) makeCerts() error {
 	if err != nil {
 		return err
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	server := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, keyDER, err := leaf(server, ca, caKey)
 	if err != nil {
 		return err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
+	client := &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "edgecnn-test-client"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	cDER, cKeyDER, err := leaf(client, ca, caKey)
 	if err != nil {
 		return err
 	}
 	b.CAFile = filepath.Join(b.Dir, "ca.pem")
 	b.OtherCAFile = filepath.Join(b.Dir, "other-ca.pem")
+	b.ClientCertFile = filepath.Join(b.Dir, "client.pem")
+	b.ClientKeyFile = filepath.Join(b.Dir, "client.key")
 	for path, blk := range map[string]*pem.Block{
 		b.CAFile:                           {Type: "CERTIFICATE", Bytes: caDER},
 		b.OtherCAFile:                      {Type: "CERTIFICATE", Bytes: otherDER},
 		filepath.Join(b.Dir, "server.pem"): {Type: "CERTIFICATE", Bytes: der},
 		filepath.Join(b.Dir, "server.key"): {Type: "EC PRIVATE KEY", Bytes: keyDER},
+		b.ClientCertFile:                   {Type: "CERTIFICATE", Bytes: cDER},
+		b.ClientKeyFile:                    {Type: "EC PRIVATE KEY", Bytes: cKeyDER},
 	} {
 		if err := os.WriteFile(path, pem.EncodeToMemory(blk), 0o600); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// leaf makes a key and a certificate from tmpl signed by ca.
+func leaf(tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey) (certDER, keyDER []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	if certDER, err = x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey); err != nil {
+		return nil, nil, err
+	}
+	keyDER, err = x509.MarshalECPrivateKey(key)
+	return certDER, keyDER, err
 }
 
 func selfSigned(name string) (*ecdsa.PrivateKey, []byte, error) {
