@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,6 +75,8 @@ type MQTT struct {
 	client mqtt.Client
 	where  string // host:port, for messages (never the credentials)
 	tls    bool
+
+	started atomic.Bool
 
 	mu   sync.Mutex
 	up   chan struct{} // closed while connected
@@ -214,7 +217,10 @@ func (m *MQTT) Name() string { return "mqtt" }
 func (m *MQTT) Config() MQTTConfig { return m.cfg }
 
 // Start connects in the background and keeps reconnecting until ctx ends.
-func (m *MQTT) Start(ctx context.Context) { go m.run(ctx) }
+func (m *MQTT) Start(ctx context.Context) {
+	m.started.Store(true)
+	go m.run(ctx)
+}
 
 func (m *MQTT) run(ctx context.Context) {
 	defer close(m.done)
@@ -352,6 +358,9 @@ func (m *MQTT) Deliver(ctx context.Context, payload []byte) error {
 
 // Close waits for the connection to end (Start's ctx must be done).
 func (m *MQTT) Close() error {
+	if !m.started.Load() {
+		return nil
+	}
 	select {
 	case <-m.done:
 	case <-time.After(5 * time.Second):

@@ -279,3 +279,17 @@ func mqttChild(url string) {
 	p.Offer(Reading{Time: time.Now(), Seq: 1, Digits: "42", Confidence: 0.97, Model: "m@sha256:0"})
 	p.Run(context.Background())
 }
+
+func TestMQTTCloseWithoutStart(t *testing.T) {
+	m := newMQTT(t, MQTTConfig{URL: "mqtt://127.0.0.1:1"})
+	done := make(chan error, 1)
+	go func() { done <- m.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close of a sink never started does not return")
+	}
+}

@@ -53,6 +53,7 @@ type Queue struct {
 	headDirty bool      // head advanced since
 	ready     chan struct{}
 	closed    bool
+	lock      *os.File // flock on dir/lock (nil where unsupported)
 }
 
 type record struct {
@@ -98,7 +99,17 @@ func OpenQueue(dir string, opt QueueOptions) (*Queue, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("publish: queue: %w", err)
 	}
-	q := &Queue{dir: dir, opt: opt, ready: make(chan struct{}, 1)}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{dir: dir, opt: opt, ready: make(chan struct{}, 1), lock: lock}
+	ok := false
+	defer func() {
+		if !ok {
+			q.closeFiles()
+		}
+	}()
 	if err := q.load(); err != nil {
 		return nil, fmt.Errorf("publish: queue %s: %w", dir, err)
 	}
@@ -115,6 +126,7 @@ func OpenQueue(dir string, opt QueueOptions) (*Queue, error) {
 	if len(q.recs) > 0 {
 		q.signal()
 	}
+	ok = true
 	return q, nil
 }
 
@@ -435,8 +447,16 @@ func (q *Queue) Close() error {
 	if q.headDirty {
 		err = q.saveHead()
 	}
+	return errors.Join(err, q.closeFiles())
+}
+
+func (q *Queue) closeFiles() error {
+	var err error
 	if q.seg != nil {
-		err = errors.Join(err, q.seg.Close())
+		err = q.seg.Close()
+	}
+	if q.lock != nil {
+		q.lock.Close()
 	}
 	return err
 }
