@@ -49,8 +49,10 @@ type MQTTConfig struct {
 	Log                    *slog.Logger
 }
 
-// Topics a sink publishes on.
-func (c MQTTConfig) StateTopic() string        { return c.Topic + "/state" }
+// StateTopic is where readings are published (Topic/state).
+func (c MQTTConfig) StateTopic() string { return c.Topic + "/state" }
+
+// AvailabilityTopic carries "online" and "offline" (Topic/availability).
 func (c MQTTConfig) AvailabilityTopic() string { return c.Topic + "/availability" }
 
 var idRE = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
