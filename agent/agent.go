@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/agent/collect"
 	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,9 @@ type Config struct {
 	LED       LED           // lit while a digit is recognized (nil: none)
 	Notifier  *Notifier     // sd_notify (nil: none)
 	Watchdog  time.Duration // WATCHDOG=1 interval (0: none)
+	// Collector keeps doubtful frames for labelling and serves /label
+	// (nil: no collection); the caller closes it after Run.
+	Collector *collect.Collector
 	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
 	// per failure with ±20% jitter (defaults 100 ms and 10 s).
 	BackoffMin, BackoffMax time.Duration
@@ -48,9 +52,9 @@ type Config struct {
 	// Publish receives each processed frame's smoothed reading (nil:
 	// none); it must not block (publish.Publisher.Offer).
 	Publish func(publish.Reading)
-	// Collectors are served on /metrics beside the agent's own metrics
+	// ExtraMetrics are served on /metrics beside the agent's own metrics
 	// (the publisher's queue and delivery counters).
-	Collectors []prometheus.Collector
+	ExtraMetrics []prometheus.Collector
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -135,7 +139,10 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
-	for _, c := range cfg.Collectors {
+	if cfg.Collector != nil {
+		a.m.reg.MustRegister(cfg.Collector.Metrics()...)
+	}
+	for _, c := range cfg.ExtraMetrics {
 		if err := a.m.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("agent: metrics: %w", err)
 		}
@@ -482,6 +489,9 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 		}
 		window = append(window, vote{res.Text, res.Confidence})
 		text, conf := majority(window)
+		if a.cfg.Collector != nil {
+			a.collect(rec, f, res, window, text, done)
+		}
 		if a.cfg.LED != nil && (text != "") != ledOn {
 			ledOn = text != ""
 			if err := a.cfg.LED.Set(ledOn); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // TestPublishHook: every processed frame's smoothed reading goes to
 // Config.Publish (a blank frame with the no-digit reason), and
-// Config.Collectors are served on /metrics.
+// Config.ExtraMetrics are served on /metrics.
 func TestPublishHook(t *testing.T) {
 	photo, err := camera.DecodeFile(photos(t)[0])
 	if err != nil {
@@ -33,7 +33,7 @@ func TestPublishHook(t *testing.T) {
 		OpenCamera:    func(context.Context) (camera.Source, error) { return src, nil },
 		NewRecognizer: realRecognizer(t, RecognizerConfig{}),
 		Publish:       func(r publish.Reading) { got = append(got, r) },
-		Collectors:    []prometheus.Collector{extra},
+		ExtraMetrics:  []prometheus.Collector{extra},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestPublishHook(t *testing.T) {
 	// A collector clashing with the agent's own metrics is an error.
 	dup := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgecnn_frames_processed_total", Help: "dup"})
 	if _, err := New(Config{NewRecognizer: realRecognizer(t, RecognizerConfig{}), HTTPAddr: "127.0.0.1:0",
-		Collectors: []prometheus.Collector{dup}}); err == nil {
+		ExtraMetrics: []prometheus.Collector{dup}}); err == nil {
 		t.Error("a clashing collector was accepted")
 	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/edgecnn/edgecnn/agent/publish/mosquittotest"
 )
 
-// collect subscribes to topic on a real broker and gathers payloads.
-func collect(t *testing.T, url, topic string) func() []string {
+// subscribeAll subscribes to topic on a real broker and gathers payloads.
+func subscribeAll(t *testing.T, url, topic string) func() []string {
 	var mu sync.Mutex
 	var got []string
 	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("cli-test-sub"))
@@ -44,7 +44,7 @@ func collect(t *testing.T, url, topic string) func() []string {
 // version, and Home Assistant discovery goes out.
 func TestRunPublishesMQTTFromConfigFile(t *testing.T) {
 	b := mosquittotest.New(t, mosquittotest.Options{})
-	got := collect(t, b.URL("", ""), "#")
+	got := subscribeAll(t, b.URL("", ""), "#")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.json")
 	os.WriteFile(cfg, []byte(`{"mqtt": "`+b.URL("", "")+`", "mqtt-topic": "meters/kitchen", "mqtt-id": "kitchen",

@@ -24,7 +24,7 @@ Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. S
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
 
 --camera: ` + camera.Specs,
-		Flags: append(recognizerFlags(),
+		Flags: append(append(recognizerFlags(), collectFlags()...),
 			&cli.StringFlag{Name: "camera", Value: "auto", Usage: "frame source (see description)"},
 			&cli.StringFlag{Name: "device", Value: "/dev/video0", Usage: "V4L2 device"},
 			&cli.StringFlag{Name: "size", Value: "640x480", Usage: "capture size WxH"},
@@ -120,6 +120,13 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	col, err := newCollector(c, log)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if col != nil {
+		defer col.Close()
+	}
 	pub, err := openPublisher(c, log)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
@@ -129,6 +136,7 @@ func runAction(c *cli.Context) error {
 		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
 		HTTPAddr: c.String("http"), Workers: c.Int("http-workers"),
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
+		Collector: col,
 	}
 	if pub != nil {
 		version, err := publish.ModelVersion(c.String("model"))
@@ -137,7 +145,7 @@ func runAction(c *cli.Context) error {
 			return fmt.Errorf("run: %w", err)
 		}
 		cfg.Publish = func(r publish.Reading) { r.Model = version; pub.Offer(r) }
-		cfg.Collectors = pub.Collectors()
+		cfg.ExtraMetrics = pub.Collectors()
 	}
 	a, err := agent.New(cfg)
 	if err != nil {
