@@ -141,3 +141,16 @@ func TestRunPublishFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRunConfigLargeIntegers: JSON numbers reach integer flags as
+// integers (8388608, not 8.388608e+06).
+func TestRunConfigLargeIntegers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	os.WriteFile(cfg, []byte(`{"webhook": "http://127.0.0.1:1/x", "queue-max-bytes": 16777216, "max-delta": 2000000,
+		"queue-dir": "`+filepath.Join(dir, "q")+`"}`), 0o600)
+	_, errs, err := cameraCLI(t, "run", "--model", "../../models/mnist.ckpt", "--camera", "synthetic", "--max-frames", "1", "--config", cfg)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errs)
+	}
+}
