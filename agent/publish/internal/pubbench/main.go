@@ -261,8 +261,12 @@ func outage(args []string) error {
 		}
 		next++
 	}
-	fmt.Printf("outage: broker down %.1f s while %d readings were offered at %.1f/s (compressed clock: the issue's target is 600 at 1/s over 10 min)\n",
-		downFor.Seconds(), *n, *rate)
+	note := "the issue's pace"
+	if *rate != 1 {
+		note = "compressed clock: the issue's target is 600 at 1/s, 10 min down"
+	}
+	fmt.Printf("outage: broker down %.1f s while %d readings were offered at %.1f/s (%s)\n",
+		downFor.Seconds(), *n, *rate, note)
 	fmt.Printf("  delivered %d of %d after the broker returned, in order: %v, duplicates %d, dropped %d, all in %.2f s after restart\n",
 		len(seen), *n, inOrder, dups, p.Dropped(), drained.Seconds())
 	if len(seen) != *n || !inOrder {
