@@ -178,7 +178,9 @@ func pushError(ref name.Reference, err error) error {
 
 type lineErr struct{ err error }
 
-func (e lineErr) Error() string { return strings.ReplaceAll(strings.TrimSpace(e.err.Error()), "\n", "; ") }
+func (e lineErr) Error() string {
+	return strings.ReplaceAll(strings.TrimSpace(e.err.Error()), "\n", "; ")
+}
 func (e lineErr) Unwrap() error { return e.err }
 
 func oneLine(err error) error { return lineErr{err} }
