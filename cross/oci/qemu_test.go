@@ -1,0 +1,129 @@
+package oci
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgecnn/edgecnn/cross"
+	"github.com/edgecnn/edgecnn/internal/testenv"
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/tflite"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+)
+
+// The real edgecnn, cross-built for rpi4, packed with a real model, pushed
+// to a real registry, copied back out with skopeo; the arm64 binary and
+// the model taken from the copied image recognize a photo under qemu.
+func TestImageArm64PredictsUnderQemu(t *testing.T) {
+	qemu, err := exec.LookPath("qemu-aarch64-static")
+	if err != nil {
+		t.Fatalf("qemu-aarch64-static not installed (make deps): %v", err)
+	}
+	ctx := context.Background()
+	root := testenv.RepoRoot(t)
+	b := board(t, "rpi4")
+	build, err := cross.Build(ctx, cross.Request{Board: b, ModuleRoot: root, CacheDir: t.TempDir(), Version: "image-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := model.ReadCheckpointFile(filepath.Join(root, "models", "mnist.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := model.FloatGraph(ck.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(t.TempDir(), "mnist.tflite")
+	if err := tflite.WriteFile(modelPath, g); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctx, []Input{{Board: b, Binary: build.Binary}}, Options{Model: modelPath, Version: "image-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := startRegistry(t, "")
+	ref := reg.Addr + "/edgecnn/recognizer:image-test"
+	if _, err := Push(ctx, ref, r, PushOptions{}); err != nil {
+		t.Fatalf("push: %v\n%s", err, reg.log)
+	}
+	copied := filepath.Join(t.TempDir(), "copied")
+	skopeo(t, "copy", "--src-tls-verify=false", "docker://"+ref, "oci:"+copied+":image-test")
+
+	// Unpack the image's merged filesystem.
+	p, err := layout.FromPath(copied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 1 {
+		t.Fatalf("copied layout index: %v %v", im, err)
+	}
+	img, err := idx.Image(im.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Architecture != "arm64" || cf.Config.Healthcheck == nil {
+		t.Fatalf("copied image config: %+v", cf)
+	}
+	fsDir := t.TempDir()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(fsDir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			os.MkdirAll(dst, 0o755)
+			continue
+		}
+		os.MkdirAll(filepath.Dir(dst), 0o755)
+		f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY, os.FileMode(h.Mode)&0o777)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, tr); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	bin := filepath.Join(fsDir, "opt", "edgecnn", "edgecnn")
+	for _, d := range []string{"tmp", "var/lib/edgecnn"} {
+		if st, err := os.Stat(filepath.Join(fsDir, d)); err != nil || !st.IsDir() {
+			t.Errorf("image has no /%s folder", d)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	photo := filepath.Join(root, "camera", "testdata", "photos", "photo-0000-d7.jpg")
+	out, err := exec.CommandContext(cctx, qemu, bin, "predict", "--model", filepath.Join(fsDir, "opt", "edgecnn", "model.tflite"), photo).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu predict: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), ": 7 (confidence") {
+		t.Fatalf("arm64 predict from the image: %s; want the digit 7", out)
+	}
+	t.Logf("arm64 from the image under qemu: %s", strings.TrimSpace(string(out)))
+}
