@@ -15,7 +15,7 @@ BIN        := bin/edgecnn
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 PY         := /usr/bin/python3
-export GOFLAGS ?= -mod=mod
+export GOFLAGS ?= -mod=readonly
 
 # Lists extended by mk/*.mk.
 APT_PACKAGES := ca-certificates
