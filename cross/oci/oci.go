@@ -1,7 +1,8 @@
 // Package oci packs cross-built edgecnn binaries into OCI container images
 // in pure Go (github.com/google/go-containerregistry), with no Docker
 // daemon: a base-less image per board holding the binary, the model, the
-// bundled shared libraries of cgo backends and empty state and /tmp
+// bundled shared libraries of cgo backends (with the dynamic loader and C
+// libraries they need, from the cross toolchain) and empty state and /tmp
 // folders, with OCI labels, an entrypoint `edgecnn run …` and a Docker
 // healthcheck (`edgecnn healthcheck`). Several boards make one multi-arch
 // index. The result is written as an OCI image layout (a folder) or pushed
@@ -50,6 +51,10 @@ type Input struct {
 	Binary  string   // edgecnn built for the board
 	Libs    []string // shared libraries for cgo backends (go to Root/lib)
 	Backend string   // backend `edgecnn run` uses ("": the board's)
+	// SysrootDirs are searched for the C libraries a dynamically linked
+	// (cgo) binary needs, which go into the image with the dynamic loader
+	// (nil: SysrootDirs(Board)). A static binary needs none.
+	SysrootDirs []string
 }
 
 // Options are shared by every board of an image.
@@ -178,6 +183,17 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 		{name: "tmp/", mode: 0o1777}, {name: "var/", mode: 0o755}, {name: "var/lib/", mode: 0o755},
 		{name: strings.TrimPrefix(StateDir, "/") + "/", mode: 0o777},
 	}})
+	dirs := x.SysrootDirs
+	if dirs == nil {
+		dirs = SysrootDirs(x.Board)
+	}
+	sys, err := systemLibs(x.Binary, x.Libs, dirs)
+	if err != nil {
+		return nil, err
+	}
+	if len(sys) > 0 {
+		specs = append(specs, layerSpec{"C libraries", sys})
+	}
 	if len(x.Libs) > 0 {
 		var fs []tarFile
 		for _, l := range x.Libs {
@@ -211,7 +227,7 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 			Entrypoint: []string{bin, "run"},
 			Cmd:        args,
 			Env: []string{"PATH=" + Root + ":/usr/bin:/bin", "EDGECNN_STATE_DIR=" + StateDir,
-				"LD_LIBRARY_PATH=" + path.Join(Root, "lib")},
+				"LD_LIBRARY_PATH=" + path.Join(Root, "lib") + ":/lib"},
 			WorkingDir:   Root,
 			ExposedPorts: map[string]struct{}{port + "/tcp": {}},
 			Labels: map[string]string{

@@ -3,6 +3,8 @@ package oci
 import (
 	"context"
 	"crypto/rand"
+	"debug/elf"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,8 +29,9 @@ func files(t testing.TB, binSize int) (bin, model string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin, model = filepath.Join(dir, "edgecnn"), filepath.Join(dir, "mnist.int8.tflite")
-	b := make([]byte, binSize)
+	b := make([]byte, max(binSize, 64))
 	rand.Read(b)
+	copy(b, staticELFHeader())
 	if err := os.WriteFile(bin, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +39,20 @@ func files(t testing.TB, binSize int) (bin, model string) {
 		t.Fatal(err)
 	}
 	return bin, model
+}
+
+// staticELFHeader is a 64-bit little-endian ELF header with no program
+// or section headers: a "static binary" for the image builder.
+func staticELFHeader() []byte {
+	h := make([]byte, 64)
+	copy(h, "\x7fELF\x02\x01\x01")
+	binary.LittleEndian.PutUint16(h[16:], uint16(elf.ET_EXEC))
+	binary.LittleEndian.PutUint16(h[18:], uint16(elf.EM_AARCH64))
+	binary.LittleEndian.PutUint32(h[20:], 1)
+	binary.LittleEndian.PutUint16(h[52:], 64)
+	binary.LittleEndian.PutUint16(h[54:], 56)
+	binary.LittleEndian.PutUint16(h[58:], 64)
+	return h
 }
 
 func layerDigests(t testing.TB, img v1.Image) []string {
@@ -158,6 +175,9 @@ func TestBuildRejects(t *testing.T) {
 	}
 	if _, err := Build(ctx, []Input{{Board: board(t, "rpi4"), Binary: filepath.Join(t.TempDir(), "missing")}}, Options{Model: model}); err == nil {
 		t.Error("missing binary: no error")
+	}
+	if _, err := Build(ctx, []Input{{Board: board(t, "rpi4"), Binary: model}}, Options{Model: model}); err == nil || !strings.Contains(err.Error(), "not an ELF") {
+		t.Errorf("a model as the binary: %v", err)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/edgecnn/edgecnn/internal/testenv"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
@@ -82,6 +83,29 @@ func TestImageArm64PredictsUnderQemu(t *testing.T) {
 	if cf.Architecture != "arm64" || cf.Config.Healthcheck == nil {
 		t.Fatalf("copied image config: %+v", cf)
 	}
+	fsDir := unpack(t, img)
+	bin := filepath.Join(fsDir, "opt", "edgecnn", "edgecnn")
+	for _, d := range []string{"tmp", "var/lib/edgecnn"} {
+		if st, err := os.Stat(filepath.Join(fsDir, d)); err != nil || !st.IsDir() {
+			t.Errorf("image has no /%s folder", d)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	photo := filepath.Join(root, "camera", "testdata", "photos", "photo-0000-d7.jpg")
+	out, err := exec.CommandContext(cctx, qemu, bin, "predict", "--model", filepath.Join(fsDir, "opt", "edgecnn", "model.tflite"), photo).CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu predict: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), ": 7 (confidence") {
+		t.Fatalf("arm64 predict from the image: %s; want the digit 7", out)
+	}
+	t.Logf("arm64 from the image under qemu: %s", strings.TrimSpace(string(out)))
+}
+
+// unpack writes the image's merged filesystem into a temp folder.
+func unpack(t *testing.T, img v1.Image) string {
+	t.Helper()
 	fsDir := t.TempDir()
 	rc := mutate.Extract(img)
 	defer rc.Close()
@@ -109,21 +133,68 @@ func TestImageArm64PredictsUnderQemu(t *testing.T) {
 		}
 		f.Close()
 	}
-	bin := filepath.Join(fsDir, "opt", "edgecnn", "edgecnn")
-	for _, d := range []string{"tmp", "var/lib/edgecnn"} {
-		if st, err := os.Stat(filepath.Join(fsDir, d)); err != nil || !st.IsDir() {
-			t.Errorf("image has no /%s folder", d)
+	return fsDir
+}
+
+// A cgo build (the real TFLite C library, linked like the tflite backend)
+// packed into an image carries its dynamic loader, glibc and libstdc++:
+// run under qemu with the image's root as the only library root, it starts
+// and calls into TFLite.
+func TestCgoImageIsSelfContained(t *testing.T) {
+	if _, err := exec.LookPath("aarch64-linux-gnu-gcc"); err != nil {
+		t.Fatalf("aarch64-linux-gnu-gcc missing (make deps installs gcc-aarch64-linux-gnu): %v", err)
+	}
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/cgotiny\n\ngo 1.26\n"), 0o644)
+	os.MkdirAll(filepath.Join(root, "cmd", "edgecnn"), 0o755)
+	os.WriteFile(filepath.Join(root, "cmd", "edgecnn", "main.go"), []byte(`package main
+
+// #cgo LDFLAGS: -ltensorflowlite_c
+// #include "tensorflow/lite/c/c_api.h"
+import "C"
+
+import "fmt"
+
+var version = "dev"
+
+func main() { fmt.Printf("cgotiny %s tflite=%s\\n", version, C.GoString(C.TfLiteVersion())) }
+`), 0o644)
+	os.MkdirAll(filepath.Join(root, "third_party", "tflite-include"), 0o755)
+	b := board(t, "rpi4")
+	build, err := cross.Build(context.Background(), cross.Request{Board: b, Backends: []string{"tflite"}, ModuleRoot: root,
+		CacheDir: t.TempDir(), LibsDir: filepath.Join(testenv.RepoRoot(t), ".cache", "libs"), Version: "img", Out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, model := files(t, 1)
+	r, err := Build(context.Background(), []Input{{Board: b, Binary: build.Binary, Libs: build.Libs, Backend: "tflite"}}, Options{Model: model})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := r.Images[0].Image
+	ls, _ := img.Layers()
+	if len(ls) != 5 {
+		t.Fatalf("want 5 layers (folders, C libraries, bundled libraries, binary, model), got %d", len(ls))
+	}
+	cf, _ := img.ConfigFile()
+	if !strings.Contains(strings.Join(cf.Config.Cmd, " "), "--backend tflite") {
+		t.Errorf("cmd %q", cf.Config.Cmd)
+	}
+	fsDir := unpack(t, img)
+	for _, f := range []string{"lib/ld-linux-aarch64.so.1", "lib/libc.so.6", "opt/edgecnn/lib/libtensorflowlite_c.so"} {
+		if _, err := os.Stat(filepath.Join(fsDir, f)); err != nil {
+			t.Errorf("image lacks /%s", f)
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	photo := filepath.Join(root, "camera", "testdata", "photos", "photo-0000-d7.jpg")
-	out, err := exec.CommandContext(cctx, qemu, bin, "predict", "--model", filepath.Join(fsDir, "opt", "edgecnn", "model.tflite"), photo).CombinedOutput()
-	if err != nil {
-		t.Fatalf("qemu predict: %v\n%s", err, out)
+	var ldPath string
+	for _, e := range cf.Config.Env {
+		if v, ok := strings.CutPrefix(e, "LD_LIBRARY_PATH="); ok {
+			ldPath = v
+		}
 	}
-	if !strings.Contains(string(out), ": 7 (confidence") {
-		t.Fatalf("arm64 predict from the image: %s; want the digit 7", out)
+	cmd := exec.Command("qemu-aarch64-static", "-L", fsDir, "-E", "LD_LIBRARY_PATH="+ldPath, filepath.Join(fsDir, "opt", "edgecnn", "edgecnn"))
+	got, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(string(got)), "cgotiny img tflite=2.9") {
+		t.Fatalf("the cgo binary in its image root under qemu: %q %v", got, err)
 	}
-	t.Logf("arm64 from the image under qemu: %s", strings.TrimSpace(string(out)))
 }
