@@ -31,6 +31,9 @@ func newApp() *cli.App {
 		Commands:             cmds,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
+		// Errors, exit codes included, go back to main (and to tests that
+		// run the app in-process) instead of cli calling os.Exit.
+		ExitErrHandler: func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return cli.ShowAppHelp(c)

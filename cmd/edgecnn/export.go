@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -35,6 +34,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Usage: "tflite or onnx (default: from the --out extension)"},
 			&cli.StringFlag{Name: "out", Usage: "file to write (atomically)", Required: true},
 			&cli.BoolFlag{Name: "int8", Usage: "quantize to full-integer int8"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was written as one JSON object"},
 			&cli.StringFlag{Name: "target", Usage: "edgetpu: int8, integer IO, static shapes, then edgetpu_compiler"},
 			&cli.StringFlag{Name: "io", Usage: "int8 model input/output type: int8, uint8 or float (default int8; uint8 for edgetpu)"},
 			&cli.BoolFlag{Name: "softmax", Usage: "end with SOFTMAX (probabilities) instead of logits"},
@@ -43,7 +43,7 @@ func init() {
 			&cli.IntFlag{Name: "calib", Value: 1000, Usage: "calibration images for --int8 (the first N training images)"},
 			&cli.IntFlag{Name: "val", Value: 1000, Usage: "validation images for --method auto (the training images after the calibration ones)"},
 			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
-			&cli.IntFlag{Name: "threads", Value: min(2, goruntime.NumCPU()), Usage: "goroutines for calibration"},
+			threadsFlag(),
 		},
 		Action: exportAction,
 	})
@@ -134,7 +134,19 @@ func exportAction(c *cli.Context) error {
 	if wantInt8 {
 		kind = "int8"
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, struct {
+			File      string `json:"file"`
+			Format    string `json:"format"`
+			Precision string `json:"precision"`
+			Ops       int    `json:"ops"`
+			Bytes     int64  `json:"bytes"`
+		}{out, format, kind, len(g.Ops), st.Size()}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	}
 	if target == "edgetpu" {
 		if err := tflite.CompileEdgeTPU(c.Context, out, c.App.Writer, c.App.ErrWriter); err != nil {
 			return fmt.Errorf("export: %w", err)
@@ -179,7 +191,11 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	if err != nil {
 		return nil, err
 	}
-	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: c.Int("threads")}
+	nth, err := threads(c)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
 		if opts.Val, err = quantize.FromPixels(set.Images[nCalib*per:(nCalib+nVal)*per], set.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
 			return nil, err

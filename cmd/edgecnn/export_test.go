@@ -187,3 +187,27 @@ func TestExportErrors(t *testing.T) {
 		t.Fatalf("float graph: %v", err)
 	}
 }
+
+func TestExportAndDataFetchJSON(t *testing.T) {
+	ckpt, _ := exportCheckpoint(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	msg, err := exportRunCLI(t, "export", "--model", ckpt, "--out", out, "--json")
+	var r struct {
+		File, Format, Precision string
+		Ops                     int
+		Bytes                   int64
+	}
+	if err != nil || json.Unmarshal([]byte(msg), &r) != nil || r.File != out || r.Format != "onnx" || r.Precision != "float32" || r.Ops == 0 || r.Bytes < 1e6 {
+		t.Fatalf("export --json: %v %q", err, msg)
+	}
+	dir := filepath.Join(t.TempDir(), "mnist")
+	stdout, _, err := trainRunCLI(t, "data", "fetch", "--data", dir, "--offline", "--json")
+	var d struct {
+		Dir                     string
+		Verified                bool `json:"sha256_verified"`
+		TrainImages, TestImages int
+	}
+	if err != nil || json.Unmarshal([]byte(stdout), &d) != nil || d.Dir != dir || !d.Verified {
+		t.Fatalf("data fetch --json: %v %q", err, stdout)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/edgecnn/edgecnn/boards"
+	"github.com/urfave/cli/v2"
 )
 
 // runCLI runs the edgecnn app with args and returns stdout, stderr, error.
@@ -54,6 +55,17 @@ func TestDoctorCommandOnFixture(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Detection.Board.Name != "rpi4" || len(r.Accelerators) != 1 {
 		t.Fatalf("doctor: %+v %v\n%s", r, err, out)
+	}
+	// A PC without a camera: the CPU line names the x86 features the
+	// kernels use (not NEON), the camera fix names specs run accepts, and
+	// warnings give exit code 3.
+	out, _, err = runCLI(t, "doctor", "--root", filepath.Join("..", "..", "boards", "doctor", "testdata", "pc"))
+	var ec cli.ExitCoder
+	if !errors.As(err, &ec) || ec.ExitCode() != doctorWarnExit {
+		t.Fatalf("warnings: err %v, want exit code %d\n%s", err, doctorWarnExit, out)
+	}
+	if !strings.Contains(out, "avx2") || strings.Contains(out, "NEON") || !strings.Contains(out, "--camera stdin:mjpeg") {
+		t.Errorf("pc doctor output:\n%s", out)
 	}
 }
 

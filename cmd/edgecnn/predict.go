@@ -17,7 +17,7 @@ import (
 func recognizerFlags() []cli.Flag {
 	return append(engineFlags(),
 		&cli.StringFlag{Name: "model", Usage: "model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)", Required: true},
-		&cli.IntFlag{Name: "threads", Usage: "engine threads (0: backend default)"},
+		threadsFlag(),
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
 		&cli.Float64Flag{Name: "min-confidence", Value: 0.5, Usage: "below this softmax confidence a digit counts as \"no digit\""},
@@ -29,6 +29,9 @@ func recognizerFlags() []cli.Flag {
 // newRecognizerFactory validates the recognizer flags and returns a
 // function that opens a fresh engine and recognizer per call.
 func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), error) {
+	if _, err := threads(c); err != nil {
+		return nil, err
+	}
 	roi, err := preprocess.ParseROI(c.String("roi"))
 	if err != nil {
 		return nil, err
