@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,6 +102,65 @@ func TestImageArm64PredictsUnderQemu(t *testing.T) {
 		t.Fatalf("arm64 predict from the image: %s; want the digit 7", out)
 	}
 	t.Logf("arm64 from the image under qemu: %s", strings.TrimSpace(string(out)))
+
+	// The image's own entrypoint and command (camera and port swapped for a
+	// synthetic camera on a free loopback port) start a healthy agent, and
+	// the image's healthcheck command says so.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	args := append(append([]string{}, cf.Config.Entrypoint[1:]...), cf.Config.Cmd...)
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--camera":
+			args[i+1] = "synthetic"
+		case "--http":
+			args[i+1] = addr
+		}
+	}
+	args = append(args, "--realtime", "--fps", "2")
+	qargs := []string{"-L", fsDir}
+	for _, e := range cf.Config.Env {
+		qargs = append(qargs, "-E", e)
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	agent := exec.CommandContext(runCtx, qemu, append(append(qargs, bin), args...)...)
+	var agentOut strings.Builder
+	agent.Stdout, agent.Stderr = io.Discard, &agentOut
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- agent.Wait() }()
+	hc := cf.Config.Healthcheck.Test[1:]
+	hcArgs := append([]string{}, hc[1:]...)
+	for i := range hcArgs {
+		if strings.HasPrefix(hcArgs[i], "http://") {
+			hcArgs[i] = "http://" + addr + "/healthz"
+		}
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, err := exec.CommandContext(cctx, qemu, append(append(append([]string{}, qargs...), bin), hcArgs...)...).CombinedOutput()
+		if err == nil {
+			break
+		}
+		select {
+		case werr := <-done:
+			t.Fatalf("the image's command exited: %v\n%s", werr, agentOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the image's healthcheck never passed: %v %s\nagent: %s", err, out, agentOut.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	stopRun()
+	<-done
 }
 
 // unpack writes the image's merged filesystem into a temp folder.
