@@ -223,6 +223,7 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 	cfg := &v1.ConfigFile{
 		Architecture: p.Architecture, OS: p.OS, Variant: p.Variant,
 		Created: v1.Time{Time: o.Created},
+		RootFS:  v1.RootFS{Type: "layers"},
 		Config: v1.Config{
 			Entrypoint: []string{bin, "run"},
 			Cmd:        args,

@@ -211,3 +211,51 @@ func TestPushRefused(t *testing.T) {
 	_, err = Push(ctx, "not a reference", r, PushOptions{})
 	check("bad reference", err, "REGISTRY/REPO:TAG")
 }
+
+// umoci, an independent OCI implementation, unpacks a one-board layout
+// into a runtime bundle whose process is the image's entrypoint + command.
+func TestLayoutUnpacksWithUmoci(t *testing.T) {
+	exe, err := exec.LookPath("umoci")
+	if err != nil {
+		t.Fatalf("umoci not installed (make deps installs Debian's umoci): %v", err)
+	}
+	bin, model := files(t, 4096)
+	r, err := Build(context.Background(), []Input{{Board: board(t, "generic-amd64"), Binary: bin}}, Options{Model: model, Version: "4.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "img")
+	if _, err := WriteLayout(dir, "4.0.0", r); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(t.TempDir(), "bundle")
+	out, err := exec.Command(exe, "unpack", "--rootless", "--image", dir+":4.0.0", bundle).CombinedOutput()
+	if err != nil {
+		t.Fatalf("umoci unpack: %v\n%s", err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(bundle, "rootfs", "opt", "edgecnn", "edgecnn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(bin)
+	if !bytes.Equal(got, want) {
+		t.Fatal("the unpacked binary differs from the input")
+	}
+	var spec struct {
+		Process struct {
+			Args []string `json:"args"`
+			Cwd  string   `json:"cwd"`
+		} `json:"process"`
+	}
+	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(spec.Process.Args, " ")
+	if !strings.HasPrefix(args, "/opt/edgecnn/edgecnn run --model /opt/edgecnn/model.tflite") || spec.Process.Cwd != Root {
+		t.Fatalf("runtime process %q in %q", args, spec.Process.Cwd)
+	}
+}
