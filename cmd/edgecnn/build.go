@@ -57,6 +57,30 @@ func buildAction(c *cli.Context) error {
 	if len(bs) > 1 && image == "" && push == "" && c.String("out") == "" && c.Bool("json") {
 		return errors.New("build: several boards with --json: give --image or --push, or build one board at a time")
 	}
+	// Check the image's inputs before the (long) build.
+	model := ""
+	if image != "" || push != "" {
+		if image != "" {
+			if _, _, err := oci.ParseLayoutRef(image); err != nil {
+				return fmt.Errorf("build: --image: %w", err)
+			}
+		}
+		model = c.String("model")
+		if model == "" {
+			for _, m := range defaultModels {
+				if _, err := os.Stat(m); err == nil {
+					model = m
+					break
+				}
+			}
+			if model == "" {
+				return fmt.Errorf("build: an image needs a model: no --model given and none of %s exists", strings.Join(defaultModels, ", "))
+			}
+		}
+		if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("build: --model %s: not a readable file", model)
+		}
+	}
 	var results []*cross.Result
 	for _, b := range bs {
 		out := c.String("out")
@@ -83,18 +107,6 @@ func buildAction(c *cli.Context) error {
 	}
 	if image == "" && push == "" {
 		return nil
-	}
-	model := c.String("model")
-	if model == "" {
-		for _, m := range defaultModels {
-			if _, err := os.Stat(m); err == nil {
-				model = m
-				break
-			}
-		}
-		if model == "" {
-			return fmt.Errorf("build: an image needs a model: no --model given and none of %s exists", strings.Join(defaultModels, ", "))
-		}
 	}
 	created, err := oci.CreatedFromEnv()
 	if err != nil {

@@ -43,3 +43,25 @@ func TestBundleCommand(t *testing.T) {
 		t.Errorf("binary mode: %v %v", st, err)
 	}
 }
+
+// build --image refuses bad image arguments before building anything.
+func TestBuildImageBadInput(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"not oci":       {[]string{"--image", filepath.Join(dir, "img")}, "oci:DIR"},
+		"missing model": {[]string{"--image", "oci:" + filepath.Join(dir, "img"), "--model", filepath.Join(dir, "none.tflite")}, "none.tflite"},
+		"unknown board": {[]string{"--board", "rpi9", "--image", "oci:" + filepath.Join(dir, "img")}, "rpi9"},
+	} {
+		args := append([]string{"build", "--board", "rpi4", "--out", filepath.Join(dir, "bin")}, c.args...)
+		_, _, err := runCLI(t, args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error naming %q", name, err, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "bin")); err == nil {
+		t.Error("a build ran despite the bad arguments")
+	}
+}
