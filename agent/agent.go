@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/agent/collect"
 	"github.com/edgecnn/edgecnn/camera"
 )
 
@@ -39,6 +40,9 @@ type Config struct {
 	LED       LED           // lit while a digit is recognized (nil: none)
 	Notifier  *Notifier     // sd_notify (nil: none)
 	Watchdog  time.Duration // WATCHDOG=1 interval (0: none)
+	// Collector keeps doubtful frames for labelling and serves /label
+	// (nil: no collection); the caller closes it after Run.
+	Collector *collect.Collector
 	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
 	// per failure with ±20% jitter (defaults 100 ms and 10 s).
 	BackoffMin, BackoffMax time.Duration
@@ -127,6 +131,9 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
+	if cfg.Collector != nil {
+		a.m.reg.MustRegister(cfg.Collector.Metrics()...)
+	}
 	a.healthy.Store(cfg.OpenCamera == nil)
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
@@ -469,6 +476,9 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 		}
 		window = append(window, vote{res.Text, res.Confidence})
 		text, conf := majority(window)
+		if a.cfg.Collector != nil {
+			a.collect(rec, f, res, window, text, done)
+		}
 		if a.cfg.LED != nil && (text != "") != ledOn {
 			ledOn = text != ""
 			if err := a.cfg.LED.Set(ledOn); err != nil {

@@ -27,6 +27,7 @@ import (
 //	GET  /            live preview page (last frame, detected box, digit)
 //	GET  /state       the preview's state as JSON
 //	GET  /frame.jpg   the last processed frame
+//	     /label...    labelling view of collected crops (collect.Collector.Handler)
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/predict", a.handlePredict)
@@ -35,6 +36,8 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("/state", a.only("GET", a.handleState))
 	mux.HandleFunc("/frame.jpg", a.only("GET", a.handleFrame))
 	mux.HandleFunc("/", a.only("GET", a.handleIndex))
+	mux.Handle("/label", a.labelHandler())
+	mux.Handle("/label/", a.labelHandler())
 	return mux
 }
 
@@ -159,10 +162,10 @@ func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	if !a.Healthy() {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"status":"unhealthy","reason":"camera reconnecting"}`+"\n")
+		w.Write(a.healthBody("unhealthy", "camera reconnecting"))
 		return
 	}
-	io.WriteString(w, `{"status":"ok"}`+"\n")
+	w.Write(a.healthBody("ok", ""))
 }
 
 // State is the preview page's data.

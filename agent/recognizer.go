@@ -56,6 +56,8 @@ type Recognizer struct {
 	minConf float32
 	batch   bool // engine accepts a dynamic batch
 	in, out []float32
+
+	cropState // the last frame's crops, for collect (collecthook.go)
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -137,9 +139,11 @@ func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
 // Recognize locates and classifies the digit(s) in img.
 func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
 	pr, err := r.pre.Process(img)
+	r.last, r.located = nil, r.located[:0]
 	if err != nil {
 		return Result{}, err
 	}
+	r.last = pr
 	var res Result
 	n := len(pr.Digits)
 	if n == 0 {
@@ -164,6 +168,7 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	res.Confidence = 1
 	for i, d := range pr.Digits {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		r.located = append(r.located, located{r.labels[best], conf})
 		if conf < r.minConf {
 			res.Rejected++
 			continue

@@ -40,8 +40,21 @@ type Options struct {
 	Keep int
 	// SkipArchCheck skips comparing `uname -m` with the board's GOARCH.
 	SkipArchCheck bool
+	// LockWait is how long to wait for another flash of the same board to
+	// finish (0: fail at once with a BusyError).
+	LockWait time.Duration
 	// Log receives progress lines (nil: discarded).
 	Log io.Writer
+
+	// onPhase, when set (tests), is called as Flash enters each phase:
+	// locked, upload, unit, switch, restart, health, confirm, rollback.
+	onPhase func(phase string)
+}
+
+func (o Options) phase(p string) {
+	if o.onPhase != nil {
+		o.onPhase(p)
+	}
 }
 
 func (o Options) withDefaults(b *Bundle) Options {
@@ -164,10 +177,26 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 			return
 		}
 	}
+
+	// 2. The board's flash lock, held until Flash returns.
+	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, logf)
+	if err != nil {
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			res.Err = err
+		} else {
+			res.Err = fmt.Errorf("lock: %w (nothing was changed on the board)", noSudoHint(err, o, c.Target.User))
+		}
+		return
+	}
+	defer lk.release()
+	o.phase("locked")
 	prev := currentRelease(f, prefix)
+	good := goodRelease(f, prefix)
 	res.Previous = prev
 
-	// 2. The release directory.
+	// 3. The release directory.
+	o.phase("upload")
 	logf("installing release %s (%s, %d files)", b.Release, human(b.TotalSize()), len(b.Files)+1)
 	// Cancelling during the upload drops the connection (SFTP calls take no
 	// context); nothing has been switched yet, so that is safe.
@@ -189,25 +218,41 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	rel := path.Join(releasesDir(prefix), b.Release)
 
-	// 3. The unit and its user.
+	// 4. The units and the service user.
+	o.phase("unit")
 	unitPath := path.Join(o.UnitDir, b.Service.UnitName())
+	rbPath := path.Join(o.UnitDir, b.Service.RollbackUnitName())
 	unitChanged := true
 	if old, err := f.ReadFile(unitPath); err == nil && string(old) == b.Unit {
-		unitChanged = false
+		if old, err := f.ReadFile(rbPath); err == nil && string(old) == b.RollbackUnit {
+			unitChanged = false
+		}
 	}
 	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
 	install := sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)
 	if unitChanged {
-		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " + install
-	}
-	if err := run(install); err != nil {
-		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
-		return
+		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " +
+			sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn-rollback.service")) + " " + shq(rbPath) + " && " + install
 	}
 	unit := shq(b.Service.UnitName())
 	sysctl := sudo + shq(o.Systemctl)
+	// restoreUnit puts back the unit of release r (its ExecStart may differ).
+	restoreUnit := func(r string) string {
+		u := path.Join(releasesDir(prefix), r, "edgecnn.service")
+		return "{ test ! -f " + shq(u) + " || " + sudo + "install -m 0644 " + shq(u) + " " + shq(unitPath) + "; } && "
+	}
+	if err := run(install); err != nil {
+		if unitChanged && prev != "" {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			c.Run(rctx, restoreUnit(prev)+"true")
+			cancel()
+		}
+		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
+		return
+	}
+	restart := sysctl + " daemon-reload && { " + sysctl + " reset-failed " + unit + " 2>/dev/null; " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit + "; }"
 
-	if prev == b.Release && !unitChanged {
+	if prev == b.Release && good == b.Release && !unitChanged {
 		// Nothing changed: make sure it is enabled and healthy.
 		res.Unchanged = true
 		if err := run(sysctl + " enable " + unit); err != nil {
@@ -221,7 +266,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		}
 		res.Unchanged = false
 		logf("release %s is current but not healthy; restarting it", b.Release)
-		if err := run(sysctl + " restart " + unit); err != nil {
+		if err := run(restart); err != nil {
 			res.Err = fmt.Errorf("systemctl restart: %w", err)
 			return
 		}
@@ -231,53 +276,84 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		return
 	}
 
-	// 4. Switch, restart, check; roll back on failure.
-	if err := switchCurrent(f, prefix, b.Release); err != nil {
-		res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
-		return
+	// 5. Switch, restart, check; roll back on failure. back is the
+	// release to go back to: the last good one, else the one running.
+	back := ""
+	switch {
+	case good != "" && good != b.Release && releaseExists(f, prefix, good):
+		back = good
+	case prev != "" && prev != b.Release:
+		back = prev
 	}
-	logf("current → releases/%s", b.Release)
+	if back != "" && !releaseExists(f, prefix, good) {
+		// No good release on record (installed before edgecnn recorded
+		// one): the running release is the board-side fallback.
+		if err := setLink(f, prefix, "good", back); err != nil {
+			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
+			return
+		}
+	}
+	if prev != b.Release {
+		o.phase("switch")
+		if err := switchCurrent(f, prefix, b.Release); err != nil {
+			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
+			return
+		}
+		logf("current → releases/%s", b.Release)
+	} else {
+		logf("release %s is current but was never confirmed healthy; restarting it", b.Release)
+	}
 	failed := func(step string, err error) {
 		res.Err = fmt.Errorf("%s: %w", step, err)
-		if prev == "" || prev == b.Release {
-			run(sysctl + " stop " + unit)
+		if back == "" {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			c.Run(rctx, sysctl+" stop "+unit)
 			res.Err = fmt.Errorf("%w; no previous release to roll back to, service stopped", res.Err)
 			return
 		}
-		logf("%s failed (%v); rolling back to %s", step, err, prev)
+		o.phase("rollback")
+		logf("%s failed (%v); rolling back to %s", step, err, back)
 		// Use a fresh context so a cancelled flash still rolls back.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.HealthTimeout+30*time.Second)
 		defer cancel()
-		if err := switchCurrent(f, prefix, prev); err != nil {
-			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v", res.Err, err)
+		boardSide := fmt.Sprintf("; the board rolls back to %s by itself after %d failed starts (%s)", back, b.Service.RollbackAfter, b.Service.RollbackUnitName())
+		if err := switchCurrent(f, prefix, back); err != nil {
+			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v%s", res.Err, err, boardSide)
 			return
 		}
 		res.RolledBack = true
 		restore := ""
-		if unitChanged {
-			// The previous release's own unit (its ExecStart may differ).
-			restore = sudo + "install -m 0644 " + shq(path.Join(releasesDir(prefix), prev, "edgecnn.service")) + " " + shq(unitPath) + " && "
+		if unitChanged || prev != back {
+			restore = restoreUnit(back)
 		}
-		if _, err := c.Run(rctx, restore+sysctl+" daemon-reload && "+sysctl+" restart "+unit); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v", res.Err, prev, err)
+		if _, err := c.Run(rctx, restore+sysctl+" daemon-reload && { "+sysctl+" reset-failed "+unit+" 2>/dev/null; "+sysctl+" restart "+unit+"; }"); err != nil {
+			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v%s", res.Err, back, err, boardSide)
 			return
 		}
 		if err := c.health(rctx, o, o.HealthTimeout); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, prev, err)
+			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, back, err)
 			return
 		}
-		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, prev)
+		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, back)
 	}
-	if err := run(sysctl + " daemon-reload && " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit); err != nil {
+	o.phase("restart")
+	if err := run(restart); err != nil {
 		failed("restart", err)
 		return
 	}
+	o.phase("health")
 	if err := c.health(ctx, o, o.HealthTimeout); err != nil {
 		failed("health check", err)
 		return
 	}
+	o.phase("confirm")
+	if err := setLink(f, prefix, "good", b.Release); err != nil {
+		res.Err = fmt.Errorf("healthy, but recording it as the good release failed: %w", err)
+		return
+	}
 	logf("healthy")
-	if removed := pruneReleases(f, prefix, o.Keep, b.Release, prev); len(removed) > 0 {
+	if removed := pruneReleases(f, prefix, o.Keep, b.Release, back); len(removed) > 0 {
 		logf("removed old releases: %s", strings.Join(removed, ", "))
 	}
 	return

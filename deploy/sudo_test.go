@@ -320,7 +320,7 @@ func TestFlashNonRootWithoutSudo(t *testing.T) {
 	}
 	msg = r.Err.Error()
 	t.Logf("--sudo no: %v", msg)
-	for _, want := range []string{"upload", "--sudo", b.user, "untouched"} {
+	for _, want := range []string{"lock", "--sudo", b.user, "nothing was changed"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %v", want, msg)
 		}

@@ -22,7 +22,7 @@ Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. S
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
 
 --camera: ` + camera.Specs,
-		Flags: append(recognizerFlags(),
+		Flags: append(append(recognizerFlags(), collectFlags()...),
 			&cli.StringFlag{Name: "camera", Value: "auto", Usage: "frame source (see description)"},
 			&cli.StringFlag{Name: "device", Value: "/dev/video0", Usage: "V4L2 device"},
 			&cli.StringFlag{Name: "size", Value: "640x480", Usage: "capture size WxH"},
@@ -103,11 +103,19 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	col, err := newCollector(c, log)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	if col != nil {
+		defer col.Close()
+	}
 	a, err := agent.New(agent.Config{
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
 		HTTPAddr: c.String("http"), Workers: c.Int("http-workers"),
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
+		Collector: col,
 	})
 	if err != nil {
 		return fmt.Errorf("run: %w", err)

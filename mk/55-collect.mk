@@ -1,0 +1,15 @@
+# mk/55-collect.mk — collecting frames on the device for labelling
+# (run --collect, the /label view, edgecnn pull; issue 10, docs/collect.md).
+#
+#   make bench-collect   what --collect adds per frame on the recognizer path
+#                        (target ≤ 0.2 ms): the whole hook with the real writer
+#                        (stable, doubtful and every-frame mixes) and the cost
+#                        of a kept frame (crop copy + queue hand-off)   (in make bench)
+
+BENCH_TARGETS += bench-collect
+
+.PHONY: bench-collect
+
+bench-collect:
+	$(GO) test -run '^$$' -bench 'CollectPerFrame' -benchmem ./agent
+	$(GO) test -run '^$$' -bench 'ObserveKept' -benchtime 20000x -benchmem ./agent/collect
