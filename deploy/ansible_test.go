@@ -59,7 +59,6 @@ func TestAnsibleRoleInstallsAndRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := b.ansiblePlaybook(t, bundleDir)
-	t.Log(out)
 	if err != nil {
 		t.Fatalf("ansible-playbook: %v\n%s", err, out)
 	}
@@ -70,6 +69,13 @@ func TestAnsibleRoleInstallsAndRollsBack(t *testing.T) {
 	unit, err := os.ReadFile(filepath.Join(b.unitDir, good.Service.UnitName()))
 	if err != nil || string(unit) != good.Unit {
 		t.Fatalf("unit on the board differs from the bundle's: %v", err)
+	}
+	rb, err := os.ReadFile(filepath.Join(b.unitDir, good.Service.RollbackUnitName()))
+	if err != nil || string(rb) != good.RollbackUnit {
+		t.Fatalf("rollback unit on the board differs from the bundle's: %v", err)
+	}
+	if l, err := os.Readlink(filepath.Join(b.prefix, "good")); err != nil || l != "releases/"+good.Release {
+		t.Fatalf("good -> %q (%v), want releases/%s", l, err, good.Release)
 	}
 	calls := b.callLog(t)
 	for _, want := range []string{"systemctl daemon-reload", "systemctl enable edgecnn.service", "systemctl restart edgecnn.service", "systemd-sysusers "} {
@@ -98,4 +104,7 @@ func TestAnsibleRoleInstallsAndRollsBack(t *testing.T) {
 		t.Fatalf("after a failed release current -> %s, want %s", cur, good.Release)
 	}
 	b.verifyRelease(t, bad.Release, bad) // uploaded whole, kept for inspection
+	if l, _ := os.Readlink(filepath.Join(b.prefix, "good")); l != "releases/"+good.Release {
+		t.Fatalf("after a failed release good -> %q, want releases/%s", l, good.Release)
+	}
 }

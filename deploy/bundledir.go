@@ -15,15 +15,18 @@ import (
 // BundleManifest describes a bundle written by WriteBundle, for tools
 // other than flash (the Ansible role in deploy/ansible reads it).
 type BundleManifest struct {
-	Release   string   `json:"release"`    // folder under releases/
-	Version   string   `json:"version"`    // release version
-	Board     string   `json:"board"`      // board name
-	Arch      string   `json:"arch"`       // GOARCH; the role compares it with uname -m
-	Unames    []string `json:"unames"`     // uname -m values that fit the board
-	Service   string   `json:"service"`    // unit name without .service
-	Unit      string   `json:"unit"`       // unit file name
-	Prefix    string   `json:"prefix"`     // install prefix on the board
-	HealthURL string   `json:"health_url"` // fetched on the board; 2xx is healthy
+	Release string   `json:"release"` // folder under releases/
+	Version string   `json:"version"` // release version
+	Board   string   `json:"board"`   // board name
+	Arch    string   `json:"arch"`    // GOARCH; the role compares it with uname -m
+	Unames  []string `json:"unames"`  // uname -m values that fit the board
+	Service string   `json:"service"` // unit name without .service
+	Unit    string   `json:"unit"`    // unit file name
+	// RollbackUnit is the board-side rollback unit the service's
+	// OnFailure= starts.
+	RollbackUnit string `json:"rollback_unit"`
+	Prefix       string `json:"prefix"`     // install prefix on the board
+	HealthURL    string `json:"health_url"` // fetched on the board; 2xx is healthy
 }
 
 // ManifestFile is the name of the manifest in a bundle folder.
@@ -35,7 +38,7 @@ const ManifestFile = "bundle.json"
 // unchanged files are hard-linked between them.
 func WriteBundle(ctx context.Context, dir string, b *Bundle) (BundleManifest, error) {
 	m := BundleManifest{Release: b.Release, Version: b.Version, Board: b.Board.Name, Arch: b.Board.GOARCH,
-		Service: b.Service.Name, Unit: b.Service.UnitName(), Prefix: b.Service.Prefix,
+		Service: b.Service.Name, Unit: b.Service.UnitName(), RollbackUnit: b.Service.RollbackUnitName(), Prefix: b.Service.Prefix,
 		HealthURL: "http://" + b.Service.HTTP + "/healthz"}
 	for u, a := range archNames {
 		if a == b.Board.GOARCH {

@@ -243,7 +243,9 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 				"io.edgecnn.model":                     modelName,
 			},
 			Healthcheck: &v1.HealthConfig{
-				Test:     []string{"CMD", bin, "healthcheck", "--url", healthURL},
+				// `edgecnn healthcheck` polls until healthy or its timeout; one
+				// Docker check must end within Timeout.
+				Test:     []string{"CMD", bin, "healthcheck", "--url", healthURL, "--timeout", "4s"},
 				Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 20 * time.Second, Retries: 3,
 			},
 		},

@@ -148,7 +148,7 @@ func TestConfig(t *testing.T) {
 	if args := strings.Join(c.Cmd, " "); !strings.Contains(args, "--model /opt/edgecnn/model.tflite") || !strings.Contains(args, "--http 0.0.0.0:9090") {
 		t.Errorf("cmd %q", args)
 	}
-	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /opt/edgecnn/edgecnn healthcheck --url http://127.0.0.1:9090/healthz" {
+	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /opt/edgecnn/edgecnn healthcheck --url http://127.0.0.1:9090/healthz --timeout 4s" {
 		t.Errorf("healthcheck %+v", c.Healthcheck)
 	}
 	for k, v := range map[string]string{
