@@ -51,6 +51,7 @@ ansible_remote_tmp=%s
 // The Ansible role installs a bundle exactly as flash does (flash then
 // finds it unchanged), and rolls back a release that does not come up.
 func TestAnsibleRoleInstallsAndRollsBack(t *testing.T) {
+	t.Parallel()
 	b := newTestBoard(t)
 	ctx := context.Background()
 	good := b.bundle(t, makeInputs(t, 64<<10, "", "model-v1"), "1.0.0")

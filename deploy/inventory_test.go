@@ -111,6 +111,7 @@ func TestInventoryINIAndYAML(t *testing.T) {
 
 // ansible-inventory itself agrees on hosts, groups and connection variables.
 func TestInventoryMatchesAnsible(t *testing.T) {
+	t.Parallel()
 	exe, err := exec.LookPath("ansible-inventory")
 	if err != nil {
 		t.Fatalf("ansible-inventory not installed (make deps installs Debian's ansible): %v", err)

@@ -34,6 +34,7 @@ func agentStandIn(t *testing.T, healthy bool, digits string) string {
 }
 
 func TestFleetStatus(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// A flashed board, a board with nothing installed, a closed port and a
 	// port that accepts but never speaks SSH.
