@@ -54,7 +54,7 @@ func buildAction(c *cli.Context) error {
 		}
 	}
 	image, push := c.String("image"), c.String("push")
-	if len(bs) > 1 && image == "" && push == "" && c.String("out") == "" && c.Bool("json") {
+	if len(bs) > 1 && image == "" && push == "" && c.Bool("json") {
 		return errors.New("build: several boards with --json: give --image or --push, or build one board at a time")
 	}
 	// Check the image's inputs before the (long) build.
@@ -65,21 +65,11 @@ func buildAction(c *cli.Context) error {
 				return fmt.Errorf("build: --image: %w", err)
 			}
 		}
-		model = c.String("model")
-		if model == "" {
-			for _, m := range defaultModels {
-				if _, err := os.Stat(m); err == nil {
-					model = m
-					break
-				}
-			}
-			if model == "" {
-				return fmt.Errorf("build: an image needs a model: no --model given and none of %s exists", strings.Join(defaultModels, ", "))
-			}
+		m, err := modelOrDefault(c.String("model"))
+		if err != nil {
+			return fmt.Errorf("build: an image needs a model: %w", err)
 		}
-		if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
-			return fmt.Errorf("build: --model %s: not a readable file", model)
-		}
+		model = m
 	}
 	var results []*cross.Result
 	for _, b := range bs {

@@ -33,17 +33,9 @@ func init() {
 			if err != nil {
 				return err
 			}
-			model := c.String("model")
-			if model == "" {
-				for _, m := range defaultModels {
-					if _, err := os.Stat(m); err == nil {
-						model = m
-						break
-					}
-				}
-				if model == "" {
-					return fmt.Errorf("bundle: no --model given and none of %s exists", strings.Join(defaultModels, ", "))
-				}
+			model, err := modelOrDefault(c.String("model"))
+			if err != nil {
+				return fmt.Errorf("bundle: %w", err)
 			}
 			backends := c.StringSlice("backend")
 			if len(backends) == 0 {
@@ -72,4 +64,24 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// modelOrDefault returns model, or when empty the first of defaultModels
+// that exists; it must be a regular file.
+func modelOrDefault(model string) (string, error) {
+	if model == "" {
+		for _, m := range defaultModels {
+			if _, err := os.Stat(m); err == nil {
+				model = m
+				break
+			}
+		}
+		if model == "" {
+			return "", fmt.Errorf("no --model given and none of %s exists", strings.Join(defaultModels, ", "))
+		}
+	}
+	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("--model %s: not a readable file", model)
+	}
+	return model, nil
 }
