@@ -330,6 +330,7 @@ func TestCrashLeftovers(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "labelled", ".x.png.tmp-1"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, ".staging", half+".json"), []byte("staged, not renamed"), 0o644)
 	d := newCollector(t, Config{Dir: dir, Below: 0.9})
 	if got := inboxNames(t, d, ""); fmt.Sprint(got) != fmt.Sprint(complete) {
 		t.Fatalf("after restart inbox holds %v, want only the complete frame %v", got, complete)
@@ -339,6 +340,9 @@ func TestCrashLeftovers(t *testing.T) {
 	}
 	if s := d.Status(); s.Frames != 1 {
 		t.Fatalf("status after restart %+v", s)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, ".staging")); err != nil || len(ents) != 0 {
+		t.Fatalf("staging after restart: %v %v", ents, err)
 	}
 }
 
