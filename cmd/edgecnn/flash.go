@@ -237,8 +237,7 @@ func flashBinary(c *cli.Context, b boards.Board, backends []string) (bin string,
 		}
 		return p, nil, version, nil
 	}
-	wd, _ := os.Getwd()
-	if root, rerr := cross.ModuleRoot(wd); rerr == nil {
+	if root, rerr := cross.SourceTree(); rerr == nil {
 		res, err := cross.Build(c.Context, cross.Request{Board: b, Backends: backends, ModuleRoot: root, Version: version, Log: c.App.ErrWriter})
 		if err != nil {
 			return "", nil, "", err
