@@ -49,6 +49,8 @@ type Options struct {
 	// onPhase, when set (tests), is called as Flash enters each phase:
 	// locked, upload, unit, switch, restart, health, confirm, rollback.
 	onPhase func(phase string)
+	// lockLease, when set (tests), replaces the 60 s lease of the lock.
+	lockLease time.Duration
 }
 
 func (o Options) phase(p string) {
@@ -179,7 +181,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 
 	// 2. The board's flash lock, held until Flash returns.
-	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, logf)
+	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, o.lockLease, logf)
 	if err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
