@@ -19,9 +19,9 @@ import (
 // it at once (the link to the board dies), and with limit > 0 a
 // connection is dropped once limit bytes went towards the board.
 type linkProxy struct {
-	l     net.Listener
-	limit int64
-	mu    sync.Mutex
+	l      net.Listener
+	limit  int64
+	mu     sync.Mutex
 	conns  []net.Conn
 	cut    bool
 	frozen atomic.Bool
