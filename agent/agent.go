@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/agent/collect"
+	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures an Agent.
@@ -67,6 +69,12 @@ type Config struct {
 	// Placement is where the engines run (runtime.PlacementOf); logged at
 	// start and reported on /healthz and /metrics (nil: not reported).
 	Placement *runtime.Placement
+	// Publish receives each processed frame's smoothed reading (nil:
+	// none); it must not block (publish.Publisher.Offer).
+	Publish func(publish.Reading)
+	// ExtraMetrics are served on /metrics beside the agent's own metrics
+	// (the publisher's queue and delivery counters).
+	ExtraMetrics []prometheus.Collector
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -144,6 +152,11 @@ func New(cfg Config) (*Agent, error) {
 		budget: newBudget(cfg.Limits.DecodeBudget)}
 	if cfg.Collector != nil {
 		a.m.reg.MustRegister(cfg.Collector.Metrics()...)
+	}
+	for _, c := range cfg.ExtraMetrics {
+		if err := a.m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("agent: metrics: %w", err)
+		}
 	}
 	a.healthy.Store(cfg.OpenCamera == nil)
 	a.reportPlacement()
@@ -536,6 +549,9 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 		a.pmu.Lock()
 		a.pFrame, a.pSeq, a.pResult, a.pTime = f.Image, f.Seq, res, done
 		a.pmu.Unlock()
+		if a.cfg.Publish != nil {
+			a.cfg.Publish(reading(f, text, conf, res))
+		}
 		if enc != nil {
 			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Confidence: conf,
 				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
@@ -551,6 +567,19 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			return nil
 		}
 	}
+}
+
+// reading is the published form of a processed frame's smoothed answer.
+func reading(f camera.Frame, text string, conf float32, res Result) publish.Reading {
+	r := publish.Reading{Time: f.Time.UTC(), Seq: f.Seq, Digits: text, Confidence: conf}
+	switch {
+	case text != "":
+	case res.Rejected > 0:
+		r.Reason = "low confidence"
+	default:
+		r.Reason = "no digit found"
+	}
+	return r
 }
 
 // majority returns the most frequent text in the window (ties: the most

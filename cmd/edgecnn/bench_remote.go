@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -27,8 +26,7 @@ func benchOnBoard(c *cli.Context, o benchOpts) ([]BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	wd, _ := os.Getwd()
-	root, err := cross.ModuleRoot(wd)
+	root, err := cross.SourceTree()
 	if err != nil {
 		return nil, fmt.Errorf("--host builds the board binary from the edgecnn source tree: %w", err)
 	}

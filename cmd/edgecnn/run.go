@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/agent"
+	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
@@ -25,6 +26,7 @@ func init() {
 the digit(s), smooths over --smooth frames and writes one JSON line per processed frame to stdout.
 Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. SIGTERM stops
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
+With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
 		Flags: append(append(recognizerFlags(), collectFlags()...),
@@ -55,6 +57,21 @@ gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=,
 			&cli.StringFlag{Name: "gpio-led", Usage: "GPIO pin name of an LED lit while a digit is recognized"},
 			&cli.BoolFlag{Name: "wait-camera", Usage: "if the camera cannot be opened at start, keep retrying (unhealthy) instead of exiting"},
 			&cli.BoolFlag{Name: "verbose", Usage: "debug logging on stderr"},
+			&cli.StringFlag{Name: "mqtt", EnvVars: []string{"EDGECNN_MQTT"}, Usage: "publish readings to this MQTT broker: mqtt://[user:pass@]host[:port] or mqtts://… (see docs/publish.md)"},
+			&cli.StringFlag{Name: "mqtt-ca", Usage: "mqtts: PEM file of the CA(s) that sign the broker's certificate (default: system roots)"},
+			&cli.StringFlag{Name: "mqtt-cert", Usage: "mqtts: client certificate (PEM)"},
+			&cli.StringFlag{Name: "mqtt-key", Usage: "mqtts: client key (PEM)"},
+			&cli.StringFlag{Name: "mqtt-topic", Usage: "topic prefix: state on PREFIX/state, online/offline on PREFIX/availability (default edgecnn/<hostname>)"},
+			&cli.StringFlag{Name: "mqtt-id", Usage: "device id for the MQTT client and Home Assistant (default: the host name)"},
+			&cli.StringFlag{Name: "ha-discovery", Value: "homeassistant", Usage: "Home Assistant MQTT discovery prefix (\"\": no discovery messages)"},
+			&cli.StringFlag{Name: "webhook", Usage: "POST each published reading's JSON to this http(s) URL"},
+			&cli.DurationFlag{Name: "webhook-timeout", Value: 10 * time.Second, Usage: "give up on a webhook request after this long (then retry)"},
+			&cli.StringFlag{Name: "publish", Value: "change", Usage: "which readings --mqtt/--webhook send: change, every or interval=DURATION"},
+			&cli.BoolFlag{Name: "monotonic", Usage: "meters: hold back a reading lower than the last accepted one"},
+			&cli.Uint64Flag{Name: "max-delta", Usage: "meters: hold back a reading that differs from the last accepted one by more than N (0: no limit)"},
+			&cli.IntFlag{Name: "agree", Value: 1, Usage: "publish a reading only when K consecutive frames agree"},
+			&cli.StringFlag{Name: "queue-dir", Usage: "durable queue of unsent readings (default $STATE_DIRECTORY/publish or ~/.local/state/edgecnn/publish)"},
+			&cli.Int64Flag{Name: "queue-max-bytes", Value: 8 << 20, Usage: "queue bound per sink; beyond it the oldest readings are dropped (counted)"},
 			&cli.StringFlag{Name: "config", Usage: "JSON file of flag values, e.g. {\"smooth\": 5, \"min-confidence\": 0.7}; flags on the command line win"},
 		),
 		Action: runAction,
@@ -199,16 +216,41 @@ func runAction(c *cli.Context) error {
 	if col != nil {
 		defer col.Close()
 	}
-	a, err := agent.New(agent.Config{
+	pub, err := openPublisher(c, log)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	cfg := agent.Config{
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
 		HTTPAddr: c.String("http"), Limits: limits, Security: sec,
 		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale, Placement: &place,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 		Collector: col,
-	})
+	}
+	if pub != nil {
+		version, err := publish.ModelVersion(c.String("model"))
+		if err != nil {
+			pub.Close()
+			return fmt.Errorf("run: %w", err)
+		}
+		cfg.Publish = func(r publish.Reading) { r.Model = version; pub.Offer(r) }
+		cfg.ExtraMetrics = pub.Collectors()
+	}
+	a, err := agent.New(cfg)
 	if err != nil {
+		if pub != nil {
+			pub.Close()
+		}
 		return fmt.Errorf("run: %w", err)
+	}
+	if pub != nil {
+		stop := pub.Start(3 * time.Second)
+		defer func() {
+			if left := stop(); left > 0 {
+				log.Warn("publish: readings left queued on disk for the next start", "queued", left)
+			}
+		}()
 	}
 	log.Info("running", "camera", spec, "model", c.String("model"), "backend", c.String("backend"),
 		"memory_mib", mem>>20, "memory_from", memSrc)
@@ -216,4 +258,33 @@ func runAction(c *cli.Context) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// openPublisher reads the publishing flags (nil: none given).
+func openPublisher(c *cli.Context, log *slog.Logger) (*publish.Publisher, error) {
+	policy, err := publish.ParsePolicy(c.String("publish"))
+	if err != nil {
+		return nil, err
+	}
+	if c.Int("agree") < 1 || c.Int("agree") > 1000 {
+		return nil, fmt.Errorf("--agree %d out of range [1, 1000]", c.Int("agree"))
+	}
+	agree := c.Int("agree")
+	if agree == 1 {
+		agree = 0 // one frame always agrees with itself
+	}
+	s := publish.Setup{Options: publish.Options{Policy: policy, QueueDir: c.String("queue-dir"),
+		Queue: publish.QueueOptions{MaxBytes: c.Int64("queue-max-bytes")}, Log: log,
+		Plausibility: publish.Plausibility{Monotonic: c.Bool("monotonic"), MaxDelta: c.Uint64("max-delta"), Agree: agree}}}
+	if c.String("mqtt") != "" {
+		s.MQTT = &publish.MQTTConfig{URL: c.String("mqtt"), CAFile: c.String("mqtt-ca"), CertFile: c.String("mqtt-cert"),
+			KeyFile: c.String("mqtt-key"), Topic: c.String("mqtt-topic"), ID: c.String("mqtt-id"),
+			Discovery: c.String("ha-discovery"), Model: "edgecnn digit reader", SWVersion: version, Log: log}
+	} else if c.IsSet("mqtt-ca") || c.IsSet("mqtt-cert") || c.IsSet("mqtt-topic") || c.IsSet("mqtt-id") {
+		return nil, errors.New("--mqtt-ca, --mqtt-cert, --mqtt-topic and --mqtt-id need --mqtt")
+	}
+	if c.String("webhook") != "" {
+		s.Webhook = &publish.WebhookConfig{URL: c.String("webhook"), Timeout: c.Duration("webhook-timeout")}
+	}
+	return publish.Open(s)
 }
