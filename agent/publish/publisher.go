@@ -228,7 +228,12 @@ func (p *Publisher) deliver(ctx context.Context, o *output) {
 			} else {
 				p.log.Debug("publish: retry failed", "sink", name, "err", err, "in", backoff)
 			}
-			if !sleep(ctx, jitter(backoff)) {
+			wait := jitter(backoff)
+			var ra *RetryAfterError
+			if errors.As(err, &ra) {
+				wait = min(max(wait, ra.After), p.opt.BackoffMax)
+			}
+			if !sleep(ctx, wait) {
 				return
 			}
 			backoff = min(2*backoff, p.opt.BackoffMax)

@@ -241,3 +241,31 @@ edgecnn_publish_dropped_total{sink="webhook"} 3
 		t.Fatalf("delivered %v, want 4..8", got)
 	}
 }
+
+// TestWebhookRetryAfter: a 503 with Retry-After: 1 is retried no sooner
+// than a second later (the publisher's own backoff starts at 20 ms here).
+func TestWebhookRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var calls []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		calls = append(calls, time.Now())
+		n := len(calls)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	log, _ := testLogger(t)
+	p := startPublisher(t, Options{Policy: Policy{Mode: Every}, Log: log, BackoffMin: 20 * time.Millisecond, BackoffMax: 5 * time.Second},
+		newWebhook(t, srv.URL, time.Second))
+	p.Offer(reading(1))
+	waitUntil(t, 10*time.Second, "the retry", func() bool { mu.Lock(); defer mu.Unlock(); return len(calls) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := calls[1].Sub(calls[0]); gap < time.Second {
+		t.Fatalf("retried after %v despite Retry-After: 1", gap)
+	}
+}
