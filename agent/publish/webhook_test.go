@@ -232,8 +232,8 @@ edgecnn_publish_dropped_total{sink="webhook"} 3
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "edgecnn_publish_dropped_total"); err != nil {
 		t.Fatal(err)
 	}
-	if len(lb.lines("level=WARN", "queue full")) == 0 {
-		t.Error("no log line for the dropped readings")
+	if n := len(lb.lines("level=WARN", "queue full")); n != 1 {
+		t.Errorf("%d log lines for the 3 dropped readings, want 1 (the counter has every drop)", n)
 	}
 	block.Store(false)
 	waitUntil(t, 10*time.Second, "the 5 newest readings", func() bool { return len(h.seqs()) == 5 })
