@@ -29,7 +29,7 @@ finetune: data build
 	$(BIN) train --init $(MODEL_CKPT) --data $(DATA) --data $(FIELD) $(FINETUNE_FLAGS) --out $(FINETUNE_DIR)/model.ckpt
 	$(BIN) quantize --model $(FINETUNE_DIR)/model.ckpt --data $(DATA) --data $(FIELD) \
 	    --out $(FINETUNE_DIR)/model.int8.tflite --report $(FINETUNE_DIR)/report.html
-	@echo "finetune: report $(CURDIR)/$(FINETUNE_DIR)/report.html"
+	@echo "finetune: report $(abspath $(FINETUNE_DIR))/report.html"
 	@echo "finetune: flash it with: $(BIN) flash --model $(FINETUNE_DIR)/model.int8.tflite --board rpi4 --host pi@raspberrypi.local"
 
 bench-finetune: data build

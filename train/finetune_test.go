@@ -190,10 +190,7 @@ func TestFineTuneSlimCheckpointWithRejectClass(t *testing.T) {
 	if len(ck.State) != 0 {
 		t.Fatalf("models/mnist.ckpt has optimizer state; this test wants a slim one")
 	}
-	if ck.Model.Arch.Classes != 10 {
-		t.Skipf("models/mnist.ckpt already has %d classes", ck.Model.Arch.Classes)
-	}
-	orig := params(ck.Model)
+	classes := ck.Model.Arch.Classes // 10, or 11 once the committed model knows "x"
 	dir := lcdFolder(t, 20, 6)
 	folder := loadFolder(t, dir)
 	cfg, err := InitConfig(DefaultConfig(), ck, path, nil)
@@ -209,7 +206,7 @@ func TestFineTuneSlimCheckpointWithRejectClass(t *testing.T) {
 	}
 	m := res.Model
 	if m.Arch.Classes != 11 || m.Labels[10] != data.RejectLabel {
-		t.Fatalf("fine-tuned model has %d classes, labels %v", m.Arch.Classes, m.Labels)
+		t.Fatalf("fine-tuned model (from %d classes) has %d classes, labels %v", classes, m.Arch.Classes, m.Labels)
 	}
 	got, err := model.ReadCheckpointFile(out)
 	if err != nil {
@@ -226,23 +223,6 @@ func TestFineTuneSlimCheckpointWithRejectClass(t *testing.T) {
 		ds[1].SHA256 != folder.Info.SHA256 || ds[1].Images != 26 || ds[0].Weight != 0.5 || ds[1].Labels["x"] != 6 {
 		t.Fatalf("data sources %+v", ds)
 	}
-	// The extension alone keeps the ten digit rows: check it on a fresh copy.
-	ext, err := extendClasses(ck.Model, 11, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !sameBits(params(ext)[:len(orig)-len(ck.Model.Layer("fc2").Weight)-10], orig[:len(orig)-len(ck.Model.Layer("fc2").Weight)-10]) {
-		t.Fatal("extending the output layer changed the other layers")
-	}
-	fc2o, fc2n := ck.Model.Layer("fc2"), ext.Layer("fc2")
-	if !sameBits(fc2n.Weight[:len(fc2o.Weight)], fc2o.Weight) || !sameBits(fc2n.Bias[:10], fc2o.Bias) || fc2n.Bias[10] != 0 {
-		t.Fatal("extending the output layer changed the digit rows")
-	}
-	for _, w := range fc2n.Weight[len(fc2o.Weight):] {
-		if w == 0 || math.Abs(float64(w)) > 0.01 {
-			t.Fatalf("new row weight %v: want small and non-zero", w)
-		}
-	}
 	// Digest stable: the same folder trained again records the same digest.
 	res2, err := Train(context.Background(), Run{Config: cfg, Sources: []*data.Source{mn, loadFolder(t, dir)}, Init: ck, InitRef: ref, Out: out + "2"})
 	if err != nil {
@@ -251,6 +231,37 @@ func TestFineTuneSlimCheckpointWithRejectClass(t *testing.T) {
 	got2, _ := model.ReadCheckpointFile(out + "2")
 	if got2.DataSources[1].SHA256 != ds[1].SHA256 || !sameBits(params(res2.Model), params(m)) {
 		t.Fatal("same data, same seed: different digest or weights")
+	}
+}
+
+// TestExtendClasses: growing a 10-class output layer for "x" keeps every
+// other parameter and the ten digit rows; the new row starts small.
+func TestExtendClasses(t *testing.T) {
+	base, _ := smallModel(t, t.TempDir())
+	ck, err := model.ReadCheckpointFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := params(ck.Model)
+	ext, err := extendClasses(ck.Model, 11, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc2o, fc2n := ck.Model.Layer("fc2"), ext.Layer("fc2")
+	before := len(orig) - len(fc2o.Weight) - len(fc2o.Bias)
+	if !sameBits(params(ext)[:before], orig[:before]) {
+		t.Fatal("extending the output layer changed the other layers")
+	}
+	if !sameBits(fc2n.Weight[:len(fc2o.Weight)], fc2o.Weight) || !sameBits(fc2n.Bias[:10], fc2o.Bias) || fc2n.Bias[10] != 0 {
+		t.Fatal("extending the output layer changed the digit rows")
+	}
+	for _, w := range fc2n.Weight[len(fc2o.Weight):] {
+		if w == 0 || math.Abs(float64(w)) > 0.01 {
+			t.Fatalf("new row weight %v: want small and non-zero", w)
+		}
+	}
+	if ext.Arch.Classes != 11 || ext.Labels[10] != data.RejectLabel || ext.Norm != ck.Model.Norm {
+		t.Fatalf("extended model: classes %d labels %v norm %v", ext.Arch.Classes, ext.Labels, ext.Norm)
 	}
 }
 

@@ -31,7 +31,7 @@ and rolls back to the previous release if not.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "board", Usage: "board name (edgecnn boards); an inventory's edgecnn_board= overrides it per host"},
 			&cli.StringSliceFlag{Name: "host", Usage: "user@address[:port] of a board (repeatable)"},
-			&cli.StringFlag{Name: "inventory", Usage: "Ansible-style INI inventory (ansible_host, ansible_user, ansible_port, ansible_ssh_private_key_file, edgecnn_board)"},
+			&cli.StringFlag{Name: "inventory", Usage: "Ansible inventory, INI or YAML (.yml/.yaml): hosts, groups and children, ansible_host, ansible_user, ansible_port, ansible_ssh_private_key_file, edgecnn_board"},
 			&cli.StringFlag{Name: "group", Usage: "inventory group to flash (default: all)"},
 			&cli.IntFlag{Name: "port", Usage: "SSH port for hosts without one (default 22)"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)"},

@@ -18,10 +18,11 @@ func init() {
 	d := train.DefaultConfig()
 	register(&cli.Command{
 		Name:  "train",
-		Usage: "train the seed CNN on MNIST and write a checkpoint after every epoch",
+		Usage: "train the seed CNN on MNIST and/or image folders, or fine-tune a checkpoint (--init); a checkpoint after every epoch",
 		Description: "The defaults are the seed recipe (Adam, lr 1e-3, batch 64, width 32).\n" +
 			"With the same --seed and --threads, reruns are bit-identical; --resume continues a run\n" +
-			"exactly where its last checkpoint left it.",
+			"exactly where its last checkpoint left it. Fine-tune the shipped model on your own photos:\n" +
+			"   edgecnn train --init models/mnist.ckpt --data data/mnist --data mydigits --epochs 1 --epoch-size 12800 --out ft.ckpt",
 		Flags: append(dataFlags("training data"),
 			&cli.StringFlag{Name: "init", Usage: "fine-tune: start from this checkpoint's weights (any checkpoint, --slim too; fresh optimizer state; default --lr " + fmt.Sprint(train.FineTuneLR) + ")"},
 			&cli.StringFlag{Name: "freeze", Usage: "\"conv\": train only the dense layers (the convolutions stay bit-identical)"},
@@ -38,10 +39,10 @@ func init() {
 			&cli.IntFlag{Name: "step-size", Usage: "StepLR: multiply the learning rate by --gamma every N epochs (0: off)"},
 			&cli.Float64Flag{Name: "gamma", Value: d.Gamma, Usage: "StepLR factor"},
 			&cli.IntFlag{Name: "patience", Usage: "early stopping: stop after N epochs without validation improvement (needs --val)"},
-			&cli.IntFlag{Name: "val", Usage: "hold out the last N training images for validation"},
+			&cli.IntFlag{Name: "val", Usage: "hold out N training images of every source for validation (MNIST: the last N; a folder: N spread over its classes)"},
 			&cli.BoolFlag{Name: "augment", Usage: "random rotation ±10° and shift ±2 px"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "random seed (initialization, shuffling, augmentation, dropout)"},
-			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images only (0: all)"},
+			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images of every source only (a folder: N spread over its classes; 0: all)"},
 			threadsFlag(),
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out"},
 			&cli.BoolFlag{Name: "slim", Usage: "leave the optimizer state out of the final checkpoint (smaller; cannot be resumed)"},

@@ -24,8 +24,9 @@ var Exts = []string{".png", ".jpg", ".jpeg", ".gif", ".pgm", ".ppm"}
 
 // Limits that keep a folder from exhausting memory.
 const (
-	// MaxImages is the most images one folder may hold.
-	MaxImages = 1 << 20
+	// MaxImages is the most images one folder may hold (photos are kept
+	// as 28×28 float ink: 200,000 of them take 630 MB).
+	MaxImages = 200000
 	// MaxFileBytes is the largest image file read (checked before reading).
 	MaxFileBytes = 64 << 20
 	// DefaultMaxPixels is the largest image decoded (4096×4096): with
