@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -58,23 +57,6 @@ func (a *Agent) collect(rec *Recognizer, f camera.Frame, res Result, window []vo
 	}
 	a.cfg.Collector.Observe(collect.Observation{Time: t, Seq: f.Seq, Frame: f.Image, Crops: rec.lastCrops(),
 		Text: res.Text, Confidence: res.Confidence, Smoothed: smoothed, Flicker: flicker})
-}
-
-// healthBody is the /healthz JSON: the camera's state and, when
-// collecting, the collection's (a paused collection says why but does not
-// make the agent unhealthy: recognition goes on).
-func (a *Agent) healthBody(status, reason string) []byte {
-	h := struct {
-		Status  string          `json:"status"`
-		Reason  string          `json:"reason,omitempty"`
-		Collect *collect.Status `json:"collect,omitempty"`
-	}{Status: status, Reason: reason}
-	if a.cfg.Collector != nil {
-		s := a.cfg.Collector.Status()
-		h.Collect = &s
-	}
-	b, _ := json.Marshal(h)
-	return append(b, '\n')
 }
 
 // labelHandler serves /label: the collector's labelling view, or a clear

@@ -230,25 +230,36 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
 	install := sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)
-	if unitChanged {
-		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " +
-			sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn-rollback.service")) + " " + shq(rbPath) + " && " + install
-	}
 	unit := shq(b.Service.UnitName())
 	sysctl := sudo + shq(o.Systemctl)
-	// restoreUnit puts back the unit of release r (its ExecStart may differ).
-	restoreUnit := func(r string) string {
-		u := path.Join(releasesDir(prefix), r, "edgecnn.service")
-		return "{ test ! -f " + shq(u) + " || " + sudo + "install -m 0644 " + shq(u) + " " + shq(unitPath) + "; } && "
-	}
 	if err := run(install); err != nil {
-		if unitChanged && prev != "" {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			c.Run(rctx, restoreUnit(prev)+"true")
-			cancel()
-		}
-		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
+		res.Err = fmt.Errorf("install the service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
 		return
+	}
+	// switchTo installs release r's units (when withUnits) and points
+	// current at r, as one command on the board that ignores a dropped
+	// link (SIGHUP, SIGPIPE) and is not cancelled: the unit and current
+	// never disagree, whatever happens to the connection meanwhile.
+	switchTo := func(r string, withUnits bool) error {
+		var steps []string
+		if withUnits {
+			rd := path.Join(releasesDir(prefix), r)
+			steps = append(steps,
+				"test ! -f "+shq(path.Join(rd, "edgecnn.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn.service"))+" "+shq(unitPath),
+				"test ! -f "+shq(path.Join(rd, "edgecnn-rollback.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn-rollback.service"))+" "+shq(rbPath))
+		}
+		steps = append(steps,
+			"rm -f "+shq(path.Join(prefix, "current.tmp")),
+			"ln -s "+shq(path.Join("releases", r))+" "+shq(path.Join(prefix, "current.tmp")),
+			"mv -T "+shq(path.Join(prefix, "current.tmp"))+" "+shq(path.Join(prefix, "current")))
+		script := "trap '' HUP PIPE; set -e; " + strings.Join(steps, "; ")
+		cmd := "trap '' HUP PIPE; e=$(mktemp) || exit 1; sh -c " + shq(script) + " </dev/null >/dev/null 2>\"$e\"; rc=$?; cat \"$e\" >&2; rm -f \"$e\"; exit $rc"
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if _, err := c.Run(sctx, cmd); err != nil {
+			return fmt.Errorf("switch %s/current to %s: %w", prefix, r, noSudoHint(err, o, c.Target.User))
+		}
+		return nil
 	}
 	restart := sysctl + " daemon-reload && { " + sysctl + " reset-failed " + unit + " 2>/dev/null; " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit + "; }"
 
@@ -295,12 +306,19 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	if prev != b.Release {
 		o.phase("switch")
-		if err := switchCurrent(f, prefix, b.Release); err != nil {
+		if err := switchTo(b.Release, unitChanged); err != nil {
 			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
 			return
 		}
 		logf("current → releases/%s", b.Release)
 	} else {
+		if unitChanged {
+			o.phase("switch")
+			if err := switchTo(b.Release, true); err != nil {
+				res.Err = fmt.Errorf("install the unit: %w (the running release %s is untouched)", err, orNone(prev))
+				return
+			}
+		}
 		logf("release %s is current but was never confirmed healthy; restarting it", b.Release)
 	}
 	failed := func(step string, err error) {
@@ -318,16 +336,12 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.HealthTimeout+30*time.Second)
 		defer cancel()
 		boardSide := fmt.Sprintf("; the board rolls back to %s by itself after %d failed starts (%s)", back, b.Service.RollbackAfter, b.Service.RollbackUnitName())
-		if err := switchCurrent(f, prefix, back); err != nil {
+		if err := switchTo(back, true); err != nil {
 			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v%s", res.Err, err, boardSide)
 			return
 		}
 		res.RolledBack = true
-		restore := ""
-		if unitChanged || prev != back {
-			restore = restoreUnit(back)
-		}
-		if _, err := c.Run(rctx, restore+sysctl+" daemon-reload && { "+sysctl+" reset-failed "+unit+" 2>/dev/null; "+sysctl+" restart "+unit+"; }"); err != nil {
+		if _, err := c.Run(rctx, sysctl+" daemon-reload && { "+sysctl+" reset-failed "+unit+" 2>/dev/null; "+sysctl+" restart "+unit+"; }"); err != nil {
 			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v%s", res.Err, back, err, boardSide)
 			return
 		}

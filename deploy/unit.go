@@ -455,13 +455,30 @@ fi
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) by board-side rollback ($unit failed; pid $$)" > "$prefix/.flash.owner"
 cur=$(readlink "$prefix/current" 2>/dev/null || true)
 good=$(readlink "$prefix/good" 2>/dev/null || true)
+# restore_unit R: install release R's unit file where systemd has the unit,
+# if it differs (a release's ExecStart and sandbox are its own).
+restore_unit() {
+	frag=$("$sc" show -p FragmentPath --value "$unit" 2>/dev/null || true)
+	[ -n "$frag" ] && [ -f "$prefix/$1/edgecnn.service" ] || return 1
+	cmp -s "$prefix/$1/edgecnn.service" "$frag" && return 1
+	if cp "$prefix/$1/edgecnn.service" "$frag.tmp" && chmod 0644 "$frag.tmp" && mv -f "$frag.tmp" "$frag"; then
+		log "restored the unit of ${1#releases/}"
+		return 0
+	fi
+	log "restoring $frag failed"
+	return 1
+}
 if [ -z "$cur" ]; then
 	log "no current release; nothing to do"
 	exit 0
 fi
 if [ -z "$good" ] || [ "$cur" = "$good" ] || [ ! -f "$prefix/$good/SHA256SUMS" ]; then
-	log "${cur#releases/} failed and there is no other good release to roll back to; restarting it in ${retry}s"
-	sleep "$retry"
+	if restore_unit "$cur"; then
+		"$sc" daemon-reload
+	else
+		log "${cur#releases/} failed and there is no other good release to roll back to; restarting it in ${retry}s"
+		sleep "$retry"
+	fi
 	"$sc" reset-failed "$unit"
 	"$sc" start --no-block "$unit"
 	exit 0
@@ -472,10 +489,7 @@ if ! ln -s "$good" "$prefix/current.tmp" || ! mv -T "$prefix/current.tmp" "$pref
 	log "switching current to ${good#releases/} failed"
 	exit 1
 fi
-frag=$("$sc" show -p FragmentPath --value "$unit" 2>/dev/null || true)
-if [ -n "$frag" ] && [ -f "$prefix/$good/edgecnn.service" ] && ! cmp -s "$prefix/$good/edgecnn.service" "$frag"; then
-	cp "$prefix/$good/edgecnn.service" "$frag.tmp" && chmod 0644 "$frag.tmp" && mv -f "$frag.tmp" "$frag" || log "restoring $frag failed"
-fi
+restore_unit "$good"
 "$sc" daemon-reload
 "$sc" reset-failed "$unit"
 if ! "$sc" restart "$unit"; then

@@ -3,8 +3,14 @@
 # `go test ./...` already runs the boards, doctor, cross and deploy tests:
 # they start a real OpenSSH sshd on 127.0.0.1 (flash, rollback, dropped
 # upload, host keys, wrong key, full disk, a non-root login with and without
-# sudo: throwaway users + /etc/sudoers.d, so tests run as root) and
-# cross-build for arm64/armv7, running the results under qemu-user.
+# sudo, concurrent flashes and the per-board lock, link cut / Ctrl-C at
+# every phase, the board-side rollback script, `systemd-analyze verify` and
+# `security` of the units) and cross-build for arm64/armv7, running the
+# results under qemu-user.
+#
+# Tests that change the machine (throwaway users, /etc/sudoers.d) run only
+# with EDGECNN_CI_HOST_CHANGES=1, which is exported here when CI=true
+# (.ci/run sets CI=true): never on a developer's machine by default.
 #
 #   make test-deploy-qemu  the real edgecnn cross-built for rpi4 (pure Go and
 #                          with the tflite+onnxruntime backends bundled in lib/),
@@ -13,7 +19,11 @@
 #   make bench-deploy      flash of the pure-Go bundle to a loopback sshd (≤ 5 s)
 #                          and the bytes of an unchanged re-flash (≤ 1%)
 
-APT_PACKAGES  += openssh-server openssh-client sudo qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
+APT_PACKAGES  += openssh-server openssh-client sudo qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils systemd coreutils
+
+ifneq ($(filter true 1 yes,$(CI)),)
+export EDGECNN_CI_HOST_CHANGES := 1
+endif
 TEST_TARGETS  += test-deploy-qemu
 BENCH_TARGETS += bench-deploy
 

@@ -49,6 +49,11 @@ type Options struct {
 	Fallback bool   // allow falling back to CPU when an accelerator cannot load
 	LibPath  string // explicit path of the backend's shared library
 	Rounding string // native int8: "double", "single", "ruy", "fp32"; "" = the model's metadata, else double
+	// MaxMemory bounds the bytes an engine allocates for activations and
+	// work buffers; a model or batch needing more is refused before
+	// anything is allocated (0: memlimit.EngineDefault, a quarter of the
+	// memory available, at most 1 GiB). The native backend enforces it.
+	MaxMemory int64
 }
 
 // Errors shared by backends (wrapped with detail).

@@ -21,8 +21,10 @@
 // (Config.MaxBytes) covers inbox and skipped; the oldest frames are deleted
 // first. Labelled crops are the user's work and are never deleted.
 //
-// When a write fails (disk full, read-only filesystem) or the quota cannot
-// hold one frame, collection pauses — recognition goes on — and Status
+// Config.MinFree stays free on the filesystem whatever the quota says (the
+// oldest frames make room first). When a write fails (disk full, read-only
+// filesystem), the reserve cannot be kept or the quota cannot hold one
+// frame, collection pauses — recognition goes on — and Status
 // says why; it is retried every Config.RetryEvery and resumes once a
 // write succeeds.
 package collect
@@ -57,6 +59,7 @@ const (
 	DefaultBelow      = 0.9
 	DefaultRate       = 0.01
 	DefaultMaxBytes   = 200 << 20
+	DefaultMinFree    = 64 << 20
 	DefaultMinGap     = time.Second
 	DefaultQueue      = 8
 	DefaultRetryEvery = 30 * time.Second
@@ -82,6 +85,11 @@ type Config struct {
 	Rate float64
 	// MaxBytes is the disk quota of inbox and skipped (default DefaultMaxBytes).
 	MaxBytes int64
+	// MinFree is the space left free on the directory's filesystem for the
+	// system: when the disk is fuller than the quota assumed, the oldest
+	// frames go first, and collection pauses when even that cannot keep
+	// MinFree free (default DefaultMinFree; negative: none).
+	MinFree int64
 	// MinGap is the least time between two kept frames, so a camera staring
 	// at one doubtful digit does not fill the quota with copies (default
 	// DefaultMinGap; negative: no gap).
@@ -251,6 +259,9 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.MinGap == 0 {
 		cfg.MinGap = DefaultMinGap
 	}
+	if cfg.MinFree == 0 {
+		cfg.MinFree = DefaultMinFree
+	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
 	}
@@ -280,7 +291,7 @@ func New(cfg Config) (*Collector, error) {
 	if err := c.rescan(); err != nil {
 		return nil, fmt.Errorf("collect: %w", err)
 	}
-	c.evict(0)
+	c.evict(0, cfg.MaxBytes)
 	c.initMetrics()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
@@ -505,7 +516,19 @@ func (c *Collector) write(j *job) error {
 		return c.fail(causeQuota, fmt.Errorf("collect: the quota of %s cannot hold one frame of %s; raise --collect-max-mb",
 			human(c.cfg.MaxBytes), human(size)))
 	}
-	c.evict(size)
+	limit := c.cfg.MaxBytes
+	if c.cfg.MinFree > 0 {
+		if free, ok := freeBytes(c.inbox()); ok {
+			c.mu.Lock()
+			limit = min(limit, c.used+free-c.cfg.MinFree)
+			c.mu.Unlock()
+			if limit < size {
+				return c.fail(causeDiskFull, fmt.Errorf("collect: disk almost full: %s free on the filesystem of %s, %s of it kept free for the system (--collect-min-free-mb)",
+					human(free), c.cfg.Dir, human(c.cfg.MinFree)))
+			}
+		}
+	}
+	c.evict(size, limit)
 	for i, f := range files {
 		if err := c.writeFile(filepath.Join(c.inbox(), f.name), f.data, 0o644); err != nil {
 			for _, g := range files[:i] {
@@ -542,11 +565,11 @@ func (c *Collector) fail(cause string, err error) error {
 	return err
 }
 
-// evict deletes the oldest frames until size more bytes fit the quota.
-func (c *Collector) evict(size int64) {
+// evict deletes the oldest frames until size more bytes fit in limit.
+func (c *Collector) evict(size, limit int64) {
 	for {
 		c.mu.Lock()
-		if c.used+size <= c.cfg.MaxBytes || len(c.index) == 0 {
+		if c.used+size <= limit || len(c.index) == 0 {
 			c.mu.Unlock()
 			return
 		}

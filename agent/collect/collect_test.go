@@ -67,6 +67,9 @@ func newCollector(t *testing.T, cfg Config) *Collector {
 	if cfg.MinGap == 0 {
 		cfg.MinGap = -1
 	}
+	if cfg.MinFree == 0 {
+		cfg.MinFree = -1 // tests of the free-space reserve set it
+	}
 	cfg.ModelVersion = "test-model sha256:0123456789ab"
 	c, err := New(cfg)
 	if err != nil {
@@ -466,4 +469,52 @@ func value(t *testing.T, m prometheus.Metric) float64 {
 	}
 	t.Fatalf("metric %v is neither counter nor gauge", m.Desc())
 	return 0
+}
+
+// TestMinFreeKeepsTheDiskUsable: on a real 1 MiB tmpfs with 600 KiB kept
+// free, the oldest frames make room and the filesystem never gets fuller;
+// when other files take the space, collection pauses saying so.
+func TestMinFreeKeepsTheDiskUsable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "edgecnn-minfree-test", dir).Run(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	const minFree = 600 << 10
+	c := newCollector(t, Config{Dir: dir, Below: 0.9, MinFree: minFree, RetryEvery: time.Hour})
+	t0 := time.Now()
+	for i := 1; i <= 6; i++ {
+		if !c.Observe(obs(t0.Add(time.Duration(i)*time.Second), uint64(i), 0.5)) {
+			t.Fatalf("frame %d not queued: %+v", i, c.Status())
+		}
+		wait(t, "frame written", func() bool { s := c.Status(); return s.Saved == uint64(i) || s.State == "paused" })
+		if s := c.Status(); s.State != "collecting" {
+			t.Fatalf("frame %d: %+v", i, s)
+		}
+		free, ok := freeBytes(dir)
+		if !ok || free < minFree-32<<10 { // tmpfs counts whole pages
+			t.Fatalf("after frame %d only %d bytes free, %d to be kept free", i, free, minFree)
+		}
+	}
+	if n := len(inboxNames(t, c, ".json")); n < 1 || n > 2 {
+		t.Fatalf("%d frames on a 1 MiB disk keeping 600 KiB free", n)
+	}
+	if v := value(t, c.mEvicted); v < 4 {
+		t.Fatalf("only %v frames evicted to keep the disk free", v)
+	}
+	// Someone else fills the disk: collection pauses and says why.
+	os.WriteFile(filepath.Join(dir, "other"), make([]byte, 300<<10), 0o644)
+	c.retryAt.Store(0)
+	for _, n := range inboxNames(t, c, "") {
+		os.Remove(filepath.Join(c.inbox(), n)) // and our frames are gone too
+	}
+	c.rescan()
+	c.Observe(obs(t0.Add(10*time.Second), 10, 0.5))
+	wait(t, "pause", func() bool { return c.Status().State == "paused" })
+	if s := c.Status(); !strings.Contains(s.Reason, "disk almost full") || !strings.Contains(s.Reason, "--collect-min-free-mb") {
+		t.Fatalf("paused for %q", s.Reason)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"os"
 	"strconv"
@@ -30,7 +31,8 @@ const maxLabelBody = 4 << 10
 //
 // Errors are JSON {"error": ...}: 400 for a malformed id, body or unknown
 // label, 404 for a crop that no longer exists (deleted by the quota),
-// 409 for a crop already labelled, 405 for a wrong method.
+// 409 for a crop already labelled, 405 for a wrong method, 415 for a body
+// that is not application/json.
 func (c *Collector) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/label", c.method("GET", func(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +158,12 @@ type LabelRequest struct {
 
 func readRequest(w http.ResponseWriter, r *http.Request) (LabelRequest, bool) {
 	var req LabelRequest
+	// Only application/json: a cross-site form or text/plain POST (which a
+	// browser sends without asking) cannot file or skip crops.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		jsonError(w, http.StatusUnsupportedMediaType, "send the body as Content-Type: application/json")
+		return req, false
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLabelBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

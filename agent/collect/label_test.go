@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +40,9 @@ func collected(t *testing.T, n int) (*Collector, []Item) {
 func do(t *testing.T, h http.Handler, method, path, body string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	var m map[string]any
@@ -167,6 +172,18 @@ func TestLabelAPI(t *testing.T) {
 			t.Errorf("%s %s %.60s: %d %q, want %d with %q", b.method, b.path, b.body, code, msg, b.code, b.msg)
 		}
 	}
+	// A cross-site form post (text/plain or form-encoded) is refused.
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+		req := httptest.NewRequest("POST", "/label/api/label", strings.NewReader(`{"id":"`+items[2].ID+`","label":"7"}`))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnsupportedMediaType {
+			t.Errorf("POST with Content-Type %q: %d, want 415", ct, w.Code)
+		}
+	}
 	if data, err := os.ReadFile(outside); err != nil || string(data) != "not yours" {
 		t.Fatalf("file outside the collection touched: %v", err)
 	}
@@ -250,5 +267,47 @@ func TestLabelPageInChromium(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.LabelDir(), "5", items[3].ID+".png")); !os.IsNotExist(err) {
 		t.Fatal("deleted crop filed")
+	}
+}
+
+// TestLabelAcrossFilesystems: --label-dir on another filesystem (a real
+// tmpfs) makes rename fail with EXDEV; the crop is copied atomically and
+// removed from the inbox.
+func TestLabelAcrossFilesystems(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs for the label folder")
+	}
+	labels := t.TempDir()
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "edgecnn-label-test", labels).Run(); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", labels).Run() })
+	c := newCollector(t, Config{Below: 0.9, LabelDir: labels})
+	a, _ := os.Stat(c.inbox())
+	b, _ := os.Stat(labels)
+	if a.Sys().(*syscall.Stat_t).Dev == b.Sys().(*syscall.Stat_t).Dev {
+		t.Fatal("label folder on the inbox's filesystem: the test would not cross filesystems")
+	}
+	c.Observe(obs(time.Now(), 1, 0.5))
+	c.Close()
+	items, _, err := c.List(0)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("list: %v %v", items, err)
+	}
+	src, _ := os.ReadFile(filepath.Join(c.inbox(), items[0].ID+".png"))
+	p, err := c.Label(items[0].ID, "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != string(src) || len(src) == 0 {
+		t.Fatalf("copied crop differs: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(c.inbox(), items[0].ID+".png")); !os.IsNotExist(err) {
+		t.Fatalf("crop still in the inbox after a cross-filesystem move: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(labels, "4"))
+	if len(ents) != 1 {
+		t.Fatalf("label folder holds %d entries (temporary files left?)", len(ents))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -74,7 +75,8 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 type predictLine struct {
 	File string `json:"file"`
 	agent.Result
-	Error string `json:"error,omitempty"`
+	Error  string             `json:"error,omitempty"`
+	Engine *runtime.Placement `json:"engine,omitempty"` // where the model ran, and why not where requested
 }
 
 func init() {
@@ -101,6 +103,10 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			defer rec.Engine().Close()
+			place := runtime.PlacementOf(rec.Engine(), engineOptions(c))
+			if place.Fallback {
+				fmt.Fprintf(c.App.ErrWriter, "predict: warning: running on %s %s, not %s: %s\n", place.Backend, place.Delegate, place.Requested, place.Reason)
+			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0
 			paths, err := predictInputs(c.Args().Slice())
@@ -108,7 +114,7 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			for _, path := range paths {
-				line := predictLine{File: path}
+				line := predictLine{File: path, Engine: &place}
 				var img image.Image
 				if path == "-" {
 					img, err = camera.DecodeReader(c.App.Reader, camera.MaxStdinBytes)

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"syscall"
@@ -56,6 +57,43 @@ func TestRunCollectAndPull(t *testing.T) {
 	if err != nil || !strings.Contains(out, ", 0 fetched (0 bytes)") {
 		t.Fatalf("second pull: %q %v", out, err)
 	}
+
+	// Label on the board (what /label does), pull again: the labelled
+	// folder is an image folder that eval (and so train) accepts.
+	c, err := collect.New(collect.Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := c.List(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes, labelled := map[string]bool{}, 0
+	for _, it := range items {
+		if it.Prediction == "" {
+			continue
+		}
+		if _, err := c.Label(it.ID, it.Prediction); err != nil {
+			t.Fatal(err)
+		}
+		classes[it.Prediction] = true
+		labelled++
+	}
+	c.Close()
+	if len(classes) < 2 {
+		t.Fatalf("crops of only %d classes collected", len(classes))
+	}
+	if out, _, err = cameraCLI(t, args...); err != nil || strings.Contains(out, ", 0 fetched") {
+		t.Fatalf("pull after labelling: %q %v", out, err)
+	}
+	out, errOut, err := cameraCLI(t, "eval", "--model", mp, "--data", filepath.Join(local, "labelled"))
+	if err != nil {
+		t.Fatalf("eval on the pulled labelled folder: %v\n%s%s", err, out, errOut)
+	}
+	// The crops are the model's input as it is: no preprocessing again.
+	if want := fmt.Sprintf("%d taken as-is (28x28 gray)", labelled); !strings.Contains(out+errOut, want) {
+		t.Fatalf("eval did not take the %d labelled crops as they are:\n%s%s", labelled, out, errOut)
+	}
 }
 
 // TestCollectFromConfigFile: a flashed board turns collection on through
@@ -86,6 +124,7 @@ func TestCollectAndPullFlagErrors(t *testing.T) {
 		"rate":       {[]string{"--collect", dir, "--collect-rate", "-1"}, "--collect-rate"},
 		"quota":      {[]string{"--collect", dir, "--collect-max-mb", "0"}, "--collect-max-mb"},
 		"gap":        {[]string{"--collect", dir, "--collect-min-gap", "-1s"}, "--collect-min-gap"},
+		"min free":   {[]string{"--collect", dir, "--collect-min-free-mb", "-5"}, "--collect-min-free-mb"},
 		"no dir":     {[]string{"--collect-rate", "0.5"}, "needs --collect DIR"},
 		"unwritable": {[]string{"--collect", "/proc/edgecnn-collect"}, "collect"},
 	} {

@@ -34,7 +34,7 @@ func TestWaitFails(t *testing.T) {
 		http.Error(w, "no frames", http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	err := Wait(context.Background(), srv.URL+"/healthz", Options{Timeout: 300 * time.Millisecond, Interval: 20 * time.Millisecond})
+	err := Wait(context.Background(), srv.URL+"/healthz", Options{Timeout: 3 * time.Second, Interval: 50 * time.Millisecond}) // generous: a loaded CI machine
 	if err == nil || !strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "no frames") {
 		t.Fatalf("%v", err)
 	}
@@ -42,7 +42,7 @@ func TestWaitFails(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
-	err = Wait(context.Background(), "http://"+addr+"/healthz", Options{Timeout: 200 * time.Millisecond, Interval: 20 * time.Millisecond})
+	err = Wait(context.Background(), "http://"+addr+"/healthz", Options{Timeout: 2 * time.Second, Interval: 50 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("%v", err)
 	}
