@@ -184,6 +184,9 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(ck.DataSources) > 0 {
+		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
+	}
 	rep.Model.Source = c.String("model")
 	// Write the report first: an unwritable report path must not leave a
 	// model behind that looks like a finished run.

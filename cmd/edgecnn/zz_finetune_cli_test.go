@@ -81,6 +81,11 @@ func TestCLIFineTuneLoop(t *testing.T) {
 			t.Errorf("quantize summary lacks %q:\n%s", w, out)
 		}
 	}
+	// The deployable file says what the model was taught.
+	out, _, err = trainRunCLI(t, "inspect", q)
+	if err != nil || !strings.Contains(out, "edgecnn.data_sources = ") || !strings.Contains(out, ck.DataSources[1].SHA256) {
+		t.Fatalf("inspect of the int8 model: %v\n%s", err, out)
+	}
 	// The int8 model on the native engine reads the folder's photos as
 	// quantize evaluated them.
 	out, _, err = trainRunCLI(t, "eval", "--model", q, "--data", lcd, "--json")
