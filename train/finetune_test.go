@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/agent"
@@ -290,7 +291,7 @@ func TestInitMismatch(t *testing.T) {
 	}
 	// A 10-class model cannot be evaluated on data labelled x.
 	src := loadFolder(t, lcdFolder(t, 10, 2))
-	if _, err := EvaluateSet(context.Background(), ck.Model, src.Train, 1); err == nil {
-		t.Fatal("10-class model evaluated on x images")
+	if _, err := EvaluateSet(context.Background(), ck.Model, src.Train, 1); !errors.Is(err, ErrUnknownLabel) || !strings.Contains(err.Error(), `labelled "x"`) {
+		t.Fatalf("10-class model evaluated on x images: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +99,10 @@ func runAction(c *cli.Context) error {
 		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
 	}
 	limits := agent.LimitsFor(mem)
+	if nums.MemoryMiB > 0 && !c.IsSet("engine-memory") {
+		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
+		c.Set("engine-memory", strconv.Itoa(min(max(nums.MemoryMiB/4, 64), 1024)))
+	}
 	for _, o := range []struct {
 		flag string
 		dst  any
