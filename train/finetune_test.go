@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/native"
+
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
@@ -88,7 +91,16 @@ func TestSameInputAsPredict(t *testing.T) {
 	Init(m, 1)
 	// What predict builds: the model's engine and a recognizer with
 	// predict's default preprocessing flags.
-	rec, err := agent.NewRecognizer(agent.ReferenceEngine(m), agent.RecognizerConfig{Preprocess: preprocess.Config{}})
+	g, err := model.FloatGraph(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := native.New(g, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{Preprocess: preprocess.Config{}})
 	if err != nil {
 		t.Fatal(err)
 	}
