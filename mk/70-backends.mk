@@ -122,7 +122,7 @@ bench-backends: build-full backend-models
 	done
 	@set -e; for m in float int8; do \
 	  echo "== $$m model: batch 1, 8, 64, 256 × threads 1, 2, every backend, ratios to the fastest other backend"; \
-	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --iterations 200 --warmup 5; \
+	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all; \
 	done
 	@echo "== PyTorch peer: the seed CNN fp32 and int8 (static PTQ), batch 1/1 thread and 256/2 threads"
 	$(PY) bench/torch_infer.py
