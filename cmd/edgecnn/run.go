@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ func init() {
 the digit(s), smooths over --smooth frames and writes one JSON line per processed frame to stdout.
 Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. SIGTERM stops
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
+--mqtt and --webhook also publish the readings (--publish, Home Assistant discovery), through a
+durable on-disk queue that keeps them while the broker or server is away (docs/publish.md).
 With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
@@ -96,6 +99,10 @@ func runAction(c *cli.Context) error {
 		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
 	}
 	limits := agent.LimitsFor(mem)
+	if nums.MemoryMiB > 0 && !c.IsSet("engine-memory") {
+		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
+		c.Set("engine-memory", strconv.Itoa(min(max(nums.MemoryMiB/4, 64), 1024)))
+	}
 	for _, o := range []struct {
 		flag string
 		dst  any
