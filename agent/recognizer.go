@@ -56,6 +56,8 @@ type Recognizer struct {
 	minConf float32
 	batch   bool // engine accepts a dynamic batch
 	in, out []float32
+	// scoreOut: outputs of split candidates scored for Multi (number.go).
+	scoreOut []float32
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -117,6 +119,9 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	maxD := pre.Config().MaxDigits
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
+	if pc.Multi {
+		pre.SetScorer(r.score) // touching digits: the classifier judges the cuts
+	}
 	return r, nil
 }
 

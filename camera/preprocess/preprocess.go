@@ -157,7 +157,13 @@ type Preprocessor struct {
 	integ   []uint32  // adaptive threshold integral image
 	labels  []int32
 	dense   []int32
-	cgroup  []int16 // component id → group index, -1 for none
+	cgroup  []int16 // component id → cluster (group index in single mode), -1 for none
+	scorer  Scorer
+	cand    []float32 // candidate inputs for the scorer
+	candC   []float32 // their confidences
+	candBuf []float32
+	cgs     []group   // candidate pieces
+	proj    []int32 // column projection of a cluster
 	thresh  int     // ink threshold of the current frame, 0..255
 	parent  []int32
 	comps   []comp
@@ -183,9 +189,12 @@ type comp struct {
 }
 
 type group struct {
-	x0, y0, x1, y1 int // inclusive, working coords
-	area, inkSum   int
-	peak           int
+	x0, y0, x1, y1     int // inclusive, working coords
+	area, inkSum       int
+	peak               int
+	ncomp              int // components
+	cl                 int // cluster id (p.cgroup value of its components)
+	ox0, oy0, ox1, oy1 int // box of the pixels it owns (assignOwners)
 }
 
 // New returns a Preprocessor for cfg.
@@ -350,27 +359,47 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	p.selectGroups(ww, wh)
 
 	// 7. Crop, resample, centre, normalize.
+	fr := frameInfo{lum: lum, stride: stride, w: w, h: h, f: f, ww: ww, t: t, dark: dark}
+	if cfg.Multi && p.scorer != nil {
+		if err := p.chooseSplits(&fr); err != nil {
+			return nil, err
+		}
+	}
 	oN := cfg.Width * cfg.Height
 	for gi := range p.groups {
 		if len(res.Digits) == cfg.MaxDigits {
 			break
 		}
-		g := &p.groups[gi]
 		k := len(res.Digits)
 		out := p.out[k*oN : (k+1)*oN]
-		if !p.render(gi, lum, stride, w, h, f, ww, t, dark, out) {
+		g, ok := p.render(p.groups[gi], &fr, out)
+		if !ok {
 			continue
 		}
 		in := p.input[k*oN : (k+1)*oN]
-		inv := 1 / cfg.Norm.Std
-		for i, v := range out {
-			in[i] = (v - cfg.Norm.Mean) * inv
-		}
+		p.normalize(out, in)
 		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
 		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
 	}
 	p.digitsV = res.Digits[:0]
 	return res, nil
+}
+
+// normalize writes the model input for ink out (0..1) into in.
+func (p *Preprocessor) normalize(out, in []float32) {
+	inv := 1 / p.cfg.Norm.Std
+	for i, v := range out {
+		in[i] = (v - p.cfg.Norm.Mean) * inv
+	}
+}
+
+// frameInfo is what render needs of the current frame.
+type frameInfo struct {
+	lum          []uint8
+	stride, w, h int
+	f, ww        int
+	t            int
+	dark         bool
 }
 
 func percentile(h *[256]int, n int, q float64) int {
