@@ -162,7 +162,7 @@ type Preprocessor struct {
 	cand    []float32 // candidate inputs for the scorer
 	candC   []float32 // their confidences
 	candBuf []float32
-	cgs     []group   // candidate pieces
+	cgs     []group // candidate pieces
 	proj    []int32 // column projection of a cluster
 	thresh  int     // ink threshold of the current frame, 0..255
 	parent  []int32
