@@ -26,6 +26,15 @@ func plausible(w, h, ww, wh int) bool {
 	return true
 }
 
+// plausibleOne is plausible for the single digit; in a configured digit
+// region (ProcessRegion) the digit may fill the region.
+func (p *Preprocessor) plausibleOne(w, h, ww, wh int) bool {
+	if p.inRegion && h >= max(3, int(0.2*float64(wh))) && w*2 <= h*5 {
+		return true
+	}
+	return plausible(w, h, ww, wh)
+}
+
 // strong reports whether a component has real ink somewhere: a peak of
 // at least 0.4 and clearly above the threshold. Residues of shadow edges
 // and lighting steps are faint everywhere.
@@ -67,7 +76,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if plausible(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if p.plausibleOne(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -93,7 +102,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 			}
 			nw := max(g.x1, c.x1) - min(g.x0, c.x0) + 1
 			nh := max(g.y1, c.y1) - min(g.y0, c.y0) + 1
-			if nw > nh*3/2+1 || !plausible(nw, nh, ww, wh) {
+			if nw > nh*3/2+1 || !p.plausibleOne(nw, nh, ww, wh) {
 				continue
 			}
 			p.addToGroup(g, id, 0)
