@@ -60,7 +60,7 @@ func evalFile(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, 
 	if err == nil {
 		return evalCheckpoint(c, ck, test)
 	}
-	if errors.Is(err, model.ErrCorrupt) && evalHook != nil {
+	if (errors.Is(err, model.ErrCorrupt) || errors.Is(err, model.ErrNotCheckpoint)) && evalHook != nil {
 		ev, herr := evalHook(c, path, test)
 		if herr != nil || ev != nil {
 			return ev, herr
