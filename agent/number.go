@@ -120,3 +120,18 @@ func (r *Recognizer) run(ctx context.Context, in []float32, n int, out []float32
 	}
 	return nil
 }
+
+// SetRegions replaces the configured digit regions (nil: none, back to
+// Process's own search).
+func (r *Recognizer) SetRegions(rs []preprocess.Region) error {
+	if len(rs) > preprocess.MaxRegions {
+		return fmt.Errorf("agent: %d regions (at most %d)", len(rs), preprocess.MaxRegions)
+	}
+	n := r.pre.Config().Height * r.pre.Config().Width
+	if need := max(r.pre.Config().MaxDigits, len(rs)); len(r.in) < need*n {
+		r.in = make([]float32, need*n)
+		r.out = make([]float32, need*r.classes)
+	}
+	r.regions = rs
+	return nil
+}

@@ -187,11 +187,38 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	}
 	t := p.groups[tall]
 	H := t.h()
+	// The row grows from the tallest cluster: a cluster joins when it
+	// lies at least half in the band of a digit-sized member next to it
+	// (within 1.5 row heights), so a slanted or curved row is followed
+	// to its ends.
+	p.inRow = grow(p.inRow, len(p.groups))
+	for i := range p.inRow {
+		p.inRow[i] = i == tall
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, g := range p.groups {
+			if p.inRow[i] || g.peak < 102 || (g.w()*10 >= ww*9 && g.h()*10 >= wh*9) {
+				continue
+			}
+			for j, a := range p.groups {
+				if !p.inRow[j] || a.h()*5 < H*2 {
+					continue
+				}
+				ov := min(g.y1, a.y1) - max(g.y0, a.y0) + 1
+				gap := max(g.x0-a.x1, a.x0-g.x1, 0)
+				if ov*2 >= g.h() && gap*2 <= 3*H {
+					p.inRow[i] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
 	keep := p.groups[:0]
 	bars, hbars, vbars := 0, 0, 0
-	for _, g := range p.groups {
-		ov := min(g.y1, t.y1) - max(g.y0, t.y0) + 1
-		if ov*2 < g.h() || g.peak < 102 || (g.w()*10 >= ww*9 && g.h()*10 >= wh*9) {
+	for i, g := range p.groups {
+		if !p.inRow[i] {
 			continue
 		}
 		if g.bar() {

@@ -161,6 +161,7 @@ type Preprocessor struct {
 	scorer Scorer
 	// inRegion: ProcessRegion is running (the digit may fill the region).
 	inRegion bool
+	inRow    []bool    // selectRow: cluster belongs to the row
 	cand     []float32 // candidate inputs for the scorer
 	candC    []float32 // their confidences
 	candBuf  []float32
@@ -420,15 +421,35 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 
 // window returns the component that is a dark window holding light
 // digits (0: none): large (≥ 2 % of the working image, at least 12 %
-// of its height), solid (≥ 50 % of its box), with light holes (≥ 5 %
-// of its box), not a thin line.
+// of its height), solid (≥ 50 % of its box), really dark (mean ink ≥
+// 0.6: a shadow is lighter), rectangular (its box's border lies on it),
+// with light holes (≥ 5 % of its box), not a thin line.
 func (p *Preprocessor) window(ww, wh int) int {
 	best, bestA := 0, 0
 	for id := 1; id < len(p.comps); id++ {
 		c := p.comps[id]
 		box := c.w() * c.h()
-		if c.area*50 < ww*wh || c.h()*100 < wh*12 || c.area*2 < box || (box-c.area)*20 < box ||
+		if c.area*50 < ww*wh || c.h()*100 < wh*12 || c.area*2 < box || (box-c.area)*20 < box || c.inkSum < c.area*153 ||
 			c.w() < 8 || c.h() < 8 || c.area <= bestA {
+			continue
+		}
+		// A window is a rectangle: its box's border runs (one cell
+		// inside, for blur) lie on it for ≥ 80 %; a bold blob of a digit
+		// touches its box only at a few points.
+		on, all := 0, 0
+		for x := c.x0; x <= c.x1; x++ {
+			for _, y := range [2]int{min(c.y0+1, c.y1), max(c.y1-1, c.y0)} {
+				all++
+				on += int(b2u(p.labels[y*ww+x] == int32(id)))
+			}
+		}
+		for y := c.y0; y <= c.y1; y++ {
+			for _, x := range [2]int{min(c.x0+1, c.x1), max(c.x1-1, c.x0)} {
+				all++
+				on += int(b2u(p.labels[y*ww+x] == int32(id)))
+			}
+		}
+		if on*10 < all*8 {
 			continue
 		}
 		best, bestA = id, c.area

@@ -21,6 +21,11 @@ func (p *Preprocessor) SetScorer(s Scorer) { p.scorer = s }
 var (
 	scoreAspect = 70
 	splitMargin = float32(0.05)
+	// A cluster at least pairAspect % as wide as tall is cut in two when
+	// both halves are digits with at least pairConf and no less
+	// confidence than the whole.
+	pairAspect = 90
+	pairConf   = float32(0.95)
 )
 
 // chooseSplits decides, for each cluster of the row wide enough to hold
@@ -90,6 +95,12 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 			if scores[k] > bestS+splitMargin {
 				bestK, bestS = k, scores[k]
 			}
+		}
+		// A cluster wide enough for two digits whose halves are both
+		// confidently digits is cut even when the whole reads as one
+		// digit (the classifier is confident on two touching digits).
+		if bestK == 1 && w*100 >= h*pairAspect && scores[2] >= pairConf && scores[2] >= scores[1] {
+			bestK = 2
 		}
 		if bestK <= 1 {
 			if changed {
