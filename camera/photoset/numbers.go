@@ -241,6 +241,9 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 	nw, nh := cw*scale, ch*scale
 	angle := (rng.Float64()*2 - 1) * 5 * math.Pi / 180
 	tilt := (rng.Float64()*2 - 1) * 0.1
+	if k == Odometer { // the drums sit square in their window
+		angle, tilt = 0, 0
+	}
 	var cx, cy, winPad float64
 	edge := k == Handwritten && rng.Float64() < 0.3
 	switch {

@@ -540,7 +540,7 @@ func (p *Preprocessor) render(g group, fr *frameInfo, out []float32) (group, boo
 			if !dark {
 				v = 255 - v
 			}
-			k := 1 - float32(v)*prow[wx]
+			k := (1 - float32(v)*prow[wx]) * p.inkScale
 			u := uint8(0)
 			if k > 0 {
 				u = uint8(min(k, 1)*255 + 0.5)

@@ -162,6 +162,7 @@ type Preprocessor struct {
 	// inRegion: ProcessRegion is running (the digit may fill the region).
 	inRegion bool
 	inRow    []bool    // selectRow: cluster belongs to the row
+	inkScale float32   // light ink: contrast stretch of the frame (1: none)
 	cand     []float32 // candidate inputs for the scorer
 	candC    []float32 // their confidences
 	candBuf  []float32
@@ -372,6 +373,24 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		}
 		p.ink[i] = q
 		ihist[q]++
+	}
+	// Light ink: its contrast is measured against white (255), which a
+	// dim display never reaches; stretch so the brightest strokes
+	// (99.8th percentile) are full ink.
+	p.inkScale = 1
+	if !dark {
+		if q := percentile(&ihist, n, 0.998); q > 0 && q < 230 {
+			p.inkScale = 230 / float32(q)
+			var lut [256]uint8
+			for v := range lut {
+				lut[v] = uint8(min(255, float32(v)*p.inkScale+0.5))
+			}
+			ihist = [256]int{}
+			for i, v := range p.ink {
+				p.ink[i] = lut[v]
+				ihist[lut[v]]++
+			}
+		}
 	}
 
 	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
