@@ -425,8 +425,8 @@ func renderSevenSeg(w, h int, rng *rand.Rand) (Number, error) {
 	fw, fh := float64(w), float64(h)
 	dh := fh * (0.2 + 0.3*rng.Float64()) // digit height
 	dw := dh * (0.5 + 0.08*rng.Float64())
-	th := dh * (0.09 + 0.05*rng.Float64()) // segment thickness
-	gap := th * (0.25 + 0.3*rng.Float64())
+	th := dh * (0.07 + 0.04*rng.Float64()) // segment thickness
+	gap := th * (0.3 + 0.3*rng.Float64())
 	pitch := dw * (1.3 + 0.2*rng.Float64())
 	if tot := pitch*float64(n-1) + dw; tot > 0.9*fw {
 		s := 0.9 * fw / tot

@@ -216,26 +216,33 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		}
 	}
 	keep := p.groups[:0]
-	bars, hbars, vbars := 0, 0, 0
 	for i, g := range p.groups {
-		if !p.inRow[i] {
+		if p.inRow[i] {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	// Seven segments: the row's components are mostly solid bars, both
+	// lying and standing (a row of handwritten 1s has standing bars
+	// only).
+	nc, bars, hbars, vbars := 0, 0, 0, 0
+	for id := 1; id <= k; id++ {
+		c := p.comps[id]
+		if cl := p.cgroup[id]; c.area < minArea || cl < 0 || !p.inRow[cl] {
 			continue
 		}
-		if g.bar() {
+		nc++
+		if long, short := max(c.w(), c.h()), min(c.w(), c.h()); long >= 2*short && c.area*100 >= c.w()*c.h()*45 {
 			bars++
-			if g.w() > g.h() {
+			if c.w() > c.h() {
 				hbars++
 			} else {
 				vbars++
 			}
 		}
-		keep = append(keep, g)
 	}
-	p.groups = keep
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	// Seven segments: mostly solid bars, both lying and standing (a
-	// row of handwritten 1s has standing bars only).
-	if len(p.groups) >= 3 && bars*3 >= len(p.groups)*2 && hbars > 0 && vbars > 0 {
+	if nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0 {
 		p.groupSegments(H)
 	} else {
 		p.attachFragments(H)
@@ -290,13 +297,9 @@ func stacked(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1 int) bool {
 	return !(ah*10 >= uh*6 && bh*10 >= uh*6 && vov*10 >= min(ah, bh)*7)
 }
 
-// bar reports whether a cluster is one solid elongated shape: a display
-// segment rather than a pen stroke.
-func (g group) bar() bool {
-	w, h := g.w(), g.h()
-	long, short := max(w, h), min(w, h)
-	return g.ncomp == 1 && long >= 2*short && g.area*10 >= w*h*6
-}
+// segBars: a row whose components are at least this many % solid bars
+// is a seven-segment display.
+var segBars = 60
 
 // mergeGroups merges group j into group i and removes j.
 func (p *Preprocessor) mergeGroups(i, j int) {
