@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"image"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,5 +117,71 @@ func TestRegions(t *testing.T) {
 	t.Logf("rois: %d/10 exact", exact)
 	if exact < 7 {
 		t.Errorf("only %d of 10 odometer photos read exactly with --rois", exact)
+	}
+}
+
+// TestNumbersBadInput: frames that are not a clean row of digits get a
+// well-formed answer in every mode, never an error or a panic.
+func TestNumbersBadInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	frames := map[string]image.Image{}
+	// Two unrelated digits: a big 3 top left, a small 7 bottom right.
+	ink := camera.NewInk(320, 240)
+	camera.DrawDigit(ink, 3, 20, 10, 120, 10, 0, 0, 0.02, rng)
+	camera.DrawDigit(ink, 7, 240, 180, 40, 4, 0.2, 0, 0.02, rng)
+	frames["unrelated"] = camera.Paper(ink, 200, 160, 1, 0.15, 4, rng)
+	// A digit cut by the frame's right edge.
+	ink = camera.NewInk(320, 240)
+	camera.DrawDigit(ink, 5, 270, 60, 120, 10, 0, 0, 0.02, rng)
+	frames["cut by the edge"] = camera.Paper(ink, 200, 160, 1, 0.15, 4, rng)
+	// No digit: blank paper with a lighting step and noise.
+	frames["blank"] = camera.Paper(camera.NewInk(320, 240), 220, 90, 2, 0.15, 6, rng)
+	frames["1x1"] = image.NewGray(image.Rect(0, 0, 1, 1))
+	ctx := context.Background()
+	for _, cfg := range []RecognizerConfig{
+		{},
+		{Preprocess: preprocess.Config{Multi: true}},
+		{Regions: []preprocess.Region{{X: 0, Y: 0, W: 160, H: 240}, {X: 160, Y: 0, W: 160, H: 240}}},
+	} {
+		rec, err := realRecognizer(t, cfg)()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, img := range frames {
+			res, err := rec.Recognize(ctx, img)
+			if name == "1x1" && len(cfg.Regions) > 0 {
+				if err == nil {
+					t.Errorf("rois on a 1x1 frame: no error")
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%+v %s: %v", cfg, name, err)
+				continue
+			}
+			for _, d := range res.Digits {
+				if !d.Box.In(img.Bounds()) || d.Label == "" {
+					t.Errorf("%s: digit %+v outside the frame", name, d)
+				}
+			}
+			switch {
+			case name == "blank" || name == "1x1":
+				if res.Text != "" {
+					t.Errorf("%+v %s: %q, want no digit", cfg, name, res.Text)
+				}
+			case len(cfg.Regions) > 0:
+				if res.Text != "" && len(res.Text) != 2 {
+					t.Errorf("%s: %q: want one character per region", name, res.Text)
+				}
+			case !cfg.Preprocess.Multi:
+				if len(res.Text) > 1 {
+					t.Errorf("%s: %q: one digit at most without --multi", name, res.Text)
+				}
+			}
+			if name == "unrelated" && !cfg.Preprocess.Multi && len(cfg.Regions) == 0 && res.Text != "3" {
+				t.Errorf("unrelated digits: %q, want the big 3", res.Text)
+			}
+		}
+		rec.Engine().Close()
 	}
 }
