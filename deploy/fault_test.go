@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -20,11 +19,12 @@ import (
 // it at once (the link to the board dies), and with limit > 0 a
 // connection is dropped once limit bytes went towards the board.
 type linkProxy struct {
-	l     net.Listener
-	limit int64
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
+	l      net.Listener
+	limit  int64
+	mu     sync.Mutex
+	conns  []net.Conn
+	cut    bool
+	frozen atomic.Bool
 }
 
 func newLinkProxy(t *testing.T, addr string, limit int64) *linkProxy {
@@ -57,7 +57,7 @@ func newLinkProxy(t *testing.T, addr string, limit int64) *linkProxy {
 			p.mu.Unlock()
 			var once sync.Once
 			drop := func() { once.Do(func() { cc.Close(); sc.Close() }) }
-			go func() { io.Copy(cc, sc); drop() }()
+			go func() { p.forward(cc, sc); drop() }()
 			go func() {
 				defer drop()
 				var n atomic.Int64
@@ -67,6 +67,9 @@ func newLinkProxy(t *testing.T, addr string, limit int64) *linkProxy {
 					if k > 0 {
 						if p.limit > 0 && n.Add(int64(k)) > p.limit {
 							return
+						}
+						if p.frozen.Load() {
+							continue // a hung link: nothing arrives, nothing closes
 						}
 						if _, werr := sc.Write(buf[:k]); werr != nil {
 							return
@@ -81,6 +84,26 @@ func newLinkProxy(t *testing.T, addr string, limit int64) *linkProxy {
 	}()
 	return p
 }
+
+// forward copies board → laptop until an error, dropping data while frozen.
+func (p *linkProxy) forward(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		k, err := src.Read(buf)
+		if k > 0 && !p.frozen.Load() {
+			if _, werr := dst.Write(buf[:k]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Freeze makes the link hang: the connections stay open, but no byte
+// passes any more (a cable pulled somewhere between, no RST).
+func (p *linkProxy) Freeze() { p.frozen.Store(true) }
 
 // Cut drops all connections and refuses new ones.
 func (p *linkProxy) Cut() {

@@ -49,6 +49,8 @@ type Options struct {
 	// onPhase, when set (tests), is called as Flash enters each phase:
 	// locked, upload, unit, switch, restart, health, confirm, rollback.
 	onPhase func(phase string)
+	// lockLease, when set (tests), replaces the 60 s lease of the lock.
+	lockLease time.Duration
 }
 
 func (o Options) phase(p string) {
@@ -179,7 +181,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 
 	// 2. The board's flash lock, held until Flash returns.
-	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, logf)
+	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, o.lockLease, logf)
 	if err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
@@ -471,16 +473,23 @@ func Plan(b *Bundle, target string, o Options) string {
 	prefix := b.Service.Prefix
 	rel := path.Join(releasesDir(prefix), b.Release)
 	fmt.Fprintf(&s, "plan for %s (board %s, %s):\n", target, b.Board.Name, b.Board.Triple())
-	fmt.Fprintf(&s, "  1. upload release %s (%s) into %s.staging-*, files already on the board (same SHA-256) hard-linked:\n", b.Release, human(b.TotalSize()), releasesDir(prefix)+"/")
+	fmt.Fprintf(&s, "  1. lock %s (flock held by this SSH session; another flash gets \"board busy\"", path.Join(prefix, LockFile))
+	if o.LockWait > 0 {
+		fmt.Fprintf(&s, " or waits up to %s", o.LockWait)
+	}
+	fmt.Fprintf(&s, ")\n")
+	fmt.Fprintf(&s, "  2. remove staging directories of failed uploads; upload release %s (%s) into %s.staging-*, files already on the board (same SHA-256) hard-linked:\n", b.Release, human(b.TotalSize()), releasesDir(prefix)+"/")
 	for _, f := range b.Files {
 		fmt.Fprintf(&s, "       %-28s %10s  %s…\n", f.Name, human(f.Size), f.Sum[:16])
 	}
 	fmt.Fprintf(&s, "       %-28s %10s\n", SumsFile, human(int64(len(b.Sums))))
 	fmt.Fprintf(&s, "     then rename it to %s\n", rel)
-	fmt.Fprintf(&s, "  2. install %s and %s/%s.conf; %s\n", path.Join(o.UnitDir, b.Service.UnitName()), o.SysusersDir, b.Service.Name, o.Sysusers)
-	fmt.Fprintf(&s, "  3. %s/current.tmp -> releases/%s, renamed over %s/current\n", prefix, b.Release, prefix)
-	fmt.Fprintf(&s, "  4. %s daemon-reload; enable; restart %s\n", o.Systemctl, b.Service.UnitName())
-	fmt.Fprintf(&s, "  5. health: `%s` and GET %s within %s; else roll back to the previous release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
-	fmt.Fprintf(&s, "  6. keep the %d newest releases\n", o.Keep)
+	fmt.Fprintf(&s, "  3. install %s/%s.conf; %s\n", o.SysusersDir, b.Service.Name, o.Sysusers)
+	fmt.Fprintf(&s, "  4. in one board-side command: install %s and %s, point %s/current at releases/%s\n",
+		path.Join(o.UnitDir, b.Service.UnitName()), path.Join(o.UnitDir, b.Service.RollbackUnitName()), prefix, b.Release)
+	fmt.Fprintf(&s, "  5. %s daemon-reload; reset-failed; enable; restart %s (its ExecStartPost= waits for %s)\n", o.Systemctl, b.Service.UnitName(), b.Service.healthURL())
+	fmt.Fprintf(&s, "  6. health: `%s` and GET %s within %s; else roll back to the last good release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
+	fmt.Fprintf(&s, "  7. record %s/good -> releases/%s; keep the %d newest releases\n", prefix, b.Release, o.Keep)
+	fmt.Fprintf(&s, "  on the board, without this laptop: after %d failed starts, %s switches current back to good\n", b.Service.RollbackAfter, b.Service.RollbackUnitName())
 	return s.String()
 }

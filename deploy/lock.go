@@ -84,11 +84,14 @@ func lockOwner(release string) string {
 
 // lock takes the board's flash lock, retrying until wait has passed when
 // the board is busy.
-func (c *Conn) lock(ctx context.Context, prefix, owner string, wait time.Duration, logf func(string, ...any)) (*boardLock, error) {
+func (c *Conn) lock(ctx context.Context, prefix, owner string, wait, lease time.Duration, logf func(string, ...any)) (*boardLock, error) {
+	if lease <= 0 {
+		lease = lockLease
+	}
 	deadline := time.Now().Add(wait)
 	logged := false
 	for {
-		l, busy, err := c.tryLock(ctx, prefix, owner)
+		l, busy, err := c.tryLock(ctx, prefix, owner, lease)
 		if err != nil || busy == nil {
 			return l, err
 		}
@@ -107,7 +110,7 @@ func (c *Conn) lock(ctx context.Context, prefix, owner string, wait time.Duratio
 	}
 }
 
-func (c *Conn) tryLock(ctx context.Context, prefix, owner string) (*boardLock, *BusyError, error) {
+func (c *Conn) tryLock(ctx context.Context, prefix, owner string, lease time.Duration) (*boardLock, *BusyError, error) {
 	s, err := c.Client.NewSession()
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock: ssh session: %w", err)
@@ -124,7 +127,7 @@ func (c *Conn) tryLock(ctx context.Context, prefix, owner string) (*boardLock, *
 	}
 	var stderr strings.Builder
 	s.Stderr = &limitedWriter{w: &stderr, n: 4096}
-	cmd := "sh -c " + shq(lockScript) + " edgecnn-lock " + shq(prefix) + " " + shq(owner) + " " + fmt.Sprint(int(lockLease/time.Second))
+	cmd := "sh -c " + shq(lockScript) + " edgecnn-lock " + shq(prefix) + " " + shq(owner) + " " + fmt.Sprint(max(1, int(lease/time.Second)))
 	if err := s.Start(cmd); err != nil {
 		s.Close()
 		return nil, nil, fmt.Errorf("lock: %w", err)
@@ -158,7 +161,7 @@ func (c *Conn) tryLock(ctx context.Context, prefix, owner string) (*boardLock, *
 		s.Wait()
 	}()
 	go func() {
-		t := time.NewTicker(lockBeat)
+		t := time.NewTicker(min(lockBeat, lease/4))
 		defer t.Stop()
 		for {
 			select {

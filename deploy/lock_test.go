@@ -117,6 +117,52 @@ func TestLockReleasedWhenLinkDies(t *testing.T) {
 	b.assertHealthy(t, nb.Release)
 }
 
+// TestLockLeaseWhenLinkHangs: the link of a flash that holds the lock
+// hangs (no byte passes, nothing closes, so sshd notices nothing); the
+// board releases the lock when the flash's heartbeat stops for the lease
+// (3 s here, 60 s for real), and the next flash gets it.
+func TestLockLeaseWhenLinkHangs(t *testing.T) {
+	b := newTestBoard(t)
+	old := b.bundle(t, makeInputs(t, 64<<10, "old", "m1"), "1")
+	if r := Flash(context.Background(), b.dial(t), old, b.opts()); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	p := newLinkProxy(t, b.srv.Addr(), 0)
+	nb := b.bundle(t, makeInputs(t, 64<<10, "new", "m2"), "2")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := b.opts()
+	o.lockLease = 3 * time.Second
+	frozen := make(chan struct{})
+	o.onPhase = func(ph string) {
+		if ph == "upload" {
+			p.Freeze()
+			close(frozen)
+		}
+	}
+	r1 := make(chan Result, 1)
+	go func() { r1 <- Flash(ctx, b.dialVia(t, p), nb, o) }()
+	<-frozen
+	start := time.Now()
+	o2 := b.opts()
+	o2.LockWait = 30 * time.Second
+	var log strings.Builder
+	o2.Log = &log
+	if r := Flash(context.Background(), b.dial(t), nb, o2); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	d := time.Since(start)
+	if !strings.Contains(log.String(), "board busy") || d < 2*time.Second {
+		t.Fatalf("the hung flash's lock was not held (took %s):\n%s", d, log.String())
+	}
+	t.Logf("the hung flash's lock expired; the next flash got it and finished %s later", d.Round(100*time.Millisecond))
+	b.assertHealthy(t, nb.Release)
+	cancel()
+	if r := <-r1; r.Err == nil {
+		t.Fatal("the hung flash succeeded")
+	}
+}
+
 // TestRollbackScriptWaitsForFlash: the board-side rollback never
 // interleaves with a flash: it waits for the flash's lock.
 func TestRollbackScriptWaitsForFlash(t *testing.T) {

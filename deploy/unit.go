@@ -374,6 +374,10 @@ func (s Service) renderUnit(b boards.Board) (string, error) {
 	} {
 		w.raw(l)
 	}
+	if s.Backend == "onnxruntime" {
+		// ONNX Runtime pins its thread pool to cores (@resources).
+		w.raw("SystemCallFilter=sched_setaffinity")
+	}
 	for _, d := range s.devices(b) {
 		w.set("DeviceAllow", unitDevice, "device", d)
 	}

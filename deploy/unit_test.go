@@ -183,7 +183,7 @@ func requireSystemdAnalyze(t *testing.T) string {
 
 var exposureRE = regexp.MustCompile(`Overall exposure level for \S+: ([0-9.]+) `)
 
-// TestUnitSecurityScore renders the unit for every board and camera kind
+// TestUnitSecurityScore renders the unit for every board, camera kind and backend
 // and checks `systemd-analyze security --offline=yes` rates it ≤ 2.5
 // (the unit before this hardening: 7.1 MEDIUM).
 func TestUnitSecurityScore(t *testing.T) {
@@ -194,8 +194,9 @@ func TestUnitSecurityScore(t *testing.T) {
 		if b.Kind != boards.KindBoard {
 			continue
 		}
-		for _, cam := range []string{"auto", "libcamera", "v4l2", "stdin:y4m"} {
-			bu, err := NewBundle(Spec{Board: b, Binary: in.binary, Model: in.model, Service: Service{Camera: cam, Backend: "tflite"}})
+		for i, cam := range []string{"auto", "libcamera", "v4l2", "stdin:y4m"} {
+			backend := []string{"native", "tflite", "onnxruntime", "native"}[i]
+			bu, err := NewBundle(Spec{Board: b, Binary: in.binary, Model: in.model, Service: Service{Camera: cam, Backend: backend}})
 			if err != nil {
 				t.Fatal(err)
 			}

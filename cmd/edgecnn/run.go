@@ -26,6 +26,8 @@ func init() {
 the digit(s), smooths over --smooth frames and writes one JSON line per processed frame to stdout.
 Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. SIGTERM stops
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
+--mqtt and --webhook also publish the readings (--publish, Home Assistant discovery), through a
+durable on-disk queue that keeps them while the broker or server is away (docs/publish.md).
 With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
