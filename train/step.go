@@ -12,6 +12,9 @@ type Batch struct {
 	Epoch   int
 	Pos     int // position of the first image within the epoch order
 	Augment bool
+	// Robust gives half of the images the camera-robust augmentation
+	// (robustAugment) and the others the plain one (one-channel images).
+	Robust bool
 }
 
 // StepResult is the outcome of one training step.
@@ -86,6 +89,18 @@ func (n *Net) prepInput(s *shard) {
 	for k := 0; k < s.n; k++ {
 		src := b.Pixels[b.Index[s.first+k]*size:][:size]
 		dst := s.act[0][k*size : (k+1)*size]
+		if b.Robust && in.C == 1 {
+			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
+			if r.Float32() < robustShare {
+				robustAugment(src, in.H, in.W, &r, s.img, s.img2)
+			} else {
+				augment(src, in.H, in.W, in.C, &r, s.img)
+			}
+			for j, v := range s.img {
+				dst[j] = (v - mean) * inv
+			}
+			continue
+		}
 		if b.Augment {
 			r := NewRNG(n.rngSeed, streamAugment, n.rngEpoch, uint64(b.Pos+s.first+k))
 			augment(src, in.H, in.W, in.C, &r, s.img)

@@ -33,6 +33,14 @@ type Config struct {
 	Width     int     `json:"width"`      // conv1 channels
 	BatchNorm bool    `json:"batch_norm"` // BatchNorm after each conv
 	Dropout   float64 `json:"dropout"`    // dropout before the last dense layer
+	// Robust gives half of the images the camera-robust augmentation
+	// (stroke width, elastic distortion, blur, noise, contrast, scale,
+	// translation) and the rest the plain one.
+	Robust bool `json:"robust,omitempty"`
+	// Negatives is the share of each epoch made of generated "not a
+	// digit" images (train/negatives), new ones every epoch; above 0 the
+	// model gets an 11th class, model.RejectLabel.
+	Negatives float64 `json:"negatives,omitempty"`
 }
 
 // DefaultConfig is the seed recipe: Adam, lr 1e-3, batch 64, width 32.
@@ -46,6 +54,9 @@ func (c Config) Arch() model.Arch {
 	a.Width = c.Width
 	a.BatchNorm = c.BatchNorm
 	a.Dropout = float32(c.Dropout)
+	if c.Negatives > 0 {
+		a.Classes = RejectClasses
+	}
 	return a
 }
 
@@ -70,6 +81,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: early stopping (--patience) needs a validation split (--val N)")
 	case c.Val < 0 || c.Limit < 0:
 		return fmt.Errorf("train: --val and --limit must not be negative")
+	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
+		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
 		return fmt.Errorf("train: threads %d out of range [1, 256]", c.Threads)
 	}
@@ -95,6 +108,11 @@ type Metrics struct {
 	EarlyStopped bool           `json:"early_stopped,omitempty"`
 	TestAccuracy *float64       `json:"test_accuracy,omitempty"` // percent, after the last epoch
 	TestLoss     *float64       `json:"test_loss,omitempty"`
+	// Reject is the reject threshold chosen on validation data (models
+	// trained with negatives and a validation split) and how it did;
+	// RejectCandidates every threshold tried.
+	Reject           *RejectStats  `json:"reject,omitempty"`
+	RejectCandidates []RejectStats `json:"reject_candidates,omitempty"`
 }
 
 // Progress is called after every batch (for progress bars).
@@ -200,6 +218,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			return nil, err
 		}
 		Init(m, cfg.Seed)
+		if cfg.Negatives > 0 {
+			m.Labels[RejectClasses-1] = model.RejectLabel
+		}
 	}
 	// Fail early, before any training, if the output cannot be written.
 	if err := checkWritable(r.Out); err != nil {
@@ -230,9 +251,17 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		return nil
 	}
 
-	order := make([]int, trainSet.N)
+	var mix *negMix
+	epochPixels, epochLabels := trainSet.Images, trainSet.Labels
+	if cfg.Negatives > 0 {
+		if mix, err = newNegMix(trainSet, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
+			return nil, err
+		}
+		epochLabels = mix.labels
+	}
+	order := make([]int, trainSet.N+negCount(mix))
 	labels := make([]uint8, cfg.Batch)
-	batch := &Batch{Pixels: trainSet.Images, Augment: cfg.Augment}
+	batch := &Batch{Pixels: epochPixels, Augment: cfg.Augment, Robust: cfg.Robust}
 	var best []float32 // parameters of the best validation epoch (early stopping)
 	bestAcc := -1.0
 	if metrics.BestEpoch > 0 {
@@ -245,6 +274,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
 		t0 := time.Now()
+		if mix != nil {
+			batch.Pixels, epochLabels = mix.epoch(epoch)
+		}
 		for i := range order {
 			order[i] = i
 		}
@@ -263,7 +295,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			batch.Index = order[pos:end]
 			batch.Labels = labels[:end-pos]
 			for k, i := range batch.Index {
-				batch.Labels[k] = trainSet.Labels[i]
+				batch.Labels[k] = epochLabels[i]
 			}
 			batch.Epoch, batch.Pos = epoch, pos
 			res := net.Step(batch, cfg.Seed, float32(lr))
@@ -318,6 +350,14 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		if stop {
 			break
 		}
+	}
+	if cfg.Negatives > 0 && valSet != nil {
+		best, all, err := ChooseRejectThreshold(ctx, m, valSet, trainSet, cfg.Seed, cfg.Threads)
+		if err != nil {
+			return nil, fmt.Errorf("train: reject threshold: %w", err)
+		}
+		m.RejectThreshold = float32(best.Threshold)
+		metrics.Reject, metrics.RejectCandidates = &best, all
 	}
 	test, err := Evaluate(ctx, m, r.Data.Test, cfg.Threads)
 	if err != nil {

@@ -37,6 +37,8 @@ func init() {
 			&cli.IntFlag{Name: "patience", Usage: "early stopping: stop after N epochs without validation improvement (needs --val)"},
 			&cli.IntFlag{Name: "val", Usage: "hold out the last N training images for validation"},
 			&cli.BoolFlag{Name: "augment", Usage: "random rotation ±10° and shift ±2 px"},
+			&cli.BoolFlag{Name: "robust", Usage: "camera-robust augmentation for half of the images (stroke width, elastic distortion, blur, noise, contrast, scale, shift)"},
+			&cli.Float64Flag{Name: "negatives", Usage: "share of each epoch made of generated non-digits (e.g. 0.1); adds the 11th class \"x\" (not a digit)"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "random seed (initialization, shuffling, augmentation, dropout)"},
 			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images only (0: all)"},
 			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
@@ -54,6 +56,7 @@ func trainAction(c *cli.Context) error {
 		Momentum: c.Float64("momentum"), StepSize: c.Int("step-size"), Gamma: c.Float64("gamma"), Patience: c.Int("patience"),
 		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: c.Int("threads"),
 		Width: c.Int("width"), BatchNorm: c.Bool("bn"), Dropout: c.Float64("dropout"),
+		Robust: c.Bool("robust"), Negatives: c.Float64("negatives"),
 	}
 	if err := cfg.Validate(); err != nil {
 		return err

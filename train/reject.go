@@ -1,0 +1,202 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/edgecnn/edgecnn/train/negatives"
+)
+
+// RejectClasses is the class count of a model trained with negatives: the
+// ten digits and model.RejectLabel.
+const RejectClasses = 11
+
+// negMix appends freshly generated negatives (label 10, "x") to the
+// training images, new ones every epoch.
+type negMix struct {
+	gen     *negatives.Generator
+	n, k    int // digits, negatives per epoch
+	pixels  []uint8
+	labels  []uint8
+	seed    uint64
+	threads int
+}
+
+// negativesPerEpoch is how many negatives make share frac of an epoch of
+// n digits.
+func negativesPerEpoch(n int, frac float64) int {
+	return int(math.Round(float64(n) * frac / (1 - frac)))
+}
+
+func newNegMix(set *mnist.Set, frac float64, seed uint64, threads int) (*negMix, error) {
+	size := set.H * set.W
+	if size != negatives.Size*negatives.Size {
+		return nil, fmt.Errorf("train: --negatives needs 28x28 images, data is %dx%d", set.H, set.W)
+	}
+	gen, err := negatives.New(set.Images[:set.N*size], set.Labels[:set.N])
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	k := negativesPerEpoch(set.N, frac)
+	m := &negMix{gen: gen, n: set.N, k: k, seed: seed, threads: threads}
+	m.pixels = make([]uint8, (set.N+k)*size)
+	copy(m.pixels, set.Images[:set.N*size])
+	m.labels = make([]uint8, set.N+k)
+	copy(m.labels, set.Labels[:set.N])
+	for i := set.N; i < set.N+k; i++ {
+		m.labels[i] = RejectClasses - 1
+	}
+	return m, nil
+}
+
+// epoch draws the negatives of epoch e and returns all images and labels.
+func (m *negMix) epoch(e int) ([]uint8, []uint8) {
+	r := NewRNG(m.seed, streamNegatives, uint64(e))
+	renderNegatives(m.gen, r.Uint64(), m.pixels[m.n*negatives.Size*negatives.Size:], m.k, m.threads)
+	return m.pixels, m.labels
+}
+
+// renderNegatives draws k negatives of stream seed into dst, in parallel.
+func renderNegatives(gen *negatives.Generator, seed uint64, dst []uint8, k, threads int) {
+	const size = negatives.Size * negatives.Size
+	var wg sync.WaitGroup
+	for t := 0; t < threads; t++ {
+		wg.Add(1)
+		go func(t int) {
+			defer wg.Done()
+			for i := t; i < k; i += threads {
+				gen.Render(seed, uint64(i), dst[i*size:(i+1)*size])
+			}
+		}(t)
+	}
+	wg.Wait()
+}
+
+// RejectStats is how a reject threshold does on validation data.
+type RejectStats struct {
+	Threshold float64 `json:"threshold"`
+	// DigitsAccepted is the percentage of validation digits (plain and
+	// robust-augmented) answered with the right digit.
+	DigitsAccepted float64 `json:"digits_correct"`
+	// NegativesRejected is the percentage of validation negatives
+	// answered "no digit".
+	NegativesRejected float64 `json:"negatives_rejected"`
+}
+
+// Decide applies the reject rule every recognizer uses: the answer is the
+// arg max class unless it is the reject class or its probability is below
+// threshold; then it is -1 ("no digit"). reject is the reject class
+// index (-1: none).
+func Decide(probs []float32, reject int, threshold float32) int {
+	best := 0
+	for c, v := range probs {
+		if v > probs[best] {
+			best = c
+		}
+	}
+	if best == reject || probs[best] < threshold {
+		return -1
+	}
+	return best
+}
+
+// thresholdCandidates are the thresholds ChooseRejectThreshold tries.
+var thresholdCandidates = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99}
+
+// ChooseRejectThreshold picks the confidence threshold that maximizes
+// 2·(digits answered right) + (negatives answered "no digit") on validation
+// data: val's digits as they are and robust-augmented, and as many
+// negatives drawn from a stream of their own (never trained on). Ties go
+// to the lower threshold. The model must have the reject class.
+func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, train *mnist.Set, seed uint64, threads int) (RejectStats, []RejectStats, error) {
+	rej := model.RejectIndex(m.Labels)
+	if rej < 0 {
+		return RejectStats{}, nil, fmt.Errorf("train: reject threshold: the model has no %q class", model.RejectLabel)
+	}
+	size := m.Input().Size()
+	if val.H*val.W != size || size != negatives.Size*negatives.Size {
+		return RejectStats{}, nil, fmt.Errorf("train: reject threshold: %w", model.ErrShape)
+	}
+	gen, err := negatives.New(train.Images[:train.N*size], train.Labels[:train.N])
+	if err != nil {
+		return RejectStats{}, nil, err
+	}
+	nd, nn := 2*val.N, val.N
+	x := make([]float32, (nd+nn)*size)
+	Normalize(m, val.Images[:val.N*size], x)
+	img, tmp := make([]float32, size), make([]float32, size)
+	mean, inv := m.Norm.Mean, 1/m.Norm.Std
+	for i := 0; i < val.N; i++ {
+		r := NewRNG(seed, streamValRobust, uint64(i))
+		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp)
+		for j, v := range img {
+			x[(val.N+i)*size+j] = (v - mean) * inv
+		}
+	}
+	negPix := make([]uint8, nn*size)
+	r := NewRNG(seed, streamValNegatives)
+	renderNegatives(gen, r.Uint64(), negPix, nn, threads)
+	Normalize(m, negPix, x[nd*size:])
+	C := m.Arch.Classes
+	logits := make([]float32, (nd+nn)*C)
+	if err := Predict(ctx, m, x, nd+nn, threads, logits); err != nil {
+		return RejectStats{}, nil, err
+	}
+	probs := make([]float32, len(logits))
+	for i := 0; i < nd+nn; i++ {
+		softmaxInto(logits[i*C:(i+1)*C], probs[i*C:(i+1)*C])
+	}
+	var all []RejectStats
+	best := RejectStats{Threshold: -1}
+	for _, t := range thresholdCandidates {
+		st := RejectStats{Threshold: t}
+		for i := 0; i < nd+nn; i++ {
+			d := Decide(probs[i*C:(i+1)*C], rej, float32(t))
+			switch {
+			case i < nd && d == int(val.Labels[i%val.N]):
+				st.DigitsAccepted++
+			case i >= nd && d < 0:
+				st.NegativesRejected++
+			}
+		}
+		st.DigitsAccepted *= 100 / float64(nd)
+		st.NegativesRejected *= 100 / float64(nn)
+		all = append(all, st)
+		if best.Threshold < 0 || score(st) > score(best)+1e-9 {
+			best = st
+		}
+	}
+	return best, all, nil
+}
+
+// score weighs a digit answered right twice as much as a negative
+// rejected: a reader that drops real digits is no better than one that
+// reads noise.
+func score(s RejectStats) float64 { return 2*s.DigitsAccepted + s.NegativesRejected }
+
+func softmaxInto(z, p []float32) {
+	m := z[0]
+	for _, v := range z {
+		m = max(m, v)
+	}
+	var s float64
+	for i, v := range z {
+		e := math.Exp(float64(v - m))
+		p[i] = float32(e)
+		s += e
+	}
+	for i := range p {
+		p[i] = float32(float64(p[i]) / s)
+	}
+}
+
+func negCount(m *negMix) int {
+	if m == nil {
+		return 0
+	}
+	return m.k
+}
