@@ -34,13 +34,30 @@ type Prediction struct {
 	BoxXYWH    [4]int          `json:"box"` // x, y, width, height in the frame
 }
 
+// Reasons for "no digit" (Result.Reason).
+const (
+	ReasonNoInk         = "no ink"         // nothing digit-sized was located
+	ReasonNotDigit      = "not a digit"    // the model classified the blob(s) as model.RejectLabel
+	ReasonLowConfidence = "low confidence" // the best digit's confidence is below the threshold
+)
+
+// NoteConfidenceOnly is Result.Rejection for a model without the reject
+// class (older model files): non-digits are rejected by confidence only.
+const NoteConfidenceOnly = "confidence only (the model has no \"x\" not-a-digit class)"
+
 // Result is the recognition of one image.
 type Result struct {
 	Text       string       `json:"digits"`     // e.g. "7" or "2024"; "" for no digit
 	Confidence float32      `json:"confidence"` // lowest digit confidence; 0 for no digit
 	Digits     []Prediction `json:"boxes"`
-	// Rejected counts located digits dropped for confidence below the minimum.
+	// Reason says why Text is "" (ReasonNoInk, ReasonNotDigit,
+	// ReasonLowConfidence); empty when a digit was read.
+	Reason string `json:"reason,omitempty"`
+	// Rejected counts located blobs dropped as not a digit or for a
+	// confidence below the threshold.
 	Rejected int `json:"rejected,omitempty"`
+	// Rejection is NoteConfidenceOnly for a model without the reject class.
+	Rejection string `json:"rejection,omitempty"`
 }
 
 // OK reports whether a digit was recognized.
@@ -54,15 +71,22 @@ type Recognizer struct {
 	labels  []string
 	classes int
 	minConf float32
-	batch   bool // engine accepts a dynamic batch
+	confSrc string // where minConf came from: "flag", "model" or "default"
+	reject  int    // index of the reject class, -1 without
+	batch   bool   // engine accepts a dynamic batch
 	in, out []float32
 }
 
 // RecognizerConfig configures NewRecognizer.
 type RecognizerConfig struct {
-	Preprocess    preprocess.Config // Width, Height and Norm come from the engine
-	MinConfidence float32           // below it a digit counts as "no digit" (default 0.5)
+	Preprocess preprocess.Config // Width, Height and Norm come from the engine
+	// MinConfidence: below it a digit counts as "no digit". 0 picks the
+	// model's edgecnn.reject_threshold, or 0.5 when it has none.
+	MinConfidence float32
 }
+
+// DefaultMinConfidence is the threshold for models that record none.
+const DefaultMinConfidence = 0.5
 
 // ErrModel is returned (wrapped) when the engine's model cannot be used
 // for digit recognition.
@@ -70,8 +94,9 @@ var ErrModel = errors.New("unsuitable model")
 
 // NewRecognizer prepares a recognizer for eng. The input size comes from
 // the engine (NHWC, one channel) and the normalization and labels from
-// its metadata (edgecnn.norm_mean, edgecnn.norm_std, edgecnn.labels);
-// without them the MNIST defaults apply.
+// its metadata (edgecnn.norm_mean, edgecnn.norm_std, edgecnn.labels,
+// edgecnn.reject_threshold); without them the MNIST defaults apply. A
+// label model.RejectLabel marks the "not a digit" class.
 func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error) {
 	in, out := eng.Input(), eng.Output()
 	if len(in.Shape) != 4 || in.Shape[3] != 1 || in.Shape[1] < 4 || in.Shape[2] < 4 {
@@ -95,25 +120,32 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 		labels[i] = strconv.Itoa(i)
 	}
 	if s := md[MetaLabels]; s != "" {
-		l := strings.Split(s, ",")
-		if len(l) != classes {
-			return nil, fmt.Errorf("agent: %w: %d labels in metadata for %d classes", ErrModel, len(l), classes)
+		l, err := model.ParseLabels(s, classes)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w: labels in metadata: %v", ErrModel, err)
 		}
 		labels = l
+	}
+	modelConf, err := model.ParseRejectThreshold(md)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w: %v", ErrModel, err)
 	}
 	pre, err := preprocess.New(pc)
 	if err != nil {
 		return nil, err
 	}
-	minConf := cfg.MinConfidence
-	if minConf == 0 {
-		minConf = 0.5
+	minConf, src := cfg.MinConfidence, "flag"
+	switch {
+	case minConf == 0 && modelConf > 0:
+		minConf, src = modelConf, "model"
+	case minConf == 0:
+		minConf, src = DefaultMinConfidence, "default"
 	}
-	if minConf < 0 || minConf > 1 {
+	if !(minConf >= 0 && minConf <= 1) {
 		return nil, fmt.Errorf("agent: min confidence %v out of range [0, 1]", minConf)
 	}
-	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf,
-		batch: in.Shape[0] == -1}
+	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf, confSrc: src,
+		reject: model.RejectIndex(labels), batch: in.Shape[0] == -1}
 	maxD := pre.Config().MaxDigits
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
@@ -128,6 +160,26 @@ func normFromMetadata(md map[string]string) (model.Normalization, error) {
 	return n, nil
 }
 
+// Rejection describes how the recognizer answers "no digit".
+type Rejection struct {
+	Class     bool    `json:"class"`     // the model has the reject class
+	Threshold float32 `json:"threshold"` // minimum confidence of a digit
+	Source    string  `json:"source"`    // threshold from "flag", "model" metadata or "default"
+}
+
+// Rejection reports the reject class and threshold in use.
+func (r *Recognizer) Rejection() Rejection {
+	return Rejection{Class: r.reject >= 0, Threshold: r.minConf, Source: r.confSrc}
+}
+
+// Note is "" for a model with the reject class, NoteConfidenceOnly else.
+func (r *Recognizer) Note() string {
+	if r.reject >= 0 {
+		return ""
+	}
+	return NoteConfidenceOnly
+}
+
 // Engine returns the recognizer's engine.
 func (r *Recognizer) Engine() runtime.Engine { return r.eng }
 
@@ -140,9 +192,10 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	var res Result
+	res := Result{Rejection: r.Note()}
 	n := len(pr.Digits)
 	if n == 0 {
+		res.Reason = ReasonNoInk
 		return res, nil
 	}
 	sz := len(pr.Digits[0].Input)
@@ -162,8 +215,14 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	}
 	var sb strings.Builder
 	res.Confidence = 1
+	notDigit := false
 	for i, d := range pr.Digits {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		if best == r.reject {
+			res.Rejected++
+			notDigit = true
+			continue
+		}
 		if conf < r.minConf {
 			res.Rejected++
 			continue
@@ -177,6 +236,10 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	res.Text = sb.String()
 	if res.Text == "" {
 		res.Confidence = 0
+		res.Reason = ReasonLowConfidence
+		if notDigit {
+			res.Reason = ReasonNotDigit
+		}
 	}
 	return res, nil
 }

@@ -200,3 +200,32 @@ func negCount(m *negMix) int {
 	}
 	return m.k
 }
+
+// AppendNegatives returns pixels and labels with k negatives (label
+// RejectClasses-1, "x") of stream seed appended; digits (28×28 MNIST
+// training images) feed the fragment and touching kinds. Calibration and
+// test sets of a model with the reject class use it, so that its "x"
+// output is calibrated and measured too.
+func AppendNegatives(pixels, labels []uint8, k int, digits *mnist.Set, seed uint64, threads int) ([]uint8, []uint8, error) {
+	const size = negatives.Size * negatives.Size
+	if len(pixels) != len(labels)*size || k < 0 {
+		return nil, nil, fmt.Errorf("train: append negatives: %w: %d pixel bytes for %d images", model.ErrShape, len(pixels), len(labels))
+	}
+	if digits.H*digits.W != size {
+		return nil, nil, fmt.Errorf("train: append negatives: %w: digits are %dx%d", model.ErrShape, digits.H, digits.W)
+	}
+	gen, err := negatives.New(digits.Images[:digits.N*size], digits.Labels[:digits.N])
+	if err != nil {
+		return nil, nil, err
+	}
+	n := len(labels)
+	p := make([]uint8, (n+k)*size)
+	copy(p, pixels)
+	l := make([]uint8, n+k)
+	copy(l, labels)
+	for i := n; i < n+k; i++ {
+		l[i] = RejectClasses - 1
+	}
+	renderNegatives(gen, seed, p[n*size:], k, max(threads, 1))
+	return p, l, nil
+}

@@ -99,8 +99,9 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
-	if in := m.Input(); in.H != data.Train.H || in.W != data.Train.W || in.C != 1 || m.Arch.Classes != 10 {
-		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs and %d classes; MNIST has 28x28x1 images and 10 classes", c.String("model"), quantize.ErrImageShape, in, m.Arch.Classes)
+	reject := hasRejectClass(m)
+	if in := m.Input(); in.H != data.Train.H || in.W != data.Train.W || in.C != 1 || (m.Arch.Classes != 10 && !reject) {
+		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs and %d classes; MNIST has 28x28x1 images and 10 classes (11 with the %q not-a-digit class)", c.String("model"), quantize.ErrImageShape, in, m.Arch.Classes, model.RejectLabel)
 	}
 	if nCalib+nVal > data.Train.N {
 		return fmt.Errorf("quantize: %w: --calib %d plus --val %d exceed the %d training images", quantize.ErrTooFew, nCalib, nVal, data.Train.N)
@@ -108,19 +109,21 @@ func quantizeAction(c *cli.Context) error {
 	if nTest == 0 || nTest > data.Test.N {
 		nTest = data.Test.N
 	}
-	per := data.Train.H * data.Train.W
-	calib, err := quantize.FromPixels(data.Train.Images[:nCalib*per], data.Train.Labels[:nCalib], nCalib, m.Norm)
+	sets := func(set *mnist.Set, from, to int, seed uint64) (quantize.Images, error) {
+		return imagesWithNegatives(m, set, from, to, data.Train, seed, c.Int("threads"))
+	}
+	calib, err := sets(data.Train, 0, nCalib, negSeedCalib)
 	if err != nil {
 		return err
 	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
 		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: nCalib, Threads: c.Int("threads")}
 	if nVal > 0 {
-		if opts.Val, err = quantize.FromPixels(data.Train.Images[nCalib*per:(nCalib+nVal)*per], data.Train.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
+		if opts.Val, err = sets(data.Train, nCalib, nCalib+nVal, negSeedVal); err != nil {
 			return err
 		}
 	}
-	if opts.Test, err = quantize.FromPixels(data.Test.Images[:nTest*per], data.Test.Labels[:nTest], nTest, m.Norm); err != nil {
+	if opts.Test, err = sets(data.Test, 0, nTest, negSeedTest); err != nil {
 		return err
 	}
 	qat := quantize.QATOptions{Epochs: qatEpochs, LR: c.Float64("qat-lr"), Threshold: c.Float64("qat-threshold"), Force: c.Bool("qat-force")}
