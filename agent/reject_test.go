@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/model"
@@ -214,4 +215,57 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// JSON lines say why the smoothed answer is "", and an old model's lines
+// carry the confidence-only note.
+func TestLinesReason(t *testing.T) {
+	photo, err := camera.DecodeFile(photos(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	blank := image.NewGray(image.Rect(0, 0, 64, 48))
+	frames := []any{camera.Frame{Image: photo, Seq: 1}, camera.Frame{Image: blank, Seq: 2}}
+	for _, c := range []struct {
+		name      string
+		classes   int
+		bias      []float32
+		labels    []string
+		reasons   []string
+		rejection string
+	}{
+		{"reject class", 11, append(make([]float32, 10), 10), elevenLabels, []string{ReasonNotDigit, ReasonNoInk}, ""},
+		{"old model", 10, make([]float32, 10), nil, []string{ReasonLowConfidence, ReasonNoInk}, NoteConfidenceOnly},
+	} {
+		p := steeredModel(t, c.classes, c.bias, c.labels, 0)
+		var out bytes.Buffer
+		src := &scriptedSource{items: frames, delay: 150 * time.Millisecond} // spaced: the loop keeps only the newest frame
+		a, err := New(Config{
+			OpenCamera: func(context.Context) (camera.Source, error) { return src, nil },
+			NewRecognizer: func() (*Recognizer, error) {
+				eng, err := runtime.Open("native", p, runtime.Options{Threads: 1})
+				if err != nil {
+					return nil, err
+				}
+				return NewRecognizer(eng, RecognizerConfig{})
+			},
+			Smooth: 1, Out: &out,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ls := readLines(t, out.Bytes())
+		if len(ls) != 2 {
+			t.Fatalf("%s: %d lines, want 2", c.name, len(ls))
+		}
+		for _, l := range ls {
+			i := int(l.Seq) - 1
+			if l.Digits != "" || l.Reason != c.reasons[i] || l.Rejection != c.rejection {
+				t.Errorf("%s: frame %d: digits %q reason %q rejection %q, want \"\" %q %q", c.name, l.Seq, l.Digits, l.Reason, l.Rejection, c.reasons[i], c.rejection)
+			}
+		}
+	}
 }
