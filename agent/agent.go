@@ -60,7 +60,8 @@ type Agent struct {
 	mu     sync.Mutex
 	latest *camera.Frame
 	notify chan struct{}
-	ended  bool // the source reached its end
+	taken  chan struct{} // signalled when process takes the slot's frame
+	ended  bool          // the source reached its end
 
 	// preview state
 	pmu     sync.Mutex
@@ -89,6 +90,7 @@ type Line struct {
 	Boxes         []Prediction `json:"boxes,omitempty"`
 	Dropped       uint64       `json:"dropped"` // stale frames dropped so far
 	Truth         string       `json:"truth,omitempty"`
+	File          string       `json:"file,omitempty"` // file sources: the image's path
 }
 
 // New validates cfg and prepares an agent.
@@ -126,7 +128,7 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
 	a.healthy.Store(cfg.OpenCamera == nil)
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
@@ -339,7 +341,14 @@ func (a *Agent) capture(ctx context.Context) {
 
 // read pulls frames until the source fails (end=false) or ends (end=true).
 func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err error) {
+	lossless := false
+	if l, ok := src.(camera.Lossless); ok {
+		lossless = l.Lossless()
+	}
 	for {
+		if lossless && !a.waitTaken(ctx) {
+			return false, ctx.Err()
+		}
 		f, err := src.Next(ctx)
 		a.beat.Store(time.Now().UnixNano())
 		switch {
@@ -365,6 +374,25 @@ func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err erro
 	}
 }
 
+// waitTaken blocks until the latest-frame slot is empty (the previous
+// frame was taken), so a lossless source drops nothing; false when ctx
+// ends first.
+func (a *Agent) waitTaken(ctx context.Context) bool {
+	for {
+		a.mu.Lock()
+		empty := a.latest == nil
+		a.mu.Unlock()
+		if empty {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-a.taken:
+		}
+	}
+}
+
 func (a *Agent) signal() {
 	select {
 	case a.notify <- struct{}{}:
@@ -383,6 +411,10 @@ func (a *Agent) take(ctx context.Context) (camera.Frame, bool) {
 		a.latest = nil
 		a.mu.Unlock()
 		if f != nil {
+			select {
+			case a.taken <- struct{}{}:
+			default:
+			}
 			return *f, true
 		}
 		if ended {
@@ -476,7 +508,7 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
 				RecognizeMS: float64(done.Sub(t0).Microseconds()) / 1000,
 				Raw:         res.Text, RawConfidence: res.Confidence, Boxes: res.Digits,
-				Dropped: a.droppedN.Load(), Truth: f.Truth}
+				Dropped: a.droppedN.Load(), Truth: f.Truth, File: f.Name}
 			if err := enc.Encode(line); err != nil {
 				return fmt.Errorf("agent: writing results: %w", err)
 			}

@@ -56,6 +56,14 @@ type Frame struct {
 	Truth string      // synthetic source: the digits drawn (for tests and demos)
 }
 
+// Lossless is implemented by sources whose every frame matters (a
+// directory of files): when Lossless reports true, a consumer waits for
+// its frames instead of dropping stale ones ("latest frame wins" is for
+// live cameras).
+type Lossless interface {
+	Lossless() bool
+}
+
 // Source produces frames. Implementations are not safe for concurrent use
 // of Next; Close may be called from another goroutine to unblock Next.
 type Source interface {

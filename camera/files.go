@@ -1,12 +1,14 @@
 package camera
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -43,23 +45,32 @@ func OpenFiles(path string, opt Options) (Source, error) {
 		f.paths = []string{path}
 		return f, nil
 	}
-	ents, err := os.ReadDir(path)
-	if err != nil {
+	if f.paths, err = ListImages(path); err != nil {
 		return nil, fmt.Errorf("camera: files: %w", err)
-	}
-	for _, e := range ents {
-		ext := strings.ToLower(filepath.Ext(e.Name()))
-		for _, x := range ImageExts {
-			if ext == x && !e.IsDir() {
-				f.paths = append(f.paths, filepath.Join(path, e.Name()))
-			}
-		}
 	}
 	if len(f.paths) == 0 {
 		return nil, fmt.Errorf("camera: files: %w: no images (%s) in %s", ErrNoCamera, strings.Join(ImageExts, " "), path)
 	}
-	sort.Strings(f.paths)
 	return f, nil
+}
+
+// ListImages returns the image files (see ImageExts) directly inside dir,
+// in name order.
+func ListImages(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range ents {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if e.IsDir() || !slices.Contains(ImageExts, ext) {
+			continue
+		}
+		paths = append(paths, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(paths)
+	return paths, nil
 }
 
 func (f *files) String() string {
@@ -95,32 +106,72 @@ func (f *files) Next(ctx context.Context) (Frame, error) {
 	return Frame{Image: img, Seq: f.seq, Time: time.Now(), Name: p}, nil
 }
 
+// Lossless reports that every file matters: consumers read them all
+// rather than keeping only the latest frame.
+func (f *files) Lossless() bool { return true }
+
 func (f *files) Close() error { f.closed.Store(true); return nil }
 
 // DecodeFile decodes an image file of any registered format (PNG, JPEG,
 // GIF, PGM/PPM), refusing zero-size images and ones over MaxFilePixels
-// before decoding.
+// before decoding. A JPEG's EXIF orientation is applied, so a phone photo
+// taken in portrait comes out upright.
 func DecodeFile(path string) (image.Image, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	cfg, format, err := image.DecodeConfig(fh)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := CheckSize(cfg.Width, cfg.Height, MaxFilePixels); err != nil {
-		return nil, fmt.Errorf("%s: %s %w", path, format, err)
-	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	img, _, err := image.Decode(fh)
+	img, err := Decode(fh)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
+}
+
+// MaxStdinBytes bounds an image read from a stream (edgecnn predict -).
+const MaxStdinBytes = 64 << 20
+
+// DecodeReader decodes one image from r (for example standard input),
+// reading at most maxBytes; otherwise as DecodeFile.
+func DecodeReader(r io.Reader, maxBytes int64) (image.Image, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > maxBytes {
+		return nil, fmt.Errorf("image larger than %d bytes", maxBytes)
+	}
+	return Decode(bytes.NewReader(data))
+}
+
+// Decode decodes an image from r as DecodeFile does: size checked by
+// image.DecodeConfig before decoding, EXIF orientation applied.
+func Decode(r io.ReadSeeker) (image.Image, error) {
+	cfg, format, err := image.DecodeConfig(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSize(cfg.Width, cfg.Height, MaxFilePixels); err != nil {
+		return nil, fmt.Errorf("%s %w", format, err)
+	}
+	orientation := 1
+	if format == "jpeg" {
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		head := make([]byte, 1<<16+4) // an APP1 segment is at most 64 KiB
+		n, _ := io.ReadFull(r, head)
+		orientation = JPEGOrientation(head[:n])
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return Orient(img, orientation), nil
 }
 
 // CheckSize refuses zero-size images and images over maxPixels.

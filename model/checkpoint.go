@@ -10,6 +10,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/internal/atomicfile"
 )
@@ -108,6 +110,15 @@ func (c *Checkpoint) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// ErrNotCheckpoint is returned (wrapped) for a model file (.tflite) given
+// where a checkpoint is expected.
+var ErrNotCheckpoint = errors.New("not a checkpoint")
+
+// IsCheckpoint reports whether data starts like an edgecnn checkpoint.
+func IsCheckpoint(data []byte) bool {
+	return len(data) >= 8 && string(data[:8]) == ckptMagic
+}
+
 // DecodeCheckpoint parses a checkpoint, verifying magic, version, checksum,
 // that the architecture is valid and that every tensor matches it.
 func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
@@ -115,6 +126,10 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: file too short (%d bytes)", ErrCorrupt, len(b))
 	}
 	if string(b[:8]) != ckptMagic {
+		if len(b) >= 8 && string(b[4:8]) == "TFL3" {
+			return nil, fmt.Errorf("%w: this is a TFLite model, not a checkpoint (a .ckpt written by edgecnn train); "+
+				"a model file runs with predict, eval and run, and inspect shows it", ErrNotCheckpoint)
+		}
 		return nil, fmt.Errorf("%w: not an edgecnn checkpoint (bad magic %q)", ErrCorrupt, b[:8])
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != ckptVersion {
@@ -218,6 +233,10 @@ func ReadCheckpointFile(path string) (*Checkpoint, error) {
 	}
 	c, err := DecodeCheckpoint(b)
 	if err != nil {
+		if !IsCheckpoint(b) && strings.EqualFold(filepath.Ext(path), ".onnx") {
+			return nil, fmt.Errorf("checkpoint %s: %w: this is an ONNX model, not a checkpoint (a .ckpt written by edgecnn train); "+
+				"a model file runs with predict, eval and run, and inspect shows it", path, ErrNotCheckpoint)
+		}
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
 	return c, nil

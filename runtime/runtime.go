@@ -93,7 +93,7 @@ func Open(backend, path string, opt Options) (Engine, error) {
 	open, ok := registry[backend]
 	mu.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("runtime: %w %q (this binary has: %v; tflite and onnxruntime need the build tags of the same name)", ErrUnknownBackend, backend, Backends())
+		return nil, fmt.Errorf("runtime: %w %q: this binary has %v; the tflite and onnxruntime backends are in bin/edgecnn-full (make build-full) and in board builds made with edgecnn build --backend tflite|onnxruntime", ErrUnknownBackend, backend, Backends())
 	}
 	return open(path, opt)
 }

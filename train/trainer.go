@@ -123,6 +123,17 @@ type Progress struct {
 	ImagesPerSecond float64
 }
 
+// ETA estimates the time left in the whole run (this epoch and the ones
+// after it) at the current speed; 0 before the speed is known. Epochs
+// after this one are assumed to be as long as this one.
+func (p Progress) ETA() time.Duration {
+	if !(p.ImagesPerSecond > 0) || p.Total <= 0 {
+		return 0
+	}
+	left := float64(p.Total-p.Done) + float64(max(0, p.Epochs-p.Epoch))*float64(p.Total)
+	return time.Duration(left / p.ImagesPerSecond * float64(time.Second))
+}
+
 // Run describes one training run.
 type Run struct {
 	Config Config

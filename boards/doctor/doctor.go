@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -77,6 +78,9 @@ type Env struct {
 	Backends []string                     // backends compiled into this binary
 	Periph   bool                         // run periph.io host.Init (only for Root "/")
 	Detector *boards.Detector             // nil: boards.NewDetector(Root)
+	// Kernels names the SIMD kernels this binary's engine selected on this
+	// CPU (e.g. "int8 avx512-vnni, float avx2-fma"); empty: not reported.
+	Kernels string
 }
 
 // Host is the Env of the running machine.
@@ -167,8 +171,7 @@ func Run(ctx context.Context, env Env) Report {
 	}
 
 	// CPU and memory.
-	cpu := fmt.Sprintf("%s, %d cores, NEON=%v, dotprod=%v", d.Arch, d.Cores, d.NEON, d.DotProd)
-	add("cpu", OK, cpu, "")
+	add("cpu", OK, cpuLine(d, env.Kernels), "")
 	if d.Known && d.Board.CPU.DotProd && !d.DotProd && d.Cores > 0 {
 		add("cpu", Warn, "the table says this board has dot-product instructions but /proc/cpuinfo lacks asimddp", "update the kernel; kernels fall back to ARMv8.0 code meanwhile")
 	}
@@ -206,9 +209,9 @@ func Run(ctx context.Context, env Env) Report {
 	case len(r.Cameras) > 0:
 		add("camera", OK, strings.Join(r.Cameras, ", "), "")
 	case d.Board.Camera == "libcamera":
-		add("camera", Warn, "no /dev/video* device and no rpicam-vid/libcamera-vid", "connect the camera ribbon, then: sudo apt install rpicam-apps; or use --camera file:DIR / --camera stdin")
+		add("camera", Warn, "no /dev/video* device and no rpicam-vid/libcamera-vid", "connect the camera ribbon, then: sudo apt install rpicam-apps; or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
 	default:
-		add("camera", Warn, "no /dev/video* device", "plug in a UVC webcam, or use --camera file:DIR / --camera stdin")
+		add("camera", Warn, "no /dev/video* device", "plug in a UVC webcam, or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
 	}
 	if d.Board.Camera == "libcamera" && libcam == "" && len(vids) > 0 {
 		add("camera", Info, "Raspberry Pi CSI cameras need libcamera", "sudo apt install rpicam-apps")
@@ -293,6 +296,34 @@ func Run(ctx context.Context, env Env) Report {
 		add("service", Info, "edgecnn.service not installed", "from your computer: edgecnn flash --board "+d.Board.Name+" --host USER@THIS-BOARD")
 	}
 	return r
+}
+
+// x86Features are the amd64 CPU flags the engine's kernels use.
+var x86Features = []string{"avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni"}
+
+// cpuLine describes the CPU by what the kernels use: NEON and dot product
+// on arm, AVX2/FMA/AVX-512/VNNI on amd64, plus the kernels selected.
+func cpuLine(d boards.Detection, kernels string) string {
+	line := fmt.Sprintf("%s, %d cores", d.Arch, d.Cores)
+	switch d.Arch {
+	case "arm64", "arm":
+		line += fmt.Sprintf(", NEON=%v, dotprod=%v", d.NEON, d.DotProd)
+	case "amd64", "386":
+		var have []string
+		for _, f := range x86Features {
+			if slices.Contains(d.Features, f) {
+				have = append(have, f)
+			}
+		}
+		if len(have) == 0 {
+			have = []string{"no AVX2 (generic kernels)"}
+		}
+		line += ", " + strings.Join(have, " ")
+	}
+	if kernels != "" {
+		line += "; kernels: " + kernels
+	}
+	return line
 }
 
 func hasAccel(b boards.Board, a string) bool {

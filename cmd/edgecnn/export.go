@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -36,6 +34,7 @@ func init() {
 			&cli.StringFlag{Name: "format", Usage: "tflite or onnx (default: from the --out extension)"},
 			&cli.StringFlag{Name: "out", Usage: "file to write (atomically)", Required: true},
 			&cli.BoolFlag{Name: "int8", Usage: "quantize to full-integer int8"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was written as one JSON object"},
 			&cli.StringFlag{Name: "target", Usage: "edgetpu: int8, integer IO, static shapes, then edgetpu_compiler"},
 			&cli.StringFlag{Name: "io", Usage: "int8 model input/output type: int8, uint8 or float (default int8; uint8 for edgetpu)"},
 			&cli.BoolFlag{Name: "softmax", Usage: "end with SOFTMAX (probabilities) instead of logits"},
@@ -44,7 +43,7 @@ func init() {
 			&cli.IntFlag{Name: "calib", Value: 1000, Usage: "calibration images for --int8 (the first N training images)"},
 			&cli.IntFlag{Name: "val", Value: 1000, Usage: "validation images for --method auto (the training images after the calibration ones)"},
 			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
-			&cli.IntFlag{Name: "threads", Value: min(2, goruntime.NumCPU()), Usage: "goroutines for calibration"},
+			threadsFlag(),
 		},
 		Action: exportAction,
 	})
@@ -111,7 +110,7 @@ func exportAction(c *cli.Context) error {
 		}
 	}
 	if target == "edgetpu" {
-		if err := EdgeTPUCheck(g); err != nil {
+		if err := tflite.EdgeTPUCheck(g); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
@@ -135,9 +134,24 @@ func exportAction(c *cli.Context) error {
 	if wantInt8 {
 		kind = "int8"
 	}
-	fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	if c.Bool("json") {
+		if err := writeJSON(c.App.Writer, struct {
+			File      string `json:"file"`
+			Format    string `json:"format"`
+			Precision string `json:"precision"`
+			Ops       int    `json:"ops"`
+			Bytes     int64  `json:"bytes"`
+		}{out, format, kind, len(g.Ops), st.Size()}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+	}
 	if target == "edgetpu" {
-		return compileEdgeTPU(c, out)
+		if err := tflite.CompileEdgeTPU(c.Context, out, c.App.Writer, c.App.ErrWriter); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
 	}
 	return nil
 }
@@ -176,7 +190,11 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	if err != nil {
 		return nil, err
 	}
-	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: c.Int("threads")}
+	nth, err := threads(c)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
 		if opts.Val, err = imagesWithNegatives(m, set, nCalib, nCalib+nVal, set, negSeedVal, c.Int("threads")); err != nil {
 			return nil, err
@@ -191,78 +209,4 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	}
 	g.Metadata[model.MetaVersion] = version
 	return g, nil
-}
-
-// edgeTPUOps are the operators of edgecnn's graphs that the Edge TPU
-// compiler maps to the TPU (all others would fall back to the CPU, which
-// defeats the purpose; DEQUANTIZE would also mean float output).
-var edgeTPUOps = map[model.OpCode]bool{
-	model.OpConv2D: true, model.OpMaxPool2D: true, model.OpFullyConnected: true, model.OpReshape: true,
-	model.OpSoftmax: true, model.OpQuantize: true,
-}
-
-// EdgeTPUCheck reports the first way g violates the Edge TPU compiler's
-// requirements: full-integer (int8/uint8 activations, int8 weights, int32
-// biases), integer input and output, static shapes, supported ops.
-func EdgeTPUCheck(g *model.Graph) error {
-	if g.DynamicBatch {
-		return errors.New("edge TPU: the graph has a dynamic batch; the Edge TPU needs static shapes")
-	}
-	for _, i := range append(append([]int(nil), g.Inputs...), g.Outputs...) {
-		t := &g.Tensors[i]
-		if t.Type != model.Int8 && t.Type != model.UInt8 {
-			return fmt.Errorf("edge TPU: input/output %q is %v; the Edge TPU needs uint8 or int8 I/O (--io uint8)", t.Name, t.Type)
-		}
-	}
-	for i := range g.Tensors {
-		t := &g.Tensors[i]
-		switch {
-		case t.Type == model.Float32:
-			return fmt.Errorf("edge TPU: tensor %q is float32; the model must be full-integer", t.Name)
-		case t.Type == model.Int32 && t.Data == nil:
-			return fmt.Errorf("edge TPU: activation %q is int32", t.Name)
-		case t.Type != model.Int32 && t.Quant == nil:
-			return fmt.Errorf("edge TPU: tensor %q (%v) has no quantization parameters", t.Name, t.Type)
-		}
-		for _, d := range t.Shape {
-			if d <= 0 {
-				return fmt.Errorf("edge TPU: tensor %q has a non-static shape %v", t.Name, t.Shape)
-			}
-		}
-	}
-	for k, op := range g.Ops {
-		if !edgeTPUOps[op.Code] {
-			return fmt.Errorf("edge TPU: op %d is %v, which the Edge TPU does not run (supported here: CONV_2D, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, QUANTIZE)", k, op.Code)
-		}
-	}
-	return nil
-}
-
-// edgeTPUHelp says how to get the Edge TPU compiler.
-func edgeTPUHelp(path string) string {
-	dir := filepath.Dir(path)
-	how := "Install it on an x86-64 Debian/Ubuntu machine (Google publishes the compiler for x86-64 Linux only):\n" +
-		"  curl -fsSL https://packages.cloud.google.com/apt/doc/apt-key.gpg | sudo gpg --dearmor -o /usr/share/keyrings/coral-edgetpu.gpg\n" +
-		"  echo 'deb [signed-by=/usr/share/keyrings/coral-edgetpu.gpg] https://packages.cloud.google.com/apt coral-edgetpu-stable main' | sudo tee /etc/apt/sources.list.d/coral-edgetpu.list\n" +
-		"  sudo apt-get update && sudo apt-get install edgetpu-compiler\n" +
-		fmt.Sprintf("then compile: edgetpu_compiler -s -o %s %s", dir, path)
-	if goruntime.GOARCH != "amd64" {
-		how = fmt.Sprintf("This machine is %s/%s; copy %s to an x86-64 Debian/Ubuntu machine. ", goruntime.GOOS, goruntime.GOARCH, path) + how
-	}
-	return how
-}
-
-// compileEdgeTPU runs edgetpu_compiler on path, or explains how to get it.
-func compileEdgeTPU(c *cli.Context, path string) error {
-	bin, err := exec.LookPath("edgetpu_compiler")
-	if err != nil {
-		return fmt.Errorf("export: wrote the Edge TPU-ready model %s, but edgetpu_compiler is not on PATH, so it is not compiled for the Edge TPU yet.\n%s", path, edgeTPUHelp(path))
-	}
-	cmd := exec.CommandContext(c.Context, bin, "-s", "-o", filepath.Dir(path), path)
-	cmd.Stdout, cmd.Stderr = c.App.Writer, c.App.ErrWriter
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("export: edgetpu_compiler failed on %s: %w", path, err)
-	}
-	fmt.Fprintf(c.App.Writer, "compiled %s\n", strings.TrimSuffix(path, filepath.Ext(path))+"_edgetpu.tflite")
-	return nil
 }

@@ -1,3 +1,5 @@
+//go:build !board
+
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 	"github.com/edgecnn/edgecnn/internal/testenv"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/inspect"
 	"github.com/edgecnn/edgecnn/model/onnx"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/model/tflite/graphtest"
@@ -82,7 +85,7 @@ func TestExportInspectFloat(t *testing.T) {
 		if err != nil {
 			t.Fatalf("inspect: %v\n%s", err, js)
 		}
-		var r InspectReport
+		var r inspect.Report
 		if err := json.Unmarshal([]byte(js), &r); err != nil {
 			t.Fatalf("inspect --json: %v\n%s", err, js)
 		}
@@ -110,7 +113,7 @@ func TestExportInt8AndEdgeTPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r InspectReport
+	var r inspect.Report
 	if err := json.Unmarshal([]byte(js), &r); err != nil || r.Precision != "int8" || r.Format != "onnx" {
 		t.Fatalf("inspect int8 onnx: %v %+v", err, r)
 	}
@@ -133,7 +136,7 @@ func TestExportInt8AndEdgeTPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := EdgeTPUCheck(g); err != nil {
+	if err := tflite.EdgeTPUCheck(g); err != nil {
 		t.Fatalf("edgetpu file fails its own check: %v", err)
 	}
 	if g.DynamicBatch || g.Tensors[g.Inputs[0]].Type != model.UInt8 || g.Tensors[g.Outputs[0]].Type != model.UInt8 {
@@ -144,6 +147,14 @@ func TestExportInt8AndEdgeTPU(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	ckpt, m := exportCheckpoint(t)
 	dir := t.TempDir()
+	tfl := filepath.Join(dir, "float.tflite")
+	if msg, err := exportRunCLI(t, "export", "--model", ckpt, "--out", tfl); err != nil {
+		t.Fatal(err, msg)
+	}
+	// inspect describes a checkpoint too.
+	if msg, err := exportRunCLI(t, "inspect", ckpt); err != nil || !strings.Contains(msg, "edgecnn checkpoint") {
+		t.Errorf("inspect checkpoint: %v %q", err, msg)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -154,7 +165,8 @@ func TestExportErrors(t *testing.T) {
 		{[]string{"export", "--model", ckpt, "--target", "gpu", "--out", filepath.Join(dir, "m.tflite")}, `unknown --target "gpu"`},
 		{[]string{"export", "--model", ckpt, "--io", "uint8", "--out", filepath.Join(dir, "m.tflite")}, "add --int8"},
 		{[]string{"export", "--model", filepath.Join(dir, "missing.ckpt"), "--out", filepath.Join(dir, "m.tflite")}, "missing.ckpt"},
-		{[]string{"inspect", ckpt}, "neither a TFLite model"},
+		{[]string{"inspect", filepath.Join(dir, "m.bin")}, "no such file"},
+		{[]string{"quantize", "--model", tfl, "--out", filepath.Join(dir, "q.tflite")}, "TFLite model, not a checkpoint"},
 		{[]string{"inspect"}, "exactly one FILE"},
 	} {
 		msg, err := exportRunCLI(t, c.args...)
@@ -167,11 +179,35 @@ func TestExportErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := EdgeTPUCheck(g); err == nil || !strings.Contains(err.Error(), "dynamic batch") {
+	if err := tflite.EdgeTPUCheck(g); err == nil || !strings.Contains(err.Error(), "dynamic batch") {
 		t.Fatalf("float graph: %v", err)
 	}
 	g.DynamicBatch = false
-	if err := EdgeTPUCheck(g); err == nil || !strings.Contains(err.Error(), "float32") {
+	if err := tflite.EdgeTPUCheck(g); err == nil || !strings.Contains(err.Error(), "float32") {
 		t.Fatalf("float graph: %v", err)
+	}
+}
+
+func TestExportAndDataFetchJSON(t *testing.T) {
+	ckpt, _ := exportCheckpoint(t)
+	out := filepath.Join(t.TempDir(), "m.onnx")
+	msg, err := exportRunCLI(t, "export", "--model", ckpt, "--out", out, "--json")
+	var r struct {
+		File, Format, Precision string
+		Ops                     int
+		Bytes                   int64
+	}
+	if err != nil || json.Unmarshal([]byte(msg), &r) != nil || r.File != out || r.Format != "onnx" || r.Precision != "float32" || r.Ops == 0 || r.Bytes < 1e6 {
+		t.Fatalf("export --json: %v %q", err, msg)
+	}
+	dir := filepath.Join(t.TempDir(), "mnist")
+	stdout, _, err := trainRunCLI(t, "data", "fetch", "--data", dir, "--offline", "--json")
+	var d struct {
+		Dir                     string
+		Verified                bool `json:"sha256_verified"`
+		TrainImages, TestImages int
+	}
+	if err != nil || json.Unmarshal([]byte(stdout), &d) != nil || d.Dir != dir || !d.Verified {
+		t.Fatalf("data fetch --json: %v %q", err, stdout)
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image"
+	"os"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
@@ -14,7 +17,7 @@ import (
 func recognizerFlags() []cli.Flag {
 	return append(engineFlags(),
 		&cli.StringFlag{Name: "model", Usage: "model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)", Required: true},
-		&cli.IntFlag{Name: "threads", Usage: "engine threads (0: backend default)"},
+		threadsFlag(),
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
 		&cli.Float64Flag{Name: "min-confidence", Usage: "below this softmax confidence a digit counts as \"no digit\" (default: the model's edgecnn.reject_threshold, else 0.5)"},
@@ -26,6 +29,9 @@ func recognizerFlags() []cli.Flag {
 // newRecognizerFactory validates the recognizer flags and returns a
 // function that opens a fresh engine and recognizer per call.
 func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), error) {
+	if _, err := threads(c); err != nil {
+		return nil, err
+	}
 	roi, err := preprocess.ParseROI(c.String("roi"))
 	if err != nil {
 		return nil, err
@@ -78,8 +84,13 @@ func init() {
 	register(&cli.Command{
 		Name:      "predict",
 		Usage:     "recognise the digit(s) in photos or images (same preprocessing as edgecnn run)",
-		ArgsUsage: "IMAGE...",
-		Flags:     append(recognizerFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per image"}),
+		ArgsUsage: "IMAGE|DIR|-...",
+		Description: "Each argument is an image file, a directory (its images in name order) or - (one image\n" +
+			"read from standard input).\n\nEXAMPLES:\n" +
+			"   edgecnn predict --model model.int8.tflite photo.jpg\n" +
+			"   edgecnn predict --model model.int8.tflite --json photos/\n" +
+			"   rpicam-still -o - | edgecnn predict --model model.int8.tflite -",
+		Flags: append(recognizerFlags(), &cli.BoolFlag{Name: "json", Usage: "one JSON object per image"}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return fmt.Errorf("predict: no images given (usage: edgecnn predict --model FILE IMAGE...)")
@@ -98,9 +109,18 @@ func init() {
 			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0
-			for _, path := range c.Args().Slice() {
+			paths, err := predictInputs(c.Args().Slice())
+			if err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			for _, path := range paths {
 				line := predictLine{File: path}
-				img, err := camera.DecodeFile(path)
+				var img image.Image
+				if path == "-" {
+					img, err = camera.DecodeReader(c.App.Reader, camera.MaxStdinBytes)
+				} else {
+					img, err = camera.DecodeFile(path)
+				}
 				if err == nil {
 					line.Result, err = rec.Recognize(c.Context, img)
 				}
@@ -123,9 +143,39 @@ func init() {
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("predict: %d of %d images could not be read", failed, c.NArg())
+				return fmt.Errorf("predict: %d of %d images could not be read", failed, len(paths))
 			}
 			return nil
 		},
 	})
+}
+
+// predictInputs expands predict's arguments: a directory stands for its
+// images in name order; "-" (standard input) may appear once.
+func predictInputs(args []string) ([]string, error) {
+	var paths []string
+	stdin := false
+	for _, a := range args {
+		if a == "-" {
+			if stdin {
+				return nil, fmt.Errorf("- (standard input) given twice")
+			}
+			stdin = true
+			paths = append(paths, a)
+			continue
+		}
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			imgs, err := camera.ListImages(a)
+			if err != nil {
+				return nil, err
+			}
+			if len(imgs) == 0 {
+				return nil, fmt.Errorf("%s: no images (%s) in this directory", a, strings.Join(camera.ImageExts, " "))
+			}
+			paths = append(paths, imgs...)
+			continue
+		}
+		paths = append(paths, a)
+	}
+	return paths, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"runtime"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -43,7 +42,7 @@ func init() {
 			&cli.Float64Flag{Name: "qat-lr", Value: 1e-4, Usage: "Adam learning rate of quantization-aware fine-tuning"},
 			&cli.BoolFlag{Name: "qat-force", Usage: "fine-tune even when the PTQ drop is within --qat-threshold"},
 			&cli.IntFlag{Name: "qat-images", Usage: "fine-tune on the first N training images outside the --val slice (0: all)"},
-			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines for inference"},
+			threadsFlag(),
 		},
 		Action: quantizeAction,
 	})
@@ -116,8 +115,12 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	nth, err := threads(c)
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
-		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: nCalib, Threads: c.Int("threads")}
+		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
 		if opts.Val, err = sets(data.Train, nCalib, nCalib+nVal, negSeedVal); err != nil {
 			return err

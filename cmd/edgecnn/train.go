@@ -5,7 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"runtime"
+	"time"
 
 	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/mnist"
@@ -41,7 +41,7 @@ func init() {
 			&cli.Float64Flag{Name: "negatives", Usage: "share of each epoch made of generated non-digits (e.g. 0.1); adds the 11th class \"x\" (not a digit)"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "random seed (initialization, shuffling, augmentation, dropout)"},
 			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images only (0: all)"},
-			&cli.IntFlag{Name: "threads", Value: min(2, runtime.NumCPU()), Usage: "goroutines"},
+			threadsFlag(),
 			&cli.BoolFlag{Name: "resume", Usage: "continue the run in --out"},
 			&cli.BoolFlag{Name: "slim", Usage: "leave the optimizer state out of the final checkpoint (smaller; cannot be resumed)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per epoch and a final one with test_accuracy"},
@@ -51,10 +51,14 @@ func init() {
 }
 
 func trainAction(c *cli.Context) error {
+	nth, err := threads(c)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	cfg := train.Config{
 		Epochs: c.Int("epochs"), Batch: c.Int("batch"), Optimizer: c.String("optimizer"), LR: c.Float64("lr"),
 		Momentum: c.Float64("momentum"), StepSize: c.Int("step-size"), Gamma: c.Float64("gamma"), Patience: c.Int("patience"),
-		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: c.Int("threads"),
+		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: nth,
 		Width: c.Int("width"), BatchNorm: c.Bool("bn"), Dropout: c.Float64("dropout"),
 		Robust: c.Bool("robust"), Negatives: c.Float64("negatives"),
 	}
@@ -78,7 +82,7 @@ func trainAction(c *cli.Context) error {
 				barEpoch = p.Epoch
 			}
 			if bar != nil { // no formatting per batch unless drawing
-				bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", p.Loss, p.Accuracy, p.ImagesPerSecond))
+				bar.Update(int64(p.Done), fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s, ETA %s", p.Loss, p.Accuracy, p.ImagesPerSecond, p.ETA().Round(time.Second)))
 			}
 		},
 		OnEpoch: func(e train.EpochMetrics) {

@@ -22,15 +22,6 @@ import (
 	"github.com/edgecnn/edgecnn/model/tflite"
 )
 
-// With EDGECNN_CAMERA_TEST_MAIN=1 the test binary runs edgecnn's main, so
-// `edgecnn run` can be tested as a real process (signals, sd_notify).
-func init() {
-	if os.Getenv("EDGECNN_CAMERA_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-}
-
 var (
 	camModelOnce sync.Once
 	camModel     string
@@ -271,5 +262,95 @@ func TestRunStdinY4M(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) == 0 || !strings.Contains(lines[len(lines)-1], `"digits":"`+want+`"`) {
 		t.Fatalf("output %q, want digit %s", out, want)
+	}
+}
+
+// predict takes a directory (its images in name order) and - (stdin).
+func TestPredictDirAndStdin(t *testing.T) {
+	mp := cameraTestModel(t)
+	ps := samplePhotos(t)
+	dir := t.TempDir()
+	for _, p := range ps[:3] {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(p)), data, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644)
+	out, _, err := cameraCLI(t, "predict", "--model", mp, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], filepath.Join(dir, filepath.Base(ps[0]))+": ") {
+		t.Fatalf("directory: %q", out)
+	}
+	if _, _, err := cameraCLI(t, "predict", "--model", mp, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no images") {
+		t.Errorf("empty directory: %v", err)
+	}
+
+	want := ps[0][strings.LastIndex(ps[0], "-d")+2 : len(ps[0])-4]
+	f, err := os.Open(ps[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	app := newApp()
+	var o, e bytes.Buffer
+	app.Reader, app.Writer, app.ErrWriter = f, &o, &e
+	if err := app.RunContext(context.Background(), []string{"edgecnn", "predict", "--model", mp, "-"}); err != nil {
+		t.Fatal(err, e.String())
+	}
+	if !strings.HasPrefix(o.String(), "-: "+want+" (confidence ") {
+		t.Errorf("stdin: %q, want digit %s", o.String(), want)
+	}
+	if _, _, err := cameraCLI(t, "predict", "--model", mp, "-", "-"); err == nil {
+		t.Error("- twice: no error")
+	}
+}
+
+// run --camera DIR reads every file (no "latest frame wins" for files) and
+// names each in its JSON line.
+func TestRunDirectoryEveryFile(t *testing.T) {
+	mp := cameraTestModel(t)
+	all, _ := filepath.Glob("../../camera/testdata/photos/*.jpg")
+	if len(all) < 50 {
+		t.Fatalf("want 50 sample photos, have %d", len(all))
+	}
+	dir := t.TempDir()
+	for _, p := range all[:50] {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, filepath.Base(p)), data, 0o644)
+	}
+	out, _, err := cameraCLI(t, "run", "--model", mp, "--camera", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var l struct {
+			File    string `json:"file"`
+			Dropped int    `json:"dropped"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		if l.Dropped != 0 {
+			t.Fatalf("dropped %d frames: %s", l.Dropped, sc.Text())
+		}
+		files = append(files, filepath.Base(l.File))
+	}
+	if len(files) != 50 {
+		t.Fatalf("%d result lines, want 50", len(files))
+	}
+	for i, p := range all[:50] {
+		if files[i] != filepath.Base(p) {
+			t.Fatalf("line %d names %q, want %q", i, files[i], filepath.Base(p))
+		}
 	}
 }

@@ -1,9 +1,10 @@
+//go:build !board
+
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -13,46 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgecnn/edgecnn/internal/testenv"
-
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
-
-// The test binary doubles as the edgecnn binary for subprocess tests:
-// with EDGECNN_TEST_MAIN=1 it runs main instead of the tests. (This file
-// sorts last, so every command has registered itself by now.)
-func init() {
-	if os.Getenv("EDGECNN_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-}
-
-// trainCLICommand runs the test binary as edgecnn with args.
-func trainCLICommand(t *testing.T, args ...string) *exec.Cmd {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), "EDGECNN_TEST_MAIN=1")
-	return cmd
-}
-
-// trainRunCLI runs edgecnn in-process and returns stdout, stderr and the error.
-func trainRunCLI(t *testing.T, args ...string) (string, string, error) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	app := newApp()
-	app.Writer, app.ErrWriter = &out, &errb
-	err := app.RunContext(context.Background(), append([]string{"edgecnn"}, args...))
-	return out.String(), errb.String(), err
-}
-
-// trainDataDir is data/mnist at the repository root (`make data` fetches it).
-func trainDataDir(t *testing.T) string { return testenv.MNISTDir(t) }
 
 func TestCLIDataFetchOffline(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mnist")

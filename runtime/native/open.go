@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/edgecnn/edgecnn/runtime/qmath"
@@ -12,16 +13,28 @@ import (
 
 func init() { runtime.Register("native", open) }
 
-// open is the registry opener: it reads a .tflite file (model/tflite) and
-// compiles it.
+// readONNX reads an .onnx file into the shared graph IR; nil where the
+// build leaves the ONNX reader out (board binaries read .tflite only).
+var readONNX func(path string) (*model.Graph, error)
+
+// open is the registry opener: it reads a .tflite file (model/tflite), or
+// an .onnx file (model/onnx) outside board builds, and compiles it.
 func open(path string, opt runtime.Options) (runtime.Engine, error) {
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".tflite" {
-		return nil, fmt.Errorf("native: %s: only .tflite models are supported (got %q); export one with edgecnn export", path, ext)
-	}
 	if opt.XNNPACK || opt.Delegate != "" || (opt.EP != "" && opt.EP != "cpu") {
 		return nil, fmt.Errorf("native: options --xnnpack/--delegate/--ep apply to the tflite and onnxruntime backends, not native")
 	}
-	g, err := tflite.ReadFile(path)
+	var g *model.Graph
+	var err error
+	switch ext := strings.ToLower(filepath.Ext(path)); {
+	case ext == ".tflite":
+		g, err = tflite.ReadFile(path)
+	case ext == ".onnx" && readONNX != nil:
+		g, err = readONNX(path)
+	case ext == ".onnx":
+		return nil, fmt.Errorf("native: %s: this board build reads .tflite models only; export one with edgecnn export --format tflite", path)
+	default:
+		return nil, fmt.Errorf("native: %s: unknown model format %q: want .tflite or .onnx (export one with edgecnn export)", path, ext)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)
 	}

@@ -20,9 +20,9 @@ const LibraryName = "libonnxruntime.so.1"
 const LibraryEnv = "EDGECNN_ORT_LIB"
 
 // Install says how to get the library; it is part of the errors.
-const Install = "run 'make libs' (it fetches onnxruntime-node@1.30.0 with npm into .cache/libs/onnxruntime/linux-$GOARCH/lib) " +
-	"or unpack an ONNX Runtime 1.30 release (https://github.com/microsoft/onnxruntime/releases), " +
-	"then point " + LibraryEnv + " (or Options.LibPath) at its " + LibraryName + " or put it in lib/ next to the binary"
+const Install = "on a board, the library belongs in lib/ next to the edgecnn binary: edgecnn build/flash --backend onnxruntime bundles it " +
+	"(or set " + LibraryEnv + " to its " + LibraryName + "); on a development machine, make libs fetches ONNX Runtime 1.30 " +
+	"(npm package onnxruntime-node@1.30.0) into .cache/libs/onnxruntime/linux-$GOARCH/lib and make build-full puts it next to bin/edgecnn-full"
 
 // ErrLibrary reports that the ONNX Runtime library cannot be loaded.
 var ErrLibrary = errors.New("ONNX Runtime library not available")

@@ -145,9 +145,9 @@ const LibraryName = "libtensorflowlite_c.so"
 const LibraryEnv = "EDGECNN_TFLITE_LIB"
 
 // Install says how to get the library; it is part of the errors.
-const Install = "run 'make libs' (it fetches tfjs-tflite-node@0.0.2 with npm, which holds TensorFlow Lite 2.9's " + LibraryName +
-	" for linux amd64 and arm64, into .cache/libs/tflite/linux-$GOARCH/lib), then point " + LibraryEnv +
-	" (or Options.LibPath) at it or put it in lib/ next to the binary (make build-full does)"
+const Install = "on a board, the library belongs in lib/ next to the edgecnn binary: edgecnn build/flash --backend tflite bundles it " +
+	"(or set " + LibraryEnv + " to its path); on a development machine, make libs fetches TensorFlow Lite 2.9's " + LibraryName +
+	" (npm package tfjs-tflite-node@0.0.2, linux amd64 and arm64) into .cache/libs/tflite/linux-$GOARCH/lib and make build-full puts it next to bin/edgecnn-full"
 
 // ErrLibrary reports that the TensorFlow Lite library cannot be loaded.
 var ErrLibrary = errors.New("TensorFlow Lite library not available")

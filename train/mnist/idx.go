@@ -132,7 +132,7 @@ func findFile(dir, name string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("mnist: %s(.gz) not found in %s (run `edgecnn data fetch --dir %s`, or `make data`): %w", name, dir, dir, os.ErrNotExist)
+	return "", fmt.Errorf("mnist: %s(.gz) not found in %s (run `edgecnn data fetch --data %s`, or `make data`): %w", name, dir, dir, os.ErrNotExist)
 }
 
 func readFile(path string, ndims int) (*IDX, error) {

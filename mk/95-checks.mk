@@ -1,0 +1,23 @@
+# mk/95-checks.mk — the shipped configuration and generated files.
+#
+#   make test-board        go vet and the CLI tests with -tags board (the
+#                          configuration flash ships to boards)     (in make test)
+#   make check-qgemm-gen   fail if runtime/kernels/qgemm/gemm_arm64.s differs from
+#                          what gen_arm64.go writes                 (in make test)
+# (check-tflite-gen and check-onnx-gen live in mk/30-export.mk.)
+
+TEST_TARGETS += test-board check-qgemm-gen
+
+.PHONY: test-board check-qgemm-gen
+
+test-board:
+	$(GO) vet -tags board ./...
+	$(GO) test -count=1 -tags board ./cmd/edgecnn
+
+check-qgemm-gen:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	cp runtime/kernels/qgemm/gen_arm64.go $$tmp/ && \
+	(cd $$tmp && GOFLAGS= $(GO) run gen_arm64.go) && \
+	if ! diff -q $$tmp/gemm_arm64.s runtime/kernels/qgemm/gemm_arm64.s >/dev/null; then \
+	  echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is stale: run go generate ./runtime/kernels/qgemm"; exit 1; fi; \
+	echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is current"

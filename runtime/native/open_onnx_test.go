@@ -1,0 +1,70 @@
+//go:build !board
+
+package native
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/internal/testenv"
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/onnx"
+	"github.com/edgecnn/edgecnn/model/tflite"
+	"github.com/edgecnn/edgecnn/runtime"
+)
+
+// The native engine runs the .onnx twin of a model exactly as the .tflite.
+func TestOpenONNXMatchesTFLite(t *testing.T) {
+	ck, err := model.ReadCheckpointFile(filepath.Join(testenv.RepoRoot(t), "models", "mnist.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := model.FloatGraph(ck.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tp, op := filepath.Join(dir, "m.tflite"), filepath.Join(dir, "m.onnx")
+	if err := tflite.WriteFile(tp, g); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.WriteFile(op, g); err != nil {
+		t.Fatal(err)
+	}
+	et, err := runtime.Open("native", tp, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer et.Close()
+	eo, err := runtime.Open("native", op, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eo.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const batch = 3
+	in := make([]float32, batch*28*28)
+	for i := range in {
+		in[i] = rng.Float32()*3 - 0.5
+	}
+	classes := ck.Model.Arch.Classes
+	a, b := make([]float32, batch*classes), make([]float32, batch*classes)
+	if err := et.Run(context.Background(), in, batch, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := eo.Run(context.Background(), in, batch, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+			t.Fatalf("output %d: tflite %v, onnx %v", i, a[i], b[i])
+		}
+	}
+	if _, err := runtime.Open("native", filepath.Join(dir, "m.pb"), runtime.Options{}); err == nil || !strings.Contains(err.Error(), "want .tflite or .onnx") {
+		t.Errorf("unknown extension: %v", err)
+	}
+}
