@@ -11,10 +11,11 @@ import (
 
 // ConcurrentRun runs e from 8 goroutines with batches of 1 to 4 of the
 // same image and checks every result against a sequential run, within tol
-// (0: bit-identical). e takes 28×28 images and has 10 classes.
+// (0: bit-identical). e takes 28×28 images and has f.Classes() classes.
 func ConcurrentRun(t *testing.T, f *Fixtures, e runtime.Engine, tol float32) {
 	t.Helper()
-	want := make([]float32, 40)
+	C := f.Classes()
+	want := make([]float32, 4*C)
 	if err := e.Run(context.Background(), f.Image(0, 4), 4, want); err != nil {
 		t.Fatal(err)
 	}
@@ -24,14 +25,14 @@ func ConcurrentRun(t *testing.T, f *Fixtures, e runtime.Engine, tol float32) {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			out := make([]float32, 40)
+			out := make([]float32, 4*C)
 			for r := 0; r < 20; r++ {
 				b := 1 + (g+r)%4
-				if err := e.Run(context.Background(), f.Image(0, b), b, out[:b*10]); err != nil {
+				if err := e.Run(context.Background(), f.Image(0, b), b, out[:b*C]); err != nil {
 					errs <- err
 					return
 				}
-				for j := 0; j < b*10; j++ {
+				for j := 0; j < b*C; j++ {
 					if d := out[j] - want[j]; d > tol || d < -tol {
 						errs <- errors.New("concurrent run gave different values")
 						return
@@ -48,7 +49,7 @@ func ConcurrentRun(t *testing.T, f *Fixtures, e runtime.Engine, tol float32) {
 }
 
 // BadInputAndClose checks the runtime.Engine contract on an open engine of
-// 28×28 images and 10 classes: wrong sizes and batches give ErrInput, a
+// 28×28 images (10 or more classes): wrong sizes and batches give ErrInput, a
 // cancelled context its error, Close is idempotent, Run after Close gives
 // ErrClosed. It leaves e closed.
 func BadInputAndClose(t *testing.T, e runtime.Engine) {
