@@ -209,3 +209,25 @@ func toLuma(img image.Image) image.Image {
 	}
 	return g
 }
+
+// maxHeader bounds what /predict buffers of an image before it knows the
+// image's size: the bytes image.DecodeConfig reads (a JPEG's metadata
+// segments, a PNG's chunks before IHDR).
+const maxHeader = 256 << 10
+
+// capBuffer is a bytes.Buffer that refuses to grow beyond max bytes.
+type capBuffer struct {
+	bytes.Buffer
+	max  int
+	full bool
+}
+
+var errHeaderTooLong = errors.New("image header too long")
+
+func (b *capBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		b.full = true
+		return 0, errHeaderTooLong
+	}
+	return b.Buffer.Write(p)
+}

@@ -435,6 +435,47 @@ func TestVerifyModel(t *testing.T) {
 	if _, err := VerifyModel(m, ""); err == nil || !strings.Contains(err.Error(), "other.tflite") {
 		t.Fatalf("sidecar of another file: %v", err)
 	}
+	// Without a sidecar, the release's SHA256SUMS (what flash installs).
+	os.Remove(SumFile(m))
+	os.WriteFile(m, []byte("model bytes"), 0o644)
+	os.WriteFile(filepath.Join(dir, SumsList), []byte(strings.Repeat("0", 64)+"  edgecnn\n"+h+"  digits.tflite\n"), 0o644)
+	if how, err := VerifyModel(m, ""); err != nil || how != filepath.Join(dir, SumsList) {
+		t.Fatalf("SHA256SUMS: %q %v", how, err)
+	}
+	os.WriteFile(m, []byte("model bytes, tampered"), 0o644)
+	if _, err := VerifyModel(m, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("tampered model passed SHA256SUMS: %v", err)
+	}
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestLongImageHeaderRefused: metadata before the pixels is buffered only
+// up to maxHeader (it is read before the image's size is known).
+func TestLongImageHeaderRefused(t *testing.T) {
+	photo, err := os.ReadFile(photos(t)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	b.Write(photo[:2]) // SOI
+	seg := make([]byte, 65533)
+	for i := 0; i < 5; i++ { // 5 APP1 segments: 320 KiB of metadata
+		b.Write([]byte{0xff, 0xe1, 0xff, 0xff})
+		b.Write(seg)
+	}
+	b.Write(photo[2:])
+	a, base := startAgent(t, Config{}, nil)
+	resp, body := do(t, nil, "POST", base+"/predict", b.Bytes(), "Content-Type", "image/jpeg")
+	if resp.StatusCode != 413 || !strings.Contains(body, "image header") {
+		t.Fatalf("JPEG with 320 KiB of metadata: %d %s", resp.StatusCode, body)
+	}
+	// The same photo with 64 KiB of metadata is fine.
+	ok := append(append(append([]byte(nil), photo[:2]...), 0xff, 0xe1, 0xff, 0xff), append(seg, photo[2:]...)...)
+	if resp, body := do(t, nil, "POST", base+"/predict", ok, "Content-Type", "image/jpeg"); resp.StatusCode != 200 {
+		t.Fatalf("JPEG with 64 KiB of metadata: %d %s", resp.StatusCode, body)
+	}
+	if n := a.budget.inUse(); n != 0 {
+		t.Fatalf("budget leaked: %d", n)
+	}
+}

@@ -101,15 +101,35 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 		}
 		src = part
 	}
-	// Admission before decoding: only the image header is read (and kept)
-	// until the image's decoded size is known and reserved.
-	var hdr bytes.Buffer
+	// Admission before decoding: only the image header is read (and kept,
+	// at most maxHeader bytes, reserved from the budget) until the image's
+	// decoded size is known and reserved.
+	busy := func(what string) int {
+		a.m.rejected.WithLabelValues(strings.ReplaceAll(what, " ", "_")).Inc()
+		w.Header().Set("Retry-After", "1")
+		return fail(http.StatusServiceUnavailable, "busy: no %s free within %v; retry later", what, a.cfg.Limits.QueueWait)
+	}
+	reserve := func(n int64) error {
+		wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
+		defer cancel()
+		return a.budget.acquire(wait, n)
+	}
+	if err := reserve(maxHeader); err != nil {
+		if r.Context().Err() != nil {
+			return fail(http.StatusServiceUnavailable, "request cancelled while waiting for memory")
+		}
+		return busy("decode budget")
+	}
+	hdr := capBuffer{max: maxHeader}
 	cfg, format, err := image.DecodeConfig(io.TeeReader(src, &hdr))
+	a.budget.release(maxHeader)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
 			return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
+		case hdr.full:
+			return fail(http.StatusRequestEntityTooLarge, "image header (metadata before the pixels) longer than %d KiB", maxHeader>>10)
 		case hdr.Len() == 0:
 			return fail(http.StatusBadRequest, "empty body: POST an image (PNG, JPEG, GIF, PGM/PPM)")
 		}
@@ -128,15 +148,8 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 	if bodySize < 0 || bodySize > a.cfg.MaxUpload {
 		bodySize = a.cfg.MaxUpload
 	}
-	cost := DecodeCost(cfg.Width, cfg.Height, BytesPerPixel(cfg.ColorModel)) + bodySize
-	wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
-	defer cancel()
-	busy := func(what string) int {
-		a.m.rejected.WithLabelValues(strings.ReplaceAll(what, " ", "_")).Inc()
-		w.Header().Set("Retry-After", "1")
-		return fail(http.StatusServiceUnavailable, "busy: no %s free within %v; retry later", what, a.cfg.Limits.QueueWait)
-	}
-	if err := a.budget.acquire(wait, cost); err != nil {
+	cost := DecodeCost(cfg.Width, cfg.Height, BytesPerPixel(cfg.ColorModel)) + bodySize + bytes.MinRead
+	if err := reserve(cost); err != nil {
 		if errors.Is(err, errTooBig) {
 			a.m.rejected.WithLabelValues("too_big").Inc()
 			return fail(http.StatusRequestEntityTooLarge, "%s image %dx%d needs %d MiB to decode, above this device's decode budget of %d MiB",
@@ -148,16 +161,19 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 		return busy("decode budget")
 	}
 	defer a.budget.release(cost)
-	data, err := io.ReadAll(io.MultiReader(&hdr, src))
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, bodySize+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.MultiReader(&hdr.Buffer, src)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
 		}
 		return fail(http.StatusBadRequest, "reading body: %v", err)
 	}
+	data := buf.Bytes()
 	// A worker bounds the CPU: decoding and recognition run only on one.
 	var rec *Recognizer
+	wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
+	defer cancel()
 	select {
 	case rec = <-a.pool:
 	case <-wait.Done():
@@ -221,6 +237,7 @@ type State struct {
 	Digits     string       `json:"digits"`
 	Confidence float32      `json:"confidence"`
 	Boxes      []Prediction `json:"boxes"`
+	ROIs       []RegionBox  `json:"rois,omitempty"` // --rois
 	Width      int          `json:"width"`
 	Height     int          `json:"height"`
 	Healthy    bool         `json:"healthy"`
@@ -230,7 +247,7 @@ func (a *Agent) state() State {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
 	s := State{Seq: a.pSeq, Time: a.pTime, Digits: a.pResult.Text, Confidence: a.pResult.Confidence,
-		Boxes: a.pResult.Digits, Healthy: a.Healthy()}
+		Boxes: a.pResult.Digits, ROIs: a.pResult.ROIs, Healthy: a.Healthy()}
 	if a.pFrame != nil {
 		s.Width, s.Height = a.pFrame.Bounds().Dx(), a.pFrame.Bounds().Dy()
 	}

@@ -108,4 +108,33 @@ func TestAnsibleRoleInstallsAndRollsBack(t *testing.T) {
 	if l, _ := os.Readlink(filepath.Join(b.prefix, "good")); l != "releases/"+good.Release {
 		t.Fatalf("after a failed release good -> %q, want releases/%s", l, good.Release)
 	}
+
+	// While a flash holds the board's lock, the role changes nothing.
+	next := b.bundle(t, makeInputs(t, 64<<10, "", "model-v3"), "3.0.0")
+	if _, err := WriteBundle(ctx, bundleDir, next); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(b.prefix, ".flash.owner"), []byte("2026-12-04T10:00:00Z by tester (release x)\n"), 0o644)
+	holder := exec.Command("flock", filepath.Join(b.prefix, LockFile), "sleep", "600")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { holder.Process.Kill(); holder.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for exec.Command("flock", "-n", filepath.Join(b.prefix, LockFile), "true").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the test's lock holder never took the lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	out, err = b.ansiblePlaybook(t, bundleDir)
+	if err == nil || !strings.Contains(out, "board busy: flash in progress since 2026-12-04T10:00:00Z by tester") {
+		t.Fatalf("locked board: err %v\n%s", err, out)
+	}
+	if cur := b.current(t); cur != good.Release {
+		t.Fatalf("a locked board was switched to %s", cur)
+	}
+	if _, err := os.Stat(filepath.Join(b.prefix, "releases", next.Release)); err == nil {
+		t.Fatal("a release was uploaded to a locked board")
+	}
 }

@@ -4,7 +4,8 @@
 # covers a 60-reading broker restart (go test ./agent/publish).
 #
 #   make bench-publish        frame→broker latency of `edgecnn run --mqtt`
-#                             (300 frames at 30 fps, subscriber timestamps),
+#                             (300 frames at 30 fps and 40 at 2 fps, subscriber
+#                             timestamps),
 #                             and 600 readings offered while the broker is
 #                             down, on a compressed clock (20/s, 30 s down),
 #                             all delivered in order after it returns
@@ -25,6 +26,7 @@ pubbench:
 
 bench-publish: build pubbench
 	$(PUBBENCH) latency -bin $(BIN) -model models/mnist.ckpt -frames 300 -fps 30
+	$(PUBBENCH) latency -bin $(BIN) -model models/mnist.ckpt -frames 40 -fps 2
 	$(PUBBENCH) outage -n 600 -rate 20
 
 bench-publish-full: pubbench

@@ -83,6 +83,25 @@ type DataSource struct {
 	From string `json:"from,omitempty"`
 }
 
+// DataSourcesMetadata is the compact form of sources a deployable model
+// file records under MetaDataSources: path, kind, image count, SHA-256
+// (and "from" for sources inherited from an --init checkpoint).
+func DataSourcesMetadata(sources []DataSource) string {
+	type entry struct {
+		Path   string `json:"path"`
+		Kind   string `json:"kind"`
+		Images int    `json:"images"`
+		SHA256 string `json:"sha256"`
+		From   string `json:"from,omitempty"`
+	}
+	out := make([]entry, 0, len(sources))
+	for _, d := range sources {
+		out = append(out, entry{d.Path, d.Kind, d.Images, d.SHA256, d.From})
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
 // CheckpointRef identifies a checkpoint file by path and content.
 type CheckpointRef struct {
 	Path   string `json:"path"`

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -81,7 +82,7 @@ func EvaluateSet(ctx context.Context, m *model.Model, set *data.Set, threads int
 	}
 	defer net.Close()
 	if c := set.Classes(); c > C {
-		return nil, fmt.Errorf("train: evaluate: %w", ErrNoClass(m, c-1))
+		return nil, fmt.Errorf("train: %w", ErrNoClass(m, c-1))
 	}
 	ev := NewEvaluation(C)
 	for b := 0; b < set.N; b += predictBatch {
@@ -165,6 +166,10 @@ func argmax(z []float32) int {
 	return arg
 }
 
+// ErrUnknownLabel is returned (wrapped) for data with a label the model
+// has no class for.
+var ErrUnknownLabel = errors.New("label unknown to the model")
+
 // ErrNoClass is the error for data with a label (class index c) the model
 // has no output for, e.g. "x" (not a digit) for a 10-class model.
 func ErrNoClass(m *model.Model, c int) error {
@@ -173,5 +178,5 @@ func ErrNoClass(m *model.Model, c int) error {
 		label = data.ClassLabels[c]
 	}
 	return fmt.Errorf("%w: the data has images labelled %q but the model has %d classes (%s); fine-tune it on this data first (edgecnn train --init)",
-		model.ErrShape, label, m.Arch.Classes, strings.Join(m.Labels, ","))
+		ErrUnknownLabel, label, m.Arch.Classes, strings.Join(m.Labels, ","))
 }

@@ -1,6 +1,10 @@
 package collect
 
 import (
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -45,6 +49,35 @@ func drain(c *Collector) {
 		select {
 		case <-c.q:
 		default:
+		}
+	}
+}
+
+// BenchmarkWriteFrameFullInbox measures the writer (off the hot path) on
+// an inbox of 20,000 files, a full 200 MiB quota: encoding a 160×120 frame
+// and one crop, writing the three files atomically with fsync. Files are
+// staged in a small directory, so the inbox's size does not slow it down.
+func BenchmarkWriteFrameFullInbox(b *testing.B) {
+	dir := b.TempDir()
+	c, err := New(Config{Dir: dir, Rate: 1, MinGap: -1, MinFree: -1, MaxBytes: 1 << 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	for i := 0; i < 20000; i++ {
+		name := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC).Format(idTime) + "-000001.jpg"
+		if err := os.WriteFile(filepath.Join(c.inbox(), name), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	o := obs(time.Now(), 1, 0.5)
+	o.Frame = image.NewGray(image.Rect(0, 0, 160, 120))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		j := &job{id: fmt.Sprintf("20270101T000000.%06dZ-000001", i), obs: o, reasons: []string{ReasonSample},
+			crops: []cropData{{w: 28, h: 28, pix: make([]uint8, 28*28), label: "7", conf: 0.5}}}
+		if err := c.write(j); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

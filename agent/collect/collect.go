@@ -16,8 +16,9 @@
 //	LABELDIR/<label>/ID-K.png  labelled crops: an image folder for `train --data`
 //
 // ID is the UTC capture time and a counter, e.g. 20261204T203012.123456Z-000042,
-// so names sort by age. Every file is written atomically (temporary file,
-// fsync, rename); leftovers of a crash are removed by New. The disk quota
+// so names sort by age. Every file is written atomically (temporary file and
+// fsync in DIR/.staging, rename into the inbox); leftovers of a crash are
+// removed by New. The disk quota
 // (Config.MaxBytes) covers inbox and skipped; the oldest frames are deleted
 // first. Labelled crops are the user's work and are never deleted.
 //
@@ -280,7 +281,10 @@ func New(cfg Config) (*Collector, error) {
 	}
 	c := &Collector{cfg: cfg, log: cfg.Log, q: make(chan *job, cfg.Queue), done: make(chan struct{}),
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), writeFile: atomicfile.WriteFile}
-	for _, d := range []string{c.inbox(), c.skippedDir(), cfg.LabelDir} {
+	if err := os.RemoveAll(c.staging()); err != nil { // what a crash left
+		return nil, fmt.Errorf("collect: %w", err)
+	}
+	for _, d := range []string{c.inbox(), c.skippedDir(), c.staging(), cfg.LabelDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("collect: %w", err)
 		}
@@ -305,6 +309,7 @@ func (c *Collector) LabelDir() string { return c.cfg.LabelDir }
 
 func (c *Collector) inbox() string      { return filepath.Join(c.cfg.Dir, "inbox") }
 func (c *Collector) skippedDir() string { return filepath.Join(c.cfg.Dir, "skipped") }
+func (c *Collector) staging() string    { return filepath.Join(c.cfg.Dir, ".staging") }
 
 // Close writes what is queued and stops the writer. It is idempotent.
 func (c *Collector) Close() error {
@@ -529,8 +534,18 @@ func (c *Collector) write(j *job) error {
 		}
 	}
 	c.evict(size, limit)
+	// Each file is written atomically in the small staging directory (so
+	// atomicfile's scan for stale temporary files stays cheap however full
+	// the inbox is), then renamed into the inbox; the sidecar goes last.
 	for i, f := range files {
-		if err := c.writeFile(filepath.Join(c.inbox(), f.name), f.data, 0o644); err != nil {
+		staged := filepath.Join(c.staging(), f.name)
+		err := c.writeFile(staged, f.data, 0o644)
+		if err == nil {
+			if err = os.Rename(staged, filepath.Join(c.inbox(), f.name)); err != nil {
+				os.Remove(staged)
+			}
+		}
+		if err != nil {
 			for _, g := range files[:i] {
 				os.Remove(filepath.Join(c.inbox(), g.name))
 			}
@@ -540,6 +555,7 @@ func (c *Collector) write(j *job) error {
 			return c.fail(causeWriteError, fmt.Errorf("collect: %w", err))
 		}
 	}
+	syncDir(c.inbox())
 	c.mu.Lock()
 	c.index = append(c.index, entry{j.id, size})
 	c.used += size

@@ -192,7 +192,7 @@ func TestSampleRateAndGap(t *testing.T) {
 	t0 := time.Now()
 	kept := 0
 	small := image.NewGray(image.Rect(0, 0, 32, 32))
-	c.writeFile = func(string, []byte, os.FileMode) error { return nil } // decisions only
+	c.writeFile = os.WriteFile // decisions only: no fsync
 	for i := 0; i < 2000; i++ {
 		o := obs(t0.Add(time.Duration(i)*time.Millisecond), uint64(i), 0.99)
 		o.Frame = small
@@ -330,6 +330,7 @@ func TestCrashLeftovers(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "labelled", ".x.png.tmp-1"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, ".staging", half+".json"), []byte("staged, not renamed"), 0o644)
 	d := newCollector(t, Config{Dir: dir, Below: 0.9})
 	if got := inboxNames(t, d, ""); fmt.Sprint(got) != fmt.Sprint(complete) {
 		t.Fatalf("after restart inbox holds %v, want only the complete frame %v", got, complete)
@@ -339,6 +340,9 @@ func TestCrashLeftovers(t *testing.T) {
 	}
 	if s := d.Status(); s.Frames != 1 {
 		t.Fatalf("status after restart %+v", s)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, ".staging")); err != nil || len(ents) != 0 {
+		t.Fatalf("staging after restart: %v %v", ents, err)
 	}
 }
 

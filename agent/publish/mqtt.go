@@ -291,10 +291,10 @@ func (m *MQTT) connect(ctx context.Context) (kind string, err error) {
 		}
 		return kind, err
 	}
-	for topic, payload := range m.announcements() {
-		if err := wait(ctx, m.client.Publish(topic, 1, true, payload), m.cfg.Timeout); err != nil {
+	for _, a := range m.announcements() {
+		if err := wait(ctx, m.client.Publish(a.topic, 1, true, a.payload), m.cfg.Timeout); err != nil {
 			m.client.Disconnect(0)
-			return "announce", fmt.Errorf("announcing on %s: %w", topic, err)
+			return "announce", fmt.Errorf("announcing on %s: %w", a.topic, err)
 		}
 	}
 	return "", nil
@@ -405,11 +405,14 @@ func (c MQTTConfig) DiscoveryTopic(object string) string {
 	return c.Discovery + "/sensor/" + c.ID + "_" + object + "/config"
 }
 
-// announcements are the retained messages sent after each connect.
-func (m *MQTT) announcements() map[string]string {
-	out := map[string]string{m.cfg.AvailabilityTopic(): "online"}
+type announcement struct{ topic, payload string }
+
+// announcements are the retained messages sent after each connect: the
+// discovery messages, then availability "online".
+func (m *MQTT) announcements() []announcement {
+	online := announcement{m.cfg.AvailabilityTopic(), "online"}
 	if m.cfg.Discovery == "" {
-		return out
+		return []announcement{online}
 	}
 	dev := DiscoveryDevice{Identifiers: []string{"edgecnn_" + m.cfg.ID}, Name: "edgecnn " + m.cfg.ID,
 		Model: m.cfg.Model, Manufacturer: "edgecnn", SWVersion: m.cfg.SWVersion}
@@ -424,9 +427,13 @@ func (m *MQTT) announcements() map[string]string {
 	conf.Name, conf.UniqueID = "Confidence", m.cfg.ID+"_confidence"
 	conf.ValueTemplate = "{{ (value_json.confidence * 100) | round(1) }}"
 	conf.UnitOfMeasurement, conf.StateClass, conf.Icon = "%", "measurement", "mdi:percent"
-	for obj, d := range map[string]Discovery{"reading": reading, "confidence": conf} {
-		b, _ := json.Marshal(d)
-		out[m.cfg.DiscoveryTopic(obj)] = string(b)
+	var out []announcement
+	for _, d := range []struct {
+		obj string
+		d   Discovery
+	}{{"reading", reading}, {"confidence", conf}} {
+		b, _ := json.Marshal(d.d)
+		out = append(out, announcement{m.cfg.DiscoveryTopic(d.obj), string(b)})
 	}
-	return out
+	return append(out, online)
 }

@@ -67,7 +67,8 @@ type Publisher struct {
 type output struct {
 	sink      Sink
 	q         *Queue
-	appendErr string // the last queue write error logged ("" : none since)
+	appendErr string    // the last queue write error logged ("" : none since)
+	dropLog   time.Time // when dropped readings were last logged
 }
 
 // New opens the sinks' queues. Close it when done.
@@ -182,8 +183,11 @@ func (p *Publisher) accept(r Reading) {
 			p.log.Info("publish: queue writable again", "sink", o.sink.Name())
 			o.appendErr = ""
 		}
-		if d := o.q.Dropped() - before; d > 0 {
-			p.log.Warn("publish: queue full; dropped the oldest readings", "sink", o.sink.Name(), "dropped", d, "dropped_total", o.q.Dropped())
+		// A full queue drops one reading per new one: log it at most once
+		// a minute (the counter has every drop).
+		if d := o.q.Dropped() - before; d > 0 && time.Since(o.dropLog) >= time.Minute {
+			p.log.Warn("publish: queue full; dropping the oldest readings", "sink", o.sink.Name(), "dropped_total", o.q.Dropped(), "queued", o.q.Len())
+			o.dropLog = time.Now()
 		}
 	}
 }
@@ -228,7 +232,12 @@ func (p *Publisher) deliver(ctx context.Context, o *output) {
 			} else {
 				p.log.Debug("publish: retry failed", "sink", name, "err", err, "in", backoff)
 			}
-			if !sleep(ctx, jitter(backoff)) {
+			wait := jitter(backoff)
+			var ra *RetryAfterError
+			if errors.As(err, &ra) {
+				wait = min(max(wait, ra.After), p.opt.BackoffMax)
+			}
+			if !sleep(ctx, wait) {
 				return
 			}
 			backoff = min(2*backoff, p.opt.BackoffMax)

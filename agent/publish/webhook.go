@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -46,6 +47,17 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 	return &Webhook{cfg: cfg, where: u.Scheme + "://" + u.Host + u.Path}, nil
 }
 
+// RetryAfterError is a transient failure whose server asked to wait
+// (HTTP Retry-After in seconds); the publisher waits at least that long,
+// up to its maximum backoff.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
 // Name implements Sink.
 func (w *Webhook) Name() string { return "webhook" }
 
@@ -82,7 +94,11 @@ func (w *Webhook) Deliver(ctx context.Context, payload []byte) error {
 	case c >= 200 && c < 300:
 		return nil
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return fmt.Errorf("webhook %s: HTTP %s", w.where, resp.Status)
+		err := fmt.Errorf("webhook %s: HTTP %s", w.where, resp.Status)
+		if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
+			return &RetryAfterError{Err: err, After: time.Duration(min(s, 3600)) * time.Second}
+		}
+		return err
 	default:
 		return fmt.Errorf("webhook %s: HTTP %s: %w", w.where, resp.Status, ErrPermanent)
 	}

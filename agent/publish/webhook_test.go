@@ -78,9 +78,7 @@ func TestWebhook500ThenOK(t *testing.T) {
 		p.Offer(reading(i))
 	}
 	waitUntil(t, 10*time.Second, "several failed attempts", func() bool { return h.calls.Load() >= 4 })
-	if p.queued() != 10 {
-		t.Fatalf("%d queued during the 500s, want 10", p.queued())
-	}
+	waitUntil(t, 10*time.Second, "10 readings queued during the 500s", func() bool { return p.queued() == 10 })
 	failing.Store(false)
 	waitUntil(t, 10*time.Second, "10 readings accepted", func() bool { return len(h.seqs()) == 10 })
 	checkInOrder(t, h.seqs(), 10)
@@ -168,9 +166,7 @@ func TestWebhookRefused(t *testing.T) {
 		p.Offer(reading(i))
 	}
 	waitUntil(t, 10*time.Second, "a refused connection", func() bool { return len(lb.lines("refused")) >= 1 })
-	if p.queued() != 3 {
-		t.Fatalf("%d queued, want 3", p.queued())
-	}
+	waitUntil(t, 10*time.Second, "3 readings queued", func() bool { return p.queued() == 3 })
 	l, err = net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("cannot listen on %s again (taken by another process meanwhile): %v", addr, err)
@@ -232,12 +228,40 @@ edgecnn_publish_dropped_total{sink="webhook"} 3
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "edgecnn_publish_dropped_total"); err != nil {
 		t.Fatal(err)
 	}
-	if len(lb.lines("level=WARN", "queue full")) == 0 {
-		t.Error("no log line for the dropped readings")
+	if n := len(lb.lines("level=WARN", "queue full")); n != 1 {
+		t.Errorf("%d log lines for the 3 dropped readings, want 1 (the counter has every drop)", n)
 	}
 	block.Store(false)
 	waitUntil(t, 10*time.Second, "the 5 newest readings", func() bool { return len(h.seqs()) == 5 })
 	if got := h.seqs(); got[0] != 4 || got[4] != 8 {
 		t.Fatalf("delivered %v, want 4..8", got)
+	}
+}
+
+// TestWebhookRetryAfter: a 503 with Retry-After: 1 is retried no sooner
+// than a second later (the publisher's own backoff starts at 20 ms here).
+func TestWebhookRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var calls []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		calls = append(calls, time.Now())
+		n := len(calls)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(503)
+		}
+	}))
+	defer srv.Close()
+	log, _ := testLogger(t)
+	p := startPublisher(t, Options{Policy: Policy{Mode: Every}, Log: log, BackoffMin: 20 * time.Millisecond, BackoffMax: 5 * time.Second},
+		newWebhook(t, srv.URL, time.Second))
+	p.Offer(reading(1))
+	waitUntil(t, 10*time.Second, "the retry", func() bool { mu.Lock(); defer mu.Unlock(); return len(calls) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := calls[1].Sub(calls[0]); gap < time.Second {
+		t.Fatalf("retried after %v despite Retry-After: 1", gap)
 	}
 }

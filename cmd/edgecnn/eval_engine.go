@@ -39,7 +39,7 @@ func evaluateEngine(c *cli.Context, e runtime.Engine, test *data.Set) (*train.Ev
 	}
 	classes := out.Shape[len(out.Shape)-1]
 	if tc := test.Classes(); tc > classes {
-		return nil, fmt.Errorf("eval: %w: the data has images labelled %q but the model has %d classes; fine-tune it on this data first (edgecnn train --init)", model.ErrShape, classLabel(tc-1), classes)
+		return nil, fmt.Errorf("eval: %w: the data has images labelled %q but the model has %d classes; fine-tune it on this data first (edgecnn train --init)", train.ErrUnknownLabel, classLabel(tc-1), classes)
 	}
 	if size != test.H*test.W || classes < 2 {
 		return nil, fmt.Errorf("eval: %w: model input %v / output %v does not fit %dx%d images", model.ErrShape, in.Shape, out.Shape, test.H, test.W)

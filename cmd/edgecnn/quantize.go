@@ -23,7 +23,8 @@ func init() {
 		Description: "Calibrates on the first --calib training images, picks the clipping ranges\n" +
 			"(--method auto tries minmax, percentile, entropy and mse and keeps the best on the\n" +
 			"next --val training images), writes TFLite's full-integer int8 model and evaluates\n" +
-			"float vs int8 on the test set with the native int8 engine.",
+			"float vs int8 on the test set with the native int8 engine. With image folders among\n" +
+			"the --data sources (or --eval-data) the report adds a table of accuracy per source.",
 		Flags: append(dataFlags("calibration and test data (calibration images are drawn from every source by --mix; the report has a row per source)"),
 			&cli.StringSliceFlag{Name: "eval-data", Usage: "image folder (or MNIST folder) to evaluate only, e.g. held-out photos: one more row of the per-source table"},
 			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "float checkpoint to quantize"},
@@ -182,6 +183,9 @@ func quantizeAction(c *cli.Context) error {
 	g, rep, err := quantize.QuantizeQAT(c.Context, m, calib, opts, qat)
 	if err != nil {
 		return err
+	}
+	if len(ck.DataSources) > 0 {
+		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
 	}
 	rep.Model.Source = c.String("model")
 	// Write the report first: an unwritable report path must not leave a

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,8 @@ func init() {
 the digit(s), smooths over --smooth frames and writes one JSON line per processed frame to stdout.
 Camera failures reconnect with exponential backoff; /healthz is 503 meanwhile. SIGTERM stops
 gracefully. Under systemd (Type=notify) it sends READY=1 and, with WatchdogSec=, WATCHDOG=1.
+--mqtt and --webhook also publish the readings (--publish, Home Assistant discovery), through a
+durable on-disk queue that keeps them while the broker or server is away (docs/publish.md).
 With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
@@ -51,7 +54,7 @@ With --collect DIR it keeps the frames it doubted for labelling at /label (docs/
 			&cli.StringFlag{Name: "tls-key", Usage: "private key of --tls-cert (PEM)"},
 			&cli.StringSliceFlag{Name: "http-allow-host", Usage: "host name accepted in the Host header besides localhost, the host name, NAME.local and IP addresses (\"*\": any)"},
 			&cli.DurationFlag{Name: "stale-after", Usage: "unhealthy when the camera delivered no frame for this long (0: the longer of 5 s and 10 frame intervals at --fps)"},
-			&cli.StringFlag{Name: "model-sha256", Usage: "refuse to start unless the model file has this SHA-256 (default: check MODEL.sha256 when present)"},
+			&cli.StringFlag{Name: "model-sha256", Usage: "refuse to start unless the model file has this SHA-256 (default: MODEL.sha256, else SHA256SUMS beside the model, when present)"},
 			&cli.StringFlag{Name: "gpio-trigger", Usage: "GPIO pin name of a capture button (e.g. GPIO17), active low"},
 			&cli.StringFlag{Name: "gpio-led", Usage: "GPIO pin name of an LED lit while a digit is recognized"},
 			&cli.BoolFlag{Name: "wait-camera", Usage: "if the camera cannot be opened at start, keep retrying (unhealthy) instead of exiting"},
@@ -96,6 +99,10 @@ func runAction(c *cli.Context) error {
 		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
 	}
 	limits := agent.LimitsFor(mem)
+	if nums.MemoryMiB > 0 && !c.IsSet("engine-memory") {
+		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
+		c.Set("engine-memory", strconv.Itoa(min(max(nums.MemoryMiB/4, 64), 1024)))
+	}
 	for _, o := range []struct {
 		flag string
 		dst  any
@@ -147,7 +154,7 @@ func runAction(c *cli.Context) error {
 	} else if how != "" {
 		log.Info("model verified", "model", c.String("model"), "sha256", how)
 	} else {
-		log.Info("model not verified: no --model-sha256 and no sidecar", "sidecar", agent.SumFile(c.String("model")))
+		log.Info("model not verified: no --model-sha256, sidecar or SHA256SUMS entry", "sidecar", agent.SumFile(c.String("model")))
 	}
 	newRec, err := newRecognizerFactory(c)
 	if err != nil {

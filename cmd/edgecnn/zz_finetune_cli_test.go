@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,8 +81,36 @@ func TestCLIFineTuneLoop(t *testing.T) {
 			t.Errorf("quantize summary lacks %q:\n%s", w, out)
 		}
 	}
-	if _, err := os.Stat(q); err != nil {
-		t.Fatal(err)
+	// The deployable file says what the model was taught.
+	out, _, err = trainRunCLI(t, "inspect", q)
+	if err != nil || !strings.Contains(out, "edgecnn.data_sources = ") || !strings.Contains(out, ck.DataSources[1].SHA256) {
+		t.Fatalf("inspect of the int8 model: %v\n%s", err, out)
+	}
+	// The int8 model on the native engine reads the folder's photos as
+	// quantize evaluated them.
+	out, _, err = trainRunCLI(t, "eval", "--model", q, "--data", lcd, "--json")
+	var ev struct {
+		Source   string  `json:"source"`
+		N        int     `json:"images"`
+		Accuracy float64 `json:"accuracy"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &ev) != nil || ev.Source != lcd || ev.N != 40 || ev.Accuracy < 50 {
+		t.Fatalf("eval of the int8 model on the folder: %v %+v\n%s", err, ev, out)
+	}
+	out, _, err = trainRunCLI(t, "quantize", "--model", ft, "--data", mnistDir, "--data", lcd, "--eval-data", lcd,
+		"--calib", "200", "--val", "0", "--method", "minmax", "--test", "500", "--out", q, "--json")
+	var rep struct {
+		Sources []struct {
+			Source string  `json:"source"`
+			Note   string  `json:"note"`
+			Int8   float64 `json:"int8_pct"`
+		} `json:"sources"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Sources) != 3 {
+		t.Fatalf("quantize --json: %v\n%s", err, out)
+	}
+	if r := rep.Sources[2]; r.Source != lcd || r.Note != "held out" || math.Abs(r.Int8-ev.Accuracy) > 1e-3 {
+		t.Fatalf("quantize's int8 row for the folder %+v, eval of the .tflite says %.4f%%", r, ev.Accuracy)
 	}
 }
 
