@@ -150,6 +150,17 @@ func TestDocsCommands(t *testing.T) {
 		t.Fatalf("found only %d edgecnn commands in README.md and docs/", len(cmds))
 	}
 	app := newApp()
+	for name, ex := range examples {
+		for i, line := range ex {
+			if i := strings.Index(line, " #"); i >= 0 {
+				line = line[:i]
+			}
+			f := strings.Fields(line)
+			if msg := checkDocCommand(app, f[1:]); msg != "" || f[1] != name {
+				t.Errorf("--help example %d of %s: %s: %s", i, name, line, msg)
+			}
+		}
+	}
 	for _, c := range cmds {
 		if msg := checkDocCommand(app, c.args); msg != "" {
 			t.Errorf("%s:%d: edgecnn %s: %s", c.file, c.line, strings.Join(c.args, " "), msg)
