@@ -20,7 +20,7 @@ func (r *Recognizer) score(in []float32, n int, conf []float32) error {
 		return err
 	}
 	for i := range conf {
-		best, c := Softmax(out[i*r.classes : (i+1)*r.classes])
+		best, c := Confidence(out[i*r.classes:(i+1)*r.classes], r.probs)
 		if l := r.labels[best]; len(l) != 1 || l[0] < '0' || l[0] > '9' {
 			c = 0
 		}
@@ -85,7 +85,7 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 	res.Confidence = 1
 	notDigit := false
 	for i, f := range found {
-		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
 		l := r.labels[best]
 		if best == r.reject {
 			notDigit = true
