@@ -63,6 +63,8 @@ type Recognizer struct {
 	scoreOut []float32
 	regions  []preprocess.Region // --rois (number.go)
 	digitsV  []regionDigit
+
+	cropState // the last frame's crops, for collect (collecthook.go)
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -157,9 +159,11 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		return r.recognizeRegions(ctx, img)
 	}
 	pr, err := r.pre.Process(img)
+	r.last, r.located = nil, r.located[:0]
 	if err != nil {
 		return Result{}, err
 	}
+	r.last = pr
 	var res Result
 	n := len(pr.Digits)
 	if n == 0 {
@@ -184,6 +188,7 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	res.Confidence = 1
 	for i, d := range pr.Digits {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		r.located = append(r.located, located{r.labels[best], conf})
 		if conf < r.minConf {
 			res.Rejected++
 			if r.pre.Config().Multi {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train/mnist"
@@ -245,5 +246,15 @@ func TestSlimCheckpoint(t *testing.T) {
 	_, err = Train(context.Background(), Run{Config: cfg, Data: smallData(t, 128), Out: out, Resume: true})
 	if err == nil || !strings.Contains(err.Error(), "no Adam state") {
 		t.Fatalf("resuming a slim checkpoint: %v", err)
+	}
+}
+
+func TestProgressETA(t *testing.T) {
+	p := Progress{Epoch: 2, Epochs: 3, Done: 1000, Total: 6000, ImagesPerSecond: 1000}
+	if got, want := p.ETA(), 11*time.Second; got != want { // 5,000 left in epoch 2 + 6,000 in epoch 3
+		t.Errorf("ETA %v, want %v", got, want)
+	}
+	if (Progress{Epoch: 1, Epochs: 1, Total: 10}).ETA() != 0 {
+		t.Error("ETA without a speed")
 	}
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/agent"
@@ -20,18 +22,37 @@ func engineFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "fallback", Usage: "run on the CPU when the requested accelerator cannot load (default: error)"},
 		&cli.StringFlag{Name: "lib", EnvVars: []string{"EDGECNN_LIB"}, Usage: "path of the backend's shared library (libtensorflowlite_c.so / libonnxruntime.so.1)"},
 		&cli.StringFlag{Name: "rounding", Usage: "native int8 requantization: double, single, ruy or fp32 (default: what the model file records)"},
+		&cli.IntFlag{Name: "engine-memory", Usage: "MiB the native engine may allocate for activations; a model needing more is refused (0: a quarter of the memory, at most 1 GiB)"},
 	}
 }
 
-// engineOptions reads the shared engine flags (threads comes from the
-// command's own --threads flag when it has one).
-func engineOptions(c *cli.Context) runtime.Options {
-	threads := 1
-	if c.IsSet("threads") || c.Int("threads") > 0 {
-		threads = c.Int("threads")
+// threadsFlag is every command's --threads: one meaning everywhere.
+func threadsFlag() cli.Flag {
+	return &cli.IntFlag{Name: "threads", Usage: fmt.Sprintf("goroutines (0: one per CPU core, %d here)", goruntime.NumCPU())}
+}
+
+// threads resolves --threads: 0 is one per CPU core; negative is an error.
+func threads(c *cli.Context) (int, error) {
+	n := c.Int("threads")
+	switch {
+	case n < 0 || n > 256:
+		return 0, fmt.Errorf("--threads %d out of range [0, 256] (0: one per CPU core)", n)
+	case n == 0:
+		return goruntime.NumCPU(), nil
 	}
-	return runtime.Options{Threads: threads, XNNPACK: c.Bool("xnnpack"), Delegate: c.String("delegate"),
-		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding")}
+	return n, nil
+}
+
+// engineOptions reads the shared engine flags (threads comes from the
+// command's own --threads flag; see threads).
+func engineOptions(c *cli.Context) runtime.Options {
+	n, err := threads(c)
+	if err != nil {
+		n = 1 // checked by the command before it opens an engine
+	}
+	return runtime.Options{Threads: n, XNNPACK: c.Bool("xnnpack"), Delegate: c.String("delegate"),
+		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding"),
+		MaxMemory: int64(min(max(c.Int("engine-memory"), 0), 1<<22)) << 20}
 }
 
 // openEngine opens a model file with the backend named by --backend (a

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -44,7 +43,7 @@ func init() {
 			&cli.IntFlag{Name: "calib", Value: 1000, Usage: "calibration images for --int8 (the first N training images)"},
 			&cli.IntFlag{Name: "val", Value: 1000, Usage: "validation images for --method auto (the training images after the calibration ones)"},
 			&cli.StringFlag{Name: "method", Value: "auto", Usage: "calibration: minmax, percentile, entropy, mse or auto"},
-			&cli.IntFlag{Name: "threads", Value: min(2, goruntime.NumCPU()), Usage: "goroutines for calibration"},
+			threadsFlag(),
 		},
 		Action: exportAction,
 	})
@@ -109,6 +108,9 @@ func exportAction(c *cli.Context) error {
 		if g, err = exportQuantize(c, m, g, ioName); err != nil {
 			return err
 		}
+	}
+	if len(ck.DataSources) > 0 {
+		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
 	}
 	if target == "edgetpu" {
 		if err := tflite.EdgeTPUCheck(g); err != nil {
@@ -192,7 +194,11 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	if err != nil {
 		return nil, err
 	}
-	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: c.Int("threads")}
+	nth, err := threads(c)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
 		if opts.Val, err = quantize.FromPixels(set.Images[nCalib*per:(nCalib+nVal)*per], set.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
 			return nil, err

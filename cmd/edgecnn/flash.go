@@ -31,7 +31,7 @@ and rolls back to the previous release if not.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "board", Usage: "board name (edgecnn boards); an inventory's edgecnn_board= overrides it per host"},
 			&cli.StringSliceFlag{Name: "host", Usage: "user@address[:port] of a board (repeatable)"},
-			&cli.StringFlag{Name: "inventory", Usage: "Ansible-style INI inventory (ansible_host, ansible_user, ansible_port, ansible_ssh_private_key_file, edgecnn_board)"},
+			&cli.StringFlag{Name: "inventory", Usage: "Ansible inventory, INI or YAML (.yml/.yaml): hosts, groups and children, ansible_host, ansible_user, ansible_port, ansible_ssh_private_key_file, edgecnn_board"},
 			&cli.StringFlag{Name: "group", Usage: "inventory group to flash (default: all)"},
 			&cli.IntFlag{Name: "port", Usage: "SSH port for hosts without one (default 22)"},
 			&cli.StringFlag{Name: "identity", Aliases: []string{"i"}, Usage: "private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)"},
@@ -51,6 +51,9 @@ and rolls back to the previous release if not.`,
 			&cli.StringFlag{Name: "health-url", Usage: "URL fetched from the board's side through SSH (default http://HTTP/healthz; - to skip)"},
 			&cli.DurationFlag{Name: "health-timeout", Value: 30 * time.Second, Usage: "how long the new release has to become healthy"},
 			&cli.IntFlag{Name: "keep", Value: 3, Usage: "releases to keep on the board"},
+			&cli.DurationFlag{Name: "wait", Usage: "when another flash holds the board's lock, wait this long for it (default: fail at once with \"board busy\")"},
+			&cli.IntFlag{Name: "rollback-after", Value: 3, Usage: "failed starts after which the board rolls back to the last good release on its own"},
+			&cli.StringFlag{Name: "memory-max", Usage: "the unit's MemoryMax= (default: half the board's smallest RAM variant, or 50%)"},
 			&cli.IntFlag{Name: "parallel", Value: 8, Usage: "boards flashed at once"},
 			&cli.StringFlag{Name: "sudo", Value: "auto", Usage: "run privileged steps with sudo -n: auto (when the login user is not root), yes, no"},
 			&cli.StringFlag{Name: "systemctl", Value: "systemctl", Usage: "systemctl command on the board", Hidden: true},
@@ -160,7 +163,8 @@ func flashAction(c *cli.Context) error {
 			}
 		}
 		bu, err := deploy.NewBundle(deploy.Spec{Board: b, Binary: bin, Libs: libs, Model: model, Config: c.String("config"), Version: version,
-			Service: deploy.Service{Prefix: c.String("prefix"), Backend: runBackend, Camera: c.String("camera"), HTTP: c.String("http")}})
+			Service: deploy.Service{Prefix: c.String("prefix"), Backend: runBackend, Camera: c.String("camera"), HTTP: c.String("http"),
+				RollbackAfter: c.Int("rollback-after"), MemoryMax: c.String("memory-max"), HealthTimeout: c.Duration("health-timeout")}})
 		if err != nil {
 			return err
 		}
@@ -171,7 +175,7 @@ func flashAction(c *cli.Context) error {
 		UnitDir: c.String("unit-dir"), SysusersDir: c.String("sysusers-dir"),
 		Systemctl: c.String("systemctl"), Sysusers: c.String("sysusers"),
 		HealthCommand: c.String("health-cmd"), HealthURL: c.String("health-url"), HealthTimeout: c.Duration("health-timeout"),
-		Keep: c.Int("keep"), Log: errw,
+		Keep: c.Int("keep"), LockWait: c.Duration("wait"), Log: errw,
 	}
 
 	if dest != "" {
@@ -237,8 +241,7 @@ func flashBinary(c *cli.Context, b boards.Board, backends []string) (bin string,
 		}
 		return p, nil, version, nil
 	}
-	wd, _ := os.Getwd()
-	if root, rerr := cross.ModuleRoot(wd); rerr == nil {
+	if root, rerr := cross.SourceTree(); rerr == nil {
 		res, err := cross.Build(c.Context, cross.Request{Board: b, Backends: backends, ModuleRoot: root, Version: version, Log: c.App.ErrWriter})
 		if err != nil {
 			return "", nil, "", err

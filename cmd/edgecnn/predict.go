@@ -10,6 +10,7 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,7 +18,7 @@ import (
 func recognizerFlags() []cli.Flag {
 	return append(engineFlags(),
 		&cli.StringFlag{Name: "model", Usage: "model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)", Required: true},
-		&cli.IntFlag{Name: "threads", Usage: "engine threads (0: backend default)"},
+		threadsFlag(),
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
 		&cli.StringFlag{Name: "rois", Usage: "JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"},
@@ -30,6 +31,9 @@ func recognizerFlags() []cli.Flag {
 // newRecognizerFactory validates the recognizer flags and returns a
 // function that opens a fresh engine and recognizer per call.
 func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), error) {
+	if _, err := threads(c); err != nil {
+		return nil, err
+	}
 	roi, err := preprocess.ParseROI(c.String("roi"))
 	if err != nil {
 		return nil, err
@@ -82,7 +86,8 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 type predictLine struct {
 	File string `json:"file"`
 	agent.Result
-	Error string `json:"error,omitempty"`
+	Error  string             `json:"error,omitempty"`
+	Engine *runtime.Placement `json:"engine,omitempty"` // where the model ran, and why not where requested
 }
 
 func init() {
@@ -109,6 +114,10 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			defer rec.Engine().Close()
+			place := runtime.PlacementOf(rec.Engine(), engineOptions(c))
+			if place.Fallback {
+				fmt.Fprintf(c.App.ErrWriter, "predict: warning: running on %s %s, not %s: %s\n", place.Backend, place.Delegate, place.Requested, place.Reason)
+			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0
 			paths, err := predictInputs(c.Args().Slice())
@@ -116,7 +125,7 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			for _, path := range paths {
-				line := predictLine{File: path}
+				line := predictLine{File: path, Engine: &place}
 				var img image.Image
 				if path == "-" {
 					img, err = camera.DecodeReader(c.App.Reader, camera.MaxStdinBytes)

@@ -20,8 +20,8 @@ var readONNX func(path string) (*model.Graph, error)
 // open is the registry opener: it reads a .tflite file (model/tflite), or
 // an .onnx file (model/onnx) outside board builds, and compiles it.
 func open(path string, opt runtime.Options) (runtime.Engine, error) {
-	if opt.XNNPACK || opt.Delegate != "" || (opt.EP != "" && opt.EP != "cpu") {
-		return nil, fmt.Errorf("native: options --xnnpack/--delegate/--ep apply to the tflite and onnxruntime backends, not native")
+	if err := opt.Check("native"); err != nil {
+		return nil, err
 	}
 	var g *model.Graph
 	var err error
