@@ -126,8 +126,8 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 //  5. at most MaxDigits (the most ink), ordered left to right.
 //
 // The component → cluster map is left in p.cgroup and each group knows
-// its cluster and column range; p.owner (see assignOwners) maps pixels to
-// the final groups.
+// its cluster and column range: render takes a group's pixels by both
+// (the pieces of a cut cluster share it).
 func (p *Preprocessor) selectRow(ww, wh int) {
 	k := len(p.comps) - 1
 	largest := 0
