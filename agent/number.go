@@ -47,6 +47,7 @@ type regionDigit struct {
 // (no digit). A region outside the frame is an error.
 func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Result, error) {
 	res := Result{Rejection: r.Note()}
+	r.last, r.located = nil, r.located[:0] // no crops to collect: ProcessRegion reuses its buffers per region
 	if img == nil {
 		return res, fmt.Errorf("%w: nil image", preprocess.ErrImage)
 	}
