@@ -41,7 +41,7 @@ func negativesPerEpoch(n int, frac float64) int {
 // from.
 func newNegSource(train *data.Set, sizes []int, frac float64, seed uint64, threads int) (*negSource, error) {
 	const size = negatives.Size * negatives.Size
-	digits := mnistOf(train)
+	digits := DigitsOf(train)
 	if digits == nil || train.H*train.W != size {
 		return nil, fmt.Errorf("train: --negatives needs 28x28 digit images (MNIST) as the first --data source")
 	}
@@ -88,9 +88,10 @@ func (n *negSource) weights(w []float64, sources int) []float64 {
 	return append(out, n.frac)
 }
 
-// mnistOf returns the 8-bit images of s with digit labels (0–9) as an
-// MNIST set (copies), or nil when it has none.
-func mnistOf(s *data.Set) *mnist.Set {
+// DigitsOf returns the 8-bit images of s with digit labels (0–9) as an
+// MNIST set (copies), or nil when it has none: the digits that feed the
+// negatives' fragments and touching pairs.
+func DigitsOf(s *data.Set) *mnist.Set {
 	if s == nil || s.N8 == 0 {
 		return nil
 	}

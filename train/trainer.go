@@ -565,7 +565,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 	}
 	if neg != nil && valSet != nil {
-		if vs := mnistOf(valSet); vs != nil {
+		if vs := DigitsOf(valSet); vs != nil {
 			best, all, err := ChooseRejectThreshold(ctx, m, vs, neg.digits, cfg.Seed, cfg.Threads)
 			if err != nil {
 				return nil, fmt.Errorf("train: reject threshold: %w", err)

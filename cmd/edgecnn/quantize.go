@@ -125,7 +125,7 @@ func quantizeAction(c *cli.Context) error {
 	}
 	// A model with the reject class is calibrated and measured on
 	// generated negatives too (a tenth as many as the digits).
-	digits := digitsFor(first.Train)
+	digits := train.DigitsOf(first.Train)
 	images := func(s *data.Set, negSeed uint64) (quantize.Images, error) {
 		im, err := quantize.FromSet(s, m.Norm)
 		if err != nil || negSeed == 0 {

@@ -6,7 +6,6 @@ import (
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/quantize"
 	"github.com/edgecnn/edgecnn/train"
-	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
 
@@ -22,28 +21,6 @@ const (
 // is model.RejectLabel ("not a digit").
 func hasRejectClass(m *model.Model) bool {
 	return m.Arch.Classes == train.RejectClasses && model.RejectIndex(m.Labels) == train.RejectClasses-1
-}
-
-// digitsFor returns the 8-bit digit images (labels 0–9) of s as an MNIST
-// set: they feed the negatives' fragments and touching pairs. Nil when s
-// has none (then withNegatives leaves images as they are).
-func digitsFor(s *data.Set) *mnist.Set {
-	if s == nil || s.H != 28 || s.W != 28 || s.N8 == 0 {
-		return nil
-	}
-	size := s.Size()
-	out := &mnist.Set{H: s.H, W: s.W}
-	for i := 0; i < s.N8; i++ {
-		if s.Labels[i] <= 9 {
-			out.Images = append(out.Images, s.Pix[i*size:(i+1)*size]...)
-			out.Labels = append(out.Labels, s.Labels[i])
-			out.N++
-		}
-	}
-	if out.N == 0 {
-		return nil
-	}
-	return out
 }
 
 // withNegatives appends (N+9)/10 generated negatives (stream seed) to im
