@@ -38,3 +38,10 @@ func copyPanels6Asm(kc int, src *float32, ld, np int, dst *float32)
 //
 //go:noescape
 func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32)
+
+// kernel1x16Asm is the AVX2+FMA twin of kernel1x16Go: a points to kc
+// values of one A row, b to the packed kc×16 B micro-panel, c to 16
+// outputs; kc ≥ 1. The caller has bounds-checked all three.
+//
+//go:noescape
+func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool)

@@ -26,3 +26,7 @@ func copyPanels6Asm(kc int, src *float32, ld, np int, dst *float32) {
 func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32) {
 	panic("sgemm: no assembly packing in this build")
 }
+
+func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}

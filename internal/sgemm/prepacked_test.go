@@ -1,0 +1,115 @@
+package sgemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestGemmPacked compares GemmPacked with the float64 reference on odd
+// shapes (one row, block edges, several K slices), column ranges, strides
+// with guard cells, assembly and pure Go; multi-row blocks must equal Gemm
+// bit for bit (same packing, slicing and kernel).
+func TestGemmPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 3))
+	shapes := [][3]int{{1, 1, 1}, {1, 16, 9}, {1, 128, 3136}, {2, 10, 128}, {5, 17, 7}, {6, 16, 256}, {7, 33, 257},
+		{28, 64, 288}, {56, 32, 9}, {145, 40, 513}, {300, 5, 3}}
+	for _, sh := range shapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, transB := range []bool{false, true} {
+			for name, ctx := range map[string]*Context{"asm": New(1), "go": func() *Context { c := New(1); c.asm = false; return c }()} {
+				br, bc := k, n
+				if transB {
+					br, bc = n, k
+				}
+				a := newMat(r, m, k, k+3, 0, true)
+				b := newMat(r, br, bc, bc+1, 0, true)
+				pb := PackB(transB, n, k, b.data, b.ld)
+				want := make([]float32, m*n)
+				refGemm(false, transB, m, n, k, 1, a.data, a.ld, b.data, b.ld, 0, want, n)
+				// Whole C, then two column ranges split at a panel boundary.
+				splits := [][2]int{{0, n}}
+				if n > nr {
+					splits = [][2]int{{0, nr}, {nr, n}}
+				}
+				c := newMat(r, m, n, n+2, float32(math.NaN()), false)
+				for _, s := range splits {
+					ctx.GemmPacked(m, a.data, a.ld, pb, s[0], s[1], c.data, c.ld)
+				}
+				c.checkGuards(t, "C")
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						g, w := c.data[i*c.ld+j], want[i*n+j]
+						if math.IsNaN(float64(g)) || math.Abs(float64(g-w)) > tol(k)*(1+math.Abs(float64(w))) {
+							t.Fatalf("%s m=%d n=%d k=%d tB=%v: C[%d,%d] = %v, want %v", name, m, n, k, transB, i, j, g, w)
+						}
+					}
+				}
+				if m%mc == 1 || m == 1 {
+					continue // one-row blocks use the one-row kernel
+				}
+				g := make([]float32, m*n)
+				ctx.Gemm(false, transB, m, n, k, 1, a.data, a.ld, b.data, b.ld, 0, g, n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if g[i*n+j] != c.data[i*c.ld+j] {
+							t.Fatalf("%s m=%d n=%d k=%d: C[%d,%d] = %v, Gemm %v", name, m, n, k, i, j, c.data[i*c.ld+j], g[i*n+j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestKernel1Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, kcb := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 255, 256} {
+		for _, acc := range []bool{false, true} {
+			a, b := randSlice(r, kcb), randSlice(r, nr*kcb)
+			base := randSlice(r, nr+2*pad)
+			for i := range base[:pad] {
+				base[i], base[len(base)-1-i] = guard, guard
+			}
+			got := append([]float32(nil), base...)
+			want := append([]float32(nil), base...)
+			kernel1(true, kcb, a, b, got[pad:pad+nr], acc)
+			kernel1x16Go(kcb, a, b, want[pad:pad+nr], acc)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > tol(kcb)*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("kc=%d acc=%v: c[%d] = %v, want %v", kcb, acc, i-pad, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestGemmPackedNoAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	a, b := randSlice(r, 28*288), randSlice(r, 64*288)
+	pb := PackB(true, 64, 288, b, 288)
+	c := make([]float32, 28*64)
+	ctx := New(1)
+	ctx.GemmPacked(28, a, 288, pb, 0, 64, c, 64)
+	if n := testing.AllocsPerRun(10, func() { ctx.GemmPacked(28, a, 288, pb, 0, 64, c, 64) }); n != 0 {
+		t.Fatalf("GemmPacked allocates %v times per call", n)
+	}
+}
+
+func TestGemmPackedBadArgs(t *testing.T) {
+	pb := PackB(false, 20, 3, make([]float32, 60), 20)
+	for name, f := range map[string]func(){
+		"j0 not a panel boundary": func() { New(1).GemmPacked(1, make([]float32, 3), 3, pb, 1, 20, make([]float32, 20), 20) },
+		"j1 past n":               func() { New(1).GemmPacked(1, make([]float32, 3), 3, pb, 0, 21, make([]float32, 21), 21) },
+		"short A":                 func() { New(1).GemmPacked(2, make([]float32, 3), 3, pb, 0, 20, make([]float32, 40), 20) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
