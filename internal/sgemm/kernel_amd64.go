@@ -45,3 +45,9 @@ func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32)
 //
 //go:noescape
 func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool)
+
+// kernel1x64Asm is the AVX2+FMA twin of four kernel1x16Go calls on the
+// consecutive panels at b (stride kc·16): c receives 64 outputs.
+//
+//go:noescape
+func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool)

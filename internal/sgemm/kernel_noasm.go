@@ -30,3 +30,7 @@ func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32) {
 func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}

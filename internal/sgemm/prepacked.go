@@ -70,7 +70,11 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 			mcb := min(mc, m-ic)
 			if mcb == 1 {
 				row := a[ic*lda+pc : ic*lda+pc+kcb]
-				for jr := j0; jr < j1; jr += nr {
+				jr := j0
+				for ; jr+4*nr <= j1; jr += 4 * nr {
+					kernel1x64(c.asm, kcb, row, panels[jr*kcb:(jr+4*nr)*kcb], cm[ic*ldc+jr:ic*ldc+jr+4*nr], accumulate)
+				}
+				for ; jr < j1; jr += nr {
 					nn := min(nr, j1-jr)
 					bp := panels[jr*kcb : (jr+nr)*kcb]
 					out := cm[ic*ldc+jr : ic*ldc+jr+nn]
@@ -102,7 +106,9 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 }
 
 // kernel1 computes one row: c[j] (+)= Σ_p a[p]·b[p*16+j] for j < 16, with
-// the assembly twin when useAsm and the CPU has it.
+// the assembly twin when useAsm and the CPU has it. Each output is one
+// multiply-add chain in increasing p, as in the 6×16 kernels, so a row
+// gets the same bits from either (on the same path).
 func kernel1(useAsm bool, kcb int, a, b, c []float32, accumulate bool) {
 	_ = a[kcb-1]
 	_ = b[nr*kcb-1]
@@ -114,31 +120,41 @@ func kernel1(useAsm bool, kcb int, a, b, c []float32, accumulate bool) {
 	kernel1x16Go(kcb, a, b, c, accumulate)
 }
 
+// kernel1x64 is kernel1 on four consecutive panels (b holds 4·kcb·16
+// values, c 64 outputs): four independent chains hide the FMA latency.
+func kernel1x64(useAsm bool, kcb int, a, b, c []float32, accumulate bool) {
+	_ = a[kcb-1]
+	_ = b[4*nr*kcb-1]
+	_ = c[4*nr-1]
+	if useAsm && hasAsm {
+		kernel1x64Asm(kcb, &a[0], &b[0], &c[0], accumulate)
+		return
+	}
+	for q := range 4 {
+		kernel1x16Go(kcb, a, b[q*nr*kcb:(q+1)*nr*kcb], c[q*nr:(q+1)*nr], accumulate)
+	}
+}
+
 // kernel1x16Go is the reference one-row micro-kernel, the pure-Go twin of
-// kernel1x16Asm. Depth p adds into accumulator set p mod 4 (four sets hide
-// the FMA latency, as in the assembly); then
+// kernel1x16Asm and kernel1x64Asm (per panel):
 //
-//	c[j] (+)= (s0[j] + s1[j]) + (s2[j] + s3[j])
-//
-// where sq[j] = Σ_{p mod 4 = q} a[p]·b[p*16+j] in increasing p.
+//	for j < 16: s := float32(0); for p < kc { s += a[p]*b[p*16+j] }; c[j] (+)= s
 func kernel1x16Go(kc int, a, b, c []float32, accumulate bool) {
-	var s [4][nr]float32
+	var s [nr]float32
 	a = a[:kc]
 	b = b[:kc*nr]
 	for p, x := range a {
-		acc := &s[p&3]
 		bp := (*[nr]float32)(b[p*nr:])
 		for j := range nr {
-			acc[j] += x * bp[j]
+			s[j] += x * bp[j]
 		}
 	}
 	c = c[:nr]
 	for j := range nr {
-		v := (s[0][j] + s[1][j]) + (s[2][j] + s[3][j])
 		if accumulate {
-			c[j] += v
+			c[j] += s[j]
 		} else {
-			c[j] = v
+			c[j] = s[j]
 		}
 	}
 }

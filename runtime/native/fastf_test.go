@@ -1,0 +1,148 @@
+package native
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
+)
+
+// floatConvGraph builds CONV_2D → [MAX_POOL_2D] → FULLY_CONNECTED (float)
+// with random geometry: odd sizes, strides, both paddings, pointwise and
+// single-channel convolutions, 2×2 and 3×3 pools (fusable or not).
+func floatConvGraph(r *rand.Rand) *model.Graph {
+	h, w, c := 1+r.IntN(12), 1+r.IntN(12), 1+r.IntN(40)
+	if r.IntN(3) == 0 {
+		c = 1
+	}
+	kh, kw := 1+r.IntN(min(h, 4)), 1+r.IntN(min(w, 4))
+	sh, sw := 1+r.IntN(2), 1+r.IntN(2)
+	if r.IntN(4) == 0 {
+		kh, kw, sh, sw = 1, 1, 1, 1
+	}
+	pad := model.Padding(r.IntN(2))
+	oc := 1 + r.IntN(70)
+	act := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}[r.IntN(3)]
+	oh, ow := (h+sh-1)/sh, (w+sw-1)/sw
+	if pad == model.PadValid {
+		oh, ow = (h-kh+sh)/sh, (w-kw+sw)/sw
+	}
+	rnd := func(n int, s float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((r.Float64()*2 - 1) * s)
+		}
+		return v
+	}
+	g := &model.Graph{DynamicBatch: true}
+	g.Tensors = []model.Tensor{
+		{Name: "in", Type: model.Float32, Shape: []int{1, h, w, c}},
+		{Name: "w", Type: model.Float32, Shape: []int{oc, kh, kw, c}, Data: f32bytes(rnd(oc*kh*kw*c, 1))},
+		{Name: "b", Type: model.Float32, Shape: []int{oc}, Data: f32bytes(rnd(oc, 2))},
+		{Name: "conv", Type: model.Float32, Shape: []int{1, oh, ow, oc}},
+	}
+	g.Inputs = []int{0}
+	g.Ops = []model.Op{{Code: model.OpConv2D, Inputs: []int{0, 1, 2}, Outputs: []int{3}, StrideH: sh, StrideW: sw, Padding: pad, Activation: act}}
+	if r.IntN(4) == 0 {
+		g.Ops[0].Inputs[2] = -1
+	}
+	last, per := 3, oh*ow*oc
+	if k := 2 + r.IntN(2); r.IntN(4) > 0 && oh >= k && ow >= k {
+		s := k
+		if r.IntN(4) == 0 {
+			s = 1 // overlapping windows: not fused
+		}
+		ph, pw := (oh-k)/s+1, (ow-k)/s+1
+		g.Tensors = append(g.Tensors, model.Tensor{Name: "pool", Type: model.Float32, Shape: []int{1, ph, pw, oc}})
+		g.Ops = append(g.Ops, model.Op{Code: model.OpMaxPool2D, Inputs: []int{3}, Outputs: []int{4}, FilterH: k, FilterW: k, StrideH: s, StrideW: s,
+			Padding: model.PadValid, Activation: []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}[r.IntN(3)]})
+		last, per = 4, ph*pw*oc
+	}
+	nout := 1 + r.IntN(140)
+	g.Tensors = append(g.Tensors,
+		model.Tensor{Name: "fcw", Type: model.Float32, Shape: []int{nout, per}, Data: f32bytes(rnd(nout*per, 0.3))},
+		model.Tensor{Name: "fcb", Type: model.Float32, Shape: []int{nout}, Data: f32bytes(rnd(nout, 1))},
+		model.Tensor{Name: "out", Type: model.Float32, Shape: []int{1, nout}})
+	n := len(g.Tensors)
+	g.Ops = append(g.Ops, model.Op{Code: model.OpFullyConnected, Inputs: []int{last, n - 3, n - 2}, Outputs: []int{n - 1},
+		Activation: []model.Activation{model.ActNone, model.ActReLU}[r.IntN(2)]})
+	g.Outputs = []int{n - 1}
+	return g
+}
+
+// TestFloatFastRandomGeometry compares the float fast paths (fused pool,
+// pre-packed GEMM, column-split FC) with the reference loops, and requires
+// each image's answer to be bit-identical at batch 1 and inside a batch.
+func TestFloatFastRandomGeometry(t *testing.T) {
+	r := rand.New(rand.NewPCG(77, 78))
+	for it := 0; it < 150; it++ {
+		g := floatConvGraph(r)
+		batch, threads := 1+r.IntN(4), 1+r.IntN(3)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			ref, err := New(g, runtime.Options{}, WithReference())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, err := New(g, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fast.Close()
+			in := randInput(batch*ref.InputSize(), uint64(it))
+			o1 := make([]float32, batch*ref.OutputSize())
+			o2 := make([]float32, len(o1))
+			if err := ref.Run(context.Background(), in, batch, o1); err != nil {
+				t.Fatal(err)
+			}
+			if err := fast.Run(context.Background(), in, batch, o2); err != nil {
+				t.Fatal(err)
+			}
+			for i := range o1 {
+				if d := math.Abs(float64(o1[i] - o2[i])); !(d <= 1e-4*(1+math.Abs(float64(o1[i])))) {
+					t.Fatalf("output %d: fast %v, reference %v", i, o2[i], o1[i])
+				}
+			}
+			per := fast.OutputSize()
+			one := make([]float32, per)
+			for b := 0; b < batch; b++ {
+				if err := fast.Run(context.Background(), in[b*fast.InputSize():(b+1)*fast.InputSize()], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(o2[b*per+j]) {
+						t.Fatalf("image %d output %d: batch 1 %v, batch %d %v", b, j, one[j], batch, o2[b*per+j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFloatPoolFused checks that a conv + 2×2 pool pair is fused (the conv
+// output is not materialized) and that WithIntermediates keeps it.
+func TestFloatPoolFused(t *testing.T) {
+	m := randomModel(smallArch(), 3)
+	g := floatGraph(m)
+	conv := g.Ops[0].Outputs[0]
+	for _, inter := range []bool{false, true} {
+		var opts []Option
+		if inter {
+			opts = append(opts, WithIntermediates())
+		}
+		e, err := New(g, runtime.Options{}, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Run(context.Background(), randInput(e.InputSize(), 1), 1, make([]float32, e.OutputSize())); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.TensorData(conv)
+		if inter != (err == nil) {
+			t.Errorf("intermediates=%v: TensorData(conv) error %v", inter, err)
+		}
+	}
+}
