@@ -104,3 +104,102 @@ store:
 	VMOVUPS Y7, 224(DI)
 	VZEROUPPER
 	RET
+
+// func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
+//
+// AVX-512 6×32 tile: the packed 6×kc A micro-panel at a times two packed
+// kc×16 B micro-panels (b0: columns 0-15, b1: columns 16-31). Z0, Z1 hold
+// the two B rows of one k step, Z2, Z3 broadcast A values, Z8..Z19 the
+// accumulators (row i in Z(8+2i), Z(9+2i)). Every element is one FMA chain
+// in increasing k, as in kernelAsm, so the result equals two kernelAsm
+// calls bit for bit.
+TEXT ·kernel6x32Asm(SB), NOSPLIT, $0-49
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b0+16(FP), DX
+	MOVQ b1+24(FP), BX
+	MOVQ c+32(FP), DI
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+loop:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (SI), Z2
+	VBROADCASTSS 4(SI), Z3
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS 8(SI), Z4
+	VBROADCASTSS 12(SI), Z5
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS 16(SI), Z6
+	VBROADCASTSS 20(SI), Z7
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	ADDQ         $24, SI
+	ADDQ         $64, DX
+	ADDQ         $64, BX
+	DECQ         CX
+	JNZ          loop
+
+	MOVBLZX accumulate+48(FP), AX
+	TESTQ   AX, AX
+	JZ      store
+	VADDPS  (DI), Z8, Z8
+	VADDPS  64(DI), Z9, Z9
+	LEAQ    (DI)(R8*1), R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    R8, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    R8, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    R8, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    R8, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+
+store:
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	VZEROUPPER
+	RET

@@ -51,3 +51,15 @@ func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool)
 //
 //go:noescape
 func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool)
+
+// hasAVX512 reports whether the AVX-512 6×32 kernel can run (it is used by
+// GemmPacked only).
+var hasAVX512 = hasAsm && cpu.X86.HasAVX512F
+
+// kernel6x32Asm is the AVX-512 twin of two kernel6x16Go calls (columns
+// 0-15 from the panel at b0, 16-31 from b1) into the 6×32 tile at c with
+// row stride ldc; kc ≥ 1, all bounds checked by the caller. It equals two
+// kernelAsm calls bit for bit.
+//
+//go:noescape
+func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)

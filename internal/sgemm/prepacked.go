@@ -97,10 +97,56 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 			mcp := (mcb + mr - 1) / mr * mr
 			w.pa = grow(w.pa, mcp*kcb)
 			packA(g, w.pa, ic, mcb, pc, kcb)
-			own := w.pb
-			w.pb = panels[j0*kcb:]
-			w.macro(g, kcb, ic, mcb, j0, j1-j0, accumulate)
-			w.pb = own
+			w.macroPacked(g, c.asm && c.avx512 && hasAVX512, panels[j0*kcb:], kcb, ic, mcb, j0, j1-j0, accumulate)
+		}
+	}
+}
+
+// macroPacked is macro on the pre-packed panels pb (column jc first): with
+// wide, pairs of whole panels run the AVX-512 6×32 kernel, which gives the
+// same bits as the 6×16 kernels.
+func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, jc, ncb int, accumulate bool) {
+	c, ldc := g.c, g.ldc
+	step := nr
+	for jr := 0; jr < ncb; jr += step {
+		two := wide && jr+2*nr <= ncb
+		step = nr
+		if two {
+			step = 2 * nr
+		}
+		for ir := 0; ir < mcb; ir += mr {
+			mm := min(mr, mcb-ir)
+			ap := w.pa[ir*kcb : (ir+mr)*kcb]
+			off := (ic+ir)*ldc + jc + jr
+			if two && mm == mr {
+				b0 := pb[jr*kcb : (jr+nr)*kcb]
+				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
+				cc := c[off : off+(mr-1)*ldc+2*nr]
+				kernel6x32Asm(kcb, &ap[0], &b0[0], &b1[0], &cc[0], ldc, accumulate)
+				continue
+			}
+			for q := jr; q < jr+step && q < ncb; q += nr {
+				nn := min(nr, ncb-q)
+				bp := pb[q*kcb : (q+nr)*kcb]
+				o := (ic+ir)*ldc + jc + q
+				if mm == mr && nn == nr {
+					kernel(g.asm, kcb, ap, bp, c[o:o+(mr-1)*ldc+nr], ldc, accumulate)
+					continue
+				}
+				t := w.tile[:]
+				kernel(g.asm, kcb, ap, bp, t, nr, false)
+				for i := 0; i < mm; i++ {
+					row := c[o+i*ldc : o+i*ldc+nn]
+					tr := t[i*nr : i*nr+nn]
+					if accumulate {
+						for j, v := range tr {
+							row[j] += v
+						}
+					} else {
+						copy(row, tr)
+					}
+				}
+			}
 		}
 	}
 }

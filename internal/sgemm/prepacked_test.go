@@ -18,7 +18,7 @@ func TestGemmPacked(t *testing.T) {
 	for _, sh := range shapes {
 		m, n, k := sh[0], sh[1], sh[2]
 		for _, transB := range []bool{false, true} {
-			for name, ctx := range map[string]*Context{"asm": New(1), "go": func() *Context { c := New(1); c.asm = false; return c }()} {
+			for name, ctx := range map[string]*Context{"asm": New(1), "avx2": func() *Context { c := New(1); c.avx512 = false; return c }(), "go": func() *Context { c := New(1); c.asm = false; return c }()} {
 				br, bc := k, n
 				if transB {
 					br, bc = n, k
@@ -126,5 +126,41 @@ func TestGemmPackedBadArgs(t *testing.T) {
 			}()
 			f()
 		}()
+	}
+}
+
+// TestKernel6x32 checks the AVX-512 kernel against two AVX2 kernel calls,
+// bit for bit, with guard cells around the tile.
+func TestKernel6x32(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, kcb := range []int{1, 2, 3, 7, 9, 144, 256} {
+		for _, ldc := range []int{2 * nr, 2*nr + 5} {
+			for _, acc := range []bool{false, true} {
+				a, b0, b1 := randSlice(r, mr*kcb), randSlice(r, nr*kcb), randSlice(r, nr*kcb)
+				n := (mr-1)*ldc + 2*nr
+				base := randSlice(r, n+2*pad)
+				for i := range base[:pad] {
+					base[i], base[len(base)-1-i] = guard, guard
+				}
+				for i := 0; i < n; i++ {
+					if i%ldc >= 2*nr {
+						base[pad+i] = guard
+					}
+				}
+				got := append([]float32(nil), base...)
+				want := append([]float32(nil), base...)
+				kernel6x32Asm(kcb, &a[0], &b0[0], &b1[0], &got[pad], ldc, acc)
+				kernel(true, kcb, a, b0, want[pad:pad+n], ldc, acc)
+				kernel(true, kcb, a, b1, want[pad+nr:pad+n], ldc, acc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, want %v", kcb, ldc, acc, i-pad, got[i], want[i])
+					}
+				}
+			}
+		}
 	}
 }

@@ -101,10 +101,13 @@ func (c *fconv) gemmRows(e *Engine, wk, r0, rows int, out []float32) {
 	} else {
 		a := e.scr.f[wk][:rows*kk]
 		pix := g.OH * g.OW
-		for j := 0; j < rows; j++ {
+		for j := 0; j < rows; {
 			r := r0 + j
 			n, rem := r/pix, r%pix
-			im2colF(a[j*kk:(j+1)*kk], c.x.f32, g, n, rem/g.OW, rem%g.OW)
+			oy, ox := rem/g.OW, rem%g.OW
+			cnt := min(g.OW-ox, rows-j)
+			im2colRowF(a[j*kk:(j+cnt)*kk], c.x.f32, g, n, oy, ox, cnt)
+			j += cnt
 		}
 		src = a
 	}
@@ -211,21 +214,37 @@ func (e *Engine) fusablePoolF(k int, cg kernels.ConvGeom) (pg kernels.ConvGeom, 
 	return pg, op.Activation, y, true
 }
 
-func im2colF(dst, x []float32, g *kernels.ConvGeom, n, oy, ox int) {
-	o := 0
+// im2colRowF writes the im2col rows of output pixels (oy, ox0) …
+// (oy, ox0+cnt−1) of image n into dst (cnt rows of KH·KW·C): for each
+// pixel and kernel row, the in-bounds taps are one contiguous run of the
+// input row, copied at once; padding taps are zero.
+func im2colRowF(dst, x []float32, g *kernels.ConvGeom, n, oy, ox0, cnt int) {
 	c := g.C
-	for ky := 0; ky < g.KH; ky++ {
-		iy := oy*g.SH - g.PadT + ky
-		for kx := 0; kx < g.KW; kx++ {
-			ix := ox*g.SW - g.PadL + kx
-			if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
-				clear(dst[o : o+c])
-			} else if c == 1 {
-				dst[o] = x[(n*g.H+iy)*g.W+ix]
-			} else {
-				copy(dst[o:o+c], x[((n*g.H+iy)*g.W+ix)*c:])
+	kw := g.KW * c
+	kk := g.KH * kw
+	for j := 0; j < cnt; j++ {
+		ox := ox0 + j
+		ixs := ox*g.SW - g.PadL
+		kx0, kx1 := max(0, -ixs), min(g.KW, g.W-ixs)
+		row := dst[j*kk : (j+1)*kk]
+		for ky := 0; ky < g.KH; ky++ {
+			d := row[ky*kw : (ky+1)*kw]
+			iy := oy*g.SH - g.PadT + ky
+			if iy < 0 || iy >= g.H || kx0 >= kx1 {
+				clear(d)
+				continue
 			}
-			o += c
+			clear(d[:kx0*c])
+			clear(d[kx1*c:])
+			s := x[((n*g.H+iy)*g.W+ixs+kx0)*c:][:(kx1-kx0)*c]
+			d = d[kx0*c : kx1*c]
+			if len(s) <= 8 {
+				for i, v := range s {
+					d[i] = v
+				}
+			} else {
+				copy(d, s)
+			}
 		}
 	}
 }
