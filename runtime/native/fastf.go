@@ -55,6 +55,8 @@ type fconv struct {
 	pool    kernels.ConvGeom
 	fused   bool // pool fused: y is the pooled tensor
 	pact    model.Activation
+	zbias   []float32 // bias, or zeros
+	lo, hi  float32   // clamp of act then pact
 	prows   int // pooled rows per work unit (fused)
 	upi     int // work units per image (fused)
 	rowsMax int // GEMM rows of one unit at most
@@ -67,6 +69,11 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		pw: g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PadT == 0 && g.PadL == 0, rowsMax: chunkRowsF}
 	if pg, pact, py, ok := e.fusablePoolF(k, g); ok {
 		c.pool, c.pact, c.y, c.fused = pg, pact, py, true
+		c.lo, c.hi = clampRange(act, pact)
+		c.zbias = bias
+		if c.zbias == nil {
+			c.zbias = make([]float32, g.OC)
+		}
 		per := pg.KH * g.OW // GEMM rows per pooled row
 		c.prows = max(1, chunkRowsF/per)
 		if e.cfg.threads > 1 {
@@ -143,21 +150,15 @@ func (c *fconv) runFused(e *Engine, wk, lo, hi int) {
 				o := c.y.f32[((n*p.OH+py)*p.OW+px)*oc:][:oc:oc]
 				first := base + px*p.KW
 				if p.KH == 2 && p.KW == 2 {
-					r00 := cm[first*oc:][:oc:oc]
-					r01 := cm[(first+1)*oc:][:oc:oc]
-					r10 := cm[(first+g.OW)*oc:][:oc:oc]
-					r11 := cm[(first+g.OW+1)*oc:][:oc:oc]
-					for j := range o {
-						o[j] = max(max(r00[j], r01[j]), max(r10[j], r11[j]))
-					}
-				} else {
-					copy(o, cm[first*oc:][:oc])
-					for ky := 0; ky < p.KH; ky++ {
-						for kx := 0; kx < p.KW; kx++ {
-							r := cm[(first+ky*g.OW+kx)*oc:][:oc:oc]
-							for j := range o {
-								o[j] = max(o[j], r[j])
-							}
+					pool4(cm[first*oc:], cm[(first+1)*oc:], cm[(first+g.OW)*oc:], cm[(first+g.OW+1)*oc:], c.zbias, o, c.lo, c.hi)
+					continue
+				}
+				copy(o, cm[first*oc:][:oc])
+				for ky := 0; ky < p.KH; ky++ {
+					for kx := 0; kx < p.KW; kx++ {
+						r := cm[(first+ky*g.OW+kx)*oc:][:oc:oc]
+						for j := range o {
+							o[j] = max(o[j], r[j])
 						}
 					}
 				}

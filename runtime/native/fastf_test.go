@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/kernels"
 )
 
 // floatConvGraph builds CONV_2D → [MAX_POOL_2D] → FULLY_CONNECTED (float)
@@ -143,6 +144,50 @@ func TestFloatPoolFused(t *testing.T) {
 		_, err = e.TensorData(conv)
 		if inter != (err == nil) {
 			t.Errorf("intermediates=%v: TensorData(conv) error %v", inter, err)
+		}
+	}
+}
+
+// TestPool4Twins compares the pooling kernel with its Go twin bit for bit
+// (odd lengths, every clamp, guard cells after out).
+func TestPool4Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	acts := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}
+	for _, n := range []int{1, 7, 8, 9, 16, 31, 32, 64, 67} {
+		for _, a1 := range acts {
+			for _, a2 := range acts {
+				lo, hi := clampRange(a1, a2)
+				in := make([][]float32, 5)
+				for i := range in {
+					in[i] = make([]float32, n)
+					for j := range in[i] {
+						in[i][j] = float32(r.NormFloat64() * 4)
+					}
+				}
+				const guard = 12345.5
+				got := make([]float32, n+5)
+				want := make([]float32, n)
+				for i := n; i < len(got); i++ {
+					got[i] = guard
+				}
+				pool4(in[0], in[1], in[2], in[3], in[4], got[:n], lo, hi)
+				pool4Go(in[0], in[1], in[2], in[3], in[4], want, lo, hi)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d %v/%v: out[%d] = %v, want %v", n, a1, a2, i, got[i], want[i])
+					}
+					ref := max(max(in[0][i], in[1][i]), max(in[2][i], in[3][i])) + in[4][i]
+					ref = kernels.ActivationF32(a2, kernels.ActivationF32(a1, ref))
+					if got[i] != ref {
+						t.Fatalf("n=%d %v/%v: out[%d] = %v, reference %v", n, a1, a2, i, got[i], ref)
+					}
+				}
+				for i := n; i < len(got); i++ {
+					if got[i] != guard {
+						t.Fatalf("n=%d: guard %d overwritten", n, i)
+					}
+				}
+			}
 		}
 	}
 }
