@@ -60,6 +60,8 @@ type fconv struct {
 	prows   int // pooled rows per work unit (fused)
 	upi     int // work units per image (fused)
 	rowsMax int // GEMM rows of one unit at most
+	wp      int // padded input row width (pixels)
+	padMax  int // scratch for padded input rows
 	batch   int
 }
 
@@ -84,7 +86,9 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		c.rowsMax = c.prows * per
 		e.fuseNext = true
 	}
-	e.scr.wantF(c.rowsMax * (kk + g.OC))
+	c.wp = (g.OW-1)*g.SW + g.KW
+	c.padMax = (((c.rowsMax+g.OW-1)/g.OW+1)*g.SH + g.KH) * c.wp * g.C
+	e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax)
 	fused := func(wk, lo, hi int) { c.runFused(e, wk, lo, hi) }
 	plain := func(wk, lo, hi int) { c.runPlain(e, wk, lo, hi) }
 	return step{op: k, run: func(batch int) {
@@ -107,13 +111,17 @@ func (c *fconv) gemmRows(e *Engine, wk, r0, rows int, out []float32) {
 		src = c.x.f32[r0*kk:]
 	} else {
 		a := e.scr.f[wk][:rows*kk]
+		xp := e.scr.f[wk][c.rowsMax*(kk+g.OC):][:c.padMax]
 		pix := g.OH * g.OW
 		for j := 0; j < rows; {
+			// One image's output rows [oy0, oy1) at a time.
 			r := r0 + j
 			n, rem := r/pix, r%pix
-			oy, ox := rem/g.OW, rem%g.OW
-			cnt := min(g.OW-ox, rows-j)
-			im2colRowF(a[j*kk:(j+cnt)*kk], c.x.f32, g, n, oy, ox, cnt)
+			cnt := min(pix-rem, rows-j)
+			oy0, oy1 := rem/g.OW, (rem+cnt+g.OW-1)/g.OW
+			iy0 := oy0*g.SH - g.PadT
+			padRowsF(xp, c.x.f32, g, n, iy0, (oy1-1)*g.SH-g.PadT+g.KH, c.wp)
+			im2colPaddedF(a[j*kk:(j+cnt)*kk], xp, g, c.wp, rem%g.OW, cnt)
 			j += cnt
 		}
 		src = a
@@ -215,37 +223,54 @@ func (e *Engine) fusablePoolF(k int, cg kernels.ConvGeom) (pg kernels.ConvGeom, 
 	return pg, op.Activation, y, true
 }
 
-// im2colRowF writes the im2col rows of output pixels (oy, ox0) …
-// (oy, ox0+cnt−1) of image n into dst (cnt rows of KH·KW·C): for each
-// pixel and kernel row, the in-bounds taps are one contiguous run of the
-// input row, copied at once; padding taps are zero.
-func im2colRowF(dst, x []float32, g *kernels.ConvGeom, n, oy, ox0, cnt int) {
+// padRowsF copies input rows [iy0, iy1) of image n into xp, each row
+// widened to wp pixels starting at column −PadL, with zeros for the
+// padding (rows or columns outside the image).
+func padRowsF(xp, x []float32, g *kernels.ConvGeom, n, iy0, iy1, wp int) {
+	c := g.C
+	rw := wp * c
+	for iy := iy0; iy < iy1; iy++ {
+		d := xp[(iy-iy0)*rw : (iy-iy0+1)*rw]
+		if iy < 0 || iy >= g.H {
+			clear(d)
+			continue
+		}
+		lo := g.PadL * c
+		w := min(g.W, wp-g.PadL) * c
+		clear(d[:lo])
+		copy(d[lo:lo+w], x[(n*g.H+iy)*g.W*c:][:w])
+		clear(d[lo+w:])
+	}
+}
+
+// im2colPaddedF writes the im2col rows of cnt output pixels, starting at
+// output column ox0 of the output row whose first input row is padded row
+// 0 of xp, and continuing on the following output rows (each row SH
+// padded rows further down). Every tap is in xp, so there are no bounds
+// tests: each kernel row is one contiguous run of KW·C values.
+func im2colPaddedF(dst, xp []float32, g *kernels.ConvGeom, wp, ox0, cnt int) {
 	c := g.C
 	kw := g.KW * c
 	kk := g.KH * kw
+	rw := wp * c
+	oy, ox := 0, ox0
 	for j := 0; j < cnt; j++ {
-		ox := ox0 + j
-		ixs := ox*g.SW - g.PadL
-		kx0, kx1 := max(0, -ixs), min(g.KW, g.W-ixs)
 		row := dst[j*kk : (j+1)*kk]
+		base := oy*g.SH*rw + ox*g.SW*c
 		for ky := 0; ky < g.KH; ky++ {
+			s := xp[base+ky*rw:][:kw]
 			d := row[ky*kw : (ky+1)*kw]
-			iy := oy*g.SH - g.PadT + ky
-			if iy < 0 || iy >= g.H || kx0 >= kx1 {
-				clear(d)
-				continue
-			}
-			clear(d[:kx0*c])
-			clear(d[kx1*c:])
-			s := x[((n*g.H+iy)*g.W+ixs+kx0)*c:][:(kx1-kx0)*c]
-			d = d[kx0*c : kx1*c]
-			if len(s) <= 8 {
+			if kw <= 16 {
 				for i, v := range s {
 					d[i] = v
 				}
 			} else {
 				copy(d, s)
 			}
+		}
+		if ox++; ox == g.OW {
+			ox = 0
+			oy++
 		}
 	}
 }
