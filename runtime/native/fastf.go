@@ -57,11 +57,11 @@ type fconv struct {
 	pact    model.Activation
 	zbias   []float32 // bias, or zeros
 	lo, hi  float32   // clamp of act then pact
-	prows   int // pooled rows per work unit (fused)
-	upi     int // work units per image (fused)
-	rowsMax int // GEMM rows of one unit at most
-	wp      int // padded input row width (pixels)
-	padMax  int // scratch for padded input rows
+	prows   int       // pooled rows per work unit (fused)
+	upi     int       // work units per image (fused)
+	rowsMax int       // GEMM rows of one unit at most
+	wp      int       // padded input row width (pixels)
+	padMax  int       // scratch for padded input rows
 	batch   int
 }
 
