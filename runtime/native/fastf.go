@@ -62,6 +62,8 @@ type fconv struct {
 	rowsMax int       // GEMM rows of one unit at most
 	wp      int       // padded input row width (pixels)
 	padMax  int       // scratch for padded input rows
+	direct  []float32 // one-channel direct kernel: weights as [OC/16][KH·KW][16]
+	offs    []int     // its tap offsets in the padded rows
 	batch   int
 }
 
@@ -87,6 +89,21 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		e.fuseNext = true
 	}
 	c.wp = (g.OW-1)*g.SW + g.KW
+	if g.C == 1 && g.SW == 1 && g.OC%16 == 0 && !c.pw && hasConv1Asm {
+		c.direct = make([]float32, g.OC*kk)
+		for q := 0; q < g.OC/16; q++ {
+			for t := 0; t < kk; t++ {
+				for j := 0; j < 16; j++ {
+					c.direct[(q*kk+t)*16+j] = w[(16*q+j)*kk+t]
+				}
+			}
+		}
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				c.offs = append(c.offs, ky*c.wp+kx)
+			}
+		}
+	}
 	c.padMax = (((c.rowsMax+g.OW-1)/g.OW+1)*g.SH + g.KH) * c.wp * g.C
 	e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax)
 	fused := func(wk, lo, hi int) { c.runFused(e, wk, lo, hi) }
@@ -121,12 +138,37 @@ func (c *fconv) gemmRows(e *Engine, wk, r0, rows int, out []float32) {
 			oy0, oy1 := rem/g.OW, (rem+cnt+g.OW-1)/g.OW
 			iy0 := oy0*g.SH - g.PadT
 			padRowsF(xp, c.x.f32, g, n, iy0, (oy1-1)*g.SH-g.PadT+g.KH, c.wp)
+			if c.direct != nil {
+				c.directRows(xp, rem%g.OW, cnt, out[j*g.OC:])
+				j += cnt
+				continue
+			}
 			im2colPaddedF(a[j*kk:(j+cnt)*kk], xp, g, c.wp, rem%g.OW, cnt)
 			j += cnt
 		}
 		src = a
 	}
+	if c.direct != nil {
+		return
+	}
 	e.sgemmCtx(wk).GemmPacked(rows, src, kk, c.pb, 0, g.OC, out, g.OC)
+}
+
+// directRows computes cnt output pixels from column ox0 of the output row
+// whose input starts at row 0 of the padded rows xp (C = 1, stride 1).
+func (c *fconv) directRows(xp []float32, ox0, cnt int, out []float32) {
+	g := &c.g
+	kk := c.kk
+	oy, o := 0, 0
+	for ox := ox0; cnt > 0; ox, oy = 0, oy+1 {
+		n := min(g.OW-ox, cnt)
+		x := xp[oy*g.SH*c.wp+ox:]
+		for q := 0; q < g.OC/16; q++ {
+			conv1(n, x, c.offs, c.direct[q*kk*16:(q+1)*kk*16], out[o*g.OC+16*q:], g.OC)
+		}
+		o += n
+		cnt -= n
+	}
 }
 
 func (c *fconv) runPlain(e *Engine, wk, lo, hi int) {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/internal/sgemm"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/edgecnn/edgecnn/runtime/kernels"
@@ -27,6 +28,9 @@ func floatConvGraph(r *rand.Rand) *model.Graph {
 	}
 	pad := model.Padding(r.IntN(2))
 	oc := 1 + r.IntN(70)
+	if c == 1 && r.IntN(2) == 0 {
+		oc = 16 * (1 + r.IntN(3)) // the direct one-channel kernel
+	}
 	act := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}[r.IntN(3)]
 	oh, ow := (h+sh-1)/sh, (w+sw-1)/sw
 	if pad == model.PadValid {
@@ -186,6 +190,74 @@ func TestPool4Twins(t *testing.T) {
 					if got[i] != guard {
 						t.Fatalf("n=%d: guard %d overwritten", n, i)
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestConv1Twins compares the direct one-channel kernel with its Go twin
+// (within rounding: Go does not fuse multiply-adds on amd64) and with the
+// GEMM on the equivalent im2col matrix (bit for bit: same FMA chains), with
+// guard cells around the output.
+func TestConv1Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 1))
+	for it := 0; it < 200; it++ {
+		npix, taps, ldo := r.IntN(40), 1+r.IntN(12), 16+r.IntN(3)*16
+		offs := make([]int, taps)
+		for i := range offs {
+			offs[i] = r.IntN(50)
+		}
+		x := make([]float32, npix+60)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		w := make([]float32, 16*taps)
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		const guard = -777.25
+		n := max(0, (npix-1)*ldo+16)
+		got := make([]float32, n+8)
+		want := make([]float32, n)
+		for i := range got {
+			got[i] = guard
+		}
+		conv1(npix, x, offs, w, got, ldo)
+		conv1Go(npix, x, offs, w, want, ldo)
+		for i := range got {
+			inside := i < n && i%ldo < 16
+			if !inside {
+				if got[i] != guard {
+					t.Fatalf("it %d: guard %d overwritten", it, i)
+				}
+				continue
+			}
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(taps+4)*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("it %d npix %d taps %d: out[%d] = %v, Go twin %v", it, npix, taps, i, got[i], want[i])
+			}
+		}
+		if npix == 0 || !hasConv1Asm {
+			continue
+		}
+		a := make([]float32, npix*taps)
+		for i := 0; i < npix; i++ {
+			for tp, o := range offs {
+				a[i*taps+tp] = x[i+o]
+			}
+		}
+		wt := make([]float32, 16*taps) // [j][t]
+		for tp := 0; tp < taps; tp++ {
+			for j := 0; j < 16; j++ {
+				wt[j*taps+tp] = w[tp*16+j]
+			}
+		}
+		cg := make([]float32, npix*16)
+		sgemm.New(1).GemmPacked(npix, a, taps, sgemm.PackB(true, 16, taps, wt, taps), 0, 16, cg, 16)
+		for i := 0; i < npix; i++ {
+			for j := 0; j < 16; j++ {
+				if math.Float32bits(cg[i*16+j]) != math.Float32bits(got[i*ldo+j]) {
+					t.Fatalf("it %d: pixel %d col %d: direct %v, GEMM %v", it, i, j, got[i*ldo+j], cg[i*16+j])
 				}
 			}
 		}
