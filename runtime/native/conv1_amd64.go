@@ -13,3 +13,9 @@ var hasConv1Asm = cpu.X86.HasAVX512F
 //
 //go:noescape
 func conv1Asm(npix int, x *float32, offs *int, taps int, w *float32, out *float32, ldo int)
+
+// convIndirectAsm is the AVX-512 twin of convIndirectGo (kc, taps ≥ 1);
+// the caller has bounds-checked every access.
+//
+//go:noescape
+func convIndirectAsm(kc, taps int, offs *int, x *float32, pix *[6]int, b *float32, bstride int, c *float32, ldc int)

@@ -106,3 +106,110 @@ tap1:
 done:
 	VZEROUPPER
 	RET
+
+// func convIndirectAsm(kc, taps int, offs *int, x *float32, pix *[6]int, b *float32, bstride int, c *float32, ldc int)
+//
+// AVX-512 6×32 tile of a convolution without im2col: row i of the tile is
+// the output pixel whose input window starts at x[pix[i]]; depth k = t·kc + ch
+// reads x[pix[i]+offs[t]+ch] (offsets in elements) and B row k of the
+// panels at b (columns 0-15) and b+bstride bytes (16-31), each kc·taps×16.
+// Z8..Z19 accumulate (row i in Z(8+2i), Z(9+2i)), one FMA chain per
+// element in increasing k; the tile overwrites c (row stride ldc).
+TEXT ·convIndirectAsm(SB), NOSPLIT, $0-72
+	MOVQ offs+16(FP), SI
+	MOVQ taps+8(FP), DI
+	MOVQ b+40(FP), DX
+	MOVQ bstride+48(FP), BX
+	ADDQ DX, BX
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+tap:
+	MOVQ (SI), R9
+	SHLQ $2, R9
+	ADDQ x+24(FP), R9
+	MOVQ pix+32(FP), R8
+	MOVQ 8(R8), R10
+	SHLQ $2, R10
+	ADDQ R9, R10
+	MOVQ 16(R8), R11
+	SHLQ $2, R11
+	ADDQ R9, R11
+	MOVQ 24(R8), R12
+	SHLQ $2, R12
+	ADDQ R9, R12
+	MOVQ 32(R8), R13
+	SHLQ $2, R13
+	ADDQ R9, R13
+	MOVQ 40(R8), AX
+	SHLQ $2, AX
+	ADDQ R9, AX
+	MOVQ (R8), R8
+	SHLQ $2, R8
+	ADDQ R9, R8
+	XORQ CX, CX
+
+chan:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (R8)(CX*4), Z2
+	VBROADCASTSS (R10)(CX*4), Z3
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS (R11)(CX*4), Z4
+	VBROADCASTSS (R12)(CX*4), Z5
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS (R13)(CX*4), Z6
+	VBROADCASTSS (AX)(CX*4), Z7
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	ADDQ         $64, DX
+	ADDQ         $64, BX
+	INCQ         CX
+	CMPQ         CX, kc+0(FP)
+	JLT          chan
+
+	ADDQ $8, SI
+	DECQ DI
+	JNZ  tap
+
+	MOVQ    c+56(FP), DI
+	MOVQ    ldc+64(FP), R8
+	SHLQ    $2, R8
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    R8, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	VZEROUPPER
+	RET

@@ -64,6 +64,8 @@ type fconv struct {
 	padMax  int       // scratch for padded input rows
 	direct  []float32 // one-channel direct kernel: weights as [OC/16][KH·KW][16]
 	offs    []int     // its tap offsets in the padded rows
+	ind     []float32 // indirect 6×32 kernel: weights as [OC/16][K][16]
+	indOffs []int     // its tap offsets (elements) in the padded rows
 	batch   int
 }
 
@@ -105,7 +107,22 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		}
 	}
 	c.padMax = (((c.rowsMax+g.OW-1)/g.OW+1)*g.SH + g.KH) * c.wp * g.C
-	e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax)
+	if g.C > 1 && g.OC%32 == 0 && !c.pw && hasConv1Asm {
+		c.ind = make([]float32, g.OC*kk)
+		for q := 0; q < g.OC/16; q++ {
+			for t := 0; t < kk; t++ {
+				for j := 0; j < 16; j++ {
+					c.ind[(q*kk+t)*16+j] = w[(16*q+j)*kk+t]
+				}
+			}
+		}
+		for ky := 0; ky < g.KH; ky++ {
+			for kx := 0; kx < g.KW; kx++ {
+				c.indOffs = append(c.indOffs, (ky*c.wp+kx)*g.C)
+			}
+		}
+	}
+	e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax + 6*32)
 	fused := func(wk, lo, hi int) { c.runFused(e, wk, lo, hi) }
 	plain := func(wk, lo, hi int) { c.runPlain(e, wk, lo, hi) }
 	return step{op: k, run: func(batch int) {
@@ -143,15 +160,56 @@ func (c *fconv) gemmRows(e *Engine, wk, r0, rows int, out []float32) {
 				j += cnt
 				continue
 			}
+			if c.ind != nil {
+				tile := e.scr.f[wk][c.rowsMax*(kk+g.OC)+c.padMax:][:6*32]
+				c.indirectRows(xp, rem%g.OW, cnt, out[j*g.OC:], tile)
+				j += cnt
+				continue
+			}
 			im2colPaddedF(a[j*kk:(j+cnt)*kk], xp, g, c.wp, rem%g.OW, cnt)
 			j += cnt
 		}
 		src = a
 	}
-	if c.direct != nil {
+	if c.direct != nil || c.ind != nil {
 		return
 	}
 	e.sgemmCtx(wk).GemmPacked(rows, src, kk, c.pb, 0, g.OC, out, g.OC)
+}
+
+// indirectRows computes cnt output pixels from column ox0 of the output
+// row whose input starts at row 0 of the padded rows xp, six pixels (one
+// tile row each) at a time, reading the input windows in place.
+func (c *fconv) indirectRows(xp []float32, ox0, cnt int, out, tile []float32) {
+	g := &c.g
+	oc, kk := g.OC, c.kk
+	var pix [6]int
+	oy, ox := 0, ox0
+	for i0 := 0; i0 < cnt; i0 += 6 {
+		m := min(6, cnt-i0)
+		for i := range 6 {
+			if i >= m {
+				pix[i] = pix[m-1] // a valid window; the row is discarded
+				continue
+			}
+			pix[i] = (oy*g.SH*c.wp + ox*g.SW) * g.C
+			if ox++; ox == g.OW {
+				ox = 0
+				oy++
+			}
+		}
+		for p := 0; p < oc/32; p++ {
+			b := c.ind[2*p*kk*16:]
+			if m == 6 {
+				convIndirect(g.C, c.indOffs, xp, &pix, b, kk*16, out[i0*oc+32*p:], oc)
+				continue
+			}
+			convIndirect(g.C, c.indOffs, xp, &pix, b, kk*16, tile, 32)
+			for i := 0; i < m; i++ {
+				copy(out[(i0+i)*oc+32*p:][:32], tile[i*32:(i+1)*32])
+			}
+		}
+	}
 }
 
 // directRows computes cnt output pixels from column ox0 of the output row

@@ -31,6 +31,9 @@ func floatConvGraph(r *rand.Rand) *model.Graph {
 	if c == 1 && r.IntN(2) == 0 {
 		oc = 16 * (1 + r.IntN(3)) // the direct one-channel kernel
 	}
+	if c > 1 && r.IntN(3) == 0 {
+		oc = 32 * (1 + r.IntN(2)) // the indirect 6×32 kernel
+	}
 	act := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}[r.IntN(3)]
 	oh, ow := (h+sh-1)/sh, (w+sw-1)/sw
 	if pad == model.PadValid {
@@ -258,6 +261,77 @@ func TestConv1Twins(t *testing.T) {
 			for j := 0; j < 16; j++ {
 				if math.Float32bits(cg[i*16+j]) != math.Float32bits(got[i*ldo+j]) {
 					t.Fatalf("it %d: pixel %d col %d: direct %v, GEMM %v", it, i, j, got[i*ldo+j], cg[i*16+j])
+				}
+			}
+		}
+	}
+}
+
+// TestConvIndirectTwins compares the indirect 6×32 kernel with its Go twin
+// (within rounding) and, for depths of one GEMM slice, with the GEMM on
+// the equivalent im2col rows (bit for bit), with guard cells around c.
+func TestConvIndirectTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 9))
+	for it := 0; it < 150; it++ {
+		kc, taps, ldc := 1+r.IntN(40), 1+r.IntN(9), 32+r.IntN(3)*16
+		offs := make([]int, taps)
+		for i := range offs {
+			offs[i] = r.IntN(100)
+		}
+		var pix [6]int
+		for i := range pix {
+			pix[i] = r.IntN(200)
+		}
+		x := make([]float32, 200+100+kc)
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		k := taps * kc
+		b := make([]float32, 2*k*16)
+		for i := range b {
+			b[i] = float32(r.NormFloat64())
+		}
+		const guard = -777.25
+		n := 5*ldc + 32
+		got := make([]float32, n+8)
+		for i := range got {
+			got[i] = guard
+		}
+		want := make([]float32, n)
+		convIndirect(kc, offs, x, &pix, b, k*16, got, ldc)
+		convIndirectGo(kc, offs, x, &pix, b, k*16, want, ldc)
+		for i := range got {
+			if i >= n || i%ldc >= 32 {
+				if got[i] != guard {
+					t.Fatalf("it %d: guard %d overwritten", it, i)
+				}
+				continue
+			}
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(k+4)*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("it %d kc %d taps %d: c[%d] = %v, Go twin %v", it, kc, taps, i, got[i], want[i])
+			}
+		}
+		if !hasConv1Asm || k > 256 {
+			continue
+		}
+		a := make([]float32, 6*k)
+		for i := range 6 {
+			for tp, o := range offs {
+				copy(a[i*k+tp*kc:][:kc], x[pix[i]+o:])
+			}
+		}
+		wt := make([]float32, 32*k) // [j][k]
+		for j := 0; j < 32; j++ {
+			for p := 0; p < k; p++ {
+				wt[j*k+p] = b[(j/16)*k*16+p*16+j%16]
+			}
+		}
+		cg := make([]float32, 6*32)
+		sgemm.New(1).GemmPacked(6, a, k, sgemm.PackB(true, 32, k, wt, k), 0, 32, cg, 32)
+		for i := range 6 {
+			for j := range 32 {
+				if math.Float32bits(cg[i*32+j]) != math.Float32bits(got[i*ldc+j]) {
+					t.Fatalf("it %d: row %d col %d: indirect %v, GEMM %v", it, i, j, got[i*ldc+j], cg[i*32+j])
 				}
 			}
 		}
