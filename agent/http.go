@@ -237,6 +237,7 @@ type State struct {
 	Digits     string       `json:"digits"`
 	Confidence float32      `json:"confidence"`
 	Boxes      []Prediction `json:"boxes"`
+	ROIs       []RegionBox  `json:"rois,omitempty"` // --rois
 	Width      int          `json:"width"`
 	Height     int          `json:"height"`
 	Healthy    bool         `json:"healthy"`
@@ -246,7 +247,7 @@ func (a *Agent) state() State {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
 	s := State{Seq: a.pSeq, Time: a.pTime, Digits: a.pResult.Text, Confidence: a.pResult.Confidence,
-		Boxes: a.pResult.Digits, Healthy: a.Healthy()}
+		Boxes: a.pResult.Digits, ROIs: a.pResult.ROIs, Healthy: a.Healthy()}
 	if a.pFrame != nil {
 		s.Width, s.Height = a.pFrame.Bounds().Dx(), a.pFrame.Bounds().Dy()
 	}

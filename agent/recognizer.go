@@ -31,7 +31,8 @@ type Prediction struct {
 	Label      string          `json:"label"`
 	Confidence float32         `json:"confidence"` // softmax maximum
 	Box        image.Rectangle `json:"-"`
-	BoxXYWH    [4]int          `json:"box"` // x, y, width, height in the frame
+	BoxXYWH    [4]int          `json:"box"`            // x, y, width, height in the frame
+	Name       string          `json:"name,omitempty"` // --rois: the region's name
 }
 
 // Result is the recognition of one image.
@@ -41,6 +42,8 @@ type Result struct {
 	Digits     []Prediction `json:"boxes"`
 	// Rejected counts located digits dropped for confidence below the minimum.
 	Rejected int `json:"rejected,omitempty"`
+	// ROIs are the configured digit regions (--rois), for the preview.
+	ROIs []RegionBox `json:"rois,omitempty"`
 }
 
 // OK reports whether a digit was recognized.
@@ -58,12 +61,19 @@ type Recognizer struct {
 	in, out []float32
 
 	cropState // the last frame's crops, for collect (collecthook.go)
+	// scoreOut: outputs of split candidates scored for Multi (number.go).
+	scoreOut []float32
+	regions  []preprocess.Region // --rois (number.go)
+	digitsV  []regionDigit
 }
 
 // RecognizerConfig configures NewRecognizer.
 type RecognizerConfig struct {
 	Preprocess    preprocess.Config // Width, Height and Norm come from the engine
 	MinConfidence float32           // below it a digit counts as "no digit" (default 0.5)
+	// Regions, when set, are one digit position each (--rois): each is
+	// read as one digit and the text has one character per region.
+	Regions []preprocess.Region
 }
 
 // ErrModel is returned (wrapped) when the engine's model cannot be used
@@ -116,9 +126,16 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	}
 	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf,
 		batch: in.Shape[0] == -1}
-	maxD := pre.Config().MaxDigits
+	maxD := max(pre.Config().MaxDigits, len(cfg.Regions))
+	if len(cfg.Regions) > preprocess.MaxRegions {
+		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
+	}
+	r.regions = cfg.Regions
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
+	if pc.Multi {
+		pre.SetScorer(r.score) // touching digits: the classifier judges the cuts
+	}
 	return r, nil
 }
 
@@ -138,6 +155,9 @@ func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
 
 // Recognize locates and classifies the digit(s) in img.
 func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
+	if len(r.regions) > 0 {
+		return r.recognizeRegions(ctx, img)
+	}
 	pr, err := r.pre.Process(img)
 	r.last, r.located = nil, r.located[:0]
 	if err != nil {
@@ -171,6 +191,9 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		r.located = append(r.located, located{r.labels[best], conf})
 		if conf < r.minConf {
 			res.Rejected++
+			if r.pre.Config().Multi {
+				sb.WriteByte('?') // a number keeps its places (number.go)
+			}
 			continue
 		}
 		b := d.Box
@@ -180,8 +203,8 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		res.Confidence = min(res.Confidence, conf)
 	}
 	res.Text = sb.String()
-	if res.Text == "" {
-		res.Confidence = 0
+	if len(res.Digits) == 0 {
+		res.Text, res.Confidence = "", 0
 	}
 	return res, nil
 }

@@ -257,3 +257,70 @@ func fmtUs(us float64) string {
 	}
 	return fmt.Sprintf("%.1f µs", us)
 }
+
+// Sweep measures every backend row at every batch × threads combination
+// (edgecnn bench --sweep), each in its own child process as Run does.
+func Sweep(ctx context.Context, o Options, rows []string, exe string, inProcess bool, batches, threads []int) []Result {
+	var out []Result
+	for _, b := range batches {
+		for _, t := range threads {
+			oo := o
+			oo.Batch, oo.Threads = b, t
+			for _, name := range rows {
+				out = append(out, Run(ctx, oo, name, exe, inProcess))
+			}
+		}
+	}
+	return out
+}
+
+// PrintSweep writes a sweep as one table: a row per backend, a column per
+// batch × threads, each cell images/s and the ratio to the fastest other
+// backend of the same column (> 1: faster than every peer).
+func PrintSweep(w io.Writer, model string, rs []Result) {
+	type col struct{ batch, threads int }
+	var cols []col
+	var names []string
+	cell := map[string]map[col]Result{}
+	for _, r := range rs {
+		c := col{r.Batch, r.Threads}
+		if !slices.Contains(cols, c) {
+			cols = append(cols, c)
+		}
+		if cell[r.Backend] == nil {
+			cell[r.Backend] = map[col]Result{}
+			names = append(names, r.Backend)
+		}
+		cell[r.Backend][c] = r
+	}
+	fmt.Fprintf(w, "model %s: images/s (ratio to the fastest other backend of the column)\n", model)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "backend\t")
+	for _, c := range cols {
+		fmt.Fprintf(tw, "batch %d × %d thr\t", c.batch, c.threads)
+	}
+	fmt.Fprintln(tw)
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t", n)
+		for _, c := range cols {
+			r, ok := cell[n][c]
+			if !ok || r.Status != "ok" {
+				fmt.Fprint(tw, "-\t")
+				continue
+			}
+			best := 0.0
+			for _, m := range names {
+				if p, ok := cell[m][c]; ok && m != n && p.Status == "ok" {
+					best = max(best, p.ImagesPerS)
+				}
+			}
+			if best > 0 {
+				fmt.Fprintf(tw, "%.0f (%.2f×)\t", r.ImagesPerS, r.ImagesPerS/best)
+			} else {
+				fmt.Fprintf(tw, "%.0f\t", r.ImagesPerS)
+			}
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/native"
+
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
@@ -88,7 +91,16 @@ func TestSameInputAsPredict(t *testing.T) {
 	Init(m, 1)
 	// What predict builds: the model's engine and a recognizer with
 	// predict's default preprocessing flags.
-	rec, err := agent.NewRecognizer(agent.ReferenceEngine(m), agent.RecognizerConfig{Preprocess: preprocess.Config{}})
+	g, err := model.FloatGraph(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := native.New(g, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{Preprocess: preprocess.Config{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,5 +305,50 @@ func TestInitMismatch(t *testing.T) {
 	src := loadFolder(t, lcdFolder(t, 10, 2))
 	if _, err := EvaluateSet(context.Background(), ck.Model, src.Train, 1); !errors.Is(err, ErrUnknownLabel) || !strings.Contains(err.Error(), `labelled "x"`) {
 		t.Fatalf("10-class model evaluated on x images: %v", err)
+	}
+}
+
+// TestFineTuneResume: a mixed-source fine-tuning run that grew an "x"
+// class, interrupted after epoch 1 and resumed, equals the uninterrupted
+// run bit for bit and keeps its lineage.
+func TestFineTuneResume(t *testing.T) {
+	dir := t.TempDir()
+	base, cfg := smallModel(t, dir)
+	folder := loadFolder(t, lcdFolder(t, 10, 4))
+	mn := data.FromDataset("data/mnist", smallData(t, 320))
+	run := func(out string, epochs int, resume bool) *Result {
+		ck, ref, err := ReadInit(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := InitConfig(cfg, ck, base, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Epochs, c.EpochSize, c.Batch, c.Limit, c.Augment = epochs, 96, 32, 0, true
+		r := Run{Config: c, Sources: []*data.Source{mn, folder}, Weights: []float64{2, 1}, Out: out, Resume: resume}
+		if !resume {
+			r.Init, r.InitRef = ck, ref
+		}
+		res, err := Train(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a := run(filepath.Join(dir, "a.ckpt"), 2, false)
+	run(filepath.Join(dir, "b.ckpt"), 1, false)
+	b := run(filepath.Join(dir, "b.ckpt"), 2, true)
+	if a.Model.Arch.Classes != 11 || !sameBits(params(a.Model), params(b.Model)) {
+		t.Fatalf("resumed run differs (classes %d, %d)", a.Model.Arch.Classes, b.Model.Arch.Classes)
+	}
+	ck, err := model.ReadCheckpointFile(filepath.Join(dir, "b.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This run's two sources, then the one the base checkpoint was taught.
+	if ck.Init == nil || ck.Init.Path != base || len(ck.DataSources) != 3 || math.Abs(ck.DataSources[0].Weight-2.0/3) > 1e-6 ||
+		ck.DataSources[2].From != base || ck.DataSources[2].Images != 640 {
+		t.Fatalf("resumed checkpoint lineage: init %+v sources %+v", ck.Init, ck.DataSources)
 	}
 }

@@ -339,7 +339,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		if err := json.Unmarshal(ck.Config, &old); err != nil {
 			return nil, fmt.Errorf("train: resume: checkpoint %s has no training config: %v", r.Out, err)
 		}
-		if old.Classes > 0 && cfg.Classes == 0 {
+		if old.Classes > 0 { // e.g. grown to 11 by "x" data; not a flag
 			cfg.Classes = old.Classes
 		}
 		if ck.Model.Arch != cfg.Arch() {

@@ -41,6 +41,7 @@ EXAMPLES:
 			&cli.StringFlag{Name: "identity", Usage: "with --host: private key file (default: ssh-agent, then ~/.ssh keys)"},
 			&cli.StringFlag{Name: "known-hosts", Usage: "with --host: known_hosts file (default ~/.ssh/known_hosts)"},
 			&cli.BoolFlag{Name: "accept-new-host-key", Usage: "with --host: trust and record a host key seen for the first time"},
+			&cli.BoolFlag{Name: "sweep", Usage: "measure batch 1, 8, 64, 256 × threads 1, 2 and print one table with ratios to the fastest other backend"},
 			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "internal: run one backend in this process and print its JSON row"},
 		},
 		Action: benchAction,
@@ -71,6 +72,14 @@ func benchAction(c *cli.Context) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
+	}
+	if c.Bool("sweep") {
+		rs := bench.Sweep(c.Context, o, bench.Rows(c.String("backend")), exe, c.Bool("in-process"), []int{1, 8, 64, 256}, []int{1, 2})
+		if c.Bool("json") {
+			return writeJSON(c.App.Writer, rs)
+		}
+		bench.PrintSweep(c.App.Writer, o.Model, rs)
+		return nil
 	}
 	var results []bench.Result
 	for _, name := range bench.Rows(c.String("backend")) {

@@ -12,6 +12,7 @@ import (
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/cross"
 	"github.com/edgecnn/edgecnn/cross/oci"
+	"github.com/edgecnn/edgecnn/deploy"
 	"github.com/urfave/cli/v2"
 )
 
@@ -32,7 +33,7 @@ Layers are reproducible (SOURCE_DATE_EPOCH sets their time; default the Unix epo
 			&cli.StringFlag{Name: "image", Usage: "also write an OCI image layout: oci:DIR or oci:DIR:TAG (default tag latest)"},
 			&cli.StringFlag{Name: "push", Usage: "also push the image to REGISTRY/REPO:TAG (credentials from ~/.docker/config.json)"},
 			&cli.BoolFlag{Name: "insecure-registry", Usage: "plain HTTP to --push's registry (loopback and private addresses use it anyway)"},
-			&cli.StringFlag{Name: "model", Usage: "model file for the image (default: the first of " + strings.Join(defaultModels, ", ") + ")"},
+			&cli.StringFlag{Name: "model", Usage: "model file for the image (default: the first of " + strings.Join(deploy.DefaultModels, ", ") + ")"},
 			&cli.StringFlag{Name: "config", Usage: "config file for the image (edgecnn run --config)"},
 			&cli.StringFlag{Name: "http", Value: "0.0.0.0:8080", Usage: "the image's HTTP listen address (its healthcheck asks /healthz)"},
 			&cli.StringFlag{Name: "camera", Value: "auto", Usage: "the image's camera source"},
@@ -65,7 +66,7 @@ func buildAction(c *cli.Context) error {
 				return fmt.Errorf("build: --image: %w", err)
 			}
 		}
-		m, err := modelOrDefault(c.String("model"))
+		m, err := deploy.PickModel(c.String("model"))
 		if err != nil {
 			return fmt.Errorf("build: an image needs a model: %w", err)
 		}

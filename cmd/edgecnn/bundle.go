@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -19,7 +18,7 @@ func init() {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "board", Usage: "board name (edgecnn boards)", Required: true},
 			&cli.StringFlag{Name: "out", Usage: "folder: OUT/releases/<release>/ and OUT/bundle.json", Required: true},
-			&cli.StringFlag{Name: "model", Usage: "model file (default: the first of " + strings.Join(defaultModels, ", ") + ")"},
+			&cli.StringFlag{Name: "model", Usage: "model file (default: the first of " + strings.Join(deploy.DefaultModels, ", ") + ")"},
 			&cli.StringFlag{Name: "config", Usage: "config file (passed to edgecnn run --config)"},
 			&cli.StringFlag{Name: "binary", Usage: "edgecnn binary built for the board (default: edgecnn build for --board)"},
 			&cli.StringSliceFlag{Name: "backend", Usage: "backend(s) to build in and run (default: the board's)"},
@@ -33,26 +32,14 @@ func init() {
 			if err != nil {
 				return err
 			}
-			model, err := modelOrDefault(c.String("model"))
+			model, err := deploy.PickModel(c.String("model"))
 			if err != nil {
 				return fmt.Errorf("bundle: %w", err)
 			}
-			backends := c.StringSlice("backend")
-			if len(backends) == 0 {
-				backends = []string{b.Backend}
-			}
-			bin, libs, version, err := flashBinary(c, b, backends)
-			if err != nil {
-				return err
-			}
-			runBackend := "native"
-			for _, be := range backends {
-				if be != "native" && !strings.Contains(be, ",") {
-					runBackend = be
-				}
-			}
-			bu, err := deploy.NewBundle(deploy.Spec{Board: b, Binary: bin, Libs: libs, Model: model, Config: c.String("config"), Version: version,
-				Service: deploy.Service{Prefix: c.String("prefix"), Backend: runBackend, Camera: c.String("camera"), HTTP: c.String("http")}})
+			bu, err := deploy.BundleFor(c.Context, b, model, deploy.Request{
+				Config: c.String("config"), Binary: c.String("binary"), Backends: c.StringSlice("backend"),
+				ReleaseVersion: c.String("release-version"), ProgramVersion: programVersion(), Log: c.App.ErrWriter,
+				Service: deploy.Service{Prefix: c.String("prefix"), Camera: c.String("camera"), HTTP: c.String("http")}})
 			if err != nil {
 				return err
 			}
@@ -64,24 +51,4 @@ func init() {
 			return nil
 		},
 	})
-}
-
-// modelOrDefault returns model, or when empty the first of defaultModels
-// that exists; it must be a regular file.
-func modelOrDefault(model string) (string, error) {
-	if model == "" {
-		for _, m := range defaultModels {
-			if _, err := os.Stat(m); err == nil {
-				model = m
-				break
-			}
-		}
-		if model == "" {
-			return "", fmt.Errorf("no --model given and none of %s exists", strings.Join(defaultModels, ", "))
-		}
-	}
-	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
-		return "", fmt.Errorf("--model %s: not a readable file", model)
-	}
-	return model, nil
 }

@@ -21,6 +21,7 @@ func recognizerFlags() []cli.Flag {
 		threadsFlag(),
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
+		&cli.StringFlag{Name: "rois", Usage: "JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"},
 		&cli.Float64Flag{Name: "min-confidence", Value: 0.5, Usage: "below this softmax confidence a digit counts as \"no digit\""},
 		&cli.StringFlag{Name: "polarity", Value: "auto", Usage: "auto, dark (dark ink on light paper) or light"},
 		&cli.StringFlag{Name: "threshold", Value: "otsu", Usage: "binarization: otsu or adaptive"},
@@ -45,6 +46,15 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 	if err != nil {
 		return nil, err
 	}
+	var regions []preprocess.Region
+	if path := c.String("rois"); path != "" {
+		if c.Bool("multi") || c.String("roi") != "" {
+			return nil, fmt.Errorf("--rois sets every digit's region: drop --multi and --roi")
+		}
+		if regions, err = preprocess.LoadRegions(path); err != nil {
+			return nil, err
+		}
+	}
 	mc := c.Float64("min-confidence")
 	if !(mc >= 0 && mc <= 1) {
 		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
@@ -55,6 +65,7 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 	cfg := agent.RecognizerConfig{
 		Preprocess:    preprocess.Config{ROI: roi, Multi: c.Bool("multi"), Polarity: pol, Threshold: th},
 		MinConfidence: float32(mc),
+		Regions:       regions,
 	}
 	path := c.String("model")
 	return func() (*agent.Recognizer, error) {

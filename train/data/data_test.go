@@ -357,3 +357,12 @@ func TestConcatAndSplit(t *testing.T) {
 		t.Fatalf("split: %v, %v", val, err)
 	}
 }
+
+func TestFolderCancelled(t *testing.T) {
+	dir := smallFolder(t, []string{"1", "2"}, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := LoadFolder(ctx, dir, Options{Threads: 2}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled load: %v", err)
+	}
+}

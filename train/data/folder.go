@@ -212,11 +212,13 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 	threads := max(1, min(opt.Threads, len(files)))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for t := 0; t < threads; t++ {
-		pre, err := preprocess.New(pc)
-		if err != nil {
+	pres := make([]*preprocess.Preprocessor, threads)
+	for t := range pres {
+		if pres[t], err = preprocess.New(pc); err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
+	}
+	for _, pre := range pres {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -239,7 +241,6 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 		return nil, err
 	}
 
-	size := pc.Width * pc.Height
 	set := &Set{H: pc.Height, W: pc.Width}
 	seen := map[[32]byte]string{}
 	digest := sha256.New()
@@ -275,7 +276,6 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 	set.N = set.N8 + len(inkLabels)
 	set.Labels = append(pixLabels, inkLabels...)
 	set.Names = append(pixNames, inkNames...)
-	_ = size
 	sum.PerLabel = set.LabelCounts()
 	sum.Classes = len(sum.PerLabel)
 	sum.SkippedPc = 100 * float64(len(sum.NoDigit)) / float64(sum.Files)
