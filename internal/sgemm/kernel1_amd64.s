@@ -203,3 +203,73 @@ store:
 	VMOVUPS Z19, 64(DI)
 	VZEROUPPER
 	RET
+
+// func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)
+//
+// AVX-512 one row of C against eight consecutive packed B panels (each
+// kc×16): Z0..Z7 accumulate panel q, one FMA chain per column in
+// increasing k (the same bits as eight kernel1x16Asm calls), Z8 holds the
+// broadcast A value. Panel q is read at DX + q·kc·64 bytes.
+TEXT ·kernel1x128Asm(SB), NOSPLIT, $0-33
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), DI
+	MOVQ CX, R9
+	SHLQ $6, R9
+	LEAQ (DX)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	LEAQ (R12)(R9*1), R13
+	LEAQ (R13)(R9*1), AX
+	LEAQ (AX)(R9*1), BX
+	LEAQ (BX)(R9*1), R8
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+
+loop:
+	VBROADCASTSS (SI), Z8
+	VFMADD231PS  (DX)(R9*1), Z8, Z0
+	VFMADD231PS  (R10)(R9*1), Z8, Z1
+	VFMADD231PS  (R11)(R9*1), Z8, Z2
+	VFMADD231PS  (R12)(R9*1), Z8, Z3
+	VFMADD231PS  (R13)(R9*1), Z8, Z4
+	VFMADD231PS  (AX)(R9*1), Z8, Z5
+	VFMADD231PS  (BX)(R9*1), Z8, Z6
+	VFMADD231PS  (R8)(R9*1), Z8, Z7
+	ADDQ         $4, SI
+	ADDQ         $64, R9
+	DECQ         CX
+	JNZ          loop
+
+	MOVBLZX accumulate+32(FP), CX
+	TESTQ   CX, CX
+	JZ      store
+	VADDPS  (DI), Z0, Z0
+	VADDPS  64(DI), Z1, Z1
+	VADDPS  128(DI), Z2, Z2
+	VADDPS  192(DI), Z3, Z3
+	VADDPS  256(DI), Z4, Z4
+	VADDPS  320(DI), Z5, Z5
+	VADDPS  384(DI), Z6, Z6
+	VADDPS  448(DI), Z7, Z7
+
+store:
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VZEROUPPER
+	RET

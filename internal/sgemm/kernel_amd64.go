@@ -63,3 +63,9 @@ var hasAVX512 = hasAsm && cpu.X86.HasAVX512F
 //
 //go:noescape
 func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel1x128Asm is the AVX-512 twin of eight kernel1x16Go calls on the
+// consecutive panels at b (stride kc·16): c receives 128 outputs.
+//
+//go:noescape
+func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)

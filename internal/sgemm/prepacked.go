@@ -71,6 +71,13 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 			if mcb == 1 {
 				row := a[ic*lda+pc : ic*lda+pc+kcb]
 				jr := j0
+				if c.asm && c.avx512 && hasAVX512 {
+					for ; jr+8*nr <= j1; jr += 8 * nr {
+						bp := panels[jr*kcb : (jr+8*nr)*kcb]
+						out := cm[ic*ldc+jr : ic*ldc+jr+8*nr]
+						kernel1x128Asm(kcb, &row[0], &bp[0], &out[0], accumulate)
+					}
+				}
 				for ; jr+4*nr <= j1; jr += 4 * nr {
 					kernel1x64(c.asm, kcb, row, panels[jr*kcb:(jr+4*nr)*kcb], cm[ic*ldc+jr:ic*ldc+jr+4*nr], accumulate)
 				}

@@ -95,6 +95,26 @@ func TestKernel1Twins(t *testing.T) {
 					t.Fatalf("x64 kc=%d acc=%v: c[%d] = %v, want %v", kcb, acc, i-pad, got4[i], want4[i])
 				}
 			}
+			if !hasAVX512 {
+				continue
+			}
+			// Eight panels (AVX-512) equal eight one-panel calls bit for bit.
+			b8 := randSlice(r, 8*nr*kcb)
+			base8 := randSlice(r, 8*nr+2*pad)
+			for i := range base8[:pad] {
+				base8[i], base8[len(base8)-1-i] = guard, guard
+			}
+			got8 := append([]float32(nil), base8...)
+			want8 := append([]float32(nil), base8...)
+			kernel1x128Asm(kcb, &a[0], &b8[0], &got8[pad], acc)
+			for q := range 8 {
+				kernel1(true, kcb, a, b8[q*nr*kcb:], want8[pad+q*nr:pad+(q+1)*nr], acc)
+			}
+			for i := range got8 {
+				if got8[i] != want8[i] {
+					t.Fatalf("x128 kc=%d acc=%v: c[%d] = %v, want %v", kcb, acc, i-pad, got8[i], want8[i])
+				}
+			}
 		}
 	}
 }
