@@ -116,9 +116,11 @@ type Agent struct {
 type Line struct {
 	Time          time.Time    `json:"time"`
 	Seq           uint64       `json:"seq"`
-	Digits        string       `json:"digits"`     // smoothed answer; "" means no digit
-	Confidence    float32      `json:"confidence"` // mean confidence of the smoothed answer's votes
-	LatencyMS     float64      `json:"latency_ms"` // capture → result
+	Digits        string       `json:"digits"`              // smoothed answer; "" means no digit
+	Reason        string       `json:"reason,omitempty"`    // why Digits is "" (Result.Reason of the latest such frame)
+	Rejection     string       `json:"rejection,omitempty"` // NoteConfidenceOnly for a model without the reject class
+	Confidence    float32      `json:"confidence"`          // mean confidence of the smoothed answer's votes
+	LatencyMS     float64      `json:"latency_ms"`          // capture → result
 	RecognizeMS   float64      `json:"recognize_ms"`
 	Raw           string       `json:"raw_digits"` // this frame's own answer
 	RawConfidence float32      `json:"raw_confidence"`
@@ -212,6 +214,18 @@ func (a *Agent) Run(ctx context.Context) error {
 			return err
 		}
 		a.pool <- r
+	}
+	if r := rec; r != nil || n > 0 {
+		if r == nil {
+			r = <-a.pool
+			a.pool <- r
+		}
+		rj := r.Rejection()
+		if note := r.Note(); note != "" {
+			a.log.Warn("rejection of non-digits is by confidence only: the model has no \"x\" (not a digit) class", "min_confidence", rj.Threshold, "source", rj.Source)
+		} else {
+			a.log.Info("rejection", "class", true, "min_confidence", rj.Threshold, "source", rj.Source)
+		}
 	}
 
 	var wg sync.WaitGroup
@@ -485,8 +499,9 @@ func (a *Agent) take(ctx context.Context) (camera.Frame, bool) {
 }
 
 type vote struct {
-	text string
-	conf float32
+	text   string
+	conf   float32
+	reason string
 }
 
 func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
@@ -535,8 +550,18 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			copy(window, window[1:])
 			window = window[:len(window)-1]
 		}
-		window = append(window, vote{res.Text, res.Confidence})
+		window = append(window, vote{res.Text, res.Confidence, res.Reason})
 		text, conf := majority(window)
+		reason := ""
+		if text == "" {
+			reason = ReasonNoInk
+			for i := len(window) - 1; i >= 0; i-- {
+				if window[i].text == "" {
+					reason = window[i].reason
+					break
+				}
+			}
+		}
 		if a.cfg.Collector != nil {
 			a.collect(rec, f, res, window, text, done)
 		}
@@ -553,7 +578,7 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			a.cfg.Publish(reading(f, text, conf, res))
 		}
 		if enc != nil {
-			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Confidence: conf,
+			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Reason: reason, Rejection: res.Rejection, Confidence: conf,
 				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
 				RecognizeMS: float64(done.Sub(t0).Microseconds()) / 1000,
 				Raw:         res.Text, RawConfidence: res.Confidence, Boxes: res.Digits,

@@ -235,6 +235,8 @@ type State struct {
 	Seq        uint64       `json:"seq"`
 	Time       time.Time    `json:"time"`
 	Digits     string       `json:"digits"`
+	Reason     string       `json:"reason,omitempty"` // why Digits is ""
+	Rejection  string       `json:"rejection,omitempty"`
 	Confidence float32      `json:"confidence"`
 	Boxes      []Prediction `json:"boxes"`
 	ROIs       []RegionBox  `json:"rois,omitempty"` // --rois
@@ -246,7 +248,7 @@ type State struct {
 func (a *Agent) state() State {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
-	s := State{Seq: a.pSeq, Time: a.pTime, Digits: a.pResult.Text, Confidence: a.pResult.Confidence,
+	s := State{Seq: a.pSeq, Time: a.pTime, Digits: a.pResult.Text, Reason: a.pResult.Reason, Rejection: a.pResult.Rejection, Confidence: a.pResult.Confidence,
 		Boxes: a.pResult.Digits, ROIs: a.pResult.ROIs, Healthy: a.Healthy()}
 	if a.pFrame != nil {
 		s.Width, s.Height = a.pFrame.Bounds().Dx(), a.pFrame.Bounds().Dy()

@@ -46,7 +46,7 @@ type regionDigit struct {
 // (below the minimum confidence); when no region is read the text is ""
 // (no digit). A region outside the frame is an error.
 func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Result, error) {
-	var res Result
+	res := Result{Rejection: r.Note()}
 	if img == nil {
 		return res, fmt.Errorf("%w: nil image", preprocess.ErrImage)
 	}
@@ -83,9 +83,13 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 		}
 	}
 	res.Confidence = 1
+	notDigit := false
 	for i, f := range found {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
 		l := r.labels[best]
+		if best == r.reject {
+			notDigit = true
+		}
 		if conf < r.minConf || len(l) != 1 || l[0] < '0' || l[0] > '9' {
 			res.Rejected++
 			continue
@@ -98,6 +102,14 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 	}
 	if len(res.Digits) == 0 {
 		res.Confidence = 0
+		switch {
+		case n == 0:
+			res.Reason = ReasonNoInk
+		case notDigit:
+			res.Reason = ReasonNotDigit
+		default:
+			res.Reason = ReasonLowConfidence
+		}
 		return res, nil
 	}
 	res.Text = string(text)

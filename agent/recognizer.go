@@ -35,15 +35,32 @@ type Prediction struct {
 	Name       string          `json:"name,omitempty"` // --rois: the region's name
 }
 
+// Reasons for "no digit" (Result.Reason).
+const (
+	ReasonNoInk         = "no ink"         // nothing digit-sized was located
+	ReasonNotDigit      = "not a digit"    // the model classified the blob(s) as model.RejectLabel
+	ReasonLowConfidence = "low confidence" // the best digit's confidence is below the threshold
+)
+
+// NoteConfidenceOnly is Result.Rejection for a model without the reject
+// class (older model files): non-digits are rejected by confidence only.
+const NoteConfidenceOnly = "confidence only (the model has no \"x\" not-a-digit class)"
+
 // Result is the recognition of one image.
 type Result struct {
 	Text       string       `json:"digits"`     // e.g. "7" or "2024"; "" for no digit
 	Confidence float32      `json:"confidence"` // lowest digit confidence; 0 for no digit
 	Digits     []Prediction `json:"boxes"`
-	// Rejected counts located digits dropped for confidence below the minimum.
+	// Reason says why Text is "" (ReasonNoInk, ReasonNotDigit,
+	// ReasonLowConfidence); empty when a digit was read.
+	Reason string `json:"reason,omitempty"`
+	// Rejected counts located blobs dropped as not a digit or for a
+	// confidence below the threshold.
 	Rejected int `json:"rejected,omitempty"`
 	// ROIs are the configured digit regions (--rois), for the preview.
 	ROIs []RegionBox `json:"rois,omitempty"`
+	// Rejection is NoteConfidenceOnly for a model without the reject class.
+	Rejection string `json:"rejection,omitempty"`
 }
 
 // OK reports whether a digit was recognized.
@@ -57,7 +74,9 @@ type Recognizer struct {
 	labels  []string
 	classes int
 	minConf float32
-	batch   bool // engine accepts a dynamic batch
+	confSrc string // where minConf came from: "flag", "model" or "default"
+	reject  int    // index of the reject class, -1 without
+	batch   bool   // engine accepts a dynamic batch
 	in, out []float32
 
 	cropState // the last frame's crops, for collect (collecthook.go)
@@ -69,12 +88,17 @@ type Recognizer struct {
 
 // RecognizerConfig configures NewRecognizer.
 type RecognizerConfig struct {
-	Preprocess    preprocess.Config // Width, Height and Norm come from the engine
-	MinConfidence float32           // below it a digit counts as "no digit" (default 0.5)
+	Preprocess preprocess.Config // Width, Height and Norm come from the engine
+	// MinConfidence: below it a digit counts as "no digit". 0 picks the
+	// model's edgecnn.reject_threshold, or 0.5 when it has none.
+	MinConfidence float32
 	// Regions, when set, are one digit position each (--rois): each is
 	// read as one digit and the text has one character per region.
 	Regions []preprocess.Region
 }
+
+// DefaultMinConfidence is the threshold for models that record none.
+const DefaultMinConfidence = 0.5
 
 // ErrModel is returned (wrapped) when the engine's model cannot be used
 // for digit recognition.
@@ -82,8 +106,9 @@ var ErrModel = errors.New("unsuitable model")
 
 // NewRecognizer prepares a recognizer for eng. The input size comes from
 // the engine (NHWC, one channel) and the normalization and labels from
-// its metadata (edgecnn.norm_mean, edgecnn.norm_std, edgecnn.labels);
-// without them the MNIST defaults apply.
+// its metadata (edgecnn.norm_mean, edgecnn.norm_std, edgecnn.labels,
+// edgecnn.reject_threshold); without them the MNIST defaults apply. A
+// label model.RejectLabel marks the "not a digit" class.
 func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error) {
 	in, out := eng.Input(), eng.Output()
 	if len(in.Shape) != 4 || in.Shape[3] != 1 || in.Shape[1] < 4 || in.Shape[2] < 4 {
@@ -107,25 +132,32 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 		labels[i] = strconv.Itoa(i)
 	}
 	if s := md[MetaLabels]; s != "" {
-		l := strings.Split(s, ",")
-		if len(l) != classes {
-			return nil, fmt.Errorf("agent: %w: %d labels in metadata for %d classes", ErrModel, len(l), classes)
+		l, err := model.ParseLabels(s, classes)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w: labels in metadata: %v", ErrModel, err)
 		}
 		labels = l
+	}
+	modelConf, err := model.ParseRejectThreshold(md)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w: %v", ErrModel, err)
 	}
 	pre, err := preprocess.New(pc)
 	if err != nil {
 		return nil, err
 	}
-	minConf := cfg.MinConfidence
-	if minConf == 0 {
-		minConf = 0.5
+	minConf, src := cfg.MinConfidence, "flag"
+	switch {
+	case minConf == 0 && modelConf > 0:
+		minConf, src = modelConf, "model"
+	case minConf == 0:
+		minConf, src = DefaultMinConfidence, "default"
 	}
-	if minConf < 0 || minConf > 1 {
+	if !(minConf >= 0 && minConf <= 1) {
 		return nil, fmt.Errorf("agent: min confidence %v out of range [0, 1]", minConf)
 	}
-	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf,
-		batch: in.Shape[0] == -1}
+	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf, confSrc: src,
+		reject: model.RejectIndex(labels), batch: in.Shape[0] == -1}
 	maxD := max(pre.Config().MaxDigits, len(cfg.Regions))
 	if len(cfg.Regions) > preprocess.MaxRegions {
 		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
@@ -147,6 +179,26 @@ func normFromMetadata(md map[string]string) (model.Normalization, error) {
 	return n, nil
 }
 
+// Rejection describes how the recognizer answers "no digit".
+type Rejection struct {
+	Class     bool    `json:"class"`     // the model has the reject class
+	Threshold float32 `json:"threshold"` // minimum confidence of a digit
+	Source    string  `json:"source"`    // threshold from "flag", "model" metadata or "default"
+}
+
+// Rejection reports the reject class and threshold in use.
+func (r *Recognizer) Rejection() Rejection {
+	return Rejection{Class: r.reject >= 0, Threshold: r.minConf, Source: r.confSrc}
+}
+
+// Note is "" for a model with the reject class, NoteConfidenceOnly else.
+func (r *Recognizer) Note() string {
+	if r.reject >= 0 {
+		return ""
+	}
+	return NoteConfidenceOnly
+}
+
 // Engine returns the recognizer's engine.
 func (r *Recognizer) Engine() runtime.Engine { return r.eng }
 
@@ -164,9 +216,10 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		return Result{}, err
 	}
 	r.last = pr
-	var res Result
+	res := Result{Rejection: r.Note()}
 	n := len(pr.Digits)
 	if n == 0 {
+		res.Reason = ReasonNoInk
 		return res, nil
 	}
 	sz := len(pr.Digits[0].Input)
@@ -186,9 +239,18 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	}
 	var sb strings.Builder
 	res.Confidence = 1
+	notDigit := false
 	for i, d := range pr.Digits {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
 		r.located = append(r.located, located{r.labels[best], conf})
+		if best == r.reject {
+			res.Rejected++
+			notDigit = true
+			if r.pre.Config().Multi {
+				sb.WriteByte('?') // a number keeps its places (number.go)
+			}
+			continue
+		}
 		if conf < r.minConf {
 			res.Rejected++
 			if r.pre.Config().Multi {
@@ -205,6 +267,10 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	res.Text = sb.String()
 	if len(res.Digits) == 0 {
 		res.Text, res.Confidence = "", 0
+		res.Reason = ReasonLowConfidence
+		if notDigit {
+			res.Reason = ReasonNotDigit
+		}
 	}
 	return res, nil
 }

@@ -50,15 +50,17 @@ type TensorEntry struct {
 
 // CheckpointHeader is the JSON header of a checkpoint file.
 type CheckpointHeader struct {
-	Format  string          `json:"format"` // "edgecnn-checkpoint"
-	Version string          `json:"edgecnn_version,omitempty"`
-	Arch    Arch            `json:"arch"`
-	Norm    Normalization   `json:"normalization"`
-	Labels  []string        `json:"labels"`
-	Epoch   int             `json:"epoch"`             // epochs completed
-	Config  json.RawMessage `json:"config,omitempty"`  // training configuration (train package's type)
-	Metrics json.RawMessage `json:"metrics,omitempty"` // per-epoch metrics (train package's type)
-	Tensors []TensorEntry   `json:"tensors"`
+	Format  string        `json:"format"` // "edgecnn-checkpoint"
+	Version string        `json:"edgecnn_version,omitempty"`
+	Arch    Arch          `json:"arch"`
+	Norm    Normalization `json:"normalization"`
+	Labels  []string      `json:"labels"`
+	// RejectThreshold is Model.RejectThreshold (absent: none).
+	RejectThreshold float32         `json:"reject_threshold,omitempty"`
+	Epoch           int             `json:"epoch"`             // epochs completed
+	Config          json.RawMessage `json:"config,omitempty"`  // training configuration (train package's type)
+	Metrics         json.RawMessage `json:"metrics,omitempty"` // per-epoch metrics (train package's type)
+	Tensors         []TensorEntry   `json:"tensors"`
 	// DataSources lists what the model was taught (absent in checkpoints
 	// written before it existed; they still load).
 	DataSources []DataSource `json:"data_sources,omitempty"`
@@ -127,7 +129,7 @@ func (c *Checkpoint) Encode() ([]byte, error) {
 		return nil, errors.New("checkpoint: no model")
 	}
 	h := CheckpointHeader{Format: "edgecnn-checkpoint", Version: c.Version, Arch: c.Model.Arch, Norm: c.Model.Norm,
-		Labels: c.Model.Labels, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics,
+		Labels: c.Model.Labels, RejectThreshold: c.Model.RejectThreshold, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics,
 		DataSources: c.DataSources, Init: c.Init}
 	var data [][]float32
 	for _, p := range c.Model.Params() {
@@ -210,9 +212,16 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	m.Norm = h.Norm
-	if len(h.Labels) == h.Arch.Classes {
+	if len(h.Labels) > 0 {
+		if err := ValidateLabels(h.Labels, h.Arch.Classes); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
 		m.Labels = h.Labels
 	}
+	if !(h.RejectThreshold >= 0 && h.RejectThreshold < 1) {
+		return nil, fmt.Errorf("%w: reject threshold %v out of range [0, 1)", ErrCorrupt, h.RejectThreshold)
+	}
+	m.RejectThreshold = h.RejectThreshold
 	params := map[string]Param{}
 	for _, p := range m.Params() {
 		params[p.Name] = p

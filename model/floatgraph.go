@@ -171,16 +171,21 @@ func FloatGraphWith(m *Model, opt GraphOptions) (*Graph, error) {
 }
 
 // GraphMetadata returns the metadata every exported graph of m carries:
-// normalization, labels and architecture (edgecnn.version is added by the
+// normalization, labels, architecture and, when the model has one, the
+// reject threshold (edgecnn.version is added by the
 // exporter, which knows the build version).
 func GraphMetadata(m *Model) map[string]string {
 	arch, _ := json.Marshal(m.Arch) // plain struct of numbers: cannot fail
-	return map[string]string{
+	md := map[string]string{
 		MetaNormMean: strconv.FormatFloat(float64(m.Norm.Mean), 'g', -1, 32),
 		MetaNormStd:  strconv.FormatFloat(float64(m.Norm.Std), 'g', -1, 32),
 		MetaLabels:   strings.Join(m.Labels, ","),
 		MetaArch:     string(arch),
 	}
+	if m.RejectThreshold > 0 {
+		md[MetaRejectThreshold] = strconv.FormatFloat(float64(m.RejectThreshold), 'g', -1, 32)
+	}
+	return md
 }
 
 // convPadding maps a convolution's explicit padding to TFLite's SAME/VALID.

@@ -124,6 +124,10 @@ type Model struct {
 	Norm   Normalization
 	Labels []string
 	Layers []Layer
+	// RejectThreshold, when above 0, is the confidence below which a
+	// recognizer answers "no digit" (chosen on validation data by the
+	// trainer; see MetaRejectThreshold).
+	RejectThreshold float32
 }
 
 // New builds a model with zeroed parameters (BatchNorm gamma and running

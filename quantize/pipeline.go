@@ -7,7 +7,6 @@ import (
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +96,11 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 	rep := &Report{Tool: "edgecnn quantize", Created: opts.Now().UTC()}
 	rep.Model = ModelInfo{Params: info.params, MACs: int64(info.macs), Input: append([]int(nil), inT.Shape...), Classes: info.classes}
 	if l := fg.Metadata[model.MetaLabels]; l != "" {
-		rep.Model.Labels = strings.Split(l, ",")
+		labels, err := model.ParseLabels(l, info.classes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("quantize: %w", err)
+		}
+		rep.Model.Labels = labels
 	}
 	val := opts.Val
 	if opts.Method == Auto && val.N == 0 {
@@ -531,6 +534,9 @@ func evaluate(ctx context.Context, fe *engine, g *model.Graph, opts Options, inf
 			a.PerClass = append(a.PerClass, ca)
 		}
 	}
+	if rej := model.RejectIndex(labels); rej >= 0 && rej < k && test.Labels != nil {
+		a.Digits = digitAccuracy(test.Labels, fTop, qTop, rej)
+	}
 	sort.SliceStable(a.Disagreements, func(i, j int) bool { return a.Disagreements[i].Index < a.Disagreements[j].Index })
 	return a, nil
 }
@@ -546,4 +552,36 @@ func margin(row []float32) float32 {
 		}
 	}
 	return best - second
+}
+
+// digitAccuracy splits the test images of a model with a reject class
+// into digits and non-digits.
+func digitAccuracy(labels, fTop, qTop []int, rej int) *DigitAccuracy {
+	var d DigitAccuracy
+	var fc, qc, fr, qr, fn, qn int
+	for i, l := range labels {
+		if l == rej {
+			d.NonDigits++
+			fn += b2i(fTop[i] == rej)
+			qn += b2i(qTop[i] == rej)
+			continue
+		}
+		d.Images++
+		fc += b2i(fTop[i] == l)
+		qc += b2i(qTop[i] == l)
+		fr += b2i(fTop[i] == rej)
+		qr += b2i(qTop[i] == rej)
+	}
+	d.Float, d.Int8 = round4(pct(fc, d.Images)), round4(pct(qc, d.Images))
+	d.DropPP = round4(d.Float - d.Int8)
+	d.FloatReject, d.Int8Reject = round4(pct(fr, d.Images)), round4(pct(qr, d.Images))
+	d.FloatNonDigitRejected, d.Int8NonDigitRejected = round4(pct(fn, d.NonDigits)), round4(pct(qn, d.NonDigits))
+	return &d
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

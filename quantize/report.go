@@ -121,6 +121,24 @@ type Accuracy struct {
 	Disagree      int             `json:"disagree"`
 	PerClass      []ClassAccuracy `json:"per_class"`
 	Disagreements []Disagreement  `json:"disagreements"` // at most MaxDisagreements
+	// Digits is the accuracy over the digit images alone, for a model with
+	// the reject class (model.RejectLabel): an image of a digit answered
+	// "x" counts as wrong and also as rejected.
+	Digits *DigitAccuracy `json:"digits,omitempty"`
+}
+
+// DigitAccuracy is float and int8 accuracy over the test images whose
+// label is a digit, and how many of them each answered "not a digit".
+type DigitAccuracy struct {
+	Images                int     `json:"images"`
+	Float                 float64 `json:"float_pct"`
+	Int8                  float64 `json:"int8_pct"`
+	DropPP                float64 `json:"drop_pp"`
+	FloatReject           float64 `json:"float_rejected_pct"`
+	Int8Reject            float64 `json:"int8_rejected_pct"`
+	NonDigits             int     `json:"non_digit_images"`
+	FloatNonDigitRejected float64 `json:"float_non_digits_rejected_pct"`
+	Int8NonDigitRejected  float64 `json:"int8_non_digits_rejected_pct"`
 }
 
 // SourceAccuracy is float and int8 accuracy on one data source's images
@@ -190,6 +208,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	if a := r.Accuracy; a != nil {
 		fmt.Fprintf(&b, "  accuracy  float %.2f%%  int8 %.2f%%  drop %+.2f pp  agreement %.2f%% (%d of %d images differ)\n",
 			a.Float, a.Int8, a.DropPP, a.Agreement, a.Disagree, a.Images)
+		if d := a.Digits; d != nil {
+			fmt.Fprintf(&b, "  digits    float %.2f%%  int8 %.2f%%  drop %+.2f pp over %d digit images (answered \"x\": float %.2f%%, int8 %.2f%%)\n",
+				d.Float, d.Int8, d.DropPP, d.Images, d.FloatReject, d.Int8Reject)
+			fmt.Fprintf(&b, "  not digit float %.2f%%  int8 %.2f%% of %d non-digit images answered \"x\"\n",
+				d.FloatNonDigitRejected, d.Int8NonDigitRejected, d.NonDigits)
+		}
 	}
 	if len(r.Sources) > 0 {
 		fmt.Fprintf(&b, "  per data source            images    float     int8    drop  agreement\n")
@@ -250,6 +274,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if a := r.Accuracy; a != nil {
 		fmt.Fprintf(&b, "## Accuracy (%d test images)\n\n| | float | int8 |\n|---|---|---|\n| top-1 | %.2f%% | %.2f%% |\n\n", a.Images, a.Float, a.Int8)
 		fmt.Fprintf(&b, "Drop **%+.2f pp**, top-1 agreement **%.2f%%** (%d images differ).\n\n", a.DropPP, a.Agreement, a.Disagree)
+		if d := a.Digits; d != nil {
+			fmt.Fprintf(&b, "Digits only (%d images): float %.2f%%, int8 %.2f%%, drop **%+.2f pp**; answered \"x\": float %.2f%%, int8 %.2f%%. Non-digits (%d images) answered \"x\": float %.2f%%, int8 %.2f%%.\n\n",
+				d.Images, d.Float, d.Int8, d.DropPP, d.FloatReject, d.Int8Reject, d.NonDigits, d.FloatNonDigitRejected, d.Int8NonDigitRejected)
+		}
 		fmt.Fprintf(&b, "| class | images | float | int8 | delta (pp) |\n|---|---|---|---|---|\n")
 		for _, c := range a.PerClass {
 			fmt.Fprintf(&b, "| %s | %d | %.2f%% | %.2f%% | %+.2f |\n", c.Label, c.Count, c.Float, c.Int8, c.DeltaPP)

@@ -70,8 +70,9 @@ type shard struct {
 	loss    float64
 	correct int
 	// input preparation
-	img []float32
-	tmp []float32 // 2·(largest channel count) scratch
+	img  []float32
+	img2 []float32 // robust augmentation scratch
+	tmp  []float32 // 2·(largest channel count) scratch
 	// fake quantization STE masks (SetFakeQuant), per op and of the input
 	fqMask   [][]uint8
 	fqInMask []uint8
@@ -203,6 +204,7 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 	for t := 0; t < threads; t++ {
 		s := &shard{id: t, gemm: sgemm.New(1)}
 		s.img = make([]float32, m.Input().Size())
+		s.img2 = make([]float32, m.Input().Size())
 		maxC := 0
 		for i := range n.ops {
 			maxC = max(maxC, n.ops[i].out.C)

@@ -57,7 +57,19 @@ type Evaluation struct {
 	PerClass  []float64 `json:"per_class_accuracy"` // percent, per true class
 	Confusion [][]int   `json:"confusion"`          // [true][predicted]
 	Loss      float64   `json:"loss"`               // mean cross-entropy
+	// Rejected counts images answered with the reject class ("x", not a
+	// digit; such an answer on a digit counts as wrong) and RejectRate is
+	// their percentage; both only for a model with that class.
+	Rejected   int     `json:"rejected,omitempty"`
+	RejectRate float64 `json:"reject_rate,omitempty"`
+	reject1    int     // reject class index + 1 (0: none, the zero value)
 }
+
+// SetRejectClass marks class c as the reject class (-1: none).
+func (ev *Evaluation) SetRejectClass(c int) { ev.reject1 = max(c, -1) + 1 }
+
+// RejectClass returns the reject class index, -1 when there is none.
+func (ev *Evaluation) RejectClass() int { return ev.reject1 - 1 }
 
 // Evaluate runs m on every image of set and tallies accuracy, per-class
 // accuracy, the confusion matrix and the mean loss.
@@ -85,6 +97,7 @@ func EvaluateSet(ctx context.Context, m *model.Model, set *data.Set, threads int
 		return nil, fmt.Errorf("train: %w", ErrNoClass(m, c-1))
 	}
 	ev := NewEvaluation(C)
+	ev.SetRejectClass(model.RejectIndex(m.Labels))
 	for b := 0; b < set.N; b += predictBatch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -130,6 +143,9 @@ func (ev *Evaluation) Add(scores []float32, labels []uint8, logits bool) error {
 		if arg == int(lab) {
 			ev.Correct++
 		}
+		if arg == ev.reject1-1 {
+			ev.Rejected++
+		}
 	}
 	ev.N += len(labels)
 	if logits {
@@ -143,6 +159,7 @@ func (ev *Evaluation) Add(scores []float32, labels []uint8, logits bool) error {
 func (ev *Evaluation) Finish() {
 	if ev.N > 0 {
 		ev.Accuracy = 100 * float64(ev.Correct) / float64(ev.N)
+		ev.RejectRate = 100 * float64(ev.Rejected) / float64(ev.N)
 		ev.Loss /= float64(ev.N)
 	}
 	for c := range ev.PerClass {

@@ -19,6 +19,9 @@ type Batch struct {
 	Epoch   int
 	Pos     int // position of the first image within the epoch order
 	Augment bool
+	// Robust gives half of the images the camera-robust augmentation
+	// (robustAugment) and the others the plain one (one-channel images).
+	Robust bool
 }
 
 // StepResult is the outcome of one training step.
@@ -97,6 +100,18 @@ func (n *Net) prepInput(s *shard) {
 		}
 		src := b.Pixels[b.Index[s.first+k]*size:][:size]
 		dst := s.act[0][k*size : (k+1)*size]
+		if b.Robust && in.C == 1 {
+			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
+			if r.Float32() < robustShare {
+				robustAugment(src, in.H, in.W, &r, s.img, s.img2)
+			} else {
+				augment(src, in.H, in.W, in.C, &r, s.img)
+			}
+			for j, v := range s.img {
+				dst[j] = (v - mean) * inv
+			}
+			continue
+		}
 		if b.Augment {
 			r := NewRNG(n.rngSeed, streamAugment, n.rngEpoch, uint64(b.Pos+s.first+k))
 			augment(src, in.H, in.W, in.C, &r, s.img)
@@ -120,6 +135,22 @@ func (n *Net) prepSetImage(s *shard, k int) {
 	size := in.Size()
 	dst := s.act[0][k*size : (k+1)*size]
 	idx := b.Index[s.first+k]
+	if b.Robust && in.C == 1 {
+		// 8-bit images (MNIST, the negatives) as in the Pixels path.
+		if pix, _ := b.Set.Image(idx); pix != nil {
+			mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
+			if r.Float32() < robustShare {
+				robustAugment(pix, in.H, in.W, &r, s.img, s.img2)
+			} else {
+				augment(pix, in.H, in.W, in.C, &r, s.img)
+			}
+			for j, v := range s.img {
+				dst[j] = (v - mean) * inv
+			}
+			return
+		}
+	}
 	if !b.Augment {
 		b.Set.Input(idx, n.M.Norm, dst)
 		return

@@ -41,6 +41,14 @@ type Config struct {
 	Init      string `json:"init,omitempty"`       // checkpoint the run started from
 	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
 	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
+	// Robust gives half of the images the camera-robust augmentation
+	// (stroke width, elastic distortion, blur, noise, contrast, scale,
+	// translation) and the rest the plain one.
+	Robust bool `json:"robust,omitempty"`
+	// Negatives is the share of each epoch made of generated "not a
+	// digit" images (train/negatives), new ones every epoch; above 0 the
+	// model gets an 11th class, model.RejectLabel.
+	Negatives float64 `json:"negatives,omitempty"`
 }
 
 // FineTuneLR is the default learning rate of a fine-tuning run (--init):
@@ -64,6 +72,9 @@ func (c Config) Arch() model.Arch {
 	a.Dropout = float32(c.Dropout)
 	if c.Classes > 0 {
 		a.Classes = c.Classes
+	}
+	if c.Negatives > 0 {
+		a.Classes = max(a.Classes, RejectClasses)
 	}
 	return a
 }
@@ -89,6 +100,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: early stopping (--patience) needs a validation split (--val N)")
 	case c.Val < 0 || c.Limit < 0:
 		return fmt.Errorf("train: --val and --limit must not be negative")
+	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
+		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
 		return fmt.Errorf("train: threads %d out of range [1, 256]", c.Threads)
 	case c.Freeze != "" && c.Freeze != FreezeConv:
@@ -120,6 +133,11 @@ type Metrics struct {
 	EarlyStopped bool           `json:"early_stopped,omitempty"`
 	TestAccuracy *float64       `json:"test_accuracy,omitempty"` // percent, after the last epoch
 	TestLoss     *float64       `json:"test_loss,omitempty"`
+	// Reject is the reject threshold chosen on validation data (models
+	// trained with negatives and a validation split) and how it did;
+	// RejectCandidates every threshold tried.
+	Reject           *RejectStats  `json:"reject,omitempty"`
+	RejectCandidates []RejectStats `json:"reject_candidates,omitempty"`
 }
 
 // Progress is called after every batch (for progress bars).
@@ -312,13 +330,33 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if classes > len(data.ClassLabels) {
 		return nil, fmt.Errorf("train: labels up to %d; classes are %v", classes-1, data.ClassLabels)
 	}
+	// Generated negatives ("x", new ones every epoch) join the pool as one
+	// more source, a share cfg.Negatives of each epoch.
+	var neg *negSource
+	weights := r.Weights
+	if cfg.Negatives > 0 {
+		var err error
+		if neg, err = newNegSource(sources[0].Train, sizes, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
+			return nil, err
+		}
+		neg.index = len(sets)
+		sets = append(sets, neg.set)
+		sizes = append(sizes, neg.set.N)
+		classes = max(classes, RejectClasses)
+		if weights != nil || len(sources) > 1 || cfg.EpochSize > 0 {
+			weights = neg.weights(weights, len(sources))
+		}
+	}
 	pool, err := data.Concat(sets...)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if neg != nil {
+		neg.first = data.Offsets(sets...)(neg.index, 0)
+	}
 	var sampler *data.Sampler
 	if len(sources) > 1 || cfg.EpochSize > 0 {
-		if sampler, err = data.NewSampler(sizes, r.Weights, data.Offsets(sets...)); err != nil {
+		if sampler, err = data.NewSampler(sizes, weights, data.Offsets(sets...)); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -432,7 +470,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	order := make([]int, epochSize)
 	labels := make([]uint8, cfg.Batch)
-	batch := &Batch{Set: pool, Augment: cfg.Augment}
+	batch := &Batch{Set: pool, Augment: cfg.Augment, Robust: cfg.Robust}
 	var best []float32 // parameters of the best validation epoch (early stopping)
 	bestAcc := -1.0
 	if metrics.BestEpoch > 0 {
@@ -445,6 +483,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
 		t0 := time.Now()
+		if neg != nil {
+			neg.epoch(pool, epoch)
+		}
 		if sampler != nil {
 			sampler.Order(cfg.Seed, epoch, order)
 		} else {
@@ -521,6 +562,16 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 		if stop {
 			break
+		}
+	}
+	if neg != nil && valSet != nil {
+		if vs := mnistOf(valSet); vs != nil {
+			best, all, err := ChooseRejectThreshold(ctx, m, vs, neg.digits, cfg.Seed, cfg.Threads)
+			if err != nil {
+				return nil, fmt.Errorf("train: reject threshold: %w", err)
+			}
+			m.RejectThreshold = float32(best.Threshold)
+			metrics.Reject, metrics.RejectCandidates = &best, all
 		}
 	}
 	res := &Result{Model: m}

@@ -215,6 +215,16 @@ func TestDocsCommands(t *testing.T) {
 				runnable = false
 			}
 		}
+		for i, a := range c.args { // inputs the reader brings (meter.jpg, boards.ini)
+			if i > 0 && (c.args[i-1] == "--out" || c.args[i-1] == "--report") || strings.HasPrefix(a, "-") {
+				continue
+			}
+			if ext := filepath.Ext(a); ext != "" && len(ext) <= 7 {
+				if _, err := os.Stat(a); err != nil {
+					runnable = false
+				}
+			}
+		}
 		if !runnable {
 			notRun = append(notRun, c.args[0])
 			continue

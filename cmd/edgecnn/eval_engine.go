@@ -56,6 +56,13 @@ func evaluateEngine(c *cli.Context, e runtime.Engine, test *data.Set) (*train.Ev
 	y := make([]float32, batch*classes)
 	logits := e.Metadata()[model.MetaOutput] != "softmax"
 	ev := train.NewEvaluation(classes)
+	if l := e.Metadata()[model.MetaLabels]; l != "" {
+		labels, err := model.ParseLabels(l, classes)
+		if err != nil {
+			return nil, fmt.Errorf("eval: %w", err)
+		}
+		ev.SetRejectClass(model.RejectIndex(labels))
+	}
 	for b := 0; b < test.N; b += batch {
 		if err := c.Context.Err(); err != nil {
 			return nil, err

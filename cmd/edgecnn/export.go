@@ -189,8 +189,7 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	if nCalib+nVal > set.N {
 		return nil, fmt.Errorf("export: --calib %d plus --val %d exceed the %d training images", nCalib, nVal, set.N)
 	}
-	per := set.H * set.W
-	calib, err := quantize.FromPixels(set.Images[:nCalib*per], set.Labels[:nCalib], nCalib, m.Norm)
+	calib, err := imagesWithNegatives(m, set, 0, nCalib, set, negSeedCalib, c.Int("threads"))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +199,7 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	}
 	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
-		if opts.Val, err = quantize.FromPixels(set.Images[nCalib*per:(nCalib+nVal)*per], set.Labels[nCalib:nCalib+nVal], nVal, m.Norm); err != nil {
+		if opts.Val, err = imagesWithNegatives(m, set, nCalib, nCalib+nVal, set, negSeedVal, c.Int("threads")); err != nil {
 			return nil, err
 		}
 	}

@@ -22,7 +22,7 @@ func recognizerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
 		&cli.StringFlag{Name: "rois", Usage: "JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"},
-		&cli.Float64Flag{Name: "min-confidence", Value: 0.5, Usage: "below this softmax confidence a digit counts as \"no digit\""},
+		&cli.Float64Flag{Name: "min-confidence", Usage: "below this softmax confidence a digit counts as \"no digit\" (default: the model's edgecnn.reject_threshold, else 0.5)"},
 		&cli.StringFlag{Name: "polarity", Value: "auto", Usage: "auto, dark (dark ink on light paper) or light"},
 		&cli.StringFlag{Name: "threshold", Value: "otsu", Usage: "binarization: otsu or adaptive"},
 	)
@@ -59,7 +59,10 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 	if !(mc >= 0 && mc <= 1) {
 		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
 	}
-	if mc == 0 {
+	switch {
+	case !c.IsSet("min-confidence"):
+		mc = 0 // the model's reject threshold, else agent.DefaultMinConfidence
+	case mc == 0:
 		mc = 1e-9 // 0 means "accept everything", not "default"
 	}
 	cfg := agent.RecognizerConfig{
@@ -118,6 +121,9 @@ func init() {
 			if place.Fallback {
 				fmt.Fprintf(c.App.ErrWriter, "predict: warning: running on %s %s, not %s: %s\n", place.Backend, place.Delegate, place.Requested, place.Reason)
 			}
+			if note := rec.Note(); note != "" && !c.Bool("json") {
+				fmt.Fprintf(c.App.ErrWriter, "note: rejection of non-digits is by confidence only (≥ %.2f): the model has no \"x\" (not a digit) class\n", rec.Rejection().Threshold)
+			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0
 			paths, err := predictInputs(c.Args().Slice())
@@ -150,7 +156,7 @@ func init() {
 				case line.OK():
 					fmt.Fprintf(c.App.Writer, "%s: %s (confidence %.3f)\n", path, line.Text, line.Confidence)
 				default:
-					fmt.Fprintf(c.App.Writer, "%s: no digit\n", path)
+					fmt.Fprintf(c.App.Writer, "%s: no digit (%s)\n", path, line.Reason)
 				}
 			}
 			if failed > 0 {

@@ -119,19 +119,28 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("quantize: %w: %v", quantize.ErrTooFew, err)
 	}
-	images := func(s *data.Set) (quantize.Images, error) { return quantize.FromSet(s, m.Norm) }
-	calib, err := images(calibSet)
-	if err != nil {
-		return err
-	}
 	nth, err := threads(c)
 	if err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
+	// A model with the reject class is calibrated and measured on
+	// generated negatives too (a tenth as many as the digits).
+	digits := digitsFor(first.Train)
+	images := func(s *data.Set, negSeed uint64) (quantize.Images, error) {
+		im, err := quantize.FromSet(s, m.Norm)
+		if err != nil || negSeed == 0 {
+			return im, err
+		}
+		return withNegatives(m, im, digits, negSeed, nth)
+	}
+	calib, err := images(calibSet, negSeedCalib)
+	if err != nil {
+		return err
+	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
 		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth}
 	if nVal > 0 && valSet != nil {
-		if opts.Val, err = images(valSet); err != nil {
+		if opts.Val, err = images(valSet, negSeedVal); err != nil {
 			return err
 		}
 	}
@@ -139,7 +148,7 @@ func quantizeAction(c *cli.Context) error {
 	if nTest > 0 && nTest < test.N {
 		test = test.Subset(firstN(nTest))
 	}
-	if opts.Test, err = images(test); err != nil {
+	if opts.Test, err = images(test, negSeedTest); err != nil {
 		return err
 	}
 	if len(sources) > 1 || len(extra) > 0 || first.Info.Kind != data.KindMNIST {
@@ -154,7 +163,7 @@ func quantizeAction(c *cli.Context) error {
 					note = "held out"
 				}
 			}
-			im, err := images(set)
+			im, err := images(set, 0)
 			if err != nil {
 				return err
 			}

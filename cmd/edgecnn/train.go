@@ -41,6 +41,8 @@ func init() {
 			&cli.IntFlag{Name: "patience", Usage: "early stopping: stop after N epochs without validation improvement (needs --val)"},
 			&cli.IntFlag{Name: "val", Usage: "hold out N training images of every source for validation (MNIST: the last N; a folder: N spread over its classes)"},
 			&cli.BoolFlag{Name: "augment", Usage: "random rotation ±10° and shift ±2 px"},
+			&cli.BoolFlag{Name: "robust", Usage: "camera-robust augmentation for half of the images (stroke width, elastic distortion, blur, noise, contrast, scale, shift)"},
+			&cli.Float64Flag{Name: "negatives", Usage: "share of each epoch made of generated non-digits (e.g. 0.1); adds the 11th class \"x\" (not a digit)"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "random seed (initialization, shuffling, augmentation, dropout)"},
 			&cli.IntFlag{Name: "limit", Usage: "train on the first N training images of every source only (a folder: N spread over its classes; 0: all)"},
 			threadsFlag(),
@@ -63,6 +65,7 @@ func trainAction(c *cli.Context) error {
 		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: nth,
 		Width: c.Int("width"), BatchNorm: c.Bool("bn"), Dropout: c.Float64("dropout"),
 		Freeze: c.String("freeze"), EpochSize: c.Int("epoch-size"),
+		Robust: c.Bool("robust"), Negatives: c.Float64("negatives"),
 	}
 	var initCk *model.Checkpoint
 	var initRef *model.CheckpointRef

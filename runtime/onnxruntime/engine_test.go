@@ -31,7 +31,7 @@ func TestRegistered(t *testing.T) {
 	if s := e.Input().Shape; len(s) != 4 || s[0] != -1 || s[1] != 28 || s[2] != 28 || s[3] != 1 {
 		t.Errorf("input shape %v, want [-1 28 28 1]", s)
 	}
-	if s := e.Output().Shape; len(s) != 2 || s[1] != 10 {
+	if s := e.Output().Shape; len(s) != 2 || s[1] != f.Classes() {
 		t.Errorf("output shape %v", s)
 	}
 	if len(e.Metadata()) == 0 {
@@ -61,7 +61,7 @@ func TestQuantizedIO(t *testing.T) {
 	if gi.Quant != nil && (in.Quant == nil || in.Quant.Scale[0] != gi.Quant.Scale[0]) {
 		t.Fatalf("input quantization %+v, graph %+v", in.Quant, gi.Quant)
 	}
-	res := make([]float32, 10)
+	res := make([]float32, f.Classes())
 	if err := e.Run(context.Background(), f.Image(0, 1), 1, res); err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +87,9 @@ func TestDynamicBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	one := make([]float32, 10)
+	one := make([]float32, f.Classes())
 	for _, b := range []int{5, 1, 17, 5} {
-		all := make([]float32, b*10)
+		all := make([]float32, b*f.Classes())
 		if err := e.Run(context.Background(), f.Image(0, b), b, all); err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +98,8 @@ func TestDynamicBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			for j := range one {
-				if d := one[j] - all[i*10+j]; d > 1e-5 || d < -1e-5 {
-					t.Fatalf("batch %d image %d class %d: %v vs single %v", b, i, j, all[i*10+j], one[j])
+				if d := one[j] - all[i*f.Classes()+j]; d > 1e-5 || d < -1e-5 {
+					t.Fatalf("batch %d image %d class %d: %v vs single %v", b, i, j, all[i*f.Classes()+j], one[j])
 				}
 			}
 		}
@@ -237,7 +237,7 @@ func TestExecutionProviders(t *testing.T) {
 		if name, why := e.EP(); name != "cpu" || why == "" {
 			t.Errorf("%s with fallback: EP %q, reason %q", ep, name, why)
 		}
-		out := make([]float32, 10)
+		out := make([]float32, f.Classes())
 		if err := e.Run(context.Background(), f.Image(0, 1), 1, out); err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func TestRegistered(t *testing.T) {
 	if got := in.Shape; len(got) != 4 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
 		t.Errorf("input shape %v", got)
 	}
-	if got := out.Shape; len(got) != 2 || got[1] != 10 {
+	if got := out.Shape; len(got) != 2 || got[1] != f.Classes() {
 		t.Errorf("output shape %v", got)
 	}
 	// Metadata travels in the file.
@@ -70,7 +70,7 @@ func TestInt8IO(t *testing.T) {
 		t.Fatalf("output quantization %+v, graph %+v", out.Quant, gout.Quant)
 	}
 	// Dequantized output = scale·(q − zp) of the raw int8 values.
-	res := make([]float32, 10)
+	res := make([]float32, f.Classes())
 	if err := e.Run(context.Background(), f.Image(0, 1), 1, res); err != nil {
 		t.Fatal(err)
 	}
@@ -96,18 +96,18 @@ func TestBatchEqualsSingle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all := make([]float32, 70)
+		all := make([]float32, 7*f.Classes())
 		if err := e.Run(context.Background(), f.Image(3, 7), 7, all); err != nil {
 			t.Fatal(err)
 		}
-		one := make([]float32, 10)
+		one := make([]float32, f.Classes())
 		for i := 0; i < 7; i++ {
 			if err := e.Run(context.Background(), f.Image(3+i, 1), 1, one); err != nil {
 				t.Fatal(err)
 			}
 			for j := range one {
-				if d := one[j] - all[i*10+j]; d > c.tol || d < -c.tol {
-					t.Fatalf("%s: image %d class %d: batch %v, single %v", filepath.Base(p), i, j, all[i*10+j], one[j])
+				if d := one[j] - all[i*f.Classes()+j]; d > c.tol || d < -c.tol {
+					t.Fatalf("%s: image %d class %d: batch %v, single %v", filepath.Base(p), i, j, all[i*f.Classes()+j], one[j])
 				}
 			}
 		}
@@ -203,7 +203,7 @@ func TestEdgeTPUMissing(t *testing.T) {
 	if d, why := e.Delegate(); d != "" || !strings.Contains(why, "libedgetpu.so.1") {
 		t.Errorf("after fallback: delegate %q, reason %q", d, why)
 	}
-	out := make([]float32, 10)
+	out := make([]float32, f.Classes())
 	if err := e.Run(context.Background(), f.Image(0, 1), 1, out); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ void tflite_plugin_destroy_delegate(TfLiteDelegate* d) {}
 	if d, _ := e.Delegate(); d != "edgetpu" {
 		t.Errorf("delegate %q", d)
 	}
-	out := make([]float32, 10)
+	out := make([]float32, f.Classes())
 	if err := e.Run(context.Background(), f.Image(0, 1), 1, out); err != nil {
 		t.Fatal(err)
 	}

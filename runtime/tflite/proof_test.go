@@ -342,7 +342,11 @@ func TestInt8RoundingExplained(t *testing.T) {
 		t.Fatalf("per-channel FULLY_CONNECTED weights; the model below assumes one scale")
 	}
 	in, classes := w.Shape[1], w.Shape[0]
-	m, shift := qmath.QuantizeMultiplier(float64(x.Quant.Scale[0]) * float64(w.Quant.Scale[0]) / float64(o.Quant.Scale[0]))
+	// The input and weight scales multiply in float32 first, as TFLite's
+	// per-tensor FULLY_CONNECTED (GetQuantizedConvolutionMultipler) and the
+	// native engine do; a float64 product can differ in the last bit of
+	// the multiplier and flip an exact tie.
+	m, shift := qmath.QuantizeMultiplier(float64(x.Quant.Scale[0]*w.Quant.Scale[0]) / float64(o.Quant.Scale[0]))
 	left, right := max(shift, 0), max(-shift, 0)
 	xzp, ozp := int32(x.Quant.ZeroPoint[0]), int32(o.Quant.ZeroPoint[0])
 	clamp := func(v int32) int8 { return int8(min(max(v+ozp, -128), 127)) }

@@ -63,6 +63,9 @@ type Fixtures struct {
 	Labels      []uint8
 }
 
+// Classes is the model's class count (11 for a model with the "x" not-a-digit class).
+func (f *Fixtures) Classes() int { return f.Model.Arch.Classes }
+
 // Image returns normalized images [i, i+n).
 func (f *Fixtures) Image(i, n int) []float32 {
 	sz := f.Model.Input().Size()

@@ -1,0 +1,235 @@
+// Command rejectbench measures how the recognizer answers generated
+// photos of non-digits (letters, symbols, shapes and smileys, scribbles,
+// blank and ruled paper: the answer should be "no digit") and of single
+// digits (the answer should be the digit), for one or more models with
+// the recognizer's default settings (the model's reject threshold, else
+// 0.5). It is run by `make bench-reject` on the Test split, which no
+// recipe or threshold was ever chosen on.
+//
+//	rejectbench -data data/mnist -split test -model old=old.int8.tflite -model new=new.int8.tflite
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/edgecnn/edgecnn/agent"
+	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/internal/atomicfile"
+	"github.com/edgecnn/edgecnn/runtime"
+	_ "github.com/edgecnn/edgecnn/runtime/native" // registers "native"
+)
+
+type models []string
+
+func (m *models) String() string     { return strings.Join(*m, ",") }
+func (m *models) Set(s string) error { *m = append(*m, s); return nil }
+
+// Report is one model's result.
+type Report struct {
+	Name      string  `json:"name"`
+	Model     string  `json:"model"`
+	Rejection string  `json:"rejection"` // "class" or "confidence only"
+	Threshold float32 `json:"min_confidence"`
+	// non-digit photos
+	NonDigits      int            `json:"non_digit_photos"`
+	NoDigit        int            `json:"answered_no_digit"`
+	NoDigitPct     float64        `json:"no_digit_pct"`
+	NoDigitPerKind map[string]int `json:"no_digit_per_kind"`
+	PhotosPerKind  map[string]int `json:"photos_per_kind"`
+	Reasons        map[string]int `json:"reasons"`
+	// single-digit photos
+	Digits        int     `json:"digit_photos"`
+	Correct       int     `json:"correct"`
+	Wrong         int     `json:"wrong"`
+	DigitRejected int     `json:"answered_no_digit_on_digits"`
+	DigitPct      float64 `json:"digit_accuracy_pct"`
+	// per digit kind ("digit", "restyled digit"): photos and correct answers
+	DigitsPerKind  map[string]int `json:"digit_photos_per_kind"`
+	CorrectPerKind map[string]int `json:"correct_per_kind"`
+}
+
+func main() {
+	var ms models
+	data := flag.String("data", "data/mnist", "MNIST directory (the test split feeds the digit photos)")
+	splitS := flag.String("split", "test", "photo split: tuning or test")
+	nNon := flag.Int("nondigits", 1000, "non-digit photos")
+	nDig := flag.Int("digits", 1000, "single-digit photos")
+	size := flag.String("size", "320x240", "frame size")
+	jsonOut := flag.String("json", "", "also write the reports here")
+	target := flag.Float64("target", 95, "non-digit target (percent answered \"no digit\"), checked for the last model")
+	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
+	flag.Parse()
+	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target); err != nil {
+		fmt.Fprintln(os.Stderr, "rejectbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64) error {
+	if len(ms) == 0 {
+		return errors.New("no -model given")
+	}
+	split, err := photoset.ParseRejectSplit(splitS)
+	if err != nil {
+		return err
+	}
+	w, h, err := camera.ParseSize(size)
+	if err != nil {
+		return err
+	}
+	d, err := photoset.ReadMNIST(filepath.Join(data, "t10k-images-idx3-ubyte.gz"), filepath.Join(data, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		return err
+	}
+	non, err := photoset.NonDigits(split, nNon, w, h)
+	if err != nil {
+		return err
+	}
+	dig, err := photoset.SingleDigits(d, split, nDig, w, h)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split, len(non), len(dig), size)
+	var reps []Report
+	for _, spec := range ms {
+		name, path, ok := strings.Cut(spec, "=")
+		if !ok {
+			name, path = filepath.Base(spec), spec
+		}
+		rep, err := measure(name, path, non, dig)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		reps = append(reps, rep)
+	}
+	fmt.Printf("\n%-8s %-16s %9s  %18s  %22s  %s\n", "model", "rejection", "min conf", "non-digits → none", "single digits correct", "digits → none / wrong")
+	for _, r := range reps {
+		fmt.Printf("%-8s %-16s %9.2f  %10d (%5.2f%%)  %14d (%5.2f%%)  %d / %d\n", r.Name, r.Rejection, r.Threshold,
+			r.NoDigit, r.NoDigitPct, r.Correct, r.DigitPct, r.DigitRejected, r.Wrong)
+	}
+	fmt.Println("\nnon-digits answered \"no digit\", per kind:")
+	var kinds []string
+	for k := range reps[0].PhotosPerKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, r := range reps {
+		fmt.Printf("  %-8s", r.Name)
+		for _, k := range kinds {
+			fmt.Printf("  %s %d/%d", k, r.NoDigitPerKind[k], r.PhotosPerKind[k])
+		}
+		fmt.Println()
+	}
+	fmt.Println("single digits correct, per kind:")
+	for _, r := range reps {
+		fmt.Printf("  %-8s", r.Name)
+		for _, k := range []string{"digit", "restyled digit"} {
+			fmt.Printf("  %s %d/%d", k, r.CorrectPerKind[k], r.DigitsPerKind[k])
+		}
+		fmt.Println()
+	}
+	last := reps[len(reps)-1]
+	fmt.Printf("\ntarget: non-digits → \"no digit\" ≥ %.0f%%: %.2f%% (%s)\n", target, last.NoDigitPct, verdict(last.NoDigitPct >= target))
+	if len(reps) > 1 {
+		first := reps[0]
+		fmt.Printf("target: single digits better than %s (%.2f%%): %.2f%% (%s)\n", first.Name, first.DigitPct, last.DigitPct, verdict(last.DigitPct > first.DigitPct))
+	}
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(reps, "", "  ")
+		if err := atomicfile.WriteFile(jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// measure recognizes every photo with the model, two goroutines.
+func measure(name, path string, non, dig []photoset.Sample) (Report, error) {
+	rep := Report{Name: name, Model: path, NonDigits: len(non), Digits: len(dig),
+		NoDigitPerKind: map[string]int{}, PhotosPerKind: map[string]int{}, Reasons: map[string]int{},
+		DigitsPerKind: map[string]int{}, CorrectPerKind: map[string]int{}}
+	all := append(append([]photoset.Sample(nil), non...), dig...)
+	res := make([]agent.Result, len(all))
+	const workers = 2
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for wk := 0; wk < workers; wk++ {
+		eng, err := agent.OpenEngine("native", path, runtime.Options{Threads: 1})
+		if err != nil {
+			return rep, err
+		}
+		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{})
+		if err != nil {
+			eng.Close()
+			return rep, err
+		}
+		if wk == 0 {
+			rj := rec.Rejection()
+			rep.Threshold, rep.Rejection = rj.Threshold, "class"
+			if !rj.Class {
+				rep.Rejection = "confidence only"
+			}
+		}
+		wg.Add(1)
+		go func(wk int) {
+			defer wg.Done()
+			defer eng.Close()
+			for i := wk; i < len(all); i += workers {
+				img, err := camera.DecodeJPEG(all[i].JPEG)
+				if err == nil {
+					res[i], err = rec.Recognize(context.Background(), img)
+				}
+				if err != nil {
+					errs[wk] = err
+					return
+				}
+			}
+		}(wk)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return rep, err
+	}
+	for i, s := range all {
+		r := res[i]
+		if s.Want == "" {
+			rep.PhotosPerKind[s.Kind]++
+			if r.Text == "" {
+				rep.NoDigit++
+				rep.NoDigitPerKind[s.Kind]++
+				rep.Reasons[r.Reason]++
+			}
+			continue
+		}
+		rep.DigitsPerKind[s.Kind]++
+		switch r.Text {
+		case s.Want:
+			rep.Correct++
+			rep.CorrectPerKind[s.Kind]++
+		case "":
+			rep.DigitRejected++
+		default:
+			rep.Wrong++
+		}
+	}
+	rep.NoDigitPct = 100 * float64(rep.NoDigit) / float64(max(1, rep.NonDigits))
+	rep.DigitPct = 100 * float64(rep.Correct) / float64(max(1, rep.Digits))
+	return rep, nil
+}

@@ -1,0 +1,173 @@
+package train
+
+import "math"
+
+// Random streams of the reject-class and robust training (keys far from
+// the iota streams of rng.go so that merges never collide).
+const (
+	streamRobust       uint64 = 101 // per image: robust or plain augmentation
+	streamNegatives    uint64 = 102 // per epoch: the generated negatives
+	streamValNegatives uint64 = 103 // the validation negatives (threshold choice)
+	streamValRobust    uint64 = 104 // robust copies of the validation digits
+)
+
+// robustShare is the share of images that get the robust augmentation
+// under Config.Robust; the others get the plain one (rotation, shift).
+const robustShare = 0.5
+
+// Robust augmentation ranges: what a camera and the preprocessing do to a
+// digit that MNIST does not show.
+const (
+	robDegrees = 12   // rotation ±
+	robScaleLo = 0.8  // isotropic scale
+	robScaleHi = 1.12 //
+	robAspect  = 0.12 // x scale 1±
+	robShear   = 0.15 // ±
+	robShift   = 2.5  // px ±
+	robElastic = 1.6  // px, peak displacement of the elastic field
+)
+
+// robustAugment writes a camera-robust augmented copy of the one-channel
+// image src (uint8), scaled to [0, 1], into dst: an affine warp (rotation,
+// scale, aspect, shear, translation) plus a smooth elastic displacement
+// field, then stroke width (dilate or erode), blur, contrast and gamma,
+// background level and noise, each drawn from r. tmp holds H×W values.
+func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32) {
+	theta := float64(r.Uniform(-robDegrees, robDegrees)) * math.Pi / 180
+	scale := float64(r.Uniform(robScaleLo, robScaleHi))
+	aspect := 1 + float64(r.Uniform(-robAspect, robAspect))
+	shear := float64(r.Uniform(-robShear, robShear))
+	tx := float64(r.Uniform(-robShift, robShift))
+	ty := float64(r.Uniform(-robShift, robShift))
+	// elastic field: random displacements on a 4×4 grid, bilinear in between
+	const g = 4
+	var ex, ey [g * g]float64
+	amp := float64(r.Uniform(0, robElastic))
+	for i := range ex {
+		ex[i] = amp * float64(r.Uniform(-1, 1))
+		ey[i] = amp * float64(r.Uniform(-1, 1))
+	}
+	cx, cy := float64(W-1)/2, float64(H-1)/2
+	cs, sn := math.Cos(theta), math.Sin(theta)
+	// forward map: p' = c + t + R·S·(p − c); we sample the inverse.
+	a, b := cs*scale*aspect, -sn*scale+cs*scale*shear
+	c, d := sn*scale*aspect, cs*scale+sn*scale*shear
+	det := a*d - b*c
+	ia, ib, ic, id := d/det, -b/det, -c/det, a/det
+	for y := 0; y < H; y++ {
+		gy := float64(y) / float64(H-1) * (g - 1)
+		y0 := min(int(gy), g-2)
+		fy := gy - float64(y0)
+		for x := 0; x < W; x++ {
+			gx := float64(x) / float64(W-1) * (g - 1)
+			x0 := min(int(gx), g-2)
+			fx := gx - float64(x0)
+			lerp := func(f *[g * g]float64) float64 {
+				return (1-fy)*((1-fx)*f[y0*g+x0]+fx*f[y0*g+x0+1]) + fy*((1-fx)*f[(y0+1)*g+x0]+fx*f[(y0+1)*g+x0+1])
+			}
+			dx, dy := float64(x)-cx-tx+lerp(&ex), float64(y)-cy-ty+lerp(&ey)
+			sx, sy := ia*dx+ib*dy+cx, ic*dx+id*dy+cy
+			dst[y*W+x] = bilinear(src, H, W, sx, sy)
+		}
+	}
+	// stroke width
+	switch u := r.Float32(); {
+	case u < 0.3:
+		morph3(dst, tmp, H, W, true)
+	case u < 0.5:
+		morph3(dst, tmp, H, W, false)
+	}
+	// blur
+	if r.Float32() < 0.35 {
+		blur3(dst, tmp, H, W)
+	}
+	// contrast, gamma, background, noise
+	gain := float32(1)
+	if r.Float32() < 0.5 {
+		gain = r.Uniform(0.7, 1)
+	}
+	gamma := float64(r.Uniform(0.75, 1.3))
+	bg := float32(0)
+	sigma := float32(0)
+	if r.Float32() < 0.4 {
+		bg = r.Uniform(0, 0.12)
+		sigma = r.Uniform(0, 0.08)
+	}
+	for i, v := range dst[:H*W] {
+		v = float32(math.Pow(float64(max(v, 0)), gamma)) * gain
+		v = bg + (1-bg)*v
+		if sigma > 0 {
+			v += sigma * gauss(r)
+		}
+		dst[i] = max(0, min(1, v))
+	}
+}
+
+// gauss draws a standard normal value (Box–Muller, one of the pair).
+func gauss(r *RNG) float32 {
+	u := max(r.Float32(), 1e-7)
+	v := r.Float32()
+	return float32(math.Sqrt(-2*math.Log(float64(u))) * math.Cos(2*math.Pi*float64(v)))
+}
+
+// bilinear samples src (uint8, one channel) at (x, y), scaled to [0, 1];
+// zero outside.
+func bilinear(src []uint8, H, W int, x, y float64) float32 {
+	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+	fx, fy := float32(x-float64(x0)), float32(y-float64(y0))
+	px := func(yy, xx int) float32 {
+		if yy < 0 || yy >= H || xx < 0 || xx >= W {
+			return 0
+		}
+		return float32(src[yy*W+xx]) * (1.0 / 255)
+	}
+	return (1-fy)*((1-fx)*px(y0, x0)+fx*px(y0, x0+1)) + fy*((1-fx)*px(y0+1, x0)+fx*px(y0+1, x0+1))
+}
+
+// morph3 dilates (max) or erodes (min) img with a 3×3 cross, in place;
+// erosion keeps at least half of a pixel's value so thin strokes survive.
+func morph3(img, tmp []float32, H, W int, dilate bool) {
+	copy(tmp, img[:H*W])
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			v := tmp[y*W+x]
+			m := v
+			for _, o := range [4][2]int{{0, -1}, {0, 1}, {-1, 0}, {1, 0}} {
+				yy, xx := y+o[0], x+o[1]
+				n := float32(0)
+				if yy >= 0 && yy < H && xx >= 0 && xx < W {
+					n = tmp[yy*W+xx]
+				}
+				if dilate {
+					m = max(m, n)
+				} else {
+					m = min(m, n)
+				}
+			}
+			if !dilate {
+				m = max(m, v*0.5)
+			}
+			img[y*W+x] = m
+		}
+	}
+}
+
+// blur3 applies the [1 2 1]/4 kernel in both directions, in place.
+func blur3(img, tmp []float32, H, W int) {
+	at := func(s []float32, y, x int) float32 {
+		if y < 0 || y >= H || x < 0 || x >= W {
+			return 0
+		}
+		return s[y*W+x]
+	}
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			tmp[y*W+x] = 0.25*at(img, y, x-1) + 0.5*at(img, y, x) + 0.25*at(img, y, x+1)
+		}
+	}
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			img[y*W+x] = 0.25*at(tmp, y-1, x) + 0.5*at(tmp, y, x) + 0.25*at(tmp, y+1, x)
+		}
+	}
+}
