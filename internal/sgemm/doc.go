@@ -42,6 +42,20 @@
 // copyPanels16Go), whose doc comments give the reference loops; tests
 // compare each pair.
 //
+// # Pre-packed B (inference)
+//
+// PackB packs a constant right-hand matrix (layer weights) once;
+// Context.GemmPacked then packs only A, computes any range of 16-column
+// panels (so callers can split columns between goroutines) on the calling
+// goroutine, and allocates nothing. With AVX-512 it runs a 6×32 kernel on
+// pairs of panels (kernel6x32Asm) and, for a single row (batch-1 fully
+// connected layers), a one-row kernel over eight panels (kernel1x128Asm);
+// with AVX2 the 6×16 kernel and a one-row kernel over four panels
+// (kernel1x64Asm). Every one of them computes each element as one FMA chain
+// in increasing depth from zero, so all give the same bits as the 6×16
+// kernel: a row's result does not depend on how many rows are multiplied
+// with it (tests compare them bit for bit).
+//
 // Everywhere else (arm64, 32-bit arm, CPUs without AVX2/FMA, or the noasm
 // build tag) the pure-Go micro-kernel runs; it computes the 6×16 tile in
 // 2×4 register sub-blocks. On arm64 the compiler fuses x*y+z into FMADD, on

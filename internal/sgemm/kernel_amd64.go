@@ -38,3 +38,34 @@ func copyPanels6Asm(kc int, src *float32, ld, np int, dst *float32)
 //
 //go:noescape
 func copyPanels16Asm(kc int, src *float32, ld, np int, dst *float32)
+
+// kernel1x16Asm is the AVX2+FMA twin of kernel1x16Go: a points to kc
+// values of one A row, b to the packed kc×16 B micro-panel, c to 16
+// outputs; kc ≥ 1. The caller has bounds-checked all three.
+//
+//go:noescape
+func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool)
+
+// kernel1x64Asm is the AVX2+FMA twin of four kernel1x16Go calls on the
+// consecutive panels at b (stride kc·16): c receives 64 outputs.
+//
+//go:noescape
+func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool)
+
+// hasAVX512 reports whether the AVX-512 6×32 kernel can run (it is used by
+// GemmPacked only).
+var hasAVX512 = hasAsm && cpu.X86.HasAVX512F
+
+// kernel6x32Asm is the AVX-512 twin of two kernel6x16Go calls (columns
+// 0-15 from the panel at b0, 16-31 from b1) into the 6×32 tile at c with
+// row stride ldc; kc ≥ 1, all bounds checked by the caller. It equals two
+// kernelAsm calls bit for bit.
+//
+//go:noescape
+func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel1x128Asm is the AVX-512 twin of eight kernel1x16Go calls on the
+// consecutive panels at b (stride kc·16): c receives 128 outputs.
+//
+//go:noescape
+func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)

@@ -28,6 +28,7 @@ const minParallelFlops = 1 << 20
 type Context struct {
 	threads int
 	asm     bool // use the assembly micro-kernel (tests switch it off)
+	avx512  bool // GemmPacked may use the AVX-512 6×32 kernel (with asm)
 	ws      []*workspace
 	pool    *pool
 	jobs    []job
@@ -80,7 +81,7 @@ func New(threads int) *Context {
 	if threads < 1 {
 		threads = 1
 	}
-	c := &Context{threads: threads, asm: hasAsm}
+	c := &Context{threads: threads, asm: hasAsm, avx512: hasAVX512}
 	c.ws = make([]*workspace, threads)
 	for i := range c.ws {
 		c.ws[i] = &workspace{}
