@@ -15,7 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/agent/collect"
+	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/runtime"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures an Agent.
@@ -32,17 +36,45 @@ type Config struct {
 	Out       io.Writer     // JSON lines, one per processed frame (nil: none)
 	HTTPAddr  string        // listen address of the HTTP API ("" : no HTTP)
 	Listener  net.Listener  // alternative to HTTPAddr (tests)
-	Workers   int           // concurrent /predict recognizers (default 2)
-	MaxUpload int64         // /predict body limit in bytes (default 8 MiB)
-	MaxPixels int           // /predict image limit in pixels (default 16 Mpixel)
+	Workers   int           // concurrent /predict recognizers (0: Limits.Workers)
+	MaxUpload int64         // /predict body limit in bytes (0: Limits.MaxUpload)
+	MaxPixels int           // /predict image limit in pixels (0: Limits.MaxPixels)
 	Trigger   Trigger       // capture only when it fires (nil: continuous)
 	LED       LED           // lit while a digit is recognized (nil: none)
 	Notifier  *Notifier     // sd_notify (nil: none)
 	Watchdog  time.Duration // WATCHDOG=1 interval (0: none)
+	// Collector keeps doubtful frames for labelling and serves /label
+	// (nil: no collection); the caller closes it after Run.
+	Collector *collect.Collector
 	// BackoffMin and BackoffMax bound the reconnect delay, which doubles
 	// per failure with ±20% jitter (defaults 100 ms and 10 s).
 	BackoffMin, BackoffMax time.Duration
 	Log                    *slog.Logger
+
+	// Limits bound the HTTP API's memory; zero fields are derived from
+	// the memory available (LimitsFor(MemoryAvailable())). Workers,
+	// MaxUpload and MaxPixels above override the fields of the same name.
+	Limits Limits
+	// Security: token, TLS and Host allow-list of the HTTP API.
+	Security HTTPSecurity
+	// OneShot marks a source that cannot be reopened (a stdin stream):
+	// when it fails, Run returns the error (the process exits non-zero
+	// and systemd restarts it) instead of reopening it forever, and a
+	// frame cut short by the end of input counts as a bad frame before a
+	// clean end.
+	OneShot bool
+	// StaleAfter makes the agent unhealthy when the camera delivered no
+	// frame for this long (0: never).
+	StaleAfter time.Duration
+	// Placement is where the engines run (runtime.PlacementOf); logged at
+	// start and reported on /healthz and /metrics (nil: not reported).
+	Placement *runtime.Placement
+	// Publish receives each processed frame's smoothed reading (nil:
+	// none); it must not block (publish.Publisher.Offer).
+	Publish func(publish.Reading)
+	// ExtraMetrics are served on /metrics beside the agent's own metrics
+	// (the publisher's queue and delivery counters).
+	ExtraMetrics []prometheus.Collector
 }
 
 // Agent is a running recognizer. Create it with New, start it with Run.
@@ -52,9 +84,12 @@ type Agent struct {
 	log  *slog.Logger
 	pool chan *Recognizer
 
-	healthy  atomic.Bool
-	droppedN atomic.Uint64
-	beat     atomic.Int64 // unix nanos of the last loop heartbeat
+	healthy    atomic.Bool  // the source is open and delivered a frame since
+	lastGood   atomic.Int64 // unix nanos of the last good frame
+	fatal      atomic.Value // error: the source failed for good (OneShot)
+	badFramesN atomic.Uint64
+	droppedN   atomic.Uint64
+	beat       atomic.Int64 // unix nanos of the last loop heartbeat
 
 	// latest-frame slot
 	mu     sync.Mutex
@@ -73,6 +108,8 @@ type Agent struct {
 	pJSeq   uint64
 
 	addr atomic.Value // string: the HTTP listener address once listening
+
+	budget *budget // decoded-image bytes of /predict requests in flight
 }
 
 // Line is one JSON line written per processed frame.
@@ -101,23 +138,8 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.OpenCamera == nil && cfg.HTTPAddr == "" && cfg.Listener == nil {
 		return nil, errors.New("agent: nothing to do: no camera and no HTTP address")
 	}
-	if cfg.Smooth <= 0 {
-		cfg.Smooth = 1
-	}
-	if cfg.Smooth > 1000 {
-		return nil, fmt.Errorf("agent: smoothing window %d above 1000", cfg.Smooth)
-	}
-	if cfg.MaxFrames < 0 {
-		return nil, fmt.Errorf("agent: max frames %d is negative", cfg.MaxFrames)
-	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = 2
-	}
-	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = 8 << 20
-	}
-	if cfg.MaxPixels <= 0 {
-		cfg.MaxPixels = 16 << 20
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	if cfg.BackoffMin <= 0 {
 		cfg.BackoffMin = 100 * time.Millisecond
@@ -128,8 +150,18 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1)}
+	a := &Agent{cfg: cfg, m: newMetrics(), log: cfg.Log, notify: make(chan struct{}, 1), taken: make(chan struct{}, 1),
+		budget: newBudget(cfg.Limits.DecodeBudget)}
+	if cfg.Collector != nil {
+		a.m.reg.MustRegister(cfg.Collector.Metrics()...)
+	}
+	for _, c := range cfg.ExtraMetrics {
+		if err := a.m.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("agent: metrics: %w", err)
+		}
+	}
 	a.healthy.Store(cfg.OpenCamera == nil)
+	a.reportPlacement()
 	if !a.healthy.Load() {
 		a.m.healthy.Set(0)
 	} else {
@@ -140,7 +172,7 @@ func New(cfg Config) (*Agent, error) {
 
 // Healthy reports whether the camera is delivering frames (always true
 // without a camera).
-func (a *Agent) Healthy() bool { return a.healthy.Load() }
+func (a *Agent) Healthy() bool { ok, _ := a.health(); return ok }
 
 // Addr is the HTTP listener's address once Run listens ("" before).
 func (a *Agent) Addr() string {
@@ -200,28 +232,47 @@ func (a *Agent) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	var srv *http.Server
 	if n > 0 {
+		tlsCfg, err := a.cfg.Security.tlsConfig()
+		if err != nil {
+			return fmt.Errorf("agent: http: %w", err)
+		}
 		ln := a.cfg.Listener
 		if ln == nil {
-			var err error
 			if ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 				return fmt.Errorf("agent: http: %w", err)
 			}
 		}
+		guard := newGuardListener(ln, a.cfg.Limits.MaxConns, a.m.shed.Inc)
+		guard.tls = tlsCfg != nil
+		a.m.watchConns(guard)
 		a.addr.Store(ln.Addr().String())
-		srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
-			MaxHeaderBytes: 64 << 10}
+		srv = a.server(tlsCfg)
+		guard.serveOne = func(c net.Conn) {
+			if err := srv.Serve(&oneConnListener{c: c, addr: ln.Addr()}); errors.Is(err, http.ErrServerClosed) {
+				c.Close()
+			}
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			var err error
+			if tlsCfg != nil {
+				err = srv.ServeTLS(guard, "", "")
+			} else {
+				err = srv.Serve(guard)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("agent: http: %w", err)
 			}
 		}()
-		a.log.Info("http listening", "addr", ln.Addr().String())
+		a.logListening(ln.Addr().String(), tlsCfg != nil)
 	}
 	if err := a.cfg.Notifier.Notify("READY=1"); err != nil {
 		a.log.Warn("sd_notify", "err", err)
+	}
+	if a.cfg.StaleAfter > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.watchStale(ctx) }()
 	}
 	if a.cfg.Watchdog > 0 && a.cfg.Notifier != nil {
 		wg.Add(1)
@@ -232,6 +283,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.capture(ctx) }()
 		loopErr = a.process(ctx, rec)
+		if err, ok := a.fatal.Load().(error); ok && loopErr == nil {
+			loopErr = fmt.Errorf("agent: %w", err)
+		}
 		cancel()
 	} else {
 		select {
@@ -320,7 +374,6 @@ func (a *Agent) capture(ctx context.Context) {
 			a.m.reconnects.Inc()
 			a.log.Info("camera reconnected", "source", src.String())
 		}
-		a.setHealthy(true)
 		end, err := a.read(ctx, src)
 		src.Close()
 		if end || ctx.Err() != nil {
@@ -328,6 +381,11 @@ func (a *Agent) capture(ctx context.Context) {
 		}
 		a.setHealthy(false)
 		a.m.cameraErrors.Inc()
+		if a.cfg.OneShot {
+			a.log.Error("camera failed and cannot be reopened; exiting", "source", src.String(), "err", err)
+			a.fatal.Store(fmt.Errorf("camera %s failed and cannot be reopened: %w", src.String(), err))
+			return
+		}
 		failures++
 		a.log.Warn("camera failed; reconnecting", "err", err, "in", backoff)
 		if !sleep(ctx, jitter(backoff)) {
@@ -355,12 +413,22 @@ func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err erro
 		case err == nil:
 		case errors.Is(err, camera.ErrBadFrame):
 			a.m.badFrames.Inc()
+			a.badFramesN.Add(1)
 			a.log.Debug("bad frame skipped", "err", err)
 			continue
 		case errors.Is(err, io.EOF):
 			return true, nil
+		case a.cfg.OneShot && errors.Is(err, io.ErrUnexpectedEOF):
+			a.m.badFrames.Inc()
+			a.badFramesN.Add(1)
+			a.log.Warn("input ended inside a frame; frame skipped", "err", err)
+			return true, nil
 		default:
 			return false, err
+		}
+		a.lastGood.Store(time.Now().UnixNano())
+		if !a.healthy.Load() {
+			a.setHealthy(true)
 		}
 		a.m.frames.Inc()
 		a.mu.Lock()
@@ -431,13 +499,13 @@ func (a *Agent) take(ctx context.Context) (camera.Frame, bool) {
 }
 
 type vote struct {
-	text   string
-	conf   float32
-	reason string
+	text string
+	conf float32
 }
 
 func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 	window := make([]vote, 0, a.cfg.Smooth)
+	lastReason := ReasonNoInk // reason of the newest frame without a digit
 	var enc *json.Encoder
 	if a.cfg.Out != nil {
 		enc = json.NewEncoder(a.cfg.Out)
@@ -482,17 +550,17 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			copy(window, window[1:])
 			window = window[:len(window)-1]
 		}
-		window = append(window, vote{res.Text, res.Confidence, res.Reason})
+		window = append(window, vote{res.Text, res.Confidence})
+		if res.Text == "" {
+			lastReason = res.Reason
+		}
 		text, conf := majority(window)
 		reason := ""
 		if text == "" {
-			reason = ReasonNoInk
-			for i := len(window) - 1; i >= 0; i-- {
-				if window[i].text == "" {
-					reason = window[i].reason
-					break
-				}
-			}
+			reason = lastReason // of the newest frame without a digit
+		}
+		if a.cfg.Collector != nil {
+			a.collect(rec, f, res, window, text, done)
 		}
 		if a.cfg.LED != nil && (text != "") != ledOn {
 			ledOn = text != ""
@@ -503,6 +571,9 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 		a.pmu.Lock()
 		a.pFrame, a.pSeq, a.pResult, a.pTime = f.Image, f.Seq, res, done
 		a.pmu.Unlock()
+		if a.cfg.Publish != nil {
+			a.cfg.Publish(reading(f, text, conf, res))
+		}
 		if enc != nil {
 			line := Line{Time: done.UTC(), Seq: f.Seq, Digits: text, Reason: reason, Rejection: res.Rejection, Confidence: conf,
 				LatencyMS:   float64(done.Sub(f.Time).Microseconds()) / 1000,
@@ -518,6 +589,19 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			return nil
 		}
 	}
+}
+
+// reading is the published form of a processed frame's smoothed answer.
+func reading(f camera.Frame, text string, conf float32, res Result) publish.Reading {
+	r := publish.Reading{Time: f.Time.UTC(), Seq: f.Seq, Digits: text, Confidence: conf}
+	switch {
+	case text != "":
+	case res.Rejected > 0:
+		r.Reason = "low confidence"
+	default:
+		r.Reason = "no digit found"
+	}
+	return r
 }
 
 // majority returns the most frequent text in the window (ties: the most

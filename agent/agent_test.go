@@ -86,7 +86,7 @@ func TestSoftmaxAndMajority(t *testing.T) {
 	if i, p := Softmax([]float32{1, 1}); i != 0 || p != 0.5 {
 		t.Fatalf("tie: %d %v", i, p)
 	}
-	w := []vote{{"3", 0.9, ""}, {"5", 0.8, ""}, {"3", 0.7, ""}, {"", 0, ReasonNoInk}, {"5", 0.6, ""}}
+	w := []vote{{"3", 0.9}, {"5", 0.8}, {"3", 0.7}, {"", 0}, {"5", 0.6}}
 	if s, c := majority(w); s != "5" || c < 0.6999 || c > 0.7001 {
 		t.Fatalf("tie should go to the most recent: %q %v", s, c)
 	}

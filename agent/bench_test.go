@@ -5,9 +5,13 @@ import (
 	"image"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/internal/testenv"
 	"github.com/edgecnn/edgecnn/runtime"
 )
 
@@ -50,5 +54,48 @@ func BenchmarkFrameToDigit(b *testing.B) {
 	b.StopTimer()
 	if found*2 < b.N {
 		b.Fatalf("only %d of %d frames gave a digit", found, b.N)
+	}
+}
+
+// BenchmarkFrameToNumber measures a 640×480 photo of a 3–6 digit
+// handwritten number to its answer with --multi (segmentation, split
+// scoring and inference) on the native engine.
+func BenchmarkFrameToNumber(b *testing.B) {
+	path := os.Getenv("EDGECNN_CAMERA_MODEL")
+	if path == "" {
+		path = realModel(b)
+	}
+	eng, err := runtime.Open("native", path, runtime.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec, err := NewRecognizer(eng, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := testenv.MNISTDir(b)
+	ds, err := photoset.ReadMNIST(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames []image.Image
+	for i := 0; i < 8; i++ {
+		num, err := photoset.NumberSet(ds, photoset.TuneSplit, photoset.Handwritten, i, 640, 480)
+		if err != nil {
+			b.Fatal(err)
+		}
+		img, err := camera.DecodeJPEG(num.JPEG)
+		if err != nil {
+			b.Fatal(err)
+		}
+		frames = append(frames, img)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := rec.Recognize(ctx, frames[i%len(frames)]); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

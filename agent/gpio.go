@@ -34,6 +34,13 @@ func OpenGPIO(trigger, led string) (Trigger, LED, error) {
 	if _, err := host.Init(); err != nil {
 		return nil, nil, fmt.Errorf("agent: gpio: periph host.Init: %w", err)
 	}
+	return OpenPins(trigger, led)
+}
+
+// OpenPins is OpenGPIO without the host drivers' initialization: it looks
+// the pins up in periph's registry (gpioreg), where host.Init puts a
+// board's pins and tests put gpiotest pins.
+func OpenPins(trigger, led string) (Trigger, LED, error) {
 	pin := func(name string) (gpio.PinIO, error) {
 		p := gpioreg.ByName(name)
 		if p == nil {

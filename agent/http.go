@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 //	GET  /            live preview page (last frame, detected box, digit)
 //	GET  /state       the preview's state as JSON
 //	GET  /frame.jpg   the last processed frame
+//	     /label...    labelling view of collected crops (collect.Collector.Handler)
 func (a *Agent) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/predict", a.handlePredict)
@@ -35,6 +37,8 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc("/state", a.only("GET", a.handleState))
 	mux.HandleFunc("/frame.jpg", a.only("GET", a.handleFrame))
 	mux.HandleFunc("/", a.only("GET", a.handleIndex))
+	mux.Handle("/label", a.labelHandler())
+	mux.Handle("/label/", a.labelHandler())
 	return mux
 }
 
@@ -97,19 +101,38 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 		}
 		src = part
 	}
-	data, err := io.ReadAll(src)
+	// Admission before decoding: only the image header is read (and kept,
+	// at most maxHeader bytes, reserved from the budget) until the image's
+	// decoded size is known and reserved.
+	busy := func(what string) int {
+		a.m.rejected.WithLabelValues(strings.ReplaceAll(what, " ", "_")).Inc()
+		w.Header().Set("Retry-After", "1")
+		return fail(http.StatusServiceUnavailable, "busy: no %s free within %v; retry later", what, a.cfg.Limits.QueueWait)
+	}
+	reserve := func(n int64) error {
+		wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
+		defer cancel()
+		return a.budget.acquire(wait, n)
+	}
+	if err := reserve(maxHeader); err != nil {
+		if r.Context().Err() != nil {
+			return fail(http.StatusServiceUnavailable, "request cancelled while waiting for memory")
+		}
+		return busy("decode budget")
+	}
+	hdr := capBuffer{max: maxHeader}
+	cfg, format, err := image.DecodeConfig(io.TeeReader(src, &hdr))
+	a.budget.release(maxHeader)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
+		case hdr.full:
+			return fail(http.StatusRequestEntityTooLarge, "image header (metadata before the pixels) longer than %d KiB", maxHeader>>10)
+		case hdr.Len() == 0:
+			return fail(http.StatusBadRequest, "empty body: POST an image (PNG, JPEG, GIF, PGM/PPM)")
 		}
-		return fail(http.StatusBadRequest, "reading body: %v", err)
-	}
-	if len(data) == 0 {
-		return fail(http.StatusBadRequest, "empty body: POST an image (PNG, JPEG, GIF, PGM/PPM)")
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
 		return fail(http.StatusBadRequest, "not a supported image (PNG, JPEG, GIF, PGM/PPM): %v", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
@@ -118,18 +141,58 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 	if int64(cfg.Width)*int64(cfg.Height) > int64(a.cfg.MaxPixels) {
 		return fail(http.StatusRequestEntityTooLarge, "%s image %dx%d exceeds the limit of %d pixels", format, cfg.Width, cfg.Height, a.cfg.MaxPixels)
 	}
+	// The reservation covers the decoded image and the body, which is read
+	// into memory before a worker is taken, so a slow client holds memory
+	// from the budget, never a worker.
+	bodySize := r.ContentLength
+	if bodySize < 0 || bodySize > a.cfg.MaxUpload {
+		bodySize = a.cfg.MaxUpload
+	}
+	cost := DecodeCost(cfg.Width, cfg.Height, BytesPerPixel(cfg.ColorModel)) + bodySize + bytes.MinRead
+	if err := reserve(cost); err != nil {
+		if errors.Is(err, errTooBig) {
+			a.m.rejected.WithLabelValues("too_big").Inc()
+			return fail(http.StatusRequestEntityTooLarge, "%s image %dx%d needs %d MiB to decode, above this device's decode budget of %d MiB",
+				format, cfg.Width, cfg.Height, cost>>20, a.cfg.Limits.DecodeBudget>>20)
+		}
+		if r.Context().Err() != nil {
+			return fail(http.StatusServiceUnavailable, "request cancelled while waiting for memory")
+		}
+		return busy("decode budget")
+	}
+	defer a.budget.release(cost)
+	buf := bytes.NewBuffer(make([]byte, 0, bodySize+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.MultiReader(&hdr.Buffer, src)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
+		}
+		return fail(http.StatusBadRequest, "reading body: %v", err)
+	}
+	data := buf.Bytes()
+	// A worker bounds the CPU: decoding and recognition run only on one.
+	var rec *Recognizer
+	wait, cancel := context.WithTimeout(r.Context(), a.cfg.Limits.QueueWait)
+	defer cancel()
+	select {
+	case rec = <-a.pool:
+	case <-wait.Done():
+		if r.Context().Err() != nil {
+			return fail(http.StatusServiceUnavailable, "request cancelled while waiting for a worker")
+		}
+		return busy("worker")
+	}
+	defer func() { a.pool <- rec }()
 	img, _, err := image.Decode(bytes.NewReader(data))
+	data = nil
 	if err != nil {
 		return fail(http.StatusBadRequest, "decoding %s image: %v", format, err)
 	}
-	var rec *Recognizer
-	select {
-	case rec = <-a.pool:
-	case <-r.Context().Done():
-		return fail(http.StatusServiceUnavailable, "request cancelled while waiting for a worker")
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return fail(http.StatusBadRequest, "%s image decodes to %dx%d, its header says %dx%d", format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 	}
+	img = toLuma(img)
 	res, err := rec.Recognize(r.Context(), img)
-	a.pool <- rec
 	if err != nil {
 		return fail(http.StatusInternalServerError, "recognize: %v", err)
 	}
@@ -157,12 +220,14 @@ func firstFilePart(mr *multipart.Reader) (io.Reader, error) {
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	if !a.Healthy() {
+	ok, reason := a.health()
+	body := map[string]any{"status": "ok"}
+	if !ok {
+		body["status"], body["reason"] = "unhealthy", reason
 		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"status":"unhealthy","reason":"camera reconnecting"}`+"\n")
-		return
 	}
-	io.WriteString(w, `{"status":"ok"}`+"\n")
+	a.addHealthDetail(body)
+	json.NewEncoder(w).Encode(body)
 }
 
 // State is the preview page's data.
@@ -174,6 +239,7 @@ type State struct {
 	Rejection  string       `json:"rejection,omitempty"`
 	Confidence float32      `json:"confidence"`
 	Boxes      []Prediction `json:"boxes"`
+	ROIs       []RegionBox  `json:"rois,omitempty"` // --rois
 	Width      int          `json:"width"`
 	Height     int          `json:"height"`
 	Healthy    bool         `json:"healthy"`
@@ -183,7 +249,7 @@ func (a *Agent) state() State {
 	a.pmu.Lock()
 	defer a.pmu.Unlock()
 	s := State{Seq: a.pSeq, Time: a.pTime, Digits: a.pResult.Text, Reason: a.pResult.Reason, Rejection: a.pResult.Rejection, Confidence: a.pResult.Confidence,
-		Boxes: a.pResult.Digits, Healthy: a.Healthy()}
+		Boxes: a.pResult.Digits, ROIs: a.pResult.ROIs, Healthy: a.Healthy()}
 	if a.pFrame != nil {
 		s.Width, s.Height = a.pFrame.Bounds().Dx(), a.pFrame.Bounds().Dy()
 	}

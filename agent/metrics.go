@@ -22,6 +22,8 @@ type metrics struct {
 	healthy      prometheus.Gauge
 	requests     *prometheus.CounterVec
 	reqLatency   prometheus.Histogram
+
+	limitMetrics // admission and connection limits (limits_metrics.go)
 }
 
 func newMetrics() *metrics {
@@ -61,5 +63,6 @@ func newMetrics() *metrics {
 	reg.MustRegister(m.frames, m.processed, m.dropped, m.badFrames, m.cameraErrors, m.reconnects,
 		m.recognized, m.noDigit, m.latency, m.infer, m.healthy, m.requests, m.reqLatency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.limitMetrics = newLimitMetrics(reg)
 	return m
 }

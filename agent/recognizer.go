@@ -31,7 +31,8 @@ type Prediction struct {
 	Label      string          `json:"label"`
 	Confidence float32         `json:"confidence"` // softmax maximum
 	Box        image.Rectangle `json:"-"`
-	BoxXYWH    [4]int          `json:"box"` // x, y, width, height in the frame
+	BoxXYWH    [4]int          `json:"box"`            // x, y, width, height in the frame
+	Name       string          `json:"name,omitempty"` // --rois: the region's name
 }
 
 // Reasons for "no digit" (Result.Reason).
@@ -58,6 +59,8 @@ type Result struct {
 	Rejected int `json:"rejected,omitempty"`
 	// Rejection is NoteConfidenceOnly for a model without the reject class.
 	Rejection string `json:"rejection,omitempty"`
+	// ROIs are the configured digit regions (--rois), for the preview.
+	ROIs []RegionBox `json:"rois,omitempty"`
 }
 
 // OK reports whether a digit was recognized.
@@ -75,6 +78,12 @@ type Recognizer struct {
 	reject  int    // index of the reject class, -1 without
 	batch   bool   // engine accepts a dynamic batch
 	in, out []float32
+
+	cropState // the last frame's crops, for collect (collecthook.go)
+	// scoreOut: outputs of split candidates scored for Multi (number.go).
+	scoreOut []float32
+	regions  []preprocess.Region // --rois (number.go)
+	digitsV  []regionDigit
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -83,6 +92,9 @@ type RecognizerConfig struct {
 	// MinConfidence: below it a digit counts as "no digit". 0 picks the
 	// model's edgecnn.reject_threshold, or 0.5 when it has none.
 	MinConfidence float32
+	// Regions, when set, are one digit position each (--rois): each is
+	// read as one digit and the text has one character per region.
+	Regions []preprocess.Region
 }
 
 // DefaultMinConfidence is the threshold for models that record none.
@@ -146,9 +158,16 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	}
 	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf, confSrc: src,
 		reject: model.RejectIndex(labels), batch: in.Shape[0] == -1}
-	maxD := pre.Config().MaxDigits
+	maxD := max(pre.Config().MaxDigits, len(cfg.Regions))
+	if len(cfg.Regions) > preprocess.MaxRegions {
+		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
+	}
+	r.regions = cfg.Regions
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
+	if pc.Multi {
+		pre.SetScorer(r.score) // touching digits: the classifier judges the cuts
+	}
 	return r, nil
 }
 
@@ -188,10 +207,15 @@ func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
 
 // Recognize locates and classifies the digit(s) in img.
 func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
+	if len(r.regions) > 0 {
+		return r.recognizeRegions(ctx, img)
+	}
 	pr, err := r.pre.Process(img)
+	r.last, r.located = nil, r.located[:0]
 	if err != nil {
 		return Result{}, err
 	}
+	r.last = pr
 	res := Result{Rejection: r.Note()}
 	n := len(pr.Digits)
 	if n == 0 {
@@ -218,13 +242,13 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	notDigit := false
 	for i, d := range pr.Digits {
 		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
-		if best == r.reject {
+		r.located = append(r.located, located{r.labels[best], conf})
+		if best == r.reject || conf < r.minConf {
 			res.Rejected++
-			notDigit = true
-			continue
-		}
-		if conf < r.minConf {
-			res.Rejected++
+			notDigit = notDigit || best == r.reject
+			if r.pre.Config().Multi {
+				sb.WriteByte('?') // a number keeps its places (number.go)
+			}
 			continue
 		}
 		b := d.Box
@@ -234,8 +258,8 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		res.Confidence = min(res.Confidence, conf)
 	}
 	res.Text = sb.String()
-	if res.Text == "" {
-		res.Confidence = 0
+	if len(res.Digits) == 0 {
+		res.Text, res.Confidence = "", 0
 		res.Reason = ReasonLowConfidence
 		if notDigit {
 			res.Reason = ReasonNotDigit

@@ -36,8 +36,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "image/gif"  // register GIF
@@ -145,34 +147,14 @@ file:PATH | dir:PATH | PATH (an image file or a directory of images)`
 func Open(ctx context.Context, spec string, opt Options) (Source, error) {
 	opt = opt.withDefaults()
 	kind, arg, _ := strings.Cut(spec, ":")
-	switch kind {
-	case "auto":
-		return openAuto(ctx, opt)
-	case "synthetic":
-		if arg != "" {
-			seed, err := strconv.ParseInt(arg, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("camera: %w: synthetic seed %q: %v", ErrSpec, arg, err)
-			}
-			opt.Seed = seed
-		}
-		return NewSynthetic(opt), nil
-	case "libcamera":
-		if arg != "" {
-			opt.Format = arg
-		}
-		return OpenLibcamera(ctx, opt)
-	case "v4l2":
-		if arg != "" {
-			opt.Device = arg
-		}
-		return OpenV4L2(opt)
-	case "stdin":
-		return openStdin(arg, opt)
-	case "file", "dir":
-		return OpenFiles(arg, opt)
-	case "":
+	if kind == "" {
 		return nil, fmt.Errorf("camera: %w: empty (want %s)", ErrSpec, Specs)
+	}
+	regMu.RLock()
+	open, ok := registry[kind]
+	regMu.RUnlock()
+	if ok {
+		return open(ctx, arg, opt)
 	}
 	if strings.HasPrefix(spec, "/dev/video") {
 		opt.Device = spec
@@ -181,7 +163,76 @@ func Open(ctx context.Context, spec string, opt Options) (Source, error) {
 	if _, err := os.Stat(spec); err == nil {
 		return OpenFiles(spec, opt)
 	}
-	return nil, fmt.Errorf("camera: %w: %q is neither a source kind nor an existing file (want %s)", ErrSpec, spec, Specs)
+	return nil, fmt.Errorf("camera: %w: %q is neither a source kind (%s) nor an existing file (want %s)", ErrSpec, spec, strings.Join(Kinds(), ", "), Specs)
+}
+
+// Opener opens a source of one kind; arg is what follows "kind:" in the
+// spec ("" when there is no colon), opt has its defaults filled in.
+type Opener func(ctx context.Context, arg string, opt Options) (Source, error)
+
+// The source registry: each kind of source registers itself (as periph.io's
+// drivers do), so Open has no list of kinds and tests can add fakes
+// (camera/cameratest's "playback").
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Opener{}
+)
+
+// Register makes a source kind available to Open as "kind" or
+// "kind:ARG". Registering a kind twice, or an empty name, panics (a
+// programming error, as with database/sql.Register).
+func Register(kind string, open Opener) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if kind == "" || strings.Contains(kind, ":") || open == nil {
+		panic(fmt.Sprintf("camera: Register(%q): bad kind or nil opener", kind))
+	}
+	if _, dup := registry[kind]; dup {
+		panic(fmt.Sprintf("camera: Register(%q) called twice", kind))
+	}
+	registry[kind] = open
+}
+
+// Kinds lists the registered source kinds, sorted.
+func Kinds() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	kinds := make([]string, 0, len(registry))
+	for k := range registry {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	return kinds
+}
+
+func init() {
+	Register("auto", func(ctx context.Context, _ string, opt Options) (Source, error) { return openAuto(ctx, opt) })
+	Register("synthetic", func(_ context.Context, arg string, opt Options) (Source, error) {
+		if arg != "" {
+			seed, err := strconv.ParseInt(arg, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("camera: %w: synthetic seed %q: %v", ErrSpec, arg, err)
+			}
+			opt.Seed = seed
+		}
+		return NewSynthetic(opt), nil
+	})
+	Register("libcamera", func(ctx context.Context, arg string, opt Options) (Source, error) {
+		if arg != "" {
+			opt.Format = arg
+		}
+		return OpenLibcamera(ctx, opt)
+	})
+	Register("v4l2", func(_ context.Context, arg string, opt Options) (Source, error) {
+		if arg != "" {
+			opt.Device = arg
+		}
+		return OpenV4L2(opt)
+	})
+	Register("stdin", func(_ context.Context, arg string, opt Options) (Source, error) { return openStdin(arg, opt) })
+	files := func(_ context.Context, arg string, opt Options) (Source, error) { return OpenFiles(arg, opt) }
+	Register("file", files)
+	Register("dir", files)
 }
 
 func openStdin(arg string, opt Options) (Source, error) {

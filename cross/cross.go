@@ -86,15 +86,60 @@ func ModuleRoot(dir string) (string, error) {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			if mod := modulePath(data); mod != Module {
+				return "", fmt.Errorf("%s/go.mod is module %q, not %s: run edgecnn build inside the edgecnn source tree (or set %s)", d, mod, Module, SourceEnv)
+			}
 			return d, nil
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return "", fmt.Errorf("no go.mod above %s: run edgecnn build inside the edgecnn source tree", dir)
+			return "", fmt.Errorf("no go.mod above %s: run edgecnn build inside the edgecnn source tree (or set %s)", dir, SourceEnv)
 		}
 		d = parent
 	}
+}
+
+// Module is the module path of edgecnn's source tree; ModuleRoot and
+// SourceTree accept no other, so a build never compiles someone else's
+// module.
+const Module = "github.com/edgecnn/edgecnn"
+
+// SourceEnv names the environment variable that points at the edgecnn
+// source tree for cross builds.
+const SourceEnv = "EDGECNN_SRC"
+
+// modulePath is the module directive of a go.mod file.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "module" {
+			return strings.Trim(f[1], `"`)
+		}
+	}
+	return ""
+}
+
+// SourceTree finds the edgecnn source tree to cross-build from, in order:
+// $EDGECNN_SRC; the tree the running binary lives in (make build writes
+// bin/edgecnn inside it), found from the executable's path, not the
+// working directory; then the working directory's enclosing module. Each
+// candidate must be the edgecnn module.
+func SourceTree() (string, error) {
+	if dir := os.Getenv(SourceEnv); dir != "" {
+		return ModuleRoot(dir)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			if root, err := ModuleRoot(filepath.Dir(exe)); err == nil {
+				return root, nil
+			}
+		}
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return ModuleRoot(wd)
 }
 
 // BoardTags are the build tags of every binary built for a board.
@@ -240,11 +285,8 @@ func Build(ctx context.Context, req Request) (*Result, error) {
 	}
 	root := req.ModuleRoot
 	if root == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
-		}
-		if root, err = ModuleRoot(wd); err != nil {
+		var err error
+		if root, err = SourceTree(); err != nil {
 			return nil, fmt.Errorf("cross: %w", err)
 		}
 	}

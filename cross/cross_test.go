@@ -226,3 +226,28 @@ func main() { fmt.Printf("cgotiny %s tflite=%s\n", version, C.GoString(C.TfLiteV
 		t.Fatalf("under qemu: %q %v", got, err)
 	}
 }
+
+// A build never compiles someone else's module: ModuleRoot and SourceTree
+// accept only the edgecnn module, found from $EDGECNN_SRC, the binary's
+// location or the working directory.
+func TestSourceTreeIsEdgecnnOnly(t *testing.T) {
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n\ngo 1.22\n"), 0o644)
+	sub := filepath.Join(other, "cmd", "x")
+	os.MkdirAll(sub, 0o755)
+	if _, err := ModuleRoot(sub); err == nil || !strings.Contains(err.Error(), "example.com/other") {
+		t.Errorf("another module accepted: %v", err)
+	}
+	t.Setenv(SourceEnv, other)
+	if _, err := SourceTree(); err == nil {
+		t.Error("EDGECNN_SRC pointing at another module accepted")
+	}
+	root, err := ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(SourceEnv, filepath.Join(root, "runtime"))
+	if got, err := SourceTree(); err != nil || got != root {
+		t.Errorf("SourceTree with %s=%s/runtime: %q, %v; want %q", SourceEnv, root, got, err, root)
+	}
+}

@@ -72,7 +72,10 @@ type Bundle struct {
 	Files   []File // sorted by name; SHA256SUMS excluded
 	Sums    []byte // SHA256SUMS contents
 	Unit    string // systemd unit text
-	Service Service
+	// RollbackUnit is the unit the service's OnFailure= starts (board-side
+	// rollback; it runs the release's edgecnn-rollback script).
+	RollbackUnit string
+	Service      Service
 }
 
 // TotalSize is the sum of the file sizes.
@@ -128,8 +131,18 @@ func NewBundle(s Spec) (*Bundle, error) {
 		}
 	}
 	b.Service = svc
-	b.Unit = svc.Unit()
+	unit, err := svc.renderUnit(s.Board)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	rollback, err := svc.renderRollbackUnit()
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b.Unit, b.RollbackUnit = unit, rollback
 	b.Files = append(b.Files, dataFile("edgecnn.service", []byte(b.Unit), 0o644))
+	b.Files = append(b.Files, dataFile("edgecnn-rollback.service", []byte(b.RollbackUnit), 0o644))
+	b.Files = append(b.Files, dataFile(RollbackScript, []byte(rollbackScript), 0o755))
 	b.Files = append(b.Files, dataFile("sysusers.conf", []byte(svc.Sysusers()), 0o644))
 	sort.Slice(b.Files, func(i, j int) bool { return b.Files[i].Name < b.Files[j].Name })
 	for i := 1; i < len(b.Files); i++ {
@@ -220,6 +233,19 @@ type Service struct {
 	HTTP     string        // agent listen address (default 127.0.0.1:8080)
 	Watchdog time.Duration // WatchdogSec (default 30s)
 	Args     []string      // extra arguments for `edgecnn run`
+	// Devices are extra DeviceAllow= entries ("char-CLASS rw", "/dev/PATH
+	// rw") beyond those derived from the camera, GPIO and accelerators.
+	Devices []string
+	// MemoryMax is the unit's MemoryMax= ("" derives it from the board's
+	// RAM: half of its smallest variant, or 50% when unknown).
+	MemoryMax string
+	// RollbackAfter is how many failed starts in a row make the board roll
+	// back to the last good release on its own (StartLimitBurst=;
+	// default 3).
+	RollbackAfter int
+	// HealthTimeout bounds the board-side health gate (ExecStartPost=
+	// edgecnn healthcheck) of each start (default 30s).
+	HealthTimeout time.Duration
 
 	ModelFile  string // set by NewBundle
 	ConfigFile string // set by NewBundle
@@ -250,74 +276,20 @@ func (s Service) withDefaults(b boards.Board) Service {
 	if s.Watchdog == 0 {
 		s.Watchdog = 30 * time.Second
 	}
+	if s.MemoryMax == "" {
+		s.MemoryMax = memoryMax(b)
+	}
+	if s.RollbackAfter == 0 {
+		s.RollbackAfter = 3
+	}
+	if s.HealthTimeout == 0 {
+		s.HealthTimeout = 30 * time.Second
+	}
 	return s
 }
 
 // UnitName is the unit file name, e.g. edgecnn.service.
 func (s Service) UnitName() string { return s.Name + ".service" }
-
-// Unit renders the systemd unit. It runs the binary through the `current`
-// symlink, so switching releases needs no unit change.
-func (s Service) Unit() string {
-	cur := path.Join(s.Prefix, "current")
-	args := []string{path.Join(cur, "edgecnn"), "run",
-		"--model", path.Join(cur, s.ModelFile),
-		"--backend", s.Backend,
-		"--camera", s.Camera, "--wait-camera", // a service may start before its camera appears
-		"--http", s.HTTP}
-	if s.ConfigFile != "" {
-		args = append(args, "--config", path.Join(cur, s.ConfigFile))
-	}
-	args = append(args, s.Args...)
-	for i, a := range args {
-		args[i] = unitQuote(a)
-	}
-	state := "/var/lib/" + s.Name
-	var b strings.Builder
-	fmt.Fprintf(&b, `# Installed by edgecnn flash; edits are overwritten on the next flash.
-[Unit]
-Description=edgecnn handwritten-digit recognizer
-Documentation=https://github.com/edgecnn/edgecnn/blob/main/docs/deploy.md
-Wants=network-online.target
-After=network-online.target
-StartLimitIntervalSec=300
-StartLimitBurst=5
-
-[Service]
-Type=notify
-NotifyAccess=main
-User=%s
-Group=%s
-`, s.User, s.User)
-	if len(s.Groups) > 0 {
-		fmt.Fprintf(&b, "SupplementaryGroups=%s\n", strings.Join(s.Groups, " "))
-	}
-	fmt.Fprintf(&b, `ExecStart=%s
-WorkingDirectory=%s
-Environment=EDGECNN_STATE_DIR=%s
-Restart=on-failure
-RestartSec=2s
-WatchdogSec=%d
-TimeoutStartSec=60
-StateDirectory=%s
-ReadWritePaths=-%s
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-LockPersonality=yes
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
-
-[Install]
-WantedBy=multi-user.target
-`, strings.Join(args, " "), cur, state, int(s.Watchdog.Round(time.Second)/time.Second), s.Name, state)
-	return b.String()
-}
 
 // Sysusers renders the systemd-sysusers entry that creates the service user
 // (at boot on a fresh SD card, or by `systemd-sysusers` during a flash).
@@ -328,13 +300,4 @@ func (s Service) Sysusers() string {
 		fmt.Fprintf(&b, "m %s %s\n", s.User, g)
 	}
 	return b.String()
-}
-
-// unitQuote quotes a word for an ExecStart= line.
-func unitQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\;$%") {
-		return s
-	}
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `$$`, `%`, `%%`)
-	return `"` + r.Replace(s) + `"`
 }

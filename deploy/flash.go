@@ -40,8 +40,23 @@ type Options struct {
 	Keep int
 	// SkipArchCheck skips comparing `uname -m` with the board's GOARCH.
 	SkipArchCheck bool
+	// LockWait is how long to wait for another flash of the same board to
+	// finish (0: fail at once with a BusyError).
+	LockWait time.Duration
 	// Log receives progress lines (nil: discarded).
 	Log io.Writer
+
+	// onPhase, when set (tests), is called as Flash enters each phase:
+	// locked, upload, unit, switch, restart, health, confirm, rollback.
+	onPhase func(phase string)
+	// lockLease, when set (tests), replaces the 60 s lease of the lock.
+	lockLease time.Duration
+}
+
+func (o Options) phase(p string) {
+	if o.onPhase != nil {
+		o.onPhase(p)
+	}
 }
 
 func (o Options) withDefaults(b *Bundle) Options {
@@ -164,10 +179,26 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 			return
 		}
 	}
+
+	// 2. The board's flash lock, held until Flash returns.
+	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, o.lockLease, logf)
+	if err != nil {
+		var busy *BusyError
+		if errors.As(err, &busy) {
+			res.Err = err
+		} else {
+			res.Err = fmt.Errorf("lock: %w (nothing was changed on the board)", noSudoHint(err, o, c.Target.User))
+		}
+		return
+	}
+	defer lk.release()
+	o.phase("locked")
 	prev := currentRelease(f, prefix)
+	good := goodRelease(f, prefix)
 	res.Previous = prev
 
-	// 2. The release directory.
+	// 3. The release directory.
+	o.phase("upload")
 	logf("installing release %s (%s, %d files)", b.Release, human(b.TotalSize()), len(b.Files)+1)
 	// Cancelling during the upload drops the connection (SFTP calls take no
 	// context); nothing has been switched yet, so that is safe.
@@ -189,25 +220,52 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	rel := path.Join(releasesDir(prefix), b.Release)
 
-	// 3. The unit and its user.
+	// 4. The units and the service user.
+	o.phase("unit")
 	unitPath := path.Join(o.UnitDir, b.Service.UnitName())
+	rbPath := path.Join(o.UnitDir, b.Service.RollbackUnitName())
 	unitChanged := true
 	if old, err := f.ReadFile(unitPath); err == nil && string(old) == b.Unit {
-		unitChanged = false
+		if old, err := f.ReadFile(rbPath); err == nil && string(old) == b.RollbackUnit {
+			unitChanged = false
+		}
 	}
 	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
 	install := sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)
-	if unitChanged {
-		install = sudo + "install -D -m 0644 " + shq(path.Join(rel, "edgecnn.service")) + " " + shq(unitPath) + " && " + install
-	}
-	if err := run(install); err != nil {
-		res.Err = fmt.Errorf("install unit and service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
-		return
-	}
 	unit := shq(b.Service.UnitName())
 	sysctl := sudo + shq(o.Systemctl)
+	if err := run(install); err != nil {
+		res.Err = fmt.Errorf("install the service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
+		return
+	}
+	// switchTo installs release r's units (when withUnits) and points
+	// current at r, as one command on the board that ignores a dropped
+	// link (SIGHUP, SIGPIPE) and is not cancelled: the unit and current
+	// never disagree, whatever happens to the connection meanwhile.
+	switchTo := func(r string, withUnits bool) error {
+		var steps []string
+		if withUnits {
+			rd := path.Join(releasesDir(prefix), r)
+			steps = append(steps,
+				"test ! -f "+shq(path.Join(rd, "edgecnn.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn.service"))+" "+shq(unitPath),
+				"test ! -f "+shq(path.Join(rd, "edgecnn-rollback.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn-rollback.service"))+" "+shq(rbPath))
+		}
+		steps = append(steps,
+			"rm -f "+shq(path.Join(prefix, "current.tmp")),
+			"ln -s "+shq(path.Join("releases", r))+" "+shq(path.Join(prefix, "current.tmp")),
+			"mv -T "+shq(path.Join(prefix, "current.tmp"))+" "+shq(path.Join(prefix, "current")))
+		script := "trap '' HUP PIPE; set -e; " + strings.Join(steps, "; ")
+		cmd := "trap '' HUP PIPE; e=$(mktemp) || exit 1; sh -c " + shq(script) + " </dev/null >/dev/null 2>\"$e\"; rc=$?; cat \"$e\" >&2; rm -f \"$e\"; exit $rc"
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if _, err := c.Run(sctx, cmd); err != nil {
+			return fmt.Errorf("switch %s/current to %s: %w", prefix, r, noSudoHint(err, o, c.Target.User))
+		}
+		return nil
+	}
+	restart := sysctl + " daemon-reload && { " + sysctl + " reset-failed " + unit + " 2>/dev/null; " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit + "; }"
 
-	if prev == b.Release && !unitChanged {
+	if prev == b.Release && good == b.Release && !unitChanged {
 		// Nothing changed: make sure it is enabled and healthy.
 		res.Unchanged = true
 		if err := run(sysctl + " enable " + unit); err != nil {
@@ -221,7 +279,7 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		}
 		res.Unchanged = false
 		logf("release %s is current but not healthy; restarting it", b.Release)
-		if err := run(sysctl + " restart " + unit); err != nil {
+		if err := run(restart); err != nil {
 			res.Err = fmt.Errorf("systemctl restart: %w", err)
 			return
 		}
@@ -231,53 +289,87 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		return
 	}
 
-	// 4. Switch, restart, check; roll back on failure.
-	if err := switchCurrent(f, prefix, b.Release); err != nil {
-		res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
-		return
+	// 5. Switch, restart, check; roll back on failure. back is the
+	// release to go back to: the last good one, else the one running.
+	back := ""
+	switch {
+	case good != "" && good != b.Release && releaseExists(f, prefix, good):
+		back = good
+	case prev != "" && prev != b.Release:
+		back = prev
 	}
-	logf("current → releases/%s", b.Release)
+	if back != "" && !releaseExists(f, prefix, good) {
+		// No good release on record (installed before edgecnn recorded
+		// one): the running release is the board-side fallback.
+		if err := setLink(f, prefix, "good", back); err != nil {
+			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
+			return
+		}
+	}
+	if prev != b.Release {
+		o.phase("switch")
+		if err := switchTo(b.Release, unitChanged); err != nil {
+			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
+			return
+		}
+		logf("current → releases/%s", b.Release)
+	} else {
+		if unitChanged {
+			o.phase("switch")
+			if err := switchTo(b.Release, true); err != nil {
+				res.Err = fmt.Errorf("install the unit: %w (the running release %s is untouched)", err, orNone(prev))
+				return
+			}
+		}
+		logf("release %s is current but was never confirmed healthy; restarting it", b.Release)
+	}
 	failed := func(step string, err error) {
 		res.Err = fmt.Errorf("%s: %w", step, err)
-		if prev == "" || prev == b.Release {
-			run(sysctl + " stop " + unit)
+		if back == "" {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			c.Run(rctx, sysctl+" stop "+unit)
 			res.Err = fmt.Errorf("%w; no previous release to roll back to, service stopped", res.Err)
 			return
 		}
-		logf("%s failed (%v); rolling back to %s", step, err, prev)
+		o.phase("rollback")
+		logf("%s failed (%v); rolling back to %s", step, err, back)
 		// Use a fresh context so a cancelled flash still rolls back.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.HealthTimeout+30*time.Second)
 		defer cancel()
-		if err := switchCurrent(f, prefix, prev); err != nil {
-			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v", res.Err, err)
+		boardSide := fmt.Sprintf("; the board rolls back to %s by itself after %d failed starts (%s)", back, b.Service.RollbackAfter, b.Service.RollbackUnitName())
+		if err := switchTo(back, true); err != nil {
+			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v%s", res.Err, err, boardSide)
 			return
 		}
 		res.RolledBack = true
-		restore := ""
-		if unitChanged {
-			// The previous release's own unit (its ExecStart may differ).
-			restore = sudo + "install -m 0644 " + shq(path.Join(releasesDir(prefix), prev, "edgecnn.service")) + " " + shq(unitPath) + " && "
-		}
-		if _, err := c.Run(rctx, restore+sysctl+" daemon-reload && "+sysctl+" restart "+unit); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v", res.Err, prev, err)
+		if _, err := c.Run(rctx, sysctl+" daemon-reload && { "+sysctl+" reset-failed "+unit+" 2>/dev/null; "+sysctl+" restart "+unit+"; }"); err != nil {
+			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v%s", res.Err, back, err, boardSide)
 			return
 		}
 		if err := c.health(rctx, o, o.HealthTimeout); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, prev, err)
+			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, back, err)
 			return
 		}
-		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, prev)
+		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, back)
 	}
-	if err := run(sysctl + " daemon-reload && " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit); err != nil {
+	o.phase("restart")
+	if err := run(restart); err != nil {
 		failed("restart", err)
 		return
 	}
+	o.phase("health")
 	if err := c.health(ctx, o, o.HealthTimeout); err != nil {
 		failed("health check", err)
 		return
 	}
+	o.phase("confirm")
+	if err := setLink(f, prefix, "good", b.Release); err != nil {
+		res.Err = fmt.Errorf("healthy, but recording it as the good release failed: %w", err)
+		return
+	}
 	logf("healthy")
-	if removed := pruneReleases(f, prefix, o.Keep, b.Release, prev); len(removed) > 0 {
+	if removed := pruneReleases(f, prefix, o.Keep, b.Release, back); len(removed) > 0 {
 		logf("removed old releases: %s", strings.Join(removed, ", "))
 	}
 	return
@@ -381,16 +473,23 @@ func Plan(b *Bundle, target string, o Options) string {
 	prefix := b.Service.Prefix
 	rel := path.Join(releasesDir(prefix), b.Release)
 	fmt.Fprintf(&s, "plan for %s (board %s, %s):\n", target, b.Board.Name, b.Board.Triple())
-	fmt.Fprintf(&s, "  1. upload release %s (%s) into %s.staging-*, files already on the board (same SHA-256) hard-linked:\n", b.Release, human(b.TotalSize()), releasesDir(prefix)+"/")
+	fmt.Fprintf(&s, "  1. lock %s (flock held by this SSH session; another flash gets \"board busy\"", path.Join(prefix, LockFile))
+	if o.LockWait > 0 {
+		fmt.Fprintf(&s, " or waits up to %s", o.LockWait)
+	}
+	fmt.Fprintf(&s, ")\n")
+	fmt.Fprintf(&s, "  2. remove staging directories of failed uploads; upload release %s (%s) into %s.staging-*, files already on the board (same SHA-256) hard-linked:\n", b.Release, human(b.TotalSize()), releasesDir(prefix)+"/")
 	for _, f := range b.Files {
 		fmt.Fprintf(&s, "       %-28s %10s  %s…\n", f.Name, human(f.Size), f.Sum[:16])
 	}
 	fmt.Fprintf(&s, "       %-28s %10s\n", SumsFile, human(int64(len(b.Sums))))
 	fmt.Fprintf(&s, "     then rename it to %s\n", rel)
-	fmt.Fprintf(&s, "  2. install %s and %s/%s.conf; %s\n", path.Join(o.UnitDir, b.Service.UnitName()), o.SysusersDir, b.Service.Name, o.Sysusers)
-	fmt.Fprintf(&s, "  3. %s/current.tmp -> releases/%s, renamed over %s/current\n", prefix, b.Release, prefix)
-	fmt.Fprintf(&s, "  4. %s daemon-reload; enable; restart %s\n", o.Systemctl, b.Service.UnitName())
-	fmt.Fprintf(&s, "  5. health: `%s` and GET %s within %s; else roll back to the previous release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
-	fmt.Fprintf(&s, "  6. keep the %d newest releases\n", o.Keep)
+	fmt.Fprintf(&s, "  3. install %s/%s.conf; %s\n", o.SysusersDir, b.Service.Name, o.Sysusers)
+	fmt.Fprintf(&s, "  4. in one board-side command: install %s and %s, point %s/current at releases/%s\n",
+		path.Join(o.UnitDir, b.Service.UnitName()), path.Join(o.UnitDir, b.Service.RollbackUnitName()), prefix, b.Release)
+	fmt.Fprintf(&s, "  5. %s daemon-reload; reset-failed; enable; restart %s (its ExecStartPost= waits for %s)\n", o.Systemctl, b.Service.UnitName(), b.Service.healthURL())
+	fmt.Fprintf(&s, "  6. health: `%s` and GET %s within %s; else roll back to the last good release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
+	fmt.Fprintf(&s, "  7. record %s/good -> releases/%s; keep the %d newest releases\n", prefix, b.Release, o.Keep)
+	fmt.Fprintf(&s, "  on the board, without this laptop: after %d failed starts, %s switches current back to good\n", b.Service.RollbackAfter, b.Service.RollbackUnitName())
 	return s.String()
 }

@@ -3,14 +3,11 @@ package deploy
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,51 +201,6 @@ func TestFlashFirstReleaseUnhealthyStops(t *testing.T) {
 	}
 }
 
-// cutProxy forwards TCP to addr and cuts the connection once limit bytes
-// have gone from the client to the server.
-func cutProxy(t *testing.T, addr string, limit int64) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			cc, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				sc, err := net.Dial("tcp", addr)
-				if err != nil {
-					cc.Close()
-					return
-				}
-				var once sync.Once
-				cut := func() { once.Do(func() { cc.Close(); sc.Close() }) }
-				go func() { io.Copy(cc, sc); cut() }()
-				var n atomic.Int64
-				buf := make([]byte, 32<<10)
-				for {
-					k, err := cc.Read(buf)
-					if k > 0 {
-						if n.Add(int64(k)) > limit {
-							cut()
-							return
-						}
-						sc.Write(buf[:k])
-					}
-					if err != nil {
-						cut()
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return l.Addr().String()
-}
-
 func TestFlashInterruptedUploadKeepsOldRelease(t *testing.T) {
 	b := newTestBoard(t)
 	c := b.dial(t)
@@ -260,17 +212,7 @@ func TestFlashInterruptedUploadKeepsOldRelease(t *testing.T) {
 	calls := b.callLog(t)
 
 	// The connection drops after 1 MiB of a 4 MiB binary.
-	proxy := cutProxy(t, b.srv.Addr(), 1<<20)
-	_, port, _ := net.SplitHostPort(proxy)
-	tg := b.target()
-	tg.Port = atoiT(t, port)
-	so := b.ssh()
-	so.KnownHosts = filepath.Join(t.TempDir(), "known_hosts") // [127.0.0.1]:proxyport is a new name
-	pc, err := Dial(ctx, tg, so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
+	pc := b.dialVia(t, newLinkProxy(t, b.srv.Addr(), 1<<20))
 	big := b.bundle(t, makeInputs(t, 4<<20, "new", "m"), "2")
 	r := Flash(ctx, pc, big, b.opts())
 	if r.Err == nil || !strings.Contains(r.Err.Error(), "upload") || !strings.Contains(r.Err.Error(), old.Release+" is untouched") {
@@ -300,14 +242,6 @@ func TestFlashInterruptedUploadKeepsOldRelease(t *testing.T) {
 			t.Errorf("leftover %s", e.Name())
 		}
 	}
-}
-
-func atoiT(t *testing.T, s string) int {
-	var n int
-	for _, c := range s {
-		n = n*10 + int(c-'0')
-	}
-	return n
 }
 
 func TestHostKeyChecks(t *testing.T) {

@@ -31,20 +31,24 @@ type testBoard struct {
 	systemctl string
 	sysusersC string
 	healthURL string
+	state     string
 }
 
-// systemctl stand-in: "restart" marks the service active unless the
-// current release's binary contains BROKEN (a release that does not start);
-// "is-active" reports that state.
+// systemctl stand-in: "restart"/"start" run the release current points
+// at (recorded in $STATE/running), which comes up active unless its binary
+// contains BROKEN (a release that does not start); "is-active" reports
+// that state; "show -p FragmentPath --value UNIT" names the installed unit
+// file (the board-side rollback script asks).
 const systemctlScript = `#!/bin/sh
 echo "systemctl $*" >> "$CALLS"
 case "$1" in
-restart)
+restart|start)
+	readlink "$PREFIX/current" > "$STATE/running"
 	if grep -q BROKEN "$PREFIX/current/edgecnn" 2>/dev/null; then rm -f "$STATE/active"; else touch "$STATE/active"; fi ;;
-stop) rm -f "$STATE/active" ;;
+stop) rm -f "$STATE/active" "$STATE/running" ;;
 is-active)
-	[ -f "$STATE/active" ] || exit 3
-	grep -q BROKEN "$PREFIX/current/edgecnn" 2>/dev/null && exit 3 ;;
+	[ -f "$STATE/active" ] || exit 3 ;;
+show) for a; do u=$a; done; echo "$UNITDIR/$u" ;;
 esac
 exit 0
 `
@@ -64,7 +68,8 @@ func newTestBoardB(t testing.TB) *testBoard {
 			t.Fatal(err)
 		}
 	}
-	env := "CALLS=" + shq(b.calls) + " PREFIX=" + shq(b.prefix) + " STATE=" + shq(state)
+	b.state = state
+	env := "CALLS=" + shq(b.calls) + " PREFIX=" + shq(b.prefix) + " STATE=" + shq(state) + " UNITDIR=" + shq(b.unitDir)
 	b.systemctl = filepath.Join(b.dir, "systemctl")
 	script := strings.Replace(systemctlScript, "#!/bin/sh\n", "#!/bin/sh\n"+strings.ReplaceAll(env, " ", "\n")+"\n", 1)
 	if err := os.WriteFile(b.systemctl, []byte(script), 0o755); err != nil {

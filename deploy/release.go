@@ -38,6 +38,11 @@ func installRelease(ctx context.Context, f fileSystem, b *Bundle, prefix string,
 	if err := f.MkdirAll(rels); err != nil {
 		return st, fmt.Errorf("create %s: %w", rels, err)
 	}
+	// Staging directories of failed installs are removed first, so the
+	// space they hold counts as free below.
+	if removed := removeStaging(f, prefix); len(removed) > 0 {
+		logf("removed what an interrupted flash left: %s", strings.Join(removed, ", "))
+	}
 	final := path.Join(rels, b.Release)
 	if old, err := f.ReadFile(path.Join(final, SumsFile)); err == nil && bytes.Equal(old, b.Sums) {
 		st.Present = true
@@ -145,27 +150,67 @@ func installRelease(ctx context.Context, f fileSystem, b *Bundle, prefix string,
 }
 
 // currentRelease is the release `current` points at ("" when none).
-func currentRelease(f fileSystem, prefix string) string {
-	t, err := f.Readlink(path.Join(prefix, "current"))
+func currentRelease(f fileSystem, prefix string) string { return linkedRelease(f, prefix, "current") }
+
+// goodRelease is the release `good` points at: the last one that passed a
+// health check ("" when none is recorded). The board-side rollback goes
+// back to it.
+func goodRelease(f fileSystem, prefix string) string { return linkedRelease(f, prefix, "good") }
+
+// linkedRelease is the release the symlink PREFIX/name points at.
+func linkedRelease(f fileSystem, prefix, name string) string {
+	t, err := f.Readlink(path.Join(prefix, name))
 	if err != nil {
 		return ""
 	}
 	return path.Base(t)
 }
 
+// releaseExists reports whether releases/<rel> is a complete release.
+func releaseExists(f fileSystem, prefix, rel string) bool {
+	_, err := f.Lstat(path.Join(releasesDir(prefix), rel, SumsFile))
+	return rel != "" && err == nil
+}
+
 // switchCurrent points PREFIX/current at releases/<rel> atomically: a new
 // symlink current.tmp is renamed over current.
-func switchCurrent(f fileSystem, prefix, rel string) error {
-	tmp := path.Join(prefix, "current.tmp")
+func switchCurrent(f fileSystem, prefix, rel string) error { return setLink(f, prefix, "current", rel) }
+
+// setLink points the symlink PREFIX/name at releases/<rel> atomically.
+func setLink(f fileSystem, prefix, name, rel string) error {
+	tmp := path.Join(prefix, name+".tmp")
 	f.RemoveAll(tmp)
 	if err := f.Symlink(path.Join("releases", rel), tmp); err != nil {
 		return fmt.Errorf("symlink %s: %w", tmp, err)
 	}
-	if err := f.Rename(tmp, path.Join(prefix, "current")); err != nil {
+	if err := f.Rename(tmp, path.Join(prefix, name)); err != nil {
 		f.RemoveAll(tmp)
-		return fmt.Errorf("switch %s/current: %w", prefix, err)
+		return fmt.Errorf("switch %s/%s: %w", prefix, name, err)
 	}
 	return nil
+}
+
+// removeStaging removes what interrupted installs left behind: staging
+// directories under releases/ and half-made symlinks. It runs under the
+// board's flash lock (or on an SD card), so none of it belongs to a live
+// flash. It returns the names removed.
+func removeStaging(f fileSystem, prefix string) []string {
+	var removed []string
+	rels := releasesDir(prefix)
+	ents, _ := f.ReadDir(rels)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".staging-") {
+			if f.RemoveAll(path.Join(rels, e.Name())) == nil {
+				removed = append(removed, e.Name())
+			}
+		}
+	}
+	for _, n := range []string{"current.tmp", "good.tmp"} {
+		if _, err := f.Lstat(path.Join(prefix, n)); err == nil && f.RemoveAll(path.Join(prefix, n)) == nil {
+			removed = append(removed, n)
+		}
+	}
+	return removed
 }
 
 // pruneReleases removes stale staging directories and all but the keep

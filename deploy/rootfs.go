@@ -52,6 +52,9 @@ func InstallRoot(ctx context.Context, dest string, b *Bundle, unitDir, sysusersD
 	if err := writeAtomic(f, unitPath, 0o644, []byte(b.Unit)); err != nil {
 		return res, err
 	}
+	if err := writeAtomic(f, path.Join(unitDir, b.Service.RollbackUnitName()), 0o644, []byte(b.RollbackUnit)); err != nil {
+		return res, err
+	}
 	if err := f.MkdirAll(sysusersDir); err != nil {
 		return res, err
 	}
@@ -71,10 +74,19 @@ func InstallRoot(ctx context.Context, dest string, b *Bundle, unitDir, sysusersD
 	if err := f.Rename(tmp, link); err != nil {
 		return res, fmt.Errorf("enable unit: %w", err)
 	}
+	// The release that was current is the board-side rollback's fallback
+	// until the new one passes a health check (a later flash records it).
+	good := goodRelease(f, prefix)
+	if !releaseExists(f, prefix, good) && res.Previous != "" && res.Previous != b.Release {
+		if err := setLink(f, prefix, "good", res.Previous); err != nil {
+			return res, err
+		}
+		good = res.Previous
+	}
 	if err := switchCurrent(f, prefix, b.Release); err != nil {
 		return res, err
 	}
-	pruneReleases(f, prefix, 3, b.Release, res.Previous)
+	pruneReleases(f, prefix, 3, b.Release, res.Previous, good)
 	log("wrote release %s into %s; %s enabled for first boot", b.Release, dest, b.Service.UnitName())
 	return res, nil
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgecnn/edgecnn/deploy/mdns"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
@@ -105,6 +106,9 @@ type SSHOptions struct {
 	NoAgent, NoDefaultKeys bool
 	// Timeout bounds the TCP connect and SSH handshake (default 10s).
 	Timeout time.Duration
+	// MDNS resolves .local names (nil: the mDNS multicast group); see
+	// ResolveAddr.
+	MDNS *mdns.Resolver
 }
 
 // knownHostsMu serialises appends to known_hosts from parallel flashes.
@@ -331,8 +335,12 @@ func Dial(ctx context.Context, t Target, o SSHOptions) (*Conn, error) {
 		return nil, err
 	}
 	defer cleanup()
+	dialAddr, err := ResolveAddr(ctx, t.Addr(), o.MDNS)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", t.Addr(), err)
+	}
 	d := net.Dialer{Timeout: timeout}
-	raw, err := d.DialContext(ctx, "tcp", t.Addr())
+	raw, err := d.DialContext(ctx, "tcp", dialAddr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w (is the board on and sshd running?)", t.Addr(), err)
 	}

@@ -123,7 +123,7 @@ func owner(t *testing.T, p string) (int, os.FileMode) {
 // through `sudo -n` into root-owned places; then an update, an unchanged
 // re-flash and a rollback, all as that user.
 func TestFlashNonRootWithSudo(t *testing.T) {
-	sshdtest.RequireRoot(t)
+	sshdtest.RequireHostChanges(t)
 	b := newSudoBoard(t, true)
 	c := b.dial(t)
 	if out, err := c.Run(context.Background(), "id -un"); err != nil || strings.TrimSpace(out) != b.user {
@@ -266,7 +266,7 @@ func TestFlashNonRootWithSudo(t *testing.T) {
 // TestFlashNonRootWithoutSudo: a login user with no sudo rights fails at
 // preflight with an error that names sudo, and nothing is installed.
 func TestFlashNonRootWithoutSudo(t *testing.T) {
-	sshdtest.RequireRoot(t)
+	sshdtest.RequireHostChanges(t)
 	if _, err := os.Stat("/usr/bin/sudo"); err != nil {
 		t.Fatalf("sudo is not installed (make deps): %v", err)
 	}
@@ -320,7 +320,7 @@ func TestFlashNonRootWithoutSudo(t *testing.T) {
 	}
 	msg = r.Err.Error()
 	t.Logf("--sudo no: %v", msg)
-	for _, want := range []string{"upload", "--sudo", b.user, "untouched"} {
+	for _, want := range []string{"lock", "--sudo", b.user, "nothing was changed"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %v", want, msg)
 		}

@@ -166,6 +166,14 @@ func TestInstallRootTwiceLinksAndEnables(t *testing.T) {
 	if cur != "releases/"+b2.Release {
 		t.Fatalf("current -> %s", cur)
 	}
+	// The card's previous release is the board-side rollback's fallback
+	// until the new one passes a health check; the rollback unit is there.
+	if good, _ := os.Readlink(filepath.Join(root, "opt/edgecnn/good")); good != "releases/"+b1.Release {
+		t.Fatalf("good -> %s, want the previous release", good)
+	}
+	if u, err := os.ReadFile(filepath.Join(root, "etc/systemd/system/edgecnn-rollback.service")); err != nil || string(u) != b2.RollbackUnit {
+		t.Fatalf("rollback unit: %v", err)
+	}
 	rb := &testBoard{prefix: filepath.Join(root, "opt/edgecnn")}
 	rb.verifyRelease(t, b2.Release, b2)
 	rb.verifyRelease(t, b1.Release, b1)

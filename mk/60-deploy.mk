@@ -3,18 +3,32 @@
 # `go test ./...` already runs the boards, doctor, cross and deploy tests:
 # they start a real OpenSSH sshd on 127.0.0.1 (flash, rollback, dropped
 # upload, host keys, wrong key, full disk, a non-root login with and without
-# sudo: throwaway users + /etc/sudoers.d, so tests run as root) and
-# cross-build for arm64/armv7, running the results under qemu-user.
+# sudo, concurrent flashes and the per-board lock, link cut / Ctrl-C at
+# every phase, the board-side rollback script, `systemd-analyze verify` and
+# `security` of the units) and cross-build for arm64/armv7, running the
+# results under qemu-user.
+#
+# Tests that change the machine (throwaway users, /etc/sudoers.d) run only
+# with EDGECNN_CI_HOST_CHANGES=1, which is exported here when CI=true
+# (.ci/run sets CI=true): never on a developer's machine by default.
 #
 #   make test-deploy-qemu  the real edgecnn cross-built for rpi4 (pure Go and
 #                          with the tflite+onnxruntime backends bundled in lib/),
 #                          run under qemu-aarch64-static: version, boards,
 #                          doctor on a fixture board, eval when a model exists
+#   make test-deploy-sandbox  bin/edgecnn-full predicts with every backend (native,
+#                          TFLite int8 and float/XNNPACK, ONNX Runtime) under the
+#                          unit's SystemCallFilter= (a seccomp filter built from it)
+#                          and MemoryDenyWriteExecute= (prctl PR_SET_MDWE)
 #   make bench-deploy      flash of the pure-Go bundle to a loopback sshd (≤ 5 s)
 #                          and the bytes of an unchanged re-flash (≤ 1%)
 
-APT_PACKAGES  += openssh-server openssh-client sudo qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils
-TEST_TARGETS  += test-deploy-qemu
+APT_PACKAGES  += openssh-server openssh-client sudo qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross npm util-linux binutils systemd coreutils linux-libc-dev
+
+ifneq ($(filter true 1 yes,$(CI)),)
+export EDGECNN_CI_HOST_CHANGES := 1
+endif
+TEST_TARGETS  += test-deploy-qemu test-deploy-sandbox
 BENCH_TARGETS += bench-deploy
 
 DEPLOY_TEST := $(CACHE)/deploy-test
@@ -22,7 +36,16 @@ QEMU_A64    := qemu-aarch64-static
 QEMU_A64_L  := $(QEMU_A64) -L /usr/aarch64-linux-gnu
 DEPLOY_INT8 ?= models/mnist.int8.tflite
 
-.PHONY: test-deploy-qemu bench-deploy
+SANDBOX_DIR := $(CACHE)/deploy-sandbox
+
+.PHONY: test-deploy-qemu test-deploy-sandbox bench-deploy
+
+test-deploy-sandbox: data build-full
+	@mkdir -p $(SANDBOX_DIR)
+	@[ -f $(SANDBOX_DIR)/m.int8.tflite ] || $(FULL_BIN) export --model $(MODEL_CKPT) --int8 --data $(DATA) --out $(SANDBOX_DIR)/m.int8.tflite >/dev/null
+	@[ -f $(SANDBOX_DIR)/m.int8.onnx ] || $(FULL_BIN) export --model $(MODEL_CKPT) --int8 --data $(DATA) --out $(SANDBOX_DIR)/m.int8.onnx >/dev/null
+	@[ -f $(SANDBOX_DIR)/m.tflite ] || $(FULL_BIN) export --model $(MODEL_CKPT) --out $(SANDBOX_DIR)/m.tflite >/dev/null
+	EDGECNN_SANDBOX_BIN=$(CURDIR)/$(FULL_BIN) EDGECNN_SANDBOX_MODELS=$(SANDBOX_DIR) $(GO) test -count=1 -run TestUnitSandboxBackends -v ./deploy
 
 test-deploy-qemu: data
 	@mkdir -p $(DEPLOY_TEST)

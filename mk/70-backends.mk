@@ -120,5 +120,9 @@ bench-backends: build-full backend-models
 	  echo "== $$m model, batch 256, 2 threads"; \
 	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --batch 256 --threads 2; \
 	done
+	@set -e; for m in float int8; do \
+	  echo "== $$m model: batch 1, 8, 64, 256 × threads 1, 2, every backend, ratios to the fastest other backend"; \
+	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all; \
+	done
 	@echo "== PyTorch peer: the seed CNN fp32 and int8 (static PTQ), batch 1/1 thread and 256/2 threads"
 	$(PY) bench/torch_infer.py

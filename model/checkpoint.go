@@ -27,8 +27,9 @@ import (
 //	end-4   4     CRC-32 (IEEE) of every preceding byte
 //
 // The header records the architecture, normalization, labels, training
-// config, per-epoch metrics and, for every tensor, its name, shape and
-// element count. Model tensors use the names of Model.Params; extra state
+// config, per-epoch metrics, the data sources the model was taught (path,
+// kind, image count, SHA-256 of the file list; optional) and, for every
+// tensor, its name, shape and element count. Model tensors use the names of Model.Params; extra state
 // (optimizer moments, RNG state) is stored under names starting "state/".
 const (
 	ckptMagic   = "ECNNCKPT"
@@ -60,6 +61,53 @@ type CheckpointHeader struct {
 	Config          json.RawMessage `json:"config,omitempty"`  // training configuration (train package's type)
 	Metrics         json.RawMessage `json:"metrics,omitempty"` // per-epoch metrics (train package's type)
 	Tensors         []TensorEntry   `json:"tensors"`
+	// DataSources lists what the model was taught (absent in checkpoints
+	// written before it existed; they still load).
+	DataSources []DataSource `json:"data_sources,omitempty"`
+	// Init names the checkpoint a fine-tuning run started from.
+	Init *CheckpointRef `json:"init,omitempty"`
+}
+
+// DataSource records one data source of a training run: enough for a
+// user to tell later what a model was taught, and whether a folder has
+// changed since (SHA256).
+type DataSource struct {
+	Path   string `json:"path"`
+	Kind   string `json:"kind"`   // "mnist" or "folder"
+	Images int    `json:"images"` // images trained on
+	// SHA256 is the hex SHA-256 over the source's sorted file list and
+	// the files' contents (see train/data).
+	SHA256 string         `json:"sha256"`
+	Weight float64        `json:"weight,omitempty"` // share of every batch (mixing), 0..1
+	Labels map[string]int `json:"labels,omitempty"` // images per label
+	// From is set on sources inherited from an --init checkpoint: the
+	// path of that checkpoint (the source was taught before this run).
+	From string `json:"from,omitempty"`
+}
+
+// DataSourcesMetadata is the compact form of sources a deployable model
+// file records under MetaDataSources: path, kind, image count, SHA-256
+// (and "from" for sources inherited from an --init checkpoint).
+func DataSourcesMetadata(sources []DataSource) string {
+	type entry struct {
+		Path   string `json:"path"`
+		Kind   string `json:"kind"`
+		Images int    `json:"images"`
+		SHA256 string `json:"sha256"`
+		From   string `json:"from,omitempty"`
+	}
+	out := make([]entry, 0, len(sources))
+	for _, d := range sources {
+		out = append(out, entry{d.Path, d.Kind, d.Images, d.SHA256, d.From})
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// CheckpointRef identifies a checkpoint file by path and content.
+type CheckpointRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"` // of the whole file
 }
 
 // Checkpoint is a model plus its training record and optional extra state.
@@ -70,6 +118,9 @@ type Checkpoint struct {
 	Config  json.RawMessage
 	Metrics json.RawMessage
 	State   map[string][]float32 // extra tensors, e.g. optimizer moments
+	// DataSources and Init are the training run's data lineage (optional).
+	DataSources []DataSource
+	Init        *CheckpointRef
 }
 
 // Encode serializes the checkpoint.
@@ -78,7 +129,8 @@ func (c *Checkpoint) Encode() ([]byte, error) {
 		return nil, errors.New("checkpoint: no model")
 	}
 	h := CheckpointHeader{Format: "edgecnn-checkpoint", Version: c.Version, Arch: c.Model.Arch, Norm: c.Model.Norm,
-		Labels: c.Model.Labels, RejectThreshold: c.Model.RejectThreshold, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics}
+		Labels: c.Model.Labels, RejectThreshold: c.Model.RejectThreshold, Epoch: c.Epoch, Config: c.Config, Metrics: c.Metrics,
+		DataSources: c.DataSources, Init: c.Init}
 	var data [][]float32
 	for _, p := range c.Model.Params() {
 		h.Tensors = append(h.Tensors, TensorEntry{p.Name, p.Shape, len(p.Data)})
@@ -174,7 +226,8 @@ func DecodeCheckpoint(b []byte) (*Checkpoint, error) {
 	for _, p := range m.Params() {
 		params[p.Name] = p
 	}
-	c := &Checkpoint{Model: m, Version: h.Version, Epoch: h.Epoch, Config: h.Config, Metrics: h.Metrics, State: map[string][]float32{}}
+	c := &Checkpoint{Model: m, Version: h.Version, Epoch: h.Epoch, Config: h.Config, Metrics: h.Metrics, State: map[string][]float32{},
+		DataSources: h.DataSources, Init: h.Init}
 	data := body[16+hl:]
 	off := 0
 	seen := map[string]bool{}

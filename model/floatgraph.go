@@ -28,6 +28,10 @@ const (
 	MetaVersion  = "edgecnn.version"   // edgecnn version that exported the file
 	MetaArch     = "edgecnn.arch"      // JSON of Arch
 	MetaOutput   = "edgecnn.output"    // "logits" or "softmax"
+	// MetaDataSources records what the model was taught: JSON list of
+	// {"path","kind","images","sha256"} from the checkpoint's data sources
+	// (see DataSourcesMetadata); absent when the checkpoint has none.
+	MetaDataSources = "edgecnn.data_sources"
 )
 
 // FloatGraph builds the float32 inference graph of m with default options:

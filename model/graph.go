@@ -208,6 +208,9 @@ func (g *Graph) Validate() error {
 			if len(q.Scale) > 1 && (q.Axis < 0 || q.Axis >= len(t.Shape) || t.Shape[q.Axis] != len(q.Scale)) {
 				return fmt.Errorf("graph: tensor %q: %d per-channel scales do not match axis %d of %v", t.Name, len(q.Scale), q.Axis, t.Shape)
 			}
+			if err := q.checkRanges(t.Type); err != nil {
+				return fmt.Errorf("graph: tensor %q: %w", t.Name, err)
+			}
 		}
 	}
 	for k, op := range g.Ops {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand"
@@ -145,5 +146,41 @@ func TestParamFloatsMatchesNew(t *testing.T) {
 		if int64(n) != a.paramFloats() {
 			t.Fatalf("paramFloats %d, New allocates %d", a.paramFloats(), n)
 		}
+	}
+}
+
+// TestCheckpointDataSources: the data lineage survives a round trip, and
+// a checkpoint written before it existed (no keys) still loads.
+func TestCheckpointDataSources(t *testing.T) {
+	a := SeedArch()
+	a.Width, a.Hidden = 2, 8
+	m := randomModel(t, a)
+	src := []DataSource{{Path: "data/mnist", Kind: "mnist", Images: 60000, SHA256: "ab", Weight: 0.5, Labels: map[string]int{"0": 5923}},
+		{Path: "field", Kind: "folder", Images: 300, SHA256: "cd", From: "base.ckpt"}}
+	c := &Checkpoint{Model: m, DataSources: src, Init: &CheckpointRef{Path: "base.ckpt", SHA256: "ef"}}
+	b, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeCheckpoint(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.DataSources) != 2 || got.DataSources[0].Labels["0"] != 5923 || got.DataSources[1].From != "base.ckpt" ||
+		got.Init == nil || got.Init.SHA256 != "ef" {
+		t.Fatalf("lineage lost: %+v %+v", got.DataSources, got.Init)
+	}
+	if md := DataSourcesMetadata(got.DataSources); md != `[{"path":"data/mnist","kind":"mnist","images":60000,"sha256":"ab"},{"path":"field","kind":"folder","images":300,"sha256":"cd","from":"base.ckpt"}]` {
+		t.Fatalf("metadata %s", md)
+	}
+	old, err := (&Checkpoint{Model: m}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(old, []byte("data_sources")) || bytes.Contains(old, []byte(`"init"`)) {
+		t.Fatal("a checkpoint without lineage writes the keys anyway")
+	}
+	if got, err := DecodeCheckpoint(old); err != nil || got.DataSources != nil || got.Init != nil {
+		t.Fatalf("checkpoint without lineage: %v %+v", err, got)
 	}
 }

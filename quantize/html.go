@@ -193,6 +193,14 @@ td.l,th.l{text-align:left}
 <tr><th class="l">per-layer sample</th><td class="l">{{.Settings.SampleImages}} images</td></tr>
 </table>
 
+{{if .Sources}}
+<h2>Accuracy per data source (float and int8, native int8 engine)</h2>
+<table>
+<tr><th class="l">source</th><th>images</th><th>float</th><th>int8</th><th>drop (pp)</th><th>agreement</th></tr>
+{{range .Sources}}<tr><td class="l"><code>{{.Source}}</code>{{if .Note}} <span class="note">({{.Note}})</span>{{end}}</td><td>{{.Images}}</td><td>{{f2 .Float}}%</td><td>{{f2 .Int8}}%</td><td>{{sgn2 .DropPP}}</td><td>{{f2 .Agreement}}%</td></tr>
+{{end}}</table>
+{{end}}
+
 {{if .Methods}}
 <h2>Calibration methods ({{.Settings.ValImages}} validation images, native int8 engine)</h2>
 <table>

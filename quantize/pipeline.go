@@ -122,6 +122,11 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 			return nil, nil, err
 		}
 	}
+	for _, src := range opts.Sources {
+		if err := src.Images.check("images of "+src.Name, per, max(info.classes, 1)); err != nil {
+			return nil, nil, err
+		}
+	}
 	rep.Settings = Settings{Requested: opts.Method, Percentile: opts.Percentile, Rounding: opts.Rounding.String(), IO: opts.IO,
 		PerChannelDense: opts.PerChannelDense, CalibImages: calib.N}
 	if opts.Method == Auto {
@@ -298,6 +303,16 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 			return nil, nil, err
 		}
 		rep.Accuracy = acc
+	}
+	for _, src := range opts.Sources {
+		o := opts
+		o.Test = src.Images
+		acc, err := evaluate(ctx, fe, g, o, info, rep.Model.Labels)
+		if err != nil {
+			return nil, nil, fmt.Errorf("quantize: %s: %w", src.Name, err)
+		}
+		rep.Sources = append(rep.Sources, SourceAccuracy{Source: src.Name, Note: src.Note, Images: acc.Images,
+			Float: acc.Float, Int8: acc.Int8, DropPP: acc.DropPP, Agreement: acc.Agreement})
 	}
 	rep.Timing.Evaluate = time.Since(t3).Seconds()
 	rep.Timing.Total = time.Since(t0).Seconds()

@@ -40,6 +40,7 @@ import (
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime/qmath"
 	"github.com/edgecnn/edgecnn/train"
+	"github.com/edgecnn/edgecnn/train/data"
 )
 
 // Errors returned (wrapped) for bad input.
@@ -85,6 +86,30 @@ func FromPixels(pix []uint8, labels []uint8, n int, norm model.Normalization) (I
 	return im, nil
 }
 
+// FromSet builds Images from a data set: 8-bit images as FromPixels
+// normalizes them, photos' float ink as camera/preprocess does
+// (data.Set.Input), so the int8 accuracy of a photo folder is what the
+// board computes for those photos.
+func FromSet(s *data.Set, norm model.Normalization) (Images, error) {
+	if !(norm.Std > 0) {
+		return Images{}, fmt.Errorf("quantize: normalization std %v must be positive", norm.Std)
+	}
+	size := s.Size()
+	im := Images{N: s.N, X: make([]float32, s.N*size), Pixels: s.Pixels8(), Labels: make([]int, s.N)}
+	for i := 0; i < s.N; i++ {
+		dst := im.X[i*size : (i+1)*size]
+		if pix, _ := s.Image(i); pix != nil {
+			for j, p := range pix {
+				dst[j] = (float32(p)/255 - norm.Mean) / norm.Std
+			}
+		} else {
+			s.Input(i, norm, dst)
+		}
+		im.Labels[i] = int(s.Labels[i])
+	}
+	return im, nil
+}
+
 // Slice returns images [from, to) sharing memory with im.
 func (im Images) Slice(from, to int) Images {
 	if im.N == 0 {
@@ -126,6 +151,13 @@ func (im Images) check(what string, per, classes int) error {
 	return nil
 }
 
+// SourceImages names one data source's evaluation images.
+type SourceImages struct {
+	Name   string
+	Note   string
+	Images Images
+}
+
 // Options configure Quantize. The zero value quantizes with minmax,
 // double rounding and int8 I/O.
 type Options struct {
@@ -147,6 +179,9 @@ type Options struct {
 	// Test, when non-empty, is evaluated in float and int8 for the report
 	// (accuracy, agreement, per-class delta, disagreeing images).
 	Test Images
+	// Sources, when set, are evaluated one by one (float and int8) for
+	// the report's per-source table (Report.Sources).
+	Sources []SourceImages
 	// Sample is how many images the per-layer SQNR / cosine comparison
 	// uses (0: 256).
 	Sample int

@@ -17,17 +17,18 @@ import (
 // Report is everything the quantizer measured. It marshals to JSON as is;
 // WriteText, WriteMarkdown and WriteHTML render it for people.
 type Report struct {
-	Tool     string         `json:"tool"`
-	Created  time.Time      `json:"created"`
-	Model    ModelInfo      `json:"model"`
-	Settings Settings       `json:"settings"`
-	Methods  []MethodResult `json:"methods,omitempty"` // --method auto: every candidate
-	Layers   []Layer        `json:"layers"`
-	Size     Size           `json:"size"`
-	Accuracy *Accuracy      `json:"accuracy,omitempty"` // nil without a test set
-	QAT      *QATReport     `json:"qat,omitempty"`      // QuantizeQAT with Epochs > 0
-	Timing   Timing         `json:"timing"`
-	Notes    []string       `json:"notes,omitempty"`
+	Tool     string           `json:"tool"`
+	Created  time.Time        `json:"created"`
+	Model    ModelInfo        `json:"model"`
+	Settings Settings         `json:"settings"`
+	Methods  []MethodResult   `json:"methods,omitempty"` // --method auto: every candidate
+	Layers   []Layer          `json:"layers"`
+	Size     Size             `json:"size"`
+	Accuracy *Accuracy        `json:"accuracy,omitempty"` // nil without a test set
+	Sources  []SourceAccuracy `json:"sources,omitempty"`  // Options.Sources, one row each
+	QAT      *QATReport       `json:"qat,omitempty"`      // QuantizeQAT with Epochs > 0
+	Timing   Timing           `json:"timing"`
+	Notes    []string         `json:"notes,omitempty"`
 }
 
 // ModelInfo describes the quantized network.
@@ -140,6 +141,18 @@ type DigitAccuracy struct {
 	Int8NonDigitRejected  float64 `json:"int8_non_digits_rejected_pct"`
 }
 
+// SourceAccuracy is float and int8 accuracy on one data source's images
+// (e.g. MNIST's test split next to the user's own image folder).
+type SourceAccuracy struct {
+	Source    string  `json:"source"`
+	Note      string  `json:"note,omitempty"` // e.g. "all images; also calibrated on"
+	Images    int     `json:"images"`
+	Float     float64 `json:"float_pct"`
+	Int8      float64 `json:"int8_pct"`
+	DropPP    float64 `json:"drop_pp"`
+	Agreement float64 `json:"agreement_pct"`
+}
+
 // MaxDisagreements limits the disagreeing images listed in a report.
 const MaxDisagreements = 200
 
@@ -200,6 +213,16 @@ func (r *Report) WriteText(w io.Writer) error {
 				d.Float, d.Int8, d.DropPP, d.Images, d.FloatReject, d.Int8Reject)
 			fmt.Fprintf(&b, "  not digit float %.2f%%  int8 %.2f%% of %d non-digit images answered \"x\"\n",
 				d.FloatNonDigitRejected, d.Int8NonDigitRejected, d.NonDigits)
+		}
+	}
+	if len(r.Sources) > 0 {
+		fmt.Fprintf(&b, "  per data source            images    float     int8    drop  agreement\n")
+		for _, sa := range r.Sources {
+			name := sa.Source
+			if sa.Note != "" {
+				name += " (" + sa.Note + ")"
+			}
+			fmt.Fprintf(&b, "    %-24s %6d  %6.2f%%  %6.2f%%  %+5.2f pp  %6.2f%%\n", name, sa.Images, sa.Float, sa.Int8, sa.DropPP, sa.Agreement)
 		}
 	}
 	if r.Size.FloatBytes > 0 {
@@ -268,6 +291,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				fmt.Fprintf(&b, "#%d: %d, %d → %d", d.Index, d.Label, d.Float, d.Int8)
 			}
 			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Sources) > 0 {
+		fmt.Fprintf(&b, "## Accuracy per data source\n\n| source | images | float | int8 | drop (pp) | agreement |\n|---|---|---|---|---|---|\n")
+		for _, sa := range r.Sources {
+			note := ""
+			if sa.Note != "" {
+				note = " (" + sa.Note + ")"
+			}
+			fmt.Fprintf(&b, "| `%s`%s | %d | %.2f%% | %.2f%% | %+.2f | %.2f%% |\n", sa.Source, note, sa.Images, sa.Float, sa.Int8, sa.DropPP, sa.Agreement)
 		}
 		b.WriteString("\n")
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -38,7 +39,8 @@ type Engine interface {
 	Close() error
 }
 
-// Options configure an engine. Backends ignore what does not apply to them.
+// Options configure an engine. An option that does not apply to the
+// backend is an error (Options.Check), never silently ignored.
 type Options struct {
 	Threads  int    // 0: backend default
 	XNNPACK  bool   // tflite: use the XNNPACK delegate
@@ -47,6 +49,11 @@ type Options struct {
 	Fallback bool   // allow falling back to CPU when an accelerator cannot load
 	LibPath  string // explicit path of the backend's shared library
 	Rounding string // native int8: "double", "single", "ruy", "fp32"; "" = the model's metadata, else double
+	// MaxMemory bounds the bytes an engine allocates for activations and
+	// work buffers; a model or batch needing more is refused before
+	// anything is allocated (0: memlimit.EngineDefault, a quarter of the
+	// memory available, at most 1 GiB). The native backend enforces it.
+	MaxMemory int64
 }
 
 // Errors shared by backends (wrapped with detail).
@@ -54,7 +61,36 @@ var (
 	ErrClosed         = errors.New("engine closed")
 	ErrUnknownBackend = errors.New("unknown backend")
 	ErrInput          = errors.New("bad input")
+	ErrOption         = errors.New("option does not apply")
 )
+
+// Check returns an error wrapping ErrOption when o sets an option that
+// backend does not have: --xnnpack and --delegate belong to tflite, --ep
+// (other than cpu) to onnxruntime, --rounding to native. Every backend's
+// opener calls it first, so inapplicable options fail the same way
+// everywhere.
+func (o Options) Check(backend string) error {
+	var bad []string
+	if o.XNNPACK && backend != "tflite" {
+		bad = append(bad, "--xnnpack (tflite)")
+	}
+	if o.Delegate != "" && backend != "tflite" {
+		bad = append(bad, "--delegate "+o.Delegate+" (tflite)")
+	}
+	if o.EP != "" && o.EP != "cpu" && backend != "onnxruntime" {
+		bad = append(bad, "--ep "+o.EP+" (onnxruntime)")
+	}
+	if o.Rounding != "" && backend != "native" {
+		bad = append(bad, "--rounding "+o.Rounding+" (native)")
+	}
+	if o.Threads < 0 {
+		return fmt.Errorf("runtime: %w: threads %d is negative", ErrOption, o.Threads)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("runtime: %w to the %s backend: %s", ErrOption, backend, strings.Join(bad, ", "))
+}
 
 // Opener opens a model file with a backend.
 type Opener func(path string, opt Options) (Engine, error)

@@ -42,6 +42,11 @@ type Net struct {
 	wg   sync.WaitGroup
 	opt  optimizer
 	fq   *fqState // quantization-aware training (nil: off)
+
+	// FreezeConv: ops before firstTrain are frozen (no backward, no
+	// update; BatchNorm uses its running statistics).
+	firstTrain int
+	frozen     []bool // per param
 }
 
 type param struct {
@@ -263,6 +268,34 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 	return n, nil
 }
 
+// FreezeConv freezes everything before the first dense layer (the
+// convolutions and their BatchNorm): training then updates only the dense
+// layers, skips the backward pass through the frozen part, and runs its
+// BatchNorm layers in inference mode (running statistics, not updated),
+// so the frozen parameters stay bit-identical.
+func (n *Net) FreezeConv() {
+	first := len(n.ops)
+	for i := range n.ops {
+		if n.ops[i].kind == opDense {
+			first = i
+			break
+		}
+	}
+	n.firstTrain = first
+	n.frozen = make([]bool, len(n.params))
+	for i := 0; i < first; i++ {
+		o := &n.ops[i]
+		if o.pw >= 0 {
+			n.frozen[o.pw], n.frozen[o.pb] = true, true
+		}
+		o.needDx = false
+	}
+	if first < len(n.ops) {
+		n.ops[first].needDx = false
+	}
+	n.evalPrepare() // frozen BatchNorm: the running statistics' affine map
+}
+
 // Close stops the worker goroutines.
 func (n *Net) Close() {
 	for _, ch := range n.work {
@@ -324,7 +357,7 @@ func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 
 func (n *Net) forward() {
 	for i := range n.ops {
-		if n.ops[i].kind == opBN && n.train {
+		if n.ops[i].kind == opBN && n.train && i >= n.firstTrain {
 			n.run(job{jobBNStats, i})
 			n.bnCombine(i)
 			n.run(job{jobBNApply, i})
@@ -338,7 +371,7 @@ func (n *Net) forward() {
 }
 
 func (n *Net) backward() {
-	for i := len(n.ops) - 1; i >= 0; i-- {
+	for i := len(n.ops) - 1; i >= n.firstTrain; i-- {
 		switch n.ops[i].kind {
 		case opFlatten:
 			continue
@@ -675,6 +708,9 @@ func (n *Net) update(s *shard) {
 	g := n.shards[0].gflat
 	for pi := range n.params {
 		p := &n.params[pi]
+		if n.frozen != nil && n.frozen[pi] {
+			continue
+		}
 		a, b := max(lo, p.off), min(hi, p.off+len(p.data))
 		if a >= b {
 			continue

@@ -2,9 +2,12 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
 
@@ -71,6 +74,13 @@ func (ev *Evaluation) RejectClass() int { return ev.reject1 - 1 }
 // Evaluate runs m on every image of set and tallies accuracy, per-class
 // accuracy, the confusion matrix and the mean loss.
 func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) (*Evaluation, error) {
+	return EvaluateSet(ctx, m, data.FromMNIST(set), threads)
+}
+
+// EvaluateSet is Evaluate on a data.Set (8-bit images and photos' float
+// ink alike, normalized by data.Set.Input). A label the model has no
+// class for is an error naming it.
+func EvaluateSet(ctx context.Context, m *model.Model, set *data.Set, threads int) (*Evaluation, error) {
 	if set.H*set.W != m.Input().Size() {
 		return nil, fmt.Errorf("train: evaluate: %w: data is %dx%d, model wants %v", model.ErrShape, set.H, set.W, m.Input())
 	}
@@ -83,6 +93,9 @@ func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) 
 		return nil, err
 	}
 	defer net.Close()
+	if c := set.Classes(); c > C {
+		return nil, fmt.Errorf("train: %w", ErrNoClass(m, c-1))
+	}
 	ev := NewEvaluation(C)
 	ev.SetRejectClass(model.RejectIndex(m.Labels))
 	for b := 0; b < set.N; b += predictBatch {
@@ -90,7 +103,9 @@ func Evaluate(ctx context.Context, m *model.Model, set *mnist.Set, threads int) 
 			return nil, err
 		}
 		e := min(set.N, b+predictBatch)
-		Normalize(m, set.Images[b*in:e*in], x)
+		for i := b; i < e; i++ {
+			set.Input(i, m.Norm, x[(i-b)*in:(i-b+1)*in])
+		}
 		net.ForwardBatch(x, e-b, logits)
 		if err := ev.Add(logits[:(e-b)*C], set.Labels[b:e], true); err != nil {
 			return nil, fmt.Errorf("train: evaluate: images %d..%d: %w", b, e-1, err)
@@ -166,4 +181,19 @@ func argmax(z []float32) int {
 		}
 	}
 	return arg
+}
+
+// ErrUnknownLabel is returned (wrapped) for data with a label the model
+// has no class for.
+var ErrUnknownLabel = errors.New("label unknown to the model")
+
+// ErrNoClass is the error for data with a label (class index c) the model
+// has no output for, e.g. "x" (not a digit) for a 10-class model.
+func ErrNoClass(m *model.Model, c int) error {
+	label := fmt.Sprint(c)
+	if c < len(data.ClassLabels) {
+		label = data.ClassLabels[c]
+	}
+	return fmt.Errorf("%w: the data has images labelled %q but the model has %d classes (%s); fine-tune it on this data first (edgecnn train --init)",
+		ErrUnknownLabel, label, m.Arch.Classes, strings.Join(m.Labels, ","))
 }

@@ -1,19 +1,27 @@
 package train
 
-import "math"
+import (
+	"math"
+
+	"github.com/edgecnn/edgecnn/train/data"
+)
 
 // Batch is one training batch: the images (uint8 pixels, H×W×C each,
 // row-major), their labels, and where they sit in the epoch (for the
 // per-image random streams of augmentation and dropout).
 type Batch struct {
-	Pixels  []uint8 // the data set's pixels (all images)
+	Pixels []uint8 // the data set's pixels (all images)
+	// Set, if not nil, holds the images instead of Pixels (8-bit or
+	// float ink, see data.Set); Index indexes it.
+	Set     *data.Set
 	Index   []int   // images of this batch (indices into Pixels)
 	Labels  []uint8 // labels of this batch, len(Index)
 	Epoch   int
 	Pos     int // position of the first image within the epoch order
 	Augment bool
 	// Robust gives half of the images the camera-robust augmentation
-	// (robustAugment) and the others the plain one (one-channel images).
+	// (robustAugment) and the others the plain one (one-channel 8-bit
+	// images; float ink images get the plain one when Augment is set).
 	Robust bool
 }
 
@@ -87,6 +95,10 @@ func (n *Net) prepInput(s *shard) {
 	size := in.Size()
 	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
 	for k := 0; k < s.n; k++ {
+		if b.Set != nil {
+			n.prepSetImage(s, k)
+			continue
+		}
 		src := b.Pixels[b.Index[s.first+k]*size:][:size]
 		dst := s.act[0][k*size : (k+1)*size]
 		if b.Robust && in.C == 1 {
@@ -115,6 +127,46 @@ func (n *Net) prepInput(s *shard) {
 	}
 }
 
+// prepSetImage prepares image k of shard s from the batch's data.Set:
+// 8-bit images exactly as the Pixels path, float ink (photos) with the
+// same arithmetic as camera/preprocess (data.Set.Input).
+func (n *Net) prepSetImage(s *shard, k int) {
+	b := n.cur
+	in := n.M.Input()
+	size := in.Size()
+	dst := s.act[0][k*size : (k+1)*size]
+	idx := b.Index[s.first+k]
+	if pix, _ := b.Set.Image(idx); b.Robust && pix != nil && in.C == 1 {
+		// as the Pixels path: half robust, half plain, from one stream
+		mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+		r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
+		if r.Float32() < robustShare {
+			robustAugment(pix, in.H, in.W, &r, s.img, s.img2)
+		} else {
+			augment(pix, in.H, in.W, in.C, &r, s.img)
+		}
+		for j, v := range s.img {
+			dst[j] = (v - mean) * inv
+		}
+		return
+	}
+	if !b.Augment {
+		b.Set.Input(idx, n.M.Norm, dst)
+		return
+	}
+	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+	r := NewRNG(n.rngSeed, streamAugment, n.rngEpoch, uint64(b.Pos+s.first+k))
+	pix, ink := b.Set.Image(idx)
+	if pix != nil {
+		augment(pix, in.H, in.W, in.C, &r, s.img)
+	} else {
+		augmentInk(ink, in.H, in.W, in.C, &r, s.img)
+	}
+	for j, v := range s.img {
+		dst[j] = (v - mean) * inv
+	}
+}
+
 // Augmentation ranges (as the seed suggests).
 const (
 	augDegrees = 10
@@ -128,6 +180,39 @@ func augment(src []uint8, H, W, C int, r *RNG, dst []float32) {
 	tx := float64(r.Uniform(-augShift, augShift))
 	ty := float64(r.Uniform(-augShift, augShift))
 	warp(src, H, W, C, theta, tx, ty, dst)
+}
+
+// augmentInk is augment for float ink images (0..1).
+func augmentInk(src []float32, H, W, C int, r *RNG, dst []float32) {
+	theta := float64(r.Uniform(-augDegrees, augDegrees)) * math.Pi / 180
+	tx := float64(r.Uniform(-augShift, augShift))
+	ty := float64(r.Uniform(-augShift, augShift))
+	warpF(func(i int) float32 { return src[i] }, H, W, C, theta, tx, ty, dst)
+}
+
+// warpF is warp over a pixel accessor returning values in [0, 1].
+func warpF(at func(int) float32, H, W, C int, theta, tx, ty float64, dst []float32) {
+	cx, cy := float64(W-1)/2, float64(H-1)/2
+	cs, sn := math.Cos(theta), math.Sin(theta)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			dx, dy := float64(x)-cx-tx, float64(y)-cy-ty
+			sx := cs*dx + sn*dy + cx
+			sy := -sn*dx + cs*dy + cy
+			x0, y0 := int(math.Floor(sx)), int(math.Floor(sy))
+			fx, fy := float32(sx-float64(x0)), float32(sy-float64(y0))
+			for c := 0; c < C; c++ {
+				px := func(yy, xx int) float32 {
+					if yy < 0 || yy >= H || xx < 0 || xx >= W {
+						return 0
+					}
+					return at((yy*W+xx)*C + c)
+				}
+				v := (1-fy)*((1-fx)*px(y0, x0)+fx*px(y0, x0+1)) + fy*((1-fx)*px(y0+1, x0)+fx*px(y0+1, x0+1))
+				dst[(y*W+x)*C+c] = v
+			}
+		}
+	}
 }
 
 // warp samples dst(x, y) = src(R⁻¹·((x, y) − c − t) + c) with bilinear

@@ -2,6 +2,8 @@ package train
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/edgecnn/edgecnn/train/mnist"
 )
 
@@ -41,7 +44,20 @@ type Config struct {
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
 	Negatives float64 `json:"negatives,omitempty"`
+	// Fine-tuning and data mixing (absent in older checkpoints).
+	Classes   int    `json:"classes,omitempty"`    // output classes (0: 10, or 11 when the data has "x")
+	Init      string `json:"init,omitempty"`       // checkpoint the run started from
+	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
+	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
 }
+
+// FineTuneLR is the default learning rate of a fine-tuning run (--init):
+// a tenth of the seed's, so the pretrained features are adjusted, not
+// overwritten.
+const FineTuneLR = 1e-4
+
+// Freeze values.
+const FreezeConv = "conv"
 
 // DefaultConfig is the seed recipe: Adam, lr 1e-3, batch 64, width 32.
 func DefaultConfig() Config {
@@ -54,7 +70,10 @@ func (c Config) Arch() model.Arch {
 	a.Width = c.Width
 	a.BatchNorm = c.BatchNorm
 	a.Dropout = float32(c.Dropout)
-	if c.Negatives > 0 {
+	switch {
+	case c.Classes > 0:
+		a.Classes = c.Classes
+	case c.Negatives > 0:
 		a.Classes = RejectClasses
 	}
 	return a
@@ -85,6 +104,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
 		return fmt.Errorf("train: threads %d out of range [1, 256]", c.Threads)
+	case c.Freeze != "" && c.Freeze != FreezeConv:
+		return fmt.Errorf("train: --freeze %q: want %q (train only the dense layers)", c.Freeze, FreezeConv)
+	case c.EpochSize < 0:
+		return fmt.Errorf("train: --epoch-size %d must not be negative", c.EpochSize)
+	case c.Classes < 0:
+		return fmt.Errorf("train: classes %d must not be negative", c.Classes)
 	}
 	return c.Arch().Validate()
 }
@@ -137,9 +162,19 @@ func (p Progress) ETA() time.Duration {
 // Run describes one training run.
 type Run struct {
 	Config Config
-	Data   *mnist.Dataset
-	Out    string // checkpoint path, written atomically after every epoch
-	Resume bool   // continue from Out
+	// Data is one MNIST data set (the trainer's original input); it is
+	// used when Sources is empty.
+	Data *mnist.Dataset
+	// Sources are the data sources (train/data): MNIST and image folders,
+	// mixed per batch by Weights (nil: an equal share each).
+	Sources []*data.Source
+	Weights []float64
+	// Init, if set, is the checkpoint a fine-tuning run starts from (its
+	// weights; the optimizer state is fresh). InitRef identifies its file.
+	Init    *model.Checkpoint
+	InitRef *model.CheckpointRef
+	Out     string // checkpoint path, written atomically after every epoch
+	Resume  bool   // continue from Out
 	// Slim writes the final checkpoint (after the test evaluation) without
 	// optimizer state: a third of the size, but it cannot be resumed.
 	Slim bool
@@ -148,16 +183,95 @@ type Run struct {
 	// OnBatch and OnEpoch, if set, observe progress.
 	OnBatch func(Progress)
 	OnEpoch func(EpochMetrics)
+
+	inherited []model.DataSource // a resumed fine-tuning run's --init sources
 }
 
 // ErrDiverged is returned (wrapped) when the loss becomes NaN or infinite.
 var ErrDiverged = errors.New("training diverged")
 
+// ErrInit is returned (wrapped) when a fine-tuning checkpoint does not fit
+// the run (architecture, width, labels).
+var ErrInit = errors.New("checkpoint does not fit")
+
+// SourceEvaluation is the test evaluation of one source.
+type SourceEvaluation struct {
+	Source string `json:"source"`
+	*Evaluation
+}
+
 // Result is what a finished run produced.
 type Result struct {
 	Model   *model.Model
 	Metrics Metrics
-	Test    *Evaluation
+	// Test is the evaluation on the first source's test split (MNIST's
+	// t10k); nil when no source has one. Tests has every source with a
+	// test split.
+	Test  *Evaluation
+	Tests []SourceEvaluation
+}
+
+// InitConfig adapts a fine-tuning run's configuration to its checkpoint:
+// the architecture (width, BatchNorm, dropout, classes) comes from the
+// checkpoint unless the caller asked for one (explicit reports which of
+// "width", "bn", "dropout" were given), and a different one is an error.
+func InitConfig(cfg Config, ck *model.Checkpoint, path string, explicit func(string) bool) (Config, error) {
+	a := ck.Model.Arch
+	want := cfg.Arch()
+	if explicit != nil {
+		if explicit("width") && want.Width != a.Width {
+			return cfg, fmt.Errorf("train: --init %s: %w: the checkpoint has width %d, --width asks for %d (drop --width to keep the checkpoint's)", path, ErrInit, a.Width, want.Width)
+		}
+		if explicit("bn") && want.BatchNorm != a.BatchNorm {
+			return cfg, fmt.Errorf("train: --init %s: %w: the checkpoint has batch_norm %v, --bn asks for %v", path, ErrInit, a.BatchNorm, want.BatchNorm)
+		}
+		if explicit("dropout") && want.Dropout != a.Dropout {
+			return cfg, fmt.Errorf("train: --init %s: %w: the checkpoint has dropout %v, --dropout asks for %v", path, ErrInit, a.Dropout, want.Dropout)
+		}
+	}
+	cfg.Width, cfg.BatchNorm, cfg.Dropout = a.Width, a.BatchNorm, float64(a.Dropout)
+	cfg.Classes = a.Classes
+	seed := cfg.Arch()
+	if a != seed {
+		return cfg, fmt.Errorf("train: --init %s: %w: its architecture %+v is not the trainer's seed family (28x28x1 input, hidden %d)", path, ErrInit, a, seed.Hidden)
+	}
+	for i, l := range ck.Model.Labels {
+		if i >= len(data.ClassLabels) || l != data.ClassLabels[i] {
+			return cfg, fmt.Errorf("train: --init %s: %w: its labels %v are not %v", path, ErrInit, ck.Model.Labels, data.ClassLabels[:len(ck.Model.Labels)])
+		}
+	}
+	cfg.Init = path
+	return cfg, nil
+}
+
+// extendClasses grows m's output layer to classes outputs: the existing
+// rows are kept, a new row gets small random weights (±0.01) and bias 0,
+// so the fine-tuned model starts out predicting what it did before.
+func extendClasses(m *model.Model, classes int, seed uint64) (*model.Model, error) {
+	a := m.Arch
+	a.Classes = classes
+	nm, err := model.New(a)
+	if err != nil {
+		return nil, err
+	}
+	nm.Norm = m.Norm
+	nm.Labels = append([]string(nil), data.ClassLabels[:classes]...)
+	r := NewRNG(seed, streamInit, uint64(classes))
+	for i := range m.Layers {
+		ol, nl := &m.Layers[i], &nm.Layers[i]
+		copy(nl.Weight, ol.Weight)
+		copy(nl.Bias, ol.Bias)
+		copy(nl.Gamma, ol.Gamma)
+		copy(nl.Beta, ol.Beta)
+		copy(nl.RunMean, ol.RunMean)
+		copy(nl.RunVar, ol.RunVar)
+		if nl.Name == "fc2" {
+			for k := len(ol.Weight); k < len(nl.Weight); k++ {
+				nl.Weight[k] = r.Uniform(-0.01, 0.01)
+			}
+		}
+	}
+	return nm, nil
 }
 
 // Train runs the training loop: it writes a checkpoint after every epoch
@@ -169,24 +283,63 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if r.Data == nil || r.Data.Train == nil || r.Data.Test == nil {
-		return nil, errors.New("train: no data")
-	}
 	if r.Out == "" {
 		return nil, errors.New("train: no output checkpoint path")
 	}
-	trainSet := r.Data.Train
-	if cfg.Val >= trainSet.N {
-		return nil, fmt.Errorf("train: validation split %d leaves no training images (%d)", cfg.Val, trainSet.N)
+	if r.Init != nil && r.Resume {
+		return nil, errors.New("train: --init starts a new run from a checkpoint, --resume continues one: use one of them")
 	}
-	var valSet *mnist.Set
-	if cfg.Val > 0 {
-		k := trainSet.N - cfg.Val
-		size := trainSet.H * trainSet.W
-		valSet = &mnist.Set{N: cfg.Val, H: trainSet.H, W: trainSet.W, Images: trainSet.Images[k*size:], Labels: trainSet.Labels[k:]}
-		trainSet = &mnist.Set{N: k, H: trainSet.H, W: trainSet.W, Images: trainSet.Images[:k*size], Labels: trainSet.Labels[:k]}
+	// Copies: Limit and SplitVal must not change the caller's sources.
+	var sources []*data.Source
+	for _, s := range r.Sources {
+		c := *s
+		sources = append(sources, &c)
 	}
-	trainSet = trainSet.Slice(cfg.Limit)
+	if len(sources) == 0 {
+		if r.Data == nil || r.Data.Train == nil || r.Data.Test == nil {
+			return nil, errors.New("train: no data")
+		}
+		sources = []*data.Source{data.FromDataset("mnist", r.Data)}
+	}
+	var vals []*data.Set
+	for _, s := range sources {
+		v, err := s.SplitVal(cfg.Val)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if v != nil {
+			vals = append(vals, v)
+		}
+		s.Limit(cfg.Limit)
+	}
+	var valSet *data.Set
+	if len(vals) > 0 {
+		var err error
+		if valSet, err = data.Concat(vals...); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
+	classes := 0
+	var sets []*data.Set
+	var sizes []int
+	for _, s := range sources {
+		sets = append(sets, s.Train)
+		sizes = append(sizes, s.Train.N)
+		classes = max(classes, s.Train.Classes())
+	}
+	if classes > len(data.ClassLabels) {
+		return nil, fmt.Errorf("train: labels up to %d; classes are %v", classes-1, data.ClassLabels)
+	}
+	pool, err := data.Concat(sets...)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var sampler *data.Sampler
+	if len(sources) > 1 || cfg.EpochSize > 0 {
+		if sampler, err = data.NewSampler(sizes, r.Weights, data.Offsets(sets...)); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
 
 	var (
 		m       *model.Model
@@ -194,7 +347,8 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		start   int
 		state   map[string][]float32
 	)
-	if r.Resume {
+	switch {
+	case r.Resume:
 		ck, err := model.ReadCheckpointFile(r.Out)
 		if err != nil {
 			return nil, fmt.Errorf("train: resume: %w", err)
@@ -202,6 +356,9 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		var old Config
 		if err := json.Unmarshal(ck.Config, &old); err != nil {
 			return nil, fmt.Errorf("train: resume: checkpoint %s has no training config: %v", r.Out, err)
+		}
+		if old.Classes > 0 { // e.g. grown to 11 by "x" data; not a flag
+			cfg.Classes = old.Classes
 		}
 		if ck.Model.Arch != cfg.Arch() {
 			return nil, fmt.Errorf("train: resume: checkpoint %s has architecture %+v, this run asks for %+v (use the same --width/--bn/--dropout)", r.Out, ck.Model.Arch, cfg.Arch())
@@ -223,15 +380,38 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		if metrics.EarlyStopped {
 			return nil, fmt.Errorf("train: resume: the run in %s stopped early (no validation improvement)", r.Out)
 		}
-	} else {
-		var err error
+		cfg.Init, r.InitRef = old.Init, ck.Init
+		for _, d := range ck.DataSources {
+			if d.From != "" {
+				r.inherited = append(r.inherited, d)
+			}
+		}
+	case r.Init != nil:
+		if cfg.Arch() != r.Init.Model.Arch {
+			return nil, fmt.Errorf("train: --init: %w: checkpoint architecture %+v, run configured for %+v (see InitConfig)", ErrInit, r.Init.Model.Arch, cfg.Arch())
+		}
+		m = r.Init.Model
+		if classes > m.Arch.Classes {
+			if m, err = extendClasses(m, classes, cfg.Seed); err != nil {
+				return nil, err
+			}
+			cfg.Classes = classes
+		}
+	default:
+		if cfg.Classes == 0 && classes > 10 {
+			cfg.Classes = classes
+		}
 		if m, err = model.New(cfg.Arch()); err != nil {
 			return nil, err
 		}
 		Init(m, cfg.Seed)
-		if cfg.Negatives > 0 {
-			m.Labels[RejectClasses-1] = model.RejectLabel
-		}
+		m.Labels = append([]string(nil), data.ClassLabels[:m.Arch.Classes]...)
+	}
+	if classes > m.Arch.Classes {
+		return nil, fmt.Errorf("train: %w", ErrNoClass(m, classes-1))
+	}
+	if cfg.Negatives > 0 && model.RejectIndex(m.Labels) != RejectClasses-1 {
+		return nil, fmt.Errorf("train: --negatives needs the %q class as class %d; the model's labels are %v", model.RejectLabel, RejectClasses-1, m.Labels)
 	}
 	// Fail early, before any training, if the output cannot be written.
 	if err := checkWritable(r.Out); err != nil {
@@ -244,15 +424,20 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 	defer net.Close()
 	net.SetOptimizer(cfg.Optimizer, float32(cfg.Momentum))
+	if cfg.Freeze == FreezeConv {
+		net.FreezeConv()
+	}
 	if state != nil {
 		if err := net.opt.load(state); err != nil {
 			return nil, err
 		}
 	}
 	cfgJSON, _ := json.Marshal(cfg)
+	lineage := r.lineage(sources, sampler)
 	save := func(epoch int, final bool) error {
 		mj, _ := json.Marshal(metrics)
-		ck := &model.Checkpoint{Model: m, Version: r.Version, Epoch: epoch, Config: cfgJSON, Metrics: mj, State: net.opt.state()}
+		ck := &model.Checkpoint{Model: m, Version: r.Version, Epoch: epoch, Config: cfgJSON, Metrics: mj, State: net.opt.state(),
+			DataSources: lineage, Init: r.InitRef}
 		if final && r.Slim {
 			ck.State = nil
 		}
@@ -263,16 +448,22 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	}
 
 	var mix *negMix
-	epochPixels, epochLabels := trainSet.Images, trainSet.Labels
 	if cfg.Negatives > 0 {
-		if mix, err = newNegMix(trainSet, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
+		if sampler != nil {
+			return nil, fmt.Errorf("train: --negatives mixes into one data source without --epoch-size (for now)")
+		}
+		if mix, err = newNegMix(pool, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
 			return nil, err
 		}
-		epochLabels = mix.labels
+		pool = mix.set
 	}
-	order := make([]int, trainSet.N+negCount(mix))
+	epochSize := pool.N
+	if cfg.EpochSize > 0 {
+		epochSize = cfg.EpochSize
+	}
+	order := make([]int, epochSize)
 	labels := make([]uint8, cfg.Batch)
-	batch := &Batch{Pixels: epochPixels, Augment: cfg.Augment, Robust: cfg.Robust}
+	batch := &Batch{Set: pool, Augment: cfg.Augment, Robust: cfg.Robust}
 	var best []float32 // parameters of the best validation epoch (early stopping)
 	bestAcc := -1.0
 	if metrics.BestEpoch > 0 {
@@ -286,15 +477,19 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
 		t0 := time.Now()
 		if mix != nil {
-			batch.Pixels, epochLabels = mix.epoch(epoch)
+			mix.epoch(epoch)
 		}
-		for i := range order {
-			order[i] = i
-		}
-		rng := NewRNG(cfg.Seed, streamShuffle, uint64(epoch))
-		for i := len(order) - 1; i > 0; i-- {
-			j := rng.Intn(i + 1)
-			order[i], order[j] = order[j], order[i]
+		if sampler != nil {
+			sampler.Order(cfg.Seed, epoch, order)
+		} else {
+			for i := range order {
+				order[i] = i
+			}
+			rng := NewRNG(cfg.Seed, streamShuffle, uint64(epoch))
+			for i := len(order) - 1; i > 0; i-- {
+				j := rng.Intn(i + 1)
+				order[i], order[j] = order[j], order[i]
+			}
 		}
 		var lossSum float64
 		var correct, seen int
@@ -306,7 +501,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			batch.Index = order[pos:end]
 			batch.Labels = labels[:end-pos]
 			for k, i := range batch.Index {
-				batch.Labels[k] = epochLabels[i]
+				batch.Labels[k] = pool.Labels[i]
 			}
 			batch.Epoch, batch.Pos = epoch, pos
 			res := net.Step(batch, cfg.Seed, float32(lr))
@@ -331,7 +526,7 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			Seconds: secs, ImagesPerSec: float64(seen) / secs, LR: lr}
 		stop := false
 		if valSet != nil {
-			ev, err := Evaluate(ctx, m, valSet, cfg.Threads)
+			ev, err := EvaluateSet(ctx, m, valSet, cfg.Threads)
 			if err != nil {
 				return nil, fmt.Errorf("train: validation: %w; %s", err, kept(r.Out, epoch))
 			}
@@ -362,24 +557,63 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			break
 		}
 	}
-	if cfg.Negatives > 0 && valSet != nil {
-		best, all, err := ChooseRejectThreshold(ctx, m, valSet, trainSet, cfg.Seed, cfg.Threads)
+	if mix != nil && valSet != nil {
+		best, all, err := ChooseRejectThreshold(ctx, m, valSet, mix.digits, cfg.Seed, cfg.Threads)
 		if err != nil {
 			return nil, fmt.Errorf("train: reject threshold: %w", err)
 		}
 		m.RejectThreshold = float32(best.Threshold)
 		metrics.Reject, metrics.RejectCandidates = &best, all
 	}
-	test, err := Evaluate(ctx, m, r.Data.Test, cfg.Threads)
-	if err != nil {
-		return nil, fmt.Errorf("train: test evaluation: %w", err)
+	res := &Result{Model: m}
+	for _, s := range sources {
+		if s.Test == nil {
+			continue
+		}
+		ev, err := EvaluateSet(ctx, m, s.Test, cfg.Threads)
+		if err != nil {
+			return nil, fmt.Errorf("train: test evaluation of %s: %w", s.Info.Path, err)
+		}
+		res.Tests = append(res.Tests, SourceEvaluation{Source: s.Info.Path, Evaluation: ev})
+		if res.Test == nil {
+			res.Test = ev
+			metrics.TestAccuracy, metrics.TestLoss = &ev.Accuracy, &ev.Loss
+		}
 	}
-	metrics.TestAccuracy, metrics.TestLoss = &test.Accuracy, &test.Loss
 	epochs := len(metrics.Epochs)
 	if err := save(epochs, true); err != nil {
 		return nil, err
 	}
-	return &Result{Model: m, Metrics: metrics, Test: test}, nil
+	res.Metrics = metrics
+	return res, nil
+}
+
+// lineage is what the checkpoint records of the run's data: its sources
+// (with their share of every batch) and those the --init checkpoint was
+// taught before.
+func (r Run) lineage(sources []*data.Source, s *data.Sampler) []model.DataSource {
+	var out []model.DataSource
+	for i, src := range sources {
+		d := src.Info
+		if s != nil {
+			d.Weight = math.Round(s.Weights[i]*1e6) / 1e6
+		}
+		out = append(out, d)
+	}
+	out = append(out, r.inherited...)
+	if r.Init != nil {
+		from := ""
+		if r.InitRef != nil {
+			from = r.InitRef.Path
+		}
+		for _, d := range r.Init.DataSources {
+			if d.From == "" {
+				d.From = from
+			}
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func kept(path string, epoch int) string {
@@ -429,4 +663,19 @@ func restore(m *model.Model, src []float32) {
 		copy(p.Data, src)
 		src = src[len(p.Data):]
 	}
+}
+
+// ReadInit reads a fine-tuning start checkpoint and identifies its file
+// (path and SHA-256) for the new checkpoint's lineage.
+func ReadInit(path string) (*model.Checkpoint, *model.CheckpointRef, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: --init: %w", err)
+	}
+	ck, err := model.DecodeCheckpoint(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: --init %s: %w", path, err)
+	}
+	sum := sha256.Sum256(b)
+	return ck, &model.CheckpointRef{Path: path, SHA256: hex.EncodeToString(sum[:])}, nil
 }

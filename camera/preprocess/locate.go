@@ -26,6 +26,15 @@ func plausible(w, h, ww, wh int) bool {
 	return true
 }
 
+// plausibleOne is plausible for the single digit; in a configured digit
+// region (ProcessRegion) the digit may fill the region.
+func (p *Preprocessor) plausibleOne(w, h, ww, wh int) bool {
+	if p.inRegion && h >= max(3, int(0.2*float64(wh))) && w*2 <= h*5 {
+		return true
+	}
+	return plausible(w, h, ww, wh)
+}
+
 // strong reports whether a component has real ink somewhere: a peak of
 // at least 0.4 and clearly above the threshold. Residues of shadow edges
 // and lighting steps are faint everywhere.
@@ -44,6 +53,7 @@ func (p *Preprocessor) addToGroup(g *group, id int, gi int) {
 	g.area += c.area
 	g.inkSum += c.inkSum
 	g.peak = max(g.peak, c.peak)
+	g.ncomp++
 	p.cgroup[id] = int16(gi)
 }
 
@@ -66,7 +76,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if plausible(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if p.plausibleOne(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -92,7 +102,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 			}
 			nw := max(g.x1, c.x1) - min(g.x0, c.x0) + 1
 			nh := max(g.y1, c.y1) - min(g.y0, c.y0) + 1
-			if nw > nh*3/2+1 || !plausible(nw, nh, ww, wh) {
+			if nw > nh*3/2+1 || !p.plausibleOne(nw, nh, ww, wh) {
 				continue
 			}
 			p.addToGroup(g, id, 0)
@@ -101,9 +111,23 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	}
 }
 
-// selectRow finds a row of digits: components stacked in one column are
-// merged, groups much smaller than the tallest or off its row are
-// dropped, and the rest are ordered left to right.
+// selectRow finds a row of digits (Config.Multi):
+//
+//  1. components stacked in one column (pieces of one digit: a broken
+//     stroke, the bar of a 5) are joined, repeatedly, into clusters;
+//  2. the tallest plausible cluster sets the row band; clusters that lie
+//     in the band belong to the row, however small (unequal sizes);
+//  3. a row made mostly of solid bars is a seven-segment display: its
+//     pieces are grouped by column (a digit's segments are separate
+//     components) with a gap tolerance below the digit spacing;
+//  4. otherwise small fragments next to a digit join it, and clusters
+//     much wider than tall (touching digits) are cut at the minima of
+//     their column projection;
+//  5. at most MaxDigits (the most ink), ordered left to right.
+//
+// The component → cluster map is left in p.cgroup and each group knows
+// its cluster and column range; p.owner (see assignOwners) maps pixels to
+// the final groups.
 func (p *Preprocessor) selectRow(ww, wh int) {
 	k := len(p.comps) - 1
 	largest := 0
@@ -116,28 +140,44 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		if c.area < minArea {
 			continue
 		}
-		// Join a group whose columns overlap this component's by half
-		// the narrower width and that is vertically close.
 		joined := -1
 		for gi := range p.groups {
 			g := &p.groups[gi]
-			ov := min(g.x1, c.x1) - max(g.x0, c.x0) + 1
-			gap := max(c.y0-g.y1, g.y0-c.y1)
-			if ov*2 >= min(g.w(), c.w()) && gap <= max(g.h(), c.h())/2 {
+			if stacked(g.x0, g.x1, g.y0, g.y1, c.x0, c.x1, c.y0, c.y1) {
 				joined = gi
 				break
 			}
 		}
 		if joined < 0 {
+			if len(p.groups) >= maxClusters {
+				continue // a noise frame: enough candidates
+			}
 			p.groups = append(p.groups, group{})
 			joined = len(p.groups) - 1
 		}
 		p.addToGroup(&p.groups[joined], id, joined)
 	}
-	// The tallest plausible group defines the row.
+	// Joining grows boxes: merge clusters that became stacked.
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < len(p.groups) && !changed; i++ {
+			for j := i + 1; j < len(p.groups); j++ {
+				a, b := &p.groups[i], &p.groups[j]
+				if stacked(a.x0, a.x1, a.y0, a.y1, b.x0, b.x1, b.y0, b.y1) {
+					p.mergeGroups(i, j)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	for gi := range p.groups {
+		p.groups[gi].cl = gi
+	}
+	// The tallest plausible cluster defines the row.
 	tall := -1
 	for gi, g := range p.groups {
-		if plausible(g.w(), g.h(), ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
+		if rowPlausible(g, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
 			tall = gi
 		}
 	}
@@ -146,11 +186,75 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		return
 	}
 	t := p.groups[tall]
+	H := t.h()
+	// The row grows from the tallest cluster: a cluster joins when it
+	// lies at least half in the band of a digit-sized member next to it
+	// (within 1.5 row heights), so a slanted or curved row is followed
+	// to its ends.
+	p.inRow = grow(p.inRow, len(p.groups))
+	for i := range p.inRow {
+		p.inRow[i] = i == tall
+	}
+	for changed := true; changed; {
+		changed = false
+		for i, g := range p.groups {
+			if p.inRow[i] || g.peak < 102 || (g.w()*10 >= ww*9 && g.h()*10 >= wh*9) {
+				continue
+			}
+			for j, a := range p.groups {
+				if !p.inRow[j] || a.h()*5 < H*2 {
+					continue
+				}
+				ov := min(g.y1, a.y1) - max(g.y0, a.y0) + 1
+				gap := max(g.x0-a.x1, a.x0-g.x1, 0)
+				if ov*2 >= g.h() && gap*2 <= 3*H {
+					p.inRow[i] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
 	keep := p.groups[:0]
+	for i, g := range p.groups {
+		if p.inRow[i] {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	// Seven segments: the row's components are mostly solid bars, both
+	// lying and standing (a row of handwritten 1s has standing bars
+	// only).
+	nc, bars, hbars, vbars := 0, 0, 0, 0
+	for id := 1; id <= k; id++ {
+		c := p.comps[id]
+		if cl := p.cgroup[id]; c.area < minArea || cl < 0 || !p.inRow[cl] {
+			continue
+		}
+		nc++
+		if long, short := max(c.w(), c.h()), min(c.w(), c.h()); long >= 2*short && c.area*100 >= c.w()*c.h()*45 {
+			bars++
+			if c.w() > c.h() {
+				hbars++
+			} else {
+				vbars++
+			}
+		}
+	}
+	if nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0 {
+		p.groupSegments(H)
+	} else {
+		p.attachFragments(H)
+		if p.scorer == nil {
+			p.splitWide(ww)
+		}
+	}
+	// Drop what is not digit-sized: too short for the row, or too thin
+	// and tiny (a speck).
+	keep = p.groups[:0]
 	for _, g := range p.groups {
-		ov := min(g.y1, t.y1) - max(g.y0, t.y0) + 1
-		ok := plausible(g.w(), g.h(), ww, wh) && g.peak >= 102 && g.h()*5 >= t.h()*2 && ov*2 >= g.h()
-		if ok {
+		if g.h()*5 >= H*2 && rowPlausible(g, ww, wh) {
 			keep = append(keep, g)
 		}
 	}
@@ -158,37 +262,240 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	if len(p.groups) > p.cfg.MaxDigits {
 		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
 		p.groups = p.groups[:p.cfg.MaxDigits]
+		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
 	}
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	// Re-mark components with their final group index.
-	for id := 1; id <= k; id++ {
-		p.cgroup[id] = -1
-		c := p.comps[id]
-		if c.area < minArea {
-			continue
+}
+
+// rowPlausible is plausible for a cluster of a row: touching digits
+// make clusters wider than a ruled line may be, but a line is solid.
+func rowPlausible(g group, ww, wh int) bool {
+	w, h := g.w(), g.h()
+	if w*2 > h*5 && g.area*2 < w*h && h >= max(3, int(0.04*float64(min(ww, wh)))) && !(w*10 >= ww*9 && h*10 >= wh*9) {
+		return true
+	}
+	return plausible(w, h, ww, wh)
+}
+
+// maxClusters bounds the clusters considered per frame (noise frames
+// have thousands of specks; the merging is quadratic).
+const maxClusters = 96
+
+// stacked reports whether two boxes are pieces of one digit: their
+// columns overlap by half the narrower width and they are vertically
+// close.
+func stacked(ax0, ax1, ay0, ay1, bx0, bx1, by0, by1 int) bool {
+	ov := min(ax1, bx1) - max(ax0, bx0) + 1
+	gap := max(by0-ay1, ay0-by1)
+	if ov*2 < min(ax1-ax0+1, bx1-bx0+1) || gap > max(ay1-ay0+1, by1-by0+1)/2 {
+		return false
+	}
+	// Two tall shapes side by side are two digits (a slanted 1 inside
+	// the box of a 7), not pieces of one.
+	uh := max(ay1, by1) - min(ay0, by0) + 1
+	ah, bh := ay1-ay0+1, by1-by0+1
+	vov := min(ay1, by1) - max(ay0, by0) + 1
+	return !(ah*10 >= uh*6 && bh*10 >= uh*6 && vov*10 >= min(ah, bh)*7)
+}
+
+// segBars: a row whose components are at least this many % solid bars
+// is a seven-segment display.
+var segBars = 60
+
+// mergeGroups merges group j into group i and removes j.
+func (p *Preprocessor) mergeGroups(i, j int) {
+	a, b := &p.groups[i], p.groups[j]
+	a.x0, a.y0 = min(a.x0, b.x0), min(a.y0, b.y0)
+	a.x1, a.y1 = max(a.x1, b.x1), max(a.y1, b.y1)
+	a.area += b.area
+	a.inkSum += b.inkSum
+	a.peak = max(a.peak, b.peak)
+	a.ncomp += b.ncomp
+	for id := range p.cgroup {
+		switch g := int(p.cgroup[id]); {
+		case g == j:
+			p.cgroup[id] = int16(i)
+		case g > j:
+			p.cgroup[id]--
 		}
-		for gi, g := range p.groups {
-			if c.x0 >= g.x0 && c.x1 <= g.x1 && c.y0 >= g.y0 && c.y1 <= g.y1 {
-				p.cgroup[id] = int16(gi)
-				break
+	}
+	p.groups = append(p.groups[:j], p.groups[j+1:]...)
+}
+
+// unite merges group b into group a (both already in the row: they share
+// the cluster id of a afterwards by way of p.cgroup).
+func (p *Preprocessor) unite(a *group, b group) {
+	for id := range p.cgroup {
+		if int(p.cgroup[id]) == b.cl {
+			p.cgroup[id] = int16(a.cl)
+		}
+	}
+	a.x0, a.y0 = min(a.x0, b.x0), min(a.y0, b.y0)
+	a.x1, a.y1 = max(a.x1, b.x1), max(a.y1, b.y1)
+	a.area += b.area
+	a.inkSum += b.inkSum
+	a.peak = max(a.peak, b.peak)
+	a.ncomp += b.ncomp
+}
+
+// groupSegments groups seven-segment pieces (sorted by x0) into digits:
+// a piece joins the digit on its left when the column gap is below 12 %
+// of the row height and the digit stays narrower than 80 % of it.
+func (p *Preprocessor) groupSegments(H int) {
+	tol := max(1, H*12/100)
+	out := p.groups[:0]
+	for _, g := range p.groups {
+		if n := len(out); n > 0 {
+			d := &out[n-1]
+			if g.x0 <= d.x1+tol && max(d.x1, g.x1)-d.x0+1 <= H*8/10 {
+				p.unite(d, g)
+				continue
+			}
+		}
+		out = append(out, g)
+	}
+	p.groups = out
+}
+
+// attachFragments joins clusters lower than 40 % of the row height (a
+// broken-off stroke, the dot of a split 5) to the neighbouring digit they
+// overlap in columns or nearly touch, when the union stays digit-shaped.
+func (p *Preprocessor) attachFragments(H int) {
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < len(p.groups) && !changed; i++ {
+			f := p.groups[i]
+			if f.h()*5 >= H*2 {
+				continue
+			}
+			best, bestGap := -1, max(1, H/10)+1
+			for j, g := range p.groups {
+				if j == i || g.h()*5 < H*2 {
+					continue
+				}
+				gap := max(f.x0-g.x1, g.x0-f.x1, 0)
+				nw := max(f.x1, g.x1) - min(f.x0, g.x0) + 1
+				nh := max(f.y1, g.y1) - min(f.y0, g.y0) + 1
+				if gap < bestGap && nw*10 <= nh*11 {
+					best, bestGap = j, gap
+				}
+			}
+			if best >= 0 {
+				p.unite(&p.groups[best], f)
+				p.groups = append(p.groups[:i], p.groups[i+1:]...)
+				changed = true
 			}
 		}
 	}
 }
 
-// render crops group gi from the full-resolution luma, converts it to ink
-// 0..1, thickens thin strokes, resamples the longer side to Box pixels and
-// centres it by centre of mass into out (Height×Width). It reports false
-// when nothing is left.
-func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t int, dark bool, out []float32) bool {
-	g := p.groups[gi]
+// splitWide cuts clusters wider than splitAspect % of their height
+// (touching digits) into k = round(w / splitPitch·h) pieces at the minima
+// of the column projection near the even split positions. With a Scorer
+// chooseSplits decides instead.
+func (p *Preprocessor) splitWide(ww int) {
+	n := len(p.groups)
+	for gi := 0; gi < n; gi++ {
+		g := p.groups[gi]
+		if k := defaultPieces(g); k > 1 && len(p.groups) < p.cfg.MaxDigits+8 {
+			pieces := p.cut(g, k, ww, p.cgs[:0])
+			p.cgs = pieces
+			if len(pieces) < 2 {
+				continue
+			}
+			p.groups[gi] = pieces[0]
+			p.groups = append(p.groups, pieces[1:]...)
+		}
+	}
+	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+}
+
+// defaultPieces is how many digits a cluster holds judged by its shape.
+func defaultPieces(g group) int {
+	w, h := g.w(), g.h()
+	if w*100 <= h*splitAspect {
+		return 1
+	}
+	return clampi(int(math.Round(float64(w)/(splitPitch*float64(h)))), 2, 6)
+}
+
+// cut appends to dst the k pieces of g cut at the minima of its column
+// projection near the even split positions (fewer when it is too narrow).
+func (p *Preprocessor) cut(g group, k, ww int, dst []group) []group {
+	w := g.w()
+	p.proj = grow(p.proj, w)
+	proj := p.proj
+	clear(proj)
+	for y := g.y0; y <= g.y1; y++ {
+		for x := g.x0; x <= g.x1; x++ {
+			if l := p.labels[y*ww+x]; l != 0 && int(p.cgroup[l]) == g.cl {
+				proj[x-g.x0] += int32(p.ink[y*ww+x])
+			}
+		}
+	}
+	prev := g.x0
+	for j := 1; j <= k; j++ {
+		cut := g.x1 + 1
+		if j < k {
+			e := float64(w) * float64(j) / float64(k)
+			r := max(1, int(0.3*float64(w)/float64(k)))
+			lo, hi := max(int(e)-r, prev-g.x0+2), min(int(e)+r, w-2)
+			best := int32(math.MaxInt32)
+			for c := lo; c <= hi; c++ {
+				// the minimum; on ties, the one nearest e
+				if v := proj[c]; v < best || v == best && abs32(float32(c)-float32(e)) < abs32(float32(cut-g.x0)-float32(e)) {
+					best, cut = v, c+g.x0
+				}
+			}
+			if best == math.MaxInt32 {
+				continue
+			}
+		}
+		piece := g
+		piece.x0, piece.x1 = prev, cut-1
+		piece.inkSum = g.inkSum / k
+		dst = append(dst, piece)
+		prev = cut
+	}
+	return dst
+}
+
+// Touching digits: a cluster wider than splitAspect % of its height is
+// cut into pieces about splitPitch × its height wide.
+var (
+	splitAspect = 140
+	splitPitch  = 0.75
+)
+
+// render crops group g (the pixels of its cluster within its columns)
+// from the full-resolution luma, converts it to ink 0..1, thickens thin
+// strokes, resamples the longer side to Box pixels and centres it by
+// centre of mass into out (Height×Width). It returns g with its box
+// shrunk to the pixels it holds, and false when nothing is left.
+func (p *Preprocessor) render(g group, fr *frameInfo, out []float32) (group, bool) {
+	lum, stride, w, h, f, ww, t, dark := fr.lum, fr.stride, fr.w, fr.h, fr.f, fr.ww, fr.t, fr.dark
 	cfg := p.cfg
 	wh := (h + f - 1) / f
+	// Tight box of the group's own pixels.
+	tx0, ty0, tx1, ty1 := math.MaxInt32, math.MaxInt32, -1, -1
+	for y := g.y0; y <= g.y1; y++ {
+		row := p.labels[y*ww : (y+1)*ww]
+		for x := g.x0; x <= g.x1; x++ {
+			if l := row[x]; l != 0 && int(p.cgroup[l]) == g.cl {
+				tx0, ty0 = min(tx0, x), min(ty0, y)
+				tx1, ty1 = max(tx1, x), max(ty1, y)
+			}
+		}
+	}
+	if tx1 < 0 {
+		return g, false
+	}
+	gx0, gx1 := g.x0, g.x1 // column range the pixels must lie in
+	g.x0, g.y0, g.x1, g.y1 = tx0, ty0, tx1, ty1
 	// Working-resolution crop with one pixel of margin.
 	cx0, cy0 := max(g.x0-1, 0), max(g.y0-1, 0)
 	cx1, cy1 := min(g.x1+1, ww-1), min(g.y1+1, wh-1)
 	cww, cwh := cx1-cx0+1, cy1-cy0+1
-	// Mask: working cells next to a component of this group.
+	// Mask: working cells next to a pixel of this group.
 	p.mask2 = grow(p.mask2, cww*cwh)
 	for y := cy0; y <= cy1; y++ {
 		for x := cx0; x <= cx1; x++ {
@@ -196,10 +503,10 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 			for dy := -1; dy <= 1 && m == 0; dy++ {
 				for dx := -1; dx <= 1; dx++ {
 					xx, yy := x+dx, y+dy
-					if xx < 0 || yy < 0 || xx >= ww || yy >= wh {
+					if xx < gx0 || yy < 0 || xx > gx1 || yy >= wh {
 						continue
 					}
-					if l := p.labels[yy*ww+xx]; l != 0 && p.cgroup[l] == int16(gi) {
+					if l := p.labels[yy*ww+xx]; l != 0 && int(p.cgroup[l]) == g.cl {
 						m = 1
 						break
 					}
@@ -236,7 +543,7 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 			if !dark {
 				v = 255 - v
 			}
-			k := 1 - float32(v)*prow[wx]
+			k := (1 - float32(v)*prow[wx]) * p.inkScale
 			u := uint8(0)
 			if k > 0 {
 				u = uint8(min(k, 1)*255 + 0.5)
@@ -250,7 +557,7 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 		above += hist[v]
 	}
 	if above == 0 {
-		return false
+		return g, false
 	}
 	hiQ, s := 255, 0
 	for v := t; v < 256; v++ {
@@ -332,7 +639,7 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 		}
 	}
 	if bx1 < 0 {
-		return false
+		return g, false
 	}
 	bw, bh := bx1-bx0+1, by1-by0+1
 	ow, oh := cfg.Box, cfg.Box
@@ -355,7 +662,7 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 		}
 	}
 	if !(sum > 0) {
-		return false
+		return g, false
 	}
 	ox := clampi(int(math.Round(float64(float32(cfg.Width)/2-sx/sum))), 0, cfg.Width-ow)
 	oy := clampi(int(math.Round(float64(float32(cfg.Height)/2-sy/sum))), 0, cfg.Height-oh)
@@ -363,7 +670,7 @@ func (p *Preprocessor) render(gi int, lum []uint8, stride, w, h, f, ww int, t in
 	for y := 0; y < oh; y++ {
 		copy(out[(oy+y)*cfg.Width+ox:(oy+y)*cfg.Width+ox+ow], p.rs[y*ow:(y+1)*ow])
 	}
-	return true
+	return g, true
 }
 
 func abs32(v float32) float32 {

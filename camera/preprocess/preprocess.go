@@ -142,37 +142,47 @@ type Result struct {
 type Preprocessor struct {
 	cfg Config
 
-	full    []uint8   // converted luma for non-Gray/YCbCr images
-	small   []uint8   // working image (polarity-corrected: ink dark)
-	sums    []uint32  // downscale row accumulator
-	tiles   []float32 // half-resolution closing (paper)
-	tiles2  []float32 // half-resolution opening
-	half    []float32 // half-resolution working image
-	tmp     []float32
-	vhg     []float32 // morph line buffers
-	xw      []float32 // paper interpolation weights per column
-	xi      []int32
-	paper   []float32 // 1/paper per working pixel
-	ink     []uint8   // ink per working pixel, 0..255
-	integ   []uint32  // adaptive threshold integral image
-	labels  []int32
-	dense   []int32
-	cgroup  []int16 // component id → group index, -1 for none
-	thresh  int     // ink threshold of the current frame, 0..255
-	parent  []int32
-	comps   []comp
-	groups  []group
-	mask    []uint8
-	mask2   []uint8
-	crop    []float32
-	cropQ   []uint8 // full-resolution crop ink 0..255
-	colW    []int32
-	crop2   []float32
-	rs      []float32
-	out     []float32 // MaxDigits × H × W, ink 0..1
-	input   []float32 // same, normalized
-	res     Result
-	digitsV []Digit
+	full   []uint8   // converted luma for non-Gray/YCbCr images
+	small  []uint8   // working image (polarity-corrected: ink dark)
+	sums   []uint32  // downscale row accumulator
+	tiles  []float32 // half-resolution closing (paper)
+	tiles2 []float32 // half-resolution opening
+	half   []float32 // half-resolution working image
+	tmp    []float32
+	vhg    []float32 // morph line buffers
+	xw     []float32 // paper interpolation weights per column
+	xi     []int32
+	paper  []float32 // 1/paper per working pixel
+	ink    []uint8   // ink per working pixel, 0..255
+	integ  []uint32  // adaptive threshold integral image
+	labels []int32
+	dense  []int32
+	cgroup []int16 // component id → cluster (group index in single mode), -1 for none
+	scorer Scorer
+	// inRegion: ProcessRegion is running (the digit may fill the region).
+	inRegion bool
+	inRow    []bool    // selectRow: cluster belongs to the row
+	inkScale float32   // light ink: contrast stretch of the frame (1: none)
+	cand     []float32 // candidate inputs for the scorer
+	candC    []float32 // their confidences
+	candBuf  []float32
+	cgs      []group // candidate pieces
+	proj     []int32 // column projection of a cluster
+	thresh   int     // ink threshold of the current frame, 0..255
+	parent   []int32
+	comps    []comp
+	groups   []group
+	mask     []uint8
+	mask2    []uint8
+	crop     []float32
+	cropQ    []uint8 // full-resolution crop ink 0..255
+	colW     []int32
+	crop2    []float32
+	rs       []float32
+	out      []float32 // MaxDigits × H × W, ink 0..1
+	input    []float32 // same, normalized
+	res      Result
+	digitsV  []Digit
 }
 
 type comp struct {
@@ -183,9 +193,12 @@ type comp struct {
 }
 
 type group struct {
-	x0, y0, x1, y1 int // inclusive, working coords
-	area, inkSum   int
-	peak           int
+	x0, y0, x1, y1     int // inclusive, working coords
+	area, inkSum       int
+	peak               int
+	ncomp              int // components
+	cl                 int // cluster id (p.cgroup value of its components)
+	ox0, oy0, ox1, oy1 int // box of the pixels it owns (assignOwners)
 }
 
 // New returns a Preprocessor for cfg.
@@ -253,20 +266,44 @@ func (p *Preprocessor) luma(img image.Image, r image.Rectangle) (pix []uint8, st
 // Process locates the digit(s) in img and prepares the model input. A
 // frame without a plausible digit gives a Result with no Digits (not an
 // error). The Result and its slices are reused by the next call.
+//
+// With automatic polarity a dark window on a lighter panel (an odometer,
+// a white-on-black display) is found and read as light digits on dark:
+// when the dark-ink pass sees a large solid dark shape with light holes,
+// its inside is processed again with light polarity, and that answer is
+// kept when it holds a digit.
 func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrImage)
 	}
-	cfg := p.cfg
 	r := img.Bounds()
-	if !cfg.ROI.Empty() {
-		r = r.Intersect(cfg.ROI)
+	if !p.cfg.ROI.Empty() {
+		r = r.Intersect(p.cfg.ROI)
 	}
+	auto := p.cfg.Polarity == PolarityAuto
+	res, win, err := p.process(img, r, p.cfg.Polarity, auto)
+	if err != nil || win.Empty() {
+		return res, err
+	}
+	res, _, err = p.process(img, win, PolarityLight, false)
+	if err != nil || len(res.Digits) > 0 {
+		return res, err
+	}
+	res, _, err = p.process(img, r, p.cfg.Polarity, false)
+	return res, err
+}
+
+// process runs the pipeline on region r of img with polarity pol. With
+// findWindow it also returns the inside of a dark window (frame
+// coordinates) when the frame has one and the ink came out dark.
+func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity, findWindow bool) (*Result, image.Rectangle, error) {
+	var win image.Rectangle
+	cfg := p.cfg
 	res := &p.res
 	res.Digits = p.digitsV[:0]
 	res.Work = image.Point{}
 	if r.Empty() {
-		return res, nil
+		return res, win, nil
 	}
 	w, h := r.Dx(), r.Dy()
 	lum, stride := p.luma(img, r)
@@ -318,7 +355,7 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	}
 
 	// 3-4. Paper background and polarity; ink map.
-	dark, hw, hh := p.background(ww, wh, cfg.Polarity, &hist)
+	dark, hw, hh := p.background(ww, wh, pol, &hist)
 	res.DarkInk = dark
 	if !dark {
 		for i, v := range p.small {
@@ -337,6 +374,24 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 		p.ink[i] = q
 		ihist[q]++
 	}
+	// Light ink: its contrast is measured against white (255), which a
+	// dim display never reaches; stretch so the brightest strokes
+	// (99.8th percentile) are full ink.
+	p.inkScale = 1
+	if !dark {
+		if q := percentile(&ihist, n, 0.998); q > 0 && q < 230 {
+			p.inkScale = 230 / float32(q)
+			var lut [256]uint8
+			for v := range lut {
+				lut[v] = uint8(min(255, float32(v)*p.inkScale+0.5))
+			}
+			ihist = [256]int{}
+			for i, v := range p.ink {
+				p.ink[i] = lut[v]
+				ihist[lut[v]]++
+			}
+		}
+	}
 
 	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
 	minT := int(cfg.MinInk*255 + 0.5)
@@ -347,30 +402,95 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 
 	// 6. Components and groups.
 	p.components(bin, ww, wh)
+	if findWindow && dark {
+		if wi := p.window(ww, wh); wi > 0 {
+			c := p.comps[wi]
+			in := max(2, min(c.w(), c.h())/25)
+			win = image.Rect((c.x0+in)*f, (c.y0+in)*f, min((c.x1+1-in)*f, w), min((c.y1+1-in)*f, h)).Add(r.Min)
+		}
+	}
 	p.selectGroups(ww, wh)
 
 	// 7. Crop, resample, centre, normalize.
+	fr := frameInfo{lum: lum, stride: stride, w: w, h: h, f: f, ww: ww, t: t, dark: dark}
+	if cfg.Multi && p.scorer != nil {
+		if err := p.chooseSplits(&fr); err != nil {
+			return nil, win, err
+		}
+	}
 	oN := cfg.Width * cfg.Height
 	for gi := range p.groups {
 		if len(res.Digits) == cfg.MaxDigits {
 			break
 		}
-		g := &p.groups[gi]
 		k := len(res.Digits)
 		out := p.out[k*oN : (k+1)*oN]
-		if !p.render(gi, lum, stride, w, h, f, ww, t, dark, out) {
+		g, ok := p.render(p.groups[gi], &fr, out)
+		if !ok {
 			continue
 		}
 		in := p.input[k*oN : (k+1)*oN]
-		inv := 1 / cfg.Norm.Std
-		for i, v := range out {
-			in[i] = (v - cfg.Norm.Mean) * inv
-		}
+		p.normalize(out, in)
 		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
 		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
 	}
 	p.digitsV = res.Digits[:0]
-	return res, nil
+	return res, win, nil
+}
+
+// window returns the component that is a dark window holding light
+// digits (0: none): large (≥ 2 % of the working image, at least 12 %
+// of its height), solid (≥ 50 % of its box), really dark (mean ink ≥
+// 0.6: a shadow is lighter), rectangular (its box's border lies on it),
+// with light holes (≥ 5 % of its box), not a thin line.
+func (p *Preprocessor) window(ww, wh int) int {
+	best, bestA := 0, 0
+	for id := 1; id < len(p.comps); id++ {
+		c := p.comps[id]
+		box := c.w() * c.h()
+		if c.area*50 < ww*wh || c.h()*100 < wh*12 || c.area*2 < box || (box-c.area)*20 < box || c.inkSum < c.area*153 ||
+			c.w() < 8 || c.h() < 8 || c.area <= bestA {
+			continue
+		}
+		// A window is a rectangle: its box's border runs (one cell
+		// inside, for blur) lie on it for ≥ 80 %; a bold blob of a digit
+		// touches its box only at a few points.
+		on, all := 0, 0
+		for x := c.x0; x <= c.x1; x++ {
+			for _, y := range [2]int{min(c.y0+1, c.y1), max(c.y1-1, c.y0)} {
+				all++
+				on += int(b2u(p.labels[y*ww+x] == int32(id)))
+			}
+		}
+		for y := c.y0; y <= c.y1; y++ {
+			for _, x := range [2]int{min(c.x0+1, c.x1), max(c.x1-1, c.x0)} {
+				all++
+				on += int(b2u(p.labels[y*ww+x] == int32(id)))
+			}
+		}
+		if on*10 < all*8 {
+			continue
+		}
+		best, bestA = id, c.area
+	}
+	return best
+}
+
+// normalize writes the model input for ink out (0..1) into in.
+func (p *Preprocessor) normalize(out, in []float32) {
+	inv := 1 / p.cfg.Norm.Std
+	for i, v := range out {
+		in[i] = (v - p.cfg.Norm.Mean) * inv
+	}
+}
+
+// frameInfo is what render needs of the current frame.
+type frameInfo struct {
+	lum          []uint8
+	stride, w, h int
+	f, ww        int
+	t            int
+	dark         bool
 }
 
 func percentile(h *[256]int, n int, q float64) int {

@@ -5,9 +5,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 
+	"github.com/edgecnn/edgecnn/bench"
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/cross"
 	"github.com/edgecnn/edgecnn/deploy"
@@ -18,7 +18,7 @@ func init() { benchRemote = benchOnBoard }
 
 // benchOnBoard cross-builds edgecnn for --board, ships it with the model to
 // --host over SSH, runs the same benchmark there and returns its rows.
-func benchOnBoard(c *cli.Context, o benchOpts) ([]BenchResult, error) {
+func benchOnBoard(c *cli.Context, o bench.Options) ([]bench.Result, error) {
 	b, err := boards.Lookup(c.String("board"))
 	if err != nil {
 		return nil, err
@@ -27,8 +27,7 @@ func benchOnBoard(c *cli.Context, o benchOpts) ([]BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	wd, _ := os.Getwd()
-	root, err := cross.ModuleRoot(wd)
+	root, err := cross.SourceTree()
 	if err != nil {
 		return nil, fmt.Errorf("--host builds the board binary from the edgecnn source tree: %w", err)
 	}
@@ -36,14 +35,14 @@ func benchOnBoard(c *cli.Context, o benchOpts) ([]BenchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--backend", c.String("backend"), "--threads", strconv.Itoa(o.threads), "--batch", strconv.Itoa(o.batch),
-		"--iterations", strconv.Itoa(o.iters), "--warmup", strconv.Itoa(o.warmup)}
+	args := []string{"--backend", c.String("backend"), "--threads", strconv.Itoa(o.Threads), "--batch", strconv.Itoa(o.Batch),
+		"--iterations", strconv.Itoa(o.Iterations), "--warmup", strconv.Itoa(o.Warmup)}
 	ssh := deploy.SSHOptions{KnownHosts: c.String("known-hosts"), AcceptNewHostKey: c.Bool("accept-new-host-key"), Identity: c.String("identity")}
-	out, err := deploy.RemoteBenchTarget(c.Context, t, ssh, res.Binary, o.model, args)
+	out, err := deploy.RemoteBenchTarget(c.Context, t, ssh, res.Binary, o.Model, args)
 	if err != nil {
 		return nil, err
 	}
-	var rows []BenchResult
+	var rows []bench.Result
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		return nil, fmt.Errorf("the board's bench output is not the expected JSON: %w", err)
 	}

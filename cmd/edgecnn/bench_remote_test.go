@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/bench"
 	"github.com/edgecnn/edgecnn/deploy/sshdtest"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
@@ -38,7 +39,7 @@ func TestBenchOnBoardOverSSH(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench --host: %v\n%s\n%s", err, stderr, srv.Log())
 	}
-	var res map[string][]BenchResult
+	var res map[string][]bench.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("output %q: %v", out, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/bench"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -42,22 +43,22 @@ func TestBenchAllBackends(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
-	var rs []BenchResult
+	var rs []bench.Result
 	if err := json.Unmarshal(out, &rs); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(rs) != len(benchBackends) {
-		t.Fatalf("%d rows, want %d: %s", len(rs), len(benchBackends), out)
+	if len(rs) != len(bench.Backends) {
+		t.Fatalf("%d rows, want %d: %s", len(rs), len(bench.Backends), out)
 	}
 	for i, r := range rs {
-		if r.Backend != benchBackends[i].name {
-			t.Errorf("row %d is %q, want %q", i, r.Backend, benchBackends[i].name)
+		if r.Backend != bench.Backends[i].Name {
+			t.Errorf("row %d is %q, want %q", i, r.Backend, bench.Backends[i].Name)
 		}
-		built := slices.Contains(runtime.Backends(), benchBackends[i].backend)
+		built := slices.Contains(runtime.Backends(), bench.Backends[i].Registry)
 		switch {
 		case !built:
-			if r.Status != "not built in" || r.Detail != "build tag "+benchBackends[i].tag {
-				t.Errorf("%s: status %q detail %q, want not built in (build tag %s)", r.Backend, r.Status, r.Detail, benchBackends[i].tag)
+			if r.Status != "not built in" || r.Detail != "build tag "+bench.Backends[i].Tag {
+				t.Errorf("%s: status %q detail %q, want not built in (build tag %s)", r.Backend, r.Status, r.Detail, bench.Backends[i].Tag)
 			}
 		case r.Backend == "onnxruntime" && r.Status == "skipped":
 			// no .onnx twin next to the test model: reported, not dropped
@@ -93,7 +94,7 @@ func TestBenchInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rs []BenchResult
+	var rs []bench.Result
 	if err := json.Unmarshal([]byte(out), &rs); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

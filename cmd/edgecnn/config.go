@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -49,6 +50,9 @@ func applyConfig(c *cli.Context, path string) error {
 			s = strconv.FormatBool(v)
 		case float64:
 			s = strconv.FormatFloat(v, 'g', -1, 64)
+			if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+				s = strconv.FormatInt(int64(v), 10) // 8388608, not 8.388608e+06 (integer flags)
+			}
 		default:
 			return fmt.Errorf("config %s: setting %q: want a string, number or boolean", path, k)
 		}

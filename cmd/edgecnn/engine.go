@@ -22,6 +22,7 @@ func engineFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "fallback", Usage: "run on the CPU when the requested accelerator cannot load (default: error)"},
 		&cli.StringFlag{Name: "lib", EnvVars: []string{"EDGECNN_LIB"}, Usage: "path of the backend's shared library (libtensorflowlite_c.so / libonnxruntime.so.1)"},
 		&cli.StringFlag{Name: "rounding", Usage: "native int8 requantization: double, single, ruy or fp32 (default: what the model file records)"},
+		&cli.IntFlag{Name: "engine-memory", Usage: "MiB the native engine may allocate for activations; a model needing more is refused (0: a quarter of the memory, at most 1 GiB)"},
 	}
 }
 
@@ -50,7 +51,8 @@ func engineOptions(c *cli.Context) runtime.Options {
 		n = 1 // checked by the command before it opens an engine
 	}
 	return runtime.Options{Threads: n, XNNPACK: c.Bool("xnnpack"), Delegate: c.String("delegate"),
-		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding")}
+		EP: c.String("ep"), Fallback: c.Bool("fallback"), LibPath: c.String("lib"), Rounding: c.String("rounding"),
+		MaxMemory: int64(min(max(c.Int("engine-memory"), 0), 1<<22)) << 20}
 }
 
 // openEngine opens a model file with the backend named by --backend (a

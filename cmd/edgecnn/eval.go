@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/model/inspect"
 	"github.com/edgecnn/edgecnn/train"
-	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,42 +20,60 @@ import (
 // `edgecnn eval`: when set and the file is not an edgecnn checkpoint, it is
 // called with the path and the test set. It returns (nil, nil) if it does
 // not recognise the file either.
-var evalHook func(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, error)
+var evalHook func(c *cli.Context, path string, test *data.Set) (*train.Evaluation, error)
 
 func init() {
 	register(&cli.Command{
 		Name:  "eval",
-		Usage: "evaluate a model on the MNIST test set: accuracy, per-class accuracy, confusion matrix",
+		Usage: "evaluate a model on the MNIST test set or image folders: accuracy, per-class accuracy, confusion matrix",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"},
-			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the MNIST IDX files"},
+			dataFlags("evaluation data (MNIST: its test split; an image folder: all its images)")[0],
 			threadsFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
 		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
-			test, err := mnist.LoadTest(c.String("data"))
+			srcs, _, err := openSources(c, data.OpenOptions{TestOnly: true}, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
 			path := c.String("model")
-			ev, err := evalFile(c, path, test)
-			if err != nil {
-				return err
+			enc := json.NewEncoder(c.App.Writer)
+			for i, src := range srcs {
+				ev, err := evalFile(c, path, src.EvalSet())
+				if err != nil {
+					return fmt.Errorf("eval: %s on %s: %w", path, src.Info.Path, err)
+				}
+				if c.Bool("json") {
+					if err := enc.Encode(struct {
+						Model  string `json:"model"`
+						Source string `json:"source"`
+						*train.Evaluation
+					}{path, src.Info.Path, ev}); err != nil {
+						return err
+					}
+					continue
+				}
+				if i > 0 {
+					fmt.Fprintln(c.App.Writer)
+				}
+				if len(srcs) > 1 || src.Info.Kind != data.KindMNIST {
+					fmt.Fprintf(c.App.Writer, "data: %s (%s, %d images, sha256 %.12s)\n", src.Info.Path, src.Info.Kind, src.EvalSet().N, src.Info.SHA256)
+				}
+				printEvaluation(c.App.Writer, path, ev)
 			}
-			if c.Bool("json") {
-				return json.NewEncoder(c.App.Writer).Encode(struct {
-					Model string `json:"model"`
-					*train.Evaluation
-				}{path, ev})
+			if !c.Bool("json") {
+				if ck, err := model.ReadCheckpointFile(path); err == nil {
+					printLineage(c.App.Writer, ck)
+				}
 			}
-			printEvaluation(c.App.Writer, path, ev)
 			return nil
 		},
 	})
 }
 
 // evalFile evaluates a checkpoint, or hands other formats to evalHook.
-func evalFile(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, error) {
+func evalFile(c *cli.Context, path string, test *data.Set) (*train.Evaluation, error) {
 	ck, err := model.ReadCheckpointFile(path)
 	if err == nil {
 		return evalCheckpoint(c, ck, test)
@@ -71,7 +89,7 @@ func evalFile(c *cli.Context, path string, test *mnist.Set) (*train.Evaluation, 
 
 // evalCheckpoint evaluates a float checkpoint with the trainer's fast
 // inference path.
-func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *mnist.Set) (*train.Evaluation, error) {
+func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *data.Set) (*train.Evaluation, error) {
 	if err := ck.Model.CheckFinite(); err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
@@ -79,42 +97,60 @@ func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *mnist.Set) (*tra
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	return train.Evaluate(c.Context, ck.Model, test, n)
+	return train.EvaluateSet(c.Context, ck.Model, test, n)
+}
+
+// printLineage prints what a checkpoint records of its training data.
+func printLineage(w io.Writer, ck *model.Checkpoint) {
+	if ck.Init != nil || len(ck.DataSources) > 0 {
+		fmt.Fprintln(w)
+		inspect.WriteLineage(w, ck.DataSources, ck.Init)
+	}
 }
 
 func printEvaluation(w io.Writer, path string, ev *train.Evaluation) {
 	fmt.Fprintf(w, "%s: accuracy %.2f%% (%d/%d), loss %.4f\n", path, ev.Accuracy, ev.Correct, ev.N, ev.Loss)
 	rej := ev.RejectClass()
-	name := func(c int) string {
-		if c == rej {
-			return model.RejectLabel
-		}
-		return strconv.Itoa(c)
-	}
 	if rej >= 0 {
-		fmt.Fprintf(w, "answered %q (not a digit): %d of %d digits (%.2f%%), counted as wrong\n", model.RejectLabel, ev.Rejected, ev.N, ev.RejectRate)
+		fmt.Fprintf(w, "answered %q (not a digit): %d of %d images (%.2f%%; wrong unless the image is an \"x\")\n", model.RejectLabel, ev.Rejected, ev.N, ev.RejectRate)
 	}
 	fmt.Fprintf(w, "\nclass  accuracy\n")
 	for c, a := range ev.PerClass {
-		if c == rej {
+		if c == rej && sum(ev.Confusion[c]) == 0 {
 			continue // no test image is a non-digit
 		}
-		fmt.Fprintf(w, "%5s  %7.2f%%\n", name(c), a)
+		fmt.Fprintf(w, "%5s  %7.2f%%\n", classLabel(c), a)
 	}
 	fmt.Fprintf(w, "\nconfusion matrix (rows: true class, columns: predicted)\n      ")
 	for c := range ev.Confusion {
-		fmt.Fprintf(w, "%6s", name(c))
+		fmt.Fprintf(w, "%6s", classLabel(c))
 	}
 	fmt.Fprintln(w)
 	for r, row := range ev.Confusion {
-		if r == rej {
-			continue
+		if r == rej && sum(row) == 0 {
+			continue // no test image is a non-digit
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%6s", name(r))
+		fmt.Fprintf(&b, "%6s", classLabel(r))
 		for _, v := range row {
 			fmt.Fprintf(&b, "%6d", v)
 		}
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+// classLabel names class c (data.ClassLabels: 0..9, x).
+func classLabel(c int) string {
+	if c < len(data.ClassLabels) {
+		return data.ClassLabels[c]
+	}
+	return fmt.Sprint(c)
+}
+
+func sum(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
 }

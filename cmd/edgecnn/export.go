@@ -109,6 +109,9 @@ func exportAction(c *cli.Context) error {
 			return err
 		}
 	}
+	if len(ck.DataSources) > 0 {
+		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
+	}
 	if target == "edgetpu" {
 		if err := tflite.EdgeTPUCheck(g); err != nil {
 			return fmt.Errorf("export: %w", err)

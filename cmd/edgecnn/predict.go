@@ -10,6 +10,7 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,6 +21,7 @@ func recognizerFlags() []cli.Flag {
 		threadsFlag(),
 		&cli.BoolFlag{Name: "multi", Usage: "read a row of digits left to right"},
 		&cli.StringFlag{Name: "roi", Usage: "only look inside x,y,w,h (pixels)"},
+		&cli.StringFlag{Name: "rois", Usage: "JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"},
 		&cli.Float64Flag{Name: "min-confidence", Usage: "below this softmax confidence a digit counts as \"no digit\" (default: the model's edgecnn.reject_threshold, else 0.5)"},
 		&cli.StringFlag{Name: "polarity", Value: "auto", Usage: "auto, dark (dark ink on light paper) or light"},
 		&cli.StringFlag{Name: "threshold", Value: "otsu", Usage: "binarization: otsu or adaptive"},
@@ -44,6 +46,15 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 	if err != nil {
 		return nil, err
 	}
+	var regions []preprocess.Region
+	if path := c.String("rois"); path != "" {
+		if c.Bool("multi") || c.String("roi") != "" {
+			return nil, fmt.Errorf("--rois sets every digit's region: drop --multi and --roi")
+		}
+		if regions, err = preprocess.LoadRegions(path); err != nil {
+			return nil, err
+		}
+	}
 	mc := c.Float64("min-confidence")
 	if !(mc >= 0 && mc <= 1) {
 		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
@@ -57,6 +68,7 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 	cfg := agent.RecognizerConfig{
 		Preprocess:    preprocess.Config{ROI: roi, Multi: c.Bool("multi"), Polarity: pol, Threshold: th},
 		MinConfidence: float32(mc),
+		Regions:       regions,
 	}
 	path := c.String("model")
 	return func() (*agent.Recognizer, error) {
@@ -77,7 +89,8 @@ func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), er
 type predictLine struct {
 	File string `json:"file"`
 	agent.Result
-	Error string `json:"error,omitempty"`
+	Error  string             `json:"error,omitempty"`
+	Engine *runtime.Placement `json:"engine,omitempty"` // where the model ran, and why not where requested
 }
 
 func init() {
@@ -107,6 +120,10 @@ func init() {
 			if note := rec.Note(); note != "" && !c.Bool("json") {
 				fmt.Fprintf(c.App.ErrWriter, "note: rejection of non-digits is by confidence only (≥ %.2f): the model has no \"x\" (not a digit) class\n", rec.Rejection().Threshold)
 			}
+			place := runtime.PlacementOf(rec.Engine(), engineOptions(c))
+			if place.Fallback {
+				fmt.Fprintf(c.App.ErrWriter, "predict: warning: running on %s %s, not %s: %s\n", place.Backend, place.Delegate, place.Requested, place.Reason)
+			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0
 			paths, err := predictInputs(c.Args().Slice())
@@ -114,7 +131,7 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			for _, path := range paths {
-				line := predictLine{File: path}
+				line := predictLine{File: path, Engine: &place}
 				var img image.Image
 				if path == "-" {
 					img, err = camera.DecodeReader(c.App.Reader, camera.MaxStdinBytes)

@@ -11,7 +11,8 @@ import (
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/quantize"
 	"github.com/edgecnn/edgecnn/runtime/qmath"
-	"github.com/edgecnn/edgecnn/train/mnist"
+	"github.com/edgecnn/edgecnn/train"
+	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,10 +23,11 @@ func init() {
 		Description: "Calibrates on the first --calib training images, picks the clipping ranges\n" +
 			"(--method auto tries minmax, percentile, entropy and mse and keeps the best on the\n" +
 			"next --val training images), writes TFLite's full-integer int8 model and evaluates\n" +
-			"float vs int8 on the test set with the native int8 engine.",
-		Flags: []cli.Flag{
+			"float vs int8 on the test set with the native int8 engine. With image folders among\n" +
+			"the --data sources (or --eval-data) the report adds a table of accuracy per source.",
+		Flags: append(dataFlags("calibration and test data (calibration images are drawn from every source by --mix; the report has a row per source)"),
+			&cli.StringSliceFlag{Name: "eval-data", Usage: "image folder (or MNIST folder) to evaluate only, e.g. held-out photos: one more row of the per-source table"},
 			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "float checkpoint to quantize"},
-			&cli.StringFlag{Name: "data", Value: "data/mnist", Usage: "folder with the MNIST IDX files"},
 			&cli.StringFlag{Name: "out", Value: "model.int8.tflite", Usage: "int8 .tflite to write (atomically)"},
 			&cli.StringFlag{Name: "report", Usage: "also write the report to `PATH` (.json, .md or .html)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON instead of the summary"},
@@ -43,7 +45,7 @@ func init() {
 			&cli.BoolFlag{Name: "qat-force", Usage: "fine-tune even when the PTQ drop is within --qat-threshold"},
 			&cli.IntFlag{Name: "qat-images", Usage: "fine-tune on the first N training images outside the --val slice (0: all)"},
 			threadsFlag(),
-		},
+		),
 		Action: quantizeAction,
 	})
 }
@@ -94,24 +96,41 @@ func quantizeAction(c *cli.Context) error {
 		return fmt.Errorf("quantize: %w", err)
 	}
 	m := ck.Model
-	data, err := mnist.Load(c.String("data"))
+	sources, weights, err := openSources(c, data.OpenOptions{}, c.App.ErrWriter)
 	if err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
-	reject := hasRejectClass(m)
-	if in := m.Input(); in.H != data.Train.H || in.W != data.Train.W || in.C != 1 || (m.Arch.Classes != 10 && !reject) {
-		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs and %d classes; MNIST has 28x28x1 images and 10 classes (11 with the %q not-a-digit class)", c.String("model"), quantize.ErrImageShape, in, m.Arch.Classes, model.RejectLabel)
+	var extra []*data.Source
+	if p := c.StringSlice("eval-data"); len(p) > 0 {
+		if extra, err = data.OpenAll(c.Context, p, data.OpenOptions{TestOnly: true, Options: data.Options{Threads: loadThreads(c)}}); err != nil {
+			return fmt.Errorf("quantize: %w", err)
+		}
 	}
-	if nCalib+nVal > data.Train.N {
-		return fmt.Errorf("quantize: %w: --calib %d plus --val %d exceed the %d training images", quantize.ErrTooFew, nCalib, nVal, data.Train.N)
+	first := sources[0]
+	if in := m.Input(); in.H != first.Train.H || in.W != first.Train.W || in.C != 1 {
+		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs; the data has %dx%dx1 images", c.String("model"), quantize.ErrImageShape, in, first.Train.H, first.Train.W)
 	}
-	if nTest == 0 || nTest > data.Test.N {
-		nTest = data.Test.N
+	for _, s := range append(append([]*data.Source(nil), sources...), extra...) {
+		if cl := s.EvalSet().Classes(); cl > m.Arch.Classes {
+			return fmt.Errorf("quantize: %s: %w", s.Info.Path, train.ErrNoClass(m, cl-1))
+		}
 	}
-	sets := func(set *mnist.Set, from, to int, seed uint64) (quantize.Images, error) {
-		return imagesWithNegatives(m, set, from, to, data.Train, seed, c.Int("threads"))
+	calibSet, valSet, err := data.CalibVal(sources, weights, nCalib, nVal)
+	if err != nil {
+		return fmt.Errorf("quantize: %w: %v", quantize.ErrTooFew, err)
 	}
-	calib, err := sets(data.Train, 0, nCalib, negSeedCalib)
+	// images converts a set; for a model with the "x" class a tenth as
+	// many generated non-digits (stream seed) are added first.
+	images := func(s *data.Set, seed uint64) (quantize.Images, error) {
+		if hasRejectClass(m) {
+			var err error
+			if s, err = train.WithNegatives(s, first.Train, seed, loadThreads(c)); err != nil {
+				return quantize.Images{}, err
+			}
+		}
+		return quantize.FromSet(s, m.Norm)
+	}
+	calib, err := images(calibSet, negSeedCalib)
 	if err != nil {
 		return err
 	}
@@ -120,21 +139,48 @@ func quantizeAction(c *cli.Context) error {
 		return fmt.Errorf("quantize: %w", err)
 	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
-		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: nCalib, Threads: nth}
-	if nVal > 0 {
-		if opts.Val, err = sets(data.Train, nCalib, nCalib+nVal, negSeedVal); err != nil {
+		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth}
+	if nVal > 0 && valSet != nil {
+		if opts.Val, err = images(valSet, negSeedVal); err != nil {
 			return err
 		}
 	}
-	if opts.Test, err = sets(data.Test, 0, nTest, negSeedTest); err != nil {
+	test := first.EvalSet()
+	if nTest > 0 && nTest < test.N {
+		test = test.Subset(firstN(nTest))
+	}
+	if opts.Test, err = images(test, negSeedTest); err != nil {
 		return err
+	}
+	if len(sources) > 1 || len(extra) > 0 || first.Info.Kind != data.KindMNIST {
+		for i, s := range append(append([]*data.Source(nil), sources...), extra...) {
+			set, note := s.EvalSet(), "test split"
+			if i == 0 {
+				set = test
+			}
+			if s.Info.Kind == data.KindFolder {
+				note = "all images; also calibration"
+				if i >= len(sources) {
+					note = "held out"
+				}
+			}
+			im, err := quantize.FromSet(set, m.Norm)
+			if err != nil {
+				return err
+			}
+			opts.Sources = append(opts.Sources, quantize.SourceImages{Name: s.Info.Path, Note: note, Images: im})
+		}
 	}
 	qat := quantize.QATOptions{Epochs: qatEpochs, LR: c.Float64("qat-lr"), Threshold: c.Float64("qat-threshold"), Force: c.Bool("qat-force")}
 	if qatEpochs > 0 {
 		// Fine-tune on the training images outside the validation slice.
-		qat.Pixels, qat.Labels = data.Train.Images, data.Train.Labels
+		tr := first.Train
+		if len(sources) > 1 || first.Info.Kind != data.KindMNIST {
+			return fmt.Errorf("quantize: %w: --qat-epochs fine-tunes on one MNIST --data source only", quantize.ErrQATOptions)
+		}
+		qat.Pixels, qat.Labels = tr.Pix, tr.Labels
 		limit := c.Int("qat-images")
-		for i := 0; i < data.Train.N && (limit == 0 || len(qat.Index) < limit); i++ {
+		for i := 0; i < tr.N && (limit == 0 || len(qat.Index) < limit); i++ {
 			if i < nCalib || i >= nCalib+nVal {
 				qat.Index = append(qat.Index, i)
 			}
@@ -147,6 +193,9 @@ func quantizeAction(c *cli.Context) error {
 	g, rep, err := quantize.QuantizeQAT(c.Context, m, calib, opts, qat)
 	if err != nil {
 		return err
+	}
+	if len(ck.DataSources) > 0 {
+		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
 	}
 	rep.Model.Source = c.String("model")
 	// Write the report first: an unwritable report path must not leave a
@@ -172,4 +221,12 @@ func quantizeAction(c *cli.Context) error {
 	}
 	fmt.Fprintln(w)
 	return nil
+}
+
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
 }

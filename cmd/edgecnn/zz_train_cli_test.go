@@ -204,6 +204,11 @@ func TestCLIKillDuringCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		lastEpoch = ck.Epoch
+		// Each run's checkpoint writes remove the temporary files that the
+		// killed runs before it left: at most the last kill's remains.
+		if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(ckpt), ".m.ckpt.tmp-*")); len(tmp) > 1 {
+			t.Fatalf("round %d: %d leftover temporary files of killed checkpoint writes: %v", round, len(tmp), tmp)
+		}
 	}
 	t.Logf("4 kills survived; checkpoint at epoch %d", lastEpoch)
 }

@@ -25,19 +25,42 @@ func RequireRoot(t testing.TB) {
 	t.Fatalf("needs root, but runs as uid %d with CI=%q", os.Geteuid(), os.Getenv("CI"))
 }
 
+// HostChangesEnv names the switch that allows tests to change this
+// machine outside temporary directories: create local users and files in
+// /etc/sudoers.d. Only CI sets it (make test exports
+// EDGECNN_CI_HOST_CHANGES=1 when CI=true; .ci/run sets CI=true), on a
+// machine that is thrown away afterwards.
+const HostChangesEnv = "EDGECNN_CI_HOST_CHANGES"
+
+// RequireHostChanges skips t unless HostChangesEnv=1: a developer's run
+// never creates users or sudoers files. In CI (CI set) a missing switch
+// is a failure, so those tests are never silently skipped there. With
+// the switch, the test must run as root.
+func RequireHostChanges(t testing.TB) {
+	t.Helper()
+	if os.Getenv(HostChangesEnv) != "1" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI=%q but %s is not 1: CI must allow the tests that create throwaway users (make test sets it when CI=true)", os.Getenv("CI"), HostChangesEnv)
+		}
+		t.Skipf("creates a throwaway user and a sudoers file on this machine: runs only with %s=1 (CI sets it; it changes /etc/passwd and /etc/sudoers.d until the test removes them)", HostChangesEnv)
+	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("%s=1 but running as uid %d: these tests need root", HostChangesEnv, os.Geteuid())
+	}
+}
+
 // TempUser creates a throwaway local user edgecnn-t-<random> with a home
 // directory and /bin/sh, which can log in with a key (its password field
 // is "*": no password, but not a locked account, which sshd would refuse
 // with UsePAM no). With sudo, it gets password-less sudo through a file
 // in /etc/sudoers.d checked with `visudo -c`. The user, its home and the
 // sudoers file are removed by t.Cleanup (register sshd after this, so it
-// stops first). Needs root (see RequireRoot) and, for sudo, the sudo
-// package (`make deps`).
+// stops first). It changes the machine, so it runs only behind the CI
+// switch (RequireHostChanges: skipped on a developer's machine), as root
+// and, for sudo, with the sudo package (`make deps`).
 func TempUser(t testing.TB, sudo bool) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Fatal("sshdtest: TempUser needs root")
-	}
+	RequireHostChanges(t)
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	name := "edgecnn-t-" + hex.EncodeToString(rnd[:])

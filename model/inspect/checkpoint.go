@@ -25,6 +25,9 @@ type CheckpointReport struct {
 	Resumable bool                `json:"resumable"` // optimizer state present (not --slim)
 	Config    json.RawMessage     `json:"config,omitempty"`
 	Metrics   json.RawMessage     `json:"metrics,omitempty"`
+	// DataSources and Init: what the model was taught (model.DataSource).
+	DataSources []model.DataSource   `json:"data_sources,omitempty"`
+	Init        *model.CheckpointRef `json:"init,omitempty"`
 }
 
 // ReadCheckpoint reads and describes a checkpoint file.
@@ -40,7 +43,7 @@ func ReadCheckpoint(path string) (*CheckpointReport, error) {
 	m := ck.Model
 	return &CheckpointReport{File: path, Format: "checkpoint", Size: st.Size(), Version: ck.Version, Epoch: ck.Epoch,
 		Arch: m.Arch, Norm: m.Norm, Labels: m.Labels, Params: m.NumParams(), MACs: m.MACs(),
-		Resumable: len(ck.State) > 0, Config: ck.Config, Metrics: ck.Metrics}, nil
+		Resumable: len(ck.State) > 0, Config: ck.Config, Metrics: ck.Metrics, DataSources: ck.DataSources, Init: ck.Init}, nil
 }
 
 // WriteText prints the report for people.
@@ -71,6 +74,29 @@ func (r *CheckpointReport) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "%s:\n  %s\n", kv.name, pretty.String())
 		}
 	}
+	WriteLineage(&b, r.DataSources, r.Init)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// WriteLineage prints what a checkpoint records of its training data:
+// the --init checkpoint it was fine-tuned from and its data sources.
+func WriteLineage(w io.Writer, sources []model.DataSource, init *model.CheckpointRef) {
+	if init != nil {
+		fmt.Fprintf(w, "fine-tuned from %s (sha256 %s)\n", init.Path, init.SHA256)
+	}
+	if len(sources) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "data sources (what it was taught):\n")
+	for _, d := range sources {
+		line := fmt.Sprintf("  %-6s %s: %d images, sha256 %s", d.Kind, d.Path, d.Images, d.SHA256)
+		if d.Weight > 0 {
+			line += fmt.Sprintf(", %.0f%% of every batch", 100*d.Weight)
+		}
+		if d.From != "" {
+			line += ", taught earlier (in " + d.From + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
 }

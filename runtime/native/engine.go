@@ -68,6 +68,7 @@ type Engine struct {
 	scr       scratch
 	fuseNext  bool
 	fusedAway []bool // tensors a fused step does not write
+	maxMem    int64  // bytes activations and scratch may take (limits.go)
 }
 
 // New compiles g for execution. opt.Threads (≤0: 1) goroutines share the
@@ -83,6 +84,9 @@ func New(g *model.Graph, opt runtime.Options, opts ...Option) (*Engine, error) {
 	}
 	e.cfg.threads = max(opt.Threads, 1)
 	if err := e.compile(); err != nil {
+		return nil, err
+	}
+	if err := e.setMemoryLimit(opt.MaxMemory); err != nil {
 		return nil, err
 	}
 	if e.cfg.threads > 1 {
@@ -148,6 +152,9 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 	}
 	iv, ov := &e.vals[e.in], &e.vals[e.out]
 	if err := runtime.CheckRun("native", in, batch, iv.per, out, ov.per); err != nil {
+		return err
+	}
+	if err := e.checkBatch(batch); err != nil {
 		return err
 	}
 	e.ranOK = false

@@ -17,11 +17,12 @@ func init() { runtime.Register("native", open) }
 // build leaves the ONNX reader out (board binaries read .tflite only).
 var readONNX func(path string) (*model.Graph, error)
 
-// open is the registry opener: it reads a .tflite file (model/tflite), or
-// an .onnx file (model/onnx) outside board builds, and compiles it.
+// open is the registry opener: it reads a .tflite file (model/tflite), an
+// .onnx file (model/onnx) outside board builds, or a .ckpt checkpoint (its
+// float graph), and compiles it.
 func open(path string, opt runtime.Options) (runtime.Engine, error) {
-	if opt.XNNPACK || opt.Delegate != "" || (opt.EP != "" && opt.EP != "cpu") {
-		return nil, fmt.Errorf("native: options --xnnpack/--delegate/--ep apply to the tflite and onnxruntime backends, not native")
+	if err := opt.Check("native"); err != nil {
+		return nil, err
 	}
 	var g *model.Graph
 	var err error
@@ -32,8 +33,14 @@ func open(path string, opt runtime.Options) (runtime.Engine, error) {
 		g, err = readONNX(path)
 	case ext == ".onnx":
 		return nil, fmt.Errorf("native: %s: this board build reads .tflite models only; export one with edgecnn export --format tflite", path)
+	case ext == ".ckpt":
+		// A checkpoint runs as its float graph (BN folded, as exported).
+		var ck *model.Checkpoint
+		if ck, err = model.ReadCheckpointFile(path); err == nil {
+			g, err = model.FloatGraph(ck.Model)
+		}
 	default:
-		return nil, fmt.Errorf("native: %s: unknown model format %q: want .tflite or .onnx (export one with edgecnn export)", path, ext)
+		return nil, fmt.Errorf("native: %s: unknown model format %q: want .tflite, .onnx or .ckpt (export one with edgecnn export)", path, ext)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)

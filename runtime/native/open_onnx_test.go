@@ -64,7 +64,40 @@ func TestOpenONNXMatchesTFLite(t *testing.T) {
 			t.Fatalf("output %d: tflite %v, onnx %v", i, a[i], b[i])
 		}
 	}
-	if _, err := runtime.Open("native", filepath.Join(dir, "m.pb"), runtime.Options{}); err == nil || !strings.Contains(err.Error(), "want .tflite or .onnx") {
+	if _, err := runtime.Open("native", filepath.Join(dir, "m.pb"), runtime.Options{}); err == nil || !strings.Contains(err.Error(), "want .tflite, .onnx or .ckpt") {
 		t.Errorf("unknown extension: %v", err)
+	}
+}
+
+// A checkpoint opens on the native engine as its float graph (the agent
+// opens every engine through the registry; there is no separate
+// reference engine).
+func TestOpenCheckpoint(t *testing.T) {
+	path := filepath.Join(testenv.RepoRoot(t), "models", "mnist.ckpt")
+	ck, err := model.ReadCheckpointFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := runtime.Open("native", path, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	img := make([]float32, 28*28)
+	for i := range img {
+		img[i] = float32(i%29)/10 - 0.4
+	}
+	want, err := ck.Model.Forward(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, len(want))
+	if err := e.Run(context.Background(), img, 1, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if math.Abs(float64(want[i]-got[i])) > 1e-4 {
+			t.Fatalf("class %d: engine %v, Model.Forward %v", i, got[i], want[i])
+		}
 	}
 }

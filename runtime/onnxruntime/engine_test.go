@@ -13,6 +13,7 @@ import (
 
 	onnxfmt "github.com/edgecnn/edgecnn/model/onnx"
 	rt "github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/enginetest"
 	"github.com/edgecnn/edgecnn/runtime/onnxruntime"
 	"github.com/edgecnn/edgecnn/runtime/tflite/backendtest"
 )
@@ -112,7 +113,20 @@ func TestConcurrentRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	backendtest.ConcurrentRun(t, f, e, 1e-5)
+	enginetest.ConcurrentRun(t, f.Image(0, 1), e, 1e-5)
+}
+
+// The contract every backend shares: batch -1 and options of other
+// backends refused.
+func TestContract(t *testing.T) {
+	f := backendtest.Load(t)
+	e, err := onnxruntime.Open(f.FloatONNX, rt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	enginetest.DynamicBatch(t, f.Image(0, 1), e, 1e-5)
+	enginetest.Inapplicable(t, onnxruntime.Name, f.FloatONNX, func(p string, o rt.Options) (rt.Engine, error) { return onnxruntime.Open(p, o) })
 }
 
 func TestBadInput(t *testing.T) {
@@ -121,7 +135,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backendtest.BadInputAndClose(t, e)
+	enginetest.BadInputAndClose(t, e)
 }
 
 func TestBadFiles(t *testing.T) {

@@ -84,6 +84,9 @@ var _ runtime.Engine = (*Engine)(nil)
 // Open loads the model at path. opt.EP selects the execution provider,
 // opt.Threads the intra-op threads, opt.LibPath the shared library.
 func Open(path string, opt runtime.Options) (*Engine, error) {
+	if err := opt.Check(Name); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("onnxruntime: %w", err)
 	}

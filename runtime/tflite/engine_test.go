@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	rt "github.com/edgecnn/edgecnn/runtime"
+	"github.com/edgecnn/edgecnn/runtime/enginetest"
 	"github.com/edgecnn/edgecnn/runtime/tflite"
 	"github.com/edgecnn/edgecnn/runtime/tflite/backendtest"
 
@@ -121,7 +122,20 @@ func TestConcurrentRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	backendtest.ConcurrentRun(t, f, e, 0)
+	enginetest.ConcurrentRun(t, f.Image(0, 1), e, 0)
+}
+
+// The contract every backend shares: batch -1 and options of other
+// backends refused.
+func TestContract(t *testing.T) {
+	f := backendtest.Load(t)
+	e, err := tflite.Open(f.FloatTFLite, rt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	enginetest.DynamicBatch(t, f.Image(0, 1), e, 1e-5) // float kernels block batches differently
+	enginetest.Inapplicable(t, tflite.Name, f.FloatTFLite, func(p string, o rt.Options) (rt.Engine, error) { return tflite.Open(p, o) })
 }
 
 func TestBadInput(t *testing.T) {
@@ -130,7 +144,7 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backendtest.BadInputAndClose(t, e)
+	enginetest.BadInputAndClose(t, e)
 	if _, err := e.RawOutput(); !errors.Is(err, rt.ErrClosed) {
 		t.Errorf("RawOutput after Close: %v, want ErrClosed", err)
 	}

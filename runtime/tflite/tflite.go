@@ -88,6 +88,9 @@ var _ runtime.Engine = (*Engine)(nil)
 // load (see libraryPath for the default); the Edge TPU library comes from
 // $EDGECNN_EDGETPU_LIB or the loader's search path.
 func Open(path string, opt runtime.Options) (*Engine, error) {
+	if err := opt.Check(Name); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
@@ -227,11 +230,20 @@ func info(t *gotflite.Tensor) (runtime.TensorInfo, gotflite.TensorType, quant, e
 // Backend implements runtime.Engine.
 func (e *Engine) Backend() string { return Name }
 
-// Input implements runtime.Engine; Shape[0] is the stored batch.
-func (e *Engine) Input() runtime.TensorInfo { return e.in }
+// Input implements runtime.Engine. Shape[0] is -1, as for every backend
+// whose Run takes any batch: the interpreter is resized to the batch, or,
+// for a graph fixed to one batch, runs the images one at a time.
+func (e *Engine) Input() runtime.TensorInfo { return dynamic(e.in) }
 
-// Output implements runtime.Engine.
-func (e *Engine) Output() runtime.TensorInfo { return e.out }
+// Output implements runtime.Engine; Shape[0] is -1 as for Input.
+func (e *Engine) Output() runtime.TensorInfo { return dynamic(e.out) }
+
+// dynamic returns t with a copied shape whose batch is -1.
+func dynamic(t runtime.TensorInfo) runtime.TensorInfo {
+	t.Shape = append([]int(nil), t.Shape...)
+	t.Shape[0] = -1
+	return t
+}
 
 // Metadata implements runtime.Engine.
 func (e *Engine) Metadata() map[string]string { return e.meta }

@@ -43,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: cambench gen|accuracy|load [flags]")
+		fmt.Fprintln(os.Stderr, "usage: cambench gen|accuracy|load|numbers [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -54,8 +54,10 @@ func main() {
 		err = accuracy(os.Args[2:])
 	case "load":
 		err = load(os.Args[2:])
+	case "numbers":
+		err = numbers(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown mode %q (want gen, accuracy or load)", os.Args[1])
+		err = fmt.Errorf("unknown mode %q (want gen, accuracy, load or numbers)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cambench:", err)

@@ -61,7 +61,7 @@ type Report struct {
 func main() {
 	var ms models
 	data := flag.String("data", "data/mnist", "MNIST directory (the test split feeds the digit photos)")
-	splitS := flag.String("split", "test", "photo split: tuning or test")
+	splitS := flag.String("split", "test", "photo split: tune or test")
 	nNon := flag.Int("nondigits", 1000, "non-digit photos")
 	nDig := flag.Int("digits", 1000, "single-digit photos")
 	size := flag.String("size", "320x240", "frame size")
@@ -79,7 +79,7 @@ func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, t
 	if len(ms) == 0 {
 		return errors.New("no -model given")
 	}
-	split, err := photoset.ParseSplit(splitS)
+	split, err := photoset.SplitByName(splitS)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, t
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split, len(non), len(dig), size)
+	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split.Name, len(non), len(dig), size)
 	var reps []Report
 	for _, spec := range ms {
 		name, path, ok := strings.Cut(spec, "=")

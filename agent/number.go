@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"image"
+
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+)
+
+// score is the recognizer's preprocess.Scorer (Multi): how confidently
+// each candidate piece of a touching group is one digit. A class whose
+// label is not a digit (a reject class) scores 0.
+func (r *Recognizer) score(in []float32, n int, conf []float32) error {
+	if cap(r.scoreOut) < n*r.classes {
+		r.scoreOut = make([]float32, n*r.classes)
+	}
+	out := r.scoreOut[:n*r.classes]
+	if err := r.run(context.Background(), in, n, out); err != nil {
+		return err
+	}
+	for i := range conf {
+		best, c := Softmax(out[i*r.classes : (i+1)*r.classes])
+		if l := r.labels[best]; len(l) != 1 || l[0] < '0' || l[0] > '9' {
+			c = 0
+		}
+		conf[i] = c
+	}
+	return nil
+}
+
+// RegionBox is a configured digit region as the preview draws it.
+type RegionBox struct {
+	Name string `json:"name,omitempty"`
+	Box  [4]int `json:"box"` // x, y, width, height
+}
+
+type regionDigit struct {
+	region int
+	box    image.Rectangle
+}
+
+// recognizeRegions reads one digit per configured region (--rois). The
+// text has one character per region, left to right in file order: the
+// digit, or "?" where the region holds no digit or its digit is rejected
+// (below the minimum confidence); when no region is read the text is ""
+// (no digit). A region outside the frame is an error.
+func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Result, error) {
+	res := Result{Rejection: r.Note()}
+	if img == nil {
+		return res, fmt.Errorf("%w: nil image", preprocess.ErrImage)
+	}
+	if err := preprocess.CheckRegions(r.regions, img.Bounds()); err != nil {
+		return res, err
+	}
+	for _, g := range r.regions {
+		res.ROIs = append(res.ROIs, RegionBox{Name: g.Name, Box: [4]int{g.X, g.Y, g.W, g.H}})
+	}
+	found := r.digitsV[:0]
+	sz := 0
+	for i, g := range r.regions {
+		pr, err := r.pre.ProcessRegion(img, g.Rect().Add(img.Bounds().Min))
+		if err != nil {
+			return Result{}, err
+		}
+		if len(pr.Digits) == 0 {
+			continue
+		}
+		d := pr.Digits[0]
+		sz = len(d.Input)
+		copy(r.in[len(found)*sz:], d.Input)
+		found = append(found, regionDigit{region: i, box: d.Box})
+	}
+	r.digitsV = found[:0]
+	n := len(found)
+	text := make([]byte, len(r.regions))
+	for i := range text {
+		text[i] = '?'
+	}
+	if n > 0 {
+		if err := r.run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
+			return Result{}, err
+		}
+	}
+	res.Confidence = 1
+	notDigit := false
+	for i, f := range found {
+		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		l := r.labels[best]
+		if conf < r.minConf || len(l) != 1 || l[0] < '0' || l[0] > '9' {
+			res.Rejected++
+			notDigit = notDigit || best == r.reject
+			continue
+		}
+		text[f.region] = l[0]
+		b := f.box
+		res.Digits = append(res.Digits, Prediction{Label: l, Confidence: conf, Box: b,
+			BoxXYWH: [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}, Name: r.regions[f.region].Name})
+		res.Confidence = min(res.Confidence, conf)
+	}
+	if len(res.Digits) == 0 {
+		res.Confidence = 0
+		switch {
+		case n == 0:
+			res.Reason = ReasonNoInk
+		case notDigit:
+			res.Reason = ReasonNotDigit
+		default:
+			res.Reason = ReasonLowConfidence
+		}
+		return res, nil
+	}
+	res.Text = string(text)
+	return res, nil
+}
+
+// run runs the engine on n inputs, batched when the engine allows it.
+func (r *Recognizer) run(ctx context.Context, in []float32, n int, out []float32) error {
+	sz := len(in) / n
+	if r.batch {
+		if err := r.eng.Run(ctx, in, n, out); err != nil {
+			return fmt.Errorf("agent: inference: %w", err)
+		}
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		if err := r.eng.Run(ctx, in[i*sz:(i+1)*sz], 1, out[i*r.classes:(i+1)*r.classes]); err != nil {
+			return fmt.Errorf("agent: inference: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetRegions replaces the configured digit regions (nil: none, back to
+// Process's own search).
+func (r *Recognizer) SetRegions(rs []preprocess.Region) error {
+	if len(rs) > preprocess.MaxRegions {
+		return fmt.Errorf("agent: %d regions (at most %d)", len(rs), preprocess.MaxRegions)
+	}
+	n := r.pre.Config().Height * r.pre.Config().Width
+	if need := max(r.pre.Config().MaxDigits, len(rs)); len(r.in) < need*n {
+		r.in = make([]float32, need*n)
+		r.out = make([]float32, need*r.classes)
+	}
+	r.regions = rs
+	return nil
+}

@@ -1,0 +1,187 @@
+package agent
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/internal/testenv"
+)
+
+func numberDigits(t *testing.T) *photoset.Digits {
+	d := testenv.MNISTDir(t)
+	ds, err := photoset.ReadMNIST(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// TestNumbersRead reads generated whole numbers (tuning split) with
+// --multi: handwritten on paper, and odometer windows (light on dark,
+// no flags), and counts exact answers.
+func TestNumbersRead(t *testing.T) {
+	ds := numberDigits(t)
+	rec, err := realRecognizer(t, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}, MinConfidence: 0.01})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		kind photoset.Kind
+		min  int // exact answers of 20 at least
+	}{{photoset.Handwritten, 11}, {photoset.Odometer, 14}} {
+		exact := 0
+		for i := 0; i < 20; i++ {
+			num, err := photoset.NumberSet(ds, photoset.TuneSplit, tc.kind, i, 320, 240)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := camera.DecodeJPEG(num.JPEG)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := rec.Recognize(ctx, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Text == num.Text {
+				exact++
+			}
+		}
+		t.Logf("%v: %d/20 exact", tc.kind, exact)
+		if exact < tc.min {
+			t.Errorf("%v: only %d of 20 numbers read exactly (want ≥ %d)", tc.kind, exact, tc.min)
+		}
+	}
+}
+
+// TestRegions reads odometer photos with one region per digit (the
+// truth boxes, padded), and checks the "?" rules and region errors.
+func TestRegions(t *testing.T) {
+	ds := numberDigits(t)
+	ctx := context.Background()
+	exact := 0
+	for i := 0; i < 10; i++ {
+		num, err := photoset.NumberSet(ds, photoset.TuneSplit, photoset.Odometer, i, 320, 240)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rs []preprocess.Region
+		for j, b := range num.Boxes {
+			b = b.Inset(-4).Intersect(image.Rect(0, 0, 320, 240))
+			rs = append(rs, preprocess.Region{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy(), Name: string(rune('a' + j))})
+		}
+		// An extra empty region inside the frame: always "?".
+		rs = append(rs, preprocess.Region{X: 0, Y: 0, W: 4, H: 4, Name: "blank"})
+		rec, err := realRecognizer(t, RecognizerConfig{Regions: rs})()
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := camera.DecodeJPEG(num.JPEG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := rec.Recognize(ctx, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.ROIs) != len(rs) {
+			t.Fatalf("photo %d: %d rois reported, want %d", i, len(res.ROIs), len(rs))
+		}
+		if res.Text != "" && (len(res.Text) != len(rs) || !strings.HasSuffix(res.Text, "?")) {
+			t.Fatalf("photo %d: text %q: want one character per region, the blank one \"?\"", i, res.Text)
+		}
+		for _, d := range res.Digits {
+			if d.Name == "" || d.Name == "blank" {
+				t.Errorf("photo %d: digit %+v has the wrong region name", i, d)
+			}
+		}
+		if res.Text == num.Text+"?" {
+			exact++
+		}
+		// Regions outside the frame are a clear error.
+		out, _ := realRecognizer(t, RecognizerConfig{Regions: []preprocess.Region{{X: 300, Y: 0, W: 40, H: 40, Name: "far"}}})()
+		if _, err := out.Recognize(ctx, img); err == nil || !strings.Contains(err.Error(), `"far"`) {
+			t.Fatalf("region outside the frame: %v", err)
+		}
+		rec.Engine().Close()
+		out.Engine().Close()
+	}
+	t.Logf("rois: %d/10 exact", exact)
+	if exact < 7 {
+		t.Errorf("only %d of 10 odometer photos read exactly with --rois", exact)
+	}
+}
+
+// TestNumbersBadInput: frames that are not a clean row of digits get a
+// well-formed answer in every mode, never an error or a panic.
+func TestNumbersBadInput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 11))
+	frames := map[string]image.Image{}
+	// Two unrelated digits: a big 3 top left, a small 7 bottom right.
+	ink := camera.NewInk(320, 240)
+	camera.DrawDigit(ink, 3, 20, 10, 120, 10, 0, 0, 0.02, rng)
+	camera.DrawDigit(ink, 7, 240, 180, 40, 4, 0.2, 0, 0.02, rng)
+	frames["unrelated"] = camera.Paper(ink, 200, 160, 1, 0.15, 4, rng)
+	// A digit cut by the frame's right edge.
+	ink = camera.NewInk(320, 240)
+	camera.DrawDigit(ink, 5, 270, 60, 120, 10, 0, 0, 0.02, rng)
+	frames["cut by the edge"] = camera.Paper(ink, 200, 160, 1, 0.15, 4, rng)
+	// No digit: blank paper with a lighting step and noise.
+	frames["blank"] = camera.Paper(camera.NewInk(320, 240), 220, 90, 2, 0.15, 6, rng)
+	frames["1x1"] = image.NewGray(image.Rect(0, 0, 1, 1))
+	ctx := context.Background()
+	for _, cfg := range []RecognizerConfig{
+		{},
+		{Preprocess: preprocess.Config{Multi: true}},
+		{Regions: []preprocess.Region{{X: 0, Y: 0, W: 160, H: 240}, {X: 160, Y: 0, W: 160, H: 240}}},
+	} {
+		rec, err := realRecognizer(t, cfg)()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, img := range frames {
+			res, err := rec.Recognize(ctx, img)
+			if name == "1x1" && len(cfg.Regions) > 0 {
+				if err == nil {
+					t.Errorf("rois on a 1x1 frame: no error")
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%+v %s: %v", cfg, name, err)
+				continue
+			}
+			for _, d := range res.Digits {
+				if !d.Box.In(img.Bounds()) || d.Label == "" {
+					t.Errorf("%s: digit %+v outside the frame", name, d)
+				}
+			}
+			switch {
+			case name == "blank" || name == "1x1":
+				if res.Text != "" {
+					t.Errorf("%+v %s: %q, want no digit", cfg, name, res.Text)
+				}
+			case len(cfg.Regions) > 0:
+				if res.Text != "" && len(res.Text) != 2 {
+					t.Errorf("%s: %q: want one character per region", name, res.Text)
+				}
+			case !cfg.Preprocess.Multi:
+				if len(res.Text) > 1 {
+					t.Errorf("%s: %q: one digit at most without --multi", name, res.Text)
+				}
+			}
+			if name == "unrelated" && !cfg.Preprocess.Multi && len(cfg.Regions) == 0 && res.Text != "3" {
+				t.Errorf("unrelated digits: %q, want the big 3", res.Text)
+			}
+		}
+		rec.Engine().Close()
+	}
+}

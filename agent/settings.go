@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Numbers are the numeric settings of `edgecnn run` that are not part of
+// Config; Check range-checks them like Config's.
+type Numbers struct {
+	FPS           float64
+	Threads       int
+	MinConfidence float64
+	MemoryMiB     int // memory the limits are derived from (0: detect)
+	// EngineMemoryMiB bounds the native engine's activations (0: default).
+	EngineMemoryMiB int
+}
+
+// Check refuses NaN, infinite, negative and absurd values, naming the
+// allowed range.
+func (n Numbers) Check() error {
+	if err := CheckFloat("fps", n.FPS, 0.01, 1000); err != nil {
+		return err
+	}
+	if err := CheckInt("threads", n.Threads, 0, 256); err != nil {
+		return err
+	}
+	if err := CheckFloat("min-confidence", n.MinConfidence, 0, 1); err != nil {
+		return err
+	}
+	if err := CheckInt("engine-memory", n.EngineMemoryMiB, 0, 1<<22); err != nil {
+		return err
+	}
+	return CheckInt("memory", n.MemoryMiB, 0, 1<<22)
+}
+
+// ErrModelDigest is returned (wrapped) when a model file does not match
+// its SHA-256.
+var ErrModelDigest = errors.New("model file does not match its SHA-256")
+
+// SumFile is the sidecar of a model file that records its SHA-256, in the
+// format of sha256sum: "HEX  NAME\n" (e.g. digits.tflite.sha256).
+func SumFile(model string) string { return model + ".sha256" }
+
+// VerifyModel checks the SHA-256 of the model file at path against want
+// (64 hex digits) or, when want is empty, against the sidecar SumFile(path)
+// if there is one. It returns how the file was verified ("flag", the
+// sidecar's path, or "" when there was nothing to verify against) and an
+// error wrapping ErrModelDigest on a mismatch.
+func VerifyModel(path, want string) (string, error) {
+	src := "flag"
+	if want == "" {
+		f, err := os.Open(SumFile(path))
+		if errors.Is(err, os.ErrNotExist) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("model sha256: %w", err)
+		}
+		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
+		f.Close()
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("model sha256: %s: %w", SumFile(path), err)
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			return "", fmt.Errorf("model sha256: %s is empty", SumFile(path))
+		}
+		if len(fields) > 1 && filepath.Base(strings.TrimPrefix(fields[1], "*")) != filepath.Base(path) {
+			return "", fmt.Errorf("model sha256: %s records %q, not %q", SumFile(path), fields[1], filepath.Base(path))
+		}
+		want, src = fields[0], SumFile(path)
+	}
+	want = strings.ToLower(want)
+	if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size {
+		return "", fmt.Errorf("model sha256 (%s): %q is not 64 hex digits", src, want)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("model sha256: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("model sha256: %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return "", fmt.Errorf("%w: %s has %s, %s says %s", ErrModelDigest, path, got, src, want)
+	}
+	return src, nil
+}

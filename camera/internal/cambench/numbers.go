@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/internal/atomicfile"
+)
+
+// NumbersReport is the result of one numbers run (one kind, one split).
+type NumbersReport struct {
+	Model     string  `json:"model"`
+	Kind      string  `json:"kind"`
+	Split     string  `json:"split"`
+	Photos    int     `json:"photos"`
+	Exact     int     `json:"exact"`
+	ExactRate float64 `json:"exact_rate"`
+	Digits    int     `json:"digits"`
+	// DigitsRight counts true digits read in place: len − edit distance
+	// between the truth and the answer, at least 0, summed over photos.
+	DigitsRight int     `json:"digits_right"`
+	DigitRate   float64 `json:"digit_rate"`
+	NoDigit     int     `json:"no_digit"`
+	MeanMS      float64 `json:"mean_ms"`
+	// By condition (handwritten): exact rate of photos with it.
+	Conditions map[string][2]int `json:"conditions,omitempty"`
+	Errors     []string          `json:"errors,omitempty"`
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// numbers reads generated whole-number photos with --multi and reports
+// the exact and per-digit rates.
+func numbers(args []string) error {
+	fs := flag.NewFlagSet("numbers", flag.ExitOnError)
+	modelPath := fs.String("model", "", "model file (.tflite, .onnx or .ckpt)")
+	backend := fs.String("backend", "native", "runtime backend")
+	n := fs.Int("n", 300, "photos")
+	data := fs.String("data", "data/mnist", "MNIST directory")
+	size := fs.String("size", "640x480", "frame size")
+	kindName := fs.String("kind", "hand", "hand, odometer or sevenseg")
+	splitName := fs.String("split", "tune", "tune or test (test: never used for tuning)")
+	minConf := fs.Float64("min-confidence", 0.5, "recognizer minimum confidence")
+	jsonOut := fs.String("json", "", "also write the report here")
+	save := fs.String("save-wrong", "", "directory to save misread photos")
+	single := fs.Bool("single", false, "read without --multi (light-on-dark: one digit per photo)")
+	oracle := fs.Bool("oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
+	fs.Parse(args)
+	if *modelPath == "" {
+		return errors.New("numbers: -model is required")
+	}
+	kind, ok := photoset.Kinds[*kindName]
+	if !ok {
+		return fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", *kindName)
+	}
+	split := photoset.TuneSplit
+	switch *splitName {
+	case "tune":
+	case "test":
+		split = photoset.TestSplit
+	default:
+		return fmt.Errorf("numbers: -split %q: want tune or test", *splitName)
+	}
+	w, h, err := camera.ParseSize(*size)
+	if err != nil {
+		return err
+	}
+	d, err := mnist(*data, 0)
+	if err != nil {
+		return err
+	}
+	rec, err := openRecognizer(*backend, *modelPath, 1, preprocess.Config{Multi: !*single}, float32(*minConf))
+	if err != nil {
+		return err
+	}
+	defer rec.Engine().Close()
+	rep := NumbersReport{Model: *modelPath, Kind: *kindName, Split: split.Name, Photos: *n, Conditions: map[string][2]int{}}
+	ctx := context.Background()
+	var total time.Duration
+	for i := 0; i < *n; i++ {
+		num, err := photoset.NumberSet(d, split, kind, i, w, h)
+		if err != nil {
+			return err
+		}
+		img, err := camera.DecodeJPEG(num.JPEG)
+		if err != nil {
+			return err
+		}
+		if *oracle {
+			var rs []preprocess.Region
+			for _, b := range num.Boxes {
+				b = b.Inset(-3).Intersect(img.Bounds())
+				rs = append(rs, preprocess.Region{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()})
+			}
+			if err := rec.SetRegions(rs); err != nil {
+				return err
+			}
+		}
+		t0 := time.Now()
+		res, err := rec.Recognize(ctx, img)
+		if err != nil {
+			return err
+		}
+		total += time.Since(t0)
+		want := num.Text
+		if *single {
+			want = want[:1]
+		}
+		got := res.Text
+		ok := got == want
+		if ok {
+			rep.Exact++
+		}
+		if got == "" {
+			rep.NoDigit++
+		}
+		rep.Digits += len(want)
+		rep.DigitsRight += max(0, len(want)-editDistance(want, got))
+		for c, on := range map[string]bool{"touching": num.Touching, "broken": num.Broken, "unequal": num.Unequal, "edge": num.Edge} {
+			if on {
+				v := rep.Conditions[c]
+				v[1]++
+				if ok {
+					v[0]++
+				}
+				rep.Conditions[c] = v
+			}
+		}
+		if !ok {
+			if len(rep.Errors) < 400 {
+				rep.Errors = append(rep.Errors, fmt.Sprintf("%d:%s→%s", i, want, got))
+			}
+			if *save != "" {
+				os.MkdirAll(*save, 0o755)
+				os.WriteFile(filepath.Join(*save, fmt.Sprintf("%s-%s-%04d-want%s-got%s.jpg", *kindName, split.Name, i, want, got)), num.JPEG, 0o644)
+			}
+		}
+	}
+	rep.ExactRate = float64(rep.Exact) / float64(*n)
+	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
+	rep.MeanMS = ms(total) / float64(*n)
+	var conds []string
+	for c, v := range rep.Conditions {
+		conds = append(conds, fmt.Sprintf("%s %d/%d", c, v[0], v[1]))
+	}
+	sort.Strings(conds)
+	mode := "--multi"
+	if *single {
+		mode = "single"
+	}
+	if *oracle {
+		mode = "true boxes as --rois"
+	}
+	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
+		*kindName, split.Name, mode, rep.Exact, *n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		return atomicfile.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package preprocess
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseRegions(t *testing.T) {
+	rs, err := ParseRegions([]byte(`[{"x":1,"y":2,"w":3,"h":4,"name":"d1"},{"x":10,"y":2,"w":3,"h":4}]`))
+	if err != nil || len(rs) != 2 || rs[0].Rect() != image.Rect(1, 2, 4, 6) || rs[0].Name != "d1" {
+		t.Fatalf("got %+v, %v", rs, err)
+	}
+	many := "[" + strings.Repeat(`{"x":0,"y":0,"w":1,"h":1},`, MaxRegions) + `{"x":0,"y":0,"w":1,"h":1}]`
+	for name, in := range map[string]string{
+		"not json": `x,y,w,h`, "empty": `[]`, "object": `{"x":1}`, "negative": `[{"x":-1,"y":0,"w":4,"h":4}]`,
+		"zero size": `[{"x":0,"y":0,"w":0,"h":4}]`, "unknown field": `[{"x":0,"y":0,"w":4,"h":4,"z":1}]`,
+		"trailing": `[{"x":0,"y":0,"w":4,"h":4}] []`, "too many": many, "huge": `[{"x":0,"y":0,"w":99999999,"h":4}]`,
+		"string": `[{"x":"1","y":0,"w":4,"h":4}]`,
+	} {
+		if _, err := ParseRegions([]byte(in)); err == nil || !strings.Contains(err.Error(), "rois") {
+			t.Errorf("%s: accepted or unclear error: %v", name, err)
+		}
+	}
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.json")
+	os.WriteFile(big, make([]byte, maxRegionsFile+10), 0o644)
+	if _, err := LoadRegions(big); err == nil || !strings.Contains(err.Error(), "larger") {
+		t.Errorf("oversized file: %v", err)
+	}
+	if _, err := LoadRegions(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("missing file accepted")
+	}
+	err = CheckRegions(rs, image.Rect(0, 0, 12, 12))
+	if err == nil || !strings.Contains(err.Error(), "region 1") || !strings.Contains(err.Error(), "outside the 12x12 frame") {
+		t.Errorf("region outside the frame: %v", err)
+	}
+	if err := CheckRegions(rs, image.Rect(0, 0, 20, 20)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestBadFrames: extreme frames give a clear answer (no digit), never a
+// panic; a 20000×20000 frame (rows sharing memory: stride 0) included.
+func TestBadFrames(t *testing.T) {
+	huge := &image.Gray{Pix: make([]uint8, 20000), Stride: 0, Rect: image.Rect(0, 0, 20000, 20000)}
+	for i := range huge.Pix {
+		huge.Pix[i] = 200
+	}
+	frames := map[string]image.Image{
+		"1x1":         image.NewGray(image.Rect(0, 0, 1, 1)),
+		"all white":   uniform(320, 240, 255),
+		"all black":   uniform(320, 240, 0),
+		"20000x20000": huge,
+	}
+	for _, multi := range []bool{false, true} {
+		p, err := New(Config{Multi: multi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, img := range frames {
+			res, err := p.Process(img)
+			if err != nil || len(res.Digits) != 0 {
+				t.Errorf("multi %v, %s: %v, %d digits", multi, name, err, len(res.Digits))
+			}
+		}
+		if res, err := p.ProcessRegion(uniform(32, 32, 255), image.Rect(40, 40, 50, 50)); err != nil || len(res.Digits) != 0 {
+			t.Errorf("region outside: %v %v", res, err)
+		}
+	}
+}

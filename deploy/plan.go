@@ -1,0 +1,243 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	goruntime "runtime"
+	"strings"
+
+	"github.com/edgecnn/edgecnn/boards"
+	"github.com/edgecnn/edgecnn/cross"
+)
+
+// DefaultModels are tried, in order, when a flash names no model.
+var DefaultModels = []string{"out/demo/model.int8.tflite", "models/mnist.int8.tflite", "model.int8.tflite", "out/demo/model.tflite"}
+
+// Request is everything edgecnn flash was asked for: where (hosts, an
+// inventory or an SD card's root), what (board, model, config, binary,
+// backends, version) and how (service settings, SSH, install options).
+type Request struct {
+	Board     string   // board name; an inventory's edgecnn_board overrides it per host
+	Hosts     []string // user@address[:port]
+	Port      int      // SSH port for hosts without one (0: 22)
+	Inventory string   // Ansible inventory (INI or YAML)
+	Group     string   // inventory group (""/all: every host)
+	Dest      string   // a mounted root filesystem instead of SSH
+
+	Model          string   // "" → the first of DefaultModels that exists
+	Config         string   // optional config file for edgecnn run --config
+	Binary         string   // a board binary; "" → BoardBinary builds one
+	Backends       []string // backends to build in (default: the board's)
+	ReleaseVersion string   // "" → the build's version
+	ProgramVersion string   // the running edgecnn's version (used when it ships itself)
+
+	Service Service    // Prefix, Camera, HTTP, RollbackAfter, MemoryMax, HealthTimeout
+	Sudo    string     // "auto" (when the login user is not root), "yes" or "no"
+	SSH     SSHOptions // keys and known_hosts
+	Options Options    // install options shared by every job
+	Log     io.Writer  // build progress
+}
+
+// FlashPlan is a Request resolved: the bundle for every board and either
+// one job per target or, for an SD card, the bundle to write to Dest.
+type FlashPlan struct {
+	Jobs       []Job
+	Dest       string
+	DestBundle *Bundle
+}
+
+// PlanFlash resolves req: targets from hosts and the inventory, a board
+// for each, the model, one bundle per board (building its binary), and
+// the jobs. Nothing is changed on any board.
+func PlanFlash(ctx context.Context, req Request) (*FlashPlan, error) {
+	targets, boardOf, err := resolveTargets(req)
+	if err != nil {
+		return nil, err
+	}
+	model, err := PickModel(req.Model)
+	if err != nil {
+		return nil, fmt.Errorf("flash: %w", err)
+	}
+	bundles := map[string]*Bundle{}
+	for name, b := range boardOf {
+		if bundles[name], err = BundleFor(ctx, b, model, req); err != nil {
+			return nil, err
+		}
+	}
+	if req.Dest != "" {
+		return &FlashPlan{Dest: req.Dest, DestBundle: bundles[req.Board]}, nil
+	}
+	plan := &FlashPlan{}
+	for _, t := range targets {
+		o := req.Options
+		switch req.Sudo {
+		case "yes":
+			o.Sudo = true
+		case "no":
+		case "", "auto":
+			o.Sudo = t.User != "root"
+		default:
+			return nil, fmt.Errorf("flash: --sudo must be auto, yes or no, not %q", req.Sudo)
+		}
+		plan.Jobs = append(plan.Jobs, Job{Target: t, Bundle: bundles[t.Board], SSH: req.SSH, Opts: o})
+	}
+	return plan, nil
+}
+
+// resolveTargets parses the hosts and the inventory and gives every
+// target a board (its inventory's edgecnn_board, else req.Board).
+func resolveTargets(req Request) ([]Target, map[string]boards.Board, error) {
+	var board boards.Board
+	if req.Board != "" {
+		b, err := boards.Target(req.Board)
+		if err != nil {
+			return nil, nil, err
+		}
+		board = b
+	}
+	var targets []Target
+	for _, h := range req.Hosts {
+		t, err := ParseTarget(h)
+		if err != nil {
+			return nil, nil, fmt.Errorf("flash: --host: %w", err)
+		}
+		if t.Port == 0 {
+			t.Port = req.Port
+		}
+		targets = append(targets, t)
+	}
+	if req.Inventory != "" {
+		ts, err := ReadInventory(req.Inventory, req.Group)
+		if err != nil {
+			return nil, nil, err
+		}
+		targets = append(targets, ts...)
+	}
+	switch {
+	case req.Dest == "" && len(targets) == 0:
+		return nil, nil, errors.New("flash: no board to flash: give --host user@address (repeatable), --inventory FILE or --dest ROOTFS")
+	case req.Dest != "" && len(targets) > 0:
+		return nil, nil, errors.New("flash: --dest writes an SD card; it cannot be combined with --host/--inventory")
+	}
+	boardOf := map[string]boards.Board{}
+	for i, t := range targets {
+		if t.Board == "" {
+			if board.Name == "" {
+				return nil, nil, fmt.Errorf("flash: no --board for %s; known boards: %s", t, strings.Join(boards.Names(), ", "))
+			}
+			targets[i].Board = board.Name
+			continue
+		}
+		b, err := boards.Target(t.Board)
+		if err != nil {
+			return nil, nil, fmt.Errorf("flash: %s: %w", t, err)
+		}
+		boardOf[b.Name] = b
+	}
+	if board.Name != "" {
+		boardOf[board.Name] = board
+	}
+	if len(boardOf) == 0 {
+		return nil, nil, fmt.Errorf("flash: --board is required; known boards: %s", strings.Join(boards.Names(), ", "))
+	}
+	return targets, boardOf, nil
+}
+
+// BundleFor builds (or takes) the board binary for b and bundles it with
+// model and req's config and service settings: the release flash, bundle
+// and the Ansible role install.
+func BundleFor(ctx context.Context, b boards.Board, model string, req Request) (*Bundle, error) {
+	backends := req.Backends
+	if len(backends) == 0 {
+		backends = []string{b.Backend}
+	}
+	bin, libs, version, err := BoardBinary(ctx, b, backends, req)
+	if err != nil {
+		return nil, err
+	}
+	svc := req.Service
+	svc.Backend = "native"
+	for _, be := range backends {
+		if be != "native" && !strings.Contains(be, ",") {
+			svc.Backend = be
+		}
+	}
+	return NewBundle(Spec{Board: b, Binary: bin, Libs: libs, Model: model, Config: req.Config, Version: version, Service: svc})
+}
+
+// PickModel returns model, or when empty the first of DefaultModels that
+// exists; it must be a regular file.
+func PickModel(model string) (string, error) {
+	if model == "" {
+		for _, m := range DefaultModels {
+			if _, err := os.Stat(m); err == nil {
+				model = m
+				break
+			}
+		}
+		if model == "" {
+			return "", fmt.Errorf("no --model given and none of %s exists (make demo or edgecnn quantize writes one)", strings.Join(DefaultModels, ", "))
+		}
+	}
+	if st, err := os.Stat(model); err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("--model %s: not a readable file", model)
+	}
+	return model, nil
+}
+
+// BoardBinary returns the binary (and libraries) to ship for b:
+// req.Binary, else a cross build from the edgecnn source tree
+// (cross.SourceTree), else the running binary when it already suits the
+// board and runs the native backend.
+func BoardBinary(ctx context.Context, b boards.Board, backends []string, req Request) (bin string, libs []string, version string, err error) {
+	version = req.ReleaseVersion
+	if req.Binary != "" {
+		if version == "" {
+			version = "custom"
+		}
+		return req.Binary, nil, version, nil
+	}
+	if root, rerr := cross.SourceTree(); rerr == nil {
+		res, err := cross.Build(ctx, cross.Request{Board: b, Backends: backends, ModuleRoot: root, Version: version, Log: req.Log})
+		if err != nil {
+			return "", nil, "", err
+		}
+		if res.CacheHit && req.Log != nil {
+			fmt.Fprintf(req.Log, "build: cache hit %s\n", res.Key[:12])
+		}
+		return res.Binary, res.Libs, res.Version, nil
+	}
+	native := len(backends) == 0 || (len(backends) == 1 && backends[0] == "native")
+	if native && b.GOOS == goruntime.GOOS && b.GOARCH == goruntime.GOARCH {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", nil, "", err
+		}
+		if version == "" {
+			version = req.ProgramVersion
+		}
+		return exe, nil, version, nil
+	}
+	return "", nil, "", fmt.Errorf("flash: not in the edgecnn source tree, so cannot build for %s: run it there, set %s, or pass --binary FILE", b.Name, cross.SourceEnv)
+}
+
+// Failed summarizes flash results as an error: nil when every board
+// succeeded, the one board's error, or how many failed.
+func Failed(results []Result) error {
+	failed := 0
+	for _, r := range results {
+		if r.Err != nil {
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		return nil
+	case len(results) == 1:
+		return fmt.Errorf("flash %s: %w", results[0].Target, results[0].Err)
+	}
+	return fmt.Errorf("flash: %d of %d boards failed", failed, len(results))
+}

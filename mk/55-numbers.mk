@@ -1,0 +1,24 @@
+# mk/55-numbers.mk — whole numbers (issue 11: --multi, --rois, light on
+# dark; docs/camera.md "Reading numbers").
+#
+#   make bench-numbers   exact and per-digit rates of --multi on generated
+#                        number photos with the committed model (native int8):
+#                        handwritten (MNIST test digits), odometer windows
+#                        (light on dark, no flags), seven-segment; the tuning
+#                        split and the TEST split (never used for tuning);
+#                        frame→answer time for one digit and for numbers
+#                                                                    (in make bench)
+
+BENCH_TARGETS += bench-numbers
+
+NUMBERS_N ?= 300
+
+.PHONY: bench-numbers
+
+bench-numbers: data camera-models
+	$(GO) build -o $(CAMBENCH) ./camera/internal/cambench
+	@for split in tune test; do for kind in hand odometer sevenseg; do \
+		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -kind $$kind -split $$split -n $(NUMBERS_N) \
+			-json $(CAMERA_DIR)/numbers.$$kind.$$split.json || exit 1; \
+	done; done
+	EDGECNN_CAMERA_MODEL=$(CAMERA_MODEL_I8) $(GO) test -run '^$$' -bench 'FrameToDigit|FrameToNumber' -benchmem ./agent
