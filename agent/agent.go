@@ -499,13 +499,13 @@ func (a *Agent) take(ctx context.Context) (camera.Frame, bool) {
 }
 
 type vote struct {
-	text string
-	conf float32
+	text   string
+	conf   float32
+	reason string
 }
 
 func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 	window := make([]vote, 0, a.cfg.Smooth)
-	lastReason := ReasonNoInk // reason of the newest frame without a digit
 	var enc *json.Encoder
 	if a.cfg.Out != nil {
 		enc = json.NewEncoder(a.cfg.Out)
@@ -550,14 +550,17 @@ func (a *Agent) process(ctx context.Context, rec *Recognizer) error {
 			copy(window, window[1:])
 			window = window[:len(window)-1]
 		}
-		window = append(window, vote{res.Text, res.Confidence})
-		if res.Text == "" {
-			lastReason = res.Reason
-		}
+		window = append(window, vote{res.Text, res.Confidence, res.Reason})
 		text, conf := majority(window)
 		reason := ""
 		if text == "" {
-			reason = lastReason // of the newest frame without a digit
+			reason = ReasonNoInk
+			for i := len(window) - 1; i >= 0; i-- {
+				if window[i].text == "" {
+					reason = window[i].reason
+					break
+				}
+			}
 		}
 		if a.cfg.Collector != nil {
 			a.collect(rec, f, res, window, text, done)

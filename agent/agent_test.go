@@ -80,13 +80,17 @@ func TestSoftmaxAndMajority(t *testing.T) {
 	if i, p := Softmax([]float32{0, 0, 10}); i != 2 || p < 0.99 {
 		t.Fatalf("logits: %d %v", i, p)
 	}
-	if i, p := Softmax([]float32{0.2, 0.7, 0.1}); i != 1 || p != 0.7 {
+	if i, p := Confidence([]float32{0.2, 0.7, 0.1}, true); i != 1 || p != 0.7 {
 		t.Fatalf("probabilities: %d %v", i, p)
+	}
+	// Logits that happen to look like a distribution are still logits.
+	if i, p := Confidence([]float32{0.2, 0.7, 0.1}, false); i != 1 || p > 0.5 {
+		t.Fatalf("logits in [0, 1]: %d %v", i, p)
 	}
 	if i, p := Softmax([]float32{1, 1}); i != 0 || p != 0.5 {
 		t.Fatalf("tie: %d %v", i, p)
 	}
-	w := []vote{{"3", 0.9}, {"5", 0.8}, {"3", 0.7}, {"", 0}, {"5", 0.6}}
+	w := []vote{{"3", 0.9, ""}, {"5", 0.8, ""}, {"3", 0.7, ""}, {"", 0, ReasonNoInk}, {"5", 0.6, ""}}
 	if s, c := majority(w); s != "5" || c < 0.6999 || c > 0.7001 {
 		t.Fatalf("tie should go to the most recent: %q %v", s, c)
 	}

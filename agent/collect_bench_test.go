@@ -42,9 +42,9 @@ func BenchmarkCollectPerFrame(b *testing.B) {
 	if err != nil || !res.OK() {
 		b.Fatalf("synthetic frame not recognized: %+v %v", res, err)
 	}
-	stable := []vote{{res.Text, .99}, {res.Text, .99}, {res.Text, .99}, {res.Text, .99}, {res.Text, res.Confidence}}
+	stable := []vote{{res.Text, .99, ""}, {res.Text, .99, ""}, {res.Text, .99, ""}, {res.Text, .99, ""}, {res.Text, res.Confidence, ""}}
 	other := "x" + res.Text
-	flicker := []vote{{other, .99}, {other, .99}, {other, .99}, {res.Text, .99}, {res.Text, res.Confidence}}
+	flicker := []vote{{other, .99, ""}, {other, .99, ""}, {other, .99, ""}, {res.Text, .99, ""}, {res.Text, res.Confidence, ""}}
 	for _, bc := range []struct {
 		name     string
 		cfg      collect.Config

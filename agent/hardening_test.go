@@ -435,6 +435,17 @@ func TestVerifyModel(t *testing.T) {
 	if _, err := VerifyModel(m, ""); err == nil || !strings.Contains(err.Error(), "other.tflite") {
 		t.Fatalf("sidecar of another file: %v", err)
 	}
+	// Without a sidecar, the release's SHA256SUMS (what flash installs).
+	os.Remove(SumFile(m))
+	os.WriteFile(m, []byte("model bytes"), 0o644)
+	os.WriteFile(filepath.Join(dir, SumsList), []byte(strings.Repeat("0", 64)+"  edgecnn\n"+h+"  digits.tflite\n"), 0o644)
+	if how, err := VerifyModel(m, ""); err != nil || how != filepath.Join(dir, SumsList) {
+		t.Fatalf("SHA256SUMS: %q %v", how, err)
+	}
+	os.WriteFile(m, []byte("model bytes, tampered"), 0o644)
+	if _, err := VerifyModel(m, ""); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("tampered model passed SHA256SUMS: %v", err)
+	}
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }

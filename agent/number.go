@@ -20,7 +20,7 @@ func (r *Recognizer) score(in []float32, n int, conf []float32) error {
 		return err
 	}
 	for i := range conf {
-		best, c := Softmax(out[i*r.classes : (i+1)*r.classes])
+		best, c := Confidence(out[i*r.classes:(i+1)*r.classes], r.probs)
 		if l := r.labels[best]; len(l) != 1 || l[0] < '0' || l[0] > '9' {
 			c = 0
 		}
@@ -47,6 +47,7 @@ type regionDigit struct {
 // (no digit). A region outside the frame is an error.
 func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Result, error) {
 	res := Result{Rejection: r.Note()}
+	r.last, r.located = nil, r.located[:0] // no crops to collect: ProcessRegion reuses its buffers per region
 	if img == nil {
 		return res, fmt.Errorf("%w: nil image", preprocess.ErrImage)
 	}
@@ -85,11 +86,13 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 	res.Confidence = 1
 	notDigit := false
 	for i, f := range found {
-		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
 		l := r.labels[best]
+		if best == r.reject {
+			notDigit = true
+		}
 		if conf < r.minConf || len(l) != 1 || l[0] < '0' || l[0] > '9' {
 			res.Rejected++
-			notDigit = notDigit || best == r.reject
 			continue
 		}
 		text[f.region] = l[0]

@@ -57,10 +57,10 @@ type Result struct {
 	// Rejected counts located blobs dropped as not a digit or for a
 	// confidence below the threshold.
 	Rejected int `json:"rejected,omitempty"`
-	// Rejection is NoteConfidenceOnly for a model without the reject class.
-	Rejection string `json:"rejection,omitempty"`
 	// ROIs are the configured digit regions (--rois), for the preview.
 	ROIs []RegionBox `json:"rois,omitempty"`
+	// Rejection is NoteConfidenceOnly for a model without the reject class.
+	Rejection string `json:"rejection,omitempty"`
 }
 
 // OK reports whether a digit was recognized.
@@ -75,6 +75,7 @@ type Recognizer struct {
 	classes int
 	minConf float32
 	confSrc string // where minConf came from: "flag", "model" or "default"
+	probs   bool   // the engine's scores are probabilities (the model ends in SOFTMAX)
 	reject  int    // index of the reject class, -1 without
 	batch   bool   // engine accepts a dynamic batch
 	in, out []float32
@@ -157,7 +158,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 		return nil, fmt.Errorf("agent: min confidence %v out of range [0, 1]", minConf)
 	}
 	r := &Recognizer{eng: eng, pre: pre, labels: labels, classes: classes, minConf: minConf, confSrc: src,
-		reject: model.RejectIndex(labels), batch: in.Shape[0] == -1}
+		reject: model.RejectIndex(labels), batch: in.Shape[0] == -1, probs: runtime.ScoresAreProbabilities(eng.Metadata())}
 	maxD := max(pre.Config().MaxDigits, len(cfg.Regions))
 	if len(cfg.Regions) > preprocess.MaxRegions {
 		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
@@ -241,11 +242,18 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	res.Confidence = 1
 	notDigit := false
 	for i, d := range pr.Digits {
-		best, conf := Softmax(r.out[i*r.classes : (i+1)*r.classes])
+		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
 		r.located = append(r.located, located{r.labels[best], conf})
-		if best == r.reject || conf < r.minConf {
+		if best == r.reject {
 			res.Rejected++
-			notDigit = notDigit || best == r.reject
+			notDigit = true
+			if r.pre.Config().Multi {
+				sb.WriteByte('?') // a number keeps its places (number.go)
+			}
+			continue
+		}
+		if conf < r.minConf {
+			res.Rejected++
 			if r.pre.Config().Multi {
 				sb.WriteByte('?') // a number keeps its places (number.go)
 			}
@@ -268,23 +276,20 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	return res, nil
 }
 
-// Softmax returns the arg max of scores and its probability. Scores that
-// already are a probability distribution (all in [0, 1], summing to 1)
-// are used as they are; anything else is treated as logits.
-func Softmax(scores []float32) (int, float32) {
+// Softmax returns the arg max of logits and its softmax probability.
+func Softmax(scores []float32) (int, float32) { return Confidence(scores, false) }
+
+// Confidence returns the arg max of scores and its probability: scores
+// are probabilities when the model ends in SOFTMAX (probs, decided once
+// from its metadata: runtime.ScoresAreProbabilities), else logits.
+func Confidence(scores []float32, probs bool) (int, float32) {
 	best := 0
-	var sum float64
-	probs := true
 	for i, v := range scores {
 		if v > scores[best] {
 			best = i
 		}
-		if v < 0 || v > 1 {
-			probs = false
-		}
-		sum += float64(v)
 	}
-	if probs && math.Abs(sum-1) < 1e-3 {
+	if probs {
 		return best, scores[best]
 	}
 	m := float64(scores[best])

@@ -308,7 +308,7 @@ func TestRejectModelPhotos(t *testing.T) {
 			correct++
 		}
 	}
-	non, err := photoset.NonDigits(photoset.TuneSplit, 60, 320, 240)
+	non, err := photoset.NonDigits(photoset.Tuning, 60, 320, 240)
 	if err != nil {
 		t.Fatal(err)
 	}

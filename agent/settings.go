@@ -49,34 +49,23 @@ var ErrModelDigest = errors.New("model file does not match its SHA-256")
 // format of sha256sum: "HEX  NAME\n" (e.g. digits.tflite.sha256).
 func SumFile(model string) string { return model + ".sha256" }
 
+// SumsList is the release checksum list flash installs next to the model
+// (sha256sum format, one "HEX  NAME" line per file; deploy.SumsFile).
+const SumsList = "SHA256SUMS"
+
 // VerifyModel checks the SHA-256 of the model file at path against want
 // (64 hex digits) or, when want is empty, against the sidecar SumFile(path)
-// if there is one. It returns how the file was verified ("flag", the
-// sidecar's path, or "" when there was nothing to verify against) and an
-// error wrapping ErrModelDigest on a mismatch.
+// or else the model's line in SHA256SUMS in its directory, if there is
+// one. It returns what the file was verified against ("flag", the path of
+// the sidecar or list, or "" when there was nothing to verify against) and
+// an error wrapping ErrModelDigest on a mismatch.
 func VerifyModel(path, want string) (string, error) {
 	src := "flag"
 	if want == "" {
-		f, err := os.Open(SumFile(path))
-		if errors.Is(err, os.ErrNotExist) {
-			return "", nil
+		var err error
+		if want, src, err = recordedSum(path); err != nil || want == "" {
+			return "", err
 		}
-		if err != nil {
-			return "", fmt.Errorf("model sha256: %w", err)
-		}
-		line, err := bufio.NewReader(io.LimitReader(f, 4096)).ReadString('\n')
-		f.Close()
-		if err != nil && err != io.EOF {
-			return "", fmt.Errorf("model sha256: %s: %w", SumFile(path), err)
-		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			return "", fmt.Errorf("model sha256: %s is empty", SumFile(path))
-		}
-		if len(fields) > 1 && filepath.Base(strings.TrimPrefix(fields[1], "*")) != filepath.Base(path) {
-			return "", fmt.Errorf("model sha256: %s records %q, not %q", SumFile(path), fields[1], filepath.Base(path))
-		}
-		want, src = fields[0], SumFile(path)
 	}
 	want = strings.ToLower(want)
 	if b, err := hex.DecodeString(want); err != nil || len(b) != sha256.Size {
@@ -95,4 +84,47 @@ func VerifyModel(path, want string) (string, error) {
 		return "", fmt.Errorf("%w: %s has %s, %s says %s", ErrModelDigest, path, got, src, want)
 	}
 	return src, nil
+}
+
+// recordedSum finds the SHA-256 recorded for the model at path: its
+// sidecar, else its line in SHA256SUMS beside it ("" when neither exists).
+func recordedSum(path string) (sum, src string, err error) {
+	base := filepath.Base(path)
+	for _, list := range []string{SumFile(path), filepath.Join(filepath.Dir(path), SumsList)} {
+		f, err := os.Open(list)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("model sha256: %w", err)
+		}
+		sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+		sidecar := list == SumFile(path)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) == 0 {
+				continue
+			}
+			name := ""
+			if len(fields) > 1 {
+				name = filepath.Base(strings.TrimPrefix(fields[1], "*"))
+			}
+			if sidecar {
+				f.Close()
+				if name != "" && name != base {
+					return "", "", fmt.Errorf("model sha256: %s records %q, not %q", list, fields[1], base)
+				}
+				return fields[0], list, nil
+			}
+			if name == base {
+				f.Close()
+				return fields[0], list, nil
+			}
+		}
+		f.Close()
+		if sidecar {
+			return "", "", fmt.Errorf("model sha256: %s is empty", list)
+		}
+	}
+	return "", "", nil
 }

@@ -11,8 +11,6 @@ import (
 	"path"
 	"strings"
 	"time"
-
-	"github.com/edgecnn/edgecnn/boards"
 )
 
 // Options configure an install on a board over SSH.
@@ -118,6 +116,10 @@ func (r Result) Status() string {
 	case r.RolledBack:
 		return "rolled-back"
 	}
+	var busy *BusyError
+	if errors.As(r.Err, &busy) {
+		return "busy"
+	}
 	return "failed"
 }
 
@@ -127,11 +129,13 @@ var archNames = map[string]string{
 	"x86_64": "amd64", "amd64": "amd64", "i686": "386",
 }
 
-// Flash installs b on the board behind c: release upload (skipping files
-// the board already has), unit install, atomic switch of `current`,
-// restart, health check, and rollback to the previous release if the new
-// one is not healthy. On any error before the switch, the running release
-// is untouched.
+// Flash installs b on the board behind c: the board's flash lock,
+// release upload (skipping files the board already has), the service
+// user, the units and the `current` switch as one link-proof command,
+// restart, health check, the `good` record, and rollback to the last good
+// release if the new one is not healthy. On any error before the switch,
+// the running release is untouched; if the link dies after it, the board
+// rolls back by itself (edgecnn-rollback.service).
 func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	start := time.Now()
 	sent0 := c.BytesSent()
@@ -141,47 +145,19 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 		res.BytesSent = c.BytesSent() - sent0
 	}()
 	o = o.withDefaults(b)
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(o.Log, "%s: %s\n", c.Target, fmt.Sprintf(format, args...))
-	}
-	prefix := b.Service.Prefix
-	f := sftpFS{c.SFTP}
-	sudo := ""
+	r := &flashRun{ctx: ctx, c: c, b: b, o: o, f: sftpFS{c.SFTP}, prefix: b.Service.Prefix, res: &res}
 	if o.Sudo {
-		sudo = "sudo -n "
+		r.sudo = "sudo -n "
 	}
-	run := func(cmd string) error {
-		_, err := c.Run(ctx, cmd)
-		return err
-	}
+	r.unitPath = path.Join(o.UnitDir, b.Service.UnitName())
+	r.rbPath = path.Join(o.UnitDir, b.Service.RollbackUnitName())
+	r.unit = shq(b.Service.UnitName())
+	r.sysctl = r.sudo + shq(o.Systemctl)
 
-	// 1. Preflight: the board's architecture, the prefix.
-	if !o.SkipArchCheck {
-		out, err := c.Run(ctx, "uname -m")
-		if err != nil {
-			res.Err = fmt.Errorf("preflight: %w", err)
-			return
-		}
-		m := strings.TrimSpace(out)
-		if got, ok := archNames[m]; ok && got != b.Board.GOARCH {
-			hint := "pick the board's own --board"
-			if g, ok := boards.ForArch(m); ok {
-				hint = "pick the right --board (or " + g.Name + ")"
-			}
-			res.Err = fmt.Errorf("preflight: the board reports %s (%s) but the bundle is for %s (%s): %s",
-				m, got, b.Board.Name, b.Board.Triple(), hint)
-			return
-		}
+	if res.Err = r.preflight(); res.Err != nil {
+		return
 	}
-	if o.Sudo {
-		if err := run(sudo + "install -d -m 0755 -o \"$(id -un)\" " + shq(prefix) + " " + shq(path.Join(prefix, "releases"))); err != nil {
-			res.Err = fmt.Errorf("preflight: create %s with sudo: %w", prefix, sudoHint(err, c.Target.User))
-			return
-		}
-	}
-
-	// 2. The board's flash lock, held until Flash returns.
-	lk, err := c.lock(ctx, prefix, lockOwner(b.Release), o.LockWait, o.lockLease, logf)
+	lk, err := c.lock(ctx, r.prefix, lockOwner(b.Release), o.LockWait, o.lockLease, r.logf)
 	if err != nil {
 		var busy *BusyError
 		if errors.As(err, &busy) {
@@ -193,185 +169,19 @@ func Flash(ctx context.Context, c *Conn, b *Bundle, o Options) (res Result) {
 	}
 	defer lk.release()
 	o.phase("locked")
-	prev := currentRelease(f, prefix)
-	good := goodRelease(f, prefix)
-	res.Previous = prev
-
-	// 3. The release directory.
-	o.phase("upload")
-	logf("installing release %s (%s, %d files)", b.Release, human(b.TotalSize()), len(b.Files)+1)
-	// Cancelling during the upload drops the connection (SFTP calls take no
-	// context); nothing has been switched yet, so that is safe.
-	stopUpload := context.AfterFunc(ctx, func() { c.Client.Close() })
-	st, err := installRelease(ctx, f, b, prefix, logf)
-	stopUpload()
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	res.Uploaded, res.Linked, res.Payload = st.Uploaded, st.Linked, st.Payload
-	if err != nil {
-		res.Err = fmt.Errorf("upload: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
+	r.prev, r.good = currentRelease(r.f, r.prefix), goodRelease(r.f, r.prefix)
+	res.Previous = r.prev
+	if res.Err = r.upload(); res.Err != nil {
 		return
 	}
-	if st.Present {
-		logf("release %s already on the board; nothing sent", b.Release)
-	} else {
-		logf("sent %d files (%s), hard-linked %d unchanged", st.Uploaded, human(st.Payload), st.Linked)
-	}
-	rel := path.Join(releasesDir(prefix), b.Release)
-
-	// 4. The units and the service user.
-	o.phase("unit")
-	unitPath := path.Join(o.UnitDir, b.Service.UnitName())
-	rbPath := path.Join(o.UnitDir, b.Service.RollbackUnitName())
-	unitChanged := true
-	if old, err := f.ReadFile(unitPath); err == nil && string(old) == b.Unit {
-		if old, err := f.ReadFile(rbPath); err == nil && string(old) == b.RollbackUnit {
-			unitChanged = false
-		}
-	}
-	sysusers := path.Join(o.SysusersDir, b.Service.Name+".conf")
-	install := sudo + "install -D -m 0644 " + shq(path.Join(rel, "sysusers.conf")) + " " + shq(sysusers) + " && " + sudo + shq(o.Sysusers) + " " + shq(sysusers)
-	unit := shq(b.Service.UnitName())
-	sysctl := sudo + shq(o.Systemctl)
-	if err := run(install); err != nil {
-		res.Err = fmt.Errorf("install the service user: %w (the running release %s is untouched)", noSudoHint(err, o, c.Target.User), orNone(prev))
+	if res.Err = r.installUser(); res.Err != nil {
 		return
 	}
-	// switchTo installs release r's units (when withUnits) and points
-	// current at r, as one command on the board that ignores a dropped
-	// link (SIGHUP, SIGPIPE) and is not cancelled: the unit and current
-	// never disagree, whatever happens to the connection meanwhile.
-	switchTo := func(r string, withUnits bool) error {
-		var steps []string
-		if withUnits {
-			rd := path.Join(releasesDir(prefix), r)
-			steps = append(steps,
-				"test ! -f "+shq(path.Join(rd, "edgecnn.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn.service"))+" "+shq(unitPath),
-				"test ! -f "+shq(path.Join(rd, "edgecnn-rollback.service"))+" || "+sudo+"install -D -m 0644 "+shq(path.Join(rd, "edgecnn-rollback.service"))+" "+shq(rbPath))
-		}
-		steps = append(steps,
-			"rm -f "+shq(path.Join(prefix, "current.tmp")),
-			"ln -s "+shq(path.Join("releases", r))+" "+shq(path.Join(prefix, "current.tmp")),
-			"mv -T "+shq(path.Join(prefix, "current.tmp"))+" "+shq(path.Join(prefix, "current")))
-		script := "trap '' HUP PIPE; set -e; " + strings.Join(steps, "; ")
-		cmd := "trap '' HUP PIPE; e=$(mktemp) || exit 1; sh -c " + shq(script) + " </dev/null >/dev/null 2>\"$e\"; rc=$?; cat \"$e\" >&2; rm -f \"$e\"; exit $rc"
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if _, err := c.Run(sctx, cmd); err != nil {
-			return fmt.Errorf("switch %s/current to %s: %w", prefix, r, noSudoHint(err, o, c.Target.User))
-		}
-		return nil
-	}
-	restart := sysctl + " daemon-reload && { " + sysctl + " reset-failed " + unit + " 2>/dev/null; " + sysctl + " enable " + unit + " && " + sysctl + " restart " + unit + "; }"
-
-	if prev == b.Release && good == b.Release && !unitChanged {
-		// Nothing changed: make sure it is enabled and healthy.
-		res.Unchanged = true
-		if err := run(sysctl + " enable " + unit); err != nil {
-			res.Err = fmt.Errorf("systemctl enable: %w", err)
-			return
-		}
-		if err := c.health(ctx, o, 2*time.Second); err == nil {
-			logf("release %s already current and healthy", b.Release)
-			pruneReleases(f, prefix, o.Keep, b.Release)
-			return
-		}
-		res.Unchanged = false
-		logf("release %s is current but not healthy; restarting it", b.Release)
-		if err := run(restart); err != nil {
-			res.Err = fmt.Errorf("systemctl restart: %w", err)
-			return
-		}
-		if err := c.health(ctx, o, o.HealthTimeout); err != nil {
-			res.Err = fmt.Errorf("health check: %w", err)
-		}
+	if r.prev == b.Release && r.good == b.Release && !r.unitChanged {
+		r.keepUnchanged()
 		return
 	}
-
-	// 5. Switch, restart, check; roll back on failure. back is the
-	// release to go back to: the last good one, else the one running.
-	back := ""
-	switch {
-	case good != "" && good != b.Release && releaseExists(f, prefix, good):
-		back = good
-	case prev != "" && prev != b.Release:
-		back = prev
-	}
-	if back != "" && !releaseExists(f, prefix, good) {
-		// No good release on record (installed before edgecnn recorded
-		// one): the running release is the board-side fallback.
-		if err := setLink(f, prefix, "good", back); err != nil {
-			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
-			return
-		}
-	}
-	if prev != b.Release {
-		o.phase("switch")
-		if err := switchTo(b.Release, unitChanged); err != nil {
-			res.Err = fmt.Errorf("%w (the running release %s is untouched)", err, orNone(prev))
-			return
-		}
-		logf("current → releases/%s", b.Release)
-	} else {
-		if unitChanged {
-			o.phase("switch")
-			if err := switchTo(b.Release, true); err != nil {
-				res.Err = fmt.Errorf("install the unit: %w (the running release %s is untouched)", err, orNone(prev))
-				return
-			}
-		}
-		logf("release %s is current but was never confirmed healthy; restarting it", b.Release)
-	}
-	failed := func(step string, err error) {
-		res.Err = fmt.Errorf("%s: %w", step, err)
-		if back == "" {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-			defer cancel()
-			c.Run(rctx, sysctl+" stop "+unit)
-			res.Err = fmt.Errorf("%w; no previous release to roll back to, service stopped", res.Err)
-			return
-		}
-		o.phase("rollback")
-		logf("%s failed (%v); rolling back to %s", step, err, back)
-		// Use a fresh context so a cancelled flash still rolls back.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.HealthTimeout+30*time.Second)
-		defer cancel()
-		boardSide := fmt.Sprintf("; the board rolls back to %s by itself after %d failed starts (%s)", back, b.Service.RollbackAfter, b.Service.RollbackUnitName())
-		if err := switchTo(back, true); err != nil {
-			res.Err = fmt.Errorf("%w; ROLLBACK FAILED: %v%s", res.Err, err, boardSide)
-			return
-		}
-		res.RolledBack = true
-		if _, err := c.Run(rctx, sysctl+" daemon-reload && { "+sysctl+" reset-failed "+unit+" 2>/dev/null; "+sysctl+" restart "+unit+"; }"); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s but restarting it failed: %v%s", res.Err, back, err, boardSide)
-			return
-		}
-		if err := c.health(rctx, o, o.HealthTimeout); err != nil {
-			res.Err = fmt.Errorf("%w; rolled back to %s, which is not healthy either: %v", res.Err, back, err)
-			return
-		}
-		res.Err = fmt.Errorf("%w; rolled back to %s, which is running", res.Err, back)
-	}
-	o.phase("restart")
-	if err := run(restart); err != nil {
-		failed("restart", err)
-		return
-	}
-	o.phase("health")
-	if err := c.health(ctx, o, o.HealthTimeout); err != nil {
-		failed("health check", err)
-		return
-	}
-	o.phase("confirm")
-	if err := setLink(f, prefix, "good", b.Release); err != nil {
-		res.Err = fmt.Errorf("healthy, but recording it as the good release failed: %w", err)
-		return
-	}
-	logf("healthy")
-	if removed := pruneReleases(f, prefix, o.Keep, b.Release, back); len(removed) > 0 {
-		logf("removed old releases: %s", strings.Join(removed, ", "))
-	}
+	r.activate()
 	return
 }
 

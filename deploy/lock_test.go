@@ -41,6 +41,9 @@ func TestConcurrentFlashesLock(t *testing.T) {
 	if !errors.As(r.Err, &busy) {
 		t.Fatalf("second flash while the first holds the lock: %+v", r)
 	}
+	if r.Status() != "busy" {
+		t.Errorf("status %q, want busy", r.Status())
+	}
 	msg := r.Err.Error()
 	t.Logf("second flash: %v", msg)
 	host, _ := os.Hostname()

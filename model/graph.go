@@ -164,6 +164,11 @@ type Op struct {
 
 // Validate checks indices and the basic well-formedness of the graph, so
 // that readers can reject corrupt files before anything runs them.
+// MaxTensorElements bounds every tensor a model declares: 2^28 elements
+// (1 GiB of float32), so that element and byte counts fit in an int on
+// 32-bit boards (GOARCH=arm) too; a digit CNN's largest tensor has 25,088.
+const MaxTensorElements = 1 << 28
+
 func (g *Graph) Validate() error {
 	n := len(g.Tensors)
 	chk := func(what string, idx []int, optional bool) error {
@@ -194,8 +199,8 @@ func (g *Graph) Validate() error {
 				return fmt.Errorf("graph: tensor %q: dimension %d out of range", t.Name, d)
 			}
 			total *= int64(d)
-			if total > 1<<31 {
-				return fmt.Errorf("graph: tensor %q: shape %v too large", t.Name, t.Shape)
+			if total > MaxTensorElements {
+				return fmt.Errorf("graph: tensor %q: shape %v is above the limit of %d elements a model may declare", t.Name, t.Shape, MaxTensorElements)
 			}
 		}
 		if t.Data != nil && int64(len(t.Data)) != total*int64(t.Type.Size()) {

@@ -64,6 +64,14 @@ var (
 	ErrOption         = errors.New("option does not apply")
 )
 
+// ScoresAreProbabilities reports whether an engine's outputs are
+// probabilities (the model ends in SOFTMAX, edgecnn.output = "softmax")
+// rather than logits, from the model file's metadata: the one place that
+// decides it for the recognizer, eval and the quantizer's checks.
+func ScoresAreProbabilities(meta map[string]string) bool {
+	return meta[model.MetaOutput] == "softmax"
+}
+
 // Check returns an error wrapping ErrOption when o sets an option that
 // backend does not have: --xnnpack and --delegate belong to tflite, --ep
 // (other than cpu) to onnxruntime, --rounding to native. Every backend's

@@ -16,15 +16,16 @@ import (
 // ten digits and model.RejectLabel.
 const RejectClasses = 11
 
-// negMix adds freshly generated negatives (label 10, "x") to the training
-// pool, new ones every epoch. They sit right after the pool's 8-bit
-// images (data.Set keeps 8-bit images first), so a pool of MNIST alone
-// keeps its indices and the negatives follow it.
-type negMix struct {
+// negSource is the generated negatives as one more training source: a
+// data.Set of k 28×28 images labelled RejectClasses-1 ("x"), redrawn every
+// epoch in place in the training pool (from pool image first on).
+type negSource struct {
 	gen     *negatives.Generator
-	set     *data.Set // the pool with the negatives
-	digits  *data.Set // the pool's 8-bit digit images (fragments, touching pairs)
-	off, k  int       // negatives are images [off, off+k) of set
+	digits  *mnist.Set // digit images that feed fragments and touching pairs
+	set     *data.Set
+	frac    float64
+	index   int // position among the pool's sets
+	first   int // pool index of its first image
 	seed    uint64
 	threads int
 }
@@ -35,40 +36,78 @@ func negativesPerEpoch(n int, frac float64) int {
 	return int(math.Round(float64(n) * frac / (1 - frac)))
 }
 
-func newNegMix(pool *data.Set, frac float64, seed uint64, threads int) (*negMix, error) {
+// newNegSource prepares the negatives for an epoch of sum(sizes) images;
+// train (the first --data source) provides the digits they are drawn
+// from.
+func newNegSource(train *data.Set, sizes []int, frac float64, seed uint64, threads int) (*negSource, error) {
 	const size = negatives.Size * negatives.Size
-	if pool.H*pool.W != size {
-		return nil, fmt.Errorf("train: --negatives needs 28x28 images, data is %dx%d", pool.H, pool.W)
+	digits := DigitsOf(train)
+	if digits == nil || train.H*train.W != size {
+		return nil, fmt.Errorf("train: --negatives needs 28x28 digit images (MNIST) as the first --data source")
 	}
-	digits := &data.Set{H: pool.H, W: pool.W}
-	for i := 0; i < pool.N8; i++ {
-		if pool.Labels[i] < RejectClasses-1 {
-			digits.Pix = append(digits.Pix, pool.Pix[i*size:(i+1)*size]...)
-			digits.Labels = append(digits.Labels, pool.Labels[i])
-		}
-	}
-	digits.N, digits.N8 = len(digits.Labels), len(digits.Labels)
-	gen, err := negatives.New(digits.Pix, digits.Labels)
+	gen, err := negatives.New(digits.Images, digits.Labels)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	k := negativesPerEpoch(pool.N, frac)
-	neg := &data.Set{N: k, H: pool.H, W: pool.W, N8: k, Pix: make([]uint8, k*size), Labels: make([]uint8, k)}
-	for i := range neg.Labels {
-		neg.Labels[i] = RejectClasses - 1
+	total := 0
+	for _, n := range sizes {
+		total += n
 	}
-	set, err := data.Concat(pool, neg)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	k := max(1, negativesPerEpoch(total, frac))
+	set := &data.Set{N: k, N8: k, H: negatives.Size, W: negatives.Size, Pix: make([]uint8, k*size), Labels: make([]uint8, k)}
+	for i := range set.Labels {
+		set.Labels[i] = RejectClasses - 1
 	}
-	return &negMix{gen: gen, set: set, digits: digits, off: pool.N8, k: k, seed: seed, threads: threads}, nil
+	return &negSource{gen: gen, digits: digits, set: set, frac: frac, seed: seed, threads: max(1, threads)}, nil
 }
 
 // epoch draws the negatives of epoch e into the pool.
-func (m *negMix) epoch(e int) {
+func (n *negSource) epoch(pool *data.Set, e int) {
 	const size = negatives.Size * negatives.Size
-	r := NewRNG(m.seed, streamNegatives, uint64(e))
-	renderNegatives(m.gen, r.Uint64(), m.set.Pix[m.off*size:(m.off+m.k)*size], m.k, m.threads)
+	r := NewRNG(n.seed, streamNegatives, uint64(e))
+	renderNegatives(n.gen, r.Uint64(), pool.Pix[n.first*size:(n.first+n.set.N)*size], n.set.N, n.threads)
+}
+
+// weights gives the negatives share frac of every batch and the sources
+// the rest, in their own proportions (w nil: equal).
+func (n *negSource) weights(w []float64, sources int) []float64 {
+	if w == nil {
+		w = make([]float64, sources)
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	var sum float64
+	for _, v := range w {
+		sum += v
+	}
+	out := make([]float64, 0, len(w)+1)
+	for _, v := range w {
+		out = append(out, v/sum*(1-n.frac))
+	}
+	return append(out, n.frac)
+}
+
+// DigitsOf returns the 8-bit images of s with digit labels (0–9) as an
+// MNIST set (copies), or nil when it has none: the digits that feed the
+// negatives' fragments and touching pairs.
+func DigitsOf(s *data.Set) *mnist.Set {
+	if s == nil || s.N8 == 0 {
+		return nil
+	}
+	size := s.Size()
+	out := &mnist.Set{H: s.H, W: s.W}
+	for i := 0; i < s.N8; i++ {
+		if s.Labels[i] <= 9 {
+			out.Images = append(out.Images, s.Pix[i*size:(i+1)*size]...)
+			out.Labels = append(out.Labels, s.Labels[i])
+			out.N++
+		}
+	}
+	if out.N == 0 {
+		return nil
+	}
+	return out
 }
 
 // renderNegatives draws k negatives of stream seed into dst, in parallel.
@@ -120,79 +159,62 @@ var thresholdCandidates = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.
 
 // ChooseRejectThreshold picks the confidence threshold that maximizes
 // 2·(digits answered right) + (negatives answered "no digit") on validation
-// data: val's digits as they are and, for its 8-bit images,
-// robust-augmented, and as many negatives drawn from a stream of their own
-// (never trained on; digits feeds their fragments and touching pairs).
-// Validation images labelled "x" count as negatives. Ties go to the lower
-// threshold. The model must have the reject class.
-func ChooseRejectThreshold(ctx context.Context, m *model.Model, val, digits *data.Set, seed uint64, threads int) (RejectStats, []RejectStats, error) {
+// data: val's digits as they are and robust-augmented, and as many
+// negatives drawn from a stream of their own (never trained on). Ties go
+// to the lower threshold. The model must have the reject class.
+func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, train *mnist.Set, seed uint64, threads int) (RejectStats, []RejectStats, error) {
 	rej := model.RejectIndex(m.Labels)
 	if rej < 0 {
 		return RejectStats{}, nil, fmt.Errorf("train: reject threshold: the model has no %q class", model.RejectLabel)
 	}
 	size := m.Input().Size()
-	if val.H*val.W != size || size != negatives.Size*negatives.Size || digits.H*digits.W != size {
+	if val.H*val.W != size || size != negatives.Size*negatives.Size {
 		return RejectStats{}, nil, fmt.Errorf("train: reject threshold: %w", model.ErrShape)
 	}
-	gen, err := negatives.New(digits.Pix[:digits.N8*size], digits.Labels[:digits.N8])
+	gen, err := negatives.New(train.Images[:train.N*size], train.Labels[:train.N])
 	if err != nil {
 		return RejectStats{}, nil, err
 	}
-	nn := val.N
-	total := val.N + val.N8 + nn
-	x := make([]float32, total*size)
-	want := make([]int, 0, total) // class, or -1 for a negative
-	copy(x, val.Inputs(m.Norm))
-	for i := 0; i < val.N; i++ {
-		want = append(want, int(val.Labels[i]))
-	}
+	nd, nn := 2*val.N, val.N
+	x := make([]float32, (nd+nn)*size)
+	Normalize(m, val.Images[:val.N*size], x)
 	img, tmp := make([]float32, size), make([]float32, size)
 	mean, inv := m.Norm.Mean, 1/m.Norm.Std
-	for i := 0; i < val.N8; i++ {
+	for i := 0; i < val.N; i++ {
 		r := NewRNG(seed, streamValRobust, uint64(i))
-		robustAugment(val.Pix[i*size:(i+1)*size], val.H, val.W, &r, img, tmp)
+		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp)
 		for j, v := range img {
 			x[(val.N+i)*size+j] = (v - mean) * inv
 		}
-		want = append(want, int(val.Labels[i]))
 	}
 	negPix := make([]uint8, nn*size)
 	r := NewRNG(seed, streamValNegatives)
 	renderNegatives(gen, r.Uint64(), negPix, nn, threads)
-	Normalize(m, negPix, x[(val.N+val.N8)*size:])
-	for i := 0; i < nn; i++ {
-		want = append(want, -1)
-	}
+	Normalize(m, negPix, x[nd*size:])
 	C := m.Arch.Classes
-	logits := make([]float32, total*C)
-	if err := Predict(ctx, m, x, total, threads, logits); err != nil {
+	logits := make([]float32, (nd+nn)*C)
+	if err := Predict(ctx, m, x, nd+nn, threads, logits); err != nil {
 		return RejectStats{}, nil, err
 	}
 	probs := make([]float32, len(logits))
-	for i := 0; i < total; i++ {
+	for i := 0; i < nd+nn; i++ {
 		softmaxInto(logits[i*C:(i+1)*C], probs[i*C:(i+1)*C])
 	}
 	var all []RejectStats
 	best := RejectStats{Threshold: -1}
 	for _, t := range thresholdCandidates {
 		st := RejectStats{Threshold: t}
-		var nd, nneg int
-		for i, w := range want {
+		for i := 0; i < nd+nn; i++ {
 			d := Decide(probs[i*C:(i+1)*C], rej, float32(t))
-			if w < 0 || w == rej {
-				nneg++
-				if d < 0 {
-					st.NegativesRejected++
-				}
-				continue
-			}
-			nd++
-			if d == w {
+			switch {
+			case i < nd && d == int(val.Labels[i%val.N]):
 				st.DigitsAccepted++
+			case i >= nd && d < 0:
+				st.NegativesRejected++
 			}
 		}
-		st.DigitsAccepted *= 100 / float64(max(nd, 1))
-		st.NegativesRejected *= 100 / float64(max(nneg, 1))
+		st.DigitsAccepted *= 100 / float64(nd)
+		st.NegativesRejected *= 100 / float64(nn)
 		all = append(all, st)
 		if best.Threshold < 0 || score(st) > score(best)+1e-9 {
 			best = st
@@ -249,32 +271,4 @@ func AppendNegatives(pixels, labels []uint8, k int, digits *mnist.Set, seed uint
 	}
 	renderNegatives(gen, seed, p[n*size:], k, max(threads, 1))
 	return p, l, nil
-}
-
-// WithNegatives returns set followed by a tenth as many negatives (label
-// RejectClasses-1, "x", rounded up) of stream seed; the 8-bit digit
-// images of digits feed the fragment and touching kinds.
-func WithNegatives(set, digits *data.Set, seed uint64, threads int) (*data.Set, error) {
-	const size = negatives.Size * negatives.Size
-	if set.H*set.W != size || digits.H*digits.W != size {
-		return nil, fmt.Errorf("train: negatives: %w: images are %dx%d", model.ErrShape, set.H, set.W)
-	}
-	var pix, lab []uint8
-	for i := 0; i < digits.N8; i++ {
-		if digits.Labels[i] < RejectClasses-1 {
-			pix = append(pix, digits.Pix[i*size:(i+1)*size]...)
-			lab = append(lab, digits.Labels[i])
-		}
-	}
-	gen, err := negatives.New(pix, lab)
-	if err != nil {
-		return nil, err
-	}
-	k := (set.N + 9) / 10
-	neg := &data.Set{N: k, H: set.H, W: set.W, N8: k, Pix: make([]uint8, k*size), Labels: make([]uint8, k)}
-	for i := range neg.Labels {
-		neg.Labels[i] = RejectClasses - 1
-	}
-	renderNegatives(gen, seed, neg.Pix, k, max(threads, 1))
-	return data.Concat(set, neg)
 }

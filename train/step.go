@@ -20,8 +20,7 @@ type Batch struct {
 	Pos     int // position of the first image within the epoch order
 	Augment bool
 	// Robust gives half of the images the camera-robust augmentation
-	// (robustAugment) and the others the plain one (one-channel 8-bit
-	// images; float ink images get the plain one when Augment is set).
+	// (robustAugment) and the others the plain one (one-channel images).
 	Robust bool
 }
 
@@ -136,19 +135,21 @@ func (n *Net) prepSetImage(s *shard, k int) {
 	size := in.Size()
 	dst := s.act[0][k*size : (k+1)*size]
 	idx := b.Index[s.first+k]
-	if pix, _ := b.Set.Image(idx); b.Robust && pix != nil && in.C == 1 {
-		// as the Pixels path: half robust, half plain, from one stream
-		mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
-		r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
-		if r.Float32() < robustShare {
-			robustAugment(pix, in.H, in.W, &r, s.img, s.img2)
-		} else {
-			augment(pix, in.H, in.W, in.C, &r, s.img)
+	if b.Robust && in.C == 1 {
+		// 8-bit images (MNIST, the negatives) as in the Pixels path.
+		if pix, _ := b.Set.Image(idx); pix != nil {
+			mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
+			if r.Float32() < robustShare {
+				robustAugment(pix, in.H, in.W, &r, s.img, s.img2)
+			} else {
+				augment(pix, in.H, in.W, in.C, &r, s.img)
+			}
+			for j, v := range s.img {
+				dst[j] = (v - mean) * inv
+			}
+			return
 		}
-		for j, v := range s.img {
-			dst[j] = (v - mean) * inv
-		}
-		return
 	}
 	if !b.Augment {
 		b.Set.Input(idx, n.M.Norm, dst)

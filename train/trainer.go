@@ -36,6 +36,11 @@ type Config struct {
 	Width     int     `json:"width"`      // conv1 channels
 	BatchNorm bool    `json:"batch_norm"` // BatchNorm after each conv
 	Dropout   float64 `json:"dropout"`    // dropout before the last dense layer
+	// Fine-tuning and data mixing (absent in older checkpoints).
+	Classes   int    `json:"classes,omitempty"`    // output classes (0: 10, or 11 when the data has "x")
+	Init      string `json:"init,omitempty"`       // checkpoint the run started from
+	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
+	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
 	// Robust gives half of the images the camera-robust augmentation
 	// (stroke width, elastic distortion, blur, noise, contrast, scale,
 	// translation) and the rest the plain one.
@@ -44,11 +49,6 @@ type Config struct {
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
 	Negatives float64 `json:"negatives,omitempty"`
-	// Fine-tuning and data mixing (absent in older checkpoints).
-	Classes   int    `json:"classes,omitempty"`    // output classes (0: 10, or 11 when the data has "x")
-	Init      string `json:"init,omitempty"`       // checkpoint the run started from
-	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
-	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
 }
 
 // FineTuneLR is the default learning rate of a fine-tuning run (--init):
@@ -70,11 +70,11 @@ func (c Config) Arch() model.Arch {
 	a.Width = c.Width
 	a.BatchNorm = c.BatchNorm
 	a.Dropout = float32(c.Dropout)
-	switch {
-	case c.Classes > 0:
+	if c.Classes > 0 {
 		a.Classes = c.Classes
-	case c.Negatives > 0:
-		a.Classes = RejectClasses
+	}
+	if c.Negatives > 0 {
+		a.Classes = max(a.Classes, RejectClasses)
 	}
 	return a
 }
@@ -330,13 +330,33 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if classes > len(data.ClassLabels) {
 		return nil, fmt.Errorf("train: labels up to %d; classes are %v", classes-1, data.ClassLabels)
 	}
+	// Generated negatives ("x", new ones every epoch) join the pool as one
+	// more source, a share cfg.Negatives of each epoch.
+	var neg *negSource
+	weights := r.Weights
+	if cfg.Negatives > 0 {
+		var err error
+		if neg, err = newNegSource(sources[0].Train, sizes, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
+			return nil, err
+		}
+		neg.index = len(sets)
+		sets = append(sets, neg.set)
+		sizes = append(sizes, neg.set.N)
+		classes = max(classes, RejectClasses)
+		if weights != nil || len(sources) > 1 || cfg.EpochSize > 0 {
+			weights = neg.weights(weights, len(sources))
+		}
+	}
 	pool, err := data.Concat(sets...)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if neg != nil {
+		neg.first = data.Offsets(sets...)(neg.index, 0)
+	}
 	var sampler *data.Sampler
 	if len(sources) > 1 || cfg.EpochSize > 0 {
-		if sampler, err = data.NewSampler(sizes, r.Weights, data.Offsets(sets...)); err != nil {
+		if sampler, err = data.NewSampler(sizes, weights, data.Offsets(sets...)); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
@@ -410,9 +430,6 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if classes > m.Arch.Classes {
 		return nil, fmt.Errorf("train: %w", ErrNoClass(m, classes-1))
 	}
-	if cfg.Negatives > 0 && model.RejectIndex(m.Labels) != RejectClasses-1 {
-		return nil, fmt.Errorf("train: --negatives needs the %q class as class %d; the model's labels are %v", model.RejectLabel, RejectClasses-1, m.Labels)
-	}
 	// Fail early, before any training, if the output cannot be written.
 	if err := checkWritable(r.Out); err != nil {
 		return nil, err
@@ -447,16 +464,6 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		return nil
 	}
 
-	var mix *negMix
-	if cfg.Negatives > 0 {
-		if sampler != nil {
-			return nil, fmt.Errorf("train: --negatives mixes into one data source without --epoch-size (for now)")
-		}
-		if mix, err = newNegMix(pool, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
-			return nil, err
-		}
-		pool = mix.set
-	}
 	epochSize := pool.N
 	if cfg.EpochSize > 0 {
 		epochSize = cfg.EpochSize
@@ -476,8 +483,8 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	for epoch := start; epoch < cfg.Epochs; epoch++ {
 		lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
 		t0 := time.Now()
-		if mix != nil {
-			mix.epoch(epoch)
+		if neg != nil {
+			neg.epoch(pool, epoch)
 		}
 		if sampler != nil {
 			sampler.Order(cfg.Seed, epoch, order)
@@ -557,13 +564,15 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 			break
 		}
 	}
-	if mix != nil && valSet != nil {
-		best, all, err := ChooseRejectThreshold(ctx, m, valSet, mix.digits, cfg.Seed, cfg.Threads)
-		if err != nil {
-			return nil, fmt.Errorf("train: reject threshold: %w", err)
+	if neg != nil && valSet != nil {
+		if vs := DigitsOf(valSet); vs != nil {
+			best, all, err := ChooseRejectThreshold(ctx, m, vs, neg.digits, cfg.Seed, cfg.Threads)
+			if err != nil {
+				return nil, fmt.Errorf("train: reject threshold: %w", err)
+			}
+			m.RejectThreshold = float32(best.Threshold)
+			metrics.Reject, metrics.RejectCandidates = &best, all
 		}
-		m.RejectThreshold = float32(best.Threshold)
-		metrics.Reject, metrics.RejectCandidates = &best, all
 	}
 	res := &Result{Model: m}
 	for _, s := range sources {

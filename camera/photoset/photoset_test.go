@@ -2,6 +2,7 @@ package photoset
 
 import (
 	"bytes"
+	"image"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
@@ -48,5 +49,50 @@ func TestReadMNISTBad(t *testing.T) {
 	}
 	if _, err := ReadMNIST(filepath.Join(dir, "none"), bad, 0); err == nil {
 		t.Fatal("missing file accepted")
+	}
+}
+
+func TestNumberSet(t *testing.T) {
+	d := &Digits{}
+	for i := 0; i < 10000; i++ { // synthetic "digits": a bar whose length encodes the label
+		img := make([]uint8, 784)
+		for y := 4; y < 24; y++ {
+			for x := 10; x < 12+i%10; x++ {
+				img[y*28+x] = 255
+			}
+		}
+		d.Images = append(d.Images, img)
+		d.Labels = append(d.Labels, uint8(i%10))
+	}
+	for _, k := range []Kind{Handwritten, Odometer, SevenSegment} {
+		a, err := NumberSet(d, TuneSplit, k, 3, 160, 120)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := NumberSet(d, TuneSplit, k, 3, 160, 120)
+		c, _ := NumberSet(d, TestSplit, k, 3, 160, 120)
+		if !bytes.Equal(a.JPEG, b.JPEG) || a.Text != b.Text {
+			t.Errorf("%v: the same photo twice differs", k)
+		}
+		if bytes.Equal(a.JPEG, c.JPEG) {
+			t.Errorf("%v: tuning and test photo are the same", k)
+		}
+		if len(a.Text) < 3 || len(a.Text) > 6 || len(a.Boxes) != len(a.Text) {
+			t.Errorf("%v: text %q, %d boxes", k, a.Text, len(a.Boxes))
+		}
+		for _, bx := range a.Boxes {
+			if bx.Empty() || !bx.In(image.Rect(0, 0, 160, 120)) {
+				t.Errorf("%v: digit box %v", k, bx)
+			}
+		}
+		if _, err := jpeg.Decode(bytes.NewReader(a.JPEG)); err != nil {
+			t.Errorf("%v: %v", k, err)
+		}
+	}
+	if _, err := NumberSet(&Digits{Images: d.Images[:10], Labels: d.Labels[:10]}, TestSplit, Handwritten, 0, 160, 120); err == nil {
+		t.Error("a split beyond the digits given accepted")
+	}
+	if TuneSplit.End > TestSplit.First || TestSplit.End > 9000 {
+		t.Error("tuning and test splits overlap each other or the committed sample photos")
 	}
 }

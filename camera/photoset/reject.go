@@ -8,27 +8,45 @@ import (
 	"github.com/edgecnn/edgecnn/train/negatives"
 )
 
-// Splits of the reject photo sets are the number sets' (TuneSplit,
-// TestSplit): TuneSplit may be looked at while choosing recipes and
-// thresholds, TestSplit never is; their seeds and MNIST digits are
-// disjoint.
+// RejectSplit names a generated photo set. Tuning may be looked at while
+// choosing recipes and thresholds; Test never is: its seeds and digits
+// are disjoint from Tuning's, and only benchmarks read it.
+type RejectSplit int
 
-// SplitByName returns TuneSplit for "tune" (or "tuning") and TestSplit for
-// "test".
-func SplitByName(name string) (Split, error) {
-	switch name {
-	case "tune", "tuning":
-		return TuneSplit, nil
-	case "test":
-		return TestSplit, nil
+// Splits.
+const (
+	Tuning RejectSplit = iota
+	Test
+)
+
+func (s RejectSplit) String() string {
+	switch s {
+	case Tuning:
+		return "tuning"
+	case Test:
+		return "test"
 	}
-	return Split{}, fmt.Errorf("photoset: split %q: want tune or test", name)
+	return fmt.Sprintf("RejectSplit(%d)", int(s))
 }
 
-// rejectSeed is the split's random stream for the reject photo sets
-// (distinct from the number sets' and from every stream the trainer and
-// quantizer draw negatives from).
-func rejectSeed(s Split) uint64 { return s.Seed*0x9e3779b97f4a7c15 ^ 0x6e6f6e6469676974 }
+// ParseRejectSplit reads "tuning" or "test".
+func ParseRejectSplit(s string) (RejectSplit, error) {
+	switch s {
+	case "tuning":
+		return Tuning, nil
+	case "test":
+		return Test, nil
+	}
+	return 0, fmt.Errorf("photoset: split %q: want tuning or test", s)
+}
+
+// seed is the split's random stream (distinct from every stream the
+// trainer and quantizer draw negatives from).
+func (s RejectSplit) seed() uint64 { return 0x9f3a7c0000000000 + uint64(s)*0x1000003 + 17 }
+
+// firstDigit is where the split's MNIST test digits start: Tuning takes
+// indices from 0, Test from 5000 (the committed sample photos use 9000+).
+func (s RejectSplit) firstDigit() int { return 5000 * int(s) }
 
 // Sample is one generated photo with its expected answer.
 type Sample struct {
@@ -47,7 +65,7 @@ var nonDigitKinds = []struct {
 // symbols, shapes and smileys, scribbles (drawn by train/negatives, with
 // this split's seeds, never the trainer's), and blank or ruled paper,
 // through the same camera model as the digit photos.
-func NonDigits(split Split, n, w, h int) ([]Sample, error) {
+func NonDigits(split RejectSplit, n, w, h int) ([]Sample, error) {
 	gen, err := negatives.New(nil, nil)
 	if err != nil {
 		return nil, err
@@ -55,7 +73,7 @@ func NonDigits(split Split, n, w, h int) ([]Sample, error) {
 	out := make([]Sample, 0, n)
 	img := make([]uint8, 28*28)
 	for i := 0; i < n; i++ {
-		rng := rand.New(rand.NewPCG(rejectSeed(split), uint64(i)))
+		rng := rand.New(rand.NewPCG(split.seed(), uint64(i)))
 		pick := rng.IntN(100)
 		kind := nonDigitKinds[len(nonDigitKinds)-1].name
 		for _, k := range nonDigitKinds {
@@ -95,18 +113,18 @@ func NonDigits(split Split, n, w, h int) ([]Sample, error) {
 // the MNIST test split), from the split's own range of digits. Every
 // second photo is "restyled" to look less like MNIST's writers: slanted,
 // narrowed or widened, written with a thicker marker or a thinner pen.
-func SingleDigits(d *Digits, split Split, n, w, h int) ([]Sample, error) {
+func SingleDigits(d *Digits, split RejectSplit, n, w, h int) ([]Sample, error) {
 	if len(d.Images) == 0 {
 		return nil, fmt.Errorf("photoset: no digits")
 	}
-	if n > split.End-split.First || split.End > len(d.Images) {
-		return nil, fmt.Errorf("photoset: %d single-digit photos: split %s has MNIST test digits [%d, %d) of %d", n, split.Name, split.First, split.End, len(d.Images))
+	if n > 5000 {
+		return nil, fmt.Errorf("photoset: %d single-digit photos: a split has 5000 digits", n)
 	}
 	out := make([]Sample, 0, n)
 	img := make([]uint8, 28*28)
 	for i := 0; i < n; i++ {
-		rng := rand.New(rand.NewPCG(rejectSeed(split)^0xd161, uint64(i)))
-		k := split.First + i
+		rng := rand.New(rand.NewPCG(split.seed()^0xd161, uint64(i)))
+		k := (split.firstDigit() + i) % len(d.Images)
 		src, kind := d.Images[k], "digit"
 		if i%2 == 1 {
 			restyle(src, img, rng)

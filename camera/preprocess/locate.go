@@ -76,7 +76,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if p.plausibleOne(c.w(), c.h(), ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if p.plausibleOne(c.w(), c.h(), ww, wh) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -126,8 +126,8 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 //  5. at most MaxDigits (the most ink), ordered left to right.
 //
 // The component → cluster map is left in p.cgroup and each group knows
-// its cluster and column range; p.owner (see assignOwners) maps pixels to
-// the final groups.
+// its cluster and column range: render takes a group's pixels by both
+// (the pieces of a cut cluster share it).
 func (p *Preprocessor) selectRow(ww, wh int) {
 	k := len(p.comps) - 1
 	largest := 0
@@ -177,7 +177,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	// The tallest plausible cluster defines the row.
 	tall := -1
 	for gi, g := range p.groups {
-		if rowPlausible(g, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
+		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
 			tall = gi
 		}
 	}
@@ -254,7 +254,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	// and tiny (a speck).
 	keep = p.groups[:0]
 	for _, g := range p.groups {
-		if g.h()*5 >= H*2 && rowPlausible(g, ww, wh) {
+		if g.h()*5 >= H*2 && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
 			keep = append(keep, g)
 		}
 	}
@@ -274,6 +274,19 @@ func rowPlausible(g group, ww, wh int) bool {
 		return true
 	}
 	return plausible(w, h, ww, wh)
+}
+
+// spans reports a box along a frame edge and nearly as long as the frame
+// (the bezel around a display, a paper edge): not a digit, unless the
+// user chose the region (Config.ROI, ProcessRegion), where a digit may
+// fill it.
+func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
+	if p.inRegion || !p.cfg.ROI.Empty() {
+		return false
+	}
+	tall := (y1-y0+1)*100 >= wh*75 && (x0 <= 2 || x1 >= ww-3)
+	wide := (x1-x0+1)*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3)
+	return tall || wide
 }
 
 // maxClusters bounds the clusters considered per frame (noise frames

@@ -193,12 +193,11 @@ type comp struct {
 }
 
 type group struct {
-	x0, y0, x1, y1     int // inclusive, working coords
-	area, inkSum       int
-	peak               int
-	ncomp              int // components
-	cl                 int // cluster id (p.cgroup value of its components)
-	ox0, oy0, ox1, oy1 int // box of the pixels it owns (assignOwners)
+	x0, y0, x1, y1 int // inclusive, working coords
+	area, inkSum   int
+	peak           int
+	ncomp          int // components
+	cl             int // cluster id (p.cgroup value of its components)
 }
 
 // New returns a Preprocessor for cfg.

@@ -47,8 +47,6 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 		}
 		kmax := clampi(int(float64(w)/(0.45*float64(h))+0.5), 2, 4)
 		k0 := min(defaultPieces(g), kmax)
-		bestK, bestS := 0, float32(-1)
-		var best []group
 		scores := [5]float32{}
 		for k := 1; k <= kmax; k++ {
 			var pieces []group
@@ -90,7 +88,7 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 			}
 			scores[k] = s
 		}
-		bestK, bestS = k0, scores[k0]
+		bestK, bestS := k0, scores[k0]
 		for k := 1; k <= kmax; k++ {
 			if scores[k] > bestS+splitMargin {
 				bestK, bestS = k, scores[k]
@@ -112,9 +110,8 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 			out = append(out, p.groups[:gi]...)
 			changed = true
 		}
-		best = p.cut(g, bestK, fr.ww, p.cgs[:0])
-		p.cgs = best
-		out = append(out, best...)
+		p.cgs = p.cut(g, bestK, fr.ww, p.cgs[:0])
+		out = append(out, p.cgs...)
 	}
 	if changed {
 		p.groups = append(p.groups[:0], out...)

@@ -21,8 +21,60 @@ func register(c *cli.Command) { commands = append(commands, c) }
 // exitUsage is the exit code of a command line that names no command.
 const exitUsage = 2
 
+// examples are appended to a command's --help (commands whose Description
+// already has an EXAMPLES section keep their own). A test runs them
+// through the same checks as the commands in README and docs.
+var examples = map[string][]string{
+	"train": {
+		"edgecnn train --data data/mnist --epochs 3 --out model.ckpt",
+		"edgecnn train --data data/mnist --bn --augment --robust --negatives 0.1 --val 2000 --epochs 10 --out model.ckpt",
+		"edgecnn train --init models/mnist.ckpt --data data/mnist --data field/labelled --epochs 1 --out ft.ckpt",
+	},
+	"eval": {
+		"edgecnn eval --model models/mnist.ckpt",
+		"edgecnn eval --model out/demo/model.int8.tflite --backend native --json",
+		"edgecnn eval --model ft.ckpt --data data/mnist --data field/labelled",
+	},
+	"quantize": {
+		"edgecnn quantize --model models/mnist.ckpt --out model.int8.tflite --report report.html",
+		"edgecnn quantize --model models/mnist.ckpt --rounding single --out model.int8.tflite   # for TFLite on a Pi",
+	},
+	"export": {
+		"edgecnn export --model models/mnist.ckpt --out model.onnx",
+		"edgecnn export --model models/mnist.ckpt --int8 --io float --out model.int8.onnx",
+		"edgecnn export --model models/mnist.ckpt --target edgetpu --out model.edgetpu-ready.tflite",
+	},
+	"run": {
+		"edgecnn run --model out/demo/model.int8.tflite --camera auto --http 127.0.0.1:8080",
+		"edgecnn run --model out/demo/model.int8.tflite --camera synthetic --max-frames 30",
+		"edgecnn run --model out/demo/model.int8.tflite --mqtt mqtt://broker:1883 --publish change",
+		"edgecnn run --model out/demo/model.int8.tflite --collect field --http 127.0.0.1:8080",
+	},
+	"build": {
+		"edgecnn build --board rpi4 --out dist/rpi4",
+		"edgecnn build --board rpi4 --board generic-amd64 --image oci:dist/image",
+	},
+	"pull":   {"edgecnn pull --host pi@raspberrypi.local field"},
+	"status": {"edgecnn status --inventory boards.ini --json"},
+}
+
+// withExamples appends c's examples to its description.
+func withExamples(c *cli.Command) {
+	ex := examples[c.Name]
+	if len(ex) == 0 || strings.Contains(c.Description, "EXAMPLES:") {
+		return
+	}
+	if c.Description != "" {
+		c.Description += "\n\n"
+	}
+	c.Description += "EXAMPLES:\n   " + strings.Join(ex, "\n   ")
+}
+
 func newApp() *cli.App {
 	cmds := append([]*cli.Command(nil), commands...)
+	for _, c := range cmds {
+		withExamples(c)
+	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	return &cli.App{
 		Name:                 "edgecnn",

@@ -150,6 +150,17 @@ func TestDocsCommands(t *testing.T) {
 		t.Fatalf("found only %d edgecnn commands in README.md and docs/", len(cmds))
 	}
 	app := newApp()
+	for name, ex := range examples {
+		for i, line := range ex {
+			if i := strings.Index(line, " #"); i >= 0 {
+				line = line[:i]
+			}
+			f := strings.Fields(line)
+			if msg := checkDocCommand(app, f[1:]); msg != "" || f[1] != name {
+				t.Errorf("--help example %d of %s: %s: %s", i, name, line, msg)
+			}
+		}
+	}
 	for _, c := range cmds {
 		if msg := checkDocCommand(app, c.args); msg != "" {
 			t.Errorf("%s:%d: edgecnn %s: %s", c.file, c.line, strings.Join(c.args, " "), msg)
@@ -213,6 +224,16 @@ func TestDocsCommands(t *testing.T) {
 				strings.Contains(a, "mydigits") || strings.Contains(a, "out/finetune") || strings.Contains(a, "edgetpu") ||
 				slices.Contains([]string{"--qat-epochs"}, a) {
 				runnable = false
+			}
+		}
+		for i, a := range c.args { // inputs the reader brings (meter.jpg, boards.ini)
+			if i > 0 && (c.args[i-1] == "--out" || c.args[i-1] == "--report") || strings.HasPrefix(a, "-") {
+				continue
+			}
+			if ext := filepath.Ext(a); ext != "" && len(ext) <= 7 {
+				if _, err := os.Stat(a); err != nil {
+					runnable = false
+				}
 			}
 		}
 		if !runnable {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
@@ -111,27 +112,33 @@ func printLineage(w io.Writer, ck *model.Checkpoint) {
 func printEvaluation(w io.Writer, path string, ev *train.Evaluation) {
 	fmt.Fprintf(w, "%s: accuracy %.2f%% (%d/%d), loss %.4f\n", path, ev.Accuracy, ev.Correct, ev.N, ev.Loss)
 	rej := ev.RejectClass()
+	name := func(c int) string {
+		if c == rej {
+			return model.RejectLabel
+		}
+		return strconv.Itoa(c)
+	}
 	if rej >= 0 {
-		fmt.Fprintf(w, "answered %q (not a digit): %d of %d images (%.2f%%; wrong unless the image is an \"x\")\n", model.RejectLabel, ev.Rejected, ev.N, ev.RejectRate)
+		fmt.Fprintf(w, "answered %q (not a digit): %d of %d digits (%.2f%%), counted as wrong\n", model.RejectLabel, ev.Rejected, ev.N, ev.RejectRate)
 	}
 	fmt.Fprintf(w, "\nclass  accuracy\n")
 	for c, a := range ev.PerClass {
-		if c == rej && sum(ev.Confusion[c]) == 0 {
+		if c == rej {
 			continue // no test image is a non-digit
 		}
-		fmt.Fprintf(w, "%5s  %7.2f%%\n", classLabel(c), a)
+		fmt.Fprintf(w, "%5s  %7.2f%%\n", name(c), a)
 	}
 	fmt.Fprintf(w, "\nconfusion matrix (rows: true class, columns: predicted)\n      ")
 	for c := range ev.Confusion {
-		fmt.Fprintf(w, "%6s", classLabel(c))
+		fmt.Fprintf(w, "%6s", name(c))
 	}
 	fmt.Fprintln(w)
 	for r, row := range ev.Confusion {
-		if r == rej && sum(row) == 0 {
-			continue // no test image is a non-digit
+		if r == rej {
+			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%6s", classLabel(r))
+		fmt.Fprintf(&b, "%6s", name(r))
 		for _, v := range row {
 			fmt.Fprintf(&b, "%6d", v)
 		}
@@ -145,12 +152,4 @@ func classLabel(c int) string {
 		return data.ClassLabels[c]
 	}
 	return fmt.Sprint(c)
-}
-
-func sum(v []int) int {
-	n := 0
-	for _, x := range v {
-		n += x
-	}
-	return n
 }

@@ -54,7 +54,7 @@ func evaluateEngine(c *cli.Context, e runtime.Engine, test *data.Set) (*train.Ev
 	}
 	x := make([]float32, batch*size)
 	y := make([]float32, batch*classes)
-	logits := e.Metadata()[model.MetaOutput] != "softmax"
+	logits := !runtime.ScoresAreProbabilities(e.Metadata())
 	ev := train.NewEvaluation(classes)
 	if l := e.Metadata()[model.MetaLabels]; l != "" {
 		labels, err := model.ParseLabels(l, classes)

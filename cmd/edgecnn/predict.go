@@ -117,12 +117,12 @@ func init() {
 				return fmt.Errorf("predict: %w", err)
 			}
 			defer rec.Engine().Close()
-			if note := rec.Note(); note != "" && !c.Bool("json") {
-				fmt.Fprintf(c.App.ErrWriter, "note: rejection of non-digits is by confidence only (≥ %.2f): the model has no \"x\" (not a digit) class\n", rec.Rejection().Threshold)
-			}
 			place := runtime.PlacementOf(rec.Engine(), engineOptions(c))
 			if place.Fallback {
 				fmt.Fprintf(c.App.ErrWriter, "predict: warning: running on %s %s, not %s: %s\n", place.Backend, place.Delegate, place.Requested, place.Reason)
+			}
+			if note := rec.Note(); note != "" && !c.Bool("json") {
+				fmt.Fprintf(c.App.ErrWriter, "note: rejection of non-digits is by confidence only (≥ %.2f): the model has no \"x\" (not a digit) class\n", rec.Rejection().Threshold)
 			}
 			enc := json.NewEncoder(c.App.Writer)
 			failed := 0

@@ -119,24 +119,23 @@ func quantizeAction(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("quantize: %w: %v", quantize.ErrTooFew, err)
 	}
-	// images converts a set; for a model with the "x" class a tenth as
-	// many generated non-digits (stream seed) are added first.
-	images := func(s *data.Set, seed uint64) (quantize.Images, error) {
-		if hasRejectClass(m) {
-			var err error
-			if s, err = train.WithNegatives(s, first.Train, seed, loadThreads(c)); err != nil {
-				return quantize.Images{}, err
-			}
+	nth, err := threads(c)
+	if err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	// A model with the reject class is calibrated and measured on
+	// generated negatives too (a tenth as many as the digits).
+	digits := train.DigitsOf(first.Train)
+	images := func(s *data.Set, negSeed uint64) (quantize.Images, error) {
+		im, err := quantize.FromSet(s, m.Norm)
+		if err != nil || negSeed == 0 {
+			return im, err
 		}
-		return quantize.FromSet(s, m.Norm)
+		return withNegatives(m, im, digits, negSeed, nth)
 	}
 	calib, err := images(calibSet, negSeedCalib)
 	if err != nil {
 		return err
-	}
-	nth, err := threads(c)
-	if err != nil {
-		return fmt.Errorf("quantize: %w", err)
 	}
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
 		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth}
@@ -164,7 +163,7 @@ func quantizeAction(c *cli.Context) error {
 					note = "held out"
 				}
 			}
-			im, err := quantize.FromSet(set, m.Norm)
+			im, err := images(set, 0)
 			if err != nil {
 				return err
 			}

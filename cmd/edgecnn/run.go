@@ -54,7 +54,7 @@ With --collect DIR it keeps the frames it doubted for labelling at /label (docs/
 			&cli.StringFlag{Name: "tls-key", Usage: "private key of --tls-cert (PEM)"},
 			&cli.StringSliceFlag{Name: "http-allow-host", Usage: "host name accepted in the Host header besides localhost, the host name, NAME.local and IP addresses (\"*\": any)"},
 			&cli.DurationFlag{Name: "stale-after", Usage: "unhealthy when the camera delivered no frame for this long (0: the longer of 5 s and 10 frame intervals at --fps)"},
-			&cli.StringFlag{Name: "model-sha256", Usage: "refuse to start unless the model file has this SHA-256 (default: check MODEL.sha256 when present)"},
+			&cli.StringFlag{Name: "model-sha256", Usage: "refuse to start unless the model file has this SHA-256 (default: MODEL.sha256, else SHA256SUMS beside the model, when present)"},
 			&cli.StringFlag{Name: "gpio-trigger", Usage: "GPIO pin name of a capture button (e.g. GPIO17), active low"},
 			&cli.StringFlag{Name: "gpio-led", Usage: "GPIO pin name of an LED lit while a digit is recognized"},
 			&cli.BoolFlag{Name: "wait-camera", Usage: "if the camera cannot be opened at start, keep retrying (unhealthy) instead of exiting"},
@@ -154,7 +154,7 @@ func runAction(c *cli.Context) error {
 	} else if how != "" {
 		log.Info("model verified", "model", c.String("model"), "sha256", how)
 	} else {
-		log.Info("model not verified: no --model-sha256 and no sidecar", "sidecar", agent.SumFile(c.String("model")))
+		log.Info("model not verified: no --model-sha256, sidecar or SHA256SUMS entry", "sidecar", agent.SumFile(c.String("model")))
 	}
 	newRec, err := newRecognizerFactory(c)
 	if err != nil {

@@ -64,8 +64,8 @@ func trainAction(c *cli.Context) error {
 		Momentum: c.Float64("momentum"), StepSize: c.Int("step-size"), Gamma: c.Float64("gamma"), Patience: c.Int("patience"),
 		Val: c.Int("val"), Augment: c.Bool("augment"), Seed: c.Uint64("seed"), Limit: c.Int("limit"), Threads: nth,
 		Width: c.Int("width"), BatchNorm: c.Bool("bn"), Dropout: c.Float64("dropout"),
-		Robust: c.Bool("robust"), Negatives: c.Float64("negatives"),
 		Freeze: c.String("freeze"), EpochSize: c.Int("epoch-size"),
+		Robust: c.Bool("robust"), Negatives: c.Float64("negatives"),
 	}
 	var initCk *model.Checkpoint
 	var initRef *model.CheckpointRef

@@ -53,8 +53,14 @@ func Wait(ctx context.Context, rawURL string, o Options) error {
 	var last error
 	for {
 		tries++
-		if last = once(ctx, o.Client, u.String()); last == nil {
+		err := once(ctx, o.Client, u.String())
+		if err == nil {
 			return nil
+		}
+		// An attempt cut short by the deadline says less than the one
+		// before it (a 503 with its reason, a refused connection).
+		if last == nil || ctx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-ctx.Done():

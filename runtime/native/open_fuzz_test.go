@@ -26,8 +26,8 @@ func FuzzOpenModel(f *testing.F) {
 			}
 		}
 	}
-	for _, g := range []int{16384, 64} {
-		b, err := tflite.Write(hugeGraph(g, g))
+	for _, g := range [][2]int{{8192, 4096}, {64, 64}} {
+		b, err := tflite.Write(hugeGraph(g[0], g[1]))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -13,25 +13,14 @@ import (
 	"github.com/edgecnn/edgecnn/internal/testenv"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/onnx"
-	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
 )
 
 // The native engine runs the .onnx twin of a model exactly as the .tflite.
 func TestOpenONNXMatchesTFLite(t *testing.T) {
-	ck, err := model.ReadCheckpointFile(filepath.Join(testenv.RepoRoot(t), "models", "mnist.ckpt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := model.FloatGraph(ck.Model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	tp, op := filepath.Join(dir, "m.tflite"), filepath.Join(dir, "m.onnx")
-	if err := tflite.WriteFile(tp, g); err != nil {
-		t.Fatal(err)
-	}
+	tp, ck, g := committedFloat(t)
+	dir := filepath.Dir(tp)
+	op := filepath.Join(dir, "m.onnx")
 	if err := onnx.WriteFile(op, g); err != nil {
 		t.Fatal(err)
 	}

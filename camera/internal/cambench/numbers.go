@@ -71,6 +71,7 @@ func numbers(args []string) error {
 	minConf := fs.Float64("min-confidence", 0.5, "recognizer minimum confidence")
 	jsonOut := fs.String("json", "", "also write the report here")
 	save := fs.String("save-wrong", "", "directory to save misread photos")
+	work := fs.Int("work", 0, "preprocess WorkSize (0: default)")
 	single := fs.Bool("single", false, "read without --multi (light-on-dark: one digit per photo)")
 	oracle := fs.Bool("oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Parse(args)
@@ -97,7 +98,7 @@ func numbers(args []string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := openRecognizer(*backend, *modelPath, 1, preprocess.Config{Multi: !*single}, float32(*minConf))
+	rec, err := openRecognizer(*backend, *modelPath, 1, preprocess.Config{Multi: !*single, WorkSize: *work}, float32(*minConf))
 	if err != nil {
 		return err
 	}

@@ -61,26 +61,25 @@ type Report struct {
 func main() {
 	var ms models
 	data := flag.String("data", "data/mnist", "MNIST directory (the test split feeds the digit photos)")
-	splitS := flag.String("split", "test", "photo split: tune or test")
+	splitS := flag.String("split", "test", "photo split: tuning or test")
 	nNon := flag.Int("nondigits", 1000, "non-digit photos")
 	nDig := flag.Int("digits", 1000, "single-digit photos")
 	size := flag.String("size", "320x240", "frame size")
 	jsonOut := flag.String("json", "", "also write the reports here")
-	minConf := flag.Float64("min-confidence", 0, "recognizer threshold for every model (0: each model's default; for exploring on the tune split)")
 	target := flag.Float64("target", 95, "non-digit target (percent answered \"no digit\"), checked for the last model")
 	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
 	flag.Parse()
-	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target, float32(*minConf)); err != nil {
+	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target); err != nil {
 		fmt.Fprintln(os.Stderr, "rejectbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64, minConf float32) error {
+func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64) error {
 	if len(ms) == 0 {
 		return errors.New("no -model given")
 	}
-	split, err := photoset.SplitByName(splitS)
+	split, err := photoset.ParseRejectSplit(splitS)
 	if err != nil {
 		return err
 	}
@@ -100,14 +99,14 @@ func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, t
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split.Name, len(non), len(dig), size)
+	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split, len(non), len(dig), size)
 	var reps []Report
 	for _, spec := range ms {
 		name, path, ok := strings.Cut(spec, "=")
 		if !ok {
 			name, path = filepath.Base(spec), spec
 		}
-		rep, err := measure(name, path, non, dig, minConf)
+		rep, err := measure(name, path, non, dig)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -162,7 +161,7 @@ func verdict(ok bool) string {
 }
 
 // measure recognizes every photo with the model, two goroutines.
-func measure(name, path string, non, dig []photoset.Sample, minConf float32) (Report, error) {
+func measure(name, path string, non, dig []photoset.Sample) (Report, error) {
 	rep := Report{Name: name, Model: path, NonDigits: len(non), Digits: len(dig),
 		NoDigitPerKind: map[string]int{}, PhotosPerKind: map[string]int{}, Reasons: map[string]int{},
 		DigitsPerKind: map[string]int{}, CorrectPerKind: map[string]int{}}
@@ -176,7 +175,7 @@ func measure(name, path string, non, dig []photoset.Sample, minConf float32) (Re
 		if err != nil {
 			return rep, err
 		}
-		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{MinConfidence: minConf})
+		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{})
 		if err != nil {
 			eng.Close()
 			return rep, err
