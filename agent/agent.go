@@ -599,10 +599,12 @@ func reading(f camera.Frame, text string, conf float32, res Result) publish.Read
 	r := publish.Reading{Time: f.Time.UTC(), Seq: f.Seq, Digits: text, Confidence: conf}
 	switch {
 	case text != "":
+	case res.Text == "" && res.Reason != "":
+		r.Reason = res.Reason // ReasonNoInk, ReasonNotDigit, ReasonLowConfidence
 	case res.Rejected > 0:
-		r.Reason = "low confidence"
+		r.Reason = ReasonLowConfidence
 	default:
-		r.Reason = "no digit found"
+		r.Reason = ReasonNoInk
 	}
 	return r
 }

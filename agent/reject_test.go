@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -267,5 +268,69 @@ func TestLinesReason(t *testing.T) {
 				t.Errorf("%s: frame %d: digits %q reason %q rejection %q, want \"\" %q %q", c.name, l.Seq, l.Digits, l.Reason, l.Rejection, c.reasons[i], c.rejection)
 			}
 		}
+	}
+}
+
+// The committed reject-class model (models/mnist-reject.ckpt) reads the
+// committed digit photos and answers "no digit" for generated non-digit
+// photos (tuning split), with the reason.
+func TestRejectModelPhotos(t *testing.T) {
+	ck, err := model.ReadCheckpointFile(filepath.Join(repoRoot(t), "models", "mnist-reject.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Model.Arch.Classes != 11 || model.RejectIndex(ck.Model.Labels) != 10 || !(ck.Model.RejectThreshold > 0) {
+		t.Fatalf("classes %d labels %v threshold %v", ck.Model.Arch.Classes, ck.Model.Labels, ck.Model.RejectThreshold)
+	}
+	g, err := model.FloatGraph(ck.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "reject.tflite")
+	if err := tflite.WriteFile(p, g); err != nil {
+		t.Fatal(err)
+	}
+	r := openRec(t, p, RecognizerConfig{})
+	if rj := r.Rejection(); !rj.Class || rj.Source != "model" || r.Note() != "" {
+		t.Fatalf("rejection %+v note %q", rj, r.Note())
+	}
+	correct, ps := 0, photos(t)
+	for _, f := range ps {
+		img, err := camera.DecodeFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Recognize(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text == strings.TrimSuffix(f[strings.LastIndex(f, "-d")+2:], ".jpg") {
+			correct++
+		}
+	}
+	non, err := photoset.NonDigits(photoset.Tuning, 60, 320, 240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejected := 0
+	for _, s := range non {
+		img, err := camera.DecodeJPEG(s.JPEG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.Recognize(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text == "" {
+			rejected++
+			if res.Reason == "" {
+				t.Errorf("%s photo: no digit without a reason", s.Kind)
+			}
+		}
+	}
+	t.Logf("digit photos %d/%d right; non-digit photos %d/%d answered \"no digit\"", correct, len(ps), rejected, len(non))
+	if correct*10 < len(ps)*9 || rejected*10 < len(non)*8 {
+		t.Fatalf("digit photos %d/%d right (want ≥ 90%%), non-digits %d/%d rejected (want ≥ 80%%)", correct, len(ps), rejected, len(non))
 	}
 }
