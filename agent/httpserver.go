@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/tls"
 	"fmt"
+	"math"
 	"net/http"
 	"time"
 
@@ -48,7 +49,7 @@ func (cfg *Config) validate() error {
 	if err := CheckInt("smooth", cfg.Smooth, 1, 1000); err != nil {
 		return err
 	}
-	if err := CheckInt("max-frames", cfg.MaxFrames, 0, 1<<40); err != nil {
+	if err := CheckInt("max-frames", cfg.MaxFrames, 0, math.MaxInt32); err != nil {
 		return err
 	}
 	if cfg.Workers < 0 || cfg.MaxUpload < 0 || cfg.MaxPixels < 0 {
