@@ -14,10 +14,15 @@
 #                             out/demo/model.int8.tflite from the quantizer); for the
 #                             tflite/onnxruntime rows set BENCH_BIN=bin/edgecnn-full
 #                             (make build-full), otherwise they show "not built in".
+#   make bench-arm64-model    per arm64 board of the board table: instructions, SIMD
+#                             instructions, loads/stores and their bytes of the int8
+#                             GEMM kernels per batch-1 seed-CNN inference, counted
+#                             from gemm_arm64.s (runtime/kernels/qgemm/armmodel);
+#                             qemu cannot time the boards, so this is the arm64 figure
 
 APT_PACKAGES  += qemu-user-static
 TEST_TARGETS  += test-runtime-noasm test-runtime-arm64 test-runtime-armv7
-BENCH_TARGETS += bench-runtime
+BENCH_TARGETS += bench-runtime bench-arm64-model
 
 RUNTIME_PKGS  := ./runtime/qmath ./runtime/kernels/... ./runtime/native/...
 RUNTIME_QEMU  := $(CACHE)/runtime-qemu
@@ -25,7 +30,10 @@ RUNTIME_TESTS := qmath:runtime/qmath kernels:runtime/kernels qgemm:runtime/kerne
 BENCH_BIN     ?= $(BIN)
 BENCH_MODELS  ?= out/demo/model.tflite out/demo/model.int8.tflite
 
-.PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime
+.PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime bench-arm64-model
+
+bench-arm64-model:
+	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s
 
 test-runtime-noasm:
 	$(GO) test -count=1 -tags noasm $(RUNTIME_PKGS)

@@ -16,13 +16,23 @@ func gemmDot(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, 
 //go:noescape
 func gemmNEON(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
 
+// gemvDot is gemmDot for a single row (fully connected layers at batch 1).
+//
+//go:noescape
+func gemvDot(a *byte, w *int8, ksteps, nblk int, c *int32)
+
+// gemvNEON is gemmNEON for a single row.
+//
+//go:noescape
+func gemvNEON(a *byte, w *int8, ksteps, nblk int, c *int32)
+
 func asmKernels() []kernel {
 	var ks []kernel
 	if cpu.ARM64.HasASIMDDP { // "asimddp" is the dotprod HWCAP
-		ks = append(ks, kernel{name: "neon-dotprod", fn: gemmDot})
+		ks = append(ks, kernel{name: "neon-dotprod", fn: gemmDot, gemv: gemvDot})
 	}
 	if cpu.ARM64.HasASIMD {
-		ks = append(ks, kernel{name: "neon", fn: gemmNEON})
+		ks = append(ks, kernel{name: "neon", fn: gemmNEON, gemv: gemvNEON})
 	}
 	return ks
 }

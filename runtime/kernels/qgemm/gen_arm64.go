@@ -210,10 +210,132 @@ func neonKernel() {
 	p("\tRET")
 }
 
+// gemvPrologue loads the one-row arguments: R0 a, R2 w (running: the
+// packed blocks follow each other), R3 ksteps, R4 nblk, R5 c (running).
+func gemvPrologue(name string) {
+	p("// func %s(a *byte, w *int8, ksteps, nblk int, c *int32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVD a+0(FP), R0")
+	p("\tMOVD w+8(FP), R2")
+	p("\tMOVD ksteps+16(FP), R3")
+	p("\tMOVD nblk+24(FP), R4")
+	p("\tMOVD c+32(FP), R5")
+}
+
+// dotGemv is gemmDot for a single row (a fully connected layer at batch
+// 1): per 16-channel block, two k steps per iteration into two sets of
+// accumulators (V0–V3 even steps, V4–V7 odd steps: two independent SDOT
+// chains per channel group), one more step for odd ksteps, V4–V7 added
+// into V0–V3 at the end. V16–V23 weights, V24/V25 the replicated A bytes.
+// It reads exactly the 4·ksteps bytes of a.
+func dotGemv() {
+	gemvPrologue("gemvDot")
+	p("dgv_block:")
+	p("\tMOVD R0, R10")
+	for i := 0; i < 8; i++ {
+		p("\tVEOR V%d.B16, V%d.B16, V%d.B16", i, i, i)
+	}
+	p("\tMOVD R3, R14")
+	p("\tSUBS $2, R14, R14")
+	p("\tBLT dgv_tail")
+	p("dgv_k2:")
+	p("\tVLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	p("\tVLD1.P 64(R2), [V20.B16, V21.B16, V22.B16, V23.B16]")
+	p("\tVLD1R.P 4(R10), [V24.S4]")
+	p("\tVLD1R.P 4(R10), [V25.S4]")
+	for q := 0; q < 4; q++ {
+		sdot(q, 16+q, 24)
+	}
+	for q := 0; q < 4; q++ {
+		sdot(4+q, 20+q, 25)
+	}
+	p("\tSUBS $2, R14, R14")
+	p("\tBGE dgv_k2")
+	p("dgv_tail:")
+	p("\tADDS $2, R14, R14")
+	p("\tBEQ dgv_store")
+	p("\tVLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	p("\tVLD1R.P 4(R10), [V24.S4]")
+	for q := 0; q < 4; q++ {
+		sdot(q, 16+q, 24)
+	}
+	p("dgv_store:")
+	for q := 0; q < 4; q++ {
+		p("\tVADD V%d.S4, V%d.S4, V%d.S4", 4+q, q, q)
+	}
+	p("\tVST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R5)")
+	p("\tSUBS $1, R4, R4")
+	p("\tBNE dgv_block")
+	p("\tRET")
+	p("")
+}
+
+// neonGemv is gemmNEON for a single row: the same two k steps per
+// iteration (SMULL/SMLAL, SMULL2/SMLAL2 into int16, SADALP into the int32
+// accumulators lo(q) = V(2q), hi(q) = V(2q+1)), with a separate int16
+// temporary pair per weight register (V8+2q, V9+2q) so the four chains
+// are independent. V16–V23 weights, V24/V25 the replicated A bytes. It
+// reads exactly the 4·ksteps bytes of a.
+func neonGemv() {
+	gemvPrologue("gemvNEON")
+	p("ngv_block:")
+	p("\tMOVD R0, R10")
+	for i := 0; i < 8; i++ {
+		p("\tVEOR V%d.B16, V%d.B16, V%d.B16", i, i, i)
+	}
+	p("\tMOVD R3, R14")
+	p("\tSUBS $2, R14, R14")
+	p("\tBLT ngv_tail")
+	p("ngv_k2:")
+	p("\tVLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	p("\tVLD1.P 64(R2), [V20.B16, V21.B16, V22.B16, V23.B16]")
+	p("\tVLD1R.P 4(R10), [V24.S4]")
+	p("\tVLD1R.P 4(R10), [V25.S4]")
+	for q := 0; q < 4; q++ {
+		smull(false, 8+2*q, 16+q, 24)
+		smull(true, 9+2*q, 16+q, 24)
+	}
+	for q := 0; q < 4; q++ {
+		smlal(false, 8+2*q, 20+q, 25)
+		smlal(true, 9+2*q, 20+q, 25)
+	}
+	for q := 0; q < 4; q++ {
+		sadalp(2*q, 8+2*q)
+		sadalp(2*q+1, 9+2*q)
+	}
+	p("\tSUBS $2, R14, R14")
+	p("\tBGE ngv_k2")
+	p("ngv_tail:")
+	p("\tADDS $2, R14, R14")
+	p("\tBEQ ngv_store")
+	p("\tVLD1.P 64(R2), [V16.B16, V17.B16, V18.B16, V19.B16]")
+	p("\tVLD1R.P 4(R10), [V24.S4]")
+	for q := 0; q < 4; q++ {
+		smull(false, 8+2*q, 16+q, 24)
+		smull(true, 9+2*q, 16+q, 24)
+	}
+	for q := 0; q < 4; q++ {
+		sadalp(2*q, 8+2*q)
+		sadalp(2*q+1, 9+2*q)
+	}
+	p("ngv_store:")
+	for q := 0; q < 4; q++ {
+		// VADDP Vm, Vn, Vd: Vd = (Vn0+Vn1, Vn2+Vn3, Vm0+Vm1, Vm2+Vm3).
+		p("\tVADDP V%d.S4, V%d.S4, V%d.S4", 2*q+1, 2*q, 16+q)
+	}
+	p("\tVST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R5)")
+	p("\tSUBS $1, R4, R4")
+	p("\tBNE ngv_block")
+	p("\tRET")
+}
+
 func main() {
 	header()
 	dotKernel()
 	neonKernel()
+	p("")
+	dotGemv()
+	neonGemv()
 	if err := os.WriteFile("gemm_arm64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

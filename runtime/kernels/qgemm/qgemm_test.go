@@ -223,6 +223,18 @@ func TestSelectedKernel(t *testing.T) {
 	if got := c[0] + p.Offset(0, 0); got != ref {
 		t.Fatalf("selected kernel: got %d, want %d", got, ref)
 	}
+	// The single-row (batch-1 fully connected) path of the selected kernel.
+	wantGemv := map[string]bool{"avx512vnni": true, "neon-dotprod": true, "neon": true}[Kernel()]
+	if p.HasGemv() != wantGemv {
+		t.Fatalf("kernel %s: HasGemv = %v, want %v", Kernel(), p.HasGemv(), wantGemv)
+	}
+	if wantGemv {
+		cv := make([]int32, 16)
+		p.Gemv(a[:8], cv)
+		if got := cv[0] + p.Offset(0, 0); got != ref {
+			t.Fatalf("selected kernel Gemv: got %d, want %d", got, ref)
+		}
+	}
 }
 
 // TestGemvEqualsReference: the single-row path of every kernel.
@@ -264,6 +276,113 @@ func TestGemvEqualsReference(t *testing.T) {
 				for i := 16 * p.NBlk; i < len(c); i++ {
 					if c[i] != guard {
 						t.Fatalf("%s gemv: wrote past row 0 at %d", kn.name, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// twinOf is the pure-Go kernel computing what kn computes (same A layout).
+func twinOf(kn kernel) kernel {
+	if kn.flip != 0 {
+		return kernel{name: "go-unsigned", flip: kn.flip, fn: gemmGoUnsigned}
+	}
+	return kernel{name: "go", fn: gemmGoPtr}
+}
+
+// TestGemvEqualsTwin: every single-row kernel against its pure-Go twin
+// (the generic four-row path, row 0), raw int32 results bit for bit over
+// all 16·NBlk columns: odd and even k steps (both tails), 1 to 11 blocks,
+// fc1's 3136×128, extremes (−128 inputs, ±127 weights) over-represented;
+// the row is the exact 4·KSteps-byte slice and c sits between guards.
+func TestGemvEqualsTwin(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kn := range allKernels() {
+		if kn.gemv == nil {
+			continue
+		}
+		tw := twinOf(kn)
+		for it := 0; it < 120; it++ {
+			n, k := 1+r.IntN(170), 1+r.IntN(70)
+			switch it {
+			case 0:
+				n, k = 128, 3136
+			case 1:
+				n, k = 1, 1
+			case 2:
+				n, k = 17, 5 // two k steps: one iteration, no tail
+			case 3:
+				n, k = 33, 9 // three k steps: one iteration and the tail
+			}
+			a := make([]int8, k)
+			w := make([]int8, n*k)
+			fill(r, a, -128)
+			fill(r, w, -127)
+			p, err := packWith(kn, w, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, err := packWith(tw, w, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ab := make([]byte, 4*4*p.KSteps)
+			for i := range ab {
+				ab[i] = byte(r.IntN(256)) // junk padding and scratch rows
+			}
+			for i, v := range a {
+				ab[i] = byte(v) ^ kn.flip
+			}
+			const pad = 13
+			cb := make([]int32, pad+16*p.NBlk+pad)
+			for i := range cb {
+				cb[i] = guard
+			}
+			p.Gemv(ab[:4*p.KSteps], cb[pad:pad+16*p.NBlk])
+			want := make([]int32, 4*16*q.NBlk)
+			q.Gemv(ab, want)
+			for i := 0; i < pad; i++ {
+				if cb[i] != guard || cb[len(cb)-1-i] != guard {
+					t.Fatalf("%s gemv n=%d k=%d: guard overwritten", kn.name, n, k)
+				}
+			}
+			for o := 0; o < 16*p.NBlk; o++ {
+				if got := cb[pad+o]; got != want[o] {
+					t.Fatalf("%s gemv n=%d k=%d: C[%d] = %d, twin %s %d", kn.name, n, k, o, got, tw.name, want[o])
+				}
+			}
+		}
+	}
+}
+
+// TestGemvSaturationExtremes: one row of every product at its extreme,
+// sums an int16 or saturating kernel would clip, odd and even k steps.
+func TestGemvSaturationExtremes(t *testing.T) {
+	for _, kn := range allKernels() {
+		for _, k := range []int{1000, 1001, 3136} {
+			for _, av := range []int8{-128, 127} {
+				for _, wv := range []int8{-127, 127} {
+					const n = 19
+					a := make([]byte, 4*k+16)
+					w := make([]int8, n*k)
+					for i := range a {
+						a[i] = byte(av) ^ kn.flip
+					}
+					for i := range w {
+						w[i] = wv
+					}
+					p, err := packWith(kn, w, n, k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := make([]int32, 4*16*p.NBlk)
+					p.Gemv(a, c)
+					want := int32(av) * int32(wv) * int32(k)
+					for o := 0; o < n; o++ {
+						if got := c[o] + p.Offset(o, 0); got != want {
+							t.Fatalf("%s k=%d a=%d w=%d: C[%d] = %d, want %d", kn.name, k, av, wv, o, got, want)
+						}
 					}
 				}
 			}
