@@ -26,7 +26,15 @@ var (
 	// confidence than the whole.
 	pairAspect = 90
 	pairConf   = float32(0.95)
+	// Two-piece cuts scored below altCutBelow, of a cluster scored below
+	// altWholeBelow whole (a reject class says "not one digit"), try up to altCuts other cut columns, at least
+	// altCutLo % of the width from an edge.
+	altCutBelow   = float32(0.9)
+	altWholeBelow = float32(0.5)
+	altCutLo      = 15
 )
+
+const altCuts = 3
 
 // chooseSplits decides, for each cluster of the row wide enough to hold
 // touching digits, into how many pieces to cut it: every k from 1 to
@@ -34,7 +42,6 @@ var (
 // and scored, and the k whose weakest piece is most confidently a digit
 // wins (ties to the shape's default).
 func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
-	oN := p.cfg.Width * p.cfg.Height
 	out := p.groups[:0:0] // a fresh list only when something changes
 	changed := false
 	for gi, g := range p.groups {
@@ -60,33 +67,31 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 				scores[k] = -1
 				continue
 			}
-			p.cand = grow(p.cand, k*oN)
-			p.candC = grow(p.candC, k)
-			ok := true
-			for i, pc := range pieces {
-				if pc.w()*100 < pc.h()*12 {
-					ok = false
-					break
-				}
-				ink := p.candInk(oN)
-				if _, good := p.render(pc, fr, ink); !good {
-					ok = false
-					break
-				}
-				p.normalize(ink, p.cand[i*oN:(i+1)*oN])
-			}
-			if !ok {
-				scores[k] = -1
-				continue
-			}
-			if err := p.scorer(p.cand[:k*oN], k, p.candC[:k]); err != nil {
-				return fmt.Errorf("preprocess: scoring split candidates: %w", err)
-			}
-			s := float32(1)
-			for _, c := range p.candC[:k] {
-				s = min(s, c)
+			s, err := p.scorePieces(pieces, fr)
+			if err != nil {
+				return err
 			}
 			scores[k] = s
+		}
+		// Two touching digits of unequal width (a "1" beside a "4") are
+		// not cut near the middle: when neither the whole nor the middle
+		// cut reads confidently, try the deepest other minima of the
+		// projection as the cut too and keep the best scored.
+		cut2 := -1
+		if kmax >= 2 && scores[2] < altCutBelow && scores[1] < altWholeBelow {
+			var alts [altCuts]int
+			for _, c := range p.altCuts(g, fr.ww, alts[:0]) {
+				p.cgs = append(p.cgs[:0], g, g)
+				p.cgs[0].x1, p.cgs[1].x0 = c-1, c
+				p.cgs[0].inkSum, p.cgs[1].inkSum = g.inkSum/2, g.inkSum/2
+				s, err := p.scorePieces(p.cgs, fr)
+				if err != nil {
+					return err
+				}
+				if s > scores[2] {
+					scores[2], cut2 = s, c
+				}
+			}
 		}
 		bestK, bestS := k0, scores[k0]
 		for k := 1; k <= kmax; k++ {
@@ -110,7 +115,13 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 			out = append(out, p.groups[:gi]...)
 			changed = true
 		}
-		p.cgs = p.cut(g, bestK, fr.ww, p.cgs[:0])
+		if bestK == 2 && cut2 >= 0 {
+			p.cgs = append(p.cgs[:0], g, g)
+			p.cgs[0].x1, p.cgs[1].x0 = cut2-1, cut2
+			p.cgs[0].inkSum, p.cgs[1].inkSum = g.inkSum/2, g.inkSum/2
+		} else {
+			p.cgs = p.cut(g, bestK, fr.ww, p.cgs[:0])
+		}
 		out = append(out, p.cgs...)
 	}
 	if changed {
@@ -118,6 +129,66 @@ func (p *Preprocessor) chooseSplits(fr *frameInfo) error {
 		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
 	}
 	return nil
+}
+
+// scorePieces renders and scores pieces: the lowest confidence of a
+// piece, or -1 when a piece is too thin or holds no ink.
+func (p *Preprocessor) scorePieces(pieces []group, fr *frameInfo) (float32, error) {
+	oN := p.cfg.Width * p.cfg.Height
+	k := len(pieces)
+	p.cand = grow(p.cand, k*oN)
+	p.candC = grow(p.candC, k)
+	for i, pc := range pieces {
+		if pc.w()*100 < pc.h()*12 {
+			return -1, nil
+		}
+		ink := p.candInk(oN)
+		if _, good := p.render(pc, fr, ink); !good {
+			return -1, nil
+		}
+		p.normalize(ink, p.cand[i*oN:(i+1)*oN])
+	}
+	if err := p.scorer(p.cand[:k*oN], k, p.candC[:k]); err != nil {
+		return 0, fmt.Errorf("preprocess: scoring split candidates: %w", err)
+	}
+	s := float32(1)
+	for _, c := range p.candC[:k] {
+		s = min(s, c)
+	}
+	return s, nil
+}
+
+// altCuts appends to dst up to altCuts columns where g could be cut in
+// two besides cut's own: the deepest local minima of its column
+// projection between altCutLo % and 100 − altCutLo % of its width
+// (p.proj as cut left it for g).
+func (p *Preprocessor) altCuts(g group, ww int, dst []int) []int {
+	w := g.w()
+	p.cgs = p.cut(g, 2, ww, p.cgs[:0]) // fills p.proj; its own cut is already scored
+	own := -1
+	if len(p.cgs) == 2 {
+		own = p.cgs[1].x0 - g.x0
+	}
+	proj := p.proj[:w]
+	lo, hi := max(2, w*altCutLo/100), min(w-3, w-w*altCutLo/100)
+	for c := lo; c <= hi; c++ {
+		if c == own || proj[c] > proj[c-1] || proj[c] > proj[c+1] {
+			continue
+		}
+		// keep the altCuts deepest, in dst sorted by depth
+		if len(dst) == cap(dst) && proj[c] >= proj[dst[len(dst)-1]-g.x0] {
+			continue
+		}
+		if len(dst) < cap(dst) {
+			dst = append(dst, 0)
+		}
+		i := len(dst) - 1
+		for ; i > 0 && proj[dst[i-1]-g.x0] > proj[c]; i-- {
+			dst[i] = dst[i-1]
+		}
+		dst[i] = c + g.x0
+	}
+	return dst
 }
 
 // candInk returns a scratch ink buffer of n values.
