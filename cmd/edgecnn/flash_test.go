@@ -70,7 +70,7 @@ func TestDoctorCommandOnFixture(t *testing.T) {
 }
 
 func TestUnknownCommandSuggests(t *testing.T) {
-	cmd := trainCLICommand(t, "trian", "--epochs", "1")
+	cmd := trainCLICommand(t, "predcit", "--model", "m.tflite")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -82,8 +82,8 @@ func TestUnknownCommandSuggests(t *testing.T) {
 		t.Errorf("stdout not empty: %q", out.String())
 	}
 	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], `did you mean "train"?`) {
-		t.Errorf("stderr %q: want one line suggesting train", errb.String())
+	if len(lines) != 1 || !strings.Contains(lines[0], `did you mean "predict"?`) {
+		t.Errorf("stderr %q: want one line suggesting predict", errb.String())
 	}
 	cmd = trainCLICommand(t, "zzzzzz")
 	errb.Reset()
