@@ -276,7 +276,9 @@ func TestPreviewLinksLabelInChromium(t *testing.T) {
 	if err := b.WaitFor(ctx, `document.readyState === "complete" && document.getElementById("label-link")`); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Eval(ctx, `document.getElementById("label-link").click()`, nil); err != nil {
+	// Click after the evaluation returns: the navigation it starts must not
+	// race the answer to Runtime.evaluate.
+	if err := b.Eval(ctx, `setTimeout(() => document.getElementById("label-link").click(), 0)`, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.WaitFor(ctx, `location.pathname === "/label" && document.body && document.body.dataset.ready === "1"`); err != nil {

@@ -285,14 +285,15 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 func TestTLSAndNonLoopbackWarning(t *testing.T) {
 	cert, key, pool := selfSigned(t, t.TempDir())
 	var logBuf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logBuf}, nil))
+	sw := &syncWriter{w: &logBuf, mu: chanMutex{c: make(chan struct{}, 1)}}
+	log := slog.New(slog.NewTextHandler(sw, nil))
 	_, base := startAgent(t, Config{Security: HTTPSecurity{CertFile: cert, KeyFile: key}, Log: log}, nil)
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	if resp, body := do(t, c, "GET", base+"/healthz", nil); resp.StatusCode != 200 || resp.TLS == nil {
 		t.Fatalf("https /healthz: %d %s", resp.StatusCode, body)
 	}
-	if strings.Contains(logBuf.String(), "reachable from other machines") {
-		t.Fatalf("warning on a loopback address:\n%s", logBuf.String())
+	if strings.Contains(sw.text(), "reachable from other machines") {
+		t.Fatalf("warning on a loopback address:\n%s", sw.text())
 	}
 	if _, err := New(Config{NewRecognizer: realRecognizer(t, RecognizerConfig{}), HTTPAddr: "127.0.0.1:0",
 		Security: HTTPSecurity{CertFile: cert}}); err == nil {
@@ -304,10 +305,15 @@ func TestTLSAndNonLoopbackWarning(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot listen on 0.0.0.0: %v", err)
 	}
-	logBuf.Reset()
+	sw.reset()
 	startAgent(t, Config{Log: log}, ln)
-	if !strings.Contains(logBuf.String(), "reachable from other machines without authentication") {
-		t.Fatalf("no warning for 0.0.0.0:\n%s", logBuf.String())
+	// The warning is logged as the server starts: wait for it (bounded).
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(sw.text(), "reachable from other machines without authentication") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning for 0.0.0.0:\n%s", sw.text())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -317,6 +323,19 @@ type syncWriter struct {
 }
 
 type chanMutex struct{ c chan struct{} }
+
+// text is what was written so far; reset forgets it (both under the lock).
+func (s *syncWriter) text() string {
+	s.mu.c <- struct{}{}
+	defer func() { <-s.mu.c }()
+	return s.w.(*bytes.Buffer).String()
+}
+
+func (s *syncWriter) reset() {
+	s.mu.c <- struct{}{}
+	defer func() { <-s.mu.c }()
+	s.w.(*bytes.Buffer).Reset()
+}
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	if s.mu.c == nil {
