@@ -13,6 +13,7 @@ import (
 	"github.com/edgecnn/edgecnn/model/onnx"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/quantize"
+	"github.com/edgecnn/edgecnn/quantize/qdata"
 	"github.com/edgecnn/edgecnn/train/mnist"
 	"github.com/urfave/cli/v2"
 )
@@ -189,7 +190,7 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	if nCalib+nVal > set.N {
 		return nil, fmt.Errorf("export: --calib %d plus --val %d exceed the %d training images", nCalib, nVal, set.N)
 	}
-	calib, err := imagesWithNegatives(m, set, 0, nCalib, set, negSeedCalib, c.Int("threads"))
+	calib, err := qdata.FromMNIST(m, set, 0, nCalib, qdata.SeedCalib, c.Int("threads"))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +200,7 @@ func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName stri
 	}
 	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
 	if nVal > 0 {
-		if opts.Val, err = imagesWithNegatives(m, set, nCalib, nCalib+nVal, set, negSeedVal, c.Int("threads")); err != nil {
+		if opts.Val, err = qdata.FromMNIST(m, set, nCalib, nCalib+nVal, qdata.SeedVal, c.Int("threads")); err != nil {
 			return nil, err
 		}
 	}
