@@ -156,9 +156,9 @@ func Build(r Request) (*Sets, error) {
 }
 
 // QATImages are the training images of quantization-aware fine-tuning:
-// the first source's training images outside the calibration and
-// validation slices, at most limit of them (0: all). Fine-tuning needs a
-// single MNIST source.
+// the first source's training images outside the validation slice
+// [nCalib, nCalib+nVal) (which measures the PTQ drop), at most limit of
+// them (0: all). Fine-tuning needs a single MNIST source.
 func QATImages(sources []*data.Source, nCalib, nVal, limit int) (pix []uint8, labels []uint8, index []int, err error) {
 	tr := sources[0].Train
 	if len(sources) > 1 || sources[0].Info.Kind != data.KindMNIST {
