@@ -178,34 +178,8 @@ type Settings struct {
 // is set it also sets the Go memory limit from the memory budget.
 func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	log := s.Log
-	nums := s.Numbers
-	if err := nums.Check(); err != nil {
-		return nil, nil, err
-	}
-	mem, memSrc := MemoryAvailable()
-	if nums.MemoryMiB > 0 {
-		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
-	}
-	limits := LimitsFor(mem)
-	if nums.MemoryMiB > 0 && !s.EngineMemorySet {
-		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
-		s.Recognizer.Engine.MaxMemory = int64(min(max(nums.MemoryMiB/4, 64), 1024)) << 20
-	}
-	if err := s.Limits.apply(&limits); err != nil {
-		return nil, nil, err
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(GoMemoryLimit(mem))
-	}
-	sec := s.Security
-	if s.TokenFile != "" {
-		tok, err := ReadTokenFile(s.TokenFile)
-		if err != nil {
-			return nil, nil, err
-		}
-		sec.Token = tok
-	}
-	if err := sec.Check(); err != nil {
+	limits, sec, mem, memSrc, err := s.limits()
+	if err != nil {
 		return nil, nil, err
 	}
 	model := s.Recognizer.Model
@@ -227,37 +201,9 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	}
 	place := runtime.PlacementOf(probe.Engine(), s.Recognizer.Engine)
 	probe.Engine().Close()
-	w, h, err := camera.ParseSize(s.Size)
+	openCam, stale, err := s.camera(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--size: %w", err)
-	}
-	copt := s.CameraOptions
-	copt.Width, copt.Height = w, h
-	spec := s.Camera
-	stale := s.StaleAfter
-	if stale == 0 {
-		stale = max(5*time.Second, time.Duration(10/nums.FPS*float64(time.Second)))
-	}
-	if stale < 0 || stale > 24*time.Hour {
-		return nil, nil, fmt.Errorf("--stale-after %v out of range [0, 24h]", stale)
-	}
-	// Fail fast when the camera cannot be opened at start (unless
-	// WaitCamera: a service that starts before the camera appears);
-	// once running, camera failures are retried with backoff.
-	first, err := camera.Open(ctx, spec, copt)
-	if err != nil && (!s.WaitCamera || errors.Is(err, camera.ErrSpec)) {
 		return nil, nil, err
-	}
-	if err != nil {
-		log.Warn("camera not available yet; retrying with backoff", "err", err)
-	}
-	openCam := func(ctx context.Context) (camera.Source, error) {
-		if first != nil {
-			s := first
-			first = nil
-			return s, nil
-		}
-		return camera.Open(ctx, spec, copt)
 	}
 	trig, led, err := OpenGPIO(s.GPIOTrigger, s.GPIOLED)
 	if err != nil {
@@ -289,7 +235,7 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: s.Smooth, MaxFrames: s.MaxFrames, Out: s.Out,
 		HTTPAddr: s.HTTPAddr, Limits: limits, Security: sec,
-		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale, Placement: &place,
+		OneShot: strings.HasPrefix(s.Camera, "stdin:"), StaleAfter: stale, Placement: &place,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 		Collector: col,
 	}
@@ -321,9 +267,83 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 			closeCol()
 		}
 	}
-	log.Info("running", "camera", spec, "model", model, "backend", s.Recognizer.Backend,
+	log.Info("running", "camera", s.Camera, "model", model, "backend", s.Recognizer.Backend,
 		"memory_mib", mem>>20, "memory_from", memSrc)
 	return a, cleanup, nil
+}
+
+// limits derives the HTTP limits and security from the memory budget and
+// the flags given. Unless GOMEMLIMIT is set it also sets the Go memory
+// limit; a --memory budget without --engine-memory sets the engine limit.
+func (s *Settings) limits() (limits Limits, sec HTTPSecurity, mem int64, memSrc string, err error) {
+	nums := s.Numbers
+	if err := nums.Check(); err != nil {
+		return limits, sec, 0, "", err
+	}
+	mem, memSrc = MemoryAvailable()
+	if nums.MemoryMiB > 0 {
+		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
+	}
+	limits = LimitsFor(mem)
+	if nums.MemoryMiB > 0 && !s.EngineMemorySet {
+		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
+		s.Recognizer.Engine.MaxMemory = int64(min(max(nums.MemoryMiB/4, 64), 1024)) << 20
+	}
+	if err := s.Limits.apply(&limits); err != nil {
+		return limits, sec, 0, "", err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(GoMemoryLimit(mem))
+	}
+	sec = s.Security
+	if s.TokenFile != "" {
+		tok, err := ReadTokenFile(s.TokenFile)
+		if err != nil {
+			return limits, sec, 0, "", err
+		}
+		sec.Token = tok
+	}
+	if err := sec.Check(); err != nil {
+		return limits, sec, 0, "", err
+	}
+	return limits, sec, mem, memSrc, nil
+}
+
+// camera checks the camera settings and opens the camera once, so that a
+// camera that cannot be opened fails fast (unless WaitCamera: a service
+// that starts before the camera appears); once running, camera failures
+// are retried with backoff. It returns the agent's OpenCamera and the
+// stale-frame limit.
+func (s *Settings) camera(ctx context.Context) (func(context.Context) (camera.Source, error), time.Duration, error) {
+	w, h, err := camera.ParseSize(s.Size)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--size: %w", err)
+	}
+	copt := s.CameraOptions
+	copt.Width, copt.Height = w, h
+	spec := s.Camera
+	stale := s.StaleAfter
+	if stale == 0 {
+		stale = max(5*time.Second, time.Duration(10/s.Numbers.FPS*float64(time.Second)))
+	}
+	if stale < 0 || stale > 24*time.Hour {
+		return nil, 0, fmt.Errorf("--stale-after %v out of range [0, 24h]", stale)
+	}
+	first, err := camera.Open(ctx, spec, copt)
+	if err != nil && (!s.WaitCamera || errors.Is(err, camera.ErrSpec)) {
+		return nil, 0, err
+	}
+	if err != nil {
+		s.Log.Warn("camera not available yet; retrying with backoff", "err", err)
+	}
+	return func(ctx context.Context) (camera.Source, error) {
+		if first != nil {
+			src := first
+			first = nil
+			return src, nil
+		}
+		return camera.Open(ctx, spec, copt)
+	}, stale, nil
 }
 
 // apply overrides the limits derived from the memory with the ones given.
