@@ -250,3 +250,19 @@ func ForArch(goarch string) (Board, bool) {
 	}
 	return Board{}, false
 }
+
+// Targets is Target for every name; each may be a comma-separated list
+// (`edgecnn build --board rpi4,rpi5 --board generic-amd64`).
+func Targets(names []string) ([]Board, error) {
+	var bs []Board
+	for _, n := range names {
+		for _, n := range strings.Split(n, ",") {
+			b, err := Target(strings.TrimSpace(n))
+			if err != nil {
+				return nil, err
+			}
+			bs = append(bs, b)
+		}
+	}
+	return bs, nil
+}

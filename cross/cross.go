@@ -511,3 +511,15 @@ func hashInto(h io.Writer, path, name string) error {
 	fmt.Fprintf(h, "file %s %x\n", name, fh.Sum(nil))
 	return nil
 }
+
+// OutDir is the output folder of board's build among n boards: out, or
+// bin/BOARD when out is empty, or out/BOARD for several boards.
+func OutDir(out, board string, n int) string {
+	switch {
+	case out == "":
+		return filepath.Join("bin", board)
+	case n > 1:
+		return filepath.Join(out, board)
+	}
+	return out
+}

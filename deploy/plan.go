@@ -87,6 +87,31 @@ func PlanFlash(ctx context.Context, req Request) (*FlashPlan, error) {
 	return plan, nil
 }
 
+// Targets parses the --host values of command cmd (a host without a port
+// gets port; 0: the SSH default) and appends the targets of the inventory
+// ("": none) restricted to group.
+func Targets(cmd string, hosts []string, port int, inventory, group string) ([]Target, error) {
+	var targets []Target
+	for _, h := range hosts {
+		t, err := ParseTarget(h)
+		if err != nil {
+			return nil, fmt.Errorf("%s: --host: %w", cmd, err)
+		}
+		if t.Port == 0 {
+			t.Port = port
+		}
+		targets = append(targets, t)
+	}
+	if inventory != "" {
+		ts, err := ReadInventory(inventory, group)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, ts...)
+	}
+	return targets, nil
+}
+
 // resolveTargets parses the hosts and the inventory and gives every
 // target a board (its inventory's edgecnn_board, else req.Board).
 func resolveTargets(req Request) ([]Target, map[string]boards.Board, error) {
@@ -98,23 +123,9 @@ func resolveTargets(req Request) ([]Target, map[string]boards.Board, error) {
 		}
 		board = b
 	}
-	var targets []Target
-	for _, h := range req.Hosts {
-		t, err := ParseTarget(h)
-		if err != nil {
-			return nil, nil, fmt.Errorf("flash: --host: %w", err)
-		}
-		if t.Port == 0 {
-			t.Port = req.Port
-		}
-		targets = append(targets, t)
-	}
-	if req.Inventory != "" {
-		ts, err := ReadInventory(req.Inventory, req.Group)
-		if err != nil {
-			return nil, nil, err
-		}
-		targets = append(targets, ts...)
+	targets, err := Targets("flash", req.Hosts, req.Port, req.Inventory, req.Group)
+	if err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case req.Dest == "" && len(targets) == 0:

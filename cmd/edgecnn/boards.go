@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/urfave/cli/v2"
@@ -24,7 +23,7 @@ func init() {
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, boards.All())
 			}
-			printBoards(c.App.Writer, boards.All())
+			boards.WriteTable(c.App.Writer, boards.All())
 			return nil
 		},
 		Subcommands: []*cli.Command{{
@@ -43,7 +42,7 @@ func init() {
 				if c.Bool("json") {
 					return writeJSON(c.App.Writer, b)
 				}
-				printBoard(c.App.Writer, b)
+				boards.WriteDetails(c.App.Writer, b)
 				return nil
 			},
 		}},
@@ -54,69 +53,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func ramString(mb []int) string {
-	var s []string
-	for _, m := range mb {
-		if m >= 1024 {
-			s = append(s, fmt.Sprintf("%dG", m/1024))
-		} else {
-			s = append(s, fmt.Sprintf("%dM", m))
-		}
-	}
-	if len(s) == 0 {
-		return "-"
-	}
-	return strings.Join(s, "/")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func printBoards(w io.Writer, list []boards.Board) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPLATFORM\tCPU\tRAM\tACCELERATORS\tBACKEND\tCAMERA")
-	for _, b := range list {
-		cpu := b.CPU.Model
-		if b.CPU.Cores > 0 {
-			cpu = fmt.Sprintf("%dx %s", b.CPU.Cores, b.CPU.Model)
-		}
-		if b.CPU.DotProd {
-			cpu += " +dotprod"
-		}
-		if b.Kind == boards.KindAccelerator {
-			cpu = "(accelerator)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Triple(), orDash(cpu), ramString(b.RAMMB),
-			orDash(strings.Join(b.Accels, ",")), orDash(b.Backend), orDash(b.Camera))
-	}
-	tw.Flush()
-}
-
-func printBoard(w io.Writer, b boards.Board) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, orDash(v)) }
-	row("name", b.Name)
-	row("title", b.Title)
-	row("kind", string(b.Kind))
-	row("platform", b.Triple())
-	if b.Kind == boards.KindBoard {
-		row("GOOS/GOARCH/GOARM", fmt.Sprintf("%s %s %s", b.GOOS, b.GOARCH, orDash(b.GOARM)))
-		row("cpu", fmt.Sprintf("%s, %d cores, %d MHz, NEON=%v, dotprod=%v", b.CPU.Model, b.CPU.Cores, b.CPU.MHz, b.CPU.NEON, b.CPU.DotProd))
-		row("ram", ramString(b.RAMMB))
-		row("cc triple", b.CCTriple)
-	}
-	row("accelerators", strings.Join(b.Accels, ", "))
-	row("default backend", b.Backend)
-	row("default camera", b.Camera)
-	row("os", b.OS)
-	row("device-tree models", strings.Join(b.Models, " | "))
-	row("service groups", strings.Join(b.Groups, " "))
-	row("notes", b.Notes)
-	tw.Flush()
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -44,15 +43,9 @@ Layers are reproducible (SOURCE_DATE_EPOCH sets their time; default the Unix epo
 }
 
 func buildAction(c *cli.Context) error {
-	var bs []boards.Board
-	for _, n := range c.StringSlice("board") {
-		for _, n := range strings.Split(n, ",") {
-			b, err := boards.Target(strings.TrimSpace(n))
-			if err != nil {
-				return err
-			}
-			bs = append(bs, b)
-		}
+	bs, err := boards.Targets(c.StringSlice("board"))
+	if err != nil {
+		return err
 	}
 	image, push := c.String("image"), c.String("push")
 	if len(bs) > 1 && image == "" && push == "" && c.Bool("json") {
@@ -74,15 +67,8 @@ func buildAction(c *cli.Context) error {
 	}
 	var results []*cross.Result
 	for _, b := range bs {
-		out := c.String("out")
-		switch {
-		case out == "":
-			out = filepath.Join("bin", b.Name)
-		case len(bs) > 1:
-			out = filepath.Join(out, b.Name)
-		}
 		res, err := cross.Build(c.Context, cross.Request{
-			Board: b, Backends: c.StringSlice("backend"), Out: out,
+			Board: b, Backends: c.StringSlice("backend"), Out: cross.OutDir(c.String("out"), b.Name, len(bs)),
 			Version: c.String("release-version"), CacheDir: c.String("cache"), Log: c.App.ErrWriter,
 		})
 		if err != nil {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/edgecnn/edgecnn/train/data"
@@ -21,30 +20,10 @@ func dataFlags(usage string) []cli.Flag {
 
 // openSources opens every --data source, printing each folder's summary.
 func openSources(c *cli.Context, opt data.OpenOptions, w io.Writer) ([]*data.Source, []float64, error) {
-	paths := c.StringSlice("data")
-	if len(paths) == 0 {
-		return nil, nil, fmt.Errorf("no --data source")
-	}
-	weights, err := data.ParseMix(c.String("mix"))
-	if err != nil {
-		return nil, nil, err
-	}
-	if weights != nil && len(weights) != len(paths) {
-		return nil, nil, fmt.Errorf("--mix has %d weights for %d --data sources", len(weights), len(paths))
-	}
 	if opt.Threads == 0 {
 		opt.Threads = loadThreads(c)
 	}
-	srcs, err := data.OpenAll(c.Context, paths, opt)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, s := range srcs {
-		if s.Info.Kind == data.KindFolder {
-			fmt.Fprintf(w, "%s: %s\n", s.Info.Path, s.Summary)
-		}
-	}
-	return srcs, weights, nil
+	return data.OpenMixed(c.Context, c.StringSlice("data"), c.String("mix"), opt, w)
 }
 
 // loadThreads is --threads for decoding and preprocessing image folders.

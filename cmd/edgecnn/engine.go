@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	goruntime "runtime"
-	"strings"
 
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -60,9 +58,5 @@ func engineOptions(c *cli.Context) runtime.Options {
 // backend given a .tflite path uses its .onnx twin, as `edgecnn export` and
 // `make demo` write them side by side.
 func openEngine(c *cli.Context, path string) (runtime.Engine, error) {
-	backend := c.String("backend")
-	if backend == "onnxruntime" && strings.EqualFold(filepath.Ext(path), ".tflite") {
-		path = strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
-	}
-	return agent.OpenEngine(backend, path, engineOptions(c))
+	return agent.OpenModel(c.String("backend"), path, engineOptions(c))
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/inspect"
@@ -61,7 +59,7 @@ func init() {
 				if len(srcs) > 1 || src.Info.Kind != data.KindMNIST {
 					fmt.Fprintf(c.App.Writer, "data: %s (%s, %d images, sha256 %.12s)\n", src.Info.Path, src.Info.Kind, src.EvalSet().N, src.Info.SHA256)
 				}
-				printEvaluation(c.App.Writer, path, ev)
+				ev.WriteText(c.App.Writer, path)
 			}
 			if !c.Bool("json") {
 				if ck, err := model.ReadCheckpointFile(path); err == nil {
@@ -107,49 +105,4 @@ func printLineage(w io.Writer, ck *model.Checkpoint) {
 		fmt.Fprintln(w)
 		inspect.WriteLineage(w, ck.DataSources, ck.Init)
 	}
-}
-
-func printEvaluation(w io.Writer, path string, ev *train.Evaluation) {
-	fmt.Fprintf(w, "%s: accuracy %.2f%% (%d/%d), loss %.4f\n", path, ev.Accuracy, ev.Correct, ev.N, ev.Loss)
-	rej := ev.RejectClass()
-	name := func(c int) string {
-		if c == rej {
-			return model.RejectLabel
-		}
-		return strconv.Itoa(c)
-	}
-	if rej >= 0 {
-		fmt.Fprintf(w, "answered %q (not a digit): %d of %d digits (%.2f%%), counted as wrong\n", model.RejectLabel, ev.Rejected, ev.N, ev.RejectRate)
-	}
-	fmt.Fprintf(w, "\nclass  accuracy\n")
-	for c, a := range ev.PerClass {
-		if c == rej {
-			continue // no test image is a non-digit
-		}
-		fmt.Fprintf(w, "%5s  %7.2f%%\n", name(c), a)
-	}
-	fmt.Fprintf(w, "\nconfusion matrix (rows: true class, columns: predicted)\n      ")
-	for c := range ev.Confusion {
-		fmt.Fprintf(w, "%6s", name(c))
-	}
-	fmt.Fprintln(w)
-	for r, row := range ev.Confusion {
-		if r == rej {
-			continue
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "%6s", name(r))
-		for _, v := range row {
-			fmt.Fprintf(&b, "%6d", v)
-		}
-		fmt.Fprintln(w, b.String())
-	}
-}
-
-// classLabel names class c (data.ClassLabels: 0..9, x).
-func classLabel(c int) string {
-	if c < len(data.ClassLabels) {
-		return data.ClassLabels[c]
-	}
-	return fmt.Sprint(c)
 }

@@ -3,17 +3,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/edgecnn/edgecnn/model"
-	"github.com/edgecnn/edgecnn/model/onnx"
+	"github.com/edgecnn/edgecnn/model/export"
 	"github.com/edgecnn/edgecnn/model/tflite"
-	"github.com/edgecnn/edgecnn/quantize"
-	"github.com/edgecnn/edgecnn/train/mnist"
 	"github.com/urfave/cli/v2"
 )
 
@@ -49,167 +42,24 @@ func init() {
 	})
 }
 
-// exportFormat picks the file format from --format or the --out extension.
-func exportFormat(format, out string) (string, error) {
-	f := strings.ToLower(format)
-	if f == "" {
-		switch strings.ToLower(filepath.Ext(out)) {
-		case ".tflite":
-			f = "tflite"
-		case ".onnx":
-			f = "onnx"
-		default:
-			return "", fmt.Errorf("export: cannot tell the format from %q: pass --format tflite or --format onnx", out)
-		}
-	}
-	if f != "tflite" && f != "onnx" {
-		return "", fmt.Errorf("export: unknown --format %q (want tflite or onnx)", format)
-	}
-	return f, nil
-}
-
 func exportAction(c *cli.Context) error {
-	out := c.String("out")
-	format, err := exportFormat(c.String("format"), out)
+	res, err := export.Run(c.Context, export.Request{Model: c.String("model"), Out: c.String("out"), Format: c.String("format"),
+		Target: c.String("target"), Int8: c.Bool("int8"), IO: c.String("io"), Softmax: c.Bool("softmax"), StaticBatch: c.Bool("static-batch"),
+		Data: c.String("data"), Calib: c.Int("calib"), Val: c.Int("val"), Method: c.String("method"), Threads: c.Int("threads"), Version: version})
 	if err != nil {
 		return err
-	}
-	target := strings.ToLower(c.String("target"))
-	wantInt8 := c.Bool("int8")
-	ioName := c.String("io")
-	static := c.Bool("static-batch")
-	switch target {
-	case "":
-	case "edgetpu":
-		if format != "tflite" {
-			return errors.New("export: --target edgetpu needs --format tflite (the Edge TPU compiler reads .tflite only)")
-		}
-		wantInt8, static = true, true
-		if ioName == "" {
-			ioName = "uint8"
-		}
-	default:
-		return fmt.Errorf("export: unknown --target %q (want edgetpu)", c.String("target"))
-	}
-	if ioName != "" && !wantInt8 {
-		return errors.New("export: --io applies to int8 models: add --int8")
-	}
-	ck, err := model.ReadCheckpointFile(c.String("model"))
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	m := ck.Model
-	g, err := model.FloatGraphWith(m, model.GraphOptions{Softmax: c.Bool("softmax"), StaticBatch: static})
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	g.Metadata[model.MetaVersion] = version
-	if wantInt8 {
-		if g, err = exportQuantize(c, m, g, ioName); err != nil {
-			return err
-		}
-	}
-	if len(ck.DataSources) > 0 {
-		g.Metadata[model.MetaDataSources] = model.DataSourcesMetadata(ck.DataSources)
-	}
-	if target == "edgetpu" {
-		if err := tflite.EdgeTPUCheck(g); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	switch format {
-	case "tflite":
-		err = tflite.WriteFile(out, g)
-	case "onnx":
-		err = onnx.WriteFile(out, g)
-	}
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	st, err := os.Stat(out)
-	if err != nil {
-		return err
-	}
-	kind := "float32"
-	if wantInt8 {
-		kind = "int8"
 	}
 	if c.Bool("json") {
-		if err := writeJSON(c.App.Writer, struct {
-			File      string `json:"file"`
-			Format    string `json:"format"`
-			Precision string `json:"precision"`
-			Ops       int    `json:"ops"`
-			Bytes     int64  `json:"bytes"`
-		}{out, format, kind, len(g.Ops), st.Size()}); err != nil {
+		if err := writeJSON(c.App.Writer, res); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", out, kind, format, len(g.Ops), st.Size())
+		fmt.Fprintf(c.App.Writer, "wrote %s (%s %s, %d ops, %d bytes)\n", res.File, res.Precision, res.Format, res.Ops, res.Bytes)
 	}
-	if target == "edgetpu" {
-		if err := tflite.CompileEdgeTPU(c.Context, out, c.App.Writer, c.App.ErrWriter); err != nil {
+	if res.EdgeTPU {
+		if err := tflite.CompileEdgeTPU(c.Context, res.File, c.App.Writer, c.App.ErrWriter); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		return nil
 	}
 	return nil
-}
-
-// exportQuantize calibrates on MNIST training images and returns the int8 graph.
-func exportQuantize(c *cli.Context, m *model.Model, fg *model.Graph, ioName string) (*model.Graph, error) {
-	if ioName == "" {
-		ioName = "int8"
-	}
-	io, err := quantize.ParseIO(ioName)
-	if err != nil {
-		return nil, err
-	}
-	method, err := quantize.ParseMethod(c.String("method"))
-	if err != nil {
-		return nil, err
-	}
-	nCalib, nVal := c.Int("calib"), c.Int("val")
-	if nCalib < 1 || nVal < 0 {
-		return nil, fmt.Errorf("export: --calib must be ≥ 1 and --val ≥ 0 (got %d, %d)", nCalib, nVal)
-	}
-	if method != quantize.Auto {
-		nVal = 0
-	}
-	set, err := mnist.LoadSet(c.String("data"), mnist.TrainImages, mnist.TrainLabels, 60000)
-	if err != nil {
-		return nil, fmt.Errorf("export: --int8 calibrates on MNIST: %w (run `make data`)", err)
-	}
-	if in := m.Input(); in.H != set.H || in.W != set.W || in.C != 1 {
-		return nil, fmt.Errorf("export: the checkpoint takes %v inputs; MNIST images are %dx%dx1", in, set.H, set.W)
-	}
-	if nCalib+nVal > set.N {
-		return nil, fmt.Errorf("export: --calib %d plus --val %d exceed the %d training images", nCalib, nVal, set.N)
-	}
-	calib, err := imagesWithNegatives(m, set, 0, nCalib, set, negSeedCalib, c.Int("threads"))
-	if err != nil {
-		return nil, err
-	}
-	nth, err := threads(c)
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	opts := quantize.Options{Method: method, IO: io, MinCalib: nCalib, Threads: nth}
-	if nVal > 0 {
-		if opts.Val, err = imagesWithNegatives(m, set, nCalib, nCalib+nVal, set, negSeedVal, c.Int("threads")); err != nil {
-			return nil, err
-		}
-	}
-	g, _, err := quantize.QuantizeGraph(c.Context, fg, calib, opts)
-	if err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
-	if g.Metadata == nil {
-		g.Metadata = map[string]string{}
-	}
-	g.Metadata[model.MetaVersion] = version
-	return g, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
-	"github.com/edgecnn/edgecnn/camera/preprocess"
 	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
@@ -28,61 +27,12 @@ func recognizerFlags() []cli.Flag {
 	)
 }
 
-// newRecognizerFactory validates the recognizer flags and returns a
-// function that opens a fresh engine and recognizer per call.
-func newRecognizerFactory(c *cli.Context) (func() (*agent.Recognizer, error), error) {
-	if _, err := threads(c); err != nil {
-		return nil, err
-	}
-	roi, err := preprocess.ParseROI(c.String("roi"))
-	if err != nil {
-		return nil, err
-	}
-	pol, err := preprocess.ParsePolarity(c.String("polarity"))
-	if err != nil {
-		return nil, err
-	}
-	th, err := preprocess.ParseThreshold(c.String("threshold"))
-	if err != nil {
-		return nil, err
-	}
-	var regions []preprocess.Region
-	if path := c.String("rois"); path != "" {
-		if c.Bool("multi") || c.String("roi") != "" {
-			return nil, fmt.Errorf("--rois sets every digit's region: drop --multi and --roi")
-		}
-		if regions, err = preprocess.LoadRegions(path); err != nil {
-			return nil, err
-		}
-	}
-	mc := c.Float64("min-confidence")
-	if !(mc >= 0 && mc <= 1) {
-		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
-	}
-	switch {
-	case !c.IsSet("min-confidence"):
-		mc = 0 // the model's reject threshold, else agent.DefaultMinConfidence
-	case mc == 0:
-		mc = 1e-9 // 0 means "accept everything", not "default"
-	}
-	cfg := agent.RecognizerConfig{
-		Preprocess:    preprocess.Config{ROI: roi, Multi: c.Bool("multi"), Polarity: pol, Threshold: th},
-		MinConfidence: float32(mc),
-		Regions:       regions,
-	}
-	path := c.String("model")
-	return func() (*agent.Recognizer, error) {
-		eng, err := openEngine(c, path)
-		if err != nil {
-			return nil, err
-		}
-		r, err := agent.NewRecognizer(eng, cfg)
-		if err != nil {
-			eng.Close()
-			return nil, err
-		}
-		return r, nil
-	}, nil
+// recognizerSettings reads the recognizer flags.
+func recognizerSettings(c *cli.Context) agent.RecognizerSettings {
+	return agent.RecognizerSettings{Model: c.String("model"), Backend: c.String("backend"), Engine: engineOptions(c),
+		ROI: c.String("roi"), Regions: c.String("rois"), Multi: c.Bool("multi"),
+		MinConfidence: c.Float64("min-confidence"), MinConfidenceSet: c.IsSet("min-confidence"),
+		Polarity: c.String("polarity"), Threshold: c.String("threshold")}
 }
 
 // predictLine is one --json output line.
@@ -108,7 +58,10 @@ func init() {
 			if c.NArg() == 0 {
 				return fmt.Errorf("predict: no images given (usage: edgecnn predict --model FILE IMAGE...)")
 			}
-			newRec, err := newRecognizerFactory(c)
+			if _, err := threads(c); err != nil {
+				return fmt.Errorf("predict: %w", err)
+			}
+			newRec, err := agent.NewRecognizerFactory(recognizerSettings(c))
 			if err != nil {
 				return fmt.Errorf("predict: %w", err)
 			}

@@ -10,8 +10,8 @@ import (
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/quantize"
+	"github.com/edgecnn/edgecnn/quantize/qdata"
 	"github.com/edgecnn/edgecnn/runtime/qmath"
-	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/urfave/cli/v2"
 )
@@ -106,83 +106,23 @@ func quantizeAction(c *cli.Context) error {
 			return fmt.Errorf("quantize: %w", err)
 		}
 	}
-	first := sources[0]
-	if in := m.Input(); in.H != first.Train.H || in.W != first.Train.W || in.C != 1 {
-		return fmt.Errorf("quantize: %s: %w: the checkpoint's architecture takes %v inputs; the data has %dx%dx1 images", c.String("model"), quantize.ErrImageShape, in, first.Train.H, first.Train.W)
-	}
-	for _, s := range append(append([]*data.Source(nil), sources...), extra...) {
-		if cl := s.EvalSet().Classes(); cl > m.Arch.Classes {
-			return fmt.Errorf("quantize: %s: %w", s.Info.Path, train.ErrNoClass(m, cl-1))
-		}
-	}
-	calibSet, valSet, err := data.CalibVal(sources, weights, nCalib, nVal)
-	if err != nil {
-		return fmt.Errorf("quantize: %w: %v", quantize.ErrTooFew, err)
-	}
 	nth, err := threads(c)
 	if err != nil {
 		return fmt.Errorf("quantize: %w", err)
 	}
-	// A model with the reject class is calibrated and measured on
-	// generated negatives too (a tenth as many as the digits).
-	digits := train.DigitsOf(first.Train)
-	images := func(s *data.Set, negSeed uint64) (quantize.Images, error) {
-		im, err := quantize.FromSet(s, m.Norm)
-		if err != nil || negSeed == 0 {
-			return im, err
-		}
-		return withNegatives(m, im, digits, negSeed, nth)
-	}
-	calib, err := images(calibSet, negSeedCalib)
+	sets, err := qdata.Build(qdata.Request{Model: m, ModelPath: c.String("model"), Sources: sources, Weights: weights, Extra: extra,
+		Calib: nCalib, Val: nVal, Test: nTest, Threads: nth})
 	if err != nil {
 		return err
 	}
+	calib := sets.Calib
 	opts := quantize.Options{Method: method, Percentile: c.Float64("percentile"), Rounding: rounding, IO: io,
-		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth}
-	if nVal > 0 && valSet != nil {
-		if opts.Val, err = images(valSet, negSeedVal); err != nil {
-			return err
-		}
-	}
-	test := first.EvalSet()
-	if nTest > 0 && nTest < test.N {
-		test = test.Subset(firstN(nTest))
-	}
-	if opts.Test, err = images(test, negSeedTest); err != nil {
-		return err
-	}
-	if len(sources) > 1 || len(extra) > 0 || first.Info.Kind != data.KindMNIST {
-		for i, s := range append(append([]*data.Source(nil), sources...), extra...) {
-			set, note := s.EvalSet(), "test split"
-			if i == 0 {
-				set = test
-			}
-			if s.Info.Kind == data.KindFolder {
-				note = "all images; also calibration"
-				if i >= len(sources) {
-					note = "held out"
-				}
-			}
-			im, err := images(set, 0)
-			if err != nil {
-				return err
-			}
-			opts.Sources = append(opts.Sources, quantize.SourceImages{Name: s.Info.Path, Note: note, Images: im})
-		}
-	}
+		PerChannelDense: c.Bool("per-channel-dense"), MinCalib: calib.N, Threads: nth,
+		Val: sets.Val, Test: sets.Test, Sources: sets.Sources}
 	qat := quantize.QATOptions{Epochs: qatEpochs, LR: c.Float64("qat-lr"), Threshold: c.Float64("qat-threshold"), Force: c.Bool("qat-force")}
 	if qatEpochs > 0 {
-		// Fine-tune on the training images outside the validation slice.
-		tr := first.Train
-		if len(sources) > 1 || first.Info.Kind != data.KindMNIST {
-			return fmt.Errorf("quantize: %w: --qat-epochs fine-tunes on one MNIST --data source only", quantize.ErrQATOptions)
-		}
-		qat.Pixels, qat.Labels = tr.Pix, tr.Labels
-		limit := c.Int("qat-images")
-		for i := 0; i < tr.N && (limit == 0 || len(qat.Index) < limit); i++ {
-			if i < nCalib || i >= nCalib+nVal {
-				qat.Index = append(qat.Index, i)
-			}
+		if qat.Pixels, qat.Labels, qat.Index, err = qdata.QATImages(sources, nCalib, nVal, c.Int("qat-images")); err != nil {
+			return err
 		}
 		ew := c.App.ErrWriter
 		qat.Progress = func(epoch int, loss, acc float64) {
@@ -220,12 +160,4 @@ func quantizeAction(c *cli.Context) error {
 	}
 	fmt.Fprintln(w)
 	return nil
-}
-
-func firstN(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/model/tflite/graphtest"
 	"github.com/edgecnn/edgecnn/quantize"
+	"github.com/edgecnn/edgecnn/quantize/qdata"
 )
 
 func quantizeRunCLI(t *testing.T, args ...string) (string, error) {
@@ -170,7 +171,7 @@ func TestQuantizeCLIQAT(t *testing.T) {
 	}
 	// a model with the "x" class gets a tenth as many generated non-digits in each set
 	wantVal, wantTest := 500, 1000
-	if ck, err := model.ReadCheckpointFile(ckpt); err == nil && hasRejectClass(ck.Model) {
+	if ck, err := model.ReadCheckpointFile(ckpt); err == nil && qdata.HasRejectClass(ck.Model) {
 		wantVal, wantTest = 550, 1100
 	}
 	if q.PTQ.ValImages != wantVal || q.PTQ.TestImages != wantTest || q.QAT.TestImages != wantTest {

@@ -1,20 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/edgecnn/edgecnn/agent"
-	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
-	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/urfave/cli/v2"
 )
 
@@ -88,205 +81,57 @@ func runAction(c *cli.Context) error {
 	if c.Bool("verbose") {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
-	nums := agent.Numbers{FPS: c.Float64("fps"), Threads: c.Int("threads"), MinConfidence: c.Float64("min-confidence"),
-		MemoryMiB: c.Int("memory"), EngineMemoryMiB: c.Int("engine-memory")}
-	if err := nums.Check(); err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	mem, memSrc := agent.MemoryAvailable()
-	if nums.MemoryMiB > 0 {
-		mem, memSrc = int64(nums.MemoryMiB)<<20, "--memory"
-	}
-	limits := agent.LimitsFor(mem)
-	if nums.MemoryMiB > 0 && !c.IsSet("engine-memory") {
-		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
-		c.Set("engine-memory", strconv.Itoa(min(max(nums.MemoryMiB/4, 64), 1024)))
-	}
-	for _, o := range []struct {
-		flag string
-		dst  any
-		unit int64
-	}{{"http-max-conns", &limits.MaxConns, 1}, {"http-decode-budget", &limits.DecodeBudget, 1 << 20},
-		{"http-max-pixels", &limits.MaxPixels, 1}, {"http-max-upload", &limits.MaxUpload, 1 << 10}} {
-		if !c.IsSet(o.flag) {
-			continue
+	setInt := func(name string) *int {
+		if !c.IsSet(name) {
+			return nil
 		}
-		v := int64(c.Int(o.flag))
-		if v <= 0 {
-			return fmt.Errorf("run: --%s %d must be positive", o.flag, v)
-		}
-		switch d := o.dst.(type) {
-		case *int:
-			*d = int(v)
-		case *int64:
-			*d = min(v, 1<<40) * o.unit
-		}
+		v := c.Int(name)
+		return &v
 	}
-	if c.IsSet("http-workers") {
-		if err := agent.CheckInt("http-workers", c.Int("http-workers"), agent.MinWorkers, agent.MaxWorkers); err != nil {
-			return fmt.Errorf("run: %w", err)
-		}
-		limits.Workers = c.Int("http-workers")
-	}
+	var queueWait *time.Duration
 	if c.IsSet("http-queue-wait") {
-		limits.QueueWait = c.Duration("http-queue-wait")
+		d := c.Duration("http-queue-wait")
+		queueWait = &d
 	}
-	if err := limits.Check(); err != nil {
-		return fmt.Errorf("run: %w", err)
+	s := agent.Settings{
+		Recognizer: recognizerSettings(c),
+		Numbers: agent.Numbers{FPS: c.Float64("fps"), Threads: c.Int("threads"), MinConfidence: c.Float64("min-confidence"),
+			MemoryMiB: c.Int("memory"), EngineMemoryMiB: c.Int("engine-memory")},
+		EngineMemorySet: c.IsSet("engine-memory"),
+		Limits: agent.LimitSettings{MaxConns: setInt("http-max-conns"), DecodeBudgetMiB: setInt("http-decode-budget"),
+			MaxPixels: setInt("http-max-pixels"), MaxUploadKiB: setInt("http-max-upload"), Workers: setInt("http-workers"), QueueWait: queueWait},
+		Security:    agent.HTTPSecurity{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), AllowHosts: c.StringSlice("http-allow-host")},
+		TokenFile:   c.String("http-token-file"),
+		ModelSHA256: c.String("model-sha256"),
+		Camera:      c.String("camera"),
+		CameraOptions: camera.Options{Device: c.String("device"), FPS: c.Float64("fps"),
+			Format: c.String("format"), Loop: c.Bool("loop"), Rate: c.Bool("realtime"), Stdin: os.Stdin},
+		Size:        c.String("size"),
+		StaleAfter:  c.Duration("stale-after"),
+		WaitCamera:  c.Bool("wait-camera"),
+		GPIOTrigger: c.String("gpio-trigger"),
+		GPIOLED:     c.String("gpio-led"),
+		Collect:     collectSettings(c),
+		Publish: agent.PublishSettings{Policy: c.String("publish"), Agree: c.Int("agree"), QueueDir: c.String("queue-dir"),
+			QueueMaxBytes: c.Int64("queue-max-bytes"), Monotonic: c.Bool("monotonic"), MaxDelta: c.Uint64("max-delta"),
+			MQTT: c.String("mqtt"), MQTTCA: c.String("mqtt-ca"), MQTTCert: c.String("mqtt-cert"), MQTTKey: c.String("mqtt-key"),
+			MQTTTopic: c.String("mqtt-topic"), MQTTID: c.String("mqtt-id"),
+			MQTTOnlyFlagsSet: c.IsSet("mqtt-ca") || c.IsSet("mqtt-cert") || c.IsSet("mqtt-topic") || c.IsSet("mqtt-id"),
+			Discovery:        c.String("ha-discovery"), Webhook: c.String("webhook"), WebhookTimeout: c.Duration("webhook-timeout"),
+			SWVersion: version},
+		Smooth:    c.Int("smooth"),
+		MaxFrames: c.Int("max-frames"),
+		HTTPAddr:  c.String("http"),
+		Out:       c.App.Writer,
+		Log:       slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})),
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(agent.GoMemoryLimit(mem))
-	}
-	sec := agent.HTTPSecurity{CertFile: c.String("tls-cert"), KeyFile: c.String("tls-key"), AllowHosts: c.StringSlice("http-allow-host")}
-	if f := c.String("http-token-file"); f != "" {
-		tok, err := agent.ReadTokenFile(f)
-		if err != nil {
-			return fmt.Errorf("run: %w", err)
-		}
-		sec.Token = tok
-	}
-	if err := sec.Check(); err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if how, err := agent.VerifyModel(c.String("model"), c.String("model-sha256")); err != nil {
-		return fmt.Errorf("run: %w", err)
-	} else if how != "" {
-		log.Info("model verified", "model", c.String("model"), "sha256", how)
-	} else {
-		log.Info("model not verified: no --model-sha256, sidecar or SHA256SUMS entry", "sidecar", agent.SumFile(c.String("model")))
-	}
-	newRec, err := newRecognizerFactory(c)
+	a, cleanup, err := agent.Build(c.Context, s)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	// Open one recognizer now so a bad model fails before anything starts.
-	probe, err := newRec()
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	place := runtime.PlacementOf(probe.Engine(), engineOptions(c))
-	probe.Engine().Close()
-	w, h, err := camera.ParseSize(c.String("size"))
-	if err != nil {
-		return fmt.Errorf("run: --size: %w", err)
-	}
-	copt := camera.Options{Device: c.String("device"), Width: w, Height: h, FPS: c.Float64("fps"),
-		Format: c.String("format"), Loop: c.Bool("loop"), Rate: c.Bool("realtime"), Stdin: os.Stdin}
-	spec := c.String("camera")
-	stale := c.Duration("stale-after")
-	if stale == 0 {
-		stale = max(5*time.Second, time.Duration(10/nums.FPS*float64(time.Second)))
-	}
-	if stale < 0 || stale > 24*time.Hour {
-		return fmt.Errorf("run: --stale-after %v out of range [0, 24h]", stale)
-	}
-	// Fail fast when the camera cannot be opened at start (unless
-	// --wait-camera: a service that starts before the camera appears);
-	// once running, camera failures are retried with backoff.
-	first, err := camera.Open(c.Context, spec, copt)
-	if err != nil && (!c.Bool("wait-camera") || errors.Is(err, camera.ErrSpec)) {
-		return fmt.Errorf("run: %w", err)
-	}
-	if err != nil {
-		log.Warn("camera not available yet; retrying with backoff", "err", err)
-	}
-	openCam := func(ctx context.Context) (camera.Source, error) {
-		if first != nil {
-			s := first
-			first = nil
-			return s, nil
-		}
-		return camera.Open(ctx, spec, copt)
-	}
-	trig, led, err := agent.OpenGPIO(c.String("gpio-trigger"), c.String("gpio-led"))
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	notifier, err := agent.NotifierFromEnv()
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	wd, err := agent.WatchdogInterval()
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	col, err := newCollector(c, log)
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if col != nil {
-		defer col.Close()
-	}
-	pub, err := openPublisher(c, log)
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	cfg := agent.Config{
-		OpenCamera: openCam, NewRecognizer: newRec,
-		Smooth: c.Int("smooth"), MaxFrames: c.Int("max-frames"), Out: c.App.Writer,
-		HTTPAddr: c.String("http"), Limits: limits, Security: sec,
-		OneShot: strings.HasPrefix(spec, "stdin:"), StaleAfter: stale, Placement: &place,
-		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
-		Collector: col,
-	}
-	if pub != nil {
-		version, err := publish.ModelVersion(c.String("model"))
-		if err != nil {
-			pub.Close()
-			return fmt.Errorf("run: %w", err)
-		}
-		cfg.Publish = func(r publish.Reading) { r.Model = version; pub.Offer(r) }
-		cfg.ExtraMetrics = pub.Collectors()
-	}
-	a, err := agent.New(cfg)
-	if err != nil {
-		if pub != nil {
-			pub.Close()
-		}
-		return fmt.Errorf("run: %w", err)
-	}
-	if pub != nil {
-		stop := pub.Start(3 * time.Second)
-		defer func() {
-			if left := stop(); left > 0 {
-				log.Warn("publish: readings left queued on disk for the next start", "queued", left)
-			}
-		}()
-	}
-	log.Info("running", "camera", spec, "model", c.String("model"), "backend", c.String("backend"),
-		"memory_mib", mem>>20, "memory_from", memSrc)
+	defer cleanup()
 	if err := a.Run(c.Context); err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
-}
-
-// openPublisher reads the publishing flags (nil: none given).
-func openPublisher(c *cli.Context, log *slog.Logger) (*publish.Publisher, error) {
-	policy, err := publish.ParsePolicy(c.String("publish"))
-	if err != nil {
-		return nil, err
-	}
-	if c.Int("agree") < 1 || c.Int("agree") > 1000 {
-		return nil, fmt.Errorf("--agree %d out of range [1, 1000]", c.Int("agree"))
-	}
-	agree := c.Int("agree")
-	if agree == 1 {
-		agree = 0 // one frame always agrees with itself
-	}
-	s := publish.Setup{Options: publish.Options{Policy: policy, QueueDir: c.String("queue-dir"),
-		Queue: publish.QueueOptions{MaxBytes: c.Int64("queue-max-bytes")}, Log: log,
-		Plausibility: publish.Plausibility{Monotonic: c.Bool("monotonic"), MaxDelta: c.Uint64("max-delta"), Agree: agree}}}
-	if c.String("mqtt") != "" {
-		s.MQTT = &publish.MQTTConfig{URL: c.String("mqtt"), CAFile: c.String("mqtt-ca"), CertFile: c.String("mqtt-cert"),
-			KeyFile: c.String("mqtt-key"), Topic: c.String("mqtt-topic"), ID: c.String("mqtt-id"),
-			Discovery: c.String("ha-discovery"), Model: "edgecnn digit reader", SWVersion: version, Log: log}
-	} else if c.IsSet("mqtt-ca") || c.IsSet("mqtt-cert") || c.IsSet("mqtt-topic") || c.IsSet("mqtt-id") {
-		return nil, errors.New("--mqtt-ca, --mqtt-cert, --mqtt-topic and --mqtt-id need --mqtt")
-	}
-	if c.String("webhook") != "" {
-		s.Webhook = &publish.WebhookConfig{URL: c.String("webhook"), Timeout: c.Duration("webhook-timeout")}
-	}
-	return publish.Open(s)
 }

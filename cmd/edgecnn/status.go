@@ -38,20 +38,9 @@ Exits non-zero when a board is offline or unhealthy.`,
 }
 
 func statusAction(c *cli.Context) error {
-	var targets []deploy.Target
-	for _, h := range c.StringSlice("host") {
-		t, err := deploy.ParseTarget(h)
-		if err != nil {
-			return fmt.Errorf("status: --host: %w", err)
-		}
-		targets = append(targets, t)
-	}
-	if inv := c.String("inventory"); inv != "" {
-		ts, err := deploy.ReadInventory(inv, c.String("group"))
-		if err != nil {
-			return err
-		}
-		targets = append(targets, ts...)
+	targets, err := deploy.Targets("status", c.StringSlice("host"), 0, c.String("inventory"), c.String("group"))
+	if err != nil {
+		return err
 	}
 	if len(targets) == 0 {
 		return errors.New("status: no board: give --inventory FILE or --host user@address")

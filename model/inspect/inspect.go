@@ -221,3 +221,34 @@ func (r *Report) WriteText(w io.Writer) error {
 	_, err := w.Write(b.Bytes())
 	return err
 }
+
+// TextReport is a report that prints itself as `edgecnn inspect` does;
+// its JSON form is the --json output.
+type TextReport interface {
+	WriteText(w io.Writer) error
+}
+
+// ReadFile inspects a model file or, when the file starts like one, an
+// edgecnn checkpoint (*CheckpointReport; else *Report).
+func ReadFile(path string) (TextReport, error) {
+	if head, err := readHead(path, 8); err == nil && model.IsCheckpoint(head) {
+		return ReadCheckpoint(path)
+	}
+	g, format, size, err := ReadModelFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Graph(g, path, format, size), nil
+}
+
+// readHead returns up to n first bytes of a file.
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, _ := f.Read(b)
+	return b[:k], nil
+}

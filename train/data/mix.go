@@ -1,7 +1,9 @@
 package data
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -99,4 +101,30 @@ func (s *Sampler) Order(seed uint64, epoch int, order []int) {
 		drawn[best]++
 		order[pos] = s.Offset(best, perms[best][i])
 	}
+}
+
+// OpenMixed opens the sources of `--data PATH... --mix W,...`: every
+// path with OpenAll, the weights parsed by ParseMix (nil: equal shares),
+// and writes each image folder's summary to w.
+func OpenMixed(ctx context.Context, paths []string, mix string, opt OpenOptions, w io.Writer) ([]*Source, []float64, error) {
+	if len(paths) == 0 {
+		return nil, nil, fmt.Errorf("no --data source")
+	}
+	weights, err := ParseMix(mix)
+	if err != nil {
+		return nil, nil, err
+	}
+	if weights != nil && len(weights) != len(paths) {
+		return nil, nil, fmt.Errorf("--mix has %d weights for %d --data sources", len(weights), len(paths))
+	}
+	srcs, err := OpenAll(ctx, paths, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, s := range srcs {
+		if s.Info.Kind == KindFolder {
+			fmt.Fprintf(w, "%s: %s\n", s.Info.Path, s.Summary)
+		}
+	}
+	return srcs, weights, nil
 }
