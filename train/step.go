@@ -101,15 +101,7 @@ func (n *Net) prepInput(s *shard) {
 		src := b.Pixels[b.Index[s.first+k]*size:][:size]
 		dst := s.act[0][k*size : (k+1)*size]
 		if b.Robust && in.C == 1 {
-			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
-			if r.Float32() < robustShare {
-				robustAugment(src, in.H, in.W, &r, s.img, s.img2)
-			} else {
-				augment(src, in.H, in.W, in.C, &r, s.img)
-			}
-			for j, v := range s.img {
-				dst[j] = (v - mean) * inv
-			}
+			n.robustInput(s, k, src, dst)
 			continue
 		}
 		if b.Augment {
@@ -126,6 +118,23 @@ func (n *Net) prepInput(s *shard) {
 	}
 }
 
+// robustInput writes image k of shard s (8-bit src, one channel) into dst,
+// normalized: with probability robustShare camera-robust augmented, else
+// with the plain augmentation, from the image's own random stream.
+func (n *Net) robustInput(s *shard, k int, src []uint8, dst []float32) {
+	in := n.M.Input()
+	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+	r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(n.cur.Pos+s.first+k))
+	if r.Float32() < robustShare {
+		robustAugment(src, in.H, in.W, &r, s.img, s.img2)
+	} else {
+		augment(src, in.H, in.W, in.C, &r, s.img)
+	}
+	for j, v := range s.img {
+		dst[j] = (v - mean) * inv
+	}
+}
+
 // prepSetImage prepares image k of shard s from the batch's data.Set:
 // 8-bit images exactly as the Pixels path, float ink (photos) with the
 // same arithmetic as camera/preprocess (data.Set.Input).
@@ -138,16 +147,7 @@ func (n *Net) prepSetImage(s *shard, k int) {
 	if b.Robust && in.C == 1 {
 		// 8-bit images (MNIST, the negatives) as in the Pixels path.
 		if pix, _ := b.Set.Image(idx); pix != nil {
-			mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
-			r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(b.Pos+s.first+k))
-			if r.Float32() < robustShare {
-				robustAugment(pix, in.H, in.W, &r, s.img, s.img2)
-			} else {
-				augment(pix, in.H, in.W, in.C, &r, s.img)
-			}
-			for j, v := range s.img {
-				dst[j] = (v - mean) * inv
-			}
+			n.robustInput(s, k, pix, dst)
 			return
 		}
 	}
