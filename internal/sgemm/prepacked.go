@@ -142,17 +142,7 @@ func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, 
 				}
 				t := w.tile[:]
 				kernel(g.asm, kcb, ap, bp, t, nr, false)
-				for i := 0; i < mm; i++ {
-					row := c[o+i*ldc : o+i*ldc+nn]
-					tr := t[i*nr : i*nr+nn]
-					if accumulate {
-						for j, v := range tr {
-							row[j] += v
-						}
-					} else {
-						copy(row, tr)
-					}
-				}
+				storeTile(c[o:], ldc, t, nr, mm, nn, accumulate)
 			}
 		}
 	}

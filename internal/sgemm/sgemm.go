@@ -316,17 +316,24 @@ func (w *workspace) macro(g *args, kcb, ic, mcb, jc, ncb int, accumulate bool) {
 			}
 			t := w.tile[:]
 			kernel(g.asm, kcb, ap, bp, t, nr, false)
-			for i := 0; i < mm; i++ {
-				row := c[off+i*ldc : off+i*ldc+nn]
-				tr := t[i*nr : i*nr+nn]
-				if accumulate {
-					for j, v := range tr {
-						row[j] += v
-					}
-				} else {
-					copy(row, tr)
-				}
+			storeTile(c[off:], ldc, t, nr, mm, nn, accumulate)
+		}
+	}
+}
+
+// storeTile writes (or, with accumulate, adds) the mm×nn corner of the
+// tile t (row stride nr) into c (row stride ldc): the edge of a GEMM
+// whose block is smaller than the micro-kernel.
+func storeTile(c []float32, ldc int, t []float32, nr, mm, nn int, accumulate bool) {
+	for i := 0; i < mm; i++ {
+		row := c[i*ldc : i*ldc+nn]
+		tr := t[i*nr : i*nr+nn]
+		if accumulate {
+			for j, v := range tr {
+				row[j] += v
 			}
+		} else {
+			copy(row, tr)
 		}
 	}
 }
