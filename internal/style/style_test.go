@@ -35,7 +35,6 @@ var longFuncAllowed = map[string]bool{
 	"camera/preprocess/preprocess.go:Preprocessor.process": true,
 	"cross/cross.go:Build":                                 true,
 	"deploy/pull.go:Pull":                                  true,
-	"model/onnx/read.go:reader.node":                       true,
 	"model/onnx/write.go:writer.translate":                 true,
 	"model/tflite/tflite.go:Write":                         true,
 	"model/tflite/tflite.go:read":                          true,
