@@ -38,8 +38,6 @@ var longFuncAllowed = map[string]bool{
 	"model/onnx/write.go:writer.translate":                 true,
 	"model/tflite/tflite.go:Write":                         true,
 	"model/tflite/tflite.go:read":                          true,
-	"quantize/convert.go:convert":                          true,
-	"quantize/pipeline.go:quantizeGraph":                   true,
 	"train/data/folder.go:LoadFolder":                      true,
 	"train/net.go:NewNet":                                  true,
 	"train/trainer.go:Train":                               true,
