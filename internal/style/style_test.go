@@ -36,8 +36,6 @@ var longFuncAllowed = map[string]bool{
 	"cross/cross.go:Build":                                 true,
 	"deploy/pull.go:Pull":                                  true,
 	"model/onnx/write.go:writer.translate":                 true,
-	"model/tflite/tflite.go:Write":                         true,
-	"model/tflite/tflite.go:read":                          true,
 	"train/data/folder.go:LoadFolder":                      true,
 	"train/net.go:NewNet":                                  true,
 	"train/trainer.go:Train":                               true,
