@@ -35,7 +35,6 @@ var longFuncAllowed = map[string]bool{
 	"camera/preprocess/preprocess.go:Preprocessor.process": true,
 	"cross/cross.go:Build":                                 true,
 	"deploy/pull.go:Pull":                                  true,
-	"model/onnx/write.go:writer.translate":                 true,
 	"train/data/folder.go:LoadFolder":                      true,
 	"train/net.go:NewNet":                                  true,
 	"train/trainer.go:Train":                               true,
