@@ -34,7 +34,6 @@ var longFuncAllowed = map[string]bool{
 	"camera/preprocess/preprocess.go:Preprocessor.process": true,
 	"cross/cross.go:Build":                                 true,
 	"deploy/pull.go:Pull":                                  true,
-	"train/data/folder.go:LoadFolder":                      true,
 	"train/net.go:NewNet":                                  true,
 	"train/trainer.go:Train":                               true,
 }
