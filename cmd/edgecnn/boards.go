@@ -1,17 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func boardsCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "boards",
 		Usage:     "list the supported boards (the table that drives build and flash)",
 		ArgsUsage: " ",
@@ -46,11 +44,5 @@ func init() {
 				return nil
 			},
 		}},
-	})
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	}
 }

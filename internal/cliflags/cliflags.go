@@ -20,6 +20,9 @@
 //	                     named flags was given, a string field is the name
 //	                     of the first of them that was given
 //
+// A struct that implements UsageVars fills {name} in its fields' usage
+// texts (texts computed at run time, such as a list of defaults).
+//
 // Supported field types: string, bool, int, int64, uint64, float64,
 // time.Duration and []string; *int and *time.Duration stay nil unless the
 // flag was given. Struct fields without a flag tag are walked (nested
@@ -45,6 +48,18 @@ func Usage(name, text string) Option {
 	return func(m map[string]string) { m[name] = text }
 }
 
+// Prefix puts text before the declared usage of the flag name (a shared
+// flag that each command introduces in its own words).
+func Prefix(name, text string) Option {
+	return func(m map[string]string) { m["\x00"+name] = text }
+}
+
+// UsageVars is implemented by option structs whose usage texts name
+// values computed at run time: {name} in a usage tag becomes vars[name].
+type UsageVars interface {
+	UsageVars() map[string]string
+}
+
 var durationType = reflect.TypeOf(time.Duration(0))
 
 // field is one tagged struct field.
@@ -52,6 +67,7 @@ type field struct {
 	v    reflect.Value
 	tag  reflect.StructTag
 	name string
+	vars map[string]string // of the struct that holds the field
 }
 
 // walk calls fn for every field of the struct v points to (nested structs
@@ -65,6 +81,10 @@ func walk(v any, fn func(f field)) {
 }
 
 func walkStruct(s reflect.Value, fn func(f field)) {
+	var vars map[string]string
+	if uv, ok := s.Addr().Interface().(UsageVars); ok {
+		vars = uv.UsageVars()
+	}
 	t := s.Type()
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
@@ -74,13 +94,13 @@ func walkStruct(s reflect.Value, fn func(f field)) {
 		name, ok := sf.Tag.Lookup("flag")
 		if !ok {
 			if _, set := sf.Tag.Lookup("set"); set {
-				fn(field{v: s.Field(i), tag: sf.Tag})
+				fn(field{v: s.Field(i), tag: sf.Tag, vars: vars})
 			} else if sf.Type.Kind() == reflect.Struct {
 				walkStruct(s.Field(i), fn)
 			}
 			continue
 		}
-		fn(field{v: s.Field(i), tag: sf.Tag, name: name})
+		fn(field{v: s.Field(i), tag: sf.Tag, name: name, vars: vars})
 	}
 }
 
@@ -108,9 +128,13 @@ func Flags(v any, opts ...Option) []cli.Flag {
 				panic(fmt.Sprintf("cliflags: --%s: default %q: %v", f.name, d, err))
 			}
 		}
+		for k, v := range f.vars {
+			text = strings.ReplaceAll(text, "{"+k+"}", v)
+		}
 		if u, ok := usage[f.name]; ok {
 			text = u
 		}
+		text = usage["\x00"+f.name] + text
 		if p := f.tag.Get("placeholder"); p != "" {
 			text = strings.Replace(text, p, "`"+p+"`", 1)
 		}

@@ -12,9 +12,11 @@ import (
 )
 
 type engine struct {
-	Backend string `flag:"backend" usage:"runtime backend" env:"CLIFLAGS_TEST_BACKEND" default:"native"`
+	Backend string `flag:"backend" usage:"runtime backend ({list})" env:"CLIFLAGS_TEST_BACKEND" default:"native"`
 	Threads int    `flag:"threads"` // declared by the command
 }
+
+func (engine) UsageVars() map[string]string { return map[string]string{"list": "a, b"} }
 
 type options struct {
 	Engine   engine
@@ -108,7 +110,7 @@ func TestHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"--model value, -m value", "--report PATH", "write the report to PATH", "events per second",
+		"--model value, -m value", "runtime backend (a, b)", "--report PATH", "write the report to PATH", "events per second",
 		"(default: 3)", "(default: 10s)", `(default: "a", "b")`, "[$CLIFLAGS_TEST_BACKEND]", `(default: "native")`,
 	} {
 		if !strings.Contains(help, want) {
