@@ -28,7 +28,7 @@ EXAMPLES:
    edgecnn bench --model out/demo/model.int8.tflite --backend all --batch 1 --threads 1
    edgecnn bench --model out/demo/model.int8.tflite --batch 256 --threads 2 --json
    edgecnn bench --model out/demo/model.int8.tflite --host pi@raspberrypi.local --board rpi4`,
-		Flags: append(cliflags.Flags(&o), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag())),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
 			if o.Child {
 				return bench.RunChild(c.Context, o.Request, c.App.Writer)

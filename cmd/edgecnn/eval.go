@@ -26,9 +26,11 @@ func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
 		Usage: "evaluate a model on the MNIST test set or image folders: accuracy, per-class accuracy, confusion matrix",
-		Flags: append(cliflags.Flags(&o, cliflags.Prefix("data", "evaluation data (MNIST: its test split; an image folder: all its images)")), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag()),
+			cliflags.Prefix("data", "evaluation data (MNIST: its test split; an image folder: all its images)")),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
-			srcs, _, err := data.OpenMixed(c.Context, o.Data, "", data.OpenOptions{TestOnly: true, Options: data.Options{Threads: loadThreads(o.Threads)}}, c.App.ErrWriter)
+			opt := data.OpenOptions{TestOnly: true, Options: data.Options{Threads: loadThreads(o.Threads)}}
+			srcs, _, err := data.OpenMixed(c.Context, o.Data, "", opt, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}

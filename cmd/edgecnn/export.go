@@ -27,7 +27,8 @@ func exportCommand() *cli.Command {
 			"writes an int8 .tflite that meets the Edge TPU compiler's requirements and runs\n" +
 			"edgetpu_compiler when it is on PATH. Normalization, labels, architecture and the\n" +
 			"edgecnn version are stored inside the file.",
-		Flags: append(cliflags.Flags(&o, cliflags.Usage("calib", "calibration images for --int8 (the first N training images)")), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag()),
+			cliflags.Usage("calib", "calibration images for --int8 (the first N training images)")),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
 			o.Version = version
 			res, err := export.Run(c.Context, o.Request)

@@ -23,7 +23,7 @@ func predictCommand() *cli.Command {
 			"   edgecnn predict --model model.int8.tflite photo.jpg\n" +
 			"   edgecnn predict --model model.int8.tflite --json photos/\n" +
 			"   rpicam-still -o - | edgecnn predict --model model.int8.tflite -",
-		Flags: append(cliflags.Flags(&o), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag())),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return fmt.Errorf("predict: no images given (usage: edgecnn predict --model FILE IMAGE...)")

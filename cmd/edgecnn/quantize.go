@@ -24,7 +24,8 @@ func quantizeCommand() *cli.Command {
 			"next --val training images), writes TFLite's full-integer int8 model and evaluates\n" +
 			"float vs int8 on the test set with the native int8 engine. With image folders among\n" +
 			"the --data sources (or --eval-data) the report adds a table of accuracy per source.",
-		Flags: append(cliflags.Flags(&o, cliflags.Prefix("data", "calibration and test data (calibration images are drawn from every source by --mix; the report has a row per source)")), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag()),
+			cliflags.Prefix("data", "calibration and test data (calibration images are drawn from every source by --mix; the report has a row per source)")),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
 			o.Log = c.App.ErrWriter
 			rep, err := qdata.Run(c.Context, o.Job)

@@ -30,7 +30,7 @@ durable on-disk queue that keeps them while the broker or server is away (docs/p
 With --collect DIR it keeps the frames it doubted for labelling at /label (docs/collect.md).
 
 --camera: ` + camera.Specs,
-		Flags: append(cliflags.Flags(&o), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag())),
 		Action: func(c *cli.Context) error {
 			if err := applyConfig(c, c.String("config")); err != nil {
 				return fmt.Errorf("run: %w", err)

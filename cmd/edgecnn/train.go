@@ -25,7 +25,7 @@ func trainCommand() *cli.Command {
 			"With the same --seed and --threads, reruns are bit-identical; --resume continues a run\n" +
 			"exactly where its last checkpoint left it. Fine-tune the shipped model on your own photos:\n" +
 			"   edgecnn train --init models/mnist.ckpt --data data/mnist --data mydigits --epochs 1 --epoch-size 12800 --out ft.ckpt",
-		Flags: append(cliflags.Flags(&o, cliflags.Prefix("data", "training data")), threadsFlag()),
+		Flags: cliflags.Flags(&o, cliflags.Prefix("data", "training data"), cliflags.With(threadsFlag())),
 		Action: cliflags.Action(&o, func(c *cli.Context) error {
 			o.IsSet, o.Version, o.Log = c.IsSet, version, c.App.ErrWriter
 			run, err := o.Prepare(c.Context)

@@ -7,7 +7,7 @@
 //	flag:"name"          the flag's name (required to bind the field)
 //	usage:"text"         declares the flag; without it the field reads a
 //	                     flag declared elsewhere (another field, or a flag
-//	                     the command builds itself)
+//	                     the command builds itself and passes With)
 //	alias:"a,b"          other names
 //	env:"A,B"            environment variables that set it
 //	default:"value"      its default (else the field's value when Flags
@@ -40,18 +40,29 @@ import (
 )
 
 // An Option changes the flags Flags builds for one command.
-type Option func(map[string]string)
+type Option func(*config)
 
-// Usage replaces the usage text of the flag name (for texts computed at
-// run time, or a command that words a shared flag its own way).
+type config struct {
+	usage  map[string]string // flag name → replacement usage
+	prefix map[string]string // flag name → text before the usage
+	extra  []cli.Flag
+}
+
+// Usage replaces the usage text of the flag name (a command that words a
+// shared flag its own way).
 func Usage(name, text string) Option {
-	return func(m map[string]string) { m[name] = text }
+	return func(c *config) { c.usage[name] = text }
 }
 
 // Prefix puts text before the declared usage of the flag name (a shared
 // flag that each command introduces in its own words).
 func Prefix(name, text string) Option {
-	return func(m map[string]string) { m["\x00"+name] = text }
+	return func(c *config) { c.prefix[name] = text }
+}
+
+// With adds flags the command builds itself; fields may read them.
+func With(flags ...cli.Flag) Option {
+	return func(c *config) { c.extra = append(c.extra, flags...) }
 }
 
 // UsageVars is implemented by option structs whose usage texts name
@@ -105,24 +116,36 @@ func walkStruct(s reflect.Value, fn func(f field)) {
 }
 
 // Flags returns the flags the fields of v (a pointer to a struct) declare,
-// in field order. A default tag is stored into its field first. Two
-// fields declaring the same flag is a programming error and panics.
+// in field order, followed by those of With. A default tag is stored into
+// its field first. Two fields declaring the same flag, or a field reading
+// a flag that neither a field nor With declares, is a programming error
+// and panics (so every command's construction checks its bindings).
 func Flags(v any, opts ...Option) []cli.Flag {
-	usage := map[string]string{}
+	cfg := config{usage: map[string]string{}, prefix: map[string]string{}}
 	for _, o := range opts {
-		o(usage)
+		o(&cfg)
 	}
 	var flags []cli.Flag
-	seen := map[string]bool{}
-	walk(v, func(f field) {
-		text, declared := f.tag.Lookup("usage")
-		if f.name == "" || !declared {
-			return
+	declared := map[string]bool{}
+	for _, f := range cfg.extra {
+		for _, n := range f.Names() {
+			declared[n] = true
 		}
-		if seen[f.name] {
+	}
+	var refs []string
+	walk(v, func(f field) {
+		text, ok := f.tag.Lookup("usage")
+		switch {
+		case f.name == "":
+			refs = append(refs, list(f.tag.Get("set"))...)
+			return
+		case !ok:
+			refs = append(refs, f.name)
+			return
+		case declared[f.name]:
 			panic("cliflags: flag --" + f.name + " declared twice")
 		}
-		seen[f.name] = true
+		declared[f.name] = true
 		if d, ok := f.tag.Lookup("default"); ok {
 			if err := setString(f.v, d); err != nil {
 				panic(fmt.Sprintf("cliflags: --%s: default %q: %v", f.name, d, err))
@@ -131,16 +154,21 @@ func Flags(v any, opts ...Option) []cli.Flag {
 		for k, v := range f.vars {
 			text = strings.ReplaceAll(text, "{"+k+"}", v)
 		}
-		if u, ok := usage[f.name]; ok {
+		if u, ok := cfg.usage[f.name]; ok {
 			text = u
 		}
-		text = usage["\x00"+f.name] + text
+		text = cfg.prefix[f.name] + text
 		if p := f.tag.Get("placeholder"); p != "" {
 			text = strings.Replace(text, p, "`"+p+"`", 1)
 		}
 		flags = append(flags, newFlag(f, text))
 	})
-	return flags
+	for _, r := range refs {
+		if !declared[r] {
+			panic("cliflags: a field reads --" + r + ", which no field and no With flag declares")
+		}
+	}
+	return append(flags, cfg.extra...)
 }
 
 func list(s string) []string {

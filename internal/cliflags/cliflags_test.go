@@ -46,7 +46,7 @@ func run(t *testing.T, args ...string) (*options, string, error) {
 	app := &cli.App{Name: "x", Writer: &help, ErrWriter: &help, ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{{
 			Name:   "cmd",
-			Flags:  append(Flags(&o, Usage("rate", "events per second")), &cli.IntFlag{Name: "threads", Value: 2, Usage: "goroutines"}),
+			Flags:  Flags(&o, Usage("rate", "events per second"), With(&cli.IntFlag{Name: "threads", Value: 2, Usage: "goroutines"})),
 			Action: Action(&o, func(*cli.Context) error { return nil }),
 		}}}
 	err := app.RunContext(context.Background(), append([]string{"x", "cmd"}, args...))
@@ -145,4 +145,41 @@ func TestUnsupportedTypePanics(t *testing.T) {
 		A []int `flag:"a" usage:"ints"`
 	}
 	Flags(&o)
+}
+
+func TestUndeclaredReferencePanics(t *testing.T) {
+	for name, v := range map[string]any{
+		"flag": &struct {
+			Threads int `flag:"threads"`
+		}{},
+		"set": &struct {
+			Given bool `set:"memory"`
+		}{},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic for a field reading an undeclared flag", name)
+				}
+			}()
+			Flags(v)
+		}()
+	}
+	var ok struct {
+		Threads int  `flag:"threads"`
+		Given   bool `set:"threads"`
+	}
+	if fs := Flags(&ok, With(&cli.IntFlag{Name: "threads"})); len(fs) != 1 {
+		t.Fatalf("%d flags, want the With one", len(fs))
+	}
+}
+
+func TestPrefix(t *testing.T) {
+	var o struct {
+		Data []string `flag:"data" usage:"; repeat to mix"`
+	}
+	fs := Flags(&o, Prefix("data", "training data"))
+	if u := fs[0].(*cli.StringSliceFlag).Usage; u != "training data; repeat to mix" {
+		t.Fatalf("usage %q", u)
+	}
 }
