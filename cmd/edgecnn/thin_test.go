@@ -49,3 +49,28 @@ func TestCLIStaysThin(t *testing.T) {
 	}
 	t.Logf("cmd/edgecnn: %d non-test lines in %d files", total, len(files))
 }
+
+// TestEveryCommandHelp builds the app (cliflags checks every command's
+// bindings then) and asks each command and subcommand for --help.
+func TestEveryCommandHelp(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if seen[c.Name] {
+			t.Errorf("command %q listed twice", c.Name)
+		}
+		seen[c.Name] = true
+		args := [][]string{{c.Name, "--help"}}
+		for _, s := range c.Subcommands {
+			args = append(args, []string{c.Name, s.Name, "--help"})
+		}
+		for _, a := range args {
+			out, _, err := trainRunCLI(t, a...)
+			if err != nil || !strings.Contains(out, "USAGE:") {
+				t.Errorf("edgecnn %s: err %v\n%s", strings.Join(a, " "), err, out)
+			}
+		}
+	}
+	if len(seen) < 7 {
+		t.Errorf("only %d commands", len(seen))
+	}
+}

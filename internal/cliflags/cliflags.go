@@ -117,9 +117,10 @@ func walkStruct(s reflect.Value, fn func(f field)) {
 
 // Flags returns the flags the fields of v (a pointer to a struct) declare,
 // in field order, followed by those of With. A default tag is stored into
-// its field first. Two fields declaring the same flag, or a field reading
-// a flag that neither a field nor With declares, is a programming error
-// and panics (so every command's construction checks its bindings).
+// its field first. Two fields declaring the same flag, a field reading a
+// flag that neither a field nor With declares, or a Usage or Prefix for a
+// flag no field declares is a programming error and panics (so building a
+// command checks its bindings).
 func Flags(v any, opts ...Option) []cli.Flag {
 	cfg := config{usage: map[string]string{}, prefix: map[string]string{}}
 	for _, o := range opts {
@@ -166,6 +167,13 @@ func Flags(v any, opts ...Option) []cli.Flag {
 	for _, r := range refs {
 		if !declared[r] {
 			panic("cliflags: a field reads --" + r + ", which no field and no With flag declares")
+		}
+	}
+	for _, m := range []map[string]string{cfg.usage, cfg.prefix} {
+		for name := range m {
+			if !declared[name] {
+				panic("cliflags: Usage or Prefix names --" + name + ", which no field declares")
+			}
 		}
 	}
 	return append(flags, cfg.extra...)

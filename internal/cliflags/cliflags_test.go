@@ -165,6 +165,17 @@ func TestUndeclaredReferencePanics(t *testing.T) {
 			Flags(v)
 		}()
 	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic for Usage of an undeclared flag")
+			}
+		}()
+		var o struct {
+			A int `flag:"a" usage:"a"`
+		}
+		Flags(&o, Usage("b", "typo"))
+	}()
 	var ok struct {
 		Threads int  `flag:"threads"`
 		Given   bool `set:"threads"`
