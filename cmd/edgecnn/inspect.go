@@ -20,7 +20,7 @@ func inspectCommand() *cli.Command {
 			"   edgecnn inspect --json out/demo/model.onnx\n" +
 			"   edgecnn inspect models/mnist.ckpt",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			jsonFlag("print JSON"),
 		},
 		Action: inspectAction,
 	}

@@ -15,7 +15,7 @@ func threadsFlag() cli.Flag {
 	return &cli.IntFlag{Name: "threads", Usage: fmt.Sprintf("goroutines (0: one per CPU core, %d here)", goruntime.NumCPU())}
 }
 
-// jsonFlag is a command's --json with its own usage text.
+// jsonFlag is --json of a command that formats its output itself.
 func jsonFlag(usage string) cli.Flag { return &cli.BoolFlag{Name: "json", Usage: usage} }
 
 func writeJSON(w io.Writer, v any) error {
