@@ -1,0 +1,108 @@
+package native
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/model"
+)
+
+// TestConvPoolTwins compares the fused convolution + pooling kernel with
+// its Go twin (within rounding: Go does not fuse multiply-adds on amd64)
+// and, where the AVX-512 kernels run, bit for bit with the indirect 6×32
+// convolution kernel followed by pool4 (the same FMA chains and the same
+// MAXPS/MINPS order), for random depths, taps, window strides, pixel and
+// output offsets (overlapping or repeated ones included), every clamp,
+// with guard cells around the output.
+func TestConvPoolTwins(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 1))
+	acts := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}
+	for it := 0; it < 300; it++ {
+		kc, taps := 1+r.IntN(70), 1+r.IntN(9)
+		s, rs := r.IntN(80), r.IntN(300)
+		offs := make([]int, taps)
+		hiOff := 0
+		for i := range offs {
+			offs[i] = r.IntN(200)
+			hiOff = max(hiOff, offs[i])
+		}
+		var pp, po [3]int
+		for j := range pp {
+			pp[j] = r.IntN(150)
+			po[j] = 32 * r.IntN(4)
+			if r.IntN(3) == 0 {
+				po[j] += r.IntN(20) // unaligned
+			}
+		}
+		if r.IntN(4) == 0 {
+			pp[2], po[2] = pp[1], po[1] // a repeated pixel (the tail of a unit)
+		}
+		x := make([]float32, 150+s+rs+hiOff+kc+r.IntN(3))
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		k := taps * kc
+		b := make([]float32, 32*k)
+		for i := range b {
+			b[i] = float32(r.NormFloat64())
+		}
+		bias := make([]float32, 32)
+		for i := range bias {
+			bias[i] = float32(r.NormFloat64())
+		}
+		lo, hi := clampRange(acts[r.IntN(3)], acts[r.IntN(3)])
+		const guard = -777.25
+		n := 32*4 + 20 + 32
+		got := make([]float32, n+16)
+		want := make([]float32, n+16)
+		for i := range got {
+			got[i], want[i] = guard, guard
+		}
+		convPool(kc, offs, x, &pp, s, rs, b, bias, lo, hi, got, &po)
+		convPoolGo(kc, offs, x, &pp, s, rs, b, bias, lo, hi, want, &po)
+		for i := range got {
+			if want[i] == guard {
+				if got[i] != guard {
+					t.Fatalf("it %d: guard %d overwritten", it, i)
+				}
+				continue
+			}
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(k+4)*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("it %d kc %d taps %d: out[%d] = %v, Go twin %v", it, kc, taps, i, got[i], want[i])
+			}
+		}
+		if !hasConv1Asm || !hasConvPoolAsm {
+			continue
+		}
+		// The indirect kernel takes the two 16-column panels one after the other.
+		b2 := make([]float32, 32*k)
+		for p := 0; p < k; p++ {
+			for c := 0; c < 32; c++ {
+				b2[(c/16)*k*16+p*16+c%16] = b[p*32+c]
+			}
+		}
+		for j := range 3 {
+			var pix [6]int
+			for w, d := range [4]int{0, s, rs, rs + s} {
+				pix[w] = pp[j] + d
+			}
+			pix[4], pix[5] = pix[3], pix[3]
+			tile := make([]float32, 6*32)
+			convIndirect(kc, offs, x, &pix, b2, k*16, tile, 32)
+			ref := make([]float32, 32)
+			pool4(tile[0:32], tile[32:64], tile[64:96], tile[96:128], bias, ref, lo, hi)
+			for c := range 32 {
+				e, last := po[j]+c, j // the pixels write in order: the last one wins
+				for q := j + 1; q < 3; q++ {
+					if po[q] <= e && e < po[q]+32 {
+						last = q
+					}
+				}
+				if last == j && math.Float32bits(ref[c]) != math.Float32bits(got[e]) {
+					t.Fatalf("it %d: pixel %d col %d: fused %v, indirect+pool4 %v", it, j, c, got[po[j]+c], ref[c])
+				}
+			}
+		}
+	}
+}
