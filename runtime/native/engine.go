@@ -213,6 +213,9 @@ func (e *Engine) resize(batch int) {
 			continue
 		}
 		v.n = batch * v.per
+		if v.alias != nil {
+			continue
+		}
 		if grow {
 			switch v.t.Type {
 			case model.Float32:
@@ -231,6 +234,16 @@ func (e *Engine) resize(batch int) {
 			case model.UInt8:
 				v.u8 = v.u8[:v.n]
 			}
+		}
+	}
+	for i := range e.vals {
+		v := &e.vals[i]
+		if v.alias != nil {
+			root := v.alias
+			for root.alias != nil {
+				root = root.alias
+			}
+			v.f32 = root.f32[:v.n]
 		}
 	}
 	if grow {
