@@ -69,3 +69,11 @@ func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
 //
 //go:noescape
 func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)
+
+// kernel12x32Asm is the AVX-512 twin of two kernel6x32Asm calls on the
+// consecutive 6-row A micro-panels at a (rows 0-5 and 6-11) into the 12×32
+// tile at c; kc ≥ 1, all bounds checked by the caller. It equals them bit
+// for bit.
+//
+//go:noescape
+func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)

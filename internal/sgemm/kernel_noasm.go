@@ -44,3 +44,7 @@ func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {
 func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}

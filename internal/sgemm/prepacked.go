@@ -110,8 +110,9 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 }
 
 // macroPacked is macro on the pre-packed panels pb (column jc first): with
-// wide, pairs of whole panels run the AVX-512 6×32 kernel, which gives the
-// same bits as the 6×16 kernels.
+// wide, pairs of whole panels run the AVX-512 12×32 kernel on pairs of
+// whole A micro-panels and the 6×32 kernel on a remaining one, which give
+// the same bits as the 6×16 kernels.
 func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, jc, ncb int, accumulate bool) {
 	c, ldc := g.c, g.ldc
 	step := nr
@@ -125,6 +126,16 @@ func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, 
 			mm := min(mr, mcb-ir)
 			ap := w.pa[ir*kcb : (ir+mr)*kcb]
 			off := (ic+ir)*ldc + jc + jr
+			if two && ir+2*mr <= mcb {
+				// Twelve rows: two A micro-panels share each B row.
+				ap := w.pa[ir*kcb : (ir+2*mr)*kcb]
+				b0 := pb[jr*kcb : (jr+nr)*kcb]
+				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
+				cc := c[off : off+(2*mr-1)*ldc+2*nr]
+				kernel12x32Asm(kcb, &ap[0], &b0[0], &b1[0], &cc[0], ldc, accumulate)
+				ir += mr
+				continue
+			}
 			if two && mm == mr {
 				b0 := pb[jr*kcb : (jr+nr)*kcb]
 				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
