@@ -1,11 +1,13 @@
 package native
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
 )
 
 // TestConvPoolTwins compares the fused convolution + pooling kernel with
@@ -127,4 +129,67 @@ func BenchmarkConvPool(b *testing.B) {
 	}
 	// Per second of process CPU time: steadier than wall time on a loaded machine.
 	b.ReportMetric(float64(b.N)*12*32*float64(3*kc)*2/(float64(cpuTime()-cpu0)/1e9)/1e9, "GFLOP/cpu-s")
+}
+
+// TestFloatInputInPlace checks the float engine's in-place input and
+// reshape views: a graph whose input is reshaped twice before a dense
+// layer answers as a float64 dot product does, run after run with different
+// inputs and batches (no stale values), and never changes the caller's
+// input.
+func TestFloatInputInPlace(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	const h, w, c, nout = 4, 5, 3, 7
+	wt := make([]float32, nout*h*w*c)
+	for i := range wt {
+		wt[i] = float32(r.NormFloat64())
+	}
+	g := &model.Graph{DynamicBatch: true}
+	g.Tensors = []model.Tensor{
+		{Name: "in", Type: model.Float32, Shape: []int{1, h, w, c}},
+		{Name: "s1", Type: model.Int32, Shape: []int{3}, Data: i32bytes([]int32{-1, h * w, c})},
+		{Name: "r1", Type: model.Float32, Shape: []int{1, h * w, c}},
+		{Name: "s2", Type: model.Int32, Shape: []int{2}, Data: i32bytes([]int32{-1, h * w * c})},
+		{Name: "r2", Type: model.Float32, Shape: []int{1, h * w * c}},
+		{Name: "w", Type: model.Float32, Shape: []int{nout, h * w * c}, Data: f32bytes(wt)},
+		{Name: "out", Type: model.Float32, Shape: []int{1, nout}},
+	}
+	g.Inputs, g.Outputs = []int{0}, []int{6}
+	g.Ops = []model.Op{
+		{Code: model.OpReshape, Inputs: []int{0, 1}, Outputs: []int{2}, NewShape: []int{-1, h * w, c}},
+		{Code: model.OpReshape, Inputs: []int{2, 3}, Outputs: []int{4}, NewShape: []int{-1, h * w * c}},
+		{Code: model.OpFullyConnected, Inputs: []int{4, 5, -1}, Outputs: []int{6}},
+	}
+	fast, err := New(g, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	for it, batch := range []int{3, 1, 5, 2} {
+		in := randInput(batch*fast.InputSize(), uint64(it))
+		keep := append([]float32(nil), in...)
+		want := make([]float32, batch*nout)
+		got := make([]float32, batch*nout)
+		for n := range batch {
+			for j := range nout {
+				s := 0.0
+				for p := range h * w * c {
+					s += float64(in[n*h*w*c+p]) * float64(wt[j*h*w*c+p])
+				}
+				want[n*nout+j] = float32(s)
+			}
+		}
+		if err := fast.Run(context.Background(), in, batch, got); err != nil {
+			t.Fatal(err)
+		}
+		for i := range in {
+			if math.Float32bits(in[i]) != math.Float32bits(keep[i]) {
+				t.Fatalf("run %d: input %d changed", it, i)
+			}
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+				t.Fatalf("run %d: output %d = %v, reference %v", it, i, got[i], want[i])
+			}
+		}
+	}
 }
