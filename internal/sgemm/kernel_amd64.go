@@ -77,3 +77,11 @@ func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)
 //
 //go:noescape
 func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel12x32StridedAsm is kernel12x32Asm with A read in place: row i < 12
+// is a[i·lda : i·lda+kc] instead of a packed micro-panel; kc ≥ 1, all
+// bounds checked by the caller. It equals kernel12x32Asm on the packed
+// rows bit for bit.
+//
+//go:noescape
+func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc int, accumulate bool)

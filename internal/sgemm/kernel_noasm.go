@@ -48,3 +48,7 @@ func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool) {
 func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
