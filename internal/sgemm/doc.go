@@ -47,8 +47,12 @@
 // PackB packs a constant right-hand matrix (layer weights) once;
 // Context.GemmPacked then packs only A, computes any range of 16-column
 // panels (so callers can split columns between goroutines) on the calling
-// goroutine, and allocates nothing. With AVX-512 it runs a 6×32 kernel on
-// pairs of panels (kernel6x32Asm) and, for a single row (batch-1 fully
+// goroutine, and allocates nothing. With AVX-512 it runs a 12×32 kernel on
+// pairs of panels (kernel12x32Asm: two A micro-panels share every B row
+// loaded; kernel12x32StridedAsm reads those twelve rows of A in place, so
+// when the column range is whole panel pairs only a block's last rows are
+// packed), a 6×32 kernel (kernel6x32Asm) on a remaining A micro-panel
+// and, for a single row (batch-1 fully
 // connected layers), a one-row kernel over eight panels (kernel1x128Asm);
 // with AVX2 the 6×16 kernel and a one-row kernel over four panels
 // (kernel1x64Asm). Every one of them computes each element as one FMA chain
