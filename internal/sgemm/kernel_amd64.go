@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // hasAsm reports whether the AVX2+FMA micro-kernel can run on this CPU.
 var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasKernelAsm reports whether kernelAsm (the 6×16 micro-kernel) can run.
+var hasKernelAsm = hasAsm
+
 // kernelAsm is the AVX2+FMA twin of kernel6x16Go (see its doc comment for
 // the reference loop): a points to the packed 6×kc A micro-panel, b to the
 // packed kc×16 B micro-panel, c to the 6×16 tile with row stride ldc
