@@ -250,7 +250,9 @@ func (n *Net) newShard(t int) *shard {
 		o := &n.ops[i]
 		switch o.kind {
 		case opConv:
-			s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
+			if o.needDx { // the input gradient's im2col rows (backward)
+				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
+			}
 		case opPool:
 			s.ibuf[i] = make([]int32, P*o.out.Size())
 		case opDropout:
@@ -470,10 +472,8 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	switch o.kind {
 	case opConv:
 		K := l.Kernel * l.Kernel * o.in.C
-		M := cnt * o.out.H * o.out.W
-		col := s.buf[i][:M*K]
-		im2col(x, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, col)
-		s.gemm.Gemm(false, true, M, o.out.C, K, 1, col, K, l.Weight, K, 0, y, o.out.C)
+		p := patches(x, o, cnt)
+		s.gemm.GemmPatchesA(&p, true, o.out.C, l.Weight, K, 0, y, o.out.C)
 		if !o.biasLater {
 			addBias(y, l.Bias)
 		}
@@ -516,19 +516,27 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	}
 }
 
+// patches is the im2col matrix of conv op o over cnt images x, read by
+// the GEMM while packing (never stored).
+func patches(x []float32, o *op, cnt int) sgemm.Patches {
+	l := o.l
+	return sgemm.Patches{X: x, N: cnt, H: o.in.H, W: o.in.W, C: o.in.C, Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, OH: o.out.H, OW: o.out.W}
+}
+
 func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int) {
 	l := o.l
 	switch o.kind {
 	case opConv:
 		K := l.Kernel * l.Kernel * o.in.C
 		M := cnt * o.out.H * o.out.W
-		col := s.buf[i][:M*K]
 		pw, pb := &n.params[o.pw], &n.params[o.pb]
-		s.gemm.Gemm(true, false, o.out.C, K, M, 1, dy, o.out.C, col, K, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
+		p := patches(x, o, cnt)
+		s.gemm.GemmPatchesB(true, o.out.C, dy, o.out.C, &p, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
 		if !o.biasLater {
 			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		}
 		if dx != nil {
+			col := s.buf[i][:M*K] // the input gradient's im2col rows
 			s.gemm.Gemm(false, false, M, K, o.out.C, 1, dy, o.out.C, l.Weight, K, 0, col, K)
 			col2im(col, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, dx)
 		}
