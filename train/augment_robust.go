@@ -33,8 +33,10 @@ const (
 // image src (uint8), scaled to [0, 1], into dst: an affine warp (rotation,
 // scale, aspect, shear, translation) plus a smooth elastic displacement
 // field, then stroke width (dilate or erode), blur, contrast and gamma,
-// background level and noise, each drawn from r. tmp holds H×W values.
-func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32) {
+// background level and noise, each drawn from r. With display, some
+// images get display-like strokes first (blocky, cut by thin gaps). tmp
+// holds H×W values.
+func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, display bool) {
 	theta := float64(r.Uniform(-robDegrees, robDegrees)) * math.Pi / 180
 	scale := float64(r.Uniform(robScaleLo, robScaleHi))
 	aspect := 1 + float64(r.Uniform(-robAspect, robAspect))
@@ -74,10 +76,10 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32) {
 	}
 	// display-like strokes: a coarse grid squares them, thin gaps cut them
 	// into separate pieces (seven-segment and dot displays, broken pens)
-	if r.Float32() < robBlocky {
+	if display && r.Float32() < robBlocky {
 		blocky(dst, tmp, H, W, 3, r.Uniform(0.35, 0.55), int(r.Float32()*2.999), int(r.Float32()*2.999))
 	}
-	if r.Float32() < robGaps {
+	if display && r.Float32() < robGaps {
 		for n := 1 + int(r.Float32()*1.999); n > 0; n-- {
 			cutGap(dst, H, W, r)
 		}

@@ -194,7 +194,7 @@ func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, 
 			src, at = negPix[(i-val.N)*size:(i-val.N+1)*size], nd+i // negatives likewise
 		}
 		r := NewRNG(seed, streamValRobust, uint64(i))
-		robustAugment(src, val.H, val.W, &r, img, tmp)
+		robustAugment(src, val.H, val.W, &r, img, tmp, false)
 		for j, v := range img {
 			x[at*size+j] = (v - mean) * inv
 		}

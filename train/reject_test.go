@@ -40,8 +40,8 @@ func TestRobustAugment(t *testing.T) {
 	}
 	for i := uint64(0); i < 50; i++ {
 		r1, r2 := NewRNG(1, streamRobust, i), NewRNG(1, streamRobust, i)
-		robustAugment(src, 28, 28, &r1, a, tmp)
-		robustAugment(src, 28, 28, &r2, b, tmp)
+		robustAugment(src, 28, 28, &r1, a, tmp, i%2 == 1)
+		robustAugment(src, 28, 28, &r2, b, tmp, i%2 == 1)
 		if !slices.Equal(a, b) {
 			t.Fatalf("stream %d: not deterministic", i)
 		}
@@ -181,5 +181,26 @@ func TestCutGap(t *testing.T) {
 	}
 	if cuts < 25 {
 		t.Fatalf("only %d of 40 gaps cut the stroke", cuts)
+	}
+}
+
+// --display is an addition to --robust: alone it is refused, and a
+// recipe without it keeps its config JSON (no new key).
+func TestDisplayConfig(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Display = true
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--robust") {
+		t.Fatalf("--display without --robust: %v", err)
+	}
+	cfg.Robust = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if j := string(mustJSON(t, cfg)); !strings.Contains(j, `"display":true`) {
+		t.Fatalf("config JSON %s", j)
+	}
+	cfg.Display = false
+	if j := string(mustJSON(t, cfg)); strings.Contains(j, "display") {
+		t.Fatalf("config JSON without --display: %s", j)
 	}
 }

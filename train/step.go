@@ -22,6 +22,8 @@ type Batch struct {
 	// Robust gives half of the images the camera-robust augmentation
 	// (robustAugment) and the others the plain one (one-channel images).
 	Robust bool
+	// Display adds display-like strokes to the robust augmentation.
+	Display bool
 }
 
 // StepResult is the outcome of one training step.
@@ -126,7 +128,7 @@ func (n *Net) robustInput(s *shard, k int, src []uint8, dst []float32) {
 	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
 	r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(n.cur.Pos+s.first+k))
 	if r.Float32() < robustShare {
-		robustAugment(src, in.H, in.W, &r, s.img, s.img2)
+		robustAugment(src, in.H, in.W, &r, s.img, s.img2, n.cur.Display)
 	} else {
 		augment(src, in.H, in.W, in.C, &r, s.img)
 	}

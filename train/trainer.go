@@ -54,6 +54,9 @@ type Config struct {
 	// (stroke width, elastic distortion, blur, noise, contrast, scale,
 	// translation) and the rest the plain one.
 	Robust bool `json:"robust,omitempty" flag:"robust" usage:"camera-robust augmentation for half of the images (stroke width, elastic distortion, blur, noise, contrast, scale, shift)"`
+	// Display adds display-like strokes to the robust augmentation:
+	// blocky (a coarse grid squares them) and cut by thin gaps.
+	Display bool `json:"display,omitempty" flag:"display" usage:"with --robust: some robust images get display-like strokes (blocky, cut by segment gaps)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
@@ -109,6 +112,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: early stopping (--patience) needs a validation split (--val N)")
 	case c.Val < 0 || c.Limit < 0:
 		return fmt.Errorf("train: --val and --limit must not be negative")
+	case c.Display && !c.Robust:
+		return fmt.Errorf("train: --display adds to the robust augmentation: give --robust too")
 	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
 		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
@@ -557,7 +562,7 @@ func newTrainer(ctx context.Context, r *Run, cfg Config, d *runData, st *runStar
 	}
 	t.order = make([]int, epochSize)
 	t.labels = make([]uint8, cfg.Batch)
-	t.batch = &Batch{Set: d.pool, Augment: cfg.Augment, Robust: cfg.Robust}
+	t.batch = &Batch{Set: d.pool, Augment: cfg.Augment, Robust: cfg.Robust, Display: cfg.Display}
 	if t.metrics.BestEpoch > 0 {
 		for _, e := range t.metrics.Epochs {
 			if e.Epoch == t.metrics.BestEpoch && e.ValAccuracy != nil {
