@@ -68,6 +68,7 @@ func TestRobustAugment(t *testing.T) {
 func TestTrainWithNegatives(t *testing.T) {
 	cfg := smallConfig()
 	cfg.BatchNorm, cfg.Robust, cfg.Negatives, cfg.Val = true, true, 0.1, 300
+	cfg.Epochs = 2
 	out := filepath.Join(t.TempDir(), "m.ckpt")
 	res, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 1500), Out: out})
 	if err != nil {
@@ -92,7 +93,8 @@ func TestTrainWithNegatives(t *testing.T) {
 			t.Fatalf("candidate %+v scores above the chosen %+v", c, *res.Metrics.Reject)
 		}
 	}
-	// 1 epoch of 1,350 images (+10% negatives): the class must be learned at all
+	// 2 epochs of 1,200 images (+10% negatives): the class must be learned at all
+	t.Logf("threshold %v: %.1f%% of validation digits right, %.1f%% of negatives rejected", res.Metrics.Reject.Threshold, res.Metrics.Reject.DigitsAccepted, res.Metrics.Reject.NegativesRejected)
 	if res.Metrics.Reject.NegativesRejected < 50 {
 		t.Fatalf("only %.1f%% of validation negatives rejected", res.Metrics.Reject.NegativesRejected)
 	}
