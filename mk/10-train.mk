@@ -20,7 +20,7 @@ TEST_TARGETS  += test-train-noasm test-train-arm64
 BENCH_TARGETS += bench-train
 DEMO_TARGETS  += demo-train
 
-TRAIN_KERNEL_TESTS := Pool|Im2col|Warp|Adam|StepLR|Grad|Forward|Add|NoAlloc
+TRAIN_KERNEL_TESTS := Pool|Im2col|Warp|Adam|StepLR|Grad|Forward|Add|NoAlloc|Prepared
 
 .PHONY: model model-reject bench-train bench-train-accuracy demo-train test-train-noasm test-train-arm64
 

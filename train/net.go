@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/internal/sgemm"
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/internal/vec"
 )
 
 // Net runs a model.Model on batches, forward and backward, on several
@@ -69,10 +70,8 @@ type shard struct {
 	s1, s2  [][]float64
 	loss    float64
 	correct int
-	// input preparation
-	img  []float32
-	img2 []float32 // robust augmentation scratch
-	tmp  []float32 // 2·(largest channel count) scratch
+	prep    prep      // input preparation (scratch)
+	tmp     []float32 // 2·(largest channel count) scratch
 	// fake quantization STE masks (SetFakeQuant), per op and of the input
 	fqMask   [][]uint8
 	fqInMask []uint8
@@ -234,8 +233,7 @@ func (n *Net) newShard(t int) *shard {
 	m := n.M
 	P := n.perShard
 	s := &shard{id: t, gemm: sgemm.New(1)}
-	s.img = make([]float32, m.Input().Size())
-	s.img2 = make([]float32, m.Input().Size())
+	s.prep = newPrep(m)
 	maxC := 0
 	for i := range n.ops {
 		maxC = max(maxC, n.ops[i].out.C)
@@ -725,18 +723,27 @@ func (n *Net) chunk(s *shard, total int) (int, int) {
 // goroutine handling a slice of the parameter vector (fixed order).
 func (n *Net) reduce(s *shard) {
 	lo, hi := n.chunk(s, n.nparam)
+	n.reduceRange(lo, hi)
+}
+
+// reduceRange sums the shards' gradients [lo, hi) into shard 0's.
+func (n *Net) reduceRange(lo, hi int) {
 	g0 := n.shards[0].gflat[lo:hi]
 	for _, o := range n.shards[1:] {
-		if o.n == 0 {
-			continue
-		}
-		for k, v := range o.gflat[lo:hi] {
-			g0[k] += v
+		if o.n > 0 {
+			vec.Add(g0, o.gflat[lo:hi])
 		}
 	}
 }
 
-// update applies the optimizer to shard s's slice of the parameters.
+// updateBlock is the span of the parameter vector that update reduces and
+// then steps while it is in the L1 cache (16 KiB of gradients).
+const updateBlock = 4096
+
+// update reduces the gradients of shard s's slice of the parameters
+// and applies the optimizer to it, block by block: one pass over the
+// gradients, parameters and optimizer state. Frozen parameters are
+// skipped.
 func (n *Net) update(s *shard) {
 	lo, hi := n.chunk(s, n.nparam)
 	g := n.shards[0].gflat
@@ -746,9 +753,10 @@ func (n *Net) update(s *shard) {
 			continue
 		}
 		a, b := max(lo, p.off), min(hi, p.off+len(p.data))
-		if a >= b {
-			continue
+		for ; a < b; a += updateBlock {
+			e := min(b, a+updateBlock)
+			n.reduceRange(a, e)
+			n.opt.step(p.data[a-p.off:e-p.off], g[a:e], a, n.lr)
 		}
-		n.opt.step(p.data[a-p.off:b-p.off], g[a:b], a, n.lr)
 	}
 }
