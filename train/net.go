@@ -248,7 +248,10 @@ func (n *Net) newShard(t int) *shard {
 		o := &n.ops[i]
 		switch o.kind {
 		case opConv:
-			if o.needDx { // the input gradient's im2col rows (backward)
+			switch {
+			case o.needDx && transposable(o): // the flipped kernel (backward)
+				s.buf[i] = make([]float32, len(o.l.Weight))
+			case o.needDx: // the input gradient's im2col rows (backward)
 				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
 			}
 		case opPool:
@@ -514,6 +517,29 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	}
 }
 
+// transposable reports whether conv op o's input gradient can be computed
+// as a convolution of the output gradient (stride 1, padding at most
+// kernel−1): then dx = patches(dy, pad kernel−1−pad) · flipped kernelᵀ.
+func transposable(o *op) bool {
+	l := o.l
+	return l.Stride == 1 && l.Pad <= l.Kernel-1 && o.out.H == o.in.H+2*l.Pad-l.Kernel+1 && o.out.W == o.in.W+2*l.Pad-l.Kernel+1
+}
+
+// flipKernel writes the OHWI kernel w (cout × k×k×cin) rotated by 180°
+// with input and output channels swapped into dst (cin × k×k×cout):
+// dst[ci][ky][kx][co] = w[co][k−1−ky][k−1−kx][ci].
+func flipKernel(w []float32, cout, k, cin int, dst []float32) {
+	kk := k * k
+	for co := 0; co < cout; co++ {
+		for t := 0; t < kk; t++ {
+			src := w[(co*kk+kk-1-t)*cin : (co*kk+kk-t)*cin]
+			for ci, v := range src {
+				dst[(ci*kk+t)*cout+co] = v
+			}
+		}
+	}
+}
+
 // patches is the im2col matrix of conv op o over cnt images x, read by
 // the GEMM while packing (never stored).
 func patches(x []float32, o *op, cnt int) sgemm.Patches {
@@ -533,7 +559,15 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		if !o.biasLater {
 			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		}
-		if dx != nil {
+		switch {
+		case dx == nil:
+		case transposable(o):
+			// dx is the convolution of dy with the flipped, transposed
+			// kernel: patches of dy times wflip, no column buffer.
+			flipKernel(l.Weight, o.out.C, l.Kernel, o.in.C, s.buf[i])
+			p := sgemm.Patches{X: dy, N: cnt, H: o.out.H, W: o.out.W, C: o.out.C, Kernel: l.Kernel, Stride: 1, Pad: l.Kernel - 1 - l.Pad, OH: o.in.H, OW: o.in.W}
+			s.gemm.GemmPatchesA(&p, true, o.in.C, s.buf[i], l.Kernel*l.Kernel*o.out.C, 0, dx, o.in.C)
+		default:
 			col := s.buf[i][:M*K] // the input gradient's im2col rows
 			s.gemm.Gemm(false, false, M, K, o.out.C, 1, dy, o.out.C, l.Weight, K, 0, col, K)
 			col2im(col, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, dx)

@@ -172,10 +172,14 @@ func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
 	if ncb%nr != 0 {
 		clear(pb[(panels-1)*nr*kcb : panels*nr*kcb])
 	}
-	t0, cs := jc/C, jc%C // first column's window position and channel
-	ky0, kx0 := t0/K, t0%K
 	var it rowIter
 	it.start(p, pc)
+	if C == 1 && jc == 0 && ncb == K*K && ncb <= nr {
+		p.packB1(pb, &it, kcb)
+		return
+	}
+	t0, cs := jc/C, jc%C // first column's window position and channel
+	ky0, kx0 := t0/K, t0%K
 	for q := range kcb {
 		b, y0, x0 := it.b, it.y0, it.x0
 		it.next()
@@ -203,6 +207,39 @@ func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
 					kx = 0
 					ky++
 				}
+			}
+		}
+	}
+}
+
+// packB1 is packB for one input channel whose K² columns fit one panel
+// (conv1's weight gradient): row q of the panel is the window of patch
+// row q.
+func (p *Patches) packB1(pb []float32, it *rowIter, kcb int) {
+	K := p.Kernel
+	for q := range kcb {
+		b, y0, x0 := it.b, it.y0, it.x0
+		it.next()
+		d := pb[q*nr : q*nr+nr]
+		img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+		j := 0
+		for ky := range K {
+			iy := y0 + ky
+			if iy < 0 || iy >= p.H {
+				for range K {
+					d[j] = 0
+					j++
+				}
+				continue
+			}
+			row := img[iy*p.W : (iy+1)*p.W]
+			for kx := range K {
+				v := float32(0)
+				if ix := x0 + kx; ix >= 0 && ix < p.W {
+					v = row[ix]
+				}
+				d[j] = v
+				j++
 			}
 		}
 	}
