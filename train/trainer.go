@@ -19,36 +19,45 @@ import (
 // Config is a training run's configuration. It is stored, as JSON, in
 // every checkpoint (Checkpoint.Config), so a resumed run and later stages
 // see how the model was made.
+//
+// The flag tags declare edgecnn train's flags (package cliflags); their
+// defaults are DefaultConfig's.
 type Config struct {
-	Epochs    int     `json:"epochs"`
-	Batch     int     `json:"batch"`
-	Optimizer string  `json:"optimizer"` // "adam" or "sgd"
-	LR        float64 `json:"lr"`
-	Momentum  float64 `json:"momentum"`   // sgd
-	StepSize  int     `json:"step_size"`  // StepLR period in epochs (0: constant lr)
-	Gamma     float64 `json:"gamma"`      // StepLR factor
-	Patience  int     `json:"patience"`   // early stopping (epochs without val improvement; 0: off)
-	Val       int     `json:"val"`        // validation images held out from the end of the training set
-	Augment   bool    `json:"augment"`    // random rotation ±10°, shift ±2 px
-	Seed      uint64  `json:"seed"`       // all randomness derives from it
-	Limit     int     `json:"limit"`      // train on the first N training images (0: all)
-	Threads   int     `json:"threads"`    // goroutines (summation order depends on it)
-	Width     int     `json:"width"`      // conv1 channels
-	BatchNorm bool    `json:"batch_norm"` // BatchNorm after each conv
-	Dropout   float64 `json:"dropout"`    // dropout before the last dense layer
+	Epochs    int     `json:"epochs" flag:"epochs" usage:"total epochs (with --resume: including those done)"`
+	Batch     int     `json:"batch" flag:"batch" usage:"batch size"`
+	Optimizer string  `json:"optimizer" flag:"optimizer" usage:"adam or sgd (with momentum)"`
+	LR        float64 `json:"lr" flag:"lr" usage:"learning rate"`
+	Momentum  float64 `json:"momentum" flag:"momentum" usage:"momentum for --optimizer sgd"`
+	StepSize  int     `json:"step_size" flag:"step-size" usage:"StepLR: multiply the learning rate by --gamma every N epochs (0: off)"`
+	Gamma     float64 `json:"gamma" flag:"gamma" usage:"StepLR factor"`
+	Patience  int     `json:"patience" flag:"patience" usage:"early stopping: stop after N epochs without validation improvement (needs --val)"`
+	// Val holds out validation images; Augment is a random rotation ±10°
+	// and shift ±2 px; all randomness derives from Seed; Limit trains on
+	// the first N training images (0: all).
+	Val     int    `json:"val" flag:"val" usage:"hold out N training images of every source for validation (MNIST: the last N; a folder: N spread over its classes)"`
+	Augment bool   `json:"augment" flag:"augment" usage:"random rotation ±10° and shift ±2 px"`
+	Seed    uint64 `json:"seed" flag:"seed" usage:"random seed (initialization, shuffling, augmentation, dropout)"`
+	Limit   int    `json:"limit" flag:"limit" usage:"train on the first N training images of every source only (a folder: N spread over its classes; 0: all)"`
+	// Threads are the goroutines (summation order depends on them).
+	Threads   int     `json:"threads" flag:"threads"`
+	Width     int     `json:"width" flag:"width" usage:"channels of conv1 (conv2 has twice as many)"`
+	BatchNorm bool    `json:"batch_norm" flag:"bn" usage:"BatchNorm after each convolution"`
+	Dropout   float64 `json:"dropout" flag:"dropout" usage:"dropout rate before the last dense layer"`
 	// Fine-tuning and data mixing (absent in older checkpoints).
-	Classes   int    `json:"classes,omitempty"`    // output classes (0: 10, or 11 when the data has "x")
-	Init      string `json:"init,omitempty"`       // checkpoint the run started from
-	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
-	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
+	Classes int    `json:"classes,omitempty"` // output classes (0: 10, or 11 when the data has "x")
+	Init    string `json:"init,omitempty"`    // checkpoint the run started from
+	// Freeze "conv" trains only the dense layers; EpochSize is the images
+	// per epoch (0: all images of all sources).
+	Freeze    string `json:"freeze,omitempty" flag:"freeze" usage:"\"conv\": train only the dense layers (the convolutions stay bit-identical)"`
+	EpochSize int    `json:"epoch_size,omitempty" flag:"epoch-size" usage:"images per epoch (0: all images of all --data sources)"`
 	// Robust gives half of the images the camera-robust augmentation
 	// (stroke width, elastic distortion, blur, noise, contrast, scale,
 	// translation) and the rest the plain one.
-	Robust bool `json:"robust,omitempty"`
+	Robust bool `json:"robust,omitempty" flag:"robust" usage:"camera-robust augmentation for half of the images (stroke width, elastic distortion, blur, noise, contrast, scale, shift)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
-	Negatives float64 `json:"negatives,omitempty"`
+	Negatives float64 `json:"negatives,omitempty" flag:"negatives" usage:"share of each epoch made of generated non-digits (e.g. 0.1); adds the 11th class \"x\" (not a digit)"`
 }
 
 // FineTuneLR is the default learning rate of a fine-tuning run (--init):

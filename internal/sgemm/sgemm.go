@@ -85,7 +85,7 @@ func New(threads int) *Context {
 	if threads < 1 {
 		threads = 1
 	}
-	c := &Context{threads: threads, asm: hasAsm, avx512: hasAVX512}
+	c := &Context{threads: threads, asm: hasAsm || hasKernelAsm, avx512: hasAVX512}
 	c.ws = make([]*workspace, threads)
 	for i := range c.ws {
 		c.ws[i] = &workspace{}
