@@ -35,6 +35,8 @@ type qconv struct {
 	batch  int
 	unitFn func(w, lo, hi int)
 	srcB   []byte // the (flipped) input bytes of this Run
+	padBuf []byte // the padded input of this Run (padded)
+	padFn  func(w, lo, hi int)
 }
 
 func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (*qconv, error) {
@@ -44,6 +46,7 @@ func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq
 		return nil, err
 	}
 	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip()}
+	q.padFn = func(_, lo, hi int) { q.padImages(lo, hi) }
 	zpIn := zp(x.t)
 	be := make([]int32, g.OC)
 	for c := range be {
@@ -88,14 +91,22 @@ func (q *qconv) src(e *Engine, n int) []byte {
 // padded writes the batch's input, XORed with the flip byte, into a
 // zero-point-padded buffer of q.hp×q.wp pixels per image (the padding of
 // every window, plus 8 bytes of slack), so that im2col needs no bounds
-// checks.
+// checks. The images are shared by the workers.
 func (q *qconv) padded(e *Engine, batch int) []byte {
 	g := &q.g
+	q.padBuf = e.scr.flip[:batch*q.hp*q.wp*g.C+8]
+	e.pool.run(batch, q.padFn)
+	return q.padBuf
+}
+
+// padImages fills images [n0, n1) of q.padBuf (see padded).
+func (q *qconv) padImages(n0, n1 int) {
+	g := &q.g
 	c := g.C
-	x := q.x.i8[:batch*g.H*g.W*c]
+	x := q.x.i8[:n1*g.H*g.W*c]
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 	rowP := q.wp * c
-	p := e.scr.flip[:batch*q.hp*rowP+8]
+	p := q.padBuf
 	pat := uint64(q.padB) * 0x0101010101010101
 	fill := func(d []byte) {
 		for len(d) >= 8 {
@@ -107,7 +118,7 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 		}
 	}
 	f := uint64(q.flip) * 0x0101010101010101
-	for n := 0; n < batch; n++ {
+	for n := n0; n < n1; n++ {
 		img := p[n*q.hp*rowP : (n+1)*q.hp*rowP]
 		fill(img[:g.PadT*rowP])
 		fill(img[(g.PadT+g.H)*rowP:])
@@ -129,7 +140,6 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 			}
 		}
 	}
-	return p
 }
 
 // im2col writes the receptive fields of count output pixels (n, oy, ox0…)
