@@ -37,6 +37,7 @@ type qconv struct {
 	srcB   []byte // the (flipped) input bytes of this Run
 	padBuf []byte // the padded input of this Run (padded)
 	padFn  func(w, lo, hi int)
+	w      []int8 // the weights [OC][KH][KW][C] (for kernels that pack them otherwise)
 }
 
 func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (*qconv, error) {
@@ -45,7 +46,7 @@ func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq
 	if err != nil {
 		return nil, err
 	}
-	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip()}
+	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip(), w: w}
 	q.padFn = func(_, lo, hi int) { q.padImages(lo, hi) }
 	zpIn := zp(x.t)
 	be := make([]int32, g.OC)
@@ -312,6 +313,9 @@ func (q *qconv) monotonic() bool {
 func (e *Engine) convI8Fast(k int, q *qconv) step {
 	g := &q.g
 	pix := g.OH * g.OW
+	if st, ok := e.conv3I8(k, q); ok {
+		return st
+	}
 	if q.pool.KH > 0 {
 		rows := q.pool.KH * q.pool.OW * q.pool.KW
 		e.scr.want(((rows+3)&^3)*q.lda+8, ((rows+3)&^3)*q.ldc, q.hp*q.wp*g.C)

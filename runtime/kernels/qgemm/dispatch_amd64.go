@@ -2,7 +2,11 @@
 
 package qgemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:noescape
 func gemmVNNI(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
@@ -12,13 +16,43 @@ func gemmVNNI(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32,
 //go:noescape
 func gemvVNNI(a *byte, w *int8, ksteps, nblk int, c *int32)
 
+// gemmVNNI6x64 is gemmVNNI on 6×64 tiles: nblk a multiple of 4, rgroups
+// groups of 6 rows.
+//
+//go:noescape
+func gemmVNNI6x64(a *byte, lda int, w *int8, ksteps, nblk int, c *int32, ldc, rgroups int)
+
+// gemmVNNIWide computes rgroups×4 rows with the 6×64 kernel where the
+// columns allow (nblk a multiple of 4), as many rows as leave a multiple
+// of 4, and the 4×16 kernel for the rest.
+func gemmVNNIWide(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int) {
+	g6 := 0
+	if nblk%4 == 0 {
+		g6 = (4 * rgroups / 6) &^ 1 // even: 4·rgroups − 6·g6 stays a multiple of 4
+	}
+	if g6 > 0 {
+		gemmVNNI6x64(a, lda, w, ksteps, nblk, c, ldc, g6)
+		a = (*byte)(unsafe.Add(unsafe.Pointer(a), 6*g6*lda))
+		c = (*int32)(unsafe.Add(unsafe.Pointer(c), 4*6*g6*ldc))
+	}
+	if rest := (4*rgroups - 6*g6) / 4; rest > 0 {
+		gemmVNNI(a, lda, w, w16, ksteps, nblk, c, ldc, rest)
+	}
+}
+
+// conv3VNNI is conv3Go (unsigned A) for an even number of blocks: see
+// Conv3Pool2.
+//
+//go:noescape
+func conv3VNNI(src *byte, wp int, w *int8, nblk, count int, c *int32, ldc int)
+
 //go:noescape
 func gemmAVX2(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
 
 func asmKernels() []kernel {
 	var ks []kernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		ks = append(ks, kernel{name: "avx512vnni", flip: 0x80, fn: gemmVNNI, gemv: gemvVNNI})
+		ks = append(ks, kernel{name: "avx512vnni", flip: 0x80, fn: gemmVNNIWide, gemv: gemvVNNI, conv3: conv3VNNI})
 	}
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, kernel{name: "avx2", w16: true, fn: gemmAVX2})

@@ -114,6 +114,27 @@ func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostri
 	}
 }
 
+// Rows requantizes count GEMM rows (stride ldc ≥ N rounded up to 16):
+// row p of c to out[p·ostride:][:N]. It equals count calls of Row, in one
+// call of the vector kernel.
+func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
+	if count <= 0 {
+		return
+	}
+	np := (o.N + 15) &^ 15
+	if ldc < np || ostride < o.N || len(c) < (count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
+		panic(fmt.Sprintf("qgemm: output stage: %d rows (ldc %d, out stride %d) over %d values into %d for %d channels", count, ldc, ostride, len(c), len(out), o.N))
+	}
+	if o.vec {
+		outputVec(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, o.away(), count, 4*ldc, ostride)
+		return
+	}
+	for p := 0; p < count; p++ {
+		r := c[p*ldc:]
+		o.max4Go(r, r, r, r, out[p*ostride:])
+	}
+}
+
 // max4Go is the reference the vector kernels must equal.
 func (o *OutputStage) max4Go(c0, c1, c2, c3 []int32, out []int8) {
 	n := o.N

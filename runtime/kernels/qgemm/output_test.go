@@ -117,6 +117,30 @@ func TestOutputStageEqualsReference(t *testing.T) {
 				}
 			}
 		}
+
+		// Rows: row p of c (stride ldc) equals max4Go of that row alone.
+		for i := range pg {
+			pg[i] = 0x5a
+		}
+		o.Rows(c, ldc, count, pg, ostride)
+		for p := 0; p < count; p++ {
+			row := c[p*ldc:]
+			o.max4Go(row, row, row, row, want)
+			for i := 0; i < n; i++ {
+				if pg[p*ostride+i] != want[i] {
+					t.Fatalf("%s Rows n=%d count=%d row %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+				}
+			}
+			end := len(pg)
+			if p+1 < count {
+				end = (p + 1) * ostride
+			}
+			for i := p*ostride + n; i < end; i++ {
+				if pg[i] != 0x5a {
+					t.Fatalf("%s Rows n=%d count=%d: byte %d after row %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+				}
+			}
+		}
 	}
 	t.Logf("vector output stage used: %v (%s)", vecSeen, outputVecName)
 	if outputVec != nil && !vecSeen {
