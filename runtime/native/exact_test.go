@@ -180,6 +180,46 @@ func TestConv3DirectRandom(t *testing.T) {
 	}
 }
 
+// TestConvSegRandom: convolutions fused with a max pooling whose kernel
+// rows are whole k steps (KW·C a multiple of 4) and whose channels fill
+// panels of 64 run the segmented GEMM (no im2col) where the CPU has it;
+// they equal the reference kernels for random geometry.
+func TestConvSegRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(46, 47))
+	seg := 0
+	defer func() {
+		p, err := qgemm.Pack(make([]int8, 64*12), 64, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.HasGemmSeg(3) && seg == 0 {
+			t.Errorf("kernel %s has the segmented GEMM, but no convolution ran on it", qgemm.Kernel())
+		}
+		t.Logf("%d of 100 convolutions on the segmented GEMM", seg)
+	}()
+	for it := 0; it < 100; it++ {
+		h, w := 2+r.IntN(11), 2+r.IntN(11)
+		kh, kw := 1+r.IntN(min(h, 3)), 1+r.IntN(min(w, 3))
+		c := 4 * (1 + r.IntN(10))
+		if r.IntN(3) == 0 {
+			c = 32
+		}
+		oc := 49 + r.IntN(16)
+		if r.IntN(3) == 0 {
+			oc = 113 + r.IntN(16)
+		}
+		g := convGraph(r, true, h, w, c, kh, kw, 1+r.IntN(2), 1+r.IntN(2), model.Padding(r.IntN(2)), oc)
+		if e, err := New(g, runtime.Options{}); err == nil {
+			seg += e.segSteps
+			e.Close()
+		}
+		rd := qmath.Rounding(it % 4)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			runBoth(t, g, 1+r.IntN(3), 1+r.IntN(3), rd)
+		})
+	}
+}
+
 // TestConv3DirectSelected: the seed CNN's first layer runs the direct
 // kernel wherever qgemm has an assembly one (VNNI), and nowhere else.
 func TestConv3DirectSelected(t *testing.T) {

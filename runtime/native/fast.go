@@ -37,6 +37,7 @@ type qconv struct {
 	srcB   []byte // the (flipped) input bytes of this Run
 	padBuf []byte // the padded input of this Run (padded)
 	padFn  func(w, lo, hi int)
+	seg    bool   // convPoolUnits runs qgemm.GemmSeg on the padded input (no im2col)
 	w      []int8 // the weights [OC][KH][KW][C] (for kernels that pack them otherwise)
 }
 
@@ -254,11 +255,18 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 			n, py := u/pg.OH, u%pg.OH
 			rows := 0
 			for dy := 0; dy < kh; dy++ {
-				q.im2col(a[rows*q.lda:], q.lda, q.srcB, n, py*kh+dy, 0, pg.OW*kw)
+				if q.seg {
+					// the windows read in place: KH segments of KW·C bytes
+					oy := py*kh + dy
+					q.p.GemmSeg(q.srcB[(n*q.hp+oy*g.SH)*q.wp*g.C:], g.SW*g.C, pg.OW*kw, g.KH, q.wp*g.C, c[rows*q.ldc:], q.ldc)
+				} else {
+					q.im2col(a[rows*q.lda:], q.lda, q.srcB, n, py*kh+dy, 0, pg.OW*kw)
+				}
 				rows += pg.OW * kw
 			}
-			rows4 := (rows + 3) &^ 3
-			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
+			if !q.seg {
+				q.p.Gemm(a, q.lda, (rows+3)&^3, c, q.ldc)
+			}
 			rowW := pg.OW * kw // conv pixels per conv row in this unit
 			oc := g.OC
 			out := q.y.i8[((n*pg.OH+py)*pg.OW)*oc:]
@@ -318,6 +326,11 @@ func (e *Engine) convI8Fast(k int, q *qconv) step {
 	}
 	if q.pool.KH > 0 {
 		rows := q.pool.KH * q.pool.OW * q.pool.KW
+		// no im2col where the kernel rows are whole k steps
+		q.seg = (g.KW*g.C)%4 == 0 && q.p.HasGemmSeg(g.KH)
+		if q.seg {
+			e.segSteps++
+		}
 		e.scr.want(((rows+3)&^3)*q.lda+8, ((rows+3)&^3)*q.ldc, q.hp*q.wp*g.C)
 		e.scr.wantM(q.ldc)
 		fn := q.convPoolUnits(e)

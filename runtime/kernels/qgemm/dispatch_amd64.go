@@ -40,6 +40,31 @@ func gemmVNNIWide(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *in
 	}
 }
 
+//go:generate sh -c "python3 gen_seg_amd64.py > gemmseg_amd64.s"
+
+// gemmSegR1 … gemmSegR6 compute 1…6 rows of GemmSeg (see gemmseg_amd64.s).
+//
+//go:noescape
+func gemmSegR1(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+//go:noescape
+func gemmSegR2(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+//go:noescape
+func gemmSegR3(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+//go:noescape
+func gemmSegR4(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+//go:noescape
+func gemmSegR5(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+//go:noescape
+func gemmSegR6(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int)
+
+var segKernels = [7]func(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc int){
+	nil, gemmSegR1, gemmSegR2, gemmSegR3, gemmSegR4, gemmSegR5, gemmSegR6}
+
 // conv3VNNI is conv3Go (unsigned A) for an even number of blocks: see
 // Conv3Pool2.
 //
@@ -52,10 +77,22 @@ func gemmAVX2(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32,
 func asmKernels() []kernel {
 	var ks []kernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		ks = append(ks, kernel{name: "avx512vnni", flip: 0x80, fn: gemmVNNIWide, gemv: gemvVNNI, conv3: conv3VNNI})
+		ks = append(ks, kernel{name: "avx512vnni", flip: 0x80, fn: gemmVNNIWide, gemv: gemvVNNI, conv3: conv3VNNI, seg: gemmSegVNNI})
 	}
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, kernel{name: "avx2", w16: true, fn: gemmAVX2})
 	}
 	return ks
+}
+
+// gemmSegVNNI runs rows rows on the 6-row kernel and the rest on the
+// kernel of that many rows.
+func gemmSegVNNI(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc, rows int) {
+	for rows > 0 {
+		r := min(rows, 6)
+		segKernels[r](a, lda, w, segK, segs, segStride, nblk, c, ldc)
+		a = (*byte)(unsafe.Add(unsafe.Pointer(a), r*lda))
+		c = (*int32)(unsafe.Add(unsafe.Pointer(c), 4*r*ldc))
+		rows -= r
+	}
 }
