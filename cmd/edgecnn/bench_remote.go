@@ -6,15 +6,40 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/bench"
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/cross"
 	"github.com/edgecnn/edgecnn/deploy"
+	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm/armmodel"
 	"github.com/urfave/cli/v2"
 )
 
-func init() { benchRemote = benchOnBoard }
+func init() {
+	benchRemote = benchOnBoard
+	benchBoardModel = arm64ModelFor
+}
+
+// arm64ModelFor prints the instruction and memory counts of the arm64
+// kernels for --board (make bench-arm64-model's row), or nothing for a
+// board that runs no arm64 kernels.
+func arm64ModelFor(c *cli.Context) (string, error) {
+	b, err := boards.Lookup(c.String("board"))
+	if err != nil {
+		return "", err
+	}
+	if _, _, _, ok := armmodel.KernelsFor(b); !ok {
+		return "", nil
+	}
+	root, err := cross.SourceTree()
+	if err != nil {
+		return "", err
+	}
+	var buf strings.Builder
+	err = armmodel.WriteForBoard(&buf, root, b)
+	return buf.String(), err
+}
 
 // benchOnBoard cross-builds edgecnn for --board, ships it with the model to
 // --host over SSH, runs the same benchmark there and returns its rows.
