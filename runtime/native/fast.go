@@ -358,6 +358,7 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 		return step{}, err
 	}
 	e.scr.want(chunkRows*q.lda, chunkRows*q.ldc, rows*in)
+	inPlace := in%4 == 0 && q.p.HasGemmSeg(1)
 	fn := func(wk, lo, hi int) {
 		a, c := e.scr.a[wk], e.scr.c[wk]
 		total := q.batch * rows
@@ -368,6 +369,15 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 				// one row, read in place (bytes past in meet zero weights)
 				q.p.Gemv(row, c)
 				q.requantRow(c, y.i8[r0*nout:r0*nout+nout])
+				continue
+			}
+			if inPlace {
+				// the rows read where they are (stride in): no copy
+				q.p.GemmSeg(q.srcB[r0*in:], in, n, 1, 4*q.p.KSteps, c, q.ldc)
+				for j := 0; j < n; j++ {
+					o := (r0 + j) * nout
+					q.requantRow(c[j*q.ldc:], y.i8[o:o+nout])
+				}
 				continue
 			}
 			for j := 0; j < n; j++ {
