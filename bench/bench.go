@@ -104,6 +104,9 @@ type Result struct {
 	// Runs holds images/s of every repeat (--repeat); the row is the
 	// median repeat.
 	Runs []float64 `json:"runs_images_per_s,omitempty"`
+	// CPUusPerImage is the process CPU time of the timed runs per image
+	// (all threads): on a loaded machine steadier than wall time.
+	CPUusPerImage float64 `json:"cpu_us_per_image,omitempty"`
 	// PeakFrac is images/s × MACs per image over the VNNI peak of as many
 	// cores as threads (int8 models where the peak was measured).
 	PeakFrac float64 `json:"vnni_peak_frac,omitempty"`
@@ -226,6 +229,7 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 		iters = max(20, min(100000, int(2*time.Second/max(time.Since(t), time.Microsecond))))
 	}
 	lat := make([]time.Duration, iters)
+	cpu0, cpuOK := selfCPUTime()
 	start := time.Now()
 	for i := range lat {
 		t := time.Now()
@@ -235,6 +239,9 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 		lat[i] = time.Since(t)
 	}
 	total := time.Since(start)
+	if cpu1, ok := selfCPUTime(); ok && cpuOK {
+		res.CPUusPerImage = float64(cpu1-cpu0) / 1e3 / float64(o.Batch*iters)
+	}
 	slices.Sort(lat)
 	res.Iterations = iters
 	res.P50us = float64(lat[len(lat)/2]) / 1e3
@@ -251,7 +258,7 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 func Print(w io.Writer, o Options, rs []Result) {
 	fmt.Fprintf(w, "model %s  batch %d  threads %d  (×: ratio to the best other row, > 1 is better)\n", o.Model, o.Batch, o.Threads)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backend\tp50\tp99\timages/s\tpeak RSS\tcold start\tof VNNI peak\t\tnote\t")
+	fmt.Fprintln(tw, "backend\tp50\tp99\timages/s\tCPU/image\tpeak RSS\tcold start\tof VNNI peak\t\tnote\t")
 	lower := func(f func(Result) float64) func(Result) string {
 		return func(r Result) string { return ratio(rs, r, f, true) }
 	}
@@ -259,9 +266,10 @@ func Print(w io.Writer, o Options, rs []Result) {
 	p99 := lower(func(r Result) float64 { return r.P99us })
 	rss := lower(func(r Result) float64 { return r.PeakRSSMB })
 	cold := lower(func(r Result) float64 { return r.ColdStartMs })
+	cpu := lower(func(r Result) float64 { return r.CPUusPerImage })
 	for _, r := range rs {
 		if r.Status != "ok" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t\t%s (%s)\t\n", r.Backend, r.Status, r.Detail)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t\t%s (%s)\t\n", r.Backend, r.Status, r.Detail)
 			continue
 		}
 		note := filepath.Base(r.Model)
@@ -276,8 +284,12 @@ func Print(w io.Writer, o Options, rs []Result) {
 		if r.PeakFrac > 0 {
 			frac = fmt.Sprintf("%.0f%%", 100*r.PeakFrac)
 		}
-		fmt.Fprintf(tw, "%s\t%s%s\t%s%s\t%s\t%s%s\t%s%s\t%s\t\t%s\t\n", r.Backend, fmtUs(r.P50us), p50(r), fmtUs(r.P99us), p99(r), ips,
-			fmtMB(r.PeakRSSMB), rss(r), fmtMs(r.ColdStartMs), cold(r), frac, note)
+		cpuText := "-"
+		if r.CPUusPerImage > 0 {
+			cpuText = fmtUs(r.CPUusPerImage) + cpu(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s%s\t%s\t%s\t%s%s\t%s%s\t%s\t\t%s\t\n", r.Backend, fmtUs(r.P50us), p50(r), fmtUs(r.P99us), p99(r), ips,
+			cpuText, fmtMB(r.PeakRSSMB), rss(r), fmtMs(r.ColdStartMs), cold(r), frac, note)
 	}
 	tw.Flush()
 }

@@ -119,7 +119,7 @@ func TestPyTorchPeerInterleaved(t *testing.T) {
 		t.Fatalf("%d rows, want 2 backends × 2 columns: %+v", len(rs), rs)
 	}
 	for _, r := range rs {
-		if r.Status != "ok" || r.ImagesPerS <= 0 || len(r.Runs) != 2 {
+		if r.Status != "ok" || r.ImagesPerS <= 0 || len(r.Runs) != 2 || r.CPUusPerImage <= 0 {
 			t.Errorf("row %+v", r)
 		}
 		if vnnipeak.Available() && r.Threads == 1 && r.PeakFrac <= 0 {
@@ -146,14 +146,14 @@ func TestPyTorchPeerInterleaved(t *testing.T) {
 // range of repeats.
 func TestPrintRatios(t *testing.T) {
 	rs := []Result{
-		{Backend: "native", Status: "ok", P50us: 10, P99us: 20, ImagesPerS: 400, PeakRSSMB: 10, ColdStartMs: 5, Runs: []float64{380, 400, 410}, PeakFrac: 0.5},
-		{Backend: "onnxruntime", Status: "ok", P50us: 20, P99us: 10, ImagesPerS: 100, PeakRSSMB: 40, ColdStartMs: 50},
+		{Backend: "native", Status: "ok", P50us: 10, P99us: 20, ImagesPerS: 400, PeakRSSMB: 10, ColdStartMs: 5, CPUusPerImage: 2, Runs: []float64{380, 400, 410}, PeakFrac: 0.5},
+		{Backend: "onnxruntime", Status: "ok", P50us: 20, P99us: 10, ImagesPerS: 100, PeakRSSMB: 40, ColdStartMs: 50, CPUusPerImage: 6},
 		{Backend: "tflite", Status: "not built in", Detail: "build tag tflite"},
 	}
 	var b bytes.Buffer
 	Print(&b, Options{Model: "m.tflite", Batch: 1, Threads: 1}, rs)
 	out := b.String()
-	for _, want := range []string{"10.0 µs (2.00×)", "20.0 µs (0.50×)", "400 [380–410] (4.00×)", "100 (0.25×)", "10.0 MB (4.00×)", "50.0 ms (0.10×)", "50%", "not built in (build tag tflite)"} {
+	for _, want := range []string{"10.0 µs (2.00×)", "20.0 µs (0.50×)", "400 [380–410] (4.00×)", "100 (0.25×)", "10.0 MB (4.00×)", "50.0 ms (0.10×)", "50%", "2.0 µs (3.00×)", "not built in (build tag tflite)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

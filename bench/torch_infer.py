@@ -64,15 +64,18 @@ def measure(m, batch, threads, seconds=2.0):
         for _ in range(10):
             m(x)
         lat = []
+        cpu0 = time.process_time()
         end = time.perf_counter() + seconds
         while time.perf_counter() < end or len(lat) < 20:
             t0 = time.perf_counter()
             m(x)
             lat.append(time.perf_counter() - t0)
+        cpu = time.process_time() - cpu0
     lat.sort()
     p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     # images/s over all timed runs, as edgecnn bench computes it
-    return {"p50_us": p50 * 1e6, "p99_us": p99 * 1e6, "images_per_s": batch * len(lat) / sum(lat), "iterations": len(lat)}
+    return {"p50_us": p50 * 1e6, "p99_us": p99 * 1e6, "images_per_s": batch * len(lat) / sum(lat), "iterations": len(lat),
+            "cpu_us_per_image": cpu * 1e6 / (batch * len(lat))}
 
 
 def serve(kind):
