@@ -90,6 +90,9 @@ func asmKernels() []kernel {
 func gemmSegVNNI(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc, rows int) {
 	for rows > 0 {
 		r := min(rows, 6)
+		if rows == 7 || rows == 8 {
+			r = 4 // 4+4 or 4+3 rather than a 1- or 2-row tail (few chains, latency-bound)
+		}
 		segKernels[r](a, lda, w, segK, segs, segStride, nblk, c, ldc)
 		a = (*byte)(unsafe.Add(unsafe.Pointer(a), r*lda))
 		c = (*int32)(unsafe.Add(unsafe.Pointer(c), 4*r*ldc))

@@ -2,35 +2,37 @@
 
 #include "textflag.h"
 
-// func outputAVX512(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int)
+// func outputAVX512(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
 //
 // count pixels: pixel p reads c0..c3 advanced by p·cstep bytes and writes
 // out advanced by p·ostep bytes; per pixel, n channels, 16 per step:
-// x = max(c0,c1,c2,c3) + bias (int32, wrapping), then per channel in
-// 64-bit lanes (8 channels per half)
+// x = max(c0,c1,c2,c3) + bias (int32, wrapping; without pool only c0),
+// then per channel in 64-bit lanes (even channels, and odd ones shifted
+// down: VPMULDQ reads the low dword of each qword)
 //
-//	r = (x·M + K − [x·M < −2^30]·A) >> S        (arithmetic shift)
+//	r = (x·M + K − [x·M < 0]·A) >> S        (arithmetic shift)
 //
-// with M, K, A, S from params (8 channels × {M, K, A, S} qwords per
-// group; see OutputStage.params): this is SaturatingRoundingDoublingHighMul
-// followed by the rounding right shift, in one rounding (see the
-// derivation at OutputStage.params); + zp, clamp to [lo, hi], narrow to
-// int8 (VPMOVQB, masked for the last partial vector).
-TEXT ·outputAVX512(SB), NOSPLIT, $0-104
+// with M, K, A, S from params (per 16 channels: 8 qwords each of M, K, A,
+// S for the even channels, then for the odd ones; see
+// OutputStage.vecParams): SaturatingRoundingDoublingHighMul followed by
+// the rounding right shift in one rounding. The two halves are merged
+// back into dwords (r fits in int32), + zp, clamped to [lo, hi] and
+// narrowed to int8 (VPMOVDB, masked for the last partial vector).
+TEXT ·outputAVX512(SB), NOSPLIT, $0-105
 	MOVQ         c0+0(FP), AX
 	MOVQ         c1+8(FP), BX
 	MOVQ         c2+16(FP), CX
 	MOVQ         c3+24(FP), DX
 	MOVQ         bias+40(FP), R9
 	MOVQ         params+48(FP), R10
-	MOVLQSX      zp+64(FP), R12
-	VPBROADCASTQ R12, Z20
-	MOVLQSX      lo+68(FP), R12
-	VPBROADCASTQ R12, Z21
-	MOVLQSX      hi+72(FP), R12
-	VPBROADCASTQ R12, Z22
-	MOVQ         $-1073741824, R12
-	VPBROADCASTQ R12, Z23 // −2^30
+	MOVL         zp+64(FP), R12
+	VPBROADCASTD R12, Z20
+	MOVL         lo+68(FP), R12
+	VPBROADCASTD R12, Z21
+	MOVL         hi+72(FP), R12
+	VPBROADCASTD R12, Z22
+	MOVL         $0xaaaa, R12
+	KMOVW        R12, K3  // odd dword lanes
 	MOVQ         n+32(FP), R8
 	MOVQ         R8, R13
 	ANDQ         $15, R13
@@ -38,9 +40,8 @@ TEXT ·outputAVX512(SB), NOSPLIT, $0-104
 	SHLXL        R13, R12, R12
 	DECL         R12
 	KMOVW        R12, K2  // lanes of the last partial vector
-	SHRL         $8, R12
-	KMOVW        R12, K4  // its upper 8
 	MOVQ         out+56(FP), R13 // this pixel's output
+	MOVBLZX      pool+104(FP), R14
 	CMPQ         count+80(FP), $0
 	JLE          out_done
 
@@ -51,39 +52,38 @@ pix_loop:
 	MOVQ R10, R11
 
 out_loop:
-	CMPQ           R8, $0
-	JLE            pix_next
-	VMOVDQU32      (AX)(SI*1), Z0
-	VPMAXSD        (BX)(SI*1), Z0, Z0
-	VPMAXSD        (CX)(SI*1), Z0, Z0
-	VPMAXSD        (DX)(SI*1), Z0, Z0
-	VPADDD         (R9)(SI*1), Z0, Z0
-	VEXTRACTI64X4  $1, Z0, Y1
-	VPMOVSXDQ      Y0, Z0
-	VPMOVSXDQ      Y1, Z1
+	CMPQ      R8, $0
+	JLE       pix_next
+	VMOVDQU32 (AX)(SI*1), Z0
+	TESTQ     R14, R14
+	JZ        out_nomax
+	VPMAXSD   (BX)(SI*1), Z0, Z0
+	VPMAXSD   (CX)(SI*1), Z0, Z0
+	VPMAXSD   (DX)(SI*1), Z0, Z0
 
-	VPMULDQ   (R11), Z0, Z0      // x·M
-	VPCMPQ    $1, Z23, Z0, K1    // x·M < −2^30
-	VPADDQ    64(R11), Z0, Z0    // + K
-	VPSUBQ    128(R11), Z0, K1, Z0 // − A
-	VPSRAVQ   192(R11), Z0, Z0   // >> S
-	VPADDQ    Z20, Z0, Z0
-	VPMAXSQ   Z21, Z0, Z0
-	VPMINSQ   Z22, Z0, Z0
+out_nomax:
+	VPADDD    (R9)(SI*1), Z0, Z0
+	VPSRLQ    $32, Z0, Z1          // odd channels in the low dwords
 
-	VPMULDQ   256(R11), Z1, Z1
-	VPCMPQ    $1, Z23, Z1, K3
+	VPMULDQ   (R11), Z0, Z0        // x·M, even channels
+	VPMULDQ   256(R11), Z1, Z1     // odd channels
+	VPMOVQ2M  Z0, K1               // x·M < 0
+	VPMOVQ2M  Z1, K4
+	VPADDQ    64(R11), Z0, Z0      // + K
 	VPADDQ    320(R11), Z1, Z1
-	VPSUBQ    384(R11), Z1, K3, Z1
+	VPSUBQ    128(R11), Z0, K1, Z0 // − A
+	VPSUBQ    384(R11), Z1, K4, Z1
+	VPSRAVQ   192(R11), Z0, Z0     // >> S
 	VPSRAVQ   448(R11), Z1, Z1
-	VPADDQ    Z20, Z1, Z1
-	VPMAXSQ   Z21, Z1, Z1
-	VPMINSQ   Z22, Z1, Z1
+	VPSLLQ    $32, Z1, Z1
+	VPBLENDMD Z1, Z0, K3, Z0       // back to dwords in channel order
 
+	VPADDD    Z20, Z0, Z0
+	VPMAXSD   Z21, Z0, Z0
+	VPMINSD   Z22, Z0, Z0
 	CMPQ      R8, $16
 	JL        out_tail
-	VPMOVQB   Z0, (DI)
-	VPMOVQB   Z1, 8(DI)
+	VPMOVDB   Z0, (DI)
 	ADDQ      $16, DI
 	ADDQ      $64, SI
 	ADDQ      $512, R11
@@ -91,8 +91,7 @@ out_loop:
 	JMP       out_loop
 
 out_tail:
-	VPMOVQB Z0, K2, (DI)
-	VPMOVQB Z1, K4, 8(DI)
+	VPMOVDB Z0, K2, (DI)
 
 pix_next:
 	MOVQ cstep+88(FP), R12
