@@ -168,6 +168,8 @@ type Settings struct {
 	Smooth          int
 	MaxFrames       int
 	HTTPAddr        string
+	HealthAddr      string   // --health-http: the health responder's address ("": none)
+	HealthCommand   []string // starts the health responder (see Config.HealthCommand)
 	Out             io.Writer
 	Log             *slog.Logger
 }
@@ -234,7 +236,7 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	cfg := Config{
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: s.Smooth, MaxFrames: s.MaxFrames, Out: s.Out,
-		HTTPAddr: s.HTTPAddr, Limits: limits, Security: sec,
+		HTTPAddr: s.HTTPAddr, HealthAddr: s.HealthAddr, HealthCommand: s.HealthCommand, Limits: limits, Security: sec,
 		OneShot: strings.HasPrefix(s.Camera, "stdin:"), StaleAfter: stale, Placement: &place,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 		Collector: col,

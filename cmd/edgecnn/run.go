@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -35,6 +36,7 @@ With --collect DIR it keeps the frames it doubted for labelling at /label (docs/
 			&cli.IntFlag{Name: "smooth", Value: 1, Usage: "majority vote over the last K frames"},
 			&cli.IntFlag{Name: "max-frames", Usage: "stop after N processed frames (0: run until stopped)"},
 			&cli.StringFlag{Name: "http", Usage: "serve the HTTP API on this address, e.g. 127.0.0.1:8080"},
+			&cli.StringFlag{Name: "health-http", Usage: "answer GET /healthz on this address (e.g. 127.0.0.1:8081) from a small process of its own, at once however busy the API is (docs/security.md)"},
 			&cli.IntFlag{Name: "http-workers", Usage: "concurrent /predict recognizers (0: from the memory, see docs/security.md)"},
 			&cli.IntFlag{Name: "http-max-conns", Usage: "open HTTP connections served; more are answered 503 (0: from the memory)"},
 			&cli.IntFlag{Name: "http-decode-budget", Usage: "MiB of decoded images in flight at once (0: a quarter of the memory)"},
@@ -119,11 +121,19 @@ func runAction(c *cli.Context) error {
 			MQTTOnlyFlagsSet: c.IsSet("mqtt-ca") || c.IsSet("mqtt-cert") || c.IsSet("mqtt-topic") || c.IsSet("mqtt-id"),
 			Discovery:        c.String("ha-discovery"), Webhook: c.String("webhook"), WebhookTimeout: c.Duration("webhook-timeout"),
 			SWVersion: version},
-		Smooth:    c.Int("smooth"),
-		MaxFrames: c.Int("max-frames"),
-		HTTPAddr:  c.String("http"),
-		Out:       c.App.Writer,
-		Log:       slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})),
+		Smooth:     c.Int("smooth"),
+		MaxFrames:  c.Int("max-frames"),
+		HTTPAddr:   c.String("http"),
+		HealthAddr: c.String("health-http"),
+		Out:        c.App.Writer,
+		Log:        slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})),
+	}
+	if s.HealthAddr != "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("run: health responder: %w", err)
+		}
+		s.HealthCommand = []string{exe, "health-responder"}
 	}
 	a, cleanup, err := agent.Build(c.Context, s)
 	if err != nil {
@@ -134,4 +144,19 @@ func runAction(c *cli.Context) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+func init() {
+	register(&cli.Command{
+		Name:   "health-responder",
+		Hidden: true,
+		Usage:  "internal: the health responder that `run --health-http` starts (descriptors 3, 4, 5)",
+		Action: func(c *cli.Context) error {
+			ln, err := net.FileListener(os.NewFile(3, "health-listener"))
+			if err != nil {
+				return fmt.Errorf("health-responder: descriptor 3 is not a listening socket (started by `edgecnn run --health-http` only): %w", err)
+			}
+			return agent.ServeHealthResponder(c.Context, ln, os.NewFile(4, "health-state"), os.NewFile(5, "agent-pipe"))
+		},
+	})
 }
