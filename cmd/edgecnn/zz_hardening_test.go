@@ -605,3 +605,81 @@ func (p *prober) check(t *testing.T, dur time.Duration) {
 	}
 	t.Logf("%s: %d probes, slow (> 100 ms): %v", p.url, len(p.lat), p.slow)
 }
+
+// TestHealthResponderFollowsAgent: `run --health-http` answers /healthz
+// from a process of its own that follows the agent: 503 "agent not
+// responding" while the agent is stopped (SIGSTOP: no heartbeat), 200
+// again once it runs, and gone when the agent is killed (kill -9).
+func TestHealthResponderFollowsAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits for the 5 s heartbeat timeout")
+	}
+	mp := cameraTestModel(t)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--model", mp, "--camera", "synthetic", "--size", "160x120",
+		"--realtime", "--fps", "10", "--health-http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	re := regexp.MustCompile(`msg="health responder listening" addr=(\S+) pid=(\d+)`)
+	sc := bufio.NewScanner(stderr)
+	var addr string
+	var pid int
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			addr = m[1]
+			pid, _ = strconv.Atoi(m[2])
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("no health responder in the log")
+	}
+	go io.Copy(io.Discard, stderr)
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	wait := func(code int, want string) {
+		t.Helper()
+		var last string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			resp, err := hc.Get("http://" + addr + "/healthz")
+			if err != nil {
+				last = err.Error()
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+			if resp.StatusCode == code && strings.Contains(string(b), want) {
+				return
+			}
+		}
+		t.Fatalf("responder: want %d with %q, last: %s", code, want, last)
+	}
+	wait(200, `"status":"ok"`)
+	cmd.Process.Signal(syscall.SIGSTOP)
+	wait(503, "agent not responding")
+	cmd.Process.Signal(syscall.SIGCONT)
+	wait(200, `"status":"ok"`)
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			break
+		}
+		// A zombie (not reaped yet: its parent is gone, init reaps it)
+		// counts as gone too.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("health responder still running 10 s after the agent was killed")
+		}
+	}
+}
