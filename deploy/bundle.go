@@ -224,15 +224,21 @@ func ParseSums(data []byte) (map[string]string, error) {
 
 // Service configures the systemd unit.
 type Service struct {
-	Name     string        // unit name without .service (default "edgecnn")
-	Prefix   string        // install prefix (default /opt/edgecnn)
-	User     string        // dedicated system user (default "edgecnn")
-	Groups   []string      // supplementary groups (default: the board's)
-	Backend  string        // runtime backend (default: the board's)
-	Camera   string        // camera source (default "auto")
-	HTTP     string        // agent listen address (default 127.0.0.1:8080)
-	Watchdog time.Duration // WatchdogSec (default 30s)
-	Args     []string      // extra arguments for `edgecnn run`
+	Name    string   // unit name without .service (default "edgecnn")
+	Prefix  string   // install prefix (default /opt/edgecnn)
+	User    string   // dedicated system user (default "edgecnn")
+	Groups  []string // supplementary groups (default: the board's)
+	Backend string   // runtime backend (default: the board's)
+	Camera  string   // camera source (default "auto")
+	HTTP    string   // agent listen address (default 127.0.0.1:8080)
+	// HealthHTTP is the address of the agent's health responder (`run
+	// --health-http`), which answers /healthz at once however busy the API
+	// is; the health gate and flash's check ask it. "" derives it from
+	// HTTP: loopback, the next port (127.0.0.1:8081); "-": none, they ask
+	// the API's own /healthz.
+	HealthHTTP string
+	Watchdog   time.Duration // WatchdogSec (default 30s)
+	Args       []string      // extra arguments for `edgecnn run`
 	// Devices are extra DeviceAllow= entries ("char-CLASS rw", "/dev/PATH
 	// rw") beyond those derived from the camera, GPIO and accelerators.
 	Devices []string
@@ -272,6 +278,9 @@ func (s Service) withDefaults(b boards.Board) Service {
 	}
 	if s.HTTP == "" {
 		s.HTTP = "127.0.0.1:8080"
+	}
+	if s.HealthHTTP == "" {
+		s.HealthHTTP = DefaultHealthHTTP(s.HTTP)
 	}
 	if s.Watchdog == 0 {
 		s.Watchdog = 30 * time.Second

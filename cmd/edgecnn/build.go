@@ -34,7 +34,8 @@ Layers are reproducible (SOURCE_DATE_EPOCH sets their time; default the Unix epo
 			&cli.BoolFlag{Name: "insecure-registry", Usage: "plain HTTP to --push's registry (loopback and private addresses use it anyway)"},
 			&cli.StringFlag{Name: "model", Usage: "model file for the image (default: the first of " + strings.Join(deploy.DefaultModels, ", ") + ")"},
 			&cli.StringFlag{Name: "config", Usage: "config file for the image (edgecnn run --config)"},
-			&cli.StringFlag{Name: "http", Value: "0.0.0.0:8080", Usage: "the image's HTTP listen address (its healthcheck asks /healthz)"},
+			&cli.StringFlag{Name: "http", Value: "0.0.0.0:8080", Usage: "the image's HTTP listen address"},
+			&cli.StringFlag{Name: "health-http", Usage: "the image's health responder address, asked by its healthcheck (default: loopback, the --http port + 1; - for none)"},
 			&cli.StringFlag{Name: "camera", Value: "auto", Usage: "the image's camera source"},
 			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON"},
 		},
@@ -91,7 +92,7 @@ func buildAction(c *cli.Context) error {
 	}
 	m, err := oci.Make(c.Context, oci.Request{
 		Boards: bs, Backends: c.StringSlice("backend"), Builds: results, Version: c.String("release-version"),
-		Image:  oci.Options{Model: model, Config: c.String("config"), Created: created, HTTP: c.String("http"), Camera: c.String("camera")},
+		Image:  oci.Options{Model: model, Config: c.String("config"), Created: created, HTTP: c.String("http"), HealthHTTP: c.String("health-http"), Camera: c.String("camera")},
 		Layout: image, Push: push, PushOpts: oci.PushOptions{Insecure: c.Bool("insecure-registry")}, Log: c.App.ErrWriter,
 	})
 	if err != nil {

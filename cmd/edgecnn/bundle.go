@@ -26,6 +26,7 @@ func init() {
 			&cli.StringFlag{Name: "prefix", Value: deploy.DefaultPrefix, Usage: "install prefix on the board"},
 			&cli.StringFlag{Name: "camera", Value: "auto", Usage: "camera source for the service"},
 			&cli.StringFlag{Name: "http", Value: "127.0.0.1:8080", Usage: "the service's HTTP listen address (its /healthz is the health check)"},
+			&cli.StringFlag{Name: "health-http", Usage: "the service's health responder address (run --health-http), asked by the health checks (default: loopback, the --http port + 1; - for none)"},
 		},
 		Action: func(c *cli.Context) error {
 			b, err := boards.Target(c.String("board"))
@@ -39,7 +40,7 @@ func init() {
 			bu, err := deploy.BundleFor(c.Context, b, model, deploy.Request{
 				Config: c.String("config"), Binary: c.String("binary"), Backends: c.StringSlice("backend"),
 				ReleaseVersion: c.String("release-version"), ProgramVersion: programVersion(), Log: c.App.ErrWriter,
-				Service: deploy.Service{Prefix: c.String("prefix"), Camera: c.String("camera"), HTTP: c.String("http")}})
+				Service: deploy.Service{Prefix: c.String("prefix"), Camera: c.String("camera"), HTTP: c.String("http"), HealthHTTP: c.String("health-http")}})
 			if err != nil {
 				return err
 			}
