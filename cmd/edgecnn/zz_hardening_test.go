@@ -471,15 +471,15 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 
 	tab := fmt.Sprintf("hardening: %v in a %d MiB memory cgroup (peak limit %d MiB), load average %.1f on %d CPUs\n",
 		dur, limit>>20, peakMax>>20, loadAvg(), goruntime.NumCPU())
-	tab += fmt.Sprintf("%-34s | %8s | %6s | %6s | %6s | %6s | %s\n", "attack", "requests", "200", "503", "413", "errors", "")
+	tab += fmt.Sprintf("%-38s | %8s | %6s | %6s | %6s | %6s | %s\n", "attack", "requests", "200", "503", "413", "errors", "")
 	row := func(name string, s *attackStats) {
-		tab += fmt.Sprintf("%-34s | %8d | %6d | %6d | %6d | %6d |\n", name, s.requests.Load(), s.ok.Load(), s.busy.Load(), s.tooBig.Load(), s.otherHTTP.Load()+s.netErr.Load())
+		tab += fmt.Sprintf("%-38s | %8d | %6d | %6d | %6d | %6d |\n", name, s.requests.Load(), s.ok.Load(), s.busy.Load(), s.tooBig.Load(), s.otherHTTP.Load()+s.netErr.Load())
 	}
 	row(fmt.Sprintf("PNG bomb 4096x4095x16bit, %d clients", bombClients), &bombs)
 	row(fmt.Sprintf("burst of %d connections (photos)", burst), &burstStats)
 	row("photos, 1 client, 10/s", &photoStats)
 	tab += fmt.Sprintf("peak memory %d MiB (cgroup), process alive: %v, OOM kills: %d\n", peak>>20, alive, cg.oomKills())
-	tab += fmt.Sprintf("%-34s | %8s | %6s | %9s | %9s | %9s\n", "/healthz every 50 ms", "probes", "failed", "p50", "p99", "max")
+	tab += fmt.Sprintf("%-38s | %8s | %6s | %9s | %9s | %9s\n", "/healthz every 50 ms", "probes", "failed", "p50", "p99", "max")
 	tab += hzResp.row("--health-http (target max 100 ms)")
 	tab += hzAPI.row("--http (the API's own)")
 	if full {
@@ -588,7 +588,7 @@ func (p *prober) row(name string) string {
 	n, failed := len(p.lat), p.failed
 	p.mu.Unlock()
 	r := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
-	return fmt.Sprintf("%-34s | %8d | %6d | %9s | %9s | %9s\n", name, n, failed, r(p.quantile(0.5)), r(p.quantile(0.99)), r(p.quantile(1)))
+	return fmt.Sprintf("%-38s | %8d | %6d | %9s | %9s | %9s\n", name, n, failed, r(p.quantile(0.5)), r(p.quantile(0.99)), r(p.quantile(1)))
 }
 
 // check fails the test when a probe failed or the prober did not probe
