@@ -273,8 +273,8 @@ func post(ctx context.Context, c *http.Client, url string, body []byte, ctype st
 // photos. It must live, stay at or below 512 MiB peak, answer every
 // /healthz (a fresh connection every 50 ms, on the health responder and on
 // the API; their latencies are printed: the 100 ms target on the responder
-// is a speed figure, not asserted) and still answer photos. `make test` runs 10 s and 2,000 connections;
-// EDGECNN_HARDENING=full (make bench-hardening) runs 60 s and 15,000 and
+// is a speed figure, not asserted) and still answer photos. `make test`
+// runs 10 s and 2,000 connections; EDGECNN_HARDENING=full (make bench-hardening) runs 60 s and 15,000 and
 // prints the table.
 func TestHardeningMemoryCgroup(t *testing.T) {
 	full := os.Getenv("EDGECNN_HARDENING") == "full"
