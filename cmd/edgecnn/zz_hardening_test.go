@@ -274,8 +274,8 @@ func post(ctx context.Context, c *http.Client, url string, body []byte, ctype st
 // /healthz (a fresh connection every 50 ms, on the health responder and on
 // the API; their latencies are printed: the 100 ms target on the responder
 // is a speed figure, not asserted) and still answer photos. `make test`
-// runs 10 s and 2,000 connections; EDGECNN_HARDENING=full (make bench-hardening) runs 60 s and 15,000 and
-// prints the table.
+// runs 10 s and 2,000 connections; EDGECNN_HARDENING=full (make
+// bench-hardening) runs 60 s and 15,000 and prints the table.
 func TestHardeningMemoryCgroup(t *testing.T) {
 	full := os.Getenv("EDGECNN_HARDENING") == "full"
 	dur, burst := 10*time.Second, 2000
