@@ -98,7 +98,7 @@ func (a *Agent) startHealthResponder() (*healthResponder, string, error) {
 		return nil, "", fmt.Errorf("health responder: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	r := &healthResponder{cmd: cmd, parent: pw, done: make(chan error, 1), page: page, stop: stop}
+	r := &healthResponder{cmd: cmd, parent: pw, done: make(chan error, 1), stop: stop}
 	go func() { r.done <- cmd.Wait() }()
 	hs := a.hs.Load()
 	go func() {
