@@ -108,6 +108,10 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 			}
 			b, y0, x0 := it.b, it.y0, it.x0
 			it.next()
+			if C == 1 && pc == 0 && kcb == K*K {
+				p.window1(b, y0, x0, dst[r:])
+				continue
+			}
 			d := 0
 			for ky := range K {
 				iy := y0 + ky
@@ -127,6 +131,33 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// window1 writes the one-channel window at (b, y0, x0) to dst[0],
+// dst[mr], dst[2·mr], … (one row of an A micro-panel).
+func (p *Patches) window1(b, y0, x0 int, dst []float32) {
+	K := p.Kernel
+	img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+	q := 0
+	for ky := range K {
+		iy := y0 + ky
+		if iy < 0 || iy >= p.H {
+			for range K {
+				dst[q*mr] = 0
+				q++
+			}
+			continue
+		}
+		row := img[iy*p.W : (iy+1)*p.W]
+		for kx := range K {
+			v := float32(0)
+			if ix := x0 + kx; ix >= 0 && ix < p.W {
+				v = row[ix]
+			}
+			dst[q*mr] = v
+			q++
 		}
 	}
 }

@@ -151,6 +151,15 @@ func BenchmarkPatches(b *testing.B) {
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
+	p1 := Patches{N: 32, H: 28, W: 28, C: 1, Kernel: 3, Stride: 1, Pad: 1, OH: 28, OW: 28}
+	p1.X = randSlice(r, p1.N*p1.H*p1.W)
+	w1, y1 := randSlice(r, 32*9), make([]float32, p1.Rows()*32)
+	b.Run("conv1-forward/patches", func(b *testing.B) {
+		for b.Loop() {
+			ctx.GemmPatchesA(&p1, true, 32, w1, 9, 0, y1, 32)
+		}
+		b.ReportMetric(2*float64(p1.Rows())*32*9*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 	b.Run("dW/gemm", func(b *testing.B) {
 		for b.Loop() {
 			ctx.Gemm(true, false, n, k, rows, 1, dy, n, col, k, 0, dw, k)
