@@ -74,12 +74,7 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 				off := ((b[r]*p.H+iy)*p.W+ix)*C + c
 				src[r] = p.X[off : off+n]
 			}
-			out := dst[d*mr : (d+n)*mr]
-			if ld, ok := evenStride(&src); ok && n >= 4 {
-				packRows6(useAsm, n, src[0][:cap(src[0])], ld, out)
-			} else {
-				interleave6(n, &src, out)
-			}
+			packPtrs6(useAsm, n, &src, dst[d*mr:(d+n)*mr])
 			d += n
 			if c += n; c == C {
 				c = 0
@@ -162,28 +157,21 @@ func (p *Patches) window1(b, y0, x0 int, dst []float32) {
 	}
 }
 
-// evenStride reports whether the six sources are one stride apart in the
-// same array (then packRows6 can read them) and returns the stride.
-func evenStride(src *[mr][]float32) (int, bool) {
-	if len(src[0]) == 0 || len(src[1]) == 0 || &src[0][0] == &zeros[0] || &src[1][0] == &zeros[0] {
-		return 0, false
+// packPtrs6 sets dst[q·6+r] = src[r][q] for q < n, r < 6, with the
+// assembly twin when useAsm and the CPU has it.
+func packPtrs6(useAsm bool, n int, src *[mr][]float32, dst []float32) {
+	if useAsm && hasAsm && n > 0 {
+		s0, s1, s2 := src[0][:n], src[1][:n], src[2][:n]
+		s3, s4, s5 := src[3][:n], src[4][:n], src[5][:n]
+		_ = dst[n*mr-1]
+		packPtrs6Asm(n, &s0[0], &s1[0], &s2[0], &s3[0], &s4[0], &s5[0], &dst[0])
+		return
 	}
-	s0 := src[0][:cap(src[0])]
-	s1 := src[1][:cap(src[1])]
-	ld := len(s0) - len(s1) // s1 starts ld elements after s0 when they share X
-	if ld <= 0 {
-		return 0, false
-	}
-	for r := 1; r < mr; r++ {
-		sr := src[r][:cap(src[r])]
-		if len(src[r]) == 0 || &src[r][0] == &zeros[0] || len(s0)-len(sr) != r*ld || &s0[r*ld] != &sr[0] {
-			return 0, false
-		}
-	}
-	return ld, true
+	interleave6(n, src, dst)
 }
 
-// interleave6 sets dst[q·6+r] = src[r][q] for q < n, r < 6.
+// interleave6 sets dst[q·6+r] = src[r][q] for q < n, r < 6 (the reference
+// for packPtrs6Asm).
 func interleave6(n int, src *[mr][]float32, dst []float32) {
 	r0, r1, r2 := src[0][:n], src[1][:n], src[2][:n]
 	r3, r4, r5 := src[3][:n], src[4][:n], src[5][:n]

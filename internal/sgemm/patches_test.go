@@ -173,3 +173,22 @@ func BenchmarkPatches(b *testing.B) {
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 }
+
+// TestPackPtrs6Twins compares packPtrs6 (the assembly where available)
+// with interleave6 for depths 0..40 and checks the guard values after dst.
+func TestPackPtrs6Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for n := 0; n <= 40; n++ {
+		var src [mr][]float32
+		for i := range src {
+			src[i] = randSlice(r, n)
+		}
+		got, want := make([]float32, n*mr+3), make([]float32, n*mr+3)
+		for i := n * mr; i < len(got); i++ {
+			got[i], want[i] = 42, 42
+		}
+		packPtrs6(true, n, &src, got[:n*mr])
+		interleave6(n, &src, want[:n*mr])
+		sameBits(t, fmt.Sprintf("n=%d", n), got, want)
+	}
+}
