@@ -102,6 +102,10 @@ type op struct {
 	poolBias  int  // pool: index of the previous conv's bias param, or -1
 	needDx    bool // backward must produce the input gradient
 	pw, pb    int  // parameter indices (conv, dense, BN gamma/beta)
+	// Dense: the weights packed once per step for the GEMMs of every
+	// shard (jobPack): wf for the forward (Wᵀ), wd for the input
+	// gradient (W; nil when not needed).
+	wf, wd *sgemm.PackedB
 	// BatchNorm: batch statistics of the current step, the per-channel
 	// affine map y = x·bnA + bnB, and the backward coefficients (all
 	// computed serially between the parallel phases).
@@ -126,6 +130,7 @@ const (
 	jobBNBackApply
 	jobReduce
 	jobUpdate
+	jobPack
 )
 
 // NewNet prepares m for batches of up to maxBatch images on threads
@@ -180,6 +185,7 @@ func (n *Net) buildOps() error {
 		case model.KindDense:
 			o.kind = opDense
 			o.pw, o.pb = n.addParam(l.Name+".weight", l.Weight), n.addParam(l.Name+".bias", l.Bias)
+			o.wf = sgemm.NewPackedB(l.Out.C, l.In.C)
 		case model.KindBatchNorm:
 			o.kind = opBN
 			o.pw, o.pb = n.addParam(l.Name+".weight", l.Gamma), n.addParam(l.Name+".bias", l.Beta)
@@ -223,6 +229,9 @@ func (n *Net) buildOps() error {
 		o.needDx = seenParam
 		if o.pw >= 0 {
 			seenParam = true
+		}
+		if o.kind == opDense && o.needDx {
+			o.wd = sgemm.NewPackedB(o.in.C, o.out.C)
 		}
 	}
 	return nil
@@ -384,7 +393,25 @@ func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 	}
 }
 
+// packWeights packs shard s's share of the panels of every dense layer's
+// weights (the input gradient's packing only when training).
+func (n *Net) packWeights(s *shard) {
+	for i := range n.ops {
+		o := &n.ops[i]
+		if o.kind != opDense {
+			continue
+		}
+		lo, hi := n.chunk(s, o.wf.Panels())
+		o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
+		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx {
+			lo, hi = n.chunk(s, o.wd.Panels())
+			o.wd.Repack(false, o.l.Weight, o.in.C, lo, hi)
+		}
+	}
+}
+
 func (n *Net) forward() {
+	n.run(job{kind: jobPack})
 	for i := range n.ops {
 		if n.ops[i].kind == opBN && n.train && i >= n.firstTrain {
 			n.run(job{jobBNStats, i})
@@ -431,6 +458,9 @@ func (n *Net) exec(s *shard, j job) {
 		return
 	case jobUpdate:
 		n.update(s)
+		return
+	case jobPack:
+		n.packWeights(s)
 		return
 	}
 	if s.n == 0 {
@@ -479,7 +509,7 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 			addBias(y, l.Bias)
 		}
 	case opDense:
-		s.gemm.Gemm(false, true, cnt, o.out.C, o.in.C, 1, x, o.in.C, l.Weight, o.in.C, 0, y, o.out.C)
+		s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
 		addBias(y, l.Bias)
 	case opBN: // inference: bnA, bnB from the running statistics (evalPrepare)
 		bnApply(x, y, o.bnA, o.bnB)
@@ -577,7 +607,7 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		s.gemm.Gemm(true, false, o.out.C, o.in.C, cnt, 1, dy, o.out.C, x, o.in.C, 0, s.gflat[pw.off:pw.off+len(pw.data)], o.in.C)
 		sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		if dx != nil {
-			s.gemm.Gemm(false, false, cnt, o.in.C, o.out.C, 1, dy, o.out.C, l.Weight, o.in.C, 0, dx, o.in.C)
+			s.gemm.GemmPacked(cnt, dy, o.out.C, o.wd, 0, o.in.C, dx, o.in.C)
 		}
 	case opReLU:
 		if dx != nil {

@@ -192,3 +192,34 @@ func TestPackPtrs6Twins(t *testing.T) {
 		sameBits(t, fmt.Sprintf("n=%d", n), got, want)
 	}
 }
+
+// TestRepackMatchesPackB checks that Repack, in two halves as two
+// goroutines would, gives PackB's packing, and that GemmPacked on it
+// returns Gemm's product bit for bit.
+func TestRepackMatchesPackB(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, s := range []struct{ m, n, k int }{{32, 128, 3136}, {5, 3136, 128}, {7, 10, 128}, {1, 33, 300}} {
+		for _, transB := range []bool{true, false} {
+			ldb := s.n
+			if transB {
+				ldb = s.k
+			}
+			b := randSlice(r, s.n*s.k)
+			want := PackB(transB, s.n, s.k, b, ldb)
+			got := NewPackedB(s.n, s.k)
+			half := got.Panels() / 2
+			got.Repack(transB, b, ldb, half, got.Panels())
+			got.Repack(transB, b, ldb, 0, half)
+			name := fmt.Sprintf("%dx%dx%d/transB=%v", s.m, s.n, s.k, transB)
+			sameBits(t, name+"/packed", got.p, want.p)
+			a := randSlice(r, s.m*s.k)
+			c1, c2 := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+			ctx := New(1)
+			ctx.GemmPacked(s.m, a, s.k, got, 0, s.n, c1, s.n)
+			if s.m > 1 {
+				ctx.Gemm(false, transB, s.m, s.n, s.k, 1, a, s.k, b, ldb, 0, c2, s.n)
+				sameBits(t, name+"/product", c1, c2)
+			}
+		}
+	}
+}
