@@ -266,8 +266,8 @@ func (c *fconv) runPlain(e *Engine, wk, lo, hi int) {
 }
 
 // runConvPool computes the pooled rows of units [lo, hi) with the fused
-// conv + pool kernel, three pooled pixels per call (the last call of a
-// unit repeats its last pixel when the count is not a multiple of three).
+// conv + pool kernel, three pooled pixels per call (one or two at the end
+// of a unit whose count is not a multiple of three).
 func (c *fconv) runConvPool(e *Engine, wk, lo, hi int) {
 	g, p := &c.g, &c.pool
 	oc := g.OC
@@ -286,13 +286,14 @@ func (c *fconv) runConvPool(e *Engine, wk, lo, hi int) {
 			b := c.cp[q*c.kk*32 : (q+1)*c.kk*32]
 			bias := c.zbias[32*q : 32*q+32]
 			for i0 := 0; i0 < cnt; i0 += 3 {
-				for j := range 3 {
-					i := min(i0+j, cnt-1)
+				m := min(3, cnt-i0)
+				for j := range m {
+					i := i0 + j
 					py, px := i/p.OW, i%p.OW
 					pp[j] = (2*py*g.SH*c.wp + 2*px*g.SW) * g.C
 					po[j] = base + i*oc + 32*q
 				}
-				convPool(kc, c.cpOffs, xp, &pp, s, r, b, bias, c.lo, c.hi, c.y.f32, &po)
+				convPool(kc, c.cpOffs, xp, &pp, m, s, r, b, bias, c.lo, c.hi, c.y.f32, &po)
 			}
 		}
 	}
