@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -198,5 +199,142 @@ func TestFloatInputInPlace(t *testing.T) {
 				t.Fatalf("run %d: output %d = %v, reference %v", it, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// convChainGraph builds conv → 2×2 pool → conv → 2×2 pool → dense with
+// random geometry (sizes, kernels, strides, both paddings; 32 or 64
+// channels, so both convolutions run the fused conv + pool kernel and the
+// first pooled activation is handed over with a zero border).
+func convChainGraph(r *rand.Rand) *model.Graph {
+	h, w, c := 6+r.IntN(12), 6+r.IntN(12), 1+r.IntN(5)
+	g := &model.Graph{DynamicBatch: true}
+	add := func(name string, shape []int, data []byte) int {
+		g.Tensors = append(g.Tensors, model.Tensor{Name: name, Type: model.Float32, Shape: shape, Data: data})
+		return len(g.Tensors) - 1
+	}
+	rnd := func(n int, s float64) []byte {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((r.Float64()*2 - 1) * s)
+		}
+		return f32bytes(v)
+	}
+	acts := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}
+	cur := add("in", []int{1, h, w, c}, nil)
+	g.Inputs = []int{cur}
+	for l := 0; l < 2; l++ {
+		k := 1 + r.IntN(3)
+		s := 1
+		if r.IntN(3) == 0 {
+			s = 2 // with VALID padding, often rows wider than the windows reach
+		}
+		pad := model.Padding(r.IntN(2))
+		if pad == model.PadValid && s == 2 {
+			k = 2 + r.IntN(2) // input rows wider than the windows reach when W−K is odd
+		}
+		oh, ow := (h+s-1)/s, (w+s-1)/s
+		if pad == model.PadValid {
+			oh, ow = (h-k+s)/s, (w-k+s)/s
+		}
+		if oh < 2 || ow < 2 {
+			pad, k, s = model.PadSame, 3, 1
+			oh, ow = h, w
+		}
+		oc := 32 * (1 + r.IntN(2))
+		wt := add(fmt.Sprintf("w%d", l), []int{oc, k, k, c}, rnd(oc*k*k*c, 1))
+		b := add(fmt.Sprintf("b%d", l), []int{oc}, rnd(oc, 0.5))
+		co := add(fmt.Sprintf("conv%d", l), []int{1, oh, ow, oc}, nil)
+		g.Ops = append(g.Ops, model.Op{Code: model.OpConv2D, Inputs: []int{cur, wt, b}, Outputs: []int{co}, StrideH: s, StrideW: s, Padding: pad, Activation: acts[r.IntN(3)]})
+		h, w, c = oh/2, ow/2, oc
+		po := add(fmt.Sprintf("pool%d", l), []int{1, h, w, c}, nil)
+		g.Ops = append(g.Ops, model.Op{Code: model.OpMaxPool2D, Inputs: []int{co}, Outputs: []int{po}, FilterH: 2, FilterW: 2, StrideH: 2, StrideW: 2, Padding: model.PadValid, Activation: acts[r.IntN(3)]})
+		cur = po
+		if h < 2 || w < 2 {
+			break
+		}
+	}
+	shape := add("shape", []int{2}, nil)
+	g.Tensors[shape].Type, g.Tensors[shape].Data = model.Int32, i32bytes([]int32{-1, int32(h * w * c)})
+	flat := add("flat", []int{1, h * w * c}, nil)
+	g.Ops = append(g.Ops, model.Op{Code: model.OpReshape, Inputs: []int{cur, shape}, Outputs: []int{flat}, NewShape: []int{-1, h * w * c}})
+	nout := 1 + r.IntN(20)
+	fw := add("fw", []int{nout, h * w * c}, rnd(nout*h*w*c, 0.1))
+	out := add("out", []int{1, nout}, nil)
+	g.Ops = append(g.Ops, model.Op{Code: model.OpFullyConnected, Inputs: []int{flat, fw, -1}, Outputs: []int{out}})
+	g.Outputs = []int{out}
+	return g
+}
+
+// TestFloatConvChainRandom compares two chained fused conv + pool steps
+// (the first one's output handed to the second with a zero border) with
+// the reference loops for random geometry, batches and thread counts;
+// each image must get the same bits alone and in the batch, and
+// TensorData of the bordered activation must be its plain values.
+func TestFloatConvChainRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	bordered := 0
+	defer func() {
+		if hasConvPoolAsm && bordered == 0 {
+			t.Errorf("no case handed over a bordered activation")
+		}
+	}()
+	for it := 0; it < 100; it++ {
+		g := convChainGraph(r)
+		batch, threads := 1+r.IntN(4), 1+r.IntN(3)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			ref, err := New(g, runtime.Options{}, WithReference())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, err := New(g, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fast.Close()
+			in := randInput(batch*ref.InputSize(), uint64(it))
+			o1 := make([]float32, batch*ref.OutputSize())
+			o2 := make([]float32, len(o1))
+			if err := ref.Run(context.Background(), in, batch, o1); err != nil {
+				t.Fatal(err)
+			}
+			if err := fast.Run(context.Background(), in, batch, o2); err != nil {
+				t.Fatal(err)
+			}
+			for i := range o1 {
+				if d := math.Abs(float64(o1[i] - o2[i])); !(d <= 1e-4*(1+math.Abs(float64(o1[i])))) {
+					t.Fatalf("output %d: fast %v, reference %v", i, o2[i], o1[i])
+				}
+			}
+			pool0 := g.Ops[1].Outputs[0]
+			if fast.vals[pool0].lay.store > 0 {
+				bordered++
+			}
+			tr, err1 := ref.TensorData(pool0)
+			tf, err2 := fast.TensorData(pool0)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if len(tr.F32) != len(tf.F32) {
+				t.Fatalf("pool0: %d values, reference %d", len(tf.F32), len(tr.F32))
+			}
+			for i := range tr.F32 {
+				if d := math.Abs(float64(tr.F32[i] - tf.F32[i])); !(d <= 1e-4*(1+math.Abs(float64(tr.F32[i])))) {
+					t.Fatalf("pool0 value %d: fast %v, reference %v", i, tf.F32[i], tr.F32[i])
+				}
+			}
+			per := fast.OutputSize()
+			one := make([]float32, per)
+			for b := 0; b < batch; b++ {
+				if err := fast.Run(context.Background(), in[b*fast.InputSize():(b+1)*fast.InputSize()], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(o2[b*per+j]) {
+						t.Fatalf("image %d output %d: batch 1 %v, batch %d %v", b, j, one[j], batch, o2[b*per+j])
+					}
+				}
+			}
+		})
 	}
 }

@@ -231,7 +231,7 @@ func (e *Engine) resize(batch int) {
 		if grow {
 			switch v.t.Type {
 			case model.Float32:
-				v.f32 = make([]float32, v.n)
+				v.f32 = make([]float32, v.storeLen(batch))
 			case model.Int8:
 				v.i8 = make([]int8, v.n)
 			case model.UInt8:
@@ -240,7 +240,7 @@ func (e *Engine) resize(batch int) {
 		} else {
 			switch v.t.Type {
 			case model.Float32:
-				v.f32 = v.f32[:v.n]
+				v.f32 = v.f32[:v.storeLen(batch)]
 			case model.Int8:
 				v.i8 = v.i8[:v.n]
 			case model.UInt8:
@@ -309,6 +309,8 @@ func (e *Engine) TensorData(idx int) (TensorValue, error) {
 		tv.Shape[0] = e.batch
 	}
 	switch {
+	case v.f32 != nil && v.lay.store > 0:
+		tv.F32 = v.unpad(e.batch)
 	case v.f32 != nil:
 		tv.F32 = append([]float32(nil), v.f32...)
 	case v.i8 != nil:
@@ -341,4 +343,20 @@ func (tv TensorValue) Float() []float32 {
 		return f
 	}
 	return nil
+}
+
+// unpad copies the values of a padded float activation (batch images)
+// without their zero border.
+func (v *tval) unpad(batch int) []float32 {
+	sh := v.t.Shape
+	h, w, c := sh[1], sh[2], sh[3]
+	l := &v.lay
+	out := make([]float32, 0, batch*v.per)
+	for n := 0; n < batch; n++ {
+		for y := 0; y < h; y++ {
+			o := n*l.store + ((y+l.top)*l.cols+l.left)*c
+			out = append(out, v.f32[o:o+w*c]...)
+		}
+	}
+	return out
 }
