@@ -35,7 +35,7 @@ func BenchmarkFloatVsNative(b *testing.B) {
 	f := backendtest.Load(b)
 	per := f.FloatGraph.Tensors[f.FloatGraph.Inputs[0]].NumElements()
 	classes := f.Model.Arch.Classes
-	for _, c := range [][2]int{{1, 1}, {256, 1}, {256, 2}} {
+	for _, c := range [][2]int{{1, 1}, {8, 1}, {64, 1}, {256, 1}, {256, 2}} {
 		batch, threads := c[0], c[1]
 		in := make([]float32, batch*per)
 		for i := 0; i < batch; i++ {
