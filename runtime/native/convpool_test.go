@@ -2,6 +2,7 @@ package native
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -336,5 +337,86 @@ func TestFloatConvChainRandom(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFloatChunkedRun checks float Runs of more than chunkImagesF images
+// (computed chunk by chunk): every image's answer is bit-identical to its
+// batch-1 answer and close to the reference loops, for one to three
+// threads and batches that end in a partial chunk; activations are then
+// reported as not materialized (only the last chunk is kept) until an
+// ordinary Run; steady-state chunked Runs allocate nothing.
+func TestFloatChunkedRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(64, 65))
+	graphs := []*model.Graph{floatGraph(randomModel(model.SeedArch(), 5)), convChainGraph(r), floatConvGraph(r)}
+	ctx := context.Background()
+	for gi, g := range graphs {
+		batch := chunkImagesF + 1 + r.IntN(2*chunkImagesF)
+		ref, err := New(g, runtime.Options{}, WithReference())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inPer, outPer := ref.InputSize(), ref.OutputSize()
+		in := randInput(batch*inPer, uint64(gi))
+		keep := append([]float32(nil), in...)
+		want := make([]float32, batch*outPer)
+		if err := ref.Run(ctx, in, batch, want); err != nil {
+			t.Fatal(err)
+		}
+		outT := g.Outputs[0]
+		for threads := 1; threads <= 3; threads++ {
+			fast, err := New(g, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, batch*outPer+3)
+			for i := range got {
+				got[i] = -777.25
+			}
+			if err := fast.Run(ctx, in, batch, got[:batch*outPer]); err != nil {
+				t.Fatal(err)
+			}
+			for i := range in {
+				if in[i] != keep[i] {
+					t.Fatalf("graph %d: input %d changed", gi, i)
+				}
+			}
+			for i := batch * outPer; i < len(got); i++ {
+				if got[i] != -777.25 {
+					t.Fatalf("graph %d: output guard %d overwritten", gi, i)
+				}
+			}
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+					t.Fatalf("graph %d threads %d batch %d: output %d = %v, reference %v", gi, threads, batch, i, got[i], want[i])
+				}
+			}
+			if _, err := fast.TensorData(outT); !errors.Is(err, ErrNotMaterialized) {
+				t.Errorf("graph %d: TensorData after a chunked Run: %v, want ErrNotMaterialized", gi, err)
+			}
+			one := make([]float32, outPer)
+			for _, b := range []int{0, chunkImagesF - 1, chunkImagesF, batch - 1, r.IntN(batch)} {
+				if err := fast.Run(ctx, in[b*inPer:(b+1)*inPer], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(got[b*outPer+j]) {
+						t.Fatalf("graph %d threads %d: image %d output %d: batch 1 %v, batch %d %v", gi, threads, b, j, one[j], batch, got[b*outPer+j])
+					}
+				}
+			}
+			if _, err := fast.TensorData(outT); err != nil {
+				t.Errorf("graph %d: TensorData after a batch-1 Run: %v", gi, err)
+			}
+			allocs := testing.AllocsPerRun(3, func() {
+				if err := fast.Run(ctx, in, batch, got[:batch*outPer]); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("graph %d threads %d: %v allocations per chunked Run", gi, threads, allocs)
+			}
+			fast.Close()
+		}
 	}
 }

@@ -64,6 +64,7 @@ type Engine struct {
 	batch     int // batch of the last Run
 	capN      int // batch the activation buffers are sized for
 	ranOK     bool
+	chunked   bool // the last Run went in chunks (activations: last chunk only)
 	pool      *workers
 	scr       scratch
 	fuseNext  bool
@@ -158,6 +159,10 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 		return err
 	}
 	e.ranOK = false
+	if batch > chunkImagesF && iv.t.Type == model.Float32 && ov.t.Type == model.Float32 && !e.cfg.intermediates && iv.alias == nil {
+		return e.runChunks(ctx, in, batch, out)
+	}
+	e.chunked = false
 	e.resize(batch)
 	switch iv.t.Type {
 	case model.Float32:
@@ -206,6 +211,44 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 			}
 			out[i] = kernels.Dequantize(q, s, z)
 		}
+	}
+	e.ranOK = true
+	return nil
+}
+
+// chunkImagesF is the most images a float Run computes at once: a larger
+// batch runs the whole graph on chunks of this many images, so that the
+// activations between the layers stay in the core's L2 cache instead of
+// streaming through memory (and take chunk-sized buffers).
+const chunkImagesF = 64
+
+// runChunks is Run for a float batch larger than chunkImagesF: every step
+// on chunkImagesF images at a time, reading the caller's input in place
+// and copying each chunk's outputs out. Each image's answer is the same as
+// in one Run (no step mixes images).
+func (e *Engine) runChunks(ctx context.Context, in []float32, batch int, out []float32) error {
+	iv, ov := &e.vals[e.in], &e.vals[e.out]
+	e.resize(chunkImagesF)
+	own := iv.f32
+	defer func() {
+		iv.f32 = own
+		e.resolveAliases()
+	}()
+	e.chunked = true
+	for c0 := 0; c0 < batch; c0 += chunkImagesF {
+		n := min(chunkImagesF, batch-c0)
+		if n != e.batch {
+			e.resize(n)
+		}
+		iv.f32 = in[c0*iv.per : (c0+n)*iv.per : (c0+n)*iv.per]
+		e.resolveAliases()
+		for i := range e.steps {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("native: run: %w", err)
+			}
+			e.steps[i].run(n)
+		}
+		copy(out[c0*ov.per:], ov.f32[:ov.n])
 	}
 	e.ranOK = true
 	return nil
@@ -283,7 +326,9 @@ type TensorValue struct {
 }
 
 // ErrNotMaterialized is returned by TensorData for an intermediate tensor
-// that a fused fast path did not write (open the engine WithIntermediates).
+// that a fused fast path did not write, or for any activation after a
+// float Run of more than chunkImagesF images, which keeps only the last
+// chunk (open the engine WithIntermediates).
 var ErrNotMaterialized = errors.New("tensor not materialized by the fused fast path")
 
 // TensorData returns a copy of tensor idx (an index into Graph.Tensors) as
@@ -305,6 +350,9 @@ func (e *Engine) TensorData(idx int) (TensorValue, error) {
 		}
 		if e.skipped(idx) {
 			return TensorValue{}, fmt.Errorf("native: tensor %d %q: %w", idx, v.t.Name, ErrNotMaterialized)
+		}
+		if e.chunked {
+			return TensorValue{}, fmt.Errorf("native: tensor %d %q: the last Run computed more than %d images in chunks: %w", idx, v.t.Name, chunkImagesF, ErrNotMaterialized)
 		}
 		tv.Shape[0] = e.batch
 	}

@@ -481,8 +481,9 @@ func im2colPaddedF(dst, xp []float32, g *kernels.ConvGeom, wp, ox0, cnt int) {
 	}
 }
 
-// fcF32Fast multiplies by the pre-packed weights. Few rows (batch 1) are
-// split over the threads by output columns, more rows by row chunks.
+// fcF32Fast multiplies by the pre-packed weights. Few rows (batch 1, or
+// fewer row chunks than threads) are split over the threads by output
+// columns, more rows by row chunks.
 func (e *Engine) fcF32Fast(k, rows, in, nout int, x *tval, w, bias []float32, act model.Activation, y *tval) step {
 	pb := sgemm.PackB(true, nout, in, w, in)
 	var batchN int
@@ -514,7 +515,9 @@ func (e *Engine) fcF32Fast(k, rows, in, nout int, x *tval, w, bias []float32, ac
 	split := e.cfg.threads > 1 && panels > 1 && in*nout >= 1<<15
 	return step{op: k, run: func(batch int) {
 		batchN = batch
-		if split && batch*rows <= 4 {
+		if split && (batch*rows <= 4 || (batch*rows+chunkRowsF-1)/chunkRowsF < e.cfg.threads) {
+			// Few rows (batch 1, or a chunk of a float Run): every thread
+			// takes a share of the columns.
 			e.pool.run(panels, byCols)
 			return
 		}
