@@ -67,6 +67,12 @@ func (e *Engine) compile() error {
 	}
 	e.vals = make([]tval, len(g.Tensors))
 	produced := make([]bool, len(g.Tensors))
+	e.floatOnly = true
+	for i := range g.Tensors {
+		if g.Tensors[i].Data == nil && g.Tensors[i].Type != model.Float32 {
+			e.floatOnly = false
+		}
+	}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
 		v := &e.vals[i]

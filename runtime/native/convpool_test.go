@@ -350,6 +350,19 @@ func TestFloatChunkedRun(t *testing.T) {
 	r := rand.New(rand.NewPCG(64, 65))
 	graphs := []*model.Graph{floatGraph(randomModel(model.SeedArch(), 5)), convChainGraph(r), floatConvGraph(r)}
 	ctx := context.Background()
+	// An int8 graph is not chunked: its activations stay whole-batch.
+	qe, err := New(int8Graph(randomModel(smallArch(), 6), true, 6), runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := chunkImagesF + 9
+	if err := qe.Run(ctx, randInput(qb*qe.InputSize(), 1), qb, make([]float32, qb*qe.OutputSize())); err != nil {
+		t.Fatal(err)
+	}
+	if qe.chunked {
+		t.Errorf("int8 graph: Run of %d images went in chunks", qb)
+	}
+	qe.Close()
 	for gi, g := range graphs {
 		batch := chunkImagesF + 1 + r.IntN(2*chunkImagesF)
 		ref, err := New(g, runtime.Options{}, WithReference())

@@ -65,6 +65,7 @@ type Engine struct {
 	capN      int // batch the activation buffers are sized for
 	ranOK     bool
 	chunked   bool // the last Run went in chunks (activations: last chunk only)
+	floatOnly bool // every activation is float32 (a float graph: chunked Runs)
 	pool      *workers
 	scr       scratch
 	fuseNext  bool
@@ -161,7 +162,7 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 		return err
 	}
 	e.ranOK = false
-	if batch > chunkImagesF && iv.t.Type == model.Float32 && ov.t.Type == model.Float32 && !e.cfg.intermediates && iv.alias == nil {
+	if batch > chunkImagesF && e.floatOnly && !e.cfg.intermediates && iv.alias == nil {
 		return e.runChunks(ctx, in, batch, out)
 	}
 	e.chunked = false
@@ -218,8 +219,9 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 	return nil
 }
 
-// chunkImagesF is the most images a float Run computes at once: a larger
-// batch runs the whole graph on chunks of this many images, so that the
+// chunkImagesF is the most images a float Run (every activation float32)
+// computes at once: a larger batch runs the whole graph on chunks of this
+// many images, so that the
 // activations between the layers stay in the core's L2 cache instead of
 // streaming through memory (and take chunk-sized buffers).
 const chunkImagesF = 64
