@@ -28,8 +28,6 @@ var longFuncAllowed = map[string]bool{
 	"camera/preprocess/locate.go:Preprocessor.selectRow":   true,
 	"camera/preprocess/locate.go:Preprocessor.render":      true,
 	"camera/preprocess/preprocess.go:Preprocessor.process": true,
-	"train/net.go:NewNet":                                  true,
-	"train/trainer.go:Train":                               true,
 }
 
 // generatedRE is the marker of generated Go files
