@@ -167,6 +167,19 @@ type Preprocessor struct {
 	candC    []float32 // their confidences
 	candBuf  []float32
 	cgs      []group // candidate pieces
+	sevenSeg bool    // selectRow: the row is a seven-segment display
+	// segmentRow (segment.go)
+	paths    []cutPath
+	pathX    []int32
+	pieces   []piece
+	selItems []selItem
+	cands    []segCand
+	dpScore  []float32
+	dpFrom   []int32
+	starts   []int
+	pathCost []float32
+	pathFrom []int8
+	clH      []int   // cluster id → height
 	proj     []int32 // column projection of a cluster
 	thresh   int     // ink threshold of the current frame, 0..255
 	parent   []int32
@@ -198,6 +211,9 @@ type group struct {
 	peak           int
 	ncomp          int // components
 	cl             int // cluster id (p.cgroup value of its components)
+	// A segment of a row (segment.go) owns the pixels of p.selItems[sel
+	// : sel+nsel] instead: clusters between cut paths.
+	sel, nsel int
 }
 
 // New returns a Preprocessor for cfg.
@@ -412,8 +428,8 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 
 	// 7. Crop, resample, centre, normalize.
 	fr := frameInfo{lum: lum, stride: stride, w: w, h: h, f: f, ww: ww, t: t, dark: dark}
-	if cfg.Multi && p.scorer != nil {
-		if err := p.chooseSplits(&fr); err != nil {
+	if cfg.Multi && p.scorer != nil && !p.sevenSeg {
+		if err := p.segmentRow(&fr); err != nil {
 			return nil, win, err
 		}
 	}

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -64,6 +70,7 @@ func numbers(args []string) error {
 	modelPath := fs.String("model", "", "model file (.tflite, .onnx or .ckpt)")
 	backend := fs.String("backend", "native", "runtime backend")
 	n := fs.Int("n", 300, "photos")
+	firstPhoto := fs.Int("first", 0, "first photo index")
 	data := fs.String("data", "data/mnist", "MNIST directory")
 	size := fs.String("size", "640x480", "frame size")
 	kindName := fs.String("kind", "hand", "hand, odometer or sevenseg")
@@ -74,9 +81,21 @@ func numbers(args []string) error {
 	work := fs.Int("work", 0, "preprocess WorkSize (0: default)")
 	single := fs.Bool("single", false, "read without --multi (light-on-dark: one digit per photo)")
 	oracle := fs.Bool("oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the reading here")
 	fs.Parse(args)
 	if *modelPath == "" {
 		return errors.New("numbers: -model is required")
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	kind, ok := photoset.Kinds[*kindName]
 	if !ok {
@@ -106,7 +125,7 @@ func numbers(args []string) error {
 	rep := NumbersReport{Model: *modelPath, Kind: *kindName, Split: split.Name, Photos: *n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
-	for i := 0; i < *n; i++ {
+	for i := *firstPhoto; i < *firstPhoto+*n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
 			return err
@@ -161,7 +180,11 @@ func numbers(args []string) error {
 			}
 			if *save != "" {
 				os.MkdirAll(*save, 0o755)
-				os.WriteFile(filepath.Join(*save, fmt.Sprintf("%s-%s-%04d-want%s-got%s.jpg", *kindName, split.Name, i, want, got)), num.JPEG, 0o644)
+				base := filepath.Join(*save, fmt.Sprintf("%s-%s-%04d-want%s-got%s", *kindName, split.Name, i, want, got))
+				os.WriteFile(base+".jpg", num.JPEG, 0o644)
+				if err := saveSheet(base+".png", img, rec.Preprocessor(), num.Boxes); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -187,4 +210,46 @@ func numbers(args []string) error {
 		return atomicfile.WriteFile(*jsonOut, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// saveSheet writes a debugging sheet of a misread photo: the frame with
+// the located digit boxes (red) and the true boxes (green), and below it
+// the model inputs (ink 0..1) of the located digits, 3× enlarged.
+func saveSheet(path string, img image.Image, pre *preprocess.Preprocessor, truth []image.Rectangle) error {
+	pr, err := pre.Process(img)
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	const z = 3
+	cw, chh := pre.Config().Width, pre.Config().Height
+	out := image.NewRGBA(image.Rect(0, 0, max(b.Dx(), len(pr.Digits)*(cw*z+4)), b.Dy()+chh*z+4))
+	draw.Draw(out, b, img, b.Min, draw.Src)
+	rect := func(r image.Rectangle, c color.RGBA) {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			out.Set(x, r.Min.Y, c)
+			out.Set(x, r.Max.Y-1, c)
+		}
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			out.Set(r.Min.X, y, c)
+			out.Set(r.Max.X-1, y, c)
+		}
+	}
+	for _, t := range truth {
+		rect(t.Inset(-2), color.RGBA{0, 200, 0, 255})
+	}
+	for i, d := range pr.Digits {
+		rect(d.Box, color.RGBA{255, 0, 0, 255})
+		for y := 0; y < chh*z; y++ {
+			for x := 0; x < cw*z; x++ {
+				v := uint8(255 * d.Ink[(y/z)*cw+x/z])
+				out.Set(i*(cw*z+4)+x, b.Dy()+4+y, color.RGBA{v, v, v, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, out); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
