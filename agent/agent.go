@@ -199,73 +199,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.cfg.HTTPAddr != "" || a.cfg.Listener != nil {
 		n = a.cfg.Workers
 	}
-	a.pool = make(chan *Recognizer, n)
-	var rec *Recognizer
-	if a.cfg.OpenCamera != nil {
-		r, err := a.cfg.NewRecognizer()
-		if err != nil {
-			return err
-		}
-		rec = r
-	}
-	for i := 0; i < n; i++ {
-		r, err := a.cfg.NewRecognizer()
-		if err != nil {
-			return err
-		}
-		a.pool <- r
-	}
-	if r := rec; r != nil || n > 0 {
-		if r == nil {
-			r = <-a.pool
-			a.pool <- r
-		}
-		rj := r.Rejection()
-		if note := r.Note(); note != "" {
-			a.log.Warn("rejection of non-digits is by confidence only: the model has no \"x\" (not a digit) class", "min_confidence", rj.Threshold, "source", rj.Source)
-		} else {
-			a.log.Info("rejection", "class", true, "min_confidence", rj.Threshold, "source", rj.Source)
-		}
+	rec, err := a.openRecognizers(n)
+	if err != nil {
+		return err
 	}
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
 	var srv *http.Server
 	if n > 0 {
-		tlsCfg, err := a.cfg.Security.tlsConfig()
-		if err != nil {
-			return fmt.Errorf("agent: http: %w", err)
+		if srv, err = a.serveHTTP(&wg, errc); err != nil {
+			return err
 		}
-		ln := a.cfg.Listener
-		if ln == nil {
-			if ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
-				return fmt.Errorf("agent: http: %w", err)
-			}
-		}
-		guard := newGuardListener(ln, a.cfg.Limits.MaxConns, a.m.shed.Inc)
-		guard.tls = tlsCfg != nil
-		a.m.watchConns(guard)
-		a.addr.Store(ln.Addr().String())
-		srv = a.server(tlsCfg)
-		guard.serveOne = func(c net.Conn) {
-			if err := srv.Serve(&oneConnListener{c: c, addr: ln.Addr()}); errors.Is(err, http.ErrServerClosed) {
-				c.Close()
-			}
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if tlsCfg != nil {
-				err = srv.ServeTLS(guard, "", "")
-			} else {
-				err = srv.Serve(guard)
-			}
-			if err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("agent: http: %w", err)
-			}
-		}()
-		a.logListening(ln.Addr().String(), tlsCfg != nil)
 	}
 	if err := a.cfg.Notifier.Notify("READY=1"); err != nil {
 		a.log.Warn("sd_notify", "err", err)
@@ -325,6 +270,82 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 	}
 	return loopErr
+}
+
+// openRecognizers makes the pool of n recognizers the HTTP handlers
+// share and, with a camera, the capture loop's own recognizer (returned),
+// and logs how non-digits are rejected.
+func (a *Agent) openRecognizers(n int) (*Recognizer, error) {
+	a.pool = make(chan *Recognizer, n)
+	var rec *Recognizer
+	if a.cfg.OpenCamera != nil {
+		r, err := a.cfg.NewRecognizer()
+		if err != nil {
+			return nil, err
+		}
+		rec = r
+	}
+	for i := 0; i < n; i++ {
+		r, err := a.cfg.NewRecognizer()
+		if err != nil {
+			return nil, err
+		}
+		a.pool <- r
+	}
+	if r := rec; r != nil || n > 0 {
+		if r == nil {
+			r = <-a.pool
+			a.pool <- r
+		}
+		rj := r.Rejection()
+		if note := r.Note(); note != "" {
+			a.log.Warn("rejection of non-digits is by confidence only: the model has no \"x\" (not a digit) class", "min_confidence", rj.Threshold, "source", rj.Source)
+		} else {
+			a.log.Info("rejection", "class", true, "min_confidence", rj.Threshold, "source", rj.Source)
+		}
+	}
+	return rec, nil
+}
+
+// serveHTTP starts the HTTP(S) server on the configured listener or
+// address, behind the connection guard; it runs on wg and reports a
+// failure to serve on errc.
+func (a *Agent) serveHTTP(wg *sync.WaitGroup, errc chan<- error) (*http.Server, error) {
+	tlsCfg, err := a.cfg.Security.tlsConfig()
+	if err != nil {
+		return nil, fmt.Errorf("agent: http: %w", err)
+	}
+	ln := a.cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("agent: http: %w", err)
+		}
+	}
+	guard := newGuardListener(ln, a.cfg.Limits.MaxConns, a.m.shed.Inc)
+	guard.tls = tlsCfg != nil
+	a.m.watchConns(guard)
+	a.addr.Store(ln.Addr().String())
+	srv := a.server(tlsCfg)
+	guard.serveOne = func(c net.Conn) {
+		if err := srv.Serve(&oneConnListener{c: c, addr: ln.Addr()}); errors.Is(err, http.ErrServerClosed) {
+			c.Close()
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var err error
+		if tlsCfg != nil {
+			err = srv.ServeTLS(guard, "", "")
+		} else {
+			err = srv.Serve(guard)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("agent: http: %w", err)
+		}
+	}()
+	a.logListening(ln.Addr().String(), tlsCfg != nil)
+	return srv, nil
 }
 
 func (a *Agent) watchdog(ctx context.Context) {

@@ -31,20 +31,20 @@ func OpenModel(backend, path string, opt runtime.Options) (runtime.Engine, error
 }
 
 // RecognizerSettings are the recognizer flags shared by `edgecnn predict`
-// and `edgecnn run`, as given on the command line.
+// and `edgecnn run`, as given on the command line (package cliflags reads
+// the tags).
 type RecognizerSettings struct {
-	Model   string          // model file (--model)
-	Backend string          // runtime backend (--backend)
-	Engine  runtime.Options // engine options (--threads, --xnnpack, …)
-	ROI     string          // --roi x,y,w,h
-	Regions string          // --rois JSON file
-	Multi   bool            // --multi
+	Engine  EngineSettings
+	Model   string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
+	Multi   bool   `flag:"multi" usage:"read a row of digits left to right"`
+	ROI     string `flag:"roi" usage:"only look inside x,y,w,h (pixels)"`
+	Regions string `flag:"rois" usage:"JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"`
 	// MinConfidence is --min-confidence; MinConfidenceSet says whether it
 	// was given (unset: the model's reject threshold).
-	MinConfidence    float64
-	MinConfidenceSet bool
-	Polarity         string // --polarity
-	Threshold        string // --threshold
+	MinConfidence    float64 `flag:"min-confidence" usage:"below this softmax confidence a digit counts as \"no digit\" (default: the model's edgecnn.reject_threshold, else 0.5)"`
+	MinConfidenceSet bool    `set:"min-confidence"`
+	Polarity         string  `flag:"polarity" default:"auto" usage:"auto, dark (dark ink on light paper) or light"`
+	Threshold        string  `flag:"threshold" default:"otsu" usage:"binarization: otsu or adaptive"`
 }
 
 // NewRecognizerFactory checks s and returns a function that opens a fresh
@@ -87,7 +87,7 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 		Regions:       regions,
 	}
 	return func() (*Recognizer, error) {
-		eng, err := OpenModel(s.Backend, s.Model, s.Engine)
+		eng, err := OpenModel(s.Engine.Backend, s.Model, s.Engine.Options())
 		if err != nil {
 			return nil, err
 		}
@@ -103,71 +103,84 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 // LimitSettings are the HTTP limit flags of `edgecnn run`; nil means the
 // flag was not given (the value derived from the memory applies).
 type LimitSettings struct {
-	MaxConns        *int           // --http-max-conns
-	DecodeBudgetMiB *int           // --http-decode-budget
-	MaxPixels       *int           // --http-max-pixels
-	MaxUploadKiB    *int           // --http-max-upload
-	Workers         *int           // --http-workers
-	QueueWait       *time.Duration // --http-queue-wait
+	Workers         *int           `flag:"http-workers" usage:"concurrent /predict recognizers (0: from the memory, see docs/security.md)"`
+	MaxConns        *int           `flag:"http-max-conns" usage:"open HTTP connections served; more are answered 503 (0: from the memory)"`
+	DecodeBudgetMiB *int           `flag:"http-decode-budget" usage:"MiB of decoded images in flight at once (0: a quarter of the memory)"`
+	MaxPixels       *int           `flag:"http-max-pixels" usage:"largest /predict image in pixels (0: from the decode budget, at most 16 Mpixel)"`
+	MaxUploadKiB    *int           `flag:"http-max-upload" usage:"/predict body limit in KiB (0: from the memory)"`
+	QueueWait       *time.Duration `flag:"http-queue-wait" usage:"how long a request waits for a worker and decode budget before 503 (0: 2s)"`
 }
 
 // CollectSettings are the --collect flags of `edgecnn run`, as given on
 // the command line: 0 turns a feature off (collect.Config's zero value
-// means its default).
+// means its default). DefaultCollectSettings has the flags' defaults.
 type CollectSettings struct {
-	Dir, LabelDir      string
-	Below, Rate        float64
-	MaxMiB, MinFreeMiB int
-	MinGap             time.Duration
+	Dir        string        `flag:"collect" usage:"keep doubtful frames in DIR for labelling (full JPEG, 28×28 crops, JSON sidecar; label them at /label)"`
+	Below      float64       `flag:"collect-below" usage:"--collect: keep frames with a digit below this confidence"`
+	Rate       float64       `flag:"collect-rate" usage:"--collect: also keep this fraction of other frames as a random sample (0: none)"`
+	MaxMiB     int           `flag:"collect-max-mb" usage:"--collect: disk quota in MiB; the oldest frames are deleted first"`
+	MinFreeMiB int           `flag:"collect-min-free-mb" usage:"--collect: keep this much space free on the disk for the system (0: no reserve)"`
+	MinGap     time.Duration `flag:"collect-min-gap" usage:"--collect: least time between two kept frames (0: none)"`
+	LabelDir   string        `flag:"label-dir" usage:"--collect: image folder the labelling view files crops into (default DIR/labelled)"`
 	// WithoutDir names a --collect-* flag given without --collect ("":
 	// none); open refuses it.
-	WithoutDir string
+	WithoutDir string `set:"collect-below,collect-rate,collect-max-mb,collect-min-free-mb,collect-min-gap,label-dir"`
+}
+
+// DefaultCollectSettings are the defaults of the --collect flags.
+func DefaultCollectSettings() CollectSettings {
+	return CollectSettings{Below: collect.DefaultBelow, Rate: collect.DefaultRate, MaxMiB: collect.DefaultMaxBytes >> 20,
+		MinFreeMiB: collect.DefaultMinFree >> 20, MinGap: collect.DefaultMinGap}
 }
 
 // PublishSettings are the publishing flags of `edgecnn run`.
 type PublishSettings struct {
-	Policy            string // --publish
-	Agree             int    // --agree
-	QueueDir          string
-	QueueMaxBytes     int64
-	Monotonic         bool
-	MaxDelta          uint64
-	MQTT              string // broker URL ("": none)
-	MQTTCA, MQTTCert  string
-	MQTTKey           string
-	MQTTTopic, MQTTID string
-	MQTTOnlyFlagsSet  bool // one of --mqtt-ca, --mqtt-cert, --mqtt-topic, --mqtt-id given
-	Discovery         string
-	Webhook           string
-	WebhookTimeout    time.Duration
-	SWVersion         string // edgecnn's version, announced to Home Assistant
+	MQTT      string `flag:"mqtt" env:"EDGECNN_MQTT" usage:"publish readings to this MQTT broker: mqtt://[user:pass@]host[:port] or mqtts://… (see docs/publish.md)"`
+	MQTTCA    string `flag:"mqtt-ca" usage:"mqtts: PEM file of the CA(s) that sign the broker's certificate (default: system roots)"`
+	MQTTCert  string `flag:"mqtt-cert" usage:"mqtts: client certificate (PEM)"`
+	MQTTKey   string `flag:"mqtt-key" usage:"mqtts: client key (PEM)"`
+	MQTTTopic string `flag:"mqtt-topic" usage:"topic prefix: state on PREFIX/state, online/offline on PREFIX/availability (default edgecnn/<hostname>)"`
+	MQTTID    string `flag:"mqtt-id" usage:"device id for the MQTT client and Home Assistant (default: the host name)"`
+	// MQTTOnlyFlagsSet says one of --mqtt-ca, --mqtt-cert, --mqtt-topic,
+	// --mqtt-id was given.
+	MQTTOnlyFlagsSet bool          `set:"mqtt-ca,mqtt-cert,mqtt-topic,mqtt-id"`
+	Discovery        string        `flag:"ha-discovery" default:"homeassistant" usage:"Home Assistant MQTT discovery prefix (\"\": no discovery messages)"`
+	Webhook          string        `flag:"webhook" usage:"POST each published reading's JSON to this http(s) URL"`
+	WebhookTimeout   time.Duration `flag:"webhook-timeout" default:"10s" usage:"give up on a webhook request after this long (then retry)"`
+	Policy           string        `flag:"publish" default:"change" usage:"which readings --mqtt/--webhook send: change, every or interval=DURATION"`
+	Monotonic        bool          `flag:"monotonic" usage:"meters: hold back a reading lower than the last accepted one"`
+	MaxDelta         uint64        `flag:"max-delta" usage:"meters: hold back a reading that differs from the last accepted one by more than N (0: no limit)"`
+	Agree            int           `flag:"agree" default:"1" usage:"publish a reading only when K consecutive frames agree"`
+	QueueDir         string        `flag:"queue-dir" usage:"durable queue of unsent readings (default $STATE_DIRECTORY/publish or ~/.local/state/edgecnn/publish)"`
+	QueueMaxBytes    int64         `flag:"queue-max-bytes" default:"8388608" usage:"queue bound per sink; beyond it the oldest readings are dropped (counted)"`
+	SWVersion        string        // edgecnn's version, announced to Home Assistant
 }
 
 // Settings are the values of `edgecnn run`'s flags; Build turns them into
-// an Agent.
+// an Agent. Out and Log are set by the caller.
 type Settings struct {
 	Recognizer RecognizerSettings
 	Numbers    Numbers
 	// EngineMemorySet says whether --engine-memory was given; without it
 	// a --memory budget sets the engine limit too (a quarter, 64 MiB to
 	// 1 GiB).
-	EngineMemorySet bool
+	EngineMemorySet bool `set:"engine-memory"`
 	Limits          LimitSettings
 	Security        HTTPSecurity // Token is read from TokenFile
-	TokenFile       string
-	ModelSHA256     string
-	Camera          string // --camera spec
+	TokenFile       string       `flag:"http-token-file" usage:"file holding a bearer token every HTTP path but /healthz requires"`
+	ModelSHA256     string       `flag:"model-sha256" usage:"refuse to start unless the model file has this SHA-256 (default: MODEL.sha256, else SHA256SUMS beside the model, when present)"`
+	Camera          string       `flag:"camera" default:"auto" usage:"frame source (see description)"`
 	CameraOptions   camera.Options
-	Size            string // --size WxH (sets CameraOptions' Width and Height)
-	StaleAfter      time.Duration
-	WaitCamera      bool
-	GPIOTrigger     string
-	GPIOLED         string
+	Size            string        `flag:"size" default:"640x480" usage:"capture size WxH"` // sets CameraOptions' Width and Height
+	StaleAfter      time.Duration `flag:"stale-after" usage:"unhealthy when the camera delivered no frame for this long (0: the longer of 5 s and 10 frame intervals at --fps)"`
+	WaitCamera      bool          `flag:"wait-camera" usage:"if the camera cannot be opened at start, keep retrying (unhealthy) instead of exiting"`
+	GPIOTrigger     string        `flag:"gpio-trigger" usage:"GPIO pin name of a capture button (e.g. GPIO17), active low"`
+	GPIOLED         string        `flag:"gpio-led" usage:"GPIO pin name of an LED lit while a digit is recognized"`
 	Collect         CollectSettings
 	Publish         PublishSettings
-	Smooth          int
-	MaxFrames       int
-	HTTPAddr        string
+	Smooth          int    `flag:"smooth" default:"1" usage:"majority vote over the last K frames"`
+	MaxFrames       int    `flag:"max-frames" usage:"stop after N processed frames (0: run until stopped)"`
+	HTTPAddr        string `flag:"http" usage:"serve the HTTP API on this address, e.g. 127.0.0.1:8080"`
 	Out             io.Writer
 	Log             *slog.Logger
 }
@@ -199,7 +212,7 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	place := runtime.PlacementOf(probe.Engine(), s.Recognizer.Engine)
+	place := runtime.PlacementOf(probe.Engine(), s.Recognizer.Engine.Options())
 	probe.Engine().Close()
 	openCam, stale, err := s.camera(ctx)
 	if err != nil {
@@ -267,7 +280,7 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 			closeCol()
 		}
 	}
-	log.Info("running", "camera", s.Camera, "model", model, "backend", s.Recognizer.Backend,
+	log.Info("running", "camera", s.Camera, "model", model, "backend", s.Recognizer.Engine.Backend,
 		"memory_mib", mem>>20, "memory_from", memSrc)
 	return a, cleanup, nil
 }
@@ -287,7 +300,7 @@ func (s *Settings) limits() (limits Limits, sec HTTPSecurity, mem int64, memSrc 
 	limits = LimitsFor(mem)
 	if nums.MemoryMiB > 0 && !s.EngineMemorySet {
 		// The engine limit follows --memory too (a quarter, 64 MiB to 1 GiB).
-		s.Recognizer.Engine.MaxMemory = int64(min(max(nums.MemoryMiB/4, 64), 1024)) << 20
+		s.Recognizer.Engine.MemoryMiB = min(max(nums.MemoryMiB/4, 64), 1024)
 	}
 	if err := s.Limits.apply(&limits); err != nil {
 		return limits, sec, 0, "", err

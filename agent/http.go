@@ -81,25 +81,9 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 		httpError(w, code, fmt.Sprintf(format, args...))
 		return code
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		return fail(http.StatusMethodNotAllowed, "method %s not allowed (POST an image)", r.Method)
-	}
-	if r.ContentLength > a.cfg.MaxUpload {
-		return fail(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, a.cfg.MaxUpload)
-	}
-	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxUpload)
-	var src io.Reader = body
-	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
-		part, err := firstFilePart(multipart.NewReader(body, params["boundary"]))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
-			}
-			return fail(http.StatusBadRequest, "multipart upload: %v", err)
-		}
-		src = part
+	src, code := a.upload(w, r)
+	if code != 0 {
+		return code
 	}
 	// Admission before decoding: only the image header is read (and kept,
 	// at most maxHeader bytes, reserved from the budget) until the image's
@@ -201,6 +185,38 @@ func (a *Agent) predict(w http.ResponseWriter, r *http.Request, start time.Time)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(resp)
 	return http.StatusOK
+}
+
+// upload checks the method and the declared size of a /predict request
+// and returns the image stream: the body (bounded by MaxUpload) or the
+// first file part of a multipart upload. On a problem it sends the error
+// and returns its status code (else 0).
+func (a *Agent) upload(w http.ResponseWriter, r *http.Request) (io.Reader, int) {
+	fail := func(code int, format string, args ...any) (io.Reader, int) {
+		httpError(w, code, fmt.Sprintf(format, args...))
+		return nil, code
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return fail(http.StatusMethodNotAllowed, "method %s not allowed (POST an image)", r.Method)
+	}
+	if r.ContentLength > a.cfg.MaxUpload {
+		return fail(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, a.cfg.MaxUpload)
+	}
+	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxUpload)
+	var src io.Reader = body
+	if mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && strings.HasPrefix(mt, "multipart/") {
+		part, err := firstFilePart(multipart.NewReader(body, params["boundary"]))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return fail(http.StatusRequestEntityTooLarge, "body exceeds the limit of %d bytes", a.cfg.MaxUpload)
+			}
+			return fail(http.StatusBadRequest, "multipart upload: %v", err)
+		}
+		src = part
+	}
+	return src, 0
 }
 
 func firstFilePart(mr *multipart.Reader) (io.Reader, error) {

@@ -27,10 +27,11 @@ type HTTPSecurity struct {
 	// Token is the bearer token ("": no authentication).
 	Token string
 	// CertFile and KeyFile serve HTTPS instead of HTTP (both or neither).
-	CertFile, KeyFile string
+	CertFile string `flag:"tls-cert" usage:"serve HTTPS with this certificate (PEM; with --tls-key)"`
+	KeyFile  string `flag:"tls-key" usage:"private key of --tls-cert (PEM)"`
 	// AllowHosts are host names accepted in the Host header in addition to
 	// DefaultAllowHosts; "*" accepts any. IP literals are always accepted.
-	AllowHosts []string
+	AllowHosts []string `flag:"http-allow-host" usage:"host name accepted in the Host header besides localhost, the host name, NAME.local and IP addresses (\"*\": any)"`
 }
 
 // ReadTokenFile reads a bearer token from path (surrounding white space is

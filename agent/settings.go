@@ -15,12 +15,13 @@ import (
 // Numbers are the numeric settings of `edgecnn run` that are not part of
 // Config; Check range-checks them like Config's.
 type Numbers struct {
-	FPS           float64
-	Threads       int
-	MinConfidence float64
-	MemoryMiB     int // memory the limits are derived from (0: detect)
+	FPS           float64 `flag:"fps" default:"30" usage:"capture frame rate"`
+	Threads       int     `flag:"threads"`
+	MinConfidence float64 `flag:"min-confidence"`
+	// MemoryMiB is the memory the limits are derived from (0: detect).
+	MemoryMiB int `flag:"memory" usage:"MiB of memory the limits are derived from (0: the smaller of RAM and the cgroup limit)"`
 	// EngineMemoryMiB bounds the native engine's activations (0: default).
-	EngineMemoryMiB int
+	EngineMemoryMiB int `flag:"engine-memory"`
 }
 
 // Check refuses NaN, infinite, negative and absurd values, naming the

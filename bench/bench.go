@@ -29,10 +29,15 @@ import (
 // Options describe one benchmark: the model (and its .onnx twin for
 // onnxruntime), threads per engine, images per Run, timed and warm-up Runs
 // (Iterations 0: about 2 s worth, at least 20).
+//
+// The tags declare edgecnn bench's flags (package cliflags).
 type Options struct {
-	Model, ONNX        string
-	Threads, Batch     int
-	Iterations, Warmup int
+	Model      string `flag:"model" required:"true" usage:".tflite model to run"`
+	ONNX       string `flag:"onnx" usage:".onnx model for onnxruntime (default: --model with extension .onnx)"`
+	Threads    int    `flag:"threads"`
+	Batch      int    `flag:"batch" default:"1" usage:"images per Run"`
+	Iterations int    `flag:"iterations" usage:"timed Runs per backend (0: about 2 s worth, at least 20)"`
+	Warmup     int    `flag:"warmup" default:"10" usage:"untimed Runs before timing"`
 }
 
 // Check validates o and fills in the .onnx twin.

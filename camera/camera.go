@@ -92,18 +92,25 @@ var (
 
 // Options configure Open. Zero values pick defaults.
 type Options struct {
-	Device string  // V4L2 device (default /dev/video0)
-	Width  int     // requested frame width (default 640)
-	Height int     // requested frame height (default 480)
-	FPS    float64 // requested frame rate (default 30)
-	Format string  // requested pixel format: "", "yuyv", "mjpeg" (V4L2), "mjpeg"/"yuv420" (libcamera)
+	// The tags declare `edgecnn run`'s camera flags (package cliflags).
+
+	// Device is the V4L2 device (default /dev/video0).
+	Device string `flag:"device" default:"/dev/video0" usage:"V4L2 device"`
+	Width  int    // requested frame width (default 640)
+	Height int    // requested frame height (default 480)
+	// FPS is the requested frame rate (default 30).
+	FPS float64 `flag:"fps"`
+	// Format is the requested pixel format: "", "yuyv", "mjpeg" (V4L2),
+	// "mjpeg"/"yuv420" (libcamera).
+	Format string `flag:"format" usage:"pixel format: yuyv or mjpeg (V4L2), mjpeg or yuv420 (libcamera)"`
 
 	Stdin io.Reader // reader for "stdin:*" specs (default os.Stdin)
-	Loop  bool      // file sources: start over at the end instead of io.EOF
-	Seed  int64     // synthetic source seed
+	// Loop makes file sources start over at the end instead of io.EOF.
+	Loop bool  `flag:"loop" usage:"file sources: start over at the end"`
+	Seed int64 // synthetic source seed
 	// Rate limits synthetic and file sources to FPS frames per second
 	// when set (default: as fast as the consumer reads).
-	Rate bool
+	Rate bool `flag:"realtime" usage:"file and synthetic sources: deliver frames at --fps instead of as fast as possible"`
 
 	// LookPath and Glob find libcamera binaries and /dev/video* nodes for
 	// "auto" (defaults: exec.LookPath, filepath.Glob); tests replace them.

@@ -327,44 +327,9 @@ func Build(ctx context.Context, req Request) (*Result, error) {
 		fmt.Fprintf(logw, "cache hit %s (%s)\n", key[:12], res.Dir)
 	} else {
 		fmt.Fprintf(logw, "building %s for %s (%s) %s\n", pkg, req.Board.Name, req.Board.Triple(), strings.Join(plan.Env, " "))
-		if err := os.MkdirAll(filepath.Dir(res.Dir), 0o755); err != nil {
-			return nil, fmt.Errorf("cross: %w", err)
-		}
-		tmp, err := os.MkdirTemp(filepath.Dir(res.Dir), ".tmp-"+key[:12]+"-")
-		if err != nil {
-			return nil, fmt.Errorf("cross: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", plan.LDFlags, "-o", filepath.Join(tmp, name)}
-		if tags != "" {
-			args = append(args, "-tags", tags)
-		}
-		args = append(args, pkg)
-		cmd := exec.CommandContext(ctx, goCmd, args...)
-		cmd.Dir, cmd.Env = root, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("cross: go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
-		}
-		if len(plan.Libs) > 0 {
-			if err := os.MkdirAll(filepath.Join(tmp, "lib"), 0o755); err != nil {
-				return nil, fmt.Errorf("cross: %w", err)
-			}
-			for _, l := range plan.Libs {
-				if err := copyFile(l, filepath.Join(tmp, "lib", filepath.Base(l)), 0o644); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(key+"\n"), 0o644); err != nil {
-			return nil, fmt.Errorf("cross: %w", err)
-		}
-		os.RemoveAll(res.Dir) // an incomplete earlier attempt
-		if err := os.Rename(tmp, res.Dir); err != nil {
-			if _, serr := os.Stat(filepath.Join(res.Dir, ".complete")); serr != nil {
-				return nil, fmt.Errorf("cross: %w", err)
-			}
+		b := goBuild{goCmd: goCmd, root: root, pkg: pkg, env: env, tags: tags, plan: plan}
+		if err := b.into(ctx, res.Dir, name, key); err != nil {
+			return nil, err
 		}
 	}
 	res.Binary = bin
@@ -372,28 +337,93 @@ func Build(ctx context.Context, req Request) (*Result, error) {
 		res.Libs = append(res.Libs, filepath.Join(res.Dir, "lib", filepath.Base(l)))
 	}
 	if req.Out != "" {
-		if err := os.MkdirAll(req.Out, 0o755); err != nil {
-			return nil, fmt.Errorf("cross: %w", err)
-		}
-		res.Binary = filepath.Join(req.Out, name)
-		if err := copyFile(bin, res.Binary, 0o755); err != nil {
+		if err := res.copyOut(req.Out, name); err != nil {
 			return nil, err
 		}
-		var outLibs []string
-		for _, l := range res.Libs {
-			dst := filepath.Join(req.Out, "lib", filepath.Base(l))
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return nil, fmt.Errorf("cross: %w", err)
-			}
-			if err := copyFile(l, dst, 0o644); err != nil {
-				return nil, err
-			}
-			outLibs = append(outLibs, dst)
-		}
-		res.Libs = outLibs
 	}
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// goBuild is one `go build` of the package for a plan.
+type goBuild struct {
+	goCmd, root, pkg string
+	env              []string // the whole environment of the go command
+	tags             string   // comma-separated build tags
+	plan             Plan
+}
+
+// into builds the binary name and its libraries into a temporary
+// directory beside dir, marks it complete (with key) and renames it to
+// dir, so dir is either absent, an incomplete earlier attempt (replaced)
+// or complete.
+func (b goBuild) into(ctx context.Context, dir, name, key string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("cross: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-"+key[:12]+"-")
+	if err != nil {
+		return fmt.Errorf("cross: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", b.plan.LDFlags, "-o", filepath.Join(tmp, name)}
+	if b.tags != "" {
+		args = append(args, "-tags", b.tags)
+	}
+	args = append(args, b.pkg)
+	cmd := exec.CommandContext(ctx, b.goCmd, args...)
+	cmd.Dir, cmd.Env = b.root, b.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cross: go %s: %w\n%s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	if len(b.plan.Libs) > 0 {
+		if err := os.MkdirAll(filepath.Join(tmp, "lib"), 0o755); err != nil {
+			return fmt.Errorf("cross: %w", err)
+		}
+		for _, l := range b.plan.Libs {
+			if err := copyFile(l, filepath.Join(tmp, "lib", filepath.Base(l)), 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(key+"\n"), 0o644); err != nil {
+		return fmt.Errorf("cross: %w", err)
+	}
+	os.RemoveAll(dir) // an incomplete earlier attempt
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, ".complete")); serr != nil {
+			return fmt.Errorf("cross: %w", err)
+		}
+	}
+	return nil
+}
+
+// copyOut copies the binary (named name) and its libraries (lib/) into
+// the directory out and points the result at the copies.
+func (res *Result) copyOut(out, name string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("cross: %w", err)
+	}
+	bin := res.Binary
+	res.Binary = filepath.Join(out, name)
+	if err := copyFile(bin, res.Binary, 0o755); err != nil {
+		return err
+	}
+	var outLibs []string
+	for _, l := range res.Libs {
+		dst := filepath.Join(out, "lib", filepath.Base(l))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return fmt.Errorf("cross: %w", err)
+		}
+		if err := copyFile(l, dst, 0o644); err != nil {
+			return err
+		}
+		outLibs = append(outLibs, dst)
+	}
+	res.Libs = outLibs
+	return nil
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -224,13 +224,16 @@ func ParseSums(data []byte) (map[string]string, error) {
 
 // Service configures the systemd unit.
 type Service struct {
-	Name     string        // unit name without .service (default "edgecnn")
-	Prefix   string        // install prefix (default /opt/edgecnn)
-	User     string        // dedicated system user (default "edgecnn")
-	Groups   []string      // supplementary groups (default: the board's)
-	Backend  string        // runtime backend (default: the board's)
-	Camera   string        // camera source (default "auto")
-	HTTP     string        // agent listen address (default 127.0.0.1:8080)
+	Name string // unit name without .service (default "edgecnn")
+	// Prefix is the install prefix (default /opt/edgecnn).
+	Prefix  string   `flag:"prefix" default:"/opt/edgecnn" usage:"install prefix on the board"`
+	User    string   // dedicated system user (default "edgecnn")
+	Groups  []string // supplementary groups (default: the board's)
+	Backend string   // runtime backend (default: the board's)
+	// Camera is the camera source (default "auto").
+	Camera string `flag:"camera" default:"auto" usage:"camera source for the service"`
+	// HTTP is the agent's listen address (default 127.0.0.1:8080).
+	HTTP     string        `flag:"http" default:"127.0.0.1:8080" usage:"the service's HTTP listen address (its /healthz is checked)"`
 	Watchdog time.Duration // WatchdogSec (default 30s)
 	Args     []string      // extra arguments for `edgecnn run`
 	// Devices are extra DeviceAllow= entries ("char-CLASS rw", "/dev/PATH
@@ -238,14 +241,14 @@ type Service struct {
 	Devices []string
 	// MemoryMax is the unit's MemoryMax= ("" derives it from the board's
 	// RAM: half of its smallest variant, or 50% when unknown).
-	MemoryMax string
+	MemoryMax string `flag:"memory-max" usage:"the unit's MemoryMax= (default: half the board's smallest RAM variant, or 50%)"`
 	// RollbackAfter is how many failed starts in a row make the board roll
 	// back to the last good release on its own (StartLimitBurst=;
 	// default 3).
-	RollbackAfter int
+	RollbackAfter int `flag:"rollback-after" default:"3" usage:"failed starts after which the board rolls back to the last good release on its own"`
 	// HealthTimeout bounds the board-side health gate (ExecStartPost=
 	// edgecnn healthcheck) of each start (default 30s).
-	HealthTimeout time.Duration
+	HealthTimeout time.Duration `flag:"health-timeout" default:"30s" usage:"how long the new release has to become healthy"`
 
 	ModelFile  string // set by NewBundle
 	ConfigFile string // set by NewBundle

@@ -17,30 +17,33 @@ import (
 type Options struct {
 	// UnitDir is where the unit goes (default /etc/systemd/system);
 	// SysusersDir where the sysusers entry goes (default /etc/sysusers.d).
-	UnitDir, SysusersDir string
+	UnitDir     string `flag:"unit-dir" default:"/etc/systemd/system" hidden:"true" usage:"unit directory on the board"`
+	SysusersDir string `flag:"sysusers-dir" default:"/etc/sysusers.d" hidden:"true" usage:"sysusers.d directory on the board"`
 	// Systemctl and Sysusers are the commands run on the board (defaults
 	// "systemctl" and "systemd-sysusers"; tests point them at stand-ins).
-	Systemctl, Sysusers string
+	Systemctl string `flag:"systemctl" default:"systemctl" hidden:"true" usage:"systemctl command on the board"`
+	Sysusers  string `flag:"sysusers" default:"systemd-sysusers" hidden:"true" usage:"systemd-sysusers command on the board"`
 	// Sudo prefixes privileged commands with "sudo -n" (for a non-root
 	// login with passwordless sudo, like Raspberry Pi OS's first user).
 	Sudo bool
 	// HealthCommand runs on the board and must exit 0 for the service to
 	// count as healthy; "" means "<systemctl> is-active --quiet <unit>".
-	HealthCommand string
+	HealthCommand string `flag:"health-cmd" usage:"health command run on the board (default: systemctl is-active --quiet edgecnn.service)"`
 	// HealthURL is fetched from the board's side through the SSH
 	// connection (a direct-tcpip channel, so no curl is needed there) and
 	// must answer 2xx; "" means http://<service HTTP>/healthz, "-" skips it.
-	HealthURL string
+	HealthURL string `flag:"health-url" usage:"URL fetched from the board's side through SSH (default http://HTTP/healthz; - to skip)"`
 	// HealthTimeout bounds the wait for a healthy service (default 30s);
 	// HealthInterval is the time between tries (default 500ms).
-	HealthTimeout, HealthInterval time.Duration
+	HealthTimeout  time.Duration `flag:"health-timeout"`
+	HealthInterval time.Duration
 	// Keep is how many releases to keep on the board (default 3).
-	Keep int
+	Keep int `flag:"keep" default:"3" usage:"releases to keep on the board"`
 	// SkipArchCheck skips comparing `uname -m` with the board's GOARCH.
 	SkipArchCheck bool
 	// LockWait is how long to wait for another flash of the same board to
 	// finish (0: fail at once with a BusyError).
-	LockWait time.Duration
+	LockWait time.Duration `flag:"wait" usage:"when another flash holds the board's lock, wait this long for it (default: fail at once with \"board busy\")"`
 	// Log receives progress lines (nil: discarded).
 	Log io.Writer
 

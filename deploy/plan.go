@@ -19,26 +19,52 @@ var DefaultModels = []string{"out/demo/model.int8.tflite", "models/mnist.int8.tf
 // Request is everything edgecnn flash was asked for: where (hosts, an
 // inventory or an SD card's root), what (board, model, config, binary,
 // backends, version) and how (service settings, SSH, install options).
+//
+// The tags declare edgecnn flash's flags (package cliflags).
 type Request struct {
-	Board     string   // board name; an inventory's edgecnn_board overrides it per host
-	Hosts     []string // user@address[:port]
-	Port      int      // SSH port for hosts without one (0: 22)
-	Inventory string   // Ansible inventory (INI or YAML)
-	Group     string   // inventory group (""/all: every host)
-	Dest      string   // a mounted root filesystem instead of SSH
+	// Board is the board name; an inventory's edgecnn_board overrides it
+	// per host.
+	Board string `flag:"board" usage:"board name (edgecnn boards); an inventory's edgecnn_board= overrides it per host"`
+	// Hosts are user@address[:port].
+	Hosts []string `flag:"host" usage:"user@address[:port] of a board (repeatable)"`
+	// Inventory is an Ansible inventory (INI or YAML).
+	Inventory string `flag:"inventory" usage:"Ansible inventory, INI or YAML (.yml/.yaml): hosts, groups and children, ansible_host, ansible_user, ansible_port, ansible_ssh_private_key_file, edgecnn_board"`
+	// Group is the inventory group (""/all: every host).
+	Group string `flag:"group" usage:"inventory group to flash (default: all)"`
+	// Port is the SSH port for hosts without one (0: 22).
+	Port int        `flag:"port" usage:"SSH port for hosts without one (default 22)"`
+	SSH  SSHOptions // keys and known_hosts
 
-	Model          string   // "" → the first of DefaultModels that exists
-	Config         string   // optional config file for edgecnn run --config
-	Binary         string   // a board binary; "" → BoardBinary builds one
-	Backends       []string // backends to build in (default: the board's)
-	ReleaseVersion string   // "" → the build's version
-	ProgramVersion string   // the running edgecnn's version (used when it ships itself)
+	// Model "" is the first of DefaultModels that exists.
+	Model string `flag:"model" usage:"model file to deploy (.tflite or .onnx; default: the first of {models})"`
+	// Config is an optional config file for edgecnn run --config.
+	Config string `flag:"config" usage:"config file to deploy (passed to edgecnn run --config)"`
+	// Binary is a board binary; "" → BoardBinary builds one.
+	Binary string `flag:"binary" usage:"edgecnn binary built for the board (default: edgecnn build for --board from this source tree)"`
+	// Backends are the backends to build in (default: the board's).
+	Backends []string `flag:"backend" usage:"backend(s) to build in and run: native, tflite, onnxruntime (default: the board's)"`
+	// ReleaseVersion "" is the build's version.
+	ReleaseVersion string `flag:"release-version" usage:"release version (default: git describe)"`
+	// ProgramVersion is the running edgecnn's version (used when it ships
+	// itself; see ProgramVersion).
+	ProgramVersion string
 
-	Service Service    // Prefix, Camera, HTTP, RollbackAfter, MemoryMax, HealthTimeout
-	Sudo    string     // "auto" (when the login user is not root), "yes" or "no"
-	SSH     SSHOptions // keys and known_hosts
-	Options Options    // install options shared by every job
-	Log     io.Writer  // build progress
+	// Dest is a mounted root filesystem to write instead of SSH.
+	Dest string `flag:"dest" usage:"write into this mounted root filesystem (SD card) instead of SSH; the unit is enabled for first boot"`
+	// DryRun prints the plan (Execute) and changes nothing.
+	DryRun  bool    `flag:"dry-run" usage:"print the plan and change nothing"`
+	Service Service // Prefix, Camera, HTTP, RollbackAfter, MemoryMax, HealthTimeout
+	// Sudo is "auto" (when the login user is not root), "yes" or "no".
+	Sudo    string  `flag:"sudo" default:"auto" usage:"run privileged steps with sudo -n: auto (when the login user is not root), yes, no"`
+	Options Options // install options shared by every job
+	// Parallel is how many boards Execute flashes at once (0: all).
+	Parallel int       `flag:"parallel" default:"8" usage:"boards flashed at once"`
+	Log      io.Writer // build progress
+}
+
+// UsageVars fills the lists in the flags' usage texts (package cliflags).
+func (Request) UsageVars() map[string]string {
+	return map[string]string{"models": strings.Join(DefaultModels, ", ")}
 }
 
 // FlashPlan is a Request resolved: the bundle for every board and either

@@ -43,51 +43,83 @@ type PullResult struct {
 // and anything but regular files and directories are ignored. Nothing is
 // deleted on either side.
 func Pull(ctx context.Context, c *Conn, remoteDir, localDir string, logf func(string, ...any)) (PullResult, error) {
-	var res PullResult
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
 	remoteDir = path.Clean(remoteDir)
 	if !path.IsAbs(remoteDir) {
-		return res, fmt.Errorf("pull: remote directory %q is not absolute", remoteDir)
+		return PullResult{}, fmt.Errorf("pull: remote directory %q is not absolute", remoteDir)
 	}
 	fi, err := c.SFTP.Stat(remoteDir)
 	if err != nil {
 		if notExist(err) {
-			return res, fmt.Errorf("pull: %s has no %s: is the recognizer running with --collect %s (or \"collect\" in its config)?", c.Target, remoteDir, remoteDir)
+			return PullResult{}, fmt.Errorf("pull: %s has no %s: is the recognizer running with --collect %s (or \"collect\" in its config)?", c.Target, remoteDir, remoteDir)
 		}
-		return res, fmt.Errorf("pull: %s:%s: %w", c.Target, remoteDir, err)
+		return PullResult{}, fmt.Errorf("pull: %s:%s: %w", c.Target, remoteDir, err)
 	}
 	if !fi.IsDir() {
-		return res, fmt.Errorf("pull: %s:%s is not a directory", c.Target, remoteDir)
+		return PullResult{}, fmt.Errorf("pull: %s:%s is not a directory", c.Target, remoteDir)
 	}
 	if err := os.MkdirAll(localDir, 0o755); err != nil {
-		return res, fmt.Errorf("pull: %w", err)
+		return PullResult{}, fmt.Errorf("pull: %w", err)
 	}
-
-	type pending struct {
-		rel   string
-		size  int64
-		mtime time.Time
+	p := &puller{ctx: ctx, c: c, remoteDir: remoteDir, localDir: localDir}
+	check, err := p.walk()
+	if err != nil {
+		return p.res, err
 	}
-	var check []pending // same size, other time: compare checksums
-	w := c.SFTP.Walk(remoteDir)
-	for w.Step() {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	// Same size, other time: fetch only what differs.
+	for len(check) > 0 {
+		batch := check[:min(len(check), 64)]
+		check = check[len(batch):]
+		if err := p.verify(batch); err != nil {
+			return p.res, err
 		}
-		p := w.Path()
+	}
+	res := p.res
+	logf("pulled %s:%s → %s: %d files, %d fetched (%s), %d up to date, %d vanished", c.Target, remoteDir, localDir,
+		res.Files, res.Fetched, human(res.Bytes), res.Skipped+res.Verified, res.Vanished)
+	return res, nil
+}
+
+// puller is one Pull in progress.
+type puller struct {
+	ctx                 context.Context
+	c                   *Conn
+	remoteDir, localDir string
+	res                 PullResult
+}
+
+// pending is a remote file of the same size as the local one but another
+// modification time: its checksum decides.
+type pending struct {
+	rel   string
+	size  int64
+	mtime time.Time
+}
+
+// walk visits every regular file under the remote directory: it skips
+// those up to date, fetches those missing or of another size, and returns
+// those to compare by checksum.
+func (p *puller) walk() ([]pending, error) {
+	var check []pending
+	w := p.c.SFTP.Walk(p.remoteDir)
+	for w.Step() {
+		if err := p.ctx.Err(); err != nil {
+			return nil, err
+		}
+		rp := w.Path()
 		if err := w.Err(); err != nil {
 			if notExist(err) {
 				continue // removed while walking
 			}
-			return res, fmt.Errorf("pull: %s:%s: %w", c.Target, p, err)
+			return nil, fmt.Errorf("pull: %s:%s: %w", p.c.Target, rp, err)
 		}
-		if p == remoteDir {
+		if rp == p.remoteDir {
 			continue
 		}
 		st := w.Stat()
-		if strings.HasPrefix(path.Base(p), ".") {
+		if strings.HasPrefix(path.Base(rp), ".") {
 			if st.IsDir() {
 				w.SkipDir()
 			}
@@ -96,79 +128,79 @@ func Pull(ctx context.Context, c *Conn, remoteDir, localDir string, logf func(st
 		if st.IsDir() || !st.Mode().IsRegular() {
 			continue
 		}
-		rel, ok := strings.CutPrefix(p, remoteDir+"/")
+		rel, ok := strings.CutPrefix(rp, p.remoteDir+"/")
 		if !ok || rel == "" || !fs.ValidPath(rel) {
-			return res, fmt.Errorf("pull: unexpected remote path %q", p)
+			return nil, fmt.Errorf("pull: unexpected remote path %q", rp)
 		}
-		res.Files++
-		local := filepath.Join(localDir, filepath.FromSlash(rel))
+		p.res.Files++
+		local := filepath.Join(p.localDir, filepath.FromSlash(rel))
 		if li, err := os.Stat(local); err == nil && li.Mode().IsRegular() && li.Size() == st.Size() {
 			if li.ModTime().Equal(st.ModTime()) {
-				res.Skipped++
+				p.res.Skipped++
 				continue
 			}
 			check = append(check, pending{rel, st.Size(), st.ModTime()})
 			continue
 		}
-		n, err := fetch(ctx, c, p, local, st.Size(), st.ModTime())
-		switch {
-		case err == nil:
-			res.Fetched++
-			res.Bytes += n
-		case notExist(err):
-			res.Vanished++
-		default:
-			return res, err
+		if err := p.fetch(rp, local, st.Size(), st.ModTime()); err != nil {
+			return nil, err
 		}
 	}
+	return check, nil
+}
 
-	// Same size, other time: fetch only what differs.
-	for len(check) > 0 {
-		batch := check[:min(len(check), 64)]
-		check = check[len(batch):]
-		remote := map[string]string{}
-		args := make([]string, len(batch))
-		for i, b := range batch {
-			args[i] = shq(path.Join(remoteDir, b.rel))
-		}
-		// A file removed meanwhile makes sha256sum exit 1; the others still print.
-		out, err := c.Run(ctx, "sha256sum -- "+strings.Join(args, " "))
-		var ce *CommandError
-		if err != nil && !errors.As(err, &ce) {
-			return res, fmt.Errorf("pull: checksums on %s: %w", c.Target, err)
-		}
-		sc := bufio.NewScanner(strings.NewReader(out))
-		for sc.Scan() {
-			sum, name, ok := strings.Cut(sc.Text(), "  ")
-			if ok && len(sum) == 64 {
-				remote[name] = sum
-			}
-		}
-		for _, b := range batch {
-			local := filepath.Join(localDir, filepath.FromSlash(b.rel))
-			rp := path.Join(remoteDir, b.rel)
-			if sum, ok := remote[rp]; ok {
-				if mine, err := fileSHA256(local); err == nil && mine == sum {
-					os.Chtimes(local, b.mtime, b.mtime)
-					res.Verified++
-					continue
-				}
-			}
-			n, err := fetch(ctx, c, rp, local, b.size, b.mtime)
-			switch {
-			case err == nil:
-				res.Fetched++
-				res.Bytes += n
-			case notExist(err):
-				res.Vanished++
-			default:
-				return res, err
-			}
+// verify compares a batch of files by SHA-256 (sha256sum on the board):
+// a match only gets the board's time, the others are fetched.
+func (p *puller) verify(batch []pending) error {
+	remote := map[string]string{}
+	args := make([]string, len(batch))
+	for i, b := range batch {
+		args[i] = shq(path.Join(p.remoteDir, b.rel))
+	}
+	// A file removed meanwhile makes sha256sum exit 1; the others still print.
+	out, err := p.c.Run(p.ctx, "sha256sum -- "+strings.Join(args, " "))
+	var ce *CommandError
+	if err != nil && !errors.As(err, &ce) {
+		return fmt.Errorf("pull: checksums on %s: %w", p.c.Target, err)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		sum, name, ok := strings.Cut(sc.Text(), "  ")
+		if ok && len(sum) == 64 {
+			remote[name] = sum
 		}
 	}
-	logf("pulled %s:%s → %s: %d files, %d fetched (%s), %d up to date, %d vanished", c.Target, remoteDir, localDir,
-		res.Files, res.Fetched, human(res.Bytes), res.Skipped+res.Verified, res.Vanished)
-	return res, nil
+	for _, b := range batch {
+		local := filepath.Join(p.localDir, filepath.FromSlash(b.rel))
+		rp := path.Join(p.remoteDir, b.rel)
+		if sum, ok := remote[rp]; ok {
+			if mine, err := fileSHA256(local); err == nil && mine == sum {
+				os.Chtimes(local, b.mtime, b.mtime)
+				p.res.Verified++
+				continue
+			}
+		}
+		if err := p.fetch(rp, local, b.size, b.mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch copies remote file rp to local and counts it; a file deleted on
+// the board meanwhile counts as vanished.
+func (p *puller) fetch(rp, local string, size int64, mtime time.Time) error {
+	n, err := fetch(p.ctx, p.c, rp, local, size, mtime)
+	switch {
+	case err == nil:
+		p.res.Fetched++
+		p.res.Bytes += n
+	case notExist(err):
+		p.res.Vanished++
+	default:
+		return err
+	}
+	return nil
 }
 
 // fetch copies remote file p to local atomically and sets its time.

@@ -94,13 +94,13 @@ func (t Target) String() string {
 
 // SSHOptions configure authentication and host-key checking.
 type SSHOptions struct {
+	// Identity is a private key file. When set, only it is offered.
+	Identity string `flag:"identity" alias:"i" usage:"private key file (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)"`
 	// KnownHosts is the known_hosts file; "" means ~/.ssh/known_hosts.
-	KnownHosts string
+	KnownHosts string `flag:"known-hosts" usage:"known_hosts file (default ~/.ssh/known_hosts)"`
 	// AcceptNewHostKey records the key of a host seen for the first time
 	// (never a changed key).
-	AcceptNewHostKey bool
-	// Identity is a private key file. When set, only it is offered.
-	Identity string
+	AcceptNewHostKey bool `flag:"accept-new-host-key" usage:"trust and record the host key of a board seen for the first time (a changed key is always refused)"`
 	// NoAgent disables ssh-agent ($SSH_AUTH_SOCK); NoDefaultKeys disables
 	// ~/.ssh/id_ed25519, id_ecdsa and id_rsa.
 	NoAgent, NoDefaultKeys bool

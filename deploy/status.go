@@ -16,12 +16,19 @@ import (
 
 // StatusOptions configure a fleet status query.
 type StatusOptions struct {
-	Prefix    string        // install prefix on the boards (default /opt/edgecnn)
-	HTTP      string        // the agent's address on the board (default 127.0.0.1:8080)
-	Unit      string        // systemd unit (default edgecnn.service)
-	Systemctl string        // systemctl command on the board (default systemctl)
-	Timeout   time.Duration // per board, connect to last answer (default 10s)
-	Parallel  int           // boards asked at once (0: all)
+	// The tags declare edgecnn status's flags (package cliflags).
+
+	// Prefix is the install prefix on the boards (default /opt/edgecnn).
+	Prefix string `flag:"prefix" default:"/opt/edgecnn" usage:"install prefix on the boards"`
+	// HTTP is the agent's address on the board (default 127.0.0.1:8080).
+	HTTP string `flag:"http" default:"127.0.0.1:8080" usage:"the agent's HTTP address on the boards"`
+	Unit string // systemd unit (default edgecnn.service)
+	// Systemctl is the systemctl command on the board (default systemctl).
+	Systemctl string `flag:"systemctl" default:"systemctl" hidden:"true" usage:"systemctl command on the board"`
+	// Timeout bounds each board, connect to last answer (default 10s).
+	Timeout time.Duration `flag:"timeout" default:"10s" usage:"per board: longer and it counts as offline"`
+	// Parallel is how many boards are asked at once (0: all).
+	Parallel int `flag:"parallel" default:"32" usage:"boards asked at once"`
 }
 
 func (o StatusOptions) withDefaults() StatusOptions {

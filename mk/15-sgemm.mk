@@ -1,6 +1,7 @@
-# internal/sgemm: float32 GEMM (AVX2+FMA assembly micro-kernel with a pure-Go
-# twin). `go test ./...` covers the default build; test-sgemm adds the pure-Go
-# build (noasm tag), and arm64 and 32-bit arm (GOARM=7) under qemu-user.
+# internal/sgemm: float32 GEMM (AVX2+FMA / AVX-512 assembly micro-kernels and a
+# generated NEON one, each with a pure-Go twin). `go test ./...` covers the
+# default build; test-sgemm adds the pure-Go build (noasm tag), arm64 under
+# qemu-user as a Cortex-A72 (ARMv8.0) and as `max`, and 32-bit arm (GOARM=7).
 
 APT_PACKAGES  += qemu-user-static
 TEST_TARGETS  += test-sgemm
@@ -10,7 +11,8 @@ BENCH_TARGETS += bench-sgemm
 test-sgemm:
 	$(GO) test -count=1 -tags noasm ./internal/sgemm
 	GOARCH=arm64 $(GO) vet ./internal/sgemm
-	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static ./internal/sgemm
+	GOARCH=arm64 $(GO) test -count=1 -exec 'qemu-aarch64-static -cpu cortex-a72' ./internal/sgemm
+	GOARCH=arm64 $(GO) test -count=1 -exec 'qemu-aarch64-static -cpu max' ./internal/sgemm
 	GOARCH=arm GOARM=7 $(GO) vet ./internal/sgemm
 	GOARCH=arm GOARM=7 $(GO) test -count=1 -exec qemu-arm-static ./internal/sgemm
 

@@ -4,11 +4,12 @@
 #                          configuration flash ships to boards)     (in make test)
 #   make check-qgemm-gen   fail if runtime/kernels/qgemm/gemm_arm64.s differs from
 #                          what gen_arm64.go writes                 (in make test)
+#   make check-sgemm-gen   the same for internal/sgemm/kernel_arm64.s (in make test)
 # (check-tflite-gen and check-onnx-gen live in mk/30-export.mk.)
 
-TEST_TARGETS += test-board check-qgemm-gen
+TEST_TARGETS += test-board check-qgemm-gen check-sgemm-gen
 
-.PHONY: test-board check-qgemm-gen
+.PHONY: test-board check-qgemm-gen check-sgemm-gen
 
 test-board:
 	$(GO) vet -tags board ./...
@@ -21,3 +22,11 @@ check-qgemm-gen:
 	if ! diff -q $$tmp/gemm_arm64.s runtime/kernels/qgemm/gemm_arm64.s >/dev/null; then \
 	  echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is stale: run go generate ./runtime/kernels/qgemm"; exit 1; fi; \
 	echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is current"
+
+check-sgemm-gen:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	cp internal/sgemm/gen_arm64.go $$tmp/ && \
+	(cd $$tmp && GOFLAGS= $(GO) run gen_arm64.go) && \
+	if ! diff -q $$tmp/kernel_arm64.s internal/sgemm/kernel_arm64.s >/dev/null; then \
+	  echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is stale: run go generate ./internal/sgemm"; exit 1; fi; \
+	echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is current"

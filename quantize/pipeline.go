@@ -69,109 +69,192 @@ type candidate struct {
 	res    MethodResult
 }
 
+// quantizeRun is one quantizeGraph call: its checked inputs and what each
+// step adds for the next.
+type quantizeRun struct {
+	fg    *model.Graph
+	opts  Options
+	info  *graphInfo
+	calib Images // calibration images (auto may split off validation ones)
+	val   Images // auto's validation images
+	per   int    // values per input image
+	rep   *Report
+
+	fe       *engine           // the float graph, with intermediate tensors
+	observed []int             // tensors calibrated: the input and every conv/dense output
+	obs      map[int]*observer // their observers
+}
+
 func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Options, info *graphInfo) (*model.Graph, *Report, error) {
 	t0 := time.Now()
+	q, err := newQuantizeRun(fg, calib, opts, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := q.rep
+
+	// 1. Calibrate: observe the graph input and every conv/dense output.
+	fe, err := newEngine(fg, q.opts.Threads, q.opts.Batch, q.opts.Rounding, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer fe.close()
+	q.fe = fe
+	if err := q.calibrate(ctx); err != nil {
+		return nil, nil, err
+	}
+	t1 := time.Now()
+	rep.Timing.Calibrate = t1.Sub(t0).Seconds()
+
+	// 2. Build the candidate graphs.
+	cands, err := q.candidates()
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// 3. Auto: keep the candidate that agrees best with float on val.
+	chosen := cands[0]
+	if q.opts.Method == Auto {
+		if chosen, err = q.choose(ctx, cands); err != nil {
+			return nil, nil, err
+		}
+	}
+	rep.Settings.Method = chosen.method
+	g := chosen.cv.g
+	g.Metadata[MetaMethod] = string(chosen.method)
+	g.Metadata[MetaCalib] = strconv.Itoa(q.calib.N)
+	rep.Notes = append(rep.Notes, chosen.cv.notes...)
+	t2 := time.Now()
+	rep.Timing.Select = t2.Sub(t1).Seconds()
+
+	// 4. Per-layer comparison and sizes.
+	if err := q.compare(ctx, chosen); err != nil {
+		return nil, nil, err
+	}
+	t3 := time.Now()
+	rep.Timing.Compare = t3.Sub(t2).Seconds()
+
+	// 5. Accuracy on the test set and on each named source.
+	if err := q.evaluate(ctx, g); err != nil {
+		return nil, nil, err
+	}
+	rep.Timing.Evaluate = time.Since(t3).Seconds()
+	rep.Timing.Total = time.Since(t0).Seconds()
+	return g, rep, nil
+}
+
+// newQuantizeRun checks the options and every image set against the graph
+// and starts the report. Auto without validation images validates on the
+// last fifth of the calibration images.
+func newQuantizeRun(fg *model.Graph, calib Images, opts Options, info *graphInfo) (*quantizeRun, error) {
 	opts.defaults()
 	if _, err := ParseMethod(string(opts.Method)); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := ParseIO(string(opts.IO)); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !(opts.Percentile > 0 && opts.Percentile <= 100) {
-		return nil, nil, fmt.Errorf("quantize: percentile %v out of range (0, 100]", opts.Percentile)
+		return nil, fmt.Errorf("quantize: percentile %v out of range (0, 100]", opts.Percentile)
 	}
-	fgOut := fg.Tensors[fg.Outputs[0]]
 	inT := fg.Tensors[fg.Inputs[0]]
-	per := 1
+	q := &quantizeRun{fg: fg, opts: opts, info: info, calib: calib, val: opts.Val, per: 1}
 	for _, d := range inT.Shape[1:] {
-		per *= d
+		q.per *= d
 	}
-	if err := calib.check("calibration images", per, max(info.classes, 1)); err != nil {
-		return nil, nil, err
+	if err := q.checkImages(calib, "calibration images"); err != nil {
+		return nil, err
 	}
 	if opts.MinCalib > 0 && calib.N < opts.MinCalib {
-		return nil, nil, fmt.Errorf("quantize: %w: %d calibration images available, %d asked for", ErrTooFew, calib.N, opts.MinCalib)
+		return nil, fmt.Errorf("quantize: %w: %d calibration images available, %d asked for", ErrTooFew, calib.N, opts.MinCalib)
 	}
 	rep := &Report{Tool: "edgecnn quantize", Created: opts.Now().UTC()}
 	rep.Model = ModelInfo{Params: info.params, MACs: int64(info.macs), Input: append([]int(nil), inT.Shape...), Classes: info.classes}
 	if l := fg.Metadata[model.MetaLabels]; l != "" {
 		labels, err := model.ParseLabels(l, info.classes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("quantize: %w", err)
+			return nil, fmt.Errorf("quantize: %w", err)
 		}
 		rep.Model.Labels = labels
 	}
-	val := opts.Val
-	if opts.Method == Auto && val.N == 0 {
+	q.rep = rep
+	if opts.Method == Auto && q.val.N == 0 {
 		if calib.N < 10 {
-			return nil, nil, fmt.Errorf("quantize: %w: --method auto needs validation images (or at least 10 calibration images to split), have %d", ErrTooFew, calib.N)
+			return nil, fmt.Errorf("quantize: %w: --method auto needs validation images (or at least 10 calibration images to split), have %d", ErrTooFew, calib.N)
 		}
 		nv := calib.N / 5
-		val = calib.Slice(calib.N-nv, calib.N)
-		calib = calib.Slice(0, calib.N-nv)
-		rep.Notes = append(rep.Notes, fmt.Sprintf("no separate validation set: auto used the last %d calibration images for validation and calibrated on %d", nv, calib.N))
+		q.val = calib.Slice(calib.N-nv, calib.N)
+		q.calib = calib.Slice(0, calib.N-nv)
+		rep.Notes = append(rep.Notes, fmt.Sprintf("no separate validation set: auto used the last %d calibration images for validation and calibrated on %d", nv, q.calib.N))
 	}
-	if val.N > 0 {
-		if err := val.check("validation images", per, max(info.classes, 1)); err != nil {
-			return nil, nil, err
+	if q.val.N > 0 {
+		if err := q.checkImages(q.val, "validation images"); err != nil {
+			return nil, err
 		}
 	}
 	if opts.Test.N > 0 {
-		if err := opts.Test.check("test images", per, max(info.classes, 1)); err != nil {
-			return nil, nil, err
+		if err := q.checkImages(opts.Test, "test images"); err != nil {
+			return nil, err
 		}
 	}
 	for _, src := range opts.Sources {
-		if err := src.Images.check("images of "+src.Name, per, max(info.classes, 1)); err != nil {
-			return nil, nil, err
+		if err := q.checkImages(src.Images, "images of "+src.Name); err != nil {
+			return nil, err
 		}
 	}
 	rep.Settings = Settings{Requested: opts.Method, Percentile: opts.Percentile, Rounding: opts.Rounding.String(), IO: opts.IO,
-		PerChannelDense: opts.PerChannelDense, CalibImages: calib.N}
+		PerChannelDense: opts.PerChannelDense, CalibImages: q.calib.N}
 	if opts.Method == Auto {
-		rep.Settings.ValImages = val.N
+		rep.Settings.ValImages = q.val.N
 	}
+	return q, nil
+}
 
-	// 1. Calibrate: observe the graph input and every conv/dense output.
-	fe, err := newEngine(fg, opts.Threads, opts.Batch, opts.Rounding, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer fe.close()
-	observed := []int{fg.Inputs[0]}
+// checkImages checks that im fits the graph's input and classes.
+func (q *quantizeRun) checkImages(im Images, what string) error {
+	return im.check(what, q.per, max(q.info.classes, 1))
+}
+
+// calibrate runs the float graph on the calibration images and observes
+// the input and every conv/dense output; a non-finite value is an error.
+func (q *quantizeRun) calibrate(ctx context.Context) error {
+	fg := q.fg
+	q.observed = []int{fg.Inputs[0]}
 	for _, op := range fg.Ops {
 		if op.Code == model.OpConv2D || op.Code == model.OpFullyConnected {
-			observed = append(observed, op.Outputs[0])
+			q.observed = append(q.observed, op.Outputs[0])
 		}
 	}
-	obs := map[int]*observer{}
-	for _, t := range observed {
-		obs[t] = newObserver()
+	q.obs = map[int]*observer{}
+	for _, t := range q.observed {
+		q.obs[t] = newObserver()
 	}
-	err = fe.forEach(ctx, calib, func(_, _ int, _ []float32) error {
-		for _, t := range observed {
-			v, err := fe.tensor(t)
+	err := q.fe.forEach(ctx, q.calib, func(_, _ int, _ []float32) error {
+		for _, t := range q.observed {
+			v, err := q.fe.tensor(t)
 			if err != nil {
 				return err
 			}
-			obs[t].observe(v)
+			q.obs[t].observe(v)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("quantize: calibration: %w", err)
+		return fmt.Errorf("quantize: calibration: %w", err)
 	}
-	for _, t := range observed {
-		o := obs[t]
+	for _, t := range q.observed {
+		o := q.obs[t]
 		if math.IsNaN(o.min) || math.IsNaN(o.max) || math.IsInf(o.min, 0) || math.IsInf(o.max, 0) {
-			return nil, nil, fmt.Errorf("quantize: calibration: tensor %q has non-finite values (range [%v, %v])", fg.Tensors[t].Name, o.min, o.max)
+			return fmt.Errorf("quantize: calibration: tensor %q has non-finite values (range [%v, %v])", fg.Tensors[t].Name, o.min, o.max)
 		}
 	}
-	t1 := time.Now()
-	rep.Timing.Calibrate = t1.Sub(t0).Seconds()
+	return nil
+}
 
-	// 2. Build the candidate graphs.
+// candidates converts the float graph once per method to try: the one
+// asked for, or every method for auto.
+func (q *quantizeRun) candidates() ([]*candidate, error) {
+	fg, opts := q.fg, q.opts
 	methods := []Method{opts.Method}
 	if opts.Method == Auto {
 		methods = Methods()
@@ -185,17 +268,17 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 	var cands []*candidate
 	for _, m := range methods {
 		c := &candidate{method: m, ranges: map[int]Range{}}
-		for _, t := range observed {
+		for _, t := range q.observed {
 			mt := m
 			if t == final {
 				mt = MinMax
 			}
-			r, err := obs[t].rangeFor(mt, opts.Percentile)
-			if fr, ok := info.fixed[fg.Tensors[t].Name]; ok && t != final {
+			r, err := q.obs[t].rangeFor(mt, opts.Percentile)
+			if fr, ok := q.info.fixed[fg.Tensors[t].Name]; ok && t != final {
 				r, err = fr, nil
 			}
 			if err != nil {
-				return nil, nil, fmt.Errorf("quantize: %s: tensor %q: %w", m, fg.Tensors[t].Name, err)
+				return nil, fmt.Errorf("quantize: %s: tensor %q: %w", m, fg.Tensors[t].Name, err)
 			}
 			c.ranges[t] = r
 		}
@@ -205,118 +288,126 @@ func quantizeGraph(ctx context.Context, fg *model.Graph, calib Images, opts Opti
 				return Range{}, fmt.Errorf("tensor %d was not calibrated", t)
 			}
 			return r, nil
-		}, convertOptions{io: opts.IO, rounding: opts.Rounding, perChannelDense: opts.PerChannelDense, inputRange: info.inputRange})
+		}, convertOptions{io: opts.IO, rounding: opts.Rounding, perChannelDense: opts.PerChannelDense, inputRange: q.info.inputRange})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		c.cv = cv
 		cands = append(cands, c)
 	}
+	return cands, nil
+}
 
-	// 3. Auto: keep the candidate that agrees best with float on val.
-	chosen := cands[0]
-	if opts.Method == Auto {
-		floatOut, err := info.float(ctx, fe, val)
-		if err != nil {
-			return nil, nil, err
-		}
-		k := fgOut.Shape[len(fgOut.Shape)-1]
-		fTop := argmax(floatOut, k)
-		for _, c := range cands {
-			ie, err := newEngine(c.cv.g, opts.Threads, opts.Batch, opts.Rounding, false)
-			if err != nil {
-				return nil, nil, err
-			}
-			qOut, err := ie.outputs(ctx, val)
-			ie.close()
-			if err != nil {
-				return nil, nil, err
-			}
-			qTop := argmax(qOut, k)
-			agree, correct := 0, 0
-			for i := range qTop {
-				if qTop[i] == fTop[i] {
-					agree++
-				}
-				if val.Labels != nil && qTop[i] == val.Labels[i] {
-					correct++
-				}
-			}
-			c.res = MethodResult{Method: c.method, Agreement: round4(pct(agree, val.N)), OutputSQNR: round4(sqnr(floatOut, qOut))}
-			if val.Labels != nil {
-				a := round4(pct(correct, val.N))
-				c.res.Accuracy = &a
-			}
-		}
-		best := cands[0]
-		for _, c := range cands[1:] {
-			if better(c.res, best.res) {
-				best = c
-			}
-		}
-		chosen = best
-		for _, c := range cands {
-			c.res.Chosen = c == chosen
-			rep.Methods = append(rep.Methods, c.res)
+// choose scores every candidate on the validation images and returns the
+// best (see better); every score goes into the report.
+func (q *quantizeRun) choose(ctx context.Context, cands []*candidate) (*candidate, error) {
+	floatOut, err := q.info.float(ctx, q.fe, q.val)
+	if err != nil {
+		return nil, err
+	}
+	fgOut := q.fg.Tensors[q.fg.Outputs[0]]
+	k := fgOut.Shape[len(fgOut.Shape)-1]
+	fTop := argmax(floatOut, k)
+	for _, c := range cands {
+		if err := q.score(ctx, c, floatOut, fTop, k); err != nil {
+			return nil, err
 		}
 	}
-	rep.Settings.Method = chosen.method
-	g := chosen.cv.g
-	g.Metadata[MetaMethod] = string(chosen.method)
-	g.Metadata[MetaCalib] = strconv.Itoa(calib.N)
-	rep.Notes = append(rep.Notes, chosen.cv.notes...)
-	t2 := time.Now()
-	rep.Timing.Select = t2.Sub(t1).Seconds()
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if better(c.res, best.res) {
+			best = c
+		}
+	}
+	for _, c := range cands {
+		c.res.Chosen = c == best
+		q.rep.Methods = append(q.rep.Methods, c.res)
+	}
+	return best, nil
+}
 
-	// 4. Per-layer comparison on a sample the calibration did not see when
-	// possible.
-	sample := val
+// score runs candidate c on the validation images and sets c.res: top-1
+// agreement with the float outputs, accuracy when labelled, logits SQNR.
+func (q *quantizeRun) score(ctx context.Context, c *candidate, floatOut []float32, fTop []int, k int) error {
+	val := q.val
+	ie, err := newEngine(c.cv.g, q.opts.Threads, q.opts.Batch, q.opts.Rounding, false)
+	if err != nil {
+		return err
+	}
+	qOut, err := ie.outputs(ctx, val)
+	ie.close()
+	if err != nil {
+		return err
+	}
+	qTop := argmax(qOut, k)
+	agree, correct := 0, 0
+	for i := range qTop {
+		if qTop[i] == fTop[i] {
+			agree++
+		}
+		if val.Labels != nil && qTop[i] == val.Labels[i] {
+			correct++
+		}
+	}
+	c.res = MethodResult{Method: c.method, Agreement: round4(pct(agree, val.N)), OutputSQNR: round4(sqnr(floatOut, qOut))}
+	if val.Labels != nil {
+		a := round4(pct(correct, val.N))
+		c.res.Accuracy = &a
+	}
+	return nil
+}
+
+// compare fills the report's per-layer comparison, on a sample the
+// calibration did not see when possible, and the model sizes.
+func (q *quantizeRun) compare(ctx context.Context, chosen *candidate) error {
+	sample := q.val
 	if sample.N == 0 {
-		sample = opts.Test
+		sample = q.opts.Test
 	}
 	if sample.N == 0 {
-		sample = calib
+		sample = q.calib
 	}
-	sample = sample.Slice(0, min(sample.N, opts.Sample))
-	rep.Settings.SampleImages = sample.N
-	layers, err := compareLayers(ctx, fg, chosen, obs, sample, opts)
+	sample = sample.Slice(0, min(sample.N, q.opts.Sample))
+	q.rep.Settings.SampleImages = sample.N
+	layers, err := compareLayers(ctx, q.fg, chosen, q.obs, sample, q.opts)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	rep.Layers = layers
-	fb, err := tflite.Write(fg)
+	q.rep.Layers = layers
+	fb, err := tflite.Write(q.fg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("quantize: float model: %w", err)
+		return fmt.Errorf("quantize: float model: %w", err)
 	}
-	qb, err := tflite.Write(g)
+	qb, err := tflite.Write(chosen.cv.g)
 	if err != nil {
-		return nil, nil, fmt.Errorf("quantize: int8 model: %w", err)
+		return fmt.Errorf("quantize: int8 model: %w", err)
 	}
-	rep.Size = Size{FloatBytes: len(fb), Int8Bytes: len(qb), Ratio: round4(float64(len(qb)) / float64(len(fb)))}
-	t3 := time.Now()
-	rep.Timing.Compare = t3.Sub(t2).Seconds()
+	q.rep.Size = Size{FloatBytes: len(fb), Int8Bytes: len(qb), Ratio: round4(float64(len(qb)) / float64(len(fb)))}
+	return nil
+}
 
-	// 5. Accuracy on the test set.
+// evaluate fills the report's accuracy on the test images and on each
+// named source.
+func (q *quantizeRun) evaluate(ctx context.Context, g *model.Graph) error {
+	opts, rep := q.opts, q.rep
 	if opts.Test.N > 0 {
-		acc, err := evaluate(ctx, fe, g, opts, info, rep.Model.Labels)
+		acc, err := evaluate(ctx, q.fe, g, opts, q.info, rep.Model.Labels)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		rep.Accuracy = acc
 	}
 	for _, src := range opts.Sources {
 		o := opts
 		o.Test = src.Images
-		acc, err := evaluate(ctx, fe, g, o, info, rep.Model.Labels)
+		acc, err := evaluate(ctx, q.fe, g, o, q.info, rep.Model.Labels)
 		if err != nil {
-			return nil, nil, fmt.Errorf("quantize: %s: %w", src.Name, err)
+			return fmt.Errorf("quantize: %s: %w", src.Name, err)
 		}
 		rep.Sources = append(rep.Sources, SourceAccuracy{Source: src.Name, Note: src.Note, Images: acc.Images,
 			Float: acc.Float, Int8: acc.Int8, DropPP: acc.DropPP, Agreement: acc.Agreement})
 	}
-	rep.Timing.Evaluate = time.Since(t3).Seconds()
-	rep.Timing.Total = time.Since(t0).Seconds()
-	return g, rep, nil
+	return nil
 }
 
 // better orders auto's candidates: higher agreement with float, then higher

@@ -25,6 +25,8 @@ const (
 	robShear   = 0.15 // ±
 	robShift   = 2.5  // px ±
 	robElastic = 1.6  // px, peak displacement of the elastic field
+	robBlocky  = 0.2  // share drawn blocky (strokes on a coarse grid: LCD, dot matrix, low resolution)
+	robGaps    = 0.25 // share with strokes cut by thin gaps (segment gaps, broken strokes)
 )
 
 // robustAugment writes a camera-robust augmented copy of the one-channel
@@ -70,6 +72,16 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32) {
 			dst[y*W+x] = bilinear(src, H, W, sx, sy)
 		}
 	}
+	// display-like strokes: a coarse grid squares them, thin gaps cut them
+	// into separate pieces (seven-segment and dot displays, broken pens)
+	if r.Float32() < robBlocky {
+		blocky(dst, tmp, H, W, 3, r.Uniform(0.35, 0.55), int(r.Float32()*2.999), int(r.Float32()*2.999))
+	}
+	if r.Float32() < robGaps {
+		for n := 1 + int(r.Float32()*1.999); n > 0; n-- {
+			cutGap(dst, H, W, r)
+		}
+	}
 	// stroke width
 	switch u := r.Float32(); {
 	case u < 0.3:
@@ -100,6 +112,60 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32) {
 			v += sigma * gauss(r)
 		}
 		dst[i] = max(0, min(1, v))
+	}
+}
+
+// blocky redraws img on a grid of cell×cell pixels (offset ox, oy): a
+// cell is full ink where its mean ink reaches t, else empty.
+func blocky(img, tmp []float32, H, W, cell int, t float32, ox, oy int) {
+	copy(tmp, img[:H*W])
+	for y0 := -oy; y0 < H; y0 += cell {
+		for x0 := -ox; x0 < W; x0 += cell {
+			var s float32
+			n := 0
+			for y := max(y0, 0); y < min(y0+cell, H); y++ {
+				for x := max(x0, 0); x < min(x0+cell, W); x++ {
+					s += tmp[y*W+x]
+					n++
+				}
+			}
+			v := float32(0)
+			if n > 0 && s >= t*float32(n) {
+				v = 1
+			}
+			for y := max(y0, 0); y < min(y0+cell, H); y++ {
+				for x := max(x0, 0); x < min(x0+cell, W); x++ {
+					img[y*W+x] = v
+				}
+			}
+		}
+	}
+}
+
+// cutGap erases ink along a thin line (0.8–1.6 px wide, soft edges)
+// through the middle 60% of img: horizontal, vertical or slanted.
+func cutGap(img []float32, H, W int, r *RNG) {
+	cx := float64(W) * float64(r.Uniform(0.2, 0.8))
+	cy := float64(H) * float64(r.Uniform(0.2, 0.8))
+	var a float64
+	switch u := r.Float32(); {
+	case u < 0.4:
+		a = 0
+	case u < 0.8:
+		a = math.Pi / 2
+	default:
+		a = float64(r.Uniform(0, math.Pi))
+	}
+	a += float64(r.Uniform(-0.15, 0.15))
+	nx, ny := -math.Sin(a), math.Cos(a) // normal of the line
+	half := float64(r.Uniform(0.4, 0.8))
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			d := math.Abs((float64(x)-cx)*nx + (float64(y)-cy)*ny)
+			if d < half+0.5 {
+				img[y*W+x] *= float32(max(0, d-half) * 2)
+			}
+		}
 	}
 }
 

@@ -239,3 +239,55 @@ func TestAdamMatchesFormula(t *testing.T) {
 		t.Fatalf("SGD: %v, want %v", p[0], want)
 	}
 }
+
+// im2col is the reference patch matrix (the trainer's GEMMs read it
+// through sgemm.Patches): for every output position of every image, the
+// k×k×C input patch (zeros outside the image) as one row of col, in the
+// OHWI weight order (ky, kx, c), so that conv = col × Wᵀ.
+func im2col(x []float32, in model.Shape, k, stride, pad int, out model.Shape, n int, col []float32) {
+	C := in.C
+	K := k * k * C
+	ri := 0
+	for b := 0; b < n; b++ {
+		xb := x[b*in.Size() : (b+1)*in.Size()]
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				row := col[ri*K : (ri+1)*K]
+				ri++
+				o := 0
+				for ky := 0; ky < k; ky++ {
+					iy := oy*stride - pad + ky
+					if iy < 0 || iy >= in.H {
+						clear(row[o : o+k*C])
+						o += k * C
+						continue
+					}
+					xr := xb[iy*in.W*C : (iy+1)*in.W*C]
+					ix0 := ox*stride - pad
+					if C == 1 {
+						for kx := 0; kx < k; kx++ {
+							ix := ix0 + kx
+							if ix < 0 || ix >= in.W {
+								row[o] = 0
+							} else {
+								row[o] = xr[ix]
+							}
+							o++
+						}
+						continue
+					}
+					for kx := 0; kx < k; kx++ {
+						ix := ix0 + kx
+						if ix < 0 || ix >= in.W {
+							clear(row[o : o+C])
+						} else {
+							copy(row[o:o+C], xr[ix*C:(ix+1)*C])
+						}
+						o += C
+					}
+				}
+			}
+		}
+	}
+}
+

@@ -140,24 +140,50 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 	}
 	threads = max(1, min(threads, maxBatch))
 	n := &Net{M: m, maxBatch: maxBatch, perShard: (maxBatch + threads - 1) / threads}
-	addParam := func(name string, d []float32) int {
-		n.params = append(n.params, param{name: name, data: d, off: n.nparam})
-		n.nparam += len(d)
-		return len(n.params) - 1
+	if err := n.buildOps(); err != nil {
+		return nil, err
 	}
+	for t := 0; t < threads; t++ {
+		n.shards = append(n.shards, n.newShard(t))
+	}
+	for t := 1; t < threads; t++ {
+		ch := make(chan job)
+		n.work = append(n.work, ch)
+		go func(s *shard) {
+			for j := range ch {
+				n.exec(s, j)
+				n.wg.Done()
+			}
+		}(n.shards[t])
+	}
+	return n, nil
+}
+
+// addParam registers a trainable parameter and returns its index.
+func (n *Net) addParam(name string, d []float32) int {
+	n.params = append(n.params, param{name: name, data: d, off: n.nparam})
+	n.nparam += len(d)
+	return len(n.params) - 1
+}
+
+// buildOps turns the model's layers into ops (fusing ReLU + max pooling
+// and leaving a convolution's bias to the pooling after it) and
+// registers the parameters.
+func (n *Net) buildOps() error {
+	m := n.M
 	for i := 0; i < len(m.Layers); i++ {
 		l := &m.Layers[i]
 		o := op{l: l, in: l.In, out: l.Out, pw: -1, pb: -1}
 		switch l.Kind {
 		case model.KindConv2D:
 			o.kind = opConv
-			o.pw, o.pb = addParam(l.Name+".weight", l.Weight), addParam(l.Name+".bias", l.Bias)
+			o.pw, o.pb = n.addParam(l.Name+".weight", l.Weight), n.addParam(l.Name+".bias", l.Bias)
 		case model.KindDense:
 			o.kind = opDense
-			o.pw, o.pb = addParam(l.Name+".weight", l.Weight), addParam(l.Name+".bias", l.Bias)
+			o.pw, o.pb = n.addParam(l.Name+".weight", l.Weight), n.addParam(l.Name+".bias", l.Bias)
 		case model.KindBatchNorm:
 			o.kind = opBN
-			o.pw, o.pb = addParam(l.Name+".weight", l.Gamma), addParam(l.Name+".bias", l.Beta)
+			o.pw, o.pb = n.addParam(l.Name+".weight", l.Gamma), n.addParam(l.Name+".bias", l.Beta)
 			C := l.Out.C
 			o.mean, o.invstd, o.bnA, o.bnB = make([]float32, C), make([]float32, C), make([]float32, C), make([]float32, C)
 			o.bnK, o.bnMdy, o.bnMdyx = make([]float32, C), make([]float32, C), make([]float32, C)
@@ -175,13 +201,13 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 		case model.KindDropout:
 			o.kind = opDropout
 		default:
-			return nil, fmt.Errorf("train: unsupported layer kind %q", l.Kind)
+			return fmt.Errorf("train: unsupported layer kind %q", l.Kind)
 		}
 		if o.kind == opPool && (o.out.H-1)*o.l.Stride+o.l.Kernel > o.in.H || (o.kind == opPool && (o.out.W-1)*o.l.Stride+o.l.Kernel > o.in.W) {
-			return nil, fmt.Errorf("train: pooling window of %s leaves the input", l.Name)
+			return fmt.Errorf("train: pooling window of %s leaves the input", l.Name)
 		}
 		if o.kind == opPool && o.l.Kernel > 15 {
-			return nil, fmt.Errorf("train: pooling kernel %d too large", o.l.Kernel)
+			return fmt.Errorf("train: pooling kernel %d too large", o.l.Kernel)
 		}
 		o.poolBias = -1
 		if o.kind == opPool && len(n.ops) > 0 && n.ops[len(n.ops)-1].kind == opConv {
@@ -200,72 +226,74 @@ func NewNet(m *model.Model, maxBatch, threads int) (*Net, error) {
 			seenParam = true
 		}
 	}
+	return nil
+}
+
+// newShard allocates shard t's buffers for n.perShard images.
+func (n *Net) newShard(t int) *shard {
+	m := n.M
 	P := n.perShard
-	for t := 0; t < threads; t++ {
-		s := &shard{id: t, gemm: sgemm.New(1)}
-		s.img = make([]float32, m.Input().Size())
-		s.img2 = make([]float32, m.Input().Size())
-		maxC := 0
-		for i := range n.ops {
-			maxC = max(maxC, n.ops[i].out.C)
-		}
-		s.tmp = make([]float32, 2*maxC)
-		s.act = make([][]float32, len(n.ops)+1)
-		s.grad = make([][]float32, len(n.ops)+1)
-		s.act[0] = make([]float32, P*m.Input().Size())
-		s.grad[0] = nil
-		for i := range n.ops {
-			o := &n.ops[i]
-			if o.kind == opFlatten {
-				s.act[i+1] = s.act[i]
-			} else {
-				s.act[i+1] = make([]float32, P*o.out.Size())
-			}
-		}
-		for i := len(n.ops) - 1; i >= 0; i-- {
-			o := &n.ops[i]
-			if i == len(n.ops)-1 {
-				s.grad[i+1] = make([]float32, P*o.out.Size())
-			}
-			switch {
-			case o.kind == opFlatten:
-				s.grad[i] = s.grad[i+1]
-			case o.needDx:
-				s.grad[i] = make([]float32, P*o.in.Size())
-			}
-		}
-		s.buf = make([][]float32, len(n.ops))
-		s.ibuf = make([][]int32, len(n.ops))
-		s.s1 = make([][]float64, len(n.ops))
-		s.s2 = make([][]float64, len(n.ops))
-		for i := range n.ops {
-			o := &n.ops[i]
-			switch o.kind {
-			case opConv:
+	s := &shard{id: t, gemm: sgemm.New(1)}
+	s.img = make([]float32, m.Input().Size())
+	s.img2 = make([]float32, m.Input().Size())
+	maxC := 0
+	for i := range n.ops {
+		maxC = max(maxC, n.ops[i].out.C)
+	}
+	s.tmp = make([]float32, 2*maxC)
+	n.allocActivations(s)
+	s.buf = make([][]float32, len(n.ops))
+	s.ibuf = make([][]int32, len(n.ops))
+	s.s1 = make([][]float64, len(n.ops))
+	s.s2 = make([][]float64, len(n.ops))
+	for i := range n.ops {
+		o := &n.ops[i]
+		switch o.kind {
+		case opConv:
+			if o.needDx { // the input gradient's im2col rows (backward)
 				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
-			case opPool:
-				s.ibuf[i] = make([]int32, P*o.out.Size())
-			case opDropout:
-				s.buf[i] = make([]float32, P*o.out.Size())
-			case opBN:
-				s.s1[i] = make([]float64, o.out.C)
-				s.s2[i] = make([]float64, o.out.C)
 			}
+		case opPool:
+			s.ibuf[i] = make([]int32, P*o.out.Size())
+		case opDropout:
+			s.buf[i] = make([]float32, P*o.out.Size())
+		case opBN:
+			s.s1[i] = make([]float64, o.out.C)
+			s.s2[i] = make([]float64, o.out.C)
 		}
-		s.gflat = make([]float32, n.nparam)
-		n.shards = append(n.shards, s)
 	}
-	for t := 1; t < threads; t++ {
-		ch := make(chan job)
-		n.work = append(n.work, ch)
-		go func(s *shard) {
-			for j := range ch {
-				n.exec(s, j)
-				n.wg.Done()
-			}
-		}(n.shards[t])
+	s.gflat = make([]float32, n.nparam)
+	return s
+}
+
+// allocActivations allocates shard s's activations and activation
+// gradients (flatten shares its input's; input gradients only where
+// backward needs them).
+func (n *Net) allocActivations(s *shard) {
+	P := n.perShard
+	s.act = make([][]float32, len(n.ops)+1)
+	s.grad = make([][]float32, len(n.ops)+1)
+	s.act[0] = make([]float32, P*n.M.Input().Size())
+	for i := range n.ops {
+		o := &n.ops[i]
+		if o.kind == opFlatten {
+			s.act[i+1] = s.act[i]
+		} else {
+			s.act[i+1] = make([]float32, P*o.out.Size())
+		}
 	}
-	return n, nil
+	for i := len(n.ops) - 1; i >= 0; i-- {
+		o := &n.ops[i]
+		if i == len(n.ops)-1 {
+			s.grad[i+1] = make([]float32, P*o.out.Size())
+		}
+		switch {
+		case o.kind == opFlatten:
+			s.grad[i] = s.grad[i+1]
+		case o.needDx:
+			s.grad[i] = make([]float32, P*o.in.Size())
+		}
+	}
 }
 
 // FreezeConv freezes everything before the first dense layer (the
@@ -444,10 +472,8 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	switch o.kind {
 	case opConv:
 		K := l.Kernel * l.Kernel * o.in.C
-		M := cnt * o.out.H * o.out.W
-		col := s.buf[i][:M*K]
-		im2col(x, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, col)
-		s.gemm.Gemm(false, true, M, o.out.C, K, 1, col, K, l.Weight, K, 0, y, o.out.C)
+		p := patches(x, o, cnt)
+		s.gemm.GemmPatchesA(&p, true, o.out.C, l.Weight, K, 0, y, o.out.C)
 		if !o.biasLater {
 			addBias(y, l.Bias)
 		}
@@ -490,19 +516,27 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	}
 }
 
+// patches is the im2col matrix of conv op o over cnt images x, read by
+// the GEMM while packing (never stored).
+func patches(x []float32, o *op, cnt int) sgemm.Patches {
+	l := o.l
+	return sgemm.Patches{X: x, N: cnt, H: o.in.H, W: o.in.W, C: o.in.C, Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, OH: o.out.H, OW: o.out.W}
+}
+
 func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int) {
 	l := o.l
 	switch o.kind {
 	case opConv:
 		K := l.Kernel * l.Kernel * o.in.C
 		M := cnt * o.out.H * o.out.W
-		col := s.buf[i][:M*K]
 		pw, pb := &n.params[o.pw], &n.params[o.pb]
-		s.gemm.Gemm(true, false, o.out.C, K, M, 1, dy, o.out.C, col, K, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
+		p := patches(x, o, cnt)
+		s.gemm.GemmPatchesB(true, o.out.C, dy, o.out.C, &p, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
 		if !o.biasLater {
 			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		}
 		if dx != nil {
+			col := s.buf[i][:M*K] // the input gradient's im2col rows
 			s.gemm.Gemm(false, false, M, K, o.out.C, 1, dy, o.out.C, l.Weight, K, 0, col, K)
 			col2im(col, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, dx)
 		}

@@ -118,3 +118,68 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// blocky squares strokes onto the cell grid: every cell is all ink or
+// none, thick cells become ink and faint ones vanish.
+func TestBlocky(t *testing.T) {
+	img, tmp := make([]float32, 28*28), make([]float32, 28*28)
+	for y := 5; y < 23; y++ {
+		img[y*28+13] = 1 // a 1-pixel vertical stroke: a third of a 3-pixel cell
+		img[y*28+14] = 1 // two pixels: two thirds
+	}
+	img[2*28+2] = 0.9 // a speck: a ninth of its cell
+	blocky(img, tmp, 28, 28, 3, 0.4, 0, 0)
+	for y0 := 0; y0 < 28; y0 += 3 {
+		for x0 := 0; x0 < 28; x0 += 3 {
+			v := img[y0*28+x0]
+			for y := y0; y < min(y0+3, 28); y++ {
+				for x := x0; x < min(x0+3, 28); x++ {
+					if img[y*28+x] != v || (v != 0 && v != 1) {
+						t.Fatalf("cell (%d, %d): pixel (%d, %d) = %v, cell starts with %v", x0, y0, x, y, img[y*28+x], v)
+					}
+				}
+			}
+		}
+	}
+	if img[2*28+2] != 0 {
+		t.Fatal("a faint speck became a block")
+	}
+	if img[12*28+12] != 1 || img[12*28+15] != 0 {
+		t.Fatalf("the stroke's cell (12..14) should be ink, the next one not: %v %v", img[12*28+12], img[12*28+15])
+	}
+}
+
+// cutGap removes a thin band of ink: a long vertical stroke is cut into
+// pieces or thinned (or missed by a vertical gap beside it), never
+// thickened, and most of it stays.
+func TestCutGap(t *testing.T) {
+	cuts := 0
+	for i := uint64(0); i < 40; i++ {
+		img := make([]float32, 28*28)
+		for y := 2; y < 26; y++ {
+			for x := 12; x < 16; x++ {
+				img[y*28+x] = 1
+			}
+		}
+		before := slices.Clone(img)
+		r := NewRNG(3, streamRobust, i)
+		cutGap(img, 28, 28, &r)
+		var ink, lost float32
+		for j, v := range img {
+			if v > before[j] || v < 0 {
+				t.Fatalf("draw %d: pixel %d went from %v to %v", i, j, before[j], v)
+			}
+			ink += v
+			lost += before[j] - v
+		}
+		if lost >= 1 {
+			cuts++
+		}
+		if ink < 0.4*96 { // a cut along the stroke thins it by at most 1.6 px of 4
+			t.Fatalf("draw %d: only %.1f of 96 px of ink left", i, ink)
+		}
+	}
+	if cuts < 25 {
+		t.Fatalf("only %d of 40 gaps cut the stroke", cuts)
+	}
+}

@@ -19,36 +19,45 @@ import (
 // Config is a training run's configuration. It is stored, as JSON, in
 // every checkpoint (Checkpoint.Config), so a resumed run and later stages
 // see how the model was made.
+//
+// The flag tags declare edgecnn train's flags (package cliflags); their
+// defaults are DefaultConfig's.
 type Config struct {
-	Epochs    int     `json:"epochs"`
-	Batch     int     `json:"batch"`
-	Optimizer string  `json:"optimizer"` // "adam" or "sgd"
-	LR        float64 `json:"lr"`
-	Momentum  float64 `json:"momentum"`   // sgd
-	StepSize  int     `json:"step_size"`  // StepLR period in epochs (0: constant lr)
-	Gamma     float64 `json:"gamma"`      // StepLR factor
-	Patience  int     `json:"patience"`   // early stopping (epochs without val improvement; 0: off)
-	Val       int     `json:"val"`        // validation images held out from the end of the training set
-	Augment   bool    `json:"augment"`    // random rotation ±10°, shift ±2 px
-	Seed      uint64  `json:"seed"`       // all randomness derives from it
-	Limit     int     `json:"limit"`      // train on the first N training images (0: all)
-	Threads   int     `json:"threads"`    // goroutines (summation order depends on it)
-	Width     int     `json:"width"`      // conv1 channels
-	BatchNorm bool    `json:"batch_norm"` // BatchNorm after each conv
-	Dropout   float64 `json:"dropout"`    // dropout before the last dense layer
+	Epochs    int     `json:"epochs" flag:"epochs" usage:"total epochs (with --resume: including those done)"`
+	Batch     int     `json:"batch" flag:"batch" usage:"batch size"`
+	Optimizer string  `json:"optimizer" flag:"optimizer" usage:"adam or sgd (with momentum)"`
+	LR        float64 `json:"lr" flag:"lr" usage:"learning rate"`
+	Momentum  float64 `json:"momentum" flag:"momentum" usage:"momentum for --optimizer sgd"`
+	StepSize  int     `json:"step_size" flag:"step-size" usage:"StepLR: multiply the learning rate by --gamma every N epochs (0: off)"`
+	Gamma     float64 `json:"gamma" flag:"gamma" usage:"StepLR factor"`
+	Patience  int     `json:"patience" flag:"patience" usage:"early stopping: stop after N epochs without validation improvement (needs --val)"`
+	// Val holds out validation images; Augment is a random rotation ±10°
+	// and shift ±2 px; all randomness derives from Seed; Limit trains on
+	// the first N training images (0: all).
+	Val     int    `json:"val" flag:"val" usage:"hold out N training images of every source for validation (MNIST: the last N; a folder: N spread over its classes)"`
+	Augment bool   `json:"augment" flag:"augment" usage:"random rotation ±10° and shift ±2 px"`
+	Seed    uint64 `json:"seed" flag:"seed" usage:"random seed (initialization, shuffling, augmentation, dropout)"`
+	Limit   int    `json:"limit" flag:"limit" usage:"train on the first N training images of every source only (a folder: N spread over its classes; 0: all)"`
+	// Threads are the goroutines (summation order depends on them).
+	Threads   int     `json:"threads" flag:"threads"`
+	Width     int     `json:"width" flag:"width" usage:"channels of conv1 (conv2 has twice as many)"`
+	BatchNorm bool    `json:"batch_norm" flag:"bn" usage:"BatchNorm after each convolution"`
+	Dropout   float64 `json:"dropout" flag:"dropout" usage:"dropout rate before the last dense layer"`
 	// Fine-tuning and data mixing (absent in older checkpoints).
-	Classes   int    `json:"classes,omitempty"`    // output classes (0: 10, or 11 when the data has "x")
-	Init      string `json:"init,omitempty"`       // checkpoint the run started from
-	Freeze    string `json:"freeze,omitempty"`     // "conv": train only the dense layers
-	EpochSize int    `json:"epoch_size,omitempty"` // images per epoch (0: all images of all sources)
+	Classes int    `json:"classes,omitempty"` // output classes (0: 10, or 11 when the data has "x")
+	Init    string `json:"init,omitempty"`    // checkpoint the run started from
+	// Freeze "conv" trains only the dense layers; EpochSize is the images
+	// per epoch (0: all images of all sources).
+	Freeze    string `json:"freeze,omitempty" flag:"freeze" usage:"\"conv\": train only the dense layers (the convolutions stay bit-identical)"`
+	EpochSize int    `json:"epoch_size,omitempty" flag:"epoch-size" usage:"images per epoch (0: all images of all --data sources)"`
 	// Robust gives half of the images the camera-robust augmentation
 	// (stroke width, elastic distortion, blur, noise, contrast, scale,
 	// translation) and the rest the plain one.
-	Robust bool `json:"robust,omitempty"`
+	Robust bool `json:"robust,omitempty" flag:"robust" usage:"camera-robust augmentation for half of the images (stroke width, elastic distortion, blur, noise, contrast, scale, shift)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
-	Negatives float64 `json:"negatives,omitempty"`
+	Negatives float64 `json:"negatives,omitempty" flag:"negatives" usage:"share of each epoch made of generated non-digits (e.g. 0.1); adds the 11th class \"x\" (not a digit)"`
 }
 
 // FineTuneLR is the default learning rate of a fine-tuning run (--init):
@@ -289,20 +298,65 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 	if r.Init != nil && r.Resume {
 		return nil, errors.New("train: --init starts a new run from a checkpoint, --resume continues one: use one of them")
 	}
-	// Copies: Limit and SplitVal must not change the caller's sources.
-	var sources []*data.Source
+	d, err := prepareData(cfg, &r)
+	if err != nil {
+		return nil, err
+	}
+	st, err := startModel(&cfg, &r, d.classes)
+	if err != nil {
+		return nil, err
+	}
+	// Fail early, before any training, if the output cannot be written.
+	if err := checkWritable(r.Out); err != nil {
+		return nil, err
+	}
+	t, err := newTrainer(ctx, &r, cfg, d, st)
+	if err != nil {
+		return nil, err
+	}
+	defer t.net.Close()
+	for epoch := st.start; epoch < cfg.Epochs; epoch++ {
+		stop, err := t.epoch(epoch)
+		if err != nil {
+			return nil, err
+		}
+		if stop {
+			break
+		}
+	}
+	return t.finish()
+}
+
+// runData is what a run trains on: copies of the sources (Limit and
+// SplitVal must not change the caller's), the validation set (nil without
+// a split), the pool of training images (the sources' training splits and
+// the generated negatives), the sampler mixing the sources (nil: one
+// shuffled pass over the pool) and the number of classes the data uses.
+type runData struct {
+	sources []*data.Source
+	valSet  *data.Set
+	pool    *data.Set
+	sampler *data.Sampler
+	neg     *negSource
+	classes int
+}
+
+// prepareData splits off the validation images, limits the sources and
+// builds the training pool and sampler.
+func prepareData(cfg Config, r *Run) (*runData, error) {
+	d := &runData{}
 	for _, s := range r.Sources {
 		c := *s
-		sources = append(sources, &c)
+		d.sources = append(d.sources, &c)
 	}
-	if len(sources) == 0 {
+	if len(d.sources) == 0 {
 		if r.Data == nil || r.Data.Train == nil || r.Data.Test == nil {
 			return nil, errors.New("train: no data")
 		}
-		sources = []*data.Source{data.FromDataset("mnist", r.Data)}
+		d.sources = []*data.Source{data.FromDataset("mnist", r.Data)}
 	}
 	var vals []*data.Set
-	for _, s := range sources {
+	for _, s := range d.sources {
 		v, err := s.SplitVal(cfg.Val)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
@@ -312,107 +366,89 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		}
 		s.Limit(cfg.Limit)
 	}
-	var valSet *data.Set
 	if len(vals) > 0 {
 		var err error
-		if valSet, err = data.Concat(vals...); err != nil {
+		if d.valSet, err = data.Concat(vals...); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
-	classes := 0
+	if err := d.buildPool(cfg, r.Weights); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// buildPool concatenates the sources' training splits and, with
+// cfg.Negatives, the generated negatives ("x", new ones every epoch, one
+// more source with a share cfg.Negatives of each epoch) into d.pool, and
+// makes the sampler when the sources are mixed.
+func (d *runData) buildPool(cfg Config, weights []float64) error {
 	var sets []*data.Set
 	var sizes []int
-	for _, s := range sources {
+	for _, s := range d.sources {
 		sets = append(sets, s.Train)
 		sizes = append(sizes, s.Train.N)
-		classes = max(classes, s.Train.Classes())
+		d.classes = max(d.classes, s.Train.Classes())
 	}
-	if classes > len(data.ClassLabels) {
-		return nil, fmt.Errorf("train: labels up to %d; classes are %v", classes-1, data.ClassLabels)
+	if d.classes > len(data.ClassLabels) {
+		return fmt.Errorf("train: labels up to %d; classes are %v", d.classes-1, data.ClassLabels)
 	}
-	// Generated negatives ("x", new ones every epoch) join the pool as one
-	// more source, a share cfg.Negatives of each epoch.
-	var neg *negSource
-	weights := r.Weights
 	if cfg.Negatives > 0 {
-		var err error
-		if neg, err = newNegSource(sources[0].Train, sizes, cfg.Negatives, cfg.Seed, cfg.Threads); err != nil {
-			return nil, err
+		neg, err := newNegSource(d.sources[0].Train, sizes, cfg.Negatives, cfg.Seed, cfg.Threads)
+		if err != nil {
+			return err
 		}
 		neg.index = len(sets)
 		sets = append(sets, neg.set)
 		sizes = append(sizes, neg.set.N)
-		classes = max(classes, RejectClasses)
-		if weights != nil || len(sources) > 1 || cfg.EpochSize > 0 {
-			weights = neg.weights(weights, len(sources))
+		d.classes = max(d.classes, RejectClasses)
+		if weights != nil || len(d.sources) > 1 || cfg.EpochSize > 0 {
+			weights = neg.weights(weights, len(d.sources))
+		}
+		d.neg = neg
+	}
+	var err error
+	if d.pool, err = data.Concat(sets...); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if d.neg != nil {
+		d.neg.first = data.Offsets(sets...)(d.neg.index, 0)
+	}
+	if len(d.sources) > 1 || cfg.EpochSize > 0 {
+		if d.sampler, err = data.NewSampler(sizes, weights, data.Offsets(sets...)); err != nil {
+			return fmt.Errorf("train: %w", err)
 		}
 	}
-	pool, err := data.Concat(sets...)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	if neg != nil {
-		neg.first = data.Offsets(sets...)(neg.index, 0)
-	}
-	var sampler *data.Sampler
-	if len(sources) > 1 || cfg.EpochSize > 0 {
-		if sampler, err = data.NewSampler(sizes, weights, data.Offsets(sets...)); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-	}
+	return nil
+}
 
-	var (
-		m       *model.Model
-		metrics Metrics
-		start   int
-		state   map[string][]float32
-	)
+// runStart is where a run starts: the model, the metrics so far, the first
+// epoch and the optimizer state (nil: fresh).
+type runStart struct {
+	m       *model.Model
+	metrics Metrics
+	start   int
+	state   map[string][]float32
+}
+
+// startModel returns the run's start: the resumed checkpoint (r.Resume),
+// the fine-tuning checkpoint (r.Init, grown to the data's classes) or a
+// freshly initialized model. It may adjust cfg.Classes.
+func startModel(cfg *Config, r *Run, classes int) (*runStart, error) {
+	st := &runStart{}
+	var err error
 	switch {
 	case r.Resume:
-		ck, err := model.ReadCheckpointFile(r.Out)
-		if err != nil {
-			return nil, fmt.Errorf("train: resume: %w", err)
-		}
-		var old Config
-		if err := json.Unmarshal(ck.Config, &old); err != nil {
-			return nil, fmt.Errorf("train: resume: checkpoint %s has no training config: %v", r.Out, err)
-		}
-		if old.Classes > 0 { // e.g. grown to 11 by "x" data; not a flag
-			cfg.Classes = old.Classes
-		}
-		if ck.Model.Arch != cfg.Arch() {
-			return nil, fmt.Errorf("train: resume: checkpoint %s has architecture %+v, this run asks for %+v (use the same --width/--bn/--dropout)", r.Out, ck.Model.Arch, cfg.Arch())
-		}
-		if old.Optimizer != cfg.Optimizer || old.Seed != cfg.Seed || old.Batch != cfg.Batch {
-			return nil, fmt.Errorf("train: resume: checkpoint was trained with optimizer %s, seed %d, batch %d; this run asks for %s, %d, %d",
-				old.Optimizer, old.Seed, old.Batch, cfg.Optimizer, cfg.Seed, cfg.Batch)
-		}
-		if len(ck.Metrics) > 0 {
-			if err := json.Unmarshal(ck.Metrics, &metrics); err != nil {
-				return nil, fmt.Errorf("train: resume: metrics: %v", err)
-			}
-		}
-		metrics.TestAccuracy, metrics.TestLoss = nil, nil
-		m, start, state = ck.Model, ck.Epoch, ck.State
-		if start >= cfg.Epochs {
-			return nil, fmt.Errorf("train: resume: checkpoint already has %d epochs; ask for more with --epochs", start)
-		}
-		if metrics.EarlyStopped {
-			return nil, fmt.Errorf("train: resume: the run in %s stopped early (no validation improvement)", r.Out)
-		}
-		cfg.Init, r.InitRef = old.Init, ck.Init
-		for _, d := range ck.DataSources {
-			if d.From != "" {
-				r.inherited = append(r.inherited, d)
-			}
+		if st, err = resumeStart(cfg, r); err != nil {
+			return nil, err
 		}
 	case r.Init != nil:
 		if cfg.Arch() != r.Init.Model.Arch {
 			return nil, fmt.Errorf("train: --init: %w: checkpoint architecture %+v, run configured for %+v (see InitConfig)", ErrInit, r.Init.Model.Arch, cfg.Arch())
 		}
-		m = r.Init.Model
-		if classes > m.Arch.Classes {
-			if m, err = extendClasses(m, classes, cfg.Seed); err != nil {
+		st.m = r.Init.Model
+		if classes > st.m.Arch.Classes {
+			if st.m, err = extendClasses(st.m, classes, cfg.Seed); err != nil {
 				return nil, err
 			}
 			cfg.Classes = classes
@@ -421,179 +457,273 @@ func Train(ctx context.Context, r Run) (*Result, error) {
 		if cfg.Classes == 0 && classes > 10 {
 			cfg.Classes = classes
 		}
-		if m, err = model.New(cfg.Arch()); err != nil {
+		if st.m, err = model.New(cfg.Arch()); err != nil {
 			return nil, err
 		}
-		Init(m, cfg.Seed)
-		m.Labels = append([]string(nil), data.ClassLabels[:m.Arch.Classes]...)
+		Init(st.m, cfg.Seed)
+		st.m.Labels = append([]string(nil), data.ClassLabels[:st.m.Arch.Classes]...)
 	}
-	if classes > m.Arch.Classes {
-		return nil, fmt.Errorf("train: %w", ErrNoClass(m, classes-1))
+	if classes > st.m.Arch.Classes {
+		return nil, fmt.Errorf("train: %w", ErrNoClass(st.m, classes-1))
 	}
-	// Fail early, before any training, if the output cannot be written.
-	if err := checkWritable(r.Out); err != nil {
-		return nil, err
-	}
+	return st, nil
+}
 
-	net, err := NewNet(m, cfg.Batch, cfg.Threads)
+// resumeStart reads the checkpoint a resumed run continues and checks
+// that it fits the run; it takes over the run's classes, --init lineage
+// and metrics.
+func resumeStart(cfg *Config, r *Run) (*runStart, error) {
+	ck, err := model.ReadCheckpointFile(r.Out)
+	if err != nil {
+		return nil, fmt.Errorf("train: resume: %w", err)
+	}
+	var old Config
+	if err := json.Unmarshal(ck.Config, &old); err != nil {
+		return nil, fmt.Errorf("train: resume: checkpoint %s has no training config: %v", r.Out, err)
+	}
+	if old.Classes > 0 { // e.g. grown to 11 by "x" data; not a flag
+		cfg.Classes = old.Classes
+	}
+	if ck.Model.Arch != cfg.Arch() {
+		return nil, fmt.Errorf("train: resume: checkpoint %s has architecture %+v, this run asks for %+v (use the same --width/--bn/--dropout)", r.Out, ck.Model.Arch, cfg.Arch())
+	}
+	if old.Optimizer != cfg.Optimizer || old.Seed != cfg.Seed || old.Batch != cfg.Batch {
+		return nil, fmt.Errorf("train: resume: checkpoint was trained with optimizer %s, seed %d, batch %d; this run asks for %s, %d, %d",
+			old.Optimizer, old.Seed, old.Batch, cfg.Optimizer, cfg.Seed, cfg.Batch)
+	}
+	st := &runStart{m: ck.Model, start: ck.Epoch, state: ck.State}
+	if len(ck.Metrics) > 0 {
+		if err := json.Unmarshal(ck.Metrics, &st.metrics); err != nil {
+			return nil, fmt.Errorf("train: resume: metrics: %v", err)
+		}
+	}
+	st.metrics.TestAccuracy, st.metrics.TestLoss = nil, nil
+	if st.start >= cfg.Epochs {
+		return nil, fmt.Errorf("train: resume: checkpoint already has %d epochs; ask for more with --epochs", st.start)
+	}
+	if st.metrics.EarlyStopped {
+		return nil, fmt.Errorf("train: resume: the run in %s stopped early (no validation improvement)", r.Out)
+	}
+	cfg.Init, r.InitRef = old.Init, ck.Init
+	for _, d := range ck.DataSources {
+		if d.From != "" {
+			r.inherited = append(r.inherited, d)
+		}
+	}
+	return st, nil
+}
+
+// trainer is the state of a run between its epochs.
+type trainer struct {
+	ctx     context.Context
+	r       *Run
+	cfg     Config
+	d       *runData
+	m       *model.Model
+	net     *Net
+	metrics Metrics
+	cfgJSON []byte
+	lineage []model.DataSource
+	order   []int // this epoch's image order (indices into d.pool)
+	labels  []uint8
+	batch   *Batch
+	best    []float32 // parameters of the best validation epoch (early stopping)
+	bestAcc float64
+}
+
+// newTrainer builds the network and optimizer (restoring a resumed run's
+// state) and the per-epoch buffers.
+func newTrainer(ctx context.Context, r *Run, cfg Config, d *runData, st *runStart) (*trainer, error) {
+	net, err := NewNet(st.m, cfg.Batch, cfg.Threads)
 	if err != nil {
 		return nil, err
 	}
-	defer net.Close()
 	net.SetOptimizer(cfg.Optimizer, float32(cfg.Momentum))
 	if cfg.Freeze == FreezeConv {
 		net.FreezeConv()
 	}
-	if state != nil {
-		if err := net.opt.load(state); err != nil {
+	if st.state != nil {
+		if err := net.opt.load(st.state); err != nil {
+			net.Close()
 			return nil, err
 		}
 	}
-	cfgJSON, _ := json.Marshal(cfg)
-	lineage := r.lineage(sources, sampler)
-	save := func(epoch int, final bool) error {
-		mj, _ := json.Marshal(metrics)
-		ck := &model.Checkpoint{Model: m, Version: r.Version, Epoch: epoch, Config: cfgJSON, Metrics: mj, State: net.opt.state(),
-			DataSources: lineage, Init: r.InitRef}
-		if final && r.Slim {
-			ck.State = nil
-		}
-		if err := model.WriteCheckpointFile(r.Out, ck); err != nil {
-			return fmt.Errorf("train: checkpoint: %w", err)
-		}
-		return nil
-	}
-
-	epochSize := pool.N
+	t := &trainer{ctx: ctx, r: r, cfg: cfg, d: d, m: st.m, net: net, metrics: st.metrics, bestAcc: -1}
+	t.cfgJSON, _ = json.Marshal(cfg)
+	t.lineage = r.lineage(d.sources, d.sampler)
+	epochSize := d.pool.N
 	if cfg.EpochSize > 0 {
 		epochSize = cfg.EpochSize
 	}
-	order := make([]int, epochSize)
-	labels := make([]uint8, cfg.Batch)
-	batch := &Batch{Set: pool, Augment: cfg.Augment, Robust: cfg.Robust}
-	var best []float32 // parameters of the best validation epoch (early stopping)
-	bestAcc := -1.0
-	if metrics.BestEpoch > 0 {
-		for _, e := range metrics.Epochs {
-			if e.Epoch == metrics.BestEpoch && e.ValAccuracy != nil {
-				bestAcc = *e.ValAccuracy
+	t.order = make([]int, epochSize)
+	t.labels = make([]uint8, cfg.Batch)
+	t.batch = &Batch{Set: d.pool, Augment: cfg.Augment, Robust: cfg.Robust}
+	if t.metrics.BestEpoch > 0 {
+		for _, e := range t.metrics.Epochs {
+			if e.Epoch == t.metrics.BestEpoch && e.ValAccuracy != nil {
+				t.bestAcc = *e.ValAccuracy
 			}
 		}
 	}
-	for epoch := start; epoch < cfg.Epochs; epoch++ {
-		lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
-		t0 := time.Now()
-		if neg != nil {
-			neg.epoch(pool, epoch)
-		}
-		if sampler != nil {
-			sampler.Order(cfg.Seed, epoch, order)
-		} else {
-			for i := range order {
-				order[i] = i
-			}
-			rng := NewRNG(cfg.Seed, streamShuffle, uint64(epoch))
-			for i := len(order) - 1; i > 0; i-- {
-				j := rng.Intn(i + 1)
-				order[i], order[j] = order[j], order[i]
-			}
-		}
-		var lossSum float64
-		var correct, seen int
-		for pos := 0; pos < len(order); pos += cfg.Batch {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("train: interrupted in epoch %d (%w); %s", epoch+1, err, kept(r.Out, epoch))
-			}
-			end := min(len(order), pos+cfg.Batch)
-			batch.Index = order[pos:end]
-			batch.Labels = labels[:end-pos]
-			for k, i := range batch.Index {
-				batch.Labels[k] = pool.Labels[i]
-			}
-			batch.Epoch, batch.Pos = epoch, pos
-			res := net.Step(batch, cfg.Seed, float32(lr))
-			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
-				return nil, fmt.Errorf("train: %w: loss is %v in epoch %d at image %d; %s; try a lower --lr or --bn",
-					ErrDiverged, res.Loss, epoch+1, pos, kept(r.Out, epoch))
-			}
-			lossSum += res.Loss * float64(end-pos)
-			correct += res.Correct
-			seen = end
-			if r.OnBatch != nil {
-				el := time.Since(t0).Seconds()
-				r.OnBatch(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Done: seen, Total: len(order),
-					Loss: lossSum / float64(seen), Accuracy: 100 * float64(correct) / float64(seen), ImagesPerSecond: float64(seen) / el})
-			}
-		}
-		if err := m.CheckFinite(); err != nil {
-			return nil, fmt.Errorf("train: %w: %v in epoch %d; %s", ErrDiverged, err, epoch+1, kept(r.Out, epoch))
-		}
-		secs := time.Since(t0).Seconds()
-		em := EpochMetrics{Epoch: epoch + 1, Loss: lossSum / float64(seen), TrainAccuracy: 100 * float64(correct) / float64(seen),
-			Seconds: secs, ImagesPerSec: float64(seen) / secs, LR: lr}
-		stop := false
-		if valSet != nil {
-			ev, err := EvaluateSet(ctx, m, valSet, cfg.Threads)
-			if err != nil {
-				return nil, fmt.Errorf("train: validation: %w; %s", err, kept(r.Out, epoch))
-			}
-			em.ValAccuracy, em.ValLoss = &ev.Accuracy, &ev.Loss
-			if ev.Accuracy > bestAcc {
-				bestAcc, metrics.BestEpoch = ev.Accuracy, epoch+1
-				if cfg.Patience > 0 {
-					best = snapshot(m, best)
-				}
-			} else if cfg.Patience > 0 && epoch+1-metrics.BestEpoch >= cfg.Patience {
-				stop = true
-			}
-		}
-		metrics.Epochs = append(metrics.Epochs, em)
-		if stop {
-			metrics.EarlyStopped = true
-			if best != nil {
-				restore(m, best) // keep the best epoch's weights
-			}
-		}
-		if err := save(epoch+1, false); err != nil {
-			return nil, err
-		}
-		if r.OnEpoch != nil {
-			r.OnEpoch(em)
-		}
-		if stop {
-			break
+	return t, nil
+}
+
+// save writes the checkpoint after epoch epochs (final: the last one,
+// without optimizer state if the run is slim).
+func (t *trainer) save(epoch int, final bool) error {
+	mj, _ := json.Marshal(t.metrics)
+	ck := &model.Checkpoint{Model: t.m, Version: t.r.Version, Epoch: epoch, Config: t.cfgJSON, Metrics: mj, State: t.net.opt.state(),
+		DataSources: t.lineage, Init: t.r.InitRef}
+	if final && t.r.Slim {
+		ck.State = nil
+	}
+	if err := model.WriteCheckpointFile(t.r.Out, ck); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// epoch trains epoch (0-based), validates, records and saves it; stop
+// reports early stopping.
+func (t *trainer) epoch(epoch int) (stop bool, err error) {
+	cfg := t.cfg
+	lr := StepLR(cfg.LR, epoch, cfg.StepSize, cfg.Gamma)
+	t0 := time.Now()
+	if t.d.neg != nil {
+		t.d.neg.epoch(t.d.pool, epoch)
+	}
+	t.shuffle(epoch)
+	lossSum, correct, seen, err := t.batches(epoch, lr, t0)
+	if err != nil {
+		return false, err
+	}
+	if err := t.m.CheckFinite(); err != nil {
+		return false, fmt.Errorf("train: %w: %v in epoch %d; %s", ErrDiverged, err, epoch+1, kept(t.r.Out, epoch))
+	}
+	secs := time.Since(t0).Seconds()
+	em := EpochMetrics{Epoch: epoch + 1, Loss: lossSum / float64(seen), TrainAccuracy: 100 * float64(correct) / float64(seen),
+		Seconds: secs, ImagesPerSec: float64(seen) / secs, LR: lr}
+	if t.d.valSet != nil {
+		if stop, err = t.validate(epoch, &em); err != nil {
+			return false, err
 		}
 	}
-	if neg != nil && valSet != nil {
-		if vs := DigitsOf(valSet); vs != nil {
-			best, all, err := ChooseRejectThreshold(ctx, m, vs, neg.digits, cfg.Seed, cfg.Threads)
+	t.metrics.Epochs = append(t.metrics.Epochs, em)
+	if stop {
+		t.metrics.EarlyStopped = true
+		if t.best != nil {
+			restore(t.m, t.best) // keep the best epoch's weights
+		}
+	}
+	if err := t.save(epoch+1, false); err != nil {
+		return false, err
+	}
+	if t.r.OnEpoch != nil {
+		t.r.OnEpoch(em)
+	}
+	return stop, nil
+}
+
+// shuffle fills t.order with the image order of epoch.
+func (t *trainer) shuffle(epoch int) {
+	order := t.order
+	if t.d.sampler != nil {
+		t.d.sampler.Order(t.cfg.Seed, epoch, order)
+		return
+	}
+	for i := range order {
+		order[i] = i
+	}
+	rng := NewRNG(t.cfg.Seed, streamShuffle, uint64(epoch))
+	for i := len(order) - 1; i > 0; i-- {
+		j := rng.Intn(i + 1)
+		order[i], order[j] = order[j], order[i]
+	}
+}
+
+// batches runs the training steps of one epoch over t.order and returns
+// the summed loss, the correct predictions and the images seen.
+func (t *trainer) batches(epoch int, lr float64, t0 time.Time) (lossSum float64, correct, seen int, err error) {
+	cfg, order, batch, pool := t.cfg, t.order, t.batch, t.d.pool
+	for pos := 0; pos < len(order); pos += cfg.Batch {
+		if err := t.ctx.Err(); err != nil {
+			return 0, 0, 0, fmt.Errorf("train: interrupted in epoch %d (%w); %s", epoch+1, err, kept(t.r.Out, epoch))
+		}
+		end := min(len(order), pos+cfg.Batch)
+		batch.Index = order[pos:end]
+		batch.Labels = t.labels[:end-pos]
+		for k, i := range batch.Index {
+			batch.Labels[k] = pool.Labels[i]
+		}
+		batch.Epoch, batch.Pos = epoch, pos
+		res := t.net.Step(batch, cfg.Seed, float32(lr))
+		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+			return 0, 0, 0, fmt.Errorf("train: %w: loss is %v in epoch %d at image %d; %s; try a lower --lr or --bn",
+				ErrDiverged, res.Loss, epoch+1, pos, kept(t.r.Out, epoch))
+		}
+		lossSum += res.Loss * float64(end-pos)
+		correct += res.Correct
+		seen = end
+		if t.r.OnBatch != nil {
+			el := time.Since(t0).Seconds()
+			t.r.OnBatch(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Done: seen, Total: len(order),
+				Loss: lossSum / float64(seen), Accuracy: 100 * float64(correct) / float64(seen), ImagesPerSecond: float64(seen) / el})
+		}
+	}
+	return lossSum, correct, seen, nil
+}
+
+// validate evaluates the validation set after epoch, records it in em and
+// tracks the best epoch; stop reports that patience ran out.
+func (t *trainer) validate(epoch int, em *EpochMetrics) (stop bool, err error) {
+	ev, err := EvaluateSet(t.ctx, t.m, t.d.valSet, t.cfg.Threads)
+	if err != nil {
+		return false, fmt.Errorf("train: validation: %w; %s", err, kept(t.r.Out, epoch))
+	}
+	em.ValAccuracy, em.ValLoss = &ev.Accuracy, &ev.Loss
+	if ev.Accuracy > t.bestAcc {
+		t.bestAcc, t.metrics.BestEpoch = ev.Accuracy, epoch+1
+		if t.cfg.Patience > 0 {
+			t.best = snapshot(t.m, t.best)
+		}
+		return false, nil
+	}
+	return t.cfg.Patience > 0 && epoch+1-t.metrics.BestEpoch >= t.cfg.Patience, nil
+}
+
+// finish chooses the reject threshold (negatives with a validation split),
+// evaluates every source's test split and writes the final checkpoint.
+func (t *trainer) finish() (*Result, error) {
+	cfg, m := t.cfg, t.m
+	if t.d.neg != nil && t.d.valSet != nil {
+		if vs := DigitsOf(t.d.valSet); vs != nil {
+			best, all, err := ChooseRejectThreshold(t.ctx, m, vs, t.d.neg.digits, cfg.Seed, cfg.Threads)
 			if err != nil {
 				return nil, fmt.Errorf("train: reject threshold: %w", err)
 			}
 			m.RejectThreshold = float32(best.Threshold)
-			metrics.Reject, metrics.RejectCandidates = &best, all
+			t.metrics.Reject, t.metrics.RejectCandidates = &best, all
 		}
 	}
 	res := &Result{Model: m}
-	for _, s := range sources {
+	for _, s := range t.d.sources {
 		if s.Test == nil {
 			continue
 		}
-		ev, err := EvaluateSet(ctx, m, s.Test, cfg.Threads)
+		ev, err := EvaluateSet(t.ctx, m, s.Test, cfg.Threads)
 		if err != nil {
 			return nil, fmt.Errorf("train: test evaluation of %s: %w", s.Info.Path, err)
 		}
 		res.Tests = append(res.Tests, SourceEvaluation{Source: s.Info.Path, Evaluation: ev})
 		if res.Test == nil {
 			res.Test = ev
-			metrics.TestAccuracy, metrics.TestLoss = &ev.Accuracy, &ev.Loss
+			t.metrics.TestAccuracy, t.metrics.TestLoss = &ev.Accuracy, &ev.Loss
 		}
 	}
-	epochs := len(metrics.Epochs)
-	if err := save(epochs, true); err != nil {
+	if err := t.save(len(t.metrics.Epochs), true); err != nil {
 		return nil, err
 	}
-	res.Metrics = metrics
+	res.Metrics = t.metrics
 	return res, nil
 }
 

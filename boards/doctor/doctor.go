@@ -128,76 +128,112 @@ func Run(ctx context.Context, env Env) Report {
 	if det == nil {
 		det = boards.NewDetector(env.Root)
 	}
-	r := Report{Detection: det.Detect(), Libraries: map[string]string{}}
-	add := func(name string, st Status, detail, fix string) {
-		r.Checks = append(r.Checks, Check{Name: name, Status: st, Detail: detail, Fix: fix})
+	c := &checker{env: env, r: Report{Detection: det.Detect(), Libraries: map[string]string{}}}
+	c.board()
+	c.cpu()
+	c.cameras()
+	ld, _ := env.Ldconfig()
+	for _, lib := range []string{LibTFLite, LibORT, LibEdgeTPU, LibCUDART, LibNVInfer} {
+		c.r.Libraries[lib] = findLib(env, ld, lib)
 	}
-	p := func(rel string) string { return filepath.Join(env.Root, rel) }
-	d := r.Detection
+	c.accelerators()
+	c.backends()
+	c.service()
+	return c.r
+}
 
-	// Board.
+// checker is one Run: the environment and the report its checks fill.
+type checker struct {
+	env Env
+	r   Report
+}
+
+// add appends a check to the report.
+func (c *checker) add(name string, st Status, detail, fix string) {
+	c.r.Checks = append(c.r.Checks, Check{Name: name, Status: st, Detail: detail, Fix: fix})
+}
+
+// path is rel under the environment's root.
+func (c *checker) path(rel string) string { return filepath.Join(c.env.Root, rel) }
+
+// board reports the detected board and, on the running machine, periph.io's
+// drivers.
+func (c *checker) board() {
+	d := c.r.Detection
 	if d.Known {
-		add("board", OK, fmt.Sprintf("%s — %s (from %s: %q)", d.Board.Name, d.Board.Title, d.Source, d.Model), "")
+		c.add("board", OK, fmt.Sprintf("%s — %s (from %s: %q)", d.Board.Name, d.Board.Title, d.Source, d.Model), "")
 	} else {
 		model := d.Model
 		if model == "" {
 			model = "no device-tree model"
 		}
-		add("board", Warn, fmt.Sprintf("not a known board (%s); treated as %s", model, d.Board.Name),
+		c.add("board", Warn, fmt.Sprintf("not a known board (%s); treated as %s", model, d.Board.Name),
 			"nothing to fix if this is intended; `edgecnn boards` lists the supported boards, build with --board "+d.Board.Name)
 	}
-	if env.Periph && env.Root == "/" {
-		if st, err := host.Init(); err != nil {
-			add("periph", Warn, "periph.io host.Init: "+err.Error(), "GPIO triggers may not work")
-		} else {
-			pr := &Periph{}
-			for _, l := range st.Loaded {
-				pr.Loaded = append(pr.Loaded, l.String())
-			}
-			for _, s := range st.Skipped {
-				pr.Skipped = append(pr.Skipped, s.String())
-			}
-			for _, f := range st.Failed {
-				pr.Failed = append(pr.Failed, f.String())
-			}
-			r.Periph = pr
-			if len(pr.Failed) > 0 {
-				add("periph", Warn, fmt.Sprintf("periph.io drivers: %d loaded, %d failed: %s", len(pr.Loaded), len(pr.Failed), strings.Join(pr.Failed, "; ")),
-					"GPIO needs the service user in group gpio (the flashed unit adds it) or root")
-			} else {
-				add("periph", Info, fmt.Sprintf("periph.io drivers: %d loaded (%s), %d skipped (hardware absent)", len(pr.Loaded), strings.Join(pr.Loaded, ", "), len(pr.Skipped)), "")
-			}
-		}
+	if c.env.Periph && c.env.Root == "/" {
+		c.periph()
 	}
+}
 
-	// CPU and memory.
-	add("cpu", OK, cpuLine(d, env.Kernels), "")
+// periph runs periph.io's host.Init and reports its drivers.
+func (c *checker) periph() {
+	st, err := host.Init()
+	if err != nil {
+		c.add("periph", Warn, "periph.io host.Init: "+err.Error(), "GPIO triggers may not work")
+		return
+	}
+	pr := &Periph{}
+	for _, l := range st.Loaded {
+		pr.Loaded = append(pr.Loaded, l.String())
+	}
+	for _, s := range st.Skipped {
+		pr.Skipped = append(pr.Skipped, s.String())
+	}
+	for _, f := range st.Failed {
+		pr.Failed = append(pr.Failed, f.String())
+	}
+	c.r.Periph = pr
+	if len(pr.Failed) > 0 {
+		c.add("periph", Warn, fmt.Sprintf("periph.io drivers: %d loaded, %d failed: %s", len(pr.Loaded), len(pr.Failed), strings.Join(pr.Failed, "; ")),
+			"GPIO needs the service user in group gpio (the flashed unit adds it) or root")
+	} else {
+		c.add("periph", Info, fmt.Sprintf("periph.io drivers: %d loaded (%s), %d skipped (hardware absent)", len(pr.Loaded), strings.Join(pr.Loaded, ", "), len(pr.Skipped)), "")
+	}
+}
+
+// cpu reports the CPU, the memory and a 32-bit userland on a 64-bit CPU.
+func (c *checker) cpu() {
+	d := c.r.Detection
+	c.add("cpu", OK, cpuLine(d, c.env.Kernels), "")
 	if d.Known && d.Board.CPU.DotProd && !d.DotProd && d.Cores > 0 {
-		add("cpu", Warn, "the table says this board has dot-product instructions but /proc/cpuinfo lacks asimddp", "update the kernel; kernels fall back to ARMv8.0 code meanwhile")
+		c.add("cpu", Warn, "the table says this board has dot-product instructions but /proc/cpuinfo lacks asimddp", "update the kernel; kernels fall back to ARMv8.0 code meanwhile")
 	}
 	if d.MemMB > 0 && d.MemMB < 1024 {
-		add("memory", Warn, fmt.Sprintf("%d MiB RAM", d.MemMB), "run with --threads 2 and the native backend")
+		c.add("memory", Warn, fmt.Sprintf("%d MiB RAM", d.MemMB), "run with --threads 2 and the native backend")
 	} else if d.MemMB > 0 {
-		add("memory", OK, fmt.Sprintf("%d MiB RAM", d.MemMB), "")
+		c.add("memory", OK, fmt.Sprintf("%d MiB RAM", d.MemMB), "")
 	}
 	if d.Board.GOARCH != "" && d.Arch != "" && d.Arch != d.Board.GOARCH {
-		add("userland", Warn, fmt.Sprintf("kernel CPU is %s but the board entry %s is %s", d.Arch, d.Board.Name, d.Board.GOARCH),
+		c.add("userland", Warn, fmt.Sprintf("kernel CPU is %s but the board entry %s is %s", d.Arch, d.Board.Name, d.Board.GOARCH),
 			"a 32-bit userland on a 64-bit CPU: flash --board generic-armv7")
 	}
+}
 
-	// Cameras.
-	vids, _ := filepath.Glob(p("dev/video*"))
+// cameras lists the V4L2 devices and libcamera's tools.
+func (c *checker) cameras() {
+	d, r, env := c.r.Detection, &c.r, c.env
+	vids, _ := filepath.Glob(c.path("dev/video*"))
 	sort.Strings(vids)
 	for _, v := range vids {
 		name := strings.TrimPrefix(v, strings.TrimSuffix(env.Root, "/"))
-		if b, err := os.ReadFile(p(filepath.Join("sys/class/video4linux", filepath.Base(v), "name"))); err == nil {
+		if b, err := os.ReadFile(c.path(filepath.Join("sys/class/video4linux", filepath.Base(v), "name"))); err == nil {
 			name += " (" + strings.TrimSpace(string(b)) + ")"
 		}
 		r.Cameras = append(r.Cameras, name)
 	}
 	var libcam string
-	for _, c := range []string{"rpicam-vid", "libcamera-vid"} {
-		if path, err := env.LookPath(c); err == nil {
+	for _, cmd := range []string{"rpicam-vid", "libcamera-vid"} {
+		if path, err := env.LookPath(cmd); err == nil {
 			libcam = path
 			break
 		}
@@ -207,24 +243,22 @@ func Run(ctx context.Context, env Env) Report {
 	}
 	switch {
 	case len(r.Cameras) > 0:
-		add("camera", OK, strings.Join(r.Cameras, ", "), "")
+		c.add("camera", OK, strings.Join(r.Cameras, ", "), "")
 	case d.Board.Camera == "libcamera":
-		add("camera", Warn, "no /dev/video* device and no rpicam-vid/libcamera-vid", "connect the camera ribbon, then: sudo apt install rpicam-apps; or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
+		c.add("camera", Warn, "no /dev/video* device and no rpicam-vid/libcamera-vid", "connect the camera ribbon, then: sudo apt install rpicam-apps; or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
 	default:
-		add("camera", Warn, "no /dev/video* device", "plug in a UVC webcam, or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
+		c.add("camera", Warn, "no /dev/video* device", "plug in a UVC webcam, or use --camera DIR (a folder of images) / --camera stdin:mjpeg")
 	}
 	if d.Board.Camera == "libcamera" && libcam == "" && len(vids) > 0 {
-		add("camera", Info, "Raspberry Pi CSI cameras need libcamera", "sudo apt install rpicam-apps")
+		c.add("camera", Info, "Raspberry Pi CSI cameras need libcamera", "sudo apt install rpicam-apps")
 	}
+}
 
-	// Libraries.
-	ld, _ := env.Ldconfig()
-	for _, lib := range []string{LibTFLite, LibORT, LibEdgeTPU, LibCUDART, LibNVInfer} {
-		r.Libraries[lib] = findLib(env, ld, lib)
-	}
-
-	// Accelerators.
-	usb, _ := filepath.Glob(p("sys/bus/usb/devices/*/idVendor"))
+// accelerators looks for Edge TPUs (USB, PCIe) and CUDA, and checks that
+// the libraries they need are there.
+func (c *checker) accelerators() {
+	d, r := c.r.Detection, &c.r
+	usb, _ := filepath.Glob(c.path("sys/bus/usb/devices/*/idVendor"))
 	for _, vf := range usb {
 		dir := filepath.Dir(vf)
 		v, _ := os.ReadFile(vf)
@@ -232,18 +266,18 @@ func Run(ctx context.Context, env Env) Report {
 		id := strings.TrimSpace(string(v)) + ":" + strings.TrimSpace(string(pr))
 		if desc, ok := edgeTPUUSB[id]; ok {
 			r.Accelerators = append(r.Accelerators, fmt.Sprintf("%s %s at usb %s", boards.AccelEdgeTPUUSB, id, filepath.Base(dir)))
-			add("edgetpu", OK, desc+" on USB "+filepath.Base(dir), "")
+			c.add("edgetpu", OK, desc+" on USB "+filepath.Base(dir), "")
 		}
 	}
-	if _, err := os.Stat(p("dev/apex_0")); err == nil {
+	if _, err := os.Stat(c.path("dev/apex_0")); err == nil {
 		r.Accelerators = append(r.Accelerators, boards.AccelEdgeTPUPCIe+" /dev/apex_0")
-		add("edgetpu", OK, "Edge TPU on PCIe (/dev/apex_0)", "")
+		c.add("edgetpu", OK, "Edge TPU on PCIe (/dev/apex_0)", "")
 	} else if d.Board.Name == "coral-devboard" {
-		add("edgetpu", Error, "Coral Dev Board without /dev/apex_0", "load the gasket/apex driver: sudo modprobe apex (Mendel ships it)")
+		c.add("edgetpu", Error, "Coral Dev Board without /dev/apex_0", "load the gasket/apex driver: sudo modprobe apex (Mendel ships it)")
 	}
 	hasTPU := len(r.Accelerators) > 0
 	if hasTPU && r.Libraries[LibEdgeTPU] == "" {
-		add("edgetpu", Error, "an Edge TPU is attached but "+LibEdgeTPU+" is missing",
+		c.add("edgetpu", Error, "an Edge TPU is attached but "+LibEdgeTPU+" is missing",
 			"add Coral's apt repository (packages.cloud.google.com/apt coral-edgetpu-stable) and: sudo apt install libedgetpu1-std")
 	}
 	if cu := r.Libraries[LibCUDART]; cu != "" {
@@ -252,50 +286,55 @@ func Run(ctx context.Context, env Env) Report {
 		if nv := r.Libraries[LibNVInfer]; nv != "" {
 			detail += ", TensorRT " + nv
 		}
-		add("cuda", OK, detail, "")
+		c.add("cuda", OK, detail, "")
 	} else if hasAccel(d.Board, boards.AccelCUDA) {
-		add("cuda", Warn, "board has an NVIDIA GPU but libcudart is not found", "install JetPack's CUDA runtime (sudo apt install nvidia-jetpack), or use the native CPU backend")
+		c.add("cuda", Warn, "board has an NVIDIA GPU but libcudart is not found", "install JetPack's CUDA runtime (sudo apt install nvidia-jetpack), or use the native CPU backend")
 	}
 	if len(r.Accelerators) == 0 && len(d.Board.Accels) == 0 {
-		add("accelerators", Info, "none found (Edge TPU USB/PCIe, CUDA); the CPU backends are used", "")
+		c.add("accelerators", Info, "none found (Edge TPU USB/PCIe, CUDA); the CPU backends are used", "")
 	}
+}
 
-	// Backends compiled in versus libraries present.
-	for _, be := range env.Backends {
+// backends checks that the library of every backend compiled into this
+// binary is found, and notes the missing libraries.
+func (c *checker) backends() {
+	r := &c.r
+	for _, be := range c.env.Backends {
 		switch be {
 		case "tflite":
 			if r.Libraries[LibTFLite] == "" {
-				add("backend tflite", Error, "this binary has the tflite backend but "+LibTFLite+" is not found (lib/ beside the binary, or the loader path)",
+				c.add("backend tflite", Error, "this binary has the tflite backend but "+LibTFLite+" is not found (lib/ beside the binary, or the loader path)",
 					"re-flash with edgecnn flash --backend tflite (it bundles the library in lib/), or use --backend native")
 			} else {
-				add("backend tflite", OK, r.Libraries[LibTFLite], "")
+				c.add("backend tflite", OK, r.Libraries[LibTFLite], "")
 			}
 		case "onnxruntime":
 			if r.Libraries[LibORT] == "" {
-				add("backend onnxruntime", Error, "this binary has the onnxruntime backend but libonnxruntime.so.1 is not found",
+				c.add("backend onnxruntime", Error, "this binary has the onnxruntime backend but libonnxruntime.so.1 is not found",
 					"re-flash with edgecnn flash --backend onnxruntime (it bundles the library in lib/), or set EDGECNN_ORT_LIB")
 			} else {
-				add("backend onnxruntime", OK, r.Libraries[LibORT], "")
+				c.add("backend onnxruntime", OK, r.Libraries[LibORT], "")
 			}
 		}
 	}
 	for _, lib := range []string{LibTFLite, LibORT, LibEdgeTPU} {
 		if r.Libraries[lib] == "" {
-			add("library", Info, lib+" not found", "")
+			c.add("library", Info, lib+" not found", "")
 		}
 	}
+}
 
-	// The service.
-	if _, err := os.Stat(p("etc/systemd/system/edgecnn.service")); err == nil {
+// service reports whether edgecnn.service is installed, and its release.
+func (c *checker) service() {
+	if _, err := os.Stat(c.path("etc/systemd/system/edgecnn.service")); err == nil {
 		detail := "edgecnn.service installed"
-		if t, err := os.Readlink(p("opt/edgecnn/current")); err == nil {
+		if t, err := os.Readlink(c.path("opt/edgecnn/current")); err == nil {
 			detail += ", current → " + t
 		}
-		add("service", OK, detail, "")
+		c.add("service", OK, detail, "")
 	} else {
-		add("service", Info, "edgecnn.service not installed", "from your computer: edgecnn flash --board "+d.Board.Name+" --host USER@THIS-BOARD")
+		c.add("service", Info, "edgecnn.service not installed", "from your computer: edgecnn flash --board "+c.r.Detection.Board.Name+" --host USER@THIS-BOARD")
 	}
-	return r
 }
 
 // x86Features are the amd64 CPU flags the engine's kernels use.

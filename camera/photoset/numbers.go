@@ -168,11 +168,23 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 	if k == SevenSegment {
 		return renderSevenSeg(w, h, rng)
 	}
-	n := 3 + rng.IntN(4)
+	// The steps draw from rng in this order; changing it changes every set.
 	var num Number
-	var ds []placed
-	x := 0.0
-	var cw, ch float64 = 0, 0
+	ds, cw, ch := layoutDigits(d, k, pick, rng, &num)
+	pl := placeNumber(k, w, h, cw, ch, rng, &num)
+	ink, boxes := rasterInk(ds, pl, w, h)
+	num.Boxes = boxes
+	refl := reflectance(k, ink, pl.win, w, rng)
+	b, err := shade(refl, w, h, k == Handwritten, rng)
+	num.JPEG = b
+	return num, err
+}
+
+// layoutDigits picks 3–6 digits and lays them out in a row in MNIST pixel
+// units (spacing, scale, touching and broken strokes by kind); cw×ch is
+// the row's extent.
+func layoutDigits(d *Digits, k Kind, pick func() int, rng *rand.Rand, num *Number) (ds []placed, cw, ch float64) {
+	n := 3 + rng.IntN(4)
 	touchAll := rng.Float64() < 0.1
 	for i := 0; i < n; i++ {
 		idx := pick()
@@ -207,7 +219,7 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 			pr := &ds[i-1]
 			q.ox = pr.ox + pr.bw*pr.s + touchOffset(pr, &q) + gap
 		}
-		x = q.ox + q.bw*q.s
+		x := q.ox + q.bw*q.s
 		if k == Handwritten && rng.Float64() < 0.15 {
 			q.broken = true
 			num.Broken = true
@@ -230,7 +242,23 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 	for i := range ds {
 		ds[i].oy -= minY
 	}
-	ch -= minY
+	return ds, cw, ch - minY
+}
+
+// numberPlacement is where the row of digits lands in the frame.
+type numberPlacement struct {
+	cw, ch      float64         // the row's extent in MNIST pixels
+	scale       float64         // frame pixels per MNIST pixel
+	nw, nh      float64         // the row's extent in frame pixels
+	angle, tilt float64         // rotation (radians) and perspective
+	cx, cy      float64         // centre in the frame
+	win         image.Rectangle // Odometer window (frame coordinates)
+}
+
+// placeNumber chooses the scale, rotation and position of the row in a
+// w×h frame (and an Odometer's window).
+func placeNumber(k Kind, w, h int, cw, ch float64, rng *rand.Rand, num *Number) numberPlacement {
+	pl := numberPlacement{cw: cw, ch: ch}
 	// Frame scale: the number's height and width in pixels.
 	fw, fh := float64(w), float64(h)
 	scale := fh * (0.18 + 0.3*rng.Float64()) / ch
@@ -239,10 +267,11 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 	}
 	scale = min(scale, 0.9*fw/cw)
 	nw, nh := cw*scale, ch*scale
-	angle := (rng.Float64()*2 - 1) * 5 * math.Pi / 180
-	tilt := (rng.Float64()*2 - 1) * 0.1
+	pl.scale, pl.nw, pl.nh = scale, nw, nh
+	pl.angle = (rng.Float64()*2 - 1) * 5 * math.Pi / 180
+	pl.tilt = (rng.Float64()*2 - 1) * 0.1
 	if k == Odometer { // the drums sit square in their window
-		angle, tilt = 0, 0
+		pl.angle, pl.tilt = 0, 0
 	}
 	var cx, cy, winPad float64
 	edge := k == Handwritten && rng.Float64() < 0.3
@@ -265,27 +294,33 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 		cx = nw/2 + 0.06*fw + (fw-nw-0.12*fw)*rng.Float64()
 		cy = nh/2 + 0.1*fh + (fh-nh-0.2*fh)*math.Max(0, rng.Float64())
 	}
+	pl.cx, pl.cy = cx, cy
 	// Odometer window around the digits (frame coordinates).
-	var win image.Rectangle
 	if k == Odometer {
-		win = image.Rect(int(cx-nw/2-winPad), int(cy-nh/2-winPad), int(cx+nw/2+winPad), int(cy+nh/2+winPad)).Intersect(image.Rect(0, 0, w, h))
+		win := image.Rect(int(cx-nw/2-winPad), int(cy-nh/2-winPad), int(cx+nw/2+winPad), int(cy+nh/2+winPad)).Intersect(image.Rect(0, 0, w, h))
 		if rng.Float64() < 0.3 { // a display filling most of the frame
 			m := int(0.03 * fh)
 			win = image.Rect(m, m, w-m, h-m)
 		}
 		num.Window = win
+		pl.win = win
 	}
-	sin, cos := math.Sin(-angle), math.Cos(-angle)
-	refl := make([]float64, w*h)
+	return pl
+}
+
+// rasterInk maps every frame pixel back onto the row of digits: the ink
+// coverage per pixel and, per digit, the box of its pixels over half ink.
+func rasterInk(ds []placed, pl numberPlacement, w, h int) ([]float64, []image.Rectangle) {
+	sin, cos := math.Sin(-pl.angle), math.Cos(-pl.angle)
 	ink := make([]float64, w*h)
 	boxes := make([]image.Rectangle, len(ds))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			fx, fy := float64(x)+0.5-cx, float64(y)+0.5-cy
-			kk := 1 + tilt*fy/math.Max(nh, 1)
+			fx, fy := float64(x)+0.5-pl.cx, float64(y)+0.5-pl.cy
+			kk := 1 + pl.tilt*fy/math.Max(pl.nh, 1)
 			fx, fy = fx*kk, fy*kk
 			rx, ry := fx*cos-fy*sin, fx*sin+fy*cos
-			mx, my := rx/scale+cw/2, ry/scale+ch/2
+			mx, my := rx/pl.scale+pl.cw/2, ry/pl.scale+pl.ch/2
 			var a float64
 			for j := range ds {
 				if v := ds[j].ink(mx, my); v > 0 {
@@ -298,8 +333,12 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 			ink[y*w+x] = a
 		}
 	}
-	num.Boxes = boxes
-	// Reflectance: paper (or panel) with the window and the ink.
+	return ink, boxes
+}
+
+// reflectance is the paper (or panel, with its window) with the ink.
+func reflectance(k Kind, ink []float64, win image.Rectangle, w int, rng *rand.Rand) []float64 {
+	refl := make([]float64, len(ink))
 	inkR := 0.08 + 0.25*rng.Float64()
 	panel := 0.55 + 0.4*rng.Float64()
 	winR := 0.04 + 0.08*rng.Float64()
@@ -315,9 +354,7 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 			refl[i] = 1*(1-a) + inkR*a
 		}
 	}
-	b, err := shade(refl, w, h, k == Handwritten, rng)
-	num.JPEG = b
-	return num, err
+	return refl
 }
 
 // shade photographs a reflectance map: lighting gradient, vignette, a

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/agnivade/levenshtein"
@@ -12,11 +11,25 @@ import (
 // version is stamped at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-// commands is the registry of subcommands: each noun lives in its own file
-// and registers itself in init(), so main never changes when one is added.
-var commands []*cli.Command
-
-func register(c *cli.Command) { commands = append(commands, c) }
+// commands lists every subcommand, in --help order. Each is a thin adapter
+// over one package function; host-only commands are nil in board builds
+// (board.go).
+func commands() []*cli.Command {
+	all := []*cli.Command{
+		benchCommand(), boardsCommand(), buildCommand(), bundleCommand(), dataCommand(), doctorCommand(),
+		evalCommand(), exportCommand(), flashCommand(), healthcheckCommand(), inspectCommand(),
+		photosetCommand(), predictCommand(), pullCommand(), quantizeCommand(), runCommand(),
+		statusCommand(), trainCommand(), versionCommand(),
+	}
+	cmds := all[:0]
+	for _, c := range all {
+		if c != nil {
+			withExamples(c)
+			cmds = append(cmds, c)
+		}
+	}
+	return cmds
+}
 
 // exitUsage is the exit code of a command line that names no command.
 const exitUsage = 2
@@ -71,11 +84,7 @@ func withExamples(c *cli.Command) {
 }
 
 func newApp() *cli.App {
-	cmds := append([]*cli.Command(nil), commands...)
-	for _, c := range cmds {
-		withExamples(c)
-	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	cmds := commands()
 	return &cli.App{
 		Name:                 "edgecnn",
 		Usage:                "train, quantize, export and deploy a digit CNN to edge boards",

@@ -1,21 +1,19 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func boardsCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "boards",
 		Usage:     "list the supported boards (the table that drives build and flash)",
 		ArgsUsage: " ",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the table as JSON"}},
+		Flags:     []cli.Flag{jsonFlag("print the table as JSON")},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fmt.Errorf("boards: unexpected argument %q (did you mean: edgecnn boards show %s?)", c.Args().First(), c.Args().First())
@@ -30,7 +28,7 @@ func init() {
 			Name:      "show",
 			Usage:     "show everything the table knows about one board",
 			ArgsUsage: "NAME",
-			Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print as JSON"}},
+			Flags:     []cli.Flag{jsonFlag("print as JSON")},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
 					return fmt.Errorf("boards show: want one board name; known boards: %s", strings.Join(boards.Names(), ", "))
@@ -46,11 +44,5 @@ func init() {
 				return nil
 			},
 		}},
-	})
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	}
 }

@@ -22,7 +22,7 @@ func FuzzConfigFile(f *testing.F) {
 	f.Add([]byte(`[1, 2]`))
 	f.Add([]byte(`{"loop": true, "size": "640x480", "http-allow-host": "cam.local"}`))
 	var run *cli.Command
-	for _, c := range commands {
+	for _, c := range commands() {
 		if c.Name == "run" {
 			run = c
 		}

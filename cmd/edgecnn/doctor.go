@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/edgecnn/edgecnn/boards/doctor"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -13,14 +12,14 @@ import (
 // doctorWarnExit is doctor's exit code when there are warnings only.
 const doctorWarnExit = 3
 
-func init() {
-	register(&cli.Command{
+func doctorCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "doctor",
 		Usage: "on the board: detect board, cameras, accelerators and runtime libraries, and say what to fix",
 		Description: "Exit codes: 0 all good, 1 problems that stop the recognizer, 3 warnings only.\n\nEXAMPLES:\n" +
 			"   edgecnn doctor\n   edgecnn doctor --json\n   edgecnn doctor --root /media/$USER/rootfs   # an SD card's root filesystem",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+			jsonFlag("print the report as JSON"),
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "inspect the system mounted here (e.g. an SD card's rootfs) instead of this one"},
 		},
 		Action: func(c *cli.Context) error {
@@ -35,34 +34,15 @@ func init() {
 					return err
 				}
 			} else {
-				w := c.App.Writer
-				for _, ch := range r.Checks {
-					mark := map[doctor.Status]string{doctor.OK: "ok  ", doctor.Info: "info", doctor.Warn: "WARN", doctor.Error: "FAIL"}[ch.Status]
-					fmt.Fprintf(w, "[%s] %-20s %s\n", mark, ch.Name, ch.Detail)
-					if ch.Fix != "" && ch.Status != doctor.OK {
-						fmt.Fprintf(w, "       %-20s fix: %s\n", "", ch.Fix)
-					}
-				}
+				r.WriteText(c.App.Writer)
 			}
-			if r.Worst() == doctor.Error {
-				var bad []string
-				for _, ch := range r.Checks {
-					if ch.Status == doctor.Error {
-						bad = append(bad, ch.Name)
-					}
-				}
-				return fmt.Errorf("doctor: %d problem(s) to fix: %s", len(bad), strings.Join(bad, ", "))
-			}
-			if r.Worst() == doctor.Warn {
-				var warn []string
-				for _, ch := range r.Checks {
-					if ch.Status == doctor.Warn {
-						warn = append(warn, ch.Name)
-					}
-				}
-				return cli.Exit(fmt.Sprintf("doctor: %d warning(s): %s (exit code %d)", len(warn), strings.Join(warn, ", "), doctorWarnExit), doctorWarnExit)
+			switch r.Worst() {
+			case doctor.Error:
+				return fmt.Errorf("doctor: %s", r.Summary())
+			case doctor.Warn:
+				return cli.Exit(fmt.Sprintf("doctor: %s (exit code %d)", r.Summary(), doctorWarnExit), doctorWarnExit)
 			}
 			return nil
 		},
-	})
+	}
 }

@@ -4,105 +4,78 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
+	"github.com/edgecnn/edgecnn/agent"
+	"github.com/edgecnn/edgecnn/internal/cliflags"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/inspect"
+	"github.com/edgecnn/edgecnn/runtime"
 	"github.com/edgecnn/edgecnn/train"
 	"github.com/edgecnn/edgecnn/train/data"
 	"github.com/urfave/cli/v2"
 )
 
-// evalHook lets other model formats (e.g. .tflite, .onnx) plug into
-// `edgecnn eval`: when set and the file is not an edgecnn checkpoint, it is
-// called with the path and the test set. It returns (nil, nil) if it does
-// not recognise the file either.
-var evalHook func(c *cli.Context, path string, test *data.Set) (*train.Evaluation, error)
-
-func init() {
-	register(&cli.Command{
+func evalCommand() *cli.Command {
+	var o struct {
+		Model string `flag:"model" default:"models/mnist.ckpt" usage:"checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"`
+		data.SourceFlags
+		JSON bool `flag:"json" usage:"print the result as one JSON object"`
+		agent.EngineSettings
+	}
+	return &cli.Command{
 		Name:  "eval",
 		Usage: "evaluate a model on the MNIST test set or image folders: accuracy, per-class accuracy, confusion matrix",
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Value: "models/mnist.ckpt", Usage: "checkpoint, .tflite or .onnx file to evaluate (files run through --backend)"},
-			dataFlags("evaluation data (MNIST: its test split; an image folder: all its images)")[0],
-			threadsFlag(),
-			&cli.BoolFlag{Name: "json", Usage: "print the result as one JSON object"},
-		}, engineFlags()...),
-		Action: func(c *cli.Context) error {
-			srcs, _, err := openSources(c, data.OpenOptions{TestOnly: true}, c.App.ErrWriter)
+		Flags: cliflags.Flags(&o, cliflags.With(threadsFlag()),
+			cliflags.Prefix("data", "evaluation data (MNIST: its test split; an image folder: all its images)")),
+		Action: cliflags.Action(&o, func(c *cli.Context) error {
+			opt := data.OpenOptions{TestOnly: true, Options: data.Options{Threads: loadThreads(o.Threads)}}
+			srcs, _, err := data.OpenMixed(c.Context, o.Data, "", opt, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
-			path := c.String("model")
-			enc := json.NewEncoder(c.App.Writer)
+			w := c.App.Writer
 			for i, src := range srcs {
-				ev, err := evalFile(c, path, src.EvalSet())
+				ev, err := train.EvaluateFile(c.Context, o.Model, src.EvalSet(), o.Threads, o.EngineSettings.Open)
 				if err != nil {
-					return fmt.Errorf("eval: %s on %s: %w", path, src.Info.Path, err)
+					return fmt.Errorf("eval: %s on %s: %w", o.Model, src.Info.Path, err)
 				}
-				if c.Bool("json") {
-					if err := enc.Encode(struct {
+				if o.JSON {
+					if err := json.NewEncoder(w).Encode(struct {
 						Model  string `json:"model"`
 						Source string `json:"source"`
 						*train.Evaluation
-					}{path, src.Info.Path, ev}); err != nil {
+					}{o.Model, src.Info.Path, ev}); err != nil {
 						return err
 					}
 					continue
 				}
 				if i > 0 {
-					fmt.Fprintln(c.App.Writer)
+					fmt.Fprintln(w)
 				}
 				if len(srcs) > 1 || src.Info.Kind != data.KindMNIST {
-					fmt.Fprintf(c.App.Writer, "data: %s (%s, %d images, sha256 %.12s)\n", src.Info.Path, src.Info.Kind, src.EvalSet().N, src.Info.SHA256)
+					fmt.Fprintf(w, "data: %s (%s, %d images, sha256 %.12s)\n", src.Info.Path, src.Info.Kind, src.EvalSet().N, src.Info.SHA256)
 				}
-				ev.WriteText(c.App.Writer, path)
+				ev.WriteText(w, o.Model)
 			}
-			if !c.Bool("json") {
-				if ck, err := model.ReadCheckpointFile(path); err == nil {
-					printLineage(c.App.Writer, ck)
-				}
+			if o.JSON {
+				return nil
+			}
+			if ck, err := model.ReadCheckpointFile(o.Model); err == nil && (ck.Init != nil || len(ck.DataSources) > 0) {
+				fmt.Fprintln(w)
+				inspect.WriteLineage(w, ck.DataSources, ck.Init)
 			}
 			return nil
-		},
-	})
+		}),
+	}
 }
 
-// evalFile evaluates a checkpoint, or hands other formats to evalHook.
-func evalFile(c *cli.Context, path string, test *data.Set) (*train.Evaluation, error) {
-	ck, err := model.ReadCheckpointFile(path)
-	if err == nil {
-		return evalCheckpoint(c, ck, test)
-	}
-	if (errors.Is(err, model.ErrCorrupt) || errors.Is(err, model.ErrNotCheckpoint)) && evalHook != nil {
-		ev, herr := evalHook(c, path, test)
-		if herr != nil || ev != nil {
-			return ev, herr
-		}
-	}
-	return nil, err
-}
-
-// evalCheckpoint evaluates a float checkpoint with the trainer's fast
-// inference path.
-func evalCheckpoint(c *cli.Context, ck *model.Checkpoint, test *data.Set) (*train.Evaluation, error) {
-	if err := ck.Model.CheckFinite(); err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
-	n, err := threads(c)
+// loadThreads is --threads for decoding and preprocessing image folders
+// (an out-of-range value counts as one: the command reports it).
+func loadThreads(n int) int {
+	n, err := runtime.Threads(n)
 	if err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
+		return 1
 	}
-	return train.EvaluateSet(c.Context, ck.Model, test, n)
-}
-
-// printLineage prints what a checkpoint records of its training data.
-func printLineage(w io.Writer, ck *model.Checkpoint) {
-	if ck.Init != nil || len(ck.DataSources) > 0 {
-		fmt.Fprintln(w)
-		inspect.WriteLineage(w, ck.DataSources, ck.Init)
-	}
+	return n
 }

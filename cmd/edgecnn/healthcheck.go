@@ -2,11 +2,17 @@ package main
 
 import (
 	"github.com/edgecnn/edgecnn/deploy/healthgate"
+	"github.com/edgecnn/edgecnn/internal/cliflags"
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func healthcheckCommand() *cli.Command {
+	var o struct {
+		URL string `flag:"url" default:"http://127.0.0.1:8080/healthz" usage:"health URL (http or https)"`
+		healthgate.Options
+	}
+	o.Timeout = healthgate.DefaultTimeout
+	return &cli.Command{
 		Name:  "healthcheck",
 		Usage: "wait until the agent's /healthz answers 2xx (the deployed unit's ExecStartPost= health gate)",
 		Description: `Fetches --url until it answers 2xx; exits non-zero when --timeout passes first. The unit
@@ -15,12 +21,9 @@ a failed start, and after StartLimitBurst= of them the board rolls back to the l
 
 EXAMPLES:
    edgecnn healthcheck --url http://127.0.0.1:8080/healthz --timeout 30s`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "url", Value: "http://127.0.0.1:8080/healthz", Usage: "health URL (http or https)"},
-			&cli.DurationFlag{Name: "timeout", Value: healthgate.DefaultTimeout, Usage: "how long to wait for a 2xx answer"},
-		},
-		Action: func(c *cli.Context) error {
-			return healthgate.Wait(c.Context, c.String("url"), healthgate.Options{Timeout: c.Duration("timeout")})
-		},
-	})
+		Flags: cliflags.Flags(&o),
+		Action: cliflags.Action(&o, func(c *cli.Context) error {
+			return healthgate.Wait(c.Context, o.URL, o.Options)
+		}),
+	}
 }

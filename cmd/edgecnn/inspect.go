@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -11,8 +10,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func inspectCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "inspect",
 		Usage:     "show the ops, tensors, shapes, quantization, metadata and size of a .tflite or .onnx model, or a checkpoint's header",
 		ArgsUsage: "FILE",
@@ -21,10 +20,10 @@ func init() {
 			"   edgecnn inspect --json out/demo/model.onnx\n" +
 			"   edgecnn inspect models/mnist.ckpt",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			jsonFlag("print JSON"),
 		},
 		Action: inspectAction,
-	})
+	}
 }
 
 func inspectAction(c *cli.Context) error {
@@ -36,9 +35,7 @@ func inspectAction(c *cli.Context) error {
 		return fmt.Errorf("inspect: %w", err)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return writeJSON(c.App.Writer, report)
 	}
 	return report.WriteText(c.App.Writer)
 }

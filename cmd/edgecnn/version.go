@@ -8,13 +8,13 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	register(&cli.Command{
+func versionCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "version",
 		Usage: "print version, platform and compiled-in backends",
 		Action: func(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "edgecnn %s %s/%s backends=%v\n", version, goruntime.GOOS, goruntime.GOARCH, runtime.Backends())
 			return nil
 		},
-	})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/edgecnn/edgecnn/agent"
 	"image"
 	"net"
 	"os"
@@ -96,7 +97,7 @@ func TestPredictCommand(t *testing.T) {
 		t.Fatalf("only %d of 5 right:\n%s", right, out)
 	}
 	out, _, err = cameraCLI(t, "predict", "--json", "--model", mp, ps[0])
-	var pl predictLine
+	var pl agent.PredictLine
 	if err != nil || json.Unmarshal([]byte(out), &pl) != nil || pl.File != ps[0] || len(pl.Digits) != 1 || pl.Digits[0].BoxXYWH[2] <= 0 {
 		t.Fatalf("--json: %v %q", err, out)
 	}

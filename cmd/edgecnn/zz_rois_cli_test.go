@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/edgecnn/edgecnn/agent"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestPredictRois(t *testing.T) {
 	}
 	good := write("good.json", `[{"x":0,"y":0,"w":320,"h":240,"name":"all"},{"x":0,"y":0,"w":8,"h":8,"name":"corner"}]`)
 	out, _, err := cameraCLI(t, "predict", "--json", "--model", mp, "--rois", good, photo)
-	var pl predictLine
+	var pl agent.PredictLine
 	if err != nil || json.Unmarshal([]byte(out), &pl) != nil {
 		t.Fatalf("--rois: %v %q", err, out)
 	}

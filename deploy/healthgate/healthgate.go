@@ -25,7 +25,8 @@ const DefaultTimeout = 30 * time.Second
 type Options struct {
 	// Timeout bounds the whole wait (default 30s); Interval is the pause
 	// between tries (default 500ms).
-	Timeout, Interval time.Duration
+	Timeout  time.Duration `flag:"timeout" usage:"how long to wait for a 2xx answer"`
+	Interval time.Duration
 	// Client does the requests (nil: a client with a 5 s timeout per try
 	// that uses no proxy from the environment).
 	Client *http.Client

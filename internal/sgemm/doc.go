@@ -47,8 +47,12 @@
 // PackB packs a constant right-hand matrix (layer weights) once;
 // Context.GemmPacked then packs only A, computes any range of 16-column
 // panels (so callers can split columns between goroutines) on the calling
-// goroutine, and allocates nothing. With AVX-512 it runs a 6×32 kernel on
-// pairs of panels (kernel6x32Asm) and, for a single row (batch-1 fully
+// goroutine, and allocates nothing. With AVX-512 it runs a 12×32 kernel on
+// pairs of panels (kernel12x32Asm: two A micro-panels share every B row
+// loaded; kernel12x32StridedAsm reads those twelve rows of A in place, so
+// when the column range is whole panel pairs only a block's last rows are
+// packed), a 6×32 kernel (kernel6x32Asm) on a remaining A micro-panel
+// and, for a single row (batch-1 fully
 // connected layers), a one-row kernel over eight panels (kernel1x128Asm);
 // with AVX2 the 6×16 kernel and a one-row kernel over four panels
 // (kernel1x64Asm). Every one of them computes each element as one FMA chain
@@ -56,9 +60,18 @@
 // kernel: a row's result does not depend on how many rows are multiplied
 // with it (tests compare them bit for bit).
 //
-// Everywhere else (arm64, 32-bit arm, CPUs without AVX2/FMA, or the noasm
-// build tag) the pure-Go micro-kernel runs; it computes the 6×16 tile in
-// 2×4 register sub-blocks. On arm64 the compiler fuses x*y+z into FMADD, on
-// amd64 it does not, so the two paths agree to rounding, not bit for bit;
-// each path on its own is deterministic.
+// On arm64 the 6×16 micro-kernel is NEON (kernel_arm64.s, written by
+// gen_arm64.go: FMLA by element into 24 accumulator registers, emitted as
+// WORD encodings because the Go assembler lacks that form; `make
+// check-sgemm-gen` fails when the file is stale). Packing and the one-row
+// kernels stay in Go there. The Go compiler fuses x*y+z into FMADD on
+// arm64, so kernel6x16Go is one FMA chain per element like FMLA, and the
+// NEON kernel equals it bit for bit (TestKernelTwins asserts this under
+// qemu-aarch64 as a Cortex-A72 and as `max`).
+//
+// Everywhere else (32-bit arm, CPUs without AVX2/FMA, or the noasm build
+// tag) the pure-Go micro-kernel runs; it computes the 6×16 tile in 2×4
+// register sub-blocks. On amd64 the compiler does not fuse x*y+z, so the
+// Go and assembly paths agree to rounding, not bit for bit; each path on
+// its own is deterministic.
 package sgemm

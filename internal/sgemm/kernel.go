@@ -7,7 +7,7 @@ func kernel(useAsm bool, kcb int, a, b, c []float32, ldc int, accumulate bool) {
 	_ = a[mr*kcb-1]
 	_ = b[nr*kcb-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	if useAsm && hasAsm {
+	if useAsm && hasKernelAsm {
 		kernelAsm(kcb, &a[0], &b[0], &c[0], ldc, accumulate)
 		return
 	}

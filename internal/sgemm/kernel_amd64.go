@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // hasAsm reports whether the AVX2+FMA micro-kernel can run on this CPU.
 var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasKernelAsm reports whether kernelAsm (the 6×16 micro-kernel) can run.
+var hasKernelAsm = hasAsm
+
 // kernelAsm is the AVX2+FMA twin of kernel6x16Go (see its doc comment for
 // the reference loop): a points to the packed 6×kc A micro-panel, b to the
 // packed kc×16 B micro-panel, c to the 6×16 tile with row stride ldc
@@ -69,3 +72,19 @@ func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
 //
 //go:noescape
 func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool)
+
+// kernel12x32Asm is the AVX-512 twin of two kernel6x32Asm calls on the
+// consecutive 6-row A micro-panels at a (rows 0-5 and 6-11) into the 12×32
+// tile at c; kc ≥ 1, all bounds checked by the caller. It equals them bit
+// for bit.
+//
+//go:noescape
+func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel12x32StridedAsm is kernel12x32Asm with A read in place: row i < 12
+// is a[i·lda : i·lda+kc] instead of a packed micro-panel; kc ≥ 1, all
+// bounds checked by the caller. It equals kernel12x32Asm on the packed
+// rows bit for bit.
+//
+//go:noescape
+func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc int, accumulate bool)

@@ -2,14 +2,10 @@
 
 package sgemm
 
-// hasAsm reports whether an assembly micro-kernel is available: never in
-// this build (not amd64, or the noasm tag).
+// hasAsm reports whether the amd64 assembly (kernels and packing) is
+// available: never in this build (not amd64, or the noasm tag). arm64 has
+// its own NEON micro-kernel (hasKernelAsm, kernel_arm64.go).
 const hasAsm = false
-
-// kernelAsm is never called when hasAsm is false.
-func kernelAsm(kc int, a, b, c *float32, ldc int, accumulate bool) {
-	panic("sgemm: no assembly micro-kernel in this build")
-}
 
 func packRows6Asm(kc int, src *float32, ld int, dst *float32) {
 	panic("sgemm: no assembly packing in this build")
@@ -42,5 +38,13 @@ func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {
 }
 
 func kernel1x128Asm(kc int, a, b, c *float32, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc int, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }

@@ -10,6 +10,10 @@ package sgemm
 // pa as consecutive mr-row micro-panels: element (ic+ir+r, pc+p) goes to
 // pa[ir·kcb + p·mr + r]. Rows past mcb are zero.
 func packA(g *args, pa []float32, ic, mcb, pc, kcb int) {
+	if g.patchA != nil {
+		g.patchA.packA(g.asm, pa, ic, mcb, pc, kcb)
+		return
+	}
 	a, lda, alpha := g.a, g.lda, g.alpha
 	full := mcb / mr * mr
 	if full < mcb {
@@ -56,6 +60,10 @@ func packA(g *args, pa []float32, ic, mcb, pc, kcb int) {
 // as consecutive nr-column micro-panels: element (pc+p, jc+jr+j) goes to
 // pb[jr·kcb + p·nr + j]. Columns past ncb are zero.
 func packB(g *args, pb []float32, pc, kcb, jc, ncb int) {
+	if g.patchB != nil {
+		g.patchB.packB(pb, pc, kcb, jc, ncb)
+		return
+	}
 	b, ldb := g.b, g.ldb
 	full := ncb / nr * nr
 	if full < ncb {

@@ -103,16 +103,28 @@ func (c *Context) GemmPacked(m int, a []float32, lda int, b *PackedB, j0, j1 int
 			}
 			mcp := (mcb + mr - 1) / mr * mr
 			w.pa = grow(w.pa, mcp*kcb)
-			packA(g, w.pa, ic, mcb, pc, kcb)
-			w.macroPacked(g, c.asm && c.avx512 && hasAVX512, panels[j0*kcb:], kcb, ic, mcb, j0, j1-j0, accumulate)
+			wide := c.asm && c.avx512 && hasAVX512
+			direct := 0 // rows the 12×32 kernel reads in place
+			if wide && (j1-j0)%(2*nr) == 0 {
+				direct = mcb / (2 * mr) * (2 * mr)
+			}
+			if direct < mcb {
+				packA(g, w.pa[direct*kcb:], ic+direct, mcb-direct, pc, kcb)
+			}
+			w.macroPacked(g, wide, panels[j0*kcb:], kcb, pc, ic, mcb, j0, j1-j0, direct, accumulate)
 		}
 	}
 }
 
 // macroPacked is macro on the pre-packed panels pb (column jc first): with
-// wide, pairs of whole panels run the AVX-512 6×32 kernel, which gives the
-// same bits as the 6×16 kernels.
-func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, jc, ncb int, accumulate bool) {
+// wide, pairs of whole panels run the AVX-512 12×32 kernel on pairs of
+// whole A micro-panels and the 6×32 kernel on a remaining one, which give
+// the same bits as the 6×16 kernels.
+//
+// The first direct rows of the block (a multiple of 12, only when every
+// column pair is whole) are not packed: the strided 12×32 kernel reads
+// depths [pc, pc+kcb) of them from A in place.
+func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, pc, ic, mcb, jc, ncb, direct int, accumulate bool) {
 	c, ldc := g.c, g.ldc
 	step := nr
 	for jr := 0; jr < ncb; jr += step {
@@ -125,6 +137,22 @@ func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, ic, mcb, 
 			mm := min(mr, mcb-ir)
 			ap := w.pa[ir*kcb : (ir+mr)*kcb]
 			off := (ic+ir)*ldc + jc + jr
+			if two && ir+2*mr <= mcb {
+				// Twelve rows: two A micro-panels share each B row.
+				b0 := pb[jr*kcb : (jr+nr)*kcb]
+				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
+				cc := c[off : off+(2*mr-1)*ldc+2*nr]
+				if ir+2*mr <= direct {
+					r0 := (ic+ir)*g.lda + pc
+					ar := g.a[r0 : r0+(2*mr-1)*g.lda+kcb]
+					kernel12x32StridedAsm(kcb, &ar[0], g.lda, &b0[0], &b1[0], &cc[0], ldc, accumulate)
+				} else {
+					ap := w.pa[ir*kcb : (ir+2*mr)*kcb]
+					kernel12x32Asm(kcb, &ap[0], &b0[0], &b1[0], &cc[0], ldc, accumulate)
+				}
+				ir += mr
+				continue
+			}
 			if two && mm == mr {
 				b0 := pb[jr*kcb : (jr+nr)*kcb]
 				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]

@@ -184,3 +184,80 @@ func TestKernel6x32(t *testing.T) {
 		}
 	}
 }
+
+// TestKernel12x32 checks the AVX-512 12-row kernel against two 6×32 calls
+// on its two A micro-panels, bit for bit, with guard cells around the tile.
+func TestKernel12x32(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(12, 32))
+	for _, kcb := range []int{1, 2, 3, 7, 9, 144, 256} {
+		for _, ldc := range []int{2 * nr, 2*nr + 5, 3*nr + 1} {
+			for _, acc := range []bool{false, true} {
+				a, b0, b1 := randSlice(r, 2*mr*kcb), randSlice(r, nr*kcb), randSlice(r, nr*kcb)
+				n := (2*mr-1)*ldc + 2*nr
+				base := randSlice(r, n+2*pad)
+				for i := range base[:pad] {
+					base[i], base[len(base)-1-i] = guard, guard
+				}
+				for i := 0; i < n; i++ {
+					if i%ldc >= 2*nr {
+						base[pad+i] = guard
+					}
+				}
+				got := append([]float32(nil), base...)
+				want := append([]float32(nil), base...)
+				kernel12x32Asm(kcb, &a[0], &b0[0], &b1[0], &got[pad], ldc, acc)
+				kernel6x32Asm(kcb, &a[0], &b0[0], &b1[0], &want[pad], ldc, acc)
+				kernel6x32Asm(kcb, &a[mr*kcb], &b0[0], &b1[0], &want[pad+mr*ldc], ldc, acc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, want %v", kcb, ldc, acc, i-pad, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestKernel12x32Strided checks the in-place-A 12×32 kernel against the
+// packed one on the same rows (packed with packRows6Go), bit for bit, for
+// odd depths and row strides, with guard cells around the tile.
+func TestKernel12x32Strided(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU or build")
+	}
+	r := rand.New(rand.NewPCG(12, 33))
+	for _, kcb := range []int{1, 2, 3, 7, 9, 144, 256} {
+		for _, lda := range []int{kcb, kcb + 1, kcb + 17} {
+			for _, acc := range []bool{false, true} {
+				a := randSlice(r, 11*lda+kcb)
+				pa := make([]float32, 2*mr*kcb)
+				packRows6Go(kcb, a, lda, pa)
+				packRows6Go(kcb, a[mr*lda:], lda, pa[mr*kcb:])
+				b0, b1 := randSlice(r, nr*kcb), randSlice(r, nr*kcb)
+				ldc := 2*nr + r.IntN(9)
+				n := (2*mr-1)*ldc + 2*nr
+				base := randSlice(r, n+2*pad)
+				for i := range base[:pad] {
+					base[i], base[len(base)-1-i] = guard, guard
+				}
+				for i := 0; i < n; i++ {
+					if i%ldc >= 2*nr {
+						base[pad+i] = guard
+					}
+				}
+				got := append([]float32(nil), base...)
+				want := append([]float32(nil), base...)
+				kernel12x32StridedAsm(kcb, &a[0], lda, &b0[0], &b1[0], &got[pad], ldc, acc)
+				kernel12x32Asm(kcb, &pa[0], &b0[0], &b1[0], &want[pad], ldc, acc)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d lda=%d ldc=%d acc=%v: c[%d] = %v, want %v", kcb, lda, ldc, acc, i-pad, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

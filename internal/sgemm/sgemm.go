@@ -32,7 +32,8 @@ type Context struct {
 	ws      []*workspace
 	pool    *pool
 	jobs    []job
-	g       args // the current call, kept here so that it does not escape
+	g       args    // the current call, kept here so that it does not escape
+	patch   Patches // the patch matrix of a GemmPatches call
 }
 
 // workspace is one thread's packing buffers.
@@ -58,6 +59,9 @@ type args struct {
 	// trans flags above are already swapped) and writes it transposed into
 	// c, so that a thin C (n < 16) uses the 6-row side of the micro-tile.
 	transC bool
+	// patchA, patchB: op(A) or op(B) is this patch matrix (GemmPatchesA,
+	// GemmPatchesB) instead of a, b.
+	patchA, patchB *Patches
 }
 
 // job is one thread's share of a call: the rectangle [i0,i1)×[j0,j1) of C.
@@ -81,7 +85,7 @@ func New(threads int) *Context {
 	if threads < 1 {
 		threads = 1
 	}
-	c := &Context{threads: threads, asm: hasAsm, avx512: hasAVX512}
+	c := &Context{threads: threads, asm: hasAsm || hasKernelAsm, avx512: hasAVX512}
 	c.ws = make([]*workspace, threads)
 	for i := range c.ws {
 		c.ws[i] = &workspace{}
@@ -122,13 +126,18 @@ func (c *Context) Gemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		scaleC(cm, ldc, 0, m, 0, n, beta)
 		return
 	}
-	c.g = args{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cm, ldc, c.asm, false}
+	c.g = args{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cm, ldc, c.asm, false, nil, nil}
 	defer func() { c.g = args{} }() // drop references to the caller's slices
-	g := &c.g
 	if swapPays(m, n, k) {
-		c.g = args{!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, cm, ldc, c.asm, true}
+		c.g = args{!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, cm, ldc, c.asm, true, nil, nil}
 		m, n = n, m
 	}
+	c.dispatch(m, n, k)
+}
+
+// dispatch runs the call in c.g (m×n C, depth k) on the Context's threads.
+func (c *Context) dispatch(m, n, k int) {
+	g := &c.g
 
 	t := c.threads
 	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {

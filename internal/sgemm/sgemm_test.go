@@ -329,8 +329,12 @@ func TestBadArgsPanic(t *testing.T) {
 }
 
 // TestKernelTwins compares the selected micro-kernel with kernel6x16Go on
-// random panels of many depths, both store modes and padded strides.
+// random panels of many depths, both store modes and padded strides. On
+// arm64 the NEON kernel must equal the Go twin bit for bit (the compiler
+// fuses the twin's multiply-adds there, as FMLA does).
 func TestKernelTwins(t *testing.T) {
+	exact := runtime.GOARCH == "arm64" && hasKernelAsm
+	t.Logf("assembly micro-kernel: %v, bit-exact check: %v", hasKernelAsm, exact)
 	r := rand.New(rand.NewPCG(5, 5))
 	for _, kcb := range []int{1, 2, 3, 4, 5, 8, 9, 31, 64, 255, 256} {
 		for _, ldc := range []int{nr, nr + 3, 40} {
@@ -348,6 +352,9 @@ func TestKernelTwins(t *testing.T) {
 				kernel(true, kcb, a, b, got[pad:len(got)-pad], ldc, acc)
 				kernel6x16Go(kcb, a, b, want[pad:len(want)-pad], ldc, acc)
 				for i := range got {
+					if exact && math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, Go twin %v (not bit-identical)", kcb, ldc, acc, i-pad, got[i], want[i])
+					}
 					if math.Abs(float64(got[i]-want[i])) > tol(kcb)*(1+math.Abs(float64(want[i]))) {
 						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, want %v", kcb, ldc, acc, i-pad, got[i], want[i])
 					}

@@ -23,21 +23,25 @@ import (
 )
 
 // Request is one export. Errors name the flags of `edgecnn export`.
+//
+// The tags declare edgecnn export's flags (package cliflags).
 type Request struct {
-	Model       string // float checkpoint
-	Out         string // file to write (atomically)
-	Format      string // tflite or onnx ("": from Out's extension)
-	Target      string // "" or edgetpu
-	Int8        bool
-	IO          string // int8 model input/output type ("": int8; uint8 for edgetpu)
-	Softmax     bool
-	StaticBatch bool
-	Data        string // MNIST folder for --int8 calibration
-	Calib, Val  int
-	Method      string
+	Model  string `flag:"model" default:"models/mnist.ckpt" usage:"float checkpoint to export"`
+	Format string `flag:"format" usage:"tflite or onnx (default: from the --out extension)"`
+	Out    string `flag:"out" required:"true" usage:"file to write (atomically)"`
+	Int8   bool   `flag:"int8" usage:"quantize to full-integer int8"`
+	Target string `flag:"target" usage:"edgetpu: int8, integer IO, static shapes, then edgetpu_compiler"`
+	// IO is the int8 model's input/output type ("": int8; uint8 for
+	// edgetpu).
+	IO          string `flag:"io" usage:"int8 model input/output type: int8, uint8 or float (default int8; uint8 for edgetpu)"`
+	Softmax     bool   `flag:"softmax" usage:"end with SOFTMAX (probabilities) instead of logits"`
+	StaticBatch bool   `flag:"static-batch" usage:"fix the batch to 1 (default: dynamic batch)"`
+	// Data is the MNIST folder for --int8 calibration.
+	Data string `flag:"data" default:"data/mnist" usage:"MNIST folder for --int8 calibration"`
+	quantize.CalibFlags
 	// Threads is --threads as given: goroutines of the quantizer (0: one
 	// per CPU core) and of the reject-class negatives (0: one).
-	Threads int
+	Threads int    `flag:"threads"`
 	Version string // edgecnn's version, recorded in the file
 }
 

@@ -526,324 +526,384 @@ func (r *reader) output(n *pb.NodeProto, k int) error {
 	return nil
 }
 
+// nodeReader reads one kind of ONNX operator into the graph.
+type nodeReader struct {
+	minIn, maxIn int // the number of inputs the operator takes
+	read         func(r *reader, n *pb.NodeProto, in []string) error
+}
+
+// nodeReaders maps each ONNX operator type edgecnn reads to its reader.
+var nodeReaders = map[string]nodeReader{
+	"DequantizeLinear": {2, 3, (*reader).dequantizeNode},
+	"QuantizeLinear":   {2, 3, (*reader).quantizeNode},
+	"Relu":             {1, 1, (*reader).reluNode},
+	"Conv":             {3, 3, (*reader).convNode},
+	"MaxPool":          {1, 1, (*reader).maxPoolNode},
+	"Reshape":          {2, 2, (*reader).reshapeNode},
+	"Gemm":             {3, 3, (*reader).gemmNode},
+	"Softmax":          {1, 1, (*reader).softmaxNode},
+}
+
 func (r *reader) node(n *pb.NodeProto) error {
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 		return fmt.Errorf("%w: operator domain %q", ErrUnsupported, d)
 	}
+	nr, ok := nodeReaders[n.GetOpType()]
+	if !ok {
+		return fmt.Errorf("%w: operator %q (edgecnn reads Conv, Relu, MaxPool, Reshape, Gemm, Softmax, QuantizeLinear, DequantizeLinear)", ErrUnsupported, n.GetOpType())
+	}
 	in := n.GetInput()
-	need := func(lo, hi int) error {
-		if len(in) < lo || len(in) > hi {
-			return fmt.Errorf("%w: %d inputs (want %d to %d)", ErrCorrupt, len(in), lo, hi)
-		}
-		return nil
+	if len(in) < nr.minIn || len(in) > nr.maxIn {
+		return fmt.Errorf("%w: %d inputs (want %d to %d)", ErrCorrupt, len(in), nr.minIn, nr.maxIn)
 	}
-	newOp := func(op model.Op) int { r.g.Ops = append(r.g.Ops, op); return len(r.g.Ops) - 1 }
-	switch n.GetOpType() {
-	case "DequantizeLinear":
-		if err := need(2, 3); err != nil {
-			return err
+	return nr.read(r, n, in)
+}
+
+// newOp appends op to the graph and returns its index.
+func (r *reader) newOp(op model.Op) int {
+	r.g.Ops = append(r.g.Ops, op)
+	return len(r.g.Ops) - 1
+}
+
+// singleOutput is the one output name of a Q/DQ node, not yet defined.
+func (r *reader) singleOutput(n *pb.NodeProto) (string, error) {
+	if len(n.GetOutput()) != 1 {
+		return "", fmt.Errorf("%w: needs one output", ErrCorrupt)
+	}
+	return n.GetOutput()[0], nil
+}
+
+// dequantizeNode reads a DequantizeLinear: of an initializer (quantized
+// weights or bias) or of a quantized activation.
+func (r *reader) dequantizeNode(n *pb.NodeProto, in []string) error {
+	out, err := r.singleOutput(n)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.vals[out]; ok {
+		return fmt.Errorf("%w: value %q defined twice", ErrCorrupt, out)
+	}
+	if r.inits[in[0]] != nil {
+		return r.dequantizeConst(n, in, out)
+	}
+	return r.dequantizeActivation(n, in, out)
+}
+
+// dequantizeConst attaches the quantization of a DequantizeLinear to the
+// constant it reads; out names the constant's float view.
+func (r *reader) dequantizeConst(n *pb.NodeProto, in []string, out string) error {
+	i, err := r.constTensor(in[0])
+	if err != nil {
+		return err
+	}
+	t := &r.g.Tensors[i]
+	q, zt, err := r.quant(n, t.Type)
+	if err != nil {
+		return err
+	}
+	if zt != t.Type && !(t.Type == model.Int32 && len(in) == 2) {
+		return fmt.Errorf("%w: zero point type %v for %v data", ErrCorrupt, zt, t.Type)
+	}
+	if t.Quant != nil {
+		return fmt.Errorf("%w: constant %q dequantized twice", ErrUnsupported, in[0])
+	}
+	if len(q.Scale) > 1 && (len(t.Shape) == 0 || t.Shape[0] != len(q.Scale)) {
+		return fmt.Errorf("%w: %d scales for %q of shape %v", ErrCorrupt, len(q.Scale), in[0], t.Shape)
+	}
+	t.Quant = q
+	r.vals[out] = value{kind: vDQ, idx: i, dqInit: true}
+	return nil
+}
+
+// dequantizeActivation reads the DequantizeLinear of a quantized
+// activation: a DEQUANTIZE op when out is a declared (graph) value, else a
+// float view that the next compute node consumes.
+func (r *reader) dequantizeActivation(n *pb.NodeProto, in []string, out string) error {
+	v, ok := r.vals[in[0]]
+	if !ok || v.kind != vGraph {
+		return fmt.Errorf("%w: input %q is not a quantized activation", ErrUnsupported, in[0])
+	}
+	t := &r.g.Tensors[v.idx]
+	if t.Type != model.Int8 && t.Type != model.UInt8 {
+		return fmt.Errorf("%w: DequantizeLinear of %v value %q", ErrUnsupported, t.Type, in[0])
+	}
+	q, zt, err := r.quant(n, t.Type)
+	if err != nil {
+		return err
+	}
+	if zt != t.Type || len(q.Scale) != 1 {
+		return fmt.Errorf("%w: activation %q: zero point %v / %d scales", ErrUnsupported, in[0], zt, len(q.Scale))
+	}
+	if t.Quant == nil {
+		t.Quant = q
+	} else if t.Quant.Scale[0] != q.Scale[0] || t.Quant.ZeroPoint[0] != q.ZeroPoint[0] {
+		return fmt.Errorf("%w: activation %q dequantized with different parameters than it was quantized with", ErrUnsupported, in[0])
+	}
+	if r.declared[out] != nil {
+		k := r.newOp(model.Op{Code: model.OpDequantize, Inputs: []int{v.idx}})
+		return r.output(n, k)
+	}
+	r.vals[out] = value{kind: vDQ, idx: v.idx}
+	return nil
+}
+
+// quantizeNode reads a QuantizeLinear: it becomes the int8/uint8 output of
+// the pending op it follows, or a QUANTIZE op of a float activation.
+func (r *reader) quantizeNode(n *pb.NodeProto, in []string) error {
+	out, err := r.singleOutput(n)
+	if err != nil {
+		return err
+	}
+	q, zt, err := r.quant(n, -1)
+	if err != nil {
+		return err
+	}
+	if len(q.Scale) != 1 || (zt != model.Int8 && zt != model.UInt8) {
+		return fmt.Errorf("%w: QuantizeLinear to %v with %d scales", ErrUnsupported, zt, len(q.Scale))
+	}
+	oi, err := r.newActivation(out)
+	if err != nil {
+		return err
+	}
+	ot := &r.g.Tensors[oi]
+	if ot.Type != zt {
+		return fmt.Errorf("%w: %q declared %v, zero point is %v", ErrCorrupt, out, ot.Type, zt)
+	}
+	ot.Quant = q
+	r.vals[out] = value{kind: vGraph, idx: oi}
+	v, ok := r.vals[in[0]]
+	if !ok {
+		return fmt.Errorf("%w: input %q is not defined before use", ErrCorrupt, in[0])
+	}
+	switch {
+	case v.kind == vPre:
+		if len(r.g.Ops[v.idx].Outputs) != 0 {
+			return fmt.Errorf("%w: op result %q used twice", ErrUnsupported, in[0])
 		}
-		if len(n.GetOutput()) != 1 {
-			return fmt.Errorf("%w: needs one output", ErrCorrupt)
+		r.g.Ops[v.idx].Outputs = []int{oi}
+	case v.kind == vGraph && r.g.Tensors[v.idx].Type == model.Float32 && r.g.Tensors[v.idx].Data == nil,
+		v.kind == vDQ && !v.dqInit:
+		r.newOp(model.Op{Code: model.OpQuantize, Inputs: []int{v.idx}, Outputs: []int{oi}})
+	default:
+		return fmt.Errorf("%w: QuantizeLinear of %q", ErrUnsupported, in[0])
+	}
+	return nil
+}
+
+// reluNode fuses a Relu into the Conv or Gemm whose result it reads.
+func (r *reader) reluNode(n *pb.NodeProto, in []string) error {
+	if _, err := attrs(n); err != nil {
+		return err
+	}
+	v, ok := r.vals[in[0]]
+	if !ok || v.kind != vPre {
+		return fmt.Errorf("%w: Relu must directly follow Conv or Gemm", ErrUnsupported)
+	}
+	op := &r.g.Ops[v.idx]
+	if (op.Code != model.OpConv2D && op.Code != model.OpFullyConnected) || op.Activation != model.ActNone || len(op.Outputs) != 0 {
+		return fmt.Errorf("%w: Relu after %v", ErrUnsupported, op.Code)
+	}
+	op.Activation = model.ActReLU
+	delete(r.vals, in[0])
+	return r.output(n, v.idx)
+}
+
+// convNode reads a Conv (no dilation, no groups, explicit pads) into a
+// CONV_2D, laying its weights out OHWI.
+func (r *reader) convNode(n *pb.NodeProto, in []string) error {
+	a, err := attrs(n, "kernel_shape", "pads", "strides", "dilations", "group", "auto_pad")
+	if err != nil {
+		return err
+	}
+	if d := a["dilations"]; d != nil {
+		if dl, err := ints(d, 2); err != nil || dl[0] != 1 || dl[1] != 1 {
+			return fmt.Errorf("%w: dilations", ErrUnsupported)
 		}
-		out := n.GetOutput()[0]
-		if _, ok := r.vals[out]; ok {
-			return fmt.Errorf("%w: value %q defined twice", ErrCorrupt, out)
-		}
-		if r.inits[in[0]] != nil {
-			i, err := r.constTensor(in[0])
-			if err != nil {
-				return err
-			}
-			t := &r.g.Tensors[i]
-			q, zt, err := r.quant(n, t.Type)
-			if err != nil {
-				return err
-			}
-			if zt != t.Type && !(t.Type == model.Int32 && len(in) == 2) {
-				return fmt.Errorf("%w: zero point type %v for %v data", ErrCorrupt, zt, t.Type)
-			}
-			if t.Quant != nil {
-				return fmt.Errorf("%w: constant %q dequantized twice", ErrUnsupported, in[0])
-			}
-			if len(q.Scale) > 1 && (len(t.Shape) == 0 || t.Shape[0] != len(q.Scale)) {
-				return fmt.Errorf("%w: %d scales for %q of shape %v", ErrCorrupt, len(q.Scale), in[0], t.Shape)
-			}
-			t.Quant = q
-			r.vals[out] = value{kind: vDQ, idx: i, dqInit: true}
-			return nil
-		}
-		v, ok := r.vals[in[0]]
-		if !ok || v.kind != vGraph {
-			return fmt.Errorf("%w: input %q is not a quantized activation", ErrUnsupported, in[0])
-		}
-		t := &r.g.Tensors[v.idx]
-		if t.Type != model.Int8 && t.Type != model.UInt8 {
-			return fmt.Errorf("%w: DequantizeLinear of %v value %q", ErrUnsupported, t.Type, in[0])
-		}
-		q, zt, err := r.quant(n, t.Type)
-		if err != nil {
-			return err
-		}
-		if zt != t.Type || len(q.Scale) != 1 {
-			return fmt.Errorf("%w: activation %q: zero point %v / %d scales", ErrUnsupported, in[0], zt, len(q.Scale))
-		}
-		if t.Quant == nil {
-			t.Quant = q
-		} else if t.Quant.Scale[0] != q.Scale[0] || t.Quant.ZeroPoint[0] != q.ZeroPoint[0] {
-			return fmt.Errorf("%w: activation %q dequantized with different parameters than it was quantized with", ErrUnsupported, in[0])
-		}
-		if r.declared[out] != nil {
-			k := newOp(model.Op{Code: model.OpDequantize, Inputs: []int{v.idx}})
-			return r.output(n, k)
-		}
-		r.vals[out] = value{kind: vDQ, idx: v.idx}
-		return nil
-	case "QuantizeLinear":
-		if err := need(2, 3); err != nil {
-			return err
-		}
-		if len(n.GetOutput()) != 1 {
-			return fmt.Errorf("%w: needs one output", ErrCorrupt)
-		}
-		out := n.GetOutput()[0]
-		q, zt, err := r.quant(n, -1)
-		if err != nil {
-			return err
-		}
-		if len(q.Scale) != 1 || (zt != model.Int8 && zt != model.UInt8) {
-			return fmt.Errorf("%w: QuantizeLinear to %v with %d scales", ErrUnsupported, zt, len(q.Scale))
-		}
-		oi, err := r.newActivation(out)
-		if err != nil {
-			return err
-		}
-		ot := &r.g.Tensors[oi]
-		if ot.Type != zt {
-			return fmt.Errorf("%w: %q declared %v, zero point is %v", ErrCorrupt, out, ot.Type, zt)
-		}
-		ot.Quant = q
-		r.vals[out] = value{kind: vGraph, idx: oi}
-		v, ok := r.vals[in[0]]
-		if !ok {
-			return fmt.Errorf("%w: input %q is not defined before use", ErrCorrupt, in[0])
-		}
-		switch {
-		case v.kind == vPre:
-			if len(r.g.Ops[v.idx].Outputs) != 0 {
-				return fmt.Errorf("%w: op result %q used twice", ErrUnsupported, in[0])
-			}
-			r.g.Ops[v.idx].Outputs = []int{oi}
-		case v.kind == vGraph && r.g.Tensors[v.idx].Type == model.Float32 && r.g.Tensors[v.idx].Data == nil,
-			v.kind == vDQ && !v.dqInit:
-			newOp(model.Op{Code: model.OpQuantize, Inputs: []int{v.idx}, Outputs: []int{oi}})
-		default:
-			return fmt.Errorf("%w: QuantizeLinear of %q", ErrUnsupported, in[0])
-		}
-		return nil
-	case "Relu":
-		if err := need(1, 1); err != nil {
-			return err
-		}
-		if _, err := attrs(n); err != nil {
-			return err
-		}
-		v, ok := r.vals[in[0]]
-		if !ok || v.kind != vPre {
-			return fmt.Errorf("%w: Relu must directly follow Conv or Gemm", ErrUnsupported)
-		}
-		op := &r.g.Ops[v.idx]
-		if (op.Code != model.OpConv2D && op.Code != model.OpFullyConnected) || op.Activation != model.ActNone || len(op.Outputs) != 0 {
-			return fmt.Errorf("%w: Relu after %v", ErrUnsupported, op.Code)
-		}
-		op.Activation = model.ActReLU
-		delete(r.vals, in[0])
-		return r.output(n, v.idx)
-	case "Conv":
-		if err := need(3, 3); err != nil {
-			return err
-		}
-		a, err := attrs(n, "kernel_shape", "pads", "strides", "dilations", "group", "auto_pad")
-		if err != nil {
-			return err
-		}
-		if d := a["dilations"]; d != nil {
-			if dl, err := ints(d, 2); err != nil || dl[0] != 1 || dl[1] != 1 {
-				return fmt.Errorf("%w: dilations", ErrUnsupported)
-			}
-		}
-		if gr := a["group"]; gr != nil && gr.GetI() != 1 {
-			return fmt.Errorf("%w: grouped convolution", ErrUnsupported)
-		}
-		if ap := a["auto_pad"]; ap != nil && string(ap.GetS()) != "NOTSET" {
-			return fmt.Errorf("%w: auto_pad %q", ErrUnsupported, ap.GetS())
-		}
-		x, wi, bi, err := r.layerIn(in, "Conv", 4)
-		if err != nil {
-			return err
-		}
-		wt := &r.g.Tensors[wi]
-		o, ci, kh, kw := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
-		// OIHW → OHWI.
-		es := wt.Type.Size()
-		nd := make([]byte, len(wt.Data))
-		for aa := 0; aa < o; aa++ {
-			for c := 0; c < ci; c++ {
-				for y := 0; y < kh; y++ {
-					for xx := 0; xx < kw; xx++ {
-						src := ((aa*ci+c)*kh+y)*kw + xx
-						dst := ((aa*kh+y)*kw+xx)*ci + c
-						copy(nd[dst*es:(dst+1)*es], wt.Data[src*es:(src+1)*es])
-					}
+	}
+	if gr := a["group"]; gr != nil && gr.GetI() != 1 {
+		return fmt.Errorf("%w: grouped convolution", ErrUnsupported)
+	}
+	if ap := a["auto_pad"]; ap != nil && string(ap.GetS()) != "NOTSET" {
+		return fmt.Errorf("%w: auto_pad %q", ErrUnsupported, ap.GetS())
+	}
+	x, wi, bi, err := r.layerIn(in, "Conv", 4)
+	if err != nil {
+		return err
+	}
+	wt := &r.g.Tensors[wi]
+	kh, kw := wt.Shape[2], wt.Shape[3]
+	oihwToOHWI(wt)
+	ks, st, pads, err := windowAttrs(a)
+	if err != nil {
+		return err
+	}
+	if ks[0] != kh || ks[1] != kw || st[0] < 1 || st[1] < 1 {
+		return fmt.Errorf("%w: kernel_shape %v / strides %v", ErrCorrupt, ks, st)
+	}
+	op := model.Op{Code: model.OpConv2D, Inputs: []int{x, wi, bi}, StrideH: st[0], StrideW: st[1]}
+	xt := &r.g.Tensors[x]
+	if op.Padding, err = padding(pads, xt.Shape, kh, kw, st); err != nil {
+		return err
+	}
+	return r.output(n, r.newOp(op))
+}
+
+// oihwToOHWI reorders the data of 4-D weights from ONNX's OIHW to the
+// graph's OHWI.
+func oihwToOHWI(wt *model.Tensor) {
+	o, ci, kh, kw := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
+	es := wt.Type.Size()
+	nd := make([]byte, len(wt.Data))
+	for aa := 0; aa < o; aa++ {
+		for c := 0; c < ci; c++ {
+			for y := 0; y < kh; y++ {
+				for xx := 0; xx < kw; xx++ {
+					src := ((aa*ci+c)*kh+y)*kw + xx
+					dst := ((aa*kh+y)*kw+xx)*ci + c
+					copy(nd[dst*es:(dst+1)*es], wt.Data[src*es:(src+1)*es])
 				}
 			}
 		}
-		wt.Data, wt.Shape = nd, []int{o, kh, kw, ci}
-		ks, err := ints(a["kernel_shape"], 2)
-		if err != nil {
+	}
+	wt.Data, wt.Shape = nd, []int{o, kh, kw, ci}
+}
+
+// windowAttrs reads the kernel_shape, strides and pads attributes of a
+// Conv or MaxPool, all required.
+func windowAttrs(a map[string]*pb.AttributeProto) (ks, st, pads []int, err error) {
+	if ks, err = ints(a["kernel_shape"], 2); err != nil {
+		return nil, nil, nil, err
+	}
+	if st, err = ints(a["strides"], 2); err != nil {
+		return nil, nil, nil, err
+	}
+	if pads, err = ints(a["pads"], 4); err != nil {
+		return nil, nil, nil, err
+	}
+	return ks, st, pads, nil
+}
+
+// maxPoolNode reads a MaxPool (no indices output) into a MAX_POOL_2D.
+func (r *reader) maxPoolNode(n *pb.NodeProto, in []string) error {
+	if len(n.GetOutput()) != 1 {
+		return fmt.Errorf("%w: MaxPool with indices output", ErrUnsupported)
+	}
+	a, err := attrs(n, "kernel_shape", "pads", "strides")
+	if err != nil {
+		return err
+	}
+	x, err := r.floatIn(in[0])
+	if err != nil {
+		return err
+	}
+	ks, st, pads, err := windowAttrs(a)
+	if err != nil {
+		return err
+	}
+	if ks[0] < 1 || ks[1] < 1 || st[0] < 1 || st[1] < 1 {
+		return fmt.Errorf("%w: kernel_shape %v strides %v", ErrCorrupt, ks, st)
+	}
+	op := model.Op{Code: model.OpMaxPool2D, Inputs: []int{x}, FilterH: ks[0], FilterW: ks[1], StrideH: st[0], StrideW: st[1]}
+	if op.Padding, err = padding(pads, r.g.Tensors[x].Shape, ks[0], ks[1], st); err != nil {
+		return err
+	}
+	return r.output(n, r.newOp(op))
+}
+
+// reshapeNode reads a Reshape whose shape is an unshared int64
+// initializer; the shape tensor becomes int32, as TFLite has it.
+func (r *reader) reshapeNode(n *pb.NodeProto, in []string) error {
+	if _, err := attrs(n); err != nil {
+		return err
+	}
+	x, err := r.floatIn(in[0])
+	if err != nil {
+		return err
+	}
+	si, err := r.constTensor(in[1])
+	if err != nil {
+		return err
+	}
+	st := &r.g.Tensors[si]
+	if st.Type != model.Int64 || len(st.Shape) != 1 || r.used[si] {
+		return fmt.Errorf("%w: Reshape shape %q must be an unshared 1-D int64 initializer", ErrUnsupported, in[1])
+	}
+	r.used[si] = true
+	vals := make([]int32, st.Shape[0])
+	ns := make([]int, st.Shape[0])
+	for j := range vals {
+		v := int64(binary.LittleEndian.Uint64(st.Data[8*j:]))
+		if v < -1 || v > 1<<30 {
+			return fmt.Errorf("%w: Reshape shape value %d", ErrUnsupported, v)
+		}
+		vals[j], ns[j] = int32(v), int(v)
+	}
+	st.Type, st.Data = model.Int32, model.I32Bytes(vals)
+	return r.output(n, r.newOp(model.Op{Code: model.OpReshape, Inputs: []int{x, si}, NewShape: ns}))
+}
+
+// gemmNode reads a Gemm (transB=1, alpha=beta=1) into a FULLY_CONNECTED.
+func (r *reader) gemmNode(n *pb.NodeProto, in []string) error {
+	a, err := attrs(n, "transB", "transA", "alpha", "beta")
+	if err != nil {
+		return err
+	}
+	if a["transB"] == nil || a["transB"].GetI() != 1 || (a["transA"] != nil && a["transA"].GetI() != 0) ||
+		(a["alpha"] != nil && a["alpha"].GetF() != 1) || (a["beta"] != nil && a["beta"].GetF() != 1) {
+		return fmt.Errorf("%w: Gemm must be transB=1, transA=0, alpha=beta=1", ErrUnsupported)
+	}
+	x, wi, bi, err := r.layerIn(in, "Gemm", 2)
+	if err != nil {
+		return err
+	}
+	// Undo the NCHW column order when fed by a Reshape of a 4-D tensor.
+	if hwc, ok := r.flattenedFrom(x); ok {
+		if err := chwToHWCColumns(&r.g.Tensors[wi], hwc); err != nil {
 			return err
 		}
-		st, err := ints(a["strides"], 2)
-		if err != nil {
-			return err
-		}
-		pads, err := ints(a["pads"], 4)
-		if err != nil {
-			return err
-		}
-		if ks[0] != kh || ks[1] != kw || st[0] < 1 || st[1] < 1 {
-			return fmt.Errorf("%w: kernel_shape %v / strides %v", ErrCorrupt, ks, st)
-		}
-		op := model.Op{Code: model.OpConv2D, Inputs: []int{x, wi, bi}, StrideH: st[0], StrideW: st[1]}
-		xt := &r.g.Tensors[x]
-		if op.Padding, err = padding(pads, xt.Shape, kh, kw, st); err != nil {
-			return err
-		}
-		return r.output(n, newOp(op))
-	case "MaxPool":
-		if err := need(1, 1); err != nil {
-			return err
-		}
-		if len(n.GetOutput()) != 1 {
-			return fmt.Errorf("%w: MaxPool with indices output", ErrUnsupported)
-		}
-		a, err := attrs(n, "kernel_shape", "pads", "strides")
-		if err != nil {
-			return err
-		}
-		x, err := r.floatIn(in[0])
-		if err != nil {
-			return err
-		}
-		ks, err := ints(a["kernel_shape"], 2)
-		if err != nil {
-			return err
-		}
-		st, err := ints(a["strides"], 2)
-		if err != nil {
-			return err
-		}
-		pads, err := ints(a["pads"], 4)
-		if err != nil {
-			return err
-		}
-		if ks[0] < 1 || ks[1] < 1 || st[0] < 1 || st[1] < 1 {
-			return fmt.Errorf("%w: kernel_shape %v strides %v", ErrCorrupt, ks, st)
-		}
-		op := model.Op{Code: model.OpMaxPool2D, Inputs: []int{x}, FilterH: ks[0], FilterW: ks[1], StrideH: st[0], StrideW: st[1]}
-		if op.Padding, err = padding(pads, r.g.Tensors[x].Shape, ks[0], ks[1], st); err != nil {
-			return err
-		}
-		return r.output(n, newOp(op))
-	case "Reshape":
-		if err := need(2, 2); err != nil {
-			return err
-		}
-		if _, err := attrs(n); err != nil {
-			return err
-		}
-		x, err := r.floatIn(in[0])
-		if err != nil {
-			return err
-		}
-		si, err := r.constTensor(in[1])
-		if err != nil {
-			return err
-		}
-		st := &r.g.Tensors[si]
-		if st.Type != model.Int64 || len(st.Shape) != 1 || r.used[si] {
-			return fmt.Errorf("%w: Reshape shape %q must be an unshared 1-D int64 initializer", ErrUnsupported, in[1])
-		}
-		r.used[si] = true
-		vals := make([]int32, st.Shape[0])
-		ns := make([]int, st.Shape[0])
-		for j := range vals {
-			v := int64(binary.LittleEndian.Uint64(st.Data[8*j:]))
-			if v < -1 || v > 1<<30 {
-				return fmt.Errorf("%w: Reshape shape value %d", ErrUnsupported, v)
-			}
-			vals[j], ns[j] = int32(v), int(v)
-		}
-		st.Type, st.Data = model.Int32, model.I32Bytes(vals)
-		return r.output(n, newOp(model.Op{Code: model.OpReshape, Inputs: []int{x, si}, NewShape: ns}))
-	case "Gemm":
-		if err := need(3, 3); err != nil {
-			return err
-		}
-		a, err := attrs(n, "transB", "transA", "alpha", "beta")
-		if err != nil {
-			return err
-		}
-		if a["transB"] == nil || a["transB"].GetI() != 1 || (a["transA"] != nil && a["transA"].GetI() != 0) ||
-			(a["alpha"] != nil && a["alpha"].GetF() != 1) || (a["beta"] != nil && a["beta"].GetF() != 1) {
-			return fmt.Errorf("%w: Gemm must be transB=1, transA=0, alpha=beta=1", ErrUnsupported)
-		}
-		x, wi, bi, err := r.layerIn(in, "Gemm", 2)
-		if err != nil {
-			return err
-		}
-		wt := &r.g.Tensors[wi]
-		// Undo the NCHW column order when fed by a Reshape of a 4-D tensor.
-		if hwc, ok := r.flattenedFrom(x); ok {
-			h, wd, c := hwc[0], hwc[1], hwc[2]
-			o, nIn := wt.Shape[0], wt.Shape[1]
-			if h*wd*c != nIn {
-				return fmt.Errorf("%w: Gemm has %d inputs, flattened tensor %d", ErrCorrupt, nIn, h*wd*c)
-			}
-			es := wt.Type.Size()
-			nd := make([]byte, len(wt.Data))
-			for aa := 0; aa < o; aa++ {
-				for cc := 0; cc < c; cc++ {
-					for y := 0; y < h; y++ {
-						for xx := 0; xx < wd; xx++ {
-							src := aa*nIn + (cc*h+y)*wd + xx
-							dst := aa*nIn + (y*wd+xx)*c + cc
-							copy(nd[dst*es:(dst+1)*es], wt.Data[src*es:(src+1)*es])
-						}
-					}
+	}
+	return r.output(n, r.newOp(model.Op{Code: model.OpFullyConnected, Inputs: []int{x, wi, bi}}))
+}
+
+// chwToHWCColumns reorders the input columns of [O, H·W·C] weights from the
+// C,H,W order of a flattened NCHW tensor to the H,W,C order of NHWC.
+func chwToHWCColumns(wt *model.Tensor, hwc [3]int) error {
+	h, wd, c := hwc[0], hwc[1], hwc[2]
+	o, nIn := wt.Shape[0], wt.Shape[1]
+	if h*wd*c != nIn {
+		return fmt.Errorf("%w: Gemm has %d inputs, flattened tensor %d", ErrCorrupt, nIn, h*wd*c)
+	}
+	es := wt.Type.Size()
+	nd := make([]byte, len(wt.Data))
+	for aa := 0; aa < o; aa++ {
+		for cc := 0; cc < c; cc++ {
+			for y := 0; y < h; y++ {
+				for xx := 0; xx < wd; xx++ {
+					src := aa*nIn + (cc*h+y)*wd + xx
+					dst := aa*nIn + (y*wd+xx)*c + cc
+					copy(nd[dst*es:(dst+1)*es], wt.Data[src*es:(src+1)*es])
 				}
 			}
-			wt.Data = nd
 		}
-		return r.output(n, newOp(model.Op{Code: model.OpFullyConnected, Inputs: []int{x, wi, bi}}))
-	case "Softmax":
-		if err := need(1, 1); err != nil {
-			return err
-		}
-		a, err := attrs(n, "axis")
-		if err != nil {
-			return err
-		}
-		if ax := a["axis"]; ax != nil && ax.GetI() != -1 && ax.GetI() != 1 {
-			return fmt.Errorf("%w: Softmax axis %d", ErrUnsupported, ax.GetI())
-		}
-		x, err := r.floatIn(in[0])
-		if err != nil {
-			return err
-		}
-		return r.output(n, newOp(model.Op{Code: model.OpSoftmax, Inputs: []int{x}, Beta: 1}))
 	}
-	return fmt.Errorf("%w: operator %q (edgecnn reads Conv, Relu, MaxPool, Reshape, Gemm, Softmax, QuantizeLinear, DequantizeLinear)", ErrUnsupported, n.GetOpType())
+	wt.Data = nd
+	return nil
+}
+
+// softmaxNode reads a Softmax over the last (class) axis.
+func (r *reader) softmaxNode(n *pb.NodeProto, in []string) error {
+	a, err := attrs(n, "axis")
+	if err != nil {
+		return err
+	}
+	if ax := a["axis"]; ax != nil && ax.GetI() != -1 && ax.GetI() != 1 {
+		return fmt.Errorf("%w: Softmax axis %d", ErrUnsupported, ax.GetI())
+	}
+	x, err := r.floatIn(in[0])
+	if err != nil {
+		return err
+	}
+	return r.output(n, r.newOp(model.Op{Code: model.OpSoftmax, Inputs: []int{x}, Beta: 1}))
 }
 
 // flattenedFrom reports the [H,W,C] of a 4-D tensor that RESHAPE flattened

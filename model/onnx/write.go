@@ -410,6 +410,25 @@ func samePads(in, out, k, s int) (int, int) {
 	return total / 2, total - total/2
 }
 
+// opWrite is the op being translated, with its data input and its output.
+type opWrite struct {
+	k      int // index in the graph
+	op     *model.Op
+	x, out int // data input and output tensors
+	xt, ot *model.Tensor
+}
+
+// opWriters maps each graph op code to the writer of its ONNX nodes.
+var opWriters = map[model.OpCode]func(w *writer, o opWrite) error{
+	model.OpConv2D:         (*writer).writeConv,
+	model.OpFullyConnected: (*writer).writeFullyConnected,
+	model.OpMaxPool2D:      (*writer).writeMaxPool,
+	model.OpReshape:        (*writer).writeReshape,
+	model.OpSoftmax:        (*writer).writeSoftmax,
+	model.OpQuantize:       (*writer).writeQuantize,
+	model.OpDequantize:     (*writer).writeDequantize,
+}
+
 func (w *writer) translate() error {
 	g := w.g
 	for _, i := range g.Inputs {
@@ -432,201 +451,21 @@ func (w *writer) translate() error {
 		if len(op.Outputs) != 1 || len(op.Inputs) < 1 || op.Inputs[0] < 0 {
 			return fmt.Errorf("op %d (%v): needs one data input and one output", k, op.Code)
 		}
-		out := op.Outputs[0]
-		x := op.Inputs[0]
-		xt, ot := &g.Tensors[x], &g.Tensors[out]
-		if ot.Data != nil {
-			return fmt.Errorf("op %d (%v): output %q is a constant", k, op.Code, ot.Name)
+		o := opWrite{k: k, op: op, x: op.Inputs[0], out: op.Outputs[0]}
+		o.xt, o.ot = &g.Tensors[o.x], &g.Tensors[o.out]
+		if o.ot.Data != nil {
+			return fmt.Errorf("op %d (%v): output %q is a constant", k, op.Code, o.ot.Name)
 		}
-		switch op.Code {
-		case model.OpConv2D, model.OpFullyConnected:
-			if len(op.Inputs) != 3 || op.Inputs[1] < 0 || op.Inputs[2] < 0 {
-				return fmt.Errorf("%w: op %d (%v) without weights and bias", ErrUnsupported, k, op.Code)
-			}
-			xf, err := w.floatInput(x)
-			if err != nil {
-				return err
-			}
-			wt, bt := &g.Tensors[op.Inputs[1]], &g.Tensors[op.Inputs[2]]
-			// Bias scale for int32 biases without their own scales: s_in·s_w[c].
-			var bscale []float32
-			if bt.Type == model.Int32 && bt.Quant == nil {
-				if !quantized(xt) || wt.Quant == nil {
-					return fmt.Errorf("%w: op %d: int32 bias without scales", ErrUnsupported, k)
-				}
-				for c := 0; c < bt.NumElements(); c++ {
-					sw := wt.Quant.Scale[0]
-					if len(wt.Quant.Scale) > 1 {
-						sw = wt.Quant.Scale[c]
-					}
-					bscale = append(bscale, float32(float64(xt.Quant.Scale[0])*float64(sw)))
-				}
-			}
-			if op.Code == model.OpConv2D {
-				if len(wt.Shape) != 4 || len(xt.Shape) != 4 || len(ot.Shape) != 4 {
-					return fmt.Errorf("op %d (CONV_2D): needs 4-D input, weights and output", k)
-				}
-				o, kh, kw, ci := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
-				// ONNX element (o, c, y, x) comes from graph element (o, y, x, c).
-				perm := make([]int, 0, o*kh*kw*ci)
-				for a := 0; a < o; a++ {
-					for c := 0; c < ci; c++ {
-						for y := 0; y < kh; y++ {
-							for xx := 0; xx < kw; xx++ {
-								perm = append(perm, ((a*kh+y)*kw+xx)*ci+c)
-							}
-						}
-					}
-				}
-				wf, err := w.constInput(op.Inputs[1], []int{o, ci, kh, kw}, perm, nil)
-				if err != nil {
-					return err
-				}
-				bf, err := w.constInput(op.Inputs[2], []int{bt.NumElements()}, nil, bscale)
-				if err != nil {
-					return err
-				}
-				pt, pb2 := 0, 0
-				pl, pr := 0, 0
-				if op.Padding == model.PadSame {
-					pt, pb2 = samePads(xt.Shape[1], ot.Shape[1], kh, op.StrideH)
-					pl, pr = samePads(xt.Shape[2], ot.Shape[2], kw, op.StrideW)
-				}
-				pre := w.preName(op, out)
-				w.addNode("Conv", []string{xf, wf, bf}, []string{pre}, intsAttr("kernel_shape", kh, kw),
-					intsAttr("pads", pt, pl, pb2, pr), intsAttr("strides", op.StrideH, op.StrideW))
-				if err := w.finish(pre, op, out); err != nil {
-					return err
-				}
-			} else {
-				if len(wt.Shape) != 2 || len(xt.Shape) != 2 {
-					return fmt.Errorf("op %d (FULLY_CONNECTED): needs 2-D input and weights (input %v)", k, xt.Shape)
-				}
-				o, n := wt.Shape[0], wt.Shape[1]
-				var perm []int
-				if hwc, ok := w.flatNCHW[x]; ok {
-					h, wd, c := hwc[0], hwc[1], hwc[2]
-					if h*wd*c != n {
-						return fmt.Errorf("op %d (FULLY_CONNECTED): %d inputs, flattened tensor has %d", k, n, h*wd*c)
-					}
-					// ONNX column (c, y, x) is graph column (y, x, c).
-					perm = make([]int, 0, o*n)
-					for a := 0; a < o; a++ {
-						for cc := 0; cc < c; cc++ {
-							for y := 0; y < h; y++ {
-								for xx := 0; xx < wd; xx++ {
-									perm = append(perm, a*n+(y*wd+xx)*c+cc)
-								}
-							}
-						}
-					}
-				}
-				wf, err := w.constInput(op.Inputs[1], []int{o, n}, perm, nil)
-				if err != nil {
-					return err
-				}
-				bf, err := w.constInput(op.Inputs[2], []int{bt.NumElements()}, nil, bscale)
-				if err != nil {
-					return err
-				}
-				pre := w.preName(op, out)
-				w.addNode("Gemm", []string{xf, wf, bf}, []string{pre}, intAttr("transB", 1))
-				if err := w.finish(pre, op, out); err != nil {
-					return err
-				}
-			}
-		case model.OpMaxPool2D:
-			if len(xt.Shape) != 4 || len(ot.Shape) != 4 {
-				return fmt.Errorf("op %d (MAX_POOL_2D): needs 4-D input and output", k)
-			}
-			xf, err := w.floatInput(x)
-			if err != nil {
-				return err
-			}
-			pt, pb2, pl, pr := 0, 0, 0, 0
-			if op.Padding == model.PadSame {
-				pt, pb2 = samePads(xt.Shape[1], ot.Shape[1], op.FilterH, op.StrideH)
-				pl, pr = samePads(xt.Shape[2], ot.Shape[2], op.FilterW, op.StrideW)
-			}
-			pre := w.preName(op, out)
-			w.addNode("MaxPool", []string{xf}, []string{pre}, intsAttr("kernel_shape", op.FilterH, op.FilterW),
-				intsAttr("pads", pt, pl, pb2, pr), intsAttr("strides", op.StrideH, op.StrideW))
-			if err := w.finish(pre, op, out); err != nil {
-				return err
-			}
-		case model.OpReshape:
-			if len(op.Inputs) != 2 || op.Inputs[1] < 0 {
-				return fmt.Errorf("op %d (RESHAPE): needs a shape input", k)
-			}
-			st := &g.Tensors[op.Inputs[1]]
-			if st.Data == nil || st.Type != model.Int32 || len(st.Shape) != 1 {
-				return fmt.Errorf("%w: op %d (RESHAPE): shape must be a constant 1-D int32 tensor", ErrUnsupported, k)
-			}
-			if len(ot.Shape) != 2 {
-				return fmt.Errorf("%w: op %d (RESHAPE): only reshapes to 2-D are supported, output %v", ErrUnsupported, k, ot.Shape)
-			}
-			if len(xt.Shape) == 4 && (xt.Shape[1] != 1 || xt.Shape[2] != 1) {
-				w.flatNCHW[out] = [3]int{xt.Shape[1], xt.Shape[2], xt.Shape[3]}
-			}
-			shp := model.BytesI32(st.Data)
-			raw := make([]byte, 8*len(shp))
-			for j, v := range shp {
-				u := uint64(int64(v))
-				for b := 0; b < 8; b++ {
-					raw[8*j+b] = byte(u >> (8 * b))
-				}
-			}
-			w.addInit(w.names[op.Inputs[1]], pb.TensorProto_INT64, []int{len(shp)}, raw)
-			xf, err := w.floatInput(x)
-			if err != nil {
-				return err
-			}
-			pre := w.preName(op, out)
-			w.addNode("Reshape", []string{xf, w.names[op.Inputs[1]]}, []string{pre})
-			if err := w.finish(pre, op, out); err != nil {
-				return err
-			}
-		case model.OpSoftmax:
-			if op.Beta != 1 {
-				return fmt.Errorf("%w: op %d (SOFTMAX): beta %v (only 1)", ErrUnsupported, k, op.Beta)
-			}
-			xf, err := w.floatInput(x)
-			if err != nil {
-				return err
-			}
-			pre := w.preName(op, out)
-			w.addNode("Softmax", []string{xf}, []string{pre}, intAttr("axis", -1))
-			if err := w.finish(pre, op, out); err != nil {
-				return err
-			}
-		case model.OpQuantize:
-			if !quantized(ot) || len(ot.Quant.Scale) != 1 {
-				return fmt.Errorf("op %d (QUANTIZE): output %q must be per-tensor int8/uint8", k, ot.Name)
-			}
-			xf, err := w.floatInput(x)
-			if err != nil {
-				return err
-			}
-			s, z, err := w.actQuantParams(out)
-			if err != nil {
-				return err
-			}
-			w.addNode("QuantizeLinear", []string{xf, s, z}, []string{w.names[out]})
-		case model.OpDequantize:
-			if !quantized(xt) || ot.Type != model.Float32 || len(xt.Quant.Scale) != 1 {
-				return fmt.Errorf("op %d (DEQUANTIZE): needs a per-tensor quantized input and a float output", k)
-			}
-			s, z, err := w.actQuantParams(x)
-			if err != nil {
-				return err
-			}
-			w.addNode("DequantizeLinear", []string{w.names[x], s, z}, []string{w.names[out]})
-		default:
+		write, ok := opWriters[op.Code]
+		if !ok {
 			return fmt.Errorf("%w: op %d is %v", ErrUnsupported, k, op.Code)
 		}
-		if !isIO[out] && !declared[out] {
-			declared[out] = true
-			vi, err := w.valueInfo(out)
+		if err := write(w, o); err != nil {
+			return err
+		}
+		if !isIO[o.out] && !declared[o.out] {
+			declared[o.out] = true
+			vi, err := w.valueInfo(o.out)
 			if err != nil {
 				return err
 			}
@@ -640,5 +479,224 @@ func (w *writer) translate() error {
 		}
 		w.gp.Output = append(w.gp.Output, vi)
 	}
+	return nil
+}
+
+// layerInputs checks a CONV_2D or FULLY_CONNECTED's weights and bias and
+// returns its float data input and, for an int32 bias without its own
+// scales, the bias scales s_in·s_w[c].
+func (w *writer) layerInputs(o opWrite) (xf string, bscale []float32, err error) {
+	op, xt, g := o.op, o.xt, w.g
+	if len(op.Inputs) != 3 || op.Inputs[1] < 0 || op.Inputs[2] < 0 {
+		return "", nil, fmt.Errorf("%w: op %d (%v) without weights and bias", ErrUnsupported, o.k, op.Code)
+	}
+	if xf, err = w.floatInput(o.x); err != nil {
+		return "", nil, err
+	}
+	wt, bt := &g.Tensors[op.Inputs[1]], &g.Tensors[op.Inputs[2]]
+	if bt.Type == model.Int32 && bt.Quant == nil {
+		if !quantized(xt) || wt.Quant == nil {
+			return "", nil, fmt.Errorf("%w: op %d: int32 bias without scales", ErrUnsupported, o.k)
+		}
+		for c := 0; c < bt.NumElements(); c++ {
+			sw := wt.Quant.Scale[0]
+			if len(wt.Quant.Scale) > 1 {
+				sw = wt.Quant.Scale[c]
+			}
+			bscale = append(bscale, float32(float64(xt.Quant.Scale[0])*float64(sw)))
+		}
+	}
+	return xf, bscale, nil
+}
+
+// writeConv writes a CONV_2D as Conv (weights OHWI → OIHW, SAME padding
+// made explicit).
+func (w *writer) writeConv(o opWrite) error {
+	op, xt, ot, g := o.op, o.xt, o.ot, w.g
+	xf, bscale, err := w.layerInputs(o)
+	if err != nil {
+		return err
+	}
+	wt, bt := &g.Tensors[op.Inputs[1]], &g.Tensors[op.Inputs[2]]
+	if len(wt.Shape) != 4 || len(xt.Shape) != 4 || len(ot.Shape) != 4 {
+		return fmt.Errorf("op %d (CONV_2D): needs 4-D input, weights and output", o.k)
+	}
+	oc, kh, kw, ci := wt.Shape[0], wt.Shape[1], wt.Shape[2], wt.Shape[3]
+	// ONNX element (o, c, y, x) comes from graph element (o, y, x, c).
+	perm := make([]int, 0, oc*kh*kw*ci)
+	for a := 0; a < oc; a++ {
+		for c := 0; c < ci; c++ {
+			for y := 0; y < kh; y++ {
+				for xx := 0; xx < kw; xx++ {
+					perm = append(perm, ((a*kh+y)*kw+xx)*ci+c)
+				}
+			}
+		}
+	}
+	wf, err := w.constInput(op.Inputs[1], []int{oc, ci, kh, kw}, perm, nil)
+	if err != nil {
+		return err
+	}
+	bf, err := w.constInput(op.Inputs[2], []int{bt.NumElements()}, nil, bscale)
+	if err != nil {
+		return err
+	}
+	pt, pb2 := 0, 0
+	pl, pr := 0, 0
+	if op.Padding == model.PadSame {
+		pt, pb2 = samePads(xt.Shape[1], ot.Shape[1], kh, op.StrideH)
+		pl, pr = samePads(xt.Shape[2], ot.Shape[2], kw, op.StrideW)
+	}
+	pre := w.preName(op, o.out)
+	w.addNode("Conv", []string{xf, wf, bf}, []string{pre}, intsAttr("kernel_shape", kh, kw),
+		intsAttr("pads", pt, pl, pb2, pr), intsAttr("strides", op.StrideH, op.StrideW))
+	return w.finish(pre, op, o.out)
+}
+
+// writeFullyConnected writes a FULLY_CONNECTED as Gemm (transB=1); fed by
+// a RESHAPE of a 4-D tensor, its weight columns go back to NCHW order.
+func (w *writer) writeFullyConnected(o opWrite) error {
+	op, xt, g := o.op, o.xt, w.g
+	xf, bscale, err := w.layerInputs(o)
+	if err != nil {
+		return err
+	}
+	wt, bt := &g.Tensors[op.Inputs[1]], &g.Tensors[op.Inputs[2]]
+	if len(wt.Shape) != 2 || len(xt.Shape) != 2 {
+		return fmt.Errorf("op %d (FULLY_CONNECTED): needs 2-D input and weights (input %v)", o.k, xt.Shape)
+	}
+	oc, n := wt.Shape[0], wt.Shape[1]
+	var perm []int
+	if hwc, ok := w.flatNCHW[o.x]; ok {
+		h, wd, c := hwc[0], hwc[1], hwc[2]
+		if h*wd*c != n {
+			return fmt.Errorf("op %d (FULLY_CONNECTED): %d inputs, flattened tensor has %d", o.k, n, h*wd*c)
+		}
+		// ONNX column (c, y, x) is graph column (y, x, c).
+		perm = make([]int, 0, oc*n)
+		for a := 0; a < oc; a++ {
+			for cc := 0; cc < c; cc++ {
+				for y := 0; y < h; y++ {
+					for xx := 0; xx < wd; xx++ {
+						perm = append(perm, a*n+(y*wd+xx)*c+cc)
+					}
+				}
+			}
+		}
+	}
+	wf, err := w.constInput(op.Inputs[1], []int{oc, n}, perm, nil)
+	if err != nil {
+		return err
+	}
+	bf, err := w.constInput(op.Inputs[2], []int{bt.NumElements()}, nil, bscale)
+	if err != nil {
+		return err
+	}
+	pre := w.preName(op, o.out)
+	w.addNode("Gemm", []string{xf, wf, bf}, []string{pre}, intAttr("transB", 1))
+	return w.finish(pre, op, o.out)
+}
+
+// writeMaxPool writes a MAX_POOL_2D as MaxPool with explicit pads.
+func (w *writer) writeMaxPool(o opWrite) error {
+	op, xt, ot := o.op, o.xt, o.ot
+	if len(xt.Shape) != 4 || len(ot.Shape) != 4 {
+		return fmt.Errorf("op %d (MAX_POOL_2D): needs 4-D input and output", o.k)
+	}
+	xf, err := w.floatInput(o.x)
+	if err != nil {
+		return err
+	}
+	pt, pb2, pl, pr := 0, 0, 0, 0
+	if op.Padding == model.PadSame {
+		pt, pb2 = samePads(xt.Shape[1], ot.Shape[1], op.FilterH, op.StrideH)
+		pl, pr = samePads(xt.Shape[2], ot.Shape[2], op.FilterW, op.StrideW)
+	}
+	pre := w.preName(op, o.out)
+	w.addNode("MaxPool", []string{xf}, []string{pre}, intsAttr("kernel_shape", op.FilterH, op.FilterW),
+		intsAttr("pads", pt, pl, pb2, pr), intsAttr("strides", op.StrideH, op.StrideW))
+	return w.finish(pre, op, o.out)
+}
+
+// writeReshape writes a RESHAPE to 2-D as Reshape with an int64 shape
+// initializer, remembering a flattened 4-D input for the next Gemm.
+func (w *writer) writeReshape(o opWrite) error {
+	op, xt, ot, g := o.op, o.xt, o.ot, w.g
+	if len(op.Inputs) != 2 || op.Inputs[1] < 0 {
+		return fmt.Errorf("op %d (RESHAPE): needs a shape input", o.k)
+	}
+	st := &g.Tensors[op.Inputs[1]]
+	if st.Data == nil || st.Type != model.Int32 || len(st.Shape) != 1 {
+		return fmt.Errorf("%w: op %d (RESHAPE): shape must be a constant 1-D int32 tensor", ErrUnsupported, o.k)
+	}
+	if len(ot.Shape) != 2 {
+		return fmt.Errorf("%w: op %d (RESHAPE): only reshapes to 2-D are supported, output %v", ErrUnsupported, o.k, ot.Shape)
+	}
+	if len(xt.Shape) == 4 && (xt.Shape[1] != 1 || xt.Shape[2] != 1) {
+		w.flatNCHW[o.out] = [3]int{xt.Shape[1], xt.Shape[2], xt.Shape[3]}
+	}
+	shp := model.BytesI32(st.Data)
+	raw := make([]byte, 8*len(shp))
+	for j, v := range shp {
+		u := uint64(int64(v))
+		for b := 0; b < 8; b++ {
+			raw[8*j+b] = byte(u >> (8 * b))
+		}
+	}
+	w.addInit(w.names[op.Inputs[1]], pb.TensorProto_INT64, []int{len(shp)}, raw)
+	xf, err := w.floatInput(o.x)
+	if err != nil {
+		return err
+	}
+	pre := w.preName(op, o.out)
+	w.addNode("Reshape", []string{xf, w.names[op.Inputs[1]]}, []string{pre})
+	return w.finish(pre, op, o.out)
+}
+
+// writeSoftmax writes a SOFTMAX (beta 1) as Softmax over the last axis.
+func (w *writer) writeSoftmax(o opWrite) error {
+	op := o.op
+	if op.Beta != 1 {
+		return fmt.Errorf("%w: op %d (SOFTMAX): beta %v (only 1)", ErrUnsupported, o.k, op.Beta)
+	}
+	xf, err := w.floatInput(o.x)
+	if err != nil {
+		return err
+	}
+	pre := w.preName(op, o.out)
+	w.addNode("Softmax", []string{xf}, []string{pre}, intAttr("axis", -1))
+	return w.finish(pre, op, o.out)
+}
+
+// writeQuantize writes a QUANTIZE to a per-tensor int8/uint8 output as
+// QuantizeLinear.
+func (w *writer) writeQuantize(o opWrite) error {
+	if !quantized(o.ot) || len(o.ot.Quant.Scale) != 1 {
+		return fmt.Errorf("op %d (QUANTIZE): output %q must be per-tensor int8/uint8", o.k, o.ot.Name)
+	}
+	xf, err := w.floatInput(o.x)
+	if err != nil {
+		return err
+	}
+	s, z, err := w.actQuantParams(o.out)
+	if err != nil {
+		return err
+	}
+	w.addNode("QuantizeLinear", []string{xf, s, z}, []string{w.names[o.out]})
+	return nil
+}
+
+// writeDequantize writes a DEQUANTIZE of a per-tensor quantized input as
+// DequantizeLinear.
+func (w *writer) writeDequantize(o opWrite) error {
+	xt, ot := o.xt, o.ot
+	if !quantized(xt) || ot.Type != model.Float32 || len(xt.Quant.Scale) != 1 {
+		return fmt.Errorf("op %d (DEQUANTIZE): needs a per-tensor quantized input and a float output", o.k)
+	}
+	s, z, err := w.actQuantParams(o.x)
+	if err != nil {
+		return err
+	}
+	w.addNode("DequantizeLinear", []string{w.names[o.x], s, z}, []string{w.names[o.out]})
 	return nil
 }

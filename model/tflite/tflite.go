@@ -209,9 +209,37 @@ func Write(g *model.Graph) ([]byte, error) {
 		meta = []byte("{}")
 	}
 	b := flatbuffers.NewBuilder(1 << 16)
+	// The builder writes back to front: the order of these steps fixes the
+	// file's bytes.
+	buffers, bufIndex, metaBuf := writeBuffers(b, g, meta)
+	opcodes, opCodeIdx := writeOperatorCodes(b, g)
+	tensors := writeTensors(b, g, bufIndex)
+	operators := writeOperators(b, g, opCodeIdx)
+	subgraphs := writeSubgraph(b, g, tensors, operators)
 
-	// Buffers: sentinel, one per constant tensor, metadata.
-	bufIndex := make([]uint32, len(g.Tensors))
+	mdName := b.CreateString(MetadataName)
+	fb.MetadataStart(b)
+	fb.MetadataAddName(b, mdName)
+	fb.MetadataAddBuffer(b, metaBuf)
+	metadata := tableVector(b, []flatbuffers.UOffsetT{fb.MetadataEnd(b)})
+
+	desc := b.CreateString("edgecnn")
+	fb.ModelStart(b)
+	fb.ModelAddVersion(b, SchemaVersion)
+	fb.ModelAddOperatorCodes(b, opcodes)
+	fb.ModelAddSubgraphs(b, subgraphs)
+	fb.ModelAddDescription(b, desc)
+	fb.ModelAddBuffers(b, buffers)
+	fb.ModelAddMetadata(b, metadata)
+	b.FinishWithFileIdentifier(fb.ModelEnd(b), []byte(FileIdentifier))
+	return append([]byte(nil), b.FinishedBytes()...), nil
+}
+
+// writeBuffers writes the buffers: the empty sentinel, one per constant
+// tensor (bufIndex maps each tensor to its buffer, 0 for none), and the
+// metadata's (metaBuf).
+func writeBuffers(b *flatbuffers.Builder, g *model.Graph, meta []byte) (buffers flatbuffers.UOffsetT, bufIndex []uint32, metaBuf uint32) {
+	bufIndex = make([]uint32, len(g.Tensors))
 	var bufData [][]byte
 	bufData = append(bufData, nil)
 	for i := range g.Tensors {
@@ -220,7 +248,7 @@ func Write(g *model.Graph) ([]byte, error) {
 			bufData = append(bufData, g.Tensors[i].Data)
 		}
 	}
-	metaBuf := uint32(len(bufData))
+	metaBuf = uint32(len(bufData))
 	bufData = append(bufData, meta)
 	bufOffs := make([]flatbuffers.UOffsetT, len(bufData))
 	for i, d := range bufData {
@@ -234,13 +262,16 @@ func Write(g *model.Graph) ([]byte, error) {
 		}
 		bufOffs[i] = fb.BufferEnd(b)
 	}
-	buffers := tableVector(b, bufOffs)
+	return tableVector(b, bufOffs), bufIndex, metaBuf
+}
 
-	// Operator codes in order of first use.
+// writeOperatorCodes writes one operator code per (code, version) in order
+// of first use; opCodeIdx maps each op to its code.
+func writeOperatorCodes(b *flatbuffers.Builder, g *model.Graph) (opcodes flatbuffers.UOffsetT, opCodeIdx []uint32) {
 	var codes []model.OpCode
 	var versions []int32
 	codeIndex := map[[2]int32]uint32{}
-	opCodeIdx := make([]uint32, len(g.Ops))
+	opCodeIdx = make([]uint32, len(g.Ops))
 	for k := range g.Ops {
 		op := &g.Ops[k]
 		key := [2]int32{int32(op.Code), OpVersion(g, op)}
@@ -261,9 +292,12 @@ func Write(g *model.Graph) ([]byte, error) {
 		fb.OperatorCodeAddBuiltinCode(b, fb.BuiltinOperator(c))
 		codeOffs[i] = fb.OperatorCodeEnd(b)
 	}
-	opcodes := tableVector(b, codeOffs)
+	return tableVector(b, codeOffs), opCodeIdx
+}
 
-	// Tensors.
+// writeTensors writes the tensors; activations of a dynamic-batch graph
+// get a shape_signature with batch -1.
+func writeTensors(b *flatbuffers.Builder, g *model.Graph, bufIndex []uint32) flatbuffers.UOffsetT {
 	tensOffs := make([]flatbuffers.UOffsetT, len(g.Tensors))
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
@@ -292,9 +326,11 @@ func Write(g *model.Graph) ([]byte, error) {
 		}
 		tensOffs[i] = fb.TensorEnd(b)
 	}
-	tensors := tableVector(b, tensOffs)
+	return tableVector(b, tensOffs)
+}
 
-	// Operators.
+// writeOperators writes the operators with their builtin options.
+func writeOperators(b *flatbuffers.Builder, g *model.Graph, opCodeIdx []uint32) flatbuffers.UOffsetT {
 	opOffs := make([]flatbuffers.UOffsetT, len(g.Ops))
 	for k := range g.Ops {
 		op := &g.Ops[k]
@@ -311,8 +347,11 @@ func Write(g *model.Graph) ([]byte, error) {
 		}
 		opOffs[k] = fb.OperatorEnd(b)
 	}
-	operators := tableVector(b, opOffs)
+	return tableVector(b, opOffs)
+}
 
+// writeSubgraph writes the vector of the one subgraph, "main".
+func writeSubgraph(b *flatbuffers.Builder, g *model.Graph, tensors, operators flatbuffers.UOffsetT) flatbuffers.UOffsetT {
 	sgIn := int32Vector(b, g.Inputs)
 	sgOut := int32Vector(b, g.Outputs)
 	sgName := b.CreateString("main")
@@ -322,24 +361,7 @@ func Write(g *model.Graph) ([]byte, error) {
 	fb.SubGraphAddOutputs(b, sgOut)
 	fb.SubGraphAddOperators(b, operators)
 	fb.SubGraphAddName(b, sgName)
-	subgraphs := tableVector(b, []flatbuffers.UOffsetT{fb.SubGraphEnd(b)})
-
-	mdName := b.CreateString(MetadataName)
-	fb.MetadataStart(b)
-	fb.MetadataAddName(b, mdName)
-	fb.MetadataAddBuffer(b, metaBuf)
-	metadata := tableVector(b, []flatbuffers.UOffsetT{fb.MetadataEnd(b)})
-
-	desc := b.CreateString("edgecnn")
-	fb.ModelStart(b)
-	fb.ModelAddVersion(b, SchemaVersion)
-	fb.ModelAddOperatorCodes(b, opcodes)
-	fb.ModelAddSubgraphs(b, subgraphs)
-	fb.ModelAddDescription(b, desc)
-	fb.ModelAddBuffers(b, buffers)
-	fb.ModelAddMetadata(b, metadata)
-	b.FinishWithFileIdentifier(fb.ModelEnd(b), []byte(FileIdentifier))
-	return append([]byte(nil), b.FinishedBytes()...), nil
+	return tableVector(b, []flatbuffers.UOffsetT{fb.SubGraphEnd(b)})
 }
 
 func writeQuant(b *flatbuffers.Builder, q *model.Quant) flatbuffers.UOffsetT {
@@ -492,8 +514,55 @@ func read(data []byte) (*model.Graph, error) {
 	if v := m.Version(); v != SchemaVersion {
 		return nil, fmt.Errorf("%w: schema version %d, want %d", ErrUnsupported, v, SchemaVersion)
 	}
+	bufs, err := r.buffers(m)
+	if err != nil {
+		return nil, err
+	}
+	codes, err := r.operatorCodes(m)
+	if err != nil {
+		return nil, err
+	}
 
-	// Buffers.
+	// Subgraph.
+	if n := m.SubgraphsLength(); n != 1 {
+		if n == 0 {
+			return nil, fmt.Errorf("%w: no subgraphs", ErrCorrupt)
+		}
+		return nil, fmt.Errorf("%w: %d subgraphs (only one is supported)", ErrUnsupported, n)
+	}
+	var sg fb.SubGraph
+	if !m.Subgraphs(&sg, 0) {
+		return nil, fmt.Errorf("%w: subgraph 0 missing", ErrCorrupt)
+	}
+	g := &model.Graph{}
+	if err := r.tensors(&sg, bufs, g); err != nil {
+		return nil, err
+	}
+	if g.Inputs, err = readInts(r, "subgraph inputs", sg.InputsLength(), sg.Inputs); err != nil {
+		return nil, err
+	}
+	if g.Outputs, err = readInts(r, "subgraph outputs", sg.OutputsLength(), sg.Outputs); err != nil {
+		return nil, err
+	}
+	if err := r.operators(&sg, codes, g); err != nil {
+		return nil, err
+	}
+	if err := r.metadata(m, bufs, g); err != nil {
+		return nil, err
+	}
+
+	if err := checkGraph(g); err != nil {
+		if errors.Is(err, ErrUnsupported) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return g, nil
+}
+
+// buffers reads every buffer's data (nil when empty); buffer 0 must be the
+// empty sentinel and no data may live outside the flatbuffer.
+func (r reader) buffers(m *fb.Model) ([][]byte, error) {
 	nb := m.BuffersLength()
 	if err := r.vec("buffers", nb, 4); err != nil {
 		return nil, err
@@ -521,8 +590,12 @@ func read(data []byte) (*model.Graph, error) {
 	if nb > 0 && len(bufs[0]) != 0 {
 		return nil, fmt.Errorf("%w: buffer 0 must be empty (the sentinel), has %d bytes", ErrCorrupt, len(bufs[0]))
 	}
+	return bufs, nil
+}
 
-	// Operator codes.
+// operatorCodes reads the builtin code of each operator code; custom
+// operators are unsupported.
+func (r reader) operatorCodes(m *fb.Model) ([]model.OpCode, error) {
 	nc := m.OperatorCodesLength()
 	if err := r.vec("operator_codes", nc, 4); err != nil {
 		return nil, err
@@ -540,179 +613,181 @@ func read(data []byte) (*model.Graph, error) {
 		c := max(int32(oc.BuiltinCode()), int32(oc.DeprecatedBuiltinCode()))
 		codes[i] = model.OpCode(c)
 	}
+	return codes, nil
+}
 
-	// Subgraph.
-	if n := m.SubgraphsLength(); n != 1 {
-		if n == 0 {
-			return nil, fmt.Errorf("%w: no subgraphs", ErrCorrupt)
-		}
-		return nil, fmt.Errorf("%w: %d subgraphs (only one is supported)", ErrUnsupported, n)
-	}
-	var sg fb.SubGraph
-	if !m.Subgraphs(&sg, 0) {
-		return nil, fmt.Errorf("%w: subgraph 0 missing", ErrCorrupt)
-	}
-	g := &model.Graph{}
+// batchSignature tracks the shape signatures of activation tensors: all
+// with a dynamic batch, or none.
+type batchSignature struct{ saw, sawNone bool }
+
+// tensors reads the subgraph's tensors into g.Tensors and sets
+// g.DynamicBatch.
+func (r reader) tensors(sg *fb.SubGraph, bufs [][]byte, g *model.Graph) error {
 	nt := sg.TensorsLength()
 	if err := r.vec("tensors", nt, 4); err != nil {
-		return nil, err
+		return err
 	}
 	if nt > maxTensors {
-		return nil, fmt.Errorf("%w: %d tensors", ErrUnsupported, nt)
+		return fmt.Errorf("%w: %d tensors", ErrUnsupported, nt)
 	}
 	g.Tensors = make([]model.Tensor, nt)
 	var ft fb.Tensor
-	var fq fb.QuantizationParameters
-	sawSig, sawNoSig := false, false
+	var sig batchSignature
 	for i := 0; i < nt; i++ {
 		if !sg.Tensors(&ft, i) {
-			return nil, fmt.Errorf("%w: tensor %d missing", ErrCorrupt, i)
+			return fmt.Errorf("%w: tensor %d missing", ErrCorrupt, i)
 		}
-		t := &g.Tensors[i]
-		t.Name = string(ft.Name())
-		t.Type = model.DType(ft.Type())
-		if !supportedTypes[t.Type] {
-			return nil, fmt.Errorf("%w: tensor %d %q has type %s", ErrUnsupported, i, t.Name, typeName(ft.Type()))
-		}
-		rank := ft.ShapeLength()
-		if rank > maxRank {
-			return nil, fmt.Errorf("%w: tensor %d %q has rank %d (max %d)", ErrUnsupported, i, t.Name, rank, maxRank)
-		}
-		t.Shape = make([]int, rank)
-		total := int64(1)
-		for j := 0; j < rank; j++ {
-			d := ft.Shape(j)
-			if d < 0 {
-				return nil, fmt.Errorf("%w: tensor %d %q: negative dimension %d", ErrCorrupt, i, t.Name, d)
-			}
-			if d > 1<<24 {
-				return nil, fmt.Errorf("%w: tensor %d %q: dimension %d too large", ErrCorrupt, i, t.Name, d)
-			}
-			total *= int64(d)
-			if total > 1<<31 {
-				return nil, fmt.Errorf("%w: tensor %d %q: shape too large", ErrCorrupt, i, t.Name)
-			}
-			t.Shape[j] = int(d)
-		}
-		if ft.IsVariable() {
-			return nil, fmt.Errorf("%w: tensor %d %q is a variable", ErrUnsupported, i, t.Name)
-		}
-		if ft.Sparsity(nil) != nil {
-			return nil, fmt.Errorf("%w: tensor %d %q is sparse", ErrUnsupported, i, t.Name)
-		}
-		if ns := ft.ShapeSignatureLength(); ns > 0 {
-			if ns != rank {
-				return nil, fmt.Errorf("%w: tensor %d %q: shape_signature rank %d differs from shape rank %d", ErrCorrupt, i, t.Name, ns, rank)
-			}
-			for j := 0; j < ns; j++ {
-				s := int(ft.ShapeSignature(j))
-				if (j == 0 && s != -1 && s != t.Shape[0]) || (j > 0 && s != t.Shape[j]) {
-					return nil, fmt.Errorf("%w: tensor %d %q: shape_signature %d at dimension %d (only a dynamic batch is supported)", ErrUnsupported, i, t.Name, s, j)
-				}
-				if j == 0 && s == -1 {
-					sawSig = true
-				}
-			}
-		} else if ft.Buffer() == 0 && rank > 0 {
-			sawNoSig = true
-		}
-		bi := ft.Buffer()
-		if int64(bi) >= int64(nb) {
-			return nil, fmt.Errorf("%w: tensor %d %q: buffer index %d out of range [0,%d)", ErrCorrupt, i, t.Name, bi, nb)
-		}
-		if d := bufs[bi]; len(d) > 0 {
-			t.Data = append([]byte(nil), d...)
-		}
-		if q := ft.Quantization(&fq); q != nil {
-			tq, err := readQuant(r, q)
-			if err != nil {
-				return nil, fmt.Errorf("tensor %d %q: %w", i, t.Name, err)
-			}
-			t.Quant = tq
+		if err := r.tensor(&ft, i, &g.Tensors[i], bufs, &sig); err != nil {
+			return err
 		}
 	}
-	g.DynamicBatch = sawSig && !sawNoSig
-	if sawSig && sawNoSig {
-		return nil, fmt.Errorf("%w: some activation tensors have a dynamic batch and some do not", ErrUnsupported)
+	g.DynamicBatch = sig.saw && !sig.sawNone
+	if sig.saw && sig.sawNone {
+		return fmt.Errorf("%w: some activation tensors have a dynamic batch and some do not", ErrUnsupported)
 	}
+	return nil
+}
 
-	var err error
-	if g.Inputs, err = readInts(r, "subgraph inputs", sg.InputsLength(), sg.Inputs); err != nil {
-		return nil, err
+// tensor reads tensor i: type, shape (bounded), shape signature, constant
+// data and quantization.
+func (r reader) tensor(ft *fb.Tensor, i int, t *model.Tensor, bufs [][]byte, sig *batchSignature) error {
+	t.Name = string(ft.Name())
+	t.Type = model.DType(ft.Type())
+	if !supportedTypes[t.Type] {
+		return fmt.Errorf("%w: tensor %d %q has type %s", ErrUnsupported, i, t.Name, typeName(ft.Type()))
 	}
-	if g.Outputs, err = readInts(r, "subgraph outputs", sg.OutputsLength(), sg.Outputs); err != nil {
-		return nil, err
+	rank := ft.ShapeLength()
+	if rank > maxRank {
+		return fmt.Errorf("%w: tensor %d %q has rank %d (max %d)", ErrUnsupported, i, t.Name, rank, maxRank)
 	}
+	t.Shape = make([]int, rank)
+	total := int64(1)
+	for j := 0; j < rank; j++ {
+		d := ft.Shape(j)
+		if d < 0 {
+			return fmt.Errorf("%w: tensor %d %q: negative dimension %d", ErrCorrupt, i, t.Name, d)
+		}
+		if d > 1<<24 {
+			return fmt.Errorf("%w: tensor %d %q: dimension %d too large", ErrCorrupt, i, t.Name, d)
+		}
+		total *= int64(d)
+		if total > 1<<31 {
+			return fmt.Errorf("%w: tensor %d %q: shape too large", ErrCorrupt, i, t.Name)
+		}
+		t.Shape[j] = int(d)
+	}
+	if ft.IsVariable() {
+		return fmt.Errorf("%w: tensor %d %q is a variable", ErrUnsupported, i, t.Name)
+	}
+	if ft.Sparsity(nil) != nil {
+		return fmt.Errorf("%w: tensor %d %q is sparse", ErrUnsupported, i, t.Name)
+	}
+	if ns := ft.ShapeSignatureLength(); ns > 0 {
+		if ns != rank {
+			return fmt.Errorf("%w: tensor %d %q: shape_signature rank %d differs from shape rank %d", ErrCorrupt, i, t.Name, ns, rank)
+		}
+		for j := 0; j < ns; j++ {
+			s := int(ft.ShapeSignature(j))
+			if (j == 0 && s != -1 && s != t.Shape[0]) || (j > 0 && s != t.Shape[j]) {
+				return fmt.Errorf("%w: tensor %d %q: shape_signature %d at dimension %d (only a dynamic batch is supported)", ErrUnsupported, i, t.Name, s, j)
+			}
+			if j == 0 && s == -1 {
+				sig.saw = true
+			}
+		}
+	} else if ft.Buffer() == 0 && rank > 0 {
+		sig.sawNone = true
+	}
+	bi := ft.Buffer()
+	if int64(bi) >= int64(len(bufs)) {
+		return fmt.Errorf("%w: tensor %d %q: buffer index %d out of range [0,%d)", ErrCorrupt, i, t.Name, bi, len(bufs))
+	}
+	if d := bufs[bi]; len(d) > 0 {
+		t.Data = append([]byte(nil), d...)
+	}
+	var fq fb.QuantizationParameters
+	if q := ft.Quantization(&fq); q != nil {
+		tq, err := readQuant(r, q)
+		if err != nil {
+			return fmt.Errorf("tensor %d %q: %w", i, t.Name, err)
+		}
+		t.Quant = tq
+	}
+	return nil
+}
 
+// operators reads the subgraph's operators into g.Ops; an operator edgecnn
+// does not run is named in the error.
+func (r reader) operators(sg *fb.SubGraph, codes []model.OpCode, g *model.Graph) error {
+	nc := len(codes)
 	no := sg.OperatorsLength()
 	if err := r.vec("operators", no, 4); err != nil {
-		return nil, err
+		return err
 	}
 	if no > maxOps {
-		return nil, fmt.Errorf("%w: %d operators", ErrUnsupported, no)
+		return fmt.Errorf("%w: %d operators", ErrUnsupported, no)
 	}
 	g.Ops = make([]model.Op, no)
 	var fo fb.Operator
+	var err error
 	for k := 0; k < no; k++ {
 		if !sg.Operators(&fo, k) {
-			return nil, fmt.Errorf("%w: operator %d missing", ErrCorrupt, k)
+			return fmt.Errorf("%w: operator %d missing", ErrCorrupt, k)
 		}
 		ci := fo.OpcodeIndex()
 		if int64(ci) >= int64(nc) {
-			return nil, fmt.Errorf("%w: operator %d: opcode index %d out of range [0,%d)", ErrCorrupt, k, ci, nc)
+			return fmt.Errorf("%w: operator %d: opcode index %d out of range [0,%d)", ErrCorrupt, k, ci, nc)
 		}
 		op := &g.Ops[k]
 		op.Code = codes[ci]
 		if !supported[op.Code] {
-			return nil, fmt.Errorf("%w: operator %d is %s (edgecnn supports CONV_2D, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, QUANTIZE, DEQUANTIZE)", ErrUnsupported, k, opName(op.Code))
+			return fmt.Errorf("%w: operator %d is %s (edgecnn supports CONV_2D, MAX_POOL_2D, FULLY_CONNECTED, RESHAPE, SOFTMAX, QUANTIZE, DEQUANTIZE)", ErrUnsupported, k, opName(op.Code))
 		}
 		if op.Inputs, err = readInts(r, fmt.Sprintf("operator %d inputs", k), fo.InputsLength(), fo.Inputs); err != nil {
-			return nil, err
+			return err
 		}
 		if op.Outputs, err = readInts(r, fmt.Sprintf("operator %d outputs", k), fo.OutputsLength(), fo.Outputs); err != nil {
-			return nil, err
+			return err
 		}
 		if fo.CustomOptionsLength() > 0 {
-			return nil, fmt.Errorf("%w: operator %d (%v) has custom options", ErrUnsupported, k, op.Code)
+			return fmt.Errorf("%w: operator %d (%v) has custom options", ErrUnsupported, k, op.Code)
 		}
 		if err := readOptions(r, &fo, op); err != nil {
-			return nil, fmt.Errorf("operator %d (%v): %w", k, op.Code, err)
+			return fmt.Errorf("operator %d (%v): %w", k, op.Code, err)
 		}
 	}
+	return nil
+}
 
-	// Metadata.
+// metadata reads edgecnn's JSON metadata entry, when present, into
+// g.Metadata; other entries are ignored.
+func (r reader) metadata(m *fb.Model, bufs [][]byte, g *model.Graph) error {
+	nb := len(bufs)
 	nm := m.MetadataLength()
 	if err := r.vec("metadata", nm, 4); err != nil {
-		return nil, err
+		return err
 	}
 	var md fb.Metadata
 	for i := 0; i < nm; i++ {
 		if !m.Metadata(&md, i) {
-			return nil, fmt.Errorf("%w: metadata %d missing", ErrCorrupt, i)
+			return fmt.Errorf("%w: metadata %d missing", ErrCorrupt, i)
 		}
 		if string(md.Name()) != MetadataName {
 			continue
 		}
 		bi := md.Buffer()
 		if int64(bi) >= int64(nb) {
-			return nil, fmt.Errorf("%w: metadata %q: buffer index %d out of range [0,%d)", ErrCorrupt, MetadataName, bi, nb)
+			return fmt.Errorf("%w: metadata %q: buffer index %d out of range [0,%d)", ErrCorrupt, MetadataName, bi, nb)
 		}
 		var mm map[string]string
 		if err := json.Unmarshal(bufs[bi], &mm); err != nil {
-			return nil, fmt.Errorf("%w: metadata %q: %v", ErrCorrupt, MetadataName, err)
+			return fmt.Errorf("%w: metadata %q: %v", ErrCorrupt, MetadataName, err)
 		}
 		if len(mm) > 0 {
 			g.Metadata = mm
 		}
 	}
-
-	if err := checkGraph(g); err != nil {
-		if errors.Is(err, ErrUnsupported) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-	}
-	return g, nil
+	return nil
 }
 
 func readInts(r reader, what string, n int, get func(int) int32) ([]int, error) {

@@ -20,7 +20,8 @@ type tval struct {
 	i8    []int8
 	u8    []uint8
 	i32   []int32
-	n     int // current element count
+	n     int   // current element count
+	alias *tval // float reshape output: shares this value's storage
 }
 
 // step is one compiled operator.
@@ -466,6 +467,13 @@ func (e *Engine) compileReshape(k int) (step, error) {
 	}
 	if x.t.Type != model.Float32 && (scale(x.t) != scale(y.t) || zp(x.t) != zp(y.t)) {
 		return step{}, e.errf(k, "input and output quantization differ")
+	}
+	if x.t.Type == model.Float32 {
+		// A float reshape is a view: the output shares the input's
+		// storage (every tensor has one producer, and no float step
+		// writes its inputs), so the step has nothing to do.
+		y.alias = x
+		return step{op: k, run: func(int) {}}, nil
 	}
 	return step{op: k, run: func(batch int) {
 		switch {

@@ -161,6 +161,18 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 	e.resize(batch)
 	switch iv.t.Type {
 	case model.Float32:
+		if !e.cfg.intermediates && iv.alias == nil {
+			// No float step writes its inputs: read the caller's values
+			// in place for this Run instead of copying them.
+			own := iv.f32
+			iv.f32 = in[:iv.n:iv.n]
+			e.resolveAliases()
+			defer func() {
+				iv.f32 = own
+				e.resolveAliases()
+			}()
+			break
+		}
 		copy(iv.f32, in)
 	default:
 		lo, hi := typeRange(iv.t.Type)
@@ -213,6 +225,9 @@ func (e *Engine) resize(batch int) {
 			continue
 		}
 		v.n = batch * v.per
+		if v.alias != nil {
+			continue
+		}
 		if grow {
 			switch v.t.Type {
 			case model.Float32:
@@ -233,8 +248,24 @@ func (e *Engine) resize(batch int) {
 			}
 		}
 	}
+	e.resolveAliases()
 	if grow {
 		e.scr.grow(e, batch)
+	}
+}
+
+// resolveAliases points every float view (a reshape output) at the
+// storage of the value it views.
+func (e *Engine) resolveAliases() {
+	for i := range e.vals {
+		v := &e.vals[i]
+		if v.alias != nil {
+			root := v.alias
+			for root.alias != nil {
+				root = root.alias
+			}
+			v.f32 = root.f32[:v.n]
+		}
 	}
 }
 

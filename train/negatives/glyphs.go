@@ -81,7 +81,7 @@ var symbols = []glyph{
 // shapes are boxes, smileys, arrows, stars and friends (no plain circle
 // or oval: those are zeros).
 var shapes = []glyph{
-	fixed(pl(0, 0, 1, 0, 1, 1, 0, 1, 0, 0)),                                 // box
+	fixed(pl(0, 0.15, 1, 0.15, 1, 0.85, 0, 0.85, 0, 0.15)),                  // box, square or wide (a tall one is a seven-segment 0)
 	fixed(pl(0.5, 0, 1, 1, 0, 1, 0.5, 0)),                                   // triangle
 	fixed(pl(0, 0, 1, 0, 1, 1, 0, 1, 0, 0), ln(0, 0, 1, 1), ln(1, 0, 0, 1)), // crossed box
 	fixed(pl(0.5, 0, 1, 0.5, 0.5, 1, 0, 0.5, 0.5, 0)),                       // diamond
@@ -100,8 +100,8 @@ var shapes = []glyph{
 	fixed(pl(0, 0.3, 1, 0.3, 1, 1, 0, 1, 0, 0.3), pl(0, 0.3, 0.5, 0, 1, 0.3)),                                                            // house
 	disc,
 	spiral,
-	fixed(pl(0, 0, 1, 0, 1, 1, 0, 1, 0, 0), pl(0.3, 0.3, 0.7, 0.3, 0.7, 0.7, 0.3, 0.7, 0.3, 0.3)), // nested boxes
-	fixed(arc(0.5, 0.5, 0.5, 0.5, 0, 360), pl(0.5, 0.5, 0.5, 0.5)),                                // circle with a dot
+	fixed(pl(0, 0.15, 1, 0.15, 1, 0.85, 0, 0.85, 0, 0.15), pl(0.3, 0.35, 0.7, 0.35, 0.7, 0.65, 0.3, 0.65, 0.3, 0.35)), // nested boxes (square or wide)
+	fixed(arc(0.5, 0.5, 0.5, 0.5, 0, 360), pl(0.5, 0.5, 0.5, 0.5)),                                                    // circle with a dot
 }
 
 // disc is a filled blob (an ink stain).

@@ -144,3 +144,21 @@ func TestBadInput(t *testing.T) {
 		t.Fatal("label 12 accepted")
 	}
 }
+
+// A box negative is never taller than wide by much: a tall rectangle is a
+// seven-segment 0, not a non-digit (as a plain circle or oval is a 0).
+func TestBoxesAreNotZeros(t *testing.T) {
+	img := make([]uint8, Size*Size)
+	for _, idx := range []int{0, 19} { // box, nested boxes
+		r := rand.New(rand.NewPCG(2, uint64(idx)))
+		for i := 0; i < 200; i++ {
+			c := newCanvas(r)
+			c.glyph(r, shapes[idx])
+			c.mnistStyle(img)
+			_, _, _, x0, y0, x1, y1 := moments(img)
+			if w, h := x1-x0+1, y1-y0+1; float64(w) < 0.75*float64(h) {
+				t.Fatalf("shape %d #%d: ink box %dx%d is a tall rectangle (a 0)", idx, i, w, h)
+			}
+		}
+	}
+}

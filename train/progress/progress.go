@@ -67,3 +67,18 @@ func (b *Bar) Done() {
 	}
 	fmt.Fprintln(b.w)
 }
+
+// Files is a download's progress callback that draws one bar per file on
+// w, with the megabytes done; call finish when the download ends.
+func Files(w io.Writer) (update func(name string, done, total int64), finish func()) {
+	var bar *Bar
+	var current string
+	update = func(name string, done, total int64) {
+		if name != current {
+			bar.Done()
+			bar, current = New(w, name, total, false), name
+		}
+		bar.Update(done, fmt.Sprintf("%.1f MB", float64(done)/1e6))
+	}
+	return update, func() { bar.Done() }
+}

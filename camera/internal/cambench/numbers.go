@@ -17,6 +17,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
@@ -63,153 +64,191 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// numbersFlags are the flags of the numbers command.
+type numbersFlags struct {
+	model, backend, data, size, kind, split, jsonOut, save string
+	n, first, work                                         int
+	cpuProfile                                             string
+	minConf                                                float64
+	single, oracle                                         bool
+}
+
 // numbers reads generated whole-number photos with --multi and reports
 // the exact and per-digit rates.
 func numbers(args []string) error {
+	var f numbersFlags
 	fs := flag.NewFlagSet("numbers", flag.ExitOnError)
-	modelPath := fs.String("model", "", "model file (.tflite, .onnx or .ckpt)")
-	backend := fs.String("backend", "native", "runtime backend")
-	n := fs.Int("n", 300, "photos")
-	firstPhoto := fs.Int("first", 0, "first photo index")
-	data := fs.String("data", "data/mnist", "MNIST directory")
-	size := fs.String("size", "640x480", "frame size")
-	kindName := fs.String("kind", "hand", "hand, odometer or sevenseg")
-	splitName := fs.String("split", "tune", "tune or test (test: never used for tuning)")
-	minConf := fs.Float64("min-confidence", 0.5, "recognizer minimum confidence")
-	jsonOut := fs.String("json", "", "also write the report here")
-	save := fs.String("save-wrong", "", "directory to save misread photos")
-	work := fs.Int("work", 0, "preprocess WorkSize (0: default)")
-	single := fs.Bool("single", false, "read without --multi (light-on-dark: one digit per photo)")
-	oracle := fs.Bool("oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the reading here")
+	fs.StringVar(&f.model, "model", "", "model file (.tflite, .onnx or .ckpt)")
+	fs.StringVar(&f.backend, "backend", "native", "runtime backend")
+	fs.IntVar(&f.n, "n", 300, "photos")
+	fs.IntVar(&f.first, "first", 0, "first photo index")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the reading here")
+	fs.StringVar(&f.data, "data", "data/mnist", "MNIST directory")
+	fs.StringVar(&f.size, "size", "640x480", "frame size")
+	fs.StringVar(&f.kind, "kind", "hand", "hand, odometer or sevenseg")
+	fs.StringVar(&f.split, "split", "tune", "tune or test (test: never used for tuning)")
+	fs.Float64Var(&f.minConf, "min-confidence", 0.5, "recognizer minimum confidence")
+	fs.StringVar(&f.jsonOut, "json", "", "also write the report here")
+	fs.StringVar(&f.save, "save-wrong", "", "directory to save misread photos")
+	fs.IntVar(&f.work, "work", 0, "preprocess WorkSize (0: default)")
+	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
+	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Parse(args)
-	if *modelPath == "" {
+	if f.model == "" {
 		return errors.New("numbers: -model is required")
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	kind, ok := photoset.Kinds[*kindName]
+	kind, ok := photoset.Kinds[f.kind]
 	if !ok {
-		return fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", *kindName)
+		return fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", f.kind)
 	}
 	split := photoset.TuneSplit
-	switch *splitName {
+	switch f.split {
 	case "tune":
 	case "test":
 		split = photoset.TestSplit
 	default:
-		return fmt.Errorf("numbers: -split %q: want tune or test", *splitName)
+		return fmt.Errorf("numbers: -split %q: want tune or test", f.split)
 	}
-	w, h, err := camera.ParseSize(*size)
+	w, h, err := camera.ParseSize(f.size)
 	if err != nil {
 		return err
 	}
-	d, err := mnist(*data, 0)
+	d, err := mnist(f.data, 0)
 	if err != nil {
 		return err
 	}
-	rec, err := openRecognizer(*backend, *modelPath, 1, preprocess.Config{Multi: !*single, WorkSize: *work}, float32(*minConf))
+	rec, err := openRecognizer(f.backend, f.model, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work}, float32(f.minConf))
 	if err != nil {
 		return err
 	}
 	defer rec.Engine().Close()
-	rep := NumbersReport{Model: *modelPath, Kind: *kindName, Split: split.Name, Photos: *n, Conditions: map[string][2]int{}}
+	rep := NumbersReport{Model: f.model, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
-	for i := *firstPhoto; i < *firstPhoto+*n; i++ {
+	for i := f.first; i < f.first+f.n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
 			return err
 		}
-		img, err := camera.DecodeJPEG(num.JPEG)
+		got, took, err := f.read(ctx, rec, num)
 		if err != nil {
 			return err
 		}
-		if *oracle {
-			var rs []preprocess.Region
-			for _, b := range num.Boxes {
-				b = b.Inset(-3).Intersect(img.Bounds())
-				rs = append(rs, preprocess.Region{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()})
+		total += took
+		if base := f.score(&rep, i, num, got); base != "" {
+			img, err := camera.DecodeJPEG(num.JPEG)
+			if err != nil {
+				return err
 			}
-			if err := rec.SetRegions(rs); err != nil {
+			if err := saveSheet(base+".png", img, rec.Preprocessor(), num.Boxes); err != nil {
 				return err
 			}
 		}
-		t0 := time.Now()
-		res, err := rec.Recognize(ctx, img)
-		if err != nil {
-			return err
+	}
+	rep.ExactRate = float64(rep.Exact) / float64(f.n)
+	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
+	rep.MeanMS = ms(total) / float64(f.n)
+	f.print(rep, w, h)
+	if f.jsonOut != "" {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		return atomicfile.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+// read recognizes one photo (in its true digit boxes with -oracle) and
+// returns the text read and the time the recognizer took.
+func (f *numbersFlags) read(ctx context.Context, rec *agent.Recognizer, num photoset.Number) (string, time.Duration, error) {
+	img, err := camera.DecodeJPEG(num.JPEG)
+	if err != nil {
+		return "", 0, err
+	}
+	if f.oracle {
+		var rs []preprocess.Region
+		for _, b := range num.Boxes {
+			b = b.Inset(-3).Intersect(img.Bounds())
+			rs = append(rs, preprocess.Region{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()})
 		}
-		total += time.Since(t0)
-		want := num.Text
-		if *single {
-			want = want[:1]
-		}
-		got := res.Text
-		ok := got == want
-		if ok {
-			rep.Exact++
-		}
-		if got == "" {
-			rep.NoDigit++
-		}
-		rep.Digits += len(want)
-		rep.DigitsRight += max(0, len(want)-editDistance(want, got))
-		for c, on := range map[string]bool{"touching": num.Touching, "broken": num.Broken, "unequal": num.Unequal, "edge": num.Edge} {
-			if on {
-				v := rep.Conditions[c]
-				v[1]++
-				if ok {
-					v[0]++
-				}
-				rep.Conditions[c] = v
-			}
-		}
-		if !ok {
-			if len(rep.Errors) < 400 {
-				rep.Errors = append(rep.Errors, fmt.Sprintf("%d:%s→%s", i, want, got))
-			}
-			if *save != "" {
-				os.MkdirAll(*save, 0o755)
-				base := filepath.Join(*save, fmt.Sprintf("%s-%s-%04d-want%s-got%s", *kindName, split.Name, i, want, got))
-				os.WriteFile(base+".jpg", num.JPEG, 0o644)
-				if err := saveSheet(base+".png", img, rec.Preprocessor(), num.Boxes); err != nil {
-					return err
-				}
-			}
+		if err := rec.SetRegions(rs); err != nil {
+			return "", 0, err
 		}
 	}
-	rep.ExactRate = float64(rep.Exact) / float64(*n)
-	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
-	rep.MeanMS = ms(total) / float64(*n)
+	t0 := time.Now()
+	res, err := rec.Recognize(ctx, img)
+	if err != nil {
+		return "", 0, err
+	}
+	return res.Text, time.Since(t0), nil
+}
+
+// score adds photo i, read as got, to the report and, when it is
+// misread and -save-wrong is set, saves it and returns the saved path
+// without its extension.
+func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got string) string {
+	want := num.Text
+	if f.single {
+		want = want[:1]
+	}
+	ok := got == want
+	if ok {
+		rep.Exact++
+	}
+	if got == "" {
+		rep.NoDigit++
+	}
+	rep.Digits += len(want)
+	rep.DigitsRight += max(0, len(want)-editDistance(want, got))
+	for c, on := range map[string]bool{"touching": num.Touching, "broken": num.Broken, "unequal": num.Unequal, "edge": num.Edge} {
+		if on {
+			v := rep.Conditions[c]
+			v[1]++
+			if ok {
+				v[0]++
+			}
+			rep.Conditions[c] = v
+		}
+	}
+	if !ok {
+		if len(rep.Errors) < 400 {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%d:%s→%s", i, want, got))
+		}
+		if f.save != "" {
+			os.MkdirAll(f.save, 0o755)
+			base := filepath.Join(f.save, fmt.Sprintf("%s-%s-%04d-want%s-got%s", f.kind, rep.Split, i, want, got))
+			os.WriteFile(base+".jpg", num.JPEG, 0o644)
+			return base
+		}
+	}
+	return ""
+}
+
+// print writes the one-line summary of a run.
+func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	var conds []string
 	for c, v := range rep.Conditions {
 		conds = append(conds, fmt.Sprintf("%s %d/%d", c, v[0], v[1]))
 	}
 	sort.Strings(conds)
 	mode := "--multi"
-	if *single {
+	if f.single {
 		mode = "single"
 	}
-	if *oracle {
+	if f.oracle {
 		mode = "true boxes as --rois"
 	}
 	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
-		*kindName, split.Name, mode, rep.Exact, *n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		return atomicfile.WriteFile(*jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
+		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
 }
 
 // saveSheet writes a debugging sheet of a misread photo: the frame with

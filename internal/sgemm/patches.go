@@ -1,0 +1,295 @@
+package sgemm
+
+import "fmt"
+
+// Patches is the im2col matrix of a convolution, read while packing and
+// never stored: N images of H×W×C floats in X (NHWC), a Kernel×Kernel
+// window moved by Stride over the zero-padded (Pad) input to OH×OW output
+// positions. Row i = (b·OH + oy)·OW + ox is the window of output (b, oy,
+// ox); column (ky·Kernel + kx)·C + c is X[b][oy·Stride−Pad+ky][ox·Stride−
+// Pad+kx][c], zero outside the image (the OHWI weight order). It has
+// Rows() = N·OH·OW rows and Cols() = Kernel²·C columns.
+type Patches struct {
+	X                   []float32
+	N, H, W, C          int
+	Kernel, Stride, Pad int
+	OH, OW              int
+}
+
+// Rows is the number of output positions.
+func (p *Patches) Rows() int { return p.N * p.OH * p.OW }
+
+// Cols is the depth of one window.
+func (p *Patches) Cols() int { return p.Kernel * p.Kernel * p.C }
+
+func (p *Patches) check() {
+	if p.N < 0 || p.H < 1 || p.W < 1 || p.C < 1 || p.Kernel < 1 || p.Stride < 1 || p.Pad < 0 || p.OH < 0 || p.OW < 0 {
+		panic(fmt.Sprintf("sgemm: bad patches geometry %+v", *p))
+	}
+	if need := p.N * p.H * p.W * p.C; len(p.X) < need {
+		panic(fmt.Sprintf("sgemm: patches input has %d elements, %d images of %dx%dx%d need %d", len(p.X), p.N, p.H, p.W, p.C, need))
+	}
+}
+
+// at returns the image and window origin of row i.
+func (p *Patches) at(i int) (b, y0, x0 int) {
+	ow := i % p.OW
+	oh := (i / p.OW) % p.OH
+	return i / (p.OW * p.OH), oh*p.Stride - p.Pad, ow*p.Stride - p.Pad
+}
+
+// zeros is the source of padding values while packing.
+var zeros [256]float32
+
+// packA packs rows [ic, ic+mcb) and depths [pc, pc+kcb) of the patch
+// matrix like packA packs a row-major A: element (ic+ir+r, pc+q) goes to
+// pa[ir·kcb + q·mr + r]; rows past mcb are zero.
+func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
+	C, K := p.C, p.Kernel
+	if C < 4 {
+		p.packARows(pa, ic, mcb, pc, kcb)
+		return
+	}
+	var src [mr][]float32
+	var b, y0, x0 [mr]int
+	var it rowIter
+	it.start(p, ic)
+	t0, cs := pc/C, pc%C // first depth's window position and channel
+	for ir := 0; ir < mcb; ir += mr {
+		dst := pa[ir*kcb : (ir+mr)*kcb]
+		rows := min(mr, mcb-ir)
+		for r := range rows {
+			b[r], y0[r], x0[r] = it.b, it.y0, it.x0
+			it.next()
+		}
+		ky, kx, c := t0/K, t0%K, cs
+		for d := 0; d < kcb; {
+			n := min(C-c, kcb-d, len(zeros))
+			for r := range mr {
+				iy, ix := y0[r]+ky, x0[r]+kx
+				if r >= rows || iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
+					src[r] = zeros[:n]
+					continue
+				}
+				off := ((b[r]*p.H+iy)*p.W+ix)*C + c
+				src[r] = p.X[off : off+n]
+			}
+			out := dst[d*mr : (d+n)*mr]
+			if ld, ok := evenStride(&src); ok && n >= 4 {
+				packRows6(useAsm, n, src[0][:cap(src[0])], ld, out)
+			} else {
+				interleave6(n, &src, out)
+			}
+			d += n
+			if c += n; c == C {
+				c = 0
+				if kx++; kx == K {
+					kx = 0
+					ky++
+				}
+			}
+		}
+	}
+}
+
+// packARows is packA for few channels (conv1): one row at a time.
+func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
+	C, K := p.C, p.Kernel
+	var it rowIter
+	it.start(p, ic)
+	for ir := 0; ir < mcb; ir += mr {
+		dst := pa[ir*kcb : (ir+mr)*kcb]
+		for r := range mr {
+			if r >= mcb-ir {
+				for q := range kcb {
+					dst[q*mr+r] = 0
+				}
+				continue
+			}
+			b, y0, x0 := it.b, it.y0, it.x0
+			it.next()
+			d := 0
+			for ky := range K {
+				iy := y0 + ky
+				for kx := range K {
+					ix := x0 + kx
+					inside := iy >= 0 && iy < p.H && ix >= 0 && ix < p.W
+					base := ((b*p.H+iy)*p.W + ix) * C
+					for c := range C {
+						if q := d - pc; q >= 0 && q < kcb {
+							v := float32(0)
+							if inside {
+								v = p.X[base+c]
+							}
+							dst[q*mr+r] = v
+						}
+						d++
+					}
+				}
+			}
+		}
+	}
+}
+
+// evenStride reports whether the six sources are one stride apart in the
+// same array (then packRows6 can read them) and returns the stride.
+func evenStride(src *[mr][]float32) (int, bool) {
+	if len(src[0]) == 0 || len(src[1]) == 0 || &src[0][0] == &zeros[0] || &src[1][0] == &zeros[0] {
+		return 0, false
+	}
+	s0 := src[0][:cap(src[0])]
+	s1 := src[1][:cap(src[1])]
+	ld := len(s0) - len(s1) // s1 starts ld elements after s0 when they share X
+	if ld <= 0 {
+		return 0, false
+	}
+	for r := 1; r < mr; r++ {
+		sr := src[r][:cap(src[r])]
+		if len(src[r]) == 0 || &src[r][0] == &zeros[0] || len(s0)-len(sr) != r*ld || &s0[r*ld] != &sr[0] {
+			return 0, false
+		}
+	}
+	return ld, true
+}
+
+// interleave6 sets dst[q·6+r] = src[r][q] for q < n, r < 6.
+func interleave6(n int, src *[mr][]float32, dst []float32) {
+	r0, r1, r2 := src[0][:n], src[1][:n], src[2][:n]
+	r3, r4, r5 := src[3][:n], src[4][:n], src[5][:n]
+	dst = dst[:n*mr]
+	for q := range n {
+		d := dst[q*mr : q*mr+mr : q*mr+mr]
+		d[0], d[1], d[2], d[3], d[4], d[5] = r0[q], r1[q], r2[q], r3[q], r4[q], r5[q]
+	}
+}
+
+// packB packs depths [pc, pc+kcb) (patch rows) and columns [jc, jc+ncb)
+// of the patch matrix like packB packs a row-major B: element (pc+q,
+// jc+jr+j) goes to pb[jr·kcb + q·nr + j]; columns past ncb are zero.
+func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
+	C, K := p.C, p.Kernel
+	panels := (ncb + nr - 1) / nr
+	if ncb%nr != 0 {
+		clear(pb[(panels-1)*nr*kcb : panels*nr*kcb])
+	}
+	t0, cs := jc/C, jc%C // first column's window position and channel
+	ky0, kx0 := t0/K, t0%K
+	var it rowIter
+	it.start(p, pc)
+	for q := range kcb {
+		b, y0, x0 := it.b, it.y0, it.x0
+		it.next()
+		ky, kx, c := ky0, kx0, cs
+		for j := 0; j < ncb; {
+			n := min(C-c, nr-j%nr, ncb-j)
+			d := pb[(j/nr)*nr*kcb+q*nr+j%nr:][:n]
+			iy, ix := y0+ky, x0+kx
+			switch {
+			case iy < 0 || iy >= p.H || ix < 0 || ix >= p.W:
+				clear(d)
+			case n == nr: // a whole panel row: inline moves, no call
+				off := ((b*p.H+iy)*p.W+ix)*C + c
+				*(*[nr]float32)(d) = *(*[nr]float32)(p.X[off : off+nr])
+			case n == 1: // one channel (conv1)
+				d[0] = p.X[((b*p.H+iy)*p.W+ix)*C+c]
+			default:
+				off := ((b*p.H+iy)*p.W+ix)*C + c
+				copy(d, p.X[off:off+n])
+			}
+			j += n
+			if c += n; c == C {
+				c = 0
+				if kx++; kx == K {
+					kx = 0
+					ky++
+				}
+			}
+		}
+	}
+}
+
+// rowIter walks the rows of a patch matrix in order: image b and window
+// origin (y0, x0) of the current row, without divisions.
+type rowIter struct {
+	p         *Patches
+	b, oy, ox int
+	y0, x0    int
+}
+
+func (it *rowIter) start(p *Patches, i int) {
+	it.p = p
+	it.b, it.y0, it.x0 = p.at(i)
+	it.ox = i % p.OW
+	it.oy = (i / p.OW) % p.OH
+}
+
+func (it *rowIter) next() {
+	p := it.p
+	it.ox++
+	it.x0 += p.Stride
+	if it.ox < p.OW {
+		return
+	}
+	it.ox, it.x0 = 0, -p.Pad
+	it.oy++
+	it.y0 += p.Stride
+	if it.oy < p.OH {
+		return
+	}
+	it.oy, it.y0 = 0, -p.Pad
+	it.b++
+}
+
+// GemmPatchesA computes C = P·op(B) + beta·C for the patch matrix P
+// (m = P.Rows(), k = P.Cols()): a convolution's forward product
+// (output = patches · weightsᵀ with transB and OHWI weights) without an
+// im2col buffer. op(B) is k×n (B is n×k when transB); C is m×n with row
+// stride ldc. The result is bit-identical to Gemm on the stored im2col
+// matrix.
+func (c *Context) GemmPatchesA(p *Patches, transB bool, n int, b []float32, ldb int, beta float32, cm []float32, ldc int) {
+	p.check()
+	m, k := p.Rows(), p.Cols()
+	checkPatchArgs(m, n, k, transB, "B", b, ldb, cm, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	c.g = args{transB: transB, m: m, n: n, k: k, alpha: 1, lda: k, b: b, ldb: ldb, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchA: &c.patch}
+	c.patch = *p // a copy: the caller's p does not escape
+	defer func() { c.g, c.patch = args{}, Patches{} }()
+	c.dispatch(m, n, k)
+}
+
+// GemmPatchesB computes C = op(A)·P + beta·C for the patch matrix P
+// (k = P.Rows(), n = P.Cols()): a convolution's weight gradient (dW =
+// dYᵀ·patches with transA) without an im2col buffer. op(A) is m×k (A is
+// k×m when transA); C is m×n with row stride ldc. The result is
+// bit-identical to Gemm on the stored im2col matrix.
+func (c *Context) GemmPatchesB(transA bool, m int, a []float32, lda int, p *Patches, beta float32, cm []float32, ldc int) {
+	p.check()
+	k, n := p.Rows(), p.Cols()
+	checkPatchArgs(m, n, k, transA, "A", a, lda, cm, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	c.g = args{transA: transA, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, ldb: n, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchB: &c.patch}
+	c.patch = *p
+	defer func() { c.g, c.patch = args{}, Patches{} }()
+	c.dispatch(m, n, k)
+}
+
+// checkPatchArgs checks the stored operand (name "A": m×k, k×m when
+// trans; "B": k×n, n×k when trans) and C.
+func checkPatchArgs(m, n, k int, trans bool, name string, s []float32, ld int, cm []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("sgemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	rows, cols := m, k
+	if name == "B" {
+		rows, cols = k, n
+	}
+	if trans {
+		rows, cols = cols, rows
+	}
+	checkMat(name, s, rows, cols, ld)
+	checkMat("C", cm, m, n, ldc)
+}

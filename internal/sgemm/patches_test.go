@@ -1,0 +1,166 @@
+package sgemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// im2colRef stores the patch matrix (the reference for Patches).
+func im2colRef(p *Patches) []float32 {
+	rows, cols := p.Rows(), p.Cols()
+	col := make([]float32, rows*cols)
+	for i := 0; i < rows; i++ {
+		b := i / (p.OH * p.OW)
+		oy, ox := (i/p.OW)%p.OH, i%p.OW
+		for ky := 0; ky < p.Kernel; ky++ {
+			for kx := 0; kx < p.Kernel; kx++ {
+				iy, ix := oy*p.Stride-p.Pad+ky, ox*p.Stride-p.Pad+kx
+				for c := 0; c < p.C; c++ {
+					v := float32(0)
+					if iy >= 0 && iy < p.H && ix >= 0 && ix < p.W {
+						v = p.X[((b*p.H+iy)*p.W+ix)*p.C+c]
+					}
+					col[i*cols+(ky*p.Kernel+kx)*p.C+c] = v
+				}
+			}
+		}
+	}
+	return col
+}
+
+// patchGeoms are convolution geometries: the seed CNN's two convolutions,
+// odd sizes, strides, paddings, depths past one K block (kc) and channel
+// counts that do not fill a 16-wide B panel.
+var patchGeoms = []Patches{
+	{N: 3, H: 28, W: 28, C: 1, Kernel: 3, Stride: 1, Pad: 1},
+	{N: 2, H: 14, W: 14, C: 32, Kernel: 3, Stride: 1, Pad: 1},
+	{N: 1, H: 7, W: 9, C: 64, Kernel: 3, Stride: 1, Pad: 1},
+	{N: 2, H: 11, W: 5, C: 3, Kernel: 5, Stride: 2, Pad: 2},
+	{N: 3, H: 9, W: 10, C: 7, Kernel: 3, Stride: 2, Pad: 0},
+	{N: 1, H: 6, W: 6, C: 20, Kernel: 1, Stride: 1, Pad: 0},
+	{N: 2, H: 8, W: 7, C: 33, Kernel: 2, Stride: 1, Pad: 1},
+	{N: 1, H: 5, W: 5, C: 300, Kernel: 3, Stride: 1, Pad: 1},
+}
+
+func (p Patches) String() string {
+	return fmt.Sprintf("%dx%dx%dx%d_k%d_s%d_p%d", p.N, p.H, p.W, p.C, p.Kernel, p.Stride, p.Pad)
+}
+
+// TestPatchesMatchIm2col checks GemmPatchesA and GemmPatchesB against
+// Gemm on the stored im2col matrix: bit-identical, with the assembly
+// kernels and the Go ones, on 1 and 2 threads, with beta 0 and 1.
+func TestPatchesMatchIm2col(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, geom := range patchGeoms {
+		p := geom
+		p.OH = (p.H+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.OW = (p.W+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.X = randSlice(r, p.N*p.H*p.W*p.C)
+		col := im2colRef(&p)
+		rows, k := p.Rows(), p.Cols()
+		for _, n := range []int{5, 32, 64} {
+			w := randSlice(r, n*k)     // n×k (OHWI weights, transB)
+			dy := randSlice(r, rows*n) // rows×n (transA for dW)
+			c0 := randSlice(r, rows*n) // forward C start (beta 1)
+			g0 := randSlice(r, n*k)    // dW C start
+			for _, threads := range []int{1, 2} {
+				for _, asm := range []bool{true, false} {
+					name := fmt.Sprintf("%v/n=%d/threads=%d/asm=%v", p, n, threads, asm)
+					ctx := New(threads)
+					ctx.asm = asm && ctx.asm
+					for _, beta := range []float32{0, 1} {
+						want := append([]float32(nil), c0...)
+						got := append([]float32(nil), c0...)
+						ctx.Gemm(false, true, rows, n, k, 1, col, k, w, k, beta, want, n)
+						ctx.GemmPatchesA(&p, true, n, w, k, beta, got, n)
+						sameBits(t, name+fmt.Sprintf("/forward/beta=%v", beta), got, want)
+
+						want = append(want[:0], g0...)
+						got = append(got[:0], g0...)
+						ctx.Gemm(true, false, n, k, rows, 1, dy, n, col, k, beta, want[:n*k], k)
+						ctx.GemmPatchesB(true, n, dy, n, &p, beta, got[:n*k], k)
+						sameBits(t, name+fmt.Sprintf("/dW/beta=%v", beta), got[:n*k], want[:n*k])
+					}
+				}
+			}
+		}
+	}
+}
+
+func sameBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: element %d = %v, want %v (bit-identical)", name, i, got[i], want[i])
+		}
+	}
+}
+
+// TestPatchesBadInput checks that a short input or a bad geometry panics
+// with a message (a programming error, as for Gemm's arguments).
+func TestPatchesBadInput(t *testing.T) {
+	p := Patches{X: make([]float32, 10), N: 1, H: 4, W: 4, C: 1, Kernel: 3, Stride: 1, Pad: 1, OH: 4, OW: 4}
+	c := make([]float32, 16*4)
+	w := make([]float32, 4*9)
+	for name, f := range map[string]func(){
+		"short input": func() { New(1).GemmPatchesA(&p, true, 4, w, 9, 0, c, 4) },
+		"zero stride": func() {
+			q := p
+			q.X = make([]float32, 16)
+			q.Stride = 0
+			New(1).GemmPatchesA(&q, true, 4, w, 9, 0, c, 4)
+		},
+		"short C":      func() { q := p; q.X = make([]float32, 16); New(1).GemmPatchesA(&q, true, 4, w, 9, 0, c[:10], 4) },
+		"short weight": func() { q := p; q.X = make([]float32, 16); New(1).GemmPatchesA(&q, true, 4, w[:20], 9, 0, c, 4) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// BenchmarkPatches compares the seed CNN's conv2 forward and weight
+// gradient (32 images) through GemmPatches with Gemm on a stored im2col
+// matrix (the im2col pass not counted).
+func BenchmarkPatches(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	p := Patches{N: 32, H: 14, W: 14, C: 32, Kernel: 3, Stride: 1, Pad: 1, OH: 14, OW: 14}
+	p.X = randSlice(r, p.N*p.H*p.W*p.C)
+	rows, k, n := p.Rows(), p.Cols(), 64
+	col := make([]float32, rows*k)
+	w, y, dy, dw := randSlice(r, n*k), make([]float32, rows*n), randSlice(r, rows*n), make([]float32, n*k)
+	ctx := New(1)
+	flops := 2 * float64(rows) * float64(n) * float64(k)
+	copy(col, im2colRef(&p))
+	b.Run("forward/gemm", func(b *testing.B) { // im2col not counted
+		for b.Loop() {
+			ctx.Gemm(false, true, rows, n, k, 1, col, k, w, k, 0, y, n)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run("forward/patches", func(b *testing.B) {
+		for b.Loop() {
+			ctx.GemmPatchesA(&p, true, n, w, k, 0, y, n)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run("dW/gemm", func(b *testing.B) {
+		for b.Loop() {
+			ctx.Gemm(true, false, n, k, rows, 1, dy, n, col, k, 0, dw, k)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+	b.Run("dW/patches", func(b *testing.B) {
+		for b.Loop() {
+			ctx.GemmPatchesB(true, n, dy, n, &p, 0, dw, k)
+		}
+		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}

@@ -1,0 +1,15 @@
+//go:build !noasm
+
+package native
+
+import "golang.org/x/sys/cpu"
+
+// hasConvPoolAsm reports whether the AVX-512 convolution + pooling kernel
+// can run.
+var hasConvPoolAsm = cpu.X86.HasAVX512F
+
+// convPoolAsm is the AVX-512 twin of convPoolGo (kc, taps ≥ 1; s, r ≥ 0);
+// the caller has bounds-checked every access.
+//
+//go:noescape
+func convPoolAsm(kc, taps int, offs *int, x *float32, pp *[3]int, s, r int, b, bias *float32, lo, hi float32, out *float32, po *[3]int)
