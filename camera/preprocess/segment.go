@@ -30,7 +30,7 @@ import (
 var (
 	segMaxPieces = 6
 	segMaxW      = 1.3  // a digit is at most this many row heights wide
-	segCutFrom   = 0.5  // clusters at least this many row heights wide get cut paths
+	segCutFrom   = 0.7  // clusters at least this many row heights wide get cut paths
 	segMinH      = 0.4  // a digit is at least this many row heights tall
 	segBonus     = 0.0  // score per digit read (against reading too few)
 	segCutW      = 0.1  // per crossed stroke (ink / (0.1·row height)) of a cut
