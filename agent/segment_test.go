@@ -116,14 +116,15 @@ func TestSegmentationByRecognition(t *testing.T) {
 		name  string
 		parts []inked
 	}
-	// The projection splitter misread touchingb ("84"), broken5b
-	// ("2737") and unequal3a ("63"); the others guard against
-	// regressions of the same kinds.
+	// The projection splitter misread touchingb ("84") and broken5b
+	// ("2737"); the others guard against regressions of the same kinds
+	// (it read these rows of unequal sizes right too).
 	for _, l := range []layout{
 		{"touching", [3]byte{3, 8, 4}, []float64{-1.5, 3}, []float64{1, 1, 1}, []int{3000, 3100, 3200}},
 		{"broken5", [3]byte{2, 5, 7}, []float64{4, 4}, []float64{1, 1, 1}, []int{3000, 3100, 3200}},
 		{"unequal", [3]byte{5, 2, 0}, []float64{0, 0.5}, []float64{1.1, 0.65, 1}, []int{3000, 3100, 3200, 3300, 3400, 3500, 3600, 3700}},
-		{"unequal3", [3]byte{1, 6, 3}, []float64{-0.5, 1}, []float64{1.1, 0.7, 1}, []int{3500}},
+		{"unequal4", [3]byte{4, 1, 8}, []float64{1.5, 1.5}, []float64{1.1, 0.6, 0.9}, []int{3000, 3100, 3200, 3300, 3400, 3500, 3600, 3700}},
+		{"unequal5", [3]byte{7, 3, 2}, []float64{1, 0.5}, []float64{0.7, 1.1, 0.8}, []int{3000, 3100, 3200, 3300, 3400, 3500, 3600, 3700}},
 	} {
 		for k, start := range l.starts {
 			var idx []int
