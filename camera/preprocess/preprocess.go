@@ -180,6 +180,7 @@ type Preprocessor struct {
 	pathCost []float32
 	pathFrom []int8
 	clH      []int   // cluster id → height
+	sampled  bool    // render reads a sample of the pixels (segment candidates)
 	proj     []int32 // column projection of a cluster
 	thresh   int     // ink threshold of the current frame, 0..255
 	parent   []int32

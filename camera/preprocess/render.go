@@ -105,29 +105,89 @@ func (p *Preprocessor) ownedMask(g group, fr *frameInfo) (group, cropBox, bool) 
 
 // inkCrop reads the masked full-resolution pixels of crop cb as ink,
 // stretches it between half the threshold and the median ink level, and
-// box-averages it by an integer factor so the longer side lands in
-// [2·Box, 4·Box): p.crop (dw×dh).
+// box-averages it by an integer factor d so the longer side lands in
+// [2·Box, 4·Box): p.crop (dw×dh). With p.sampled (segment candidates,
+// only scored) it reads every ⌊d/2⌋-th pixel of every ⌊d/2⌋-th row.
 func (p *Preprocessor) inkCrop(cb cropBox, fr *frameInfo) (dw, dh int, ok bool) {
-	lum, stride, f, ww, t := fr.lum, fr.stride, fr.f, fr.ww, fr.t
+	f := fr.f
 	X0, Y0 := cb.x0*f, cb.y0*f
 	X1, Y1 := min((cb.x0+cb.w)*f, fr.w), min((cb.y0+cb.h)*f, fr.h)
 	CW, CH := X1-X0, Y1-Y0
-	// Per-column lookups (no division per pixel).
+	d := max(1, max(CW, CH)/(2*p.cfg.Box))
+	s := 1
+	if p.sampled {
+		s = max(1, d/2)
+	}
+	hist, above := p.inkPixels(cb, fr, X0, Y0, X1, Y1, s)
+	if above == 0 {
+		return 0, 0, false
+	}
+	t := fr.t
+	hiQ, n := 255, 0
+	for v := t; v < 256; v++ {
+		n += hist[v]
+		if n*2 >= above {
+			hiQ = v
+			break
+		}
+	}
+	lo := float32(t) * 0.5 / 255
+	hi := max(float32(hiQ)/255, lo+0.1)
+	scale := 1 / (hi - lo)
+	var lut [256]float32
+	for v := range lut {
+		lut[v] = max(0, min(1, (float32(v)/255-lo)*scale))
+	}
+	// Pass 2: stretched ink, box-averaged by d (the mean of the pixels
+	// read in each d×d block).
+	dw, dh = (CW+d-1)/d, (CH+d-1)/d
+	p.crop = grow(p.crop, dw*dh)
+	clear(p.crop)
+	colW := p.colW[:CW]
+	for i := range colW {
+		colW[i] = int32(i / d)
+	}
+	for y := 0; y < CH; y += s {
+		q := p.cropQ[y*CW : (y+1)*CW]
+		crow := p.crop[(y/d)*dw : (y/d+1)*dw]
+		for i := 0; i < CW; i += s {
+			if u := q[i]; u != 0 {
+				crow[colW[i]] += lut[u]
+			}
+		}
+	}
+	for by := 0; by < dh; by++ {
+		ny := (min((by+1)*d, CH)-1)/s - (by*d+s-1)/s + 1
+		for bx := 0; bx < dw; bx++ {
+			nx := (min((bx+1)*d, CW)-1)/s - (bx*d+s-1)/s + 1
+			if n := nx * ny; n > 0 {
+				p.crop[by*dw+bx] /= float32(n)
+			}
+		}
+	}
+	return dw, dh, true
+}
+
+// inkPixels is pass 1 of inkCrop: the ink (0..255) of the masked pixels
+// of [X0, X1)×[Y0, Y1) (every s-th of every s-th row) into p.cropQ, its
+// histogram and the count at or above the threshold.
+func (p *Preprocessor) inkPixels(cb cropBox, fr *frameInfo, X0, Y0, X1, Y1, s int) (hist [256]int, above int) {
+	lum, stride, f, ww := fr.lum, fr.stride, fr.f, fr.ww
+	CW, CH := X1-X0, Y1-Y0
 	p.colW = grow(p.colW, CW)
 	colW := p.colW[:CW]
 	for i := range colW {
 		colW[i] = int32((X0+i)/f - cb.x0)
 	}
-	// Pass 1: ink (0..255) of masked pixels into p.cropQ, and its histogram.
 	p.cropQ = grow(p.cropQ, CW*CH)
-	var hist [256]int
-	for Y := Y0; Y < Y1; Y++ {
+	for Y := Y0; Y < Y1; Y += s {
 		row := lum[Y*stride+X0 : Y*stride+X1]
 		wy := Y/f - cb.y0
 		mrow := p.mask2[wy*cb.w : (wy+1)*cb.w]
 		prow := p.paper[(Y/f)*ww+cb.x0 : (Y/f)*ww+cb.x0+cb.w]
 		q := p.cropQ[(Y-Y0)*CW : (Y-Y0+1)*CW]
-		for i, v := range row {
+		for i := 0; i < CW; i += s {
+			v := row[i]
 			wx := colW[i]
 			if mrow[wx] == 0 {
 				q[i] = 0
@@ -145,50 +205,10 @@ func (p *Preprocessor) inkCrop(cb cropBox, fr *frameInfo) (dw, dh int, ok bool) 
 			hist[u]++
 		}
 	}
-	above := 0
-	for v := t; v < 256; v++ {
+	for v := fr.t; v < 256; v++ {
 		above += hist[v]
 	}
-	if above == 0 {
-		return 0, 0, false
-	}
-	hiQ, s := 255, 0
-	for v := t; v < 256; v++ {
-		s += hist[v]
-		if s*2 >= above {
-			hiQ = v
-			break
-		}
-	}
-	lo := float32(t) * 0.5 / 255
-	hi := max(float32(hiQ)/255, lo+0.1)
-	scale := 1 / (hi - lo)
-	var lut [256]float32
-	for v := range lut {
-		lut[v] = max(0, min(1, (float32(v)/255-lo)*scale))
-	}
-	// Pass 2: stretched ink, box-averaged by d.
-	d := max(1, max(CW, CH)/(2*p.cfg.Box))
-	dw, dh = (CW+d-1)/d, (CH+d-1)/d
-	p.crop = grow(p.crop, dw*dh)
-	clear(p.crop)
-	for i := range colW {
-		colW[i] = int32(i / d)
-	}
-	for y := 0; y < CH; y++ {
-		q := p.cropQ[y*CW : (y+1)*CW]
-		crow := p.crop[(y/d)*dw : (y/d+1)*dw]
-		for i, u := range q {
-			if u != 0 {
-				crow[colW[i]] += lut[u]
-			}
-		}
-	}
-	inv := 1 / float32(d*d)
-	for i := range p.crop {
-		p.crop[i] *= inv
-	}
-	return dw, dh, true
+	return hist, above
 }
 
 // thicken dilates the dw×dh crop so its stroke width (≈ 2·area /

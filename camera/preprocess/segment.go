@@ -143,7 +143,9 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 		c := &p.cands[ci]
 		g := p.segGroup(c.i, c.j)
 		ink := p.candInk(oN)
+		p.sampled = true
 		g2, ok := p.render(g, fr, ink)
+		p.sampled = false
 		c.slot, c.score = -1, float32(math.Inf(-1))
 		if ok {
 			p.normalize(ink, p.cand[rendered*oN:(rendered+1)*oN])
