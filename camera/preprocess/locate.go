@@ -136,6 +136,62 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		largest = max(largest, p.comps[id].area)
 	}
 	minArea := max(2, largest/100)
+	p.clusterComponents(minArea)
+	for gi := range p.groups {
+		p.groups[gi].cl = gi
+	}
+	// The tallest plausible cluster defines the row.
+	tall := -1
+	for gi, g := range p.groups {
+		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
+			tall = gi
+		}
+	}
+	if tall < 0 {
+		p.groups = p.groups[:0]
+		return
+	}
+	t := p.groups[tall]
+	H := t.h()
+	p.growRow(tall, H, ww, wh)
+	keep := p.groups[:0]
+	for i, g := range p.groups {
+		if p.inRow[i] {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	p.sevenSeg = p.sevenSegRow(minArea)
+	if p.sevenSeg {
+		p.groupSegments(H)
+	} else if p.scorer == nil {
+		p.attachFragments(H)
+		p.splitWide(ww)
+	}
+	// Drop what is not digit-sized: too short for the row, or too thin
+	// and tiny (a speck). With a Scorer, segmentRow decides which short
+	// pieces are parts of digits.
+	search := p.scorer != nil && !p.sevenSeg
+	keep = p.groups[:0]
+	for _, g := range p.groups {
+		if (search || g.h()*5 >= H*2) && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	if len(p.groups) > p.cfg.MaxDigits && !search {
+		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
+		p.groups = p.groups[:p.cfg.MaxDigits]
+		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	}
+}
+
+// clusterComponents joins the components of at least minArea stacked in
+// one column (pieces of one digit: a broken stroke, the bar of a 5),
+// repeatedly, into clusters p.groups.
+func (p *Preprocessor) clusterComponents(minArea int) {
+	k := len(p.comps) - 1
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
 		if c.area < minArea {
@@ -172,26 +228,13 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	for gi := range p.groups {
-		p.groups[gi].cl = gi
-	}
-	// The tallest plausible cluster defines the row.
-	tall := -1
-	for gi, g := range p.groups {
-		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
-			tall = gi
-		}
-	}
-	if tall < 0 {
-		p.groups = p.groups[:0]
-		return
-	}
-	t := p.groups[tall]
-	H := t.h()
-	// The row grows from the tallest cluster: a cluster joins when it
-	// lies at least half in the band of a digit-sized member next to it
-	// (within 1.5 row heights), so a slanted or curved row is followed
-	// to its ends.
+}
+
+// growRow marks in p.inRow the clusters of the row that starts at
+// cluster tall (row height H): a cluster joins when it lies at least
+// half in the band of a digit-sized member next to it (within 1.5 row
+// heights), so a slanted or curved row is followed to its ends.
+func (p *Preprocessor) growRow(tall, H, ww, wh int) {
 	p.inRow = grow(p.inRow, len(p.groups))
 	for i := range p.inRow {
 		p.inRow[i] = i == tall
@@ -216,17 +259,13 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	keep := p.groups[:0]
-	for i, g := range p.groups {
-		if p.inRow[i] {
-			keep = append(keep, g)
-		}
-	}
-	p.groups = keep
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	// Seven segments: the row's components are mostly solid bars, both
-	// lying and standing (a row of handwritten 1s has standing bars
-	// only).
+}
+
+// sevenSegRow reports a seven-segment row: the components of the row's
+// clusters (p.inRow) are mostly solid bars, both lying and standing (a
+// row of handwritten 1s has standing bars only).
+func (p *Preprocessor) sevenSegRow(minArea int) bool {
+	k := len(p.comps) - 1
 	nc, bars, hbars, vbars := 0, 0, 0, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
@@ -243,29 +282,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	p.sevenSeg = nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0
-	if p.sevenSeg {
-		p.groupSegments(H)
-	} else if p.scorer == nil {
-		p.attachFragments(H)
-		p.splitWide(ww)
-	}
-	// Drop what is not digit-sized: too short for the row, or too thin
-	// and tiny (a speck). With a Scorer, segmentRow decides which short
-	// pieces are parts of digits.
-	search := p.scorer != nil && !p.sevenSeg
-	keep = p.groups[:0]
-	for _, g := range p.groups {
-		if (search || g.h()*5 >= H*2) && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
-			keep = append(keep, g)
-		}
-	}
-	p.groups = keep
-	if len(p.groups) > p.cfg.MaxDigits && !search {
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
-		p.groups = p.groups[:p.cfg.MaxDigits]
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	}
+	return nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0
 }
 
 // rowPlausible is plausible for a cluster of a row: touching digits

@@ -179,8 +179,10 @@ type Preprocessor struct {
 	starts   []int
 	pathCost []float32
 	pathFrom []int8
-	clH      []int   // cluster id → height
-	sampled  bool    // render reads a sample of the pixels (segment candidates)
+	clH      []int    // cluster id → height
+	sampled  bool     // render reads a sample of the pixels (segment candidates)
+	hist     [256]int // histograms of the working image and of its ink
+	ihist    [256]int
 	proj     []int32 // column projection of a cluster
 	thresh   int     // ink threshold of the current frame, 0..255
 	parent   []int32
@@ -329,89 +331,15 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	ww, wh := (w+f-1)/f, (h+f-1)/f
 	res.Work = image.Pt(ww, wh)
 	n := ww * wh
-	p.small = grow(p.small, n)
-	p.sums = grow(p.sums, ww)
-	var hist [256]int
-	for j := 0; j < wh; j++ {
-		sums := p.sums[:ww]
-		clear(sums)
-		y0, y1 := j*f, min((j+1)*f, h)
-		for y := y0; y < y1; y++ {
-			row := lum[y*stride : y*stride+w]
-			switch {
-			case f == 1:
-				for x, v := range row {
-					sums[x] += uint32(v)
-				}
-				continue
-			case f == 4 && w%4 == 0:
-				for c := range sums {
-					q := row[4*c : 4*c+4 : 4*c+4]
-					sums[c] += uint32(q[0]) + uint32(q[1]) + uint32(q[2]) + uint32(q[3])
-				}
-				continue
-			}
-			for c := range sums {
-				x0, x1 := c*f, min((c+1)*f, w)
-				s := uint32(0)
-				for _, v := range row[x0:x1] {
-					s += uint32(v)
-				}
-				sums[c] += s
-			}
-		}
-		out := p.small[j*ww : (j+1)*ww]
-		rows := uint32(y1 - y0)
-		for c, s := range sums {
-			cnt := rows * uint32(min((c+1)*f, w)-c*f)
-			v := uint8((s + cnt/2) / cnt)
-			out[c] = v
-			hist[v]++
-		}
-	}
+	hist := p.downscale(lum, stride, w, h, f)
 
 	// 3-4. Paper background and polarity; ink map.
-	dark, hw, hh := p.background(ww, wh, pol, &hist)
+	dark, ihist := p.inkMap(ww, wh, pol, hist)
 	res.DarkInk = dark
-	if !dark {
-		for i, v := range p.small {
-			p.small[i] = 255 - v
-		}
-	}
-	p.paperMap(ww, wh, hw, hh)
-	p.ink = grow(p.ink, n)
-	var ihist [256]int
-	for i, v := range p.small {
-		k := 1 - float32(v)*p.paper[i]
-		q := uint8(0)
-		if k > 0 {
-			q = uint8(min(k, 1)*255 + 0.5)
-		}
-		p.ink[i] = q
-		ihist[q]++
-	}
-	// Light ink: its contrast is measured against white (255), which a
-	// dim display never reaches; stretch so the brightest strokes
-	// (99.8th percentile) are full ink.
-	p.inkScale = 1
-	if !dark {
-		if q := percentile(&ihist, n, 0.998); q > 0 && q < 230 {
-			p.inkScale = 230 / float32(q)
-			var lut [256]uint8
-			for v := range lut {
-				lut[v] = uint8(min(255, float32(v)*p.inkScale+0.5))
-			}
-			ihist = [256]int{}
-			for i, v := range p.ink {
-				p.ink[i] = lut[v]
-				ihist[lut[v]]++
-			}
-		}
-	}
 
 	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
 	minT := int(cfg.MinInk*255 + 0.5)
-	t := max(otsu(&ihist, n), minT)
+	t := max(otsu(ihist, n), minT)
 	p.thresh = t
 	res.Threshold = float32(t) / 255
 	bin := p.binary(ww, wh, t, minT)
@@ -452,6 +380,103 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	}
 	p.digitsV = res.Digits[:0]
 	return res, win, nil
+}
+
+// downscale area-averages the w×h luma (row stride) by f into p.small
+// (⌈w/f⌉×⌈h/f⌉) and returns its histogram.
+func (p *Preprocessor) downscale(lum []uint8, stride, w, h, f int) *[256]int {
+	ww, wh := (w+f-1)/f, (h+f-1)/f
+	n := ww * wh
+	p.small = grow(p.small, n)
+	p.sums = grow(p.sums, ww)
+	hist := &p.hist
+	*hist = [256]int{}
+	for j := 0; j < wh; j++ {
+		sums := p.sums[:ww]
+		clear(sums)
+		y0, y1 := j*f, min((j+1)*f, h)
+		for y := y0; y < y1; y++ {
+			row := lum[y*stride : y*stride+w]
+			switch {
+			case f == 1:
+				for x, v := range row {
+					sums[x] += uint32(v)
+				}
+				continue
+			case f == 4 && w%4 == 0:
+				for c := range sums {
+					q := row[4*c : 4*c+4 : 4*c+4]
+					sums[c] += uint32(q[0]) + uint32(q[1]) + uint32(q[2]) + uint32(q[3])
+				}
+				continue
+			}
+			for c := range sums {
+				x0, x1 := c*f, min((c+1)*f, w)
+				s := uint32(0)
+				for _, v := range row[x0:x1] {
+					s += uint32(v)
+				}
+				sums[c] += s
+			}
+		}
+		out := p.small[j*ww : (j+1)*ww]
+		rows := uint32(y1 - y0)
+		for c, s := range sums {
+			cnt := rows * uint32(min((c+1)*f, w)-c*f)
+			v := uint8((s + cnt/2) / cnt)
+			out[c] = v
+			hist[v]++
+		}
+	}
+
+	return hist
+}
+
+// inkMap estimates the paper and the polarity (pol, or decided from the
+// frame) of the working image p.small (hist: its histogram) and fills
+// p.ink with the ink of each working pixel; it returns the polarity and
+// the ink histogram.
+func (p *Preprocessor) inkMap(ww, wh int, pol Polarity, hist *[256]int) (bool, *[256]int) {
+	n := ww * wh
+	dark, hw, hh := p.background(ww, wh, pol, hist)
+	if !dark {
+		for i, v := range p.small {
+			p.small[i] = 255 - v
+		}
+	}
+	p.paperMap(ww, wh, hw, hh)
+	p.ink = grow(p.ink, n)
+	ihist := &p.ihist
+	*ihist = [256]int{}
+	for i, v := range p.small {
+		k := 1 - float32(v)*p.paper[i]
+		q := uint8(0)
+		if k > 0 {
+			q = uint8(min(k, 1)*255 + 0.5)
+		}
+		p.ink[i] = q
+		ihist[q]++
+	}
+	// Light ink: its contrast is measured against white (255), which a
+	// dim display never reaches; stretch so the brightest strokes
+	// (99.8th percentile) are full ink.
+	p.inkScale = 1
+	if !dark {
+		if q := percentile(ihist, n, 0.998); q > 0 && q < 230 {
+			p.inkScale = 230 / float32(q)
+			var lut [256]uint8
+			for v := range lut {
+				lut[v] = uint8(min(255, float32(v)*p.inkScale+0.5))
+			}
+			*ihist = [256]int{}
+			for i, v := range p.ink {
+				p.ink[i] = lut[v]
+				ihist[lut[v]]++
+			}
+		}
+	}
+
+	return dark, ihist
 }
 
 // window returns the component that is a dark window holding light
