@@ -2,7 +2,7 @@ package preprocess
 
 import (
 	"math"
-	"sort"
+	"slices"
 )
 
 func (c comp) w() int { return c.x1 - c.x0 + 1 }
@@ -161,7 +161,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		}
 	}
 	p.groups = keep
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	slices.SortStableFunc(p.groups, byX)
 	p.sevenSeg = p.sevenSegRow(minArea)
 	if p.sevenSeg {
 		p.groupSegments(H)
@@ -181,9 +181,9 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	}
 	p.groups = keep
 	if len(p.groups) > p.cfg.MaxDigits && !search {
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
+		slices.SortStableFunc(p.groups, func(a, b group) int { return b.inkSum - a.inkSum })
 		p.groups = p.groups[:p.cfg.MaxDigits]
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+		slices.SortStableFunc(p.groups, byX)
 	}
 }
 
@@ -438,7 +438,7 @@ func (p *Preprocessor) splitWide(ww int) {
 			p.groups = append(p.groups, pieces[1:]...)
 		}
 	}
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	slices.SortStableFunc(p.groups, byX)
 }
 
 // defaultPieces is how many digits a cluster holds judged by its shape.
@@ -573,3 +573,6 @@ func area1(s []float32, step, n int, a, b float64) float32 {
 	}
 	return float32(acc / (b - a))
 }
+
+// byX orders groups left to right.
+func byX(a, b group) int { return a.x0 - b.x0 }

@@ -1,10 +1,10 @@
 package preprocess
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 )
 
 // Recognition-based segmentation of a row of handwritten digits (Multi
@@ -116,7 +116,7 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 		}
 	}
 	pieces := p.pieces
-	sort.Slice(pieces, func(i, j int) bool { return pieces[i].xc < pieces[j].xc })
+	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.xc, b.xc) })
 	// Candidates.
 	oN := p.cfg.Width * p.cfg.Height
 	p.cands = p.cands[:0]
@@ -302,9 +302,9 @@ func (p *Preprocessor) bestPartition(H int) {
 		p.groups[a], p.groups[b] = p.groups[b], p.groups[a]
 	}
 	if len(p.groups) > p.cfg.MaxDigits {
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
+		slices.SortStableFunc(p.groups, func(a, b group) int { return b.inkSum - a.inkSum })
 		p.groups = p.groups[:p.cfg.MaxDigits]
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+		slices.SortStableFunc(p.groups, byX)
 	}
 }
 
@@ -333,7 +333,7 @@ func (p *Preprocessor) cutPaths(g group, H int, fr *frameInfo) {
 			p.starts = append(p.starts, c)
 		}
 	}
-	sort.Slice(p.starts, func(a, b int) bool { return proj[p.starts[a]] < proj[p.starts[b]] })
+	slices.SortStableFunc(p.starts, func(a, b int) int { return cmp.Compare(proj[a], proj[b]) })
 	if len(p.starts) > segMaxCuts/2 {
 		p.starts = p.starts[:segMaxCuts/2]
 	}
@@ -367,7 +367,7 @@ func (p *Preprocessor) cutPaths(g group, H int, fr *frameInfo) {
 		}
 	}
 	own := p.paths[first:]
-	sort.Slice(own, func(a, b int) bool { return own[a].mean < own[b].mean })
+	slices.SortStableFunc(own, func(a, b cutPath) int { return cmp.Compare(a.mean, b.mean) })
 	// Not crossing: each path at least one column right of the previous.
 	for k := 1; k < len(own); k++ {
 		a, b := own[k-1], own[k]

@@ -86,3 +86,22 @@ func TestBestPartition(t *testing.T) {
 		t.Fatalf("without a candidate for piece 3 alone: %+v", p.groups)
 	}
 }
+
+// Reading a row by recognition allocates nothing per frame once the
+// buffers have grown.
+func TestSegmentRowNoAllocations(t *testing.T) {
+	img, _ := digitFrame(640, 480, []int{3, 8, 4}, 120, 100, 160, 7)
+	p, _ := New(Config{Multi: true})
+	p.SetScorer(func(in []float32, n int, conf []float32) error {
+		for i := range conf[:n] {
+			conf[i] = 0.5 + 0.4*float32(i%2)
+		}
+		return nil
+	})
+	if _, err := p.Process(img); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { p.Process(img) }); n > 0 {
+		t.Fatalf("%v allocations per frame", n)
+	}
+}
