@@ -38,7 +38,7 @@ var (
 	segAspect    = 1.0  // widest digit without penalty
 	segSkip      = 0.5  // cost of leaving out a small piece (a speck)
 	segFloor     = 1e-4 // lowest probability (log floor)
-	segJoinW     = 1.0  // per extra cluster at least segJoinH row heights tall in one digit
+	segJoinW     = 0.3  // per extra cluster at least segJoinH row heights tall in one digit
 	segJoinH     = 0.45
 	segCutGap    = float32(0.18) // cut paths of a cluster are at least this many row heights apart
 )
