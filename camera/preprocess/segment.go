@@ -28,7 +28,7 @@ import (
 // Segmentation parameters (chosen on the tuning split of the number
 // photos, camera/internal/cambench numbers -split tune).
 var (
-	segMaxPieces = 6
+	segMaxPieces = 4
 	segMaxW      = 1.3  // a digit is at most this many row heights wide
 	segCutFrom   = 0.7  // clusters at least this many row heights wide get cut paths
 	segMinH      = 0.4  // a digit is at least this many row heights tall
