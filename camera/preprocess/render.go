@@ -156,13 +156,12 @@ func (p *Preprocessor) inkCrop(cb cropBox, fr *frameInfo) (dw, dh int, ok bool) 
 			}
 		}
 	}
+	// Blocks cut by the crop's edge count their missing pixels as paper.
 	for by := 0; by < dh; by++ {
-		ny := (min((by+1)*d, CH)-1)/s - (by*d+s-1)/s + 1
+		ny := ((by+1)*d-1)/s - (by*d+s-1)/s + 1
 		for bx := 0; bx < dw; bx++ {
-			nx := (min((bx+1)*d, CW)-1)/s - (bx*d+s-1)/s + 1
-			if n := nx * ny; n > 0 {
-				p.crop[by*dw+bx] /= float32(n)
-			}
+			nx := ((bx+1)*d-1)/s - (bx*d+s-1)/s + 1
+			p.crop[by*dw+bx] /= float32(nx * ny)
 		}
 	}
 	return dw, dh, true
