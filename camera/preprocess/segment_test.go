@@ -105,3 +105,30 @@ func TestSegmentRowNoAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per frame", n)
 	}
 }
+
+// render's box average counts the pixels a block misses at the edge of
+// the crop as paper: a crop one pixel wider than whole 2×2 blocks ends
+// in a column of half-inked cells.
+func TestInkCropEdgeBlocks(t *testing.T) {
+	const w, h = 91, 80 // d = 2: 45 whole blocks and one of one column
+	p := &Preprocessor{cfg: Config{}.withDefaults(), inkScale: 1}
+	p.paper = make([]float32, w*h)
+	for i := range p.paper {
+		p.paper[i] = 1.0 / 255
+	}
+	p.mask2 = make([]uint8, w*h)
+	for i := range p.mask2 {
+		p.mask2[i] = 1
+	}
+	fr := &frameInfo{lum: make([]uint8, w*h), stride: w, w: w, h: h, f: 1, ww: w, t: 128, dark: true}
+	dw, dh, ok := p.inkCrop(cropBox{0, 0, w, h}, fr)
+	if !ok || dw != 46 || dh != 40 {
+		t.Fatalf("crop %dx%d ok %v, want 46x40", dw, dh, ok)
+	}
+	if v := p.crop[0]; v < 0.99 {
+		t.Fatalf("whole block %v, want 1", v)
+	}
+	if v := p.crop[45]; v < 0.49 || v > 0.51 {
+		t.Fatalf("edge block %v, want 0.5 (one inked column of two)", v)
+	}
+}
