@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,8 +67,13 @@ type Options struct {
 	// builds are reproducible; use SOURCE_DATE_EPOCH or a commit time.
 	Created time.Time
 	// HTTP is the agent's listen address inside the container (default
-	// 0.0.0.0:8080; the healthcheck asks its /healthz).
+	// 0.0.0.0:8080).
 	HTTP string
+	// HealthHTTP is the health responder's address inside the container
+	// (`run --health-http`; the HEALTHCHECK asks its /healthz). ""
+	// derives it: loopback, the HTTP port + 1 (127.0.0.1:8081); "-": none,
+	// the HEALTHCHECK asks the API's /healthz.
+	HealthHTTP string
 	// Camera is the frame source (default "auto").
 	Camera string
 	// Source is the org.opencontainers.image.source label.
@@ -220,6 +226,21 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 		return nil, fmt.Errorf("bad HTTP address %q", o.HTTP)
 	}
 	healthURL := "http://127.0.0.1:" + port + "/healthz"
+	if o.HealthHTTP != "-" {
+		hp, _ := strconv.Atoi(port)
+		if o.HealthHTTP == "" {
+			o.HealthHTTP = "127.0.0.1:" + strconv.Itoa(hp+1)
+		}
+		host, hport, err := net.SplitHostPort(o.HealthHTTP)
+		if err != nil || hport == "" || o.HealthHTTP == o.HTTP {
+			return nil, fmt.Errorf("bad health responder address %q (want HOST:PORT of its own, or -)", o.HealthHTTP)
+		}
+		if host == "" || host == "0.0.0.0" {
+			host = "127.0.0.1"
+		}
+		healthURL = "http://" + net.JoinHostPort(host, hport) + "/healthz"
+		args = append(args, "--health-http", o.HealthHTTP)
+	}
 	cfg := &v1.ConfigFile{
 		Architecture: p.Architecture, OS: p.OS, Variant: p.Variant,
 		Created: v1.Time{Time: o.Created},

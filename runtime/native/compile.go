@@ -527,6 +527,9 @@ func (e *Engine) compileQuantize(k int) (step, error) {
 	switch x.t.Type {
 	case model.Float32:
 		s := scale(y.t)
+		if y.t.Type == model.Int8 {
+			return e.quantizeStep(k, x, y, s, zo, lo, hi), nil
+		}
 		return step{op: k, run: func(batch int) {
 			if y.i8 != nil {
 				for i, v := range x.f32[:x.n] {

@@ -69,6 +69,8 @@ type Engine struct {
 	fuseNext  bool
 	fusedAway []bool // tensors a fused step does not write
 	maxMem    int64  // bytes activations and scratch may take (limits.go)
+	direct3   int    // int8 steps compiled to the direct 3×3 kernel (conv3i8.go)
+	segSteps  int    // int8 convolutions on the segmented GEMM (fast.go)
 }
 
 // New compiles g for execution. opt.Threads (≤0: 1) goroutines share the
