@@ -142,12 +142,13 @@ type Result struct {
 type Preprocessor struct {
 	cfg Config
 
-	full   []uint8   // converted luma for non-Gray/YCbCr images
-	small  []uint8   // working image (polarity-corrected: ink dark)
-	sums   []uint32  // downscale row accumulator
-	tiles  []float32 // half-resolution closing (paper)
-	tiles2 []float32 // half-resolution opening
-	half   []float32 // half-resolution working image
+	full   []uint8    // converted luma for non-Gray/YCbCr images
+	lum    image.Gray // the view luma returns
+	small  []uint8    // working image (polarity-corrected: ink dark)
+	sums   []uint32   // downscale row accumulator
+	tiles  []float32  // half-resolution closing (paper)
+	tiles2 []float32  // half-resolution opening
+	half   []float32  // half-resolution working image
 	tmp    []float32
 	vhg    []float32 // morph line buffers
 	xw     []float32 // paper interpolation weights per column
@@ -243,9 +244,19 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// luma returns the luma plane of region r of img (pixel (x, y) of the
-// region at pix[y*stride+x]).
-func (p *Preprocessor) luma(img image.Image, r image.Rectangle) (pix []uint8, stride int) {
+// luma returns the luma plane of region r of img as a gray image whose
+// bounds are (0, 0)–(r.Dx(), r.Dy()): the pixels of *image.Gray and the
+// Y plane of *image.YCbCr are read in place, other types converted. The
+// image is a view reused by the next call.
+func (p *Preprocessor) luma(img image.Image, r image.Rectangle) *image.Gray {
+	pix, stride := p.lumaPlane(img, r)
+	p.lum = image.Gray{Pix: pix, Stride: stride, Rect: image.Rect(0, 0, r.Dx(), r.Dy())}
+	return &p.lum
+}
+
+// lumaPlane returns the luma plane of region r of img (pixel (x, y) of
+// the region at pix[y*stride+x]).
+func (p *Preprocessor) lumaPlane(img image.Image, r image.Rectangle) (pix []uint8, stride int) {
 	w, h := r.Dx(), r.Dy()
 	switch m := img.(type) {
 	case *image.Gray:
@@ -324,14 +335,14 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		return res, win, nil
 	}
 	w, h := r.Dx(), r.Dy()
-	lum, stride := p.luma(img, r)
+	lum := p.luma(img, r)
 
 	// 2. Downscale by an integer factor f (area average).
 	f := (max(w, h) + cfg.WorkSize - 1) / cfg.WorkSize
 	ww, wh := (w+f-1)/f, (h+f-1)/f
 	res.Work = image.Pt(ww, wh)
 	n := ww * wh
-	hist := p.downscale(lum, stride, w, h, f)
+	hist := p.downscale(lum, f)
 
 	// 3-4. Paper background and polarity; ink map.
 	dark, ihist := p.inkMap(ww, wh, pol, hist)
@@ -356,7 +367,7 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	p.selectGroups(ww, wh)
 
 	// 7. Crop, resample, centre, normalize.
-	fr := frameInfo{lum: lum, stride: stride, w: w, h: h, f: f, ww: ww, t: t, dark: dark}
+	fr := frameInfo{lum: lum, f: f, ww: ww, t: t, dark: dark}
 	if cfg.Multi && p.scorer != nil && !p.sevenSeg {
 		if err := p.segmentRow(&fr); err != nil {
 			return nil, win, err
@@ -382,9 +393,10 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	return res, win, nil
 }
 
-// downscale area-averages the w×h luma (row stride) by f into p.small
-// (⌈w/f⌉×⌈h/f⌉) and returns its histogram.
-func (p *Preprocessor) downscale(lum []uint8, stride, w, h, f int) *[256]int {
+// downscale area-averages the luma (bounds from (0, 0)) by f into
+// p.small (⌈w/f⌉×⌈h/f⌉) and returns its histogram.
+func (p *Preprocessor) downscale(lum *image.Gray, f int) *[256]int {
+	w, h := lum.Rect.Dx(), lum.Rect.Dy()
 	ww, wh := (w+f-1)/f, (h+f-1)/f
 	n := ww * wh
 	p.small = grow(p.small, n)
@@ -396,7 +408,7 @@ func (p *Preprocessor) downscale(lum []uint8, stride, w, h, f int) *[256]int {
 		clear(sums)
 		y0, y1 := j*f, min((j+1)*f, h)
 		for y := y0; y < y1; y++ {
-			row := lum[y*stride : y*stride+w]
+			row := lum.Pix[y*lum.Stride : y*lum.Stride+w]
 			switch {
 			case f == 1:
 				for x, v := range row {
@@ -527,12 +539,14 @@ func (p *Preprocessor) normalize(out, in []float32) {
 
 // frameInfo is what render needs of the current frame.
 type frameInfo struct {
-	lum          []uint8
-	stride, w, h int
-	f, ww        int
-	t            int
-	dark         bool
+	lum   *image.Gray // the frame's luma, bounds from (0, 0)
+	f, ww int         // downscale factor, working width
+	t     int         // ink threshold 0..255
+	dark  bool
 }
+
+// size is the frame's size in pixels.
+func (fr *frameInfo) size() (w, h int) { return fr.lum.Rect.Dx(), fr.lum.Rect.Dy() }
 
 func percentile(h *[256]int, n int, q float64) int {
 	target := int(q * float64(n))

@@ -44,7 +44,8 @@ func (p *Preprocessor) owns(g *group, x, y int, l int32) bool {
 // ownedMask shrinks g's box to the pixels it owns and marks in p.mask2
 // the working cells of the crop next to one of them (3×3).
 func (p *Preprocessor) ownedMask(g group, fr *frameInfo) (group, cropBox, bool) {
-	ww, wh := fr.ww, (fr.h+fr.f-1)/fr.f
+	_, h := fr.size()
+	ww, wh := fr.ww, (h+fr.f-1)/fr.f
 	tx0, ty0, tx1, ty1 := math.MaxInt32, math.MaxInt32, -1, -1
 	for y := g.y0; y <= g.y1; y++ {
 		row := p.labels[y*ww : (y+1)*ww]
@@ -111,7 +112,8 @@ func (p *Preprocessor) ownedMask(g group, fr *frameInfo) (group, cropBox, bool) 
 func (p *Preprocessor) inkCrop(cb cropBox, fr *frameInfo) (dw, dh int, ok bool) {
 	f := fr.f
 	X0, Y0 := cb.x0*f, cb.y0*f
-	X1, Y1 := min((cb.x0+cb.w)*f, fr.w), min((cb.y0+cb.h)*f, fr.h)
+	w, h := fr.size()
+	X1, Y1 := min((cb.x0+cb.w)*f, w), min((cb.y0+cb.h)*f, h)
 	CW, CH := X1-X0, Y1-Y0
 	d := max(1, max(CW, CH)/(2*p.cfg.Box))
 	s := 1
@@ -171,7 +173,7 @@ func (p *Preprocessor) inkCrop(cb cropBox, fr *frameInfo) (dw, dh int, ok bool) 
 // of [X0, X1)×[Y0, Y1) (every s-th of every s-th row) into p.cropQ, its
 // histogram and the count at or above the threshold.
 func (p *Preprocessor) inkPixels(cb cropBox, fr *frameInfo, X0, Y0, X1, Y1, s int) (hist [256]int, above int) {
-	lum, stride, f, ww := fr.lum, fr.stride, fr.f, fr.ww
+	lum, stride, f, ww := fr.lum.Pix, fr.lum.Stride, fr.f, fr.ww
 	CW, CH := X1-X0, Y1-Y0
 	p.colW = grow(p.colW, CW)
 	colW := p.colW[:CW]

@@ -1,6 +1,9 @@
 package preprocess
 
-import "testing"
+import (
+	"image"
+	"testing"
+)
 
 // testRow returns a Preprocessor whose working image (ww×wh) holds one
 // cluster (id 0) made of the pixels set by set.
@@ -17,7 +20,7 @@ func testRow(ww, wh int) (*Preprocessor, func(x0, x1, y0, y1 int), *frameInfo) {
 			}
 		}
 	}
-	return p, set, &frameInfo{ww: ww, h: wh, f: 1}
+	return p, set, &frameInfo{lum: image.NewGray(image.Rect(0, 0, ww, wh)), ww: ww, f: 1}
 }
 
 // Two slanted strokes that touch through a short bridge: the least-ink
@@ -120,7 +123,7 @@ func TestInkCropEdgeBlocks(t *testing.T) {
 	for i := range p.mask2 {
 		p.mask2[i] = 1
 	}
-	fr := &frameInfo{lum: make([]uint8, w*h), stride: w, w: w, h: h, f: 1, ww: w, t: 128, dark: true}
+	fr := &frameInfo{lum: image.NewGray(image.Rect(0, 0, w, h)), f: 1, ww: w, t: 128, dark: true}
 	dw, dh, ok := p.inkCrop(cropBox{0, 0, w, h}, fr)
 	if !ok || dw != 46 || dh != 40 {
 		t.Fatalf("crop %dx%d ok %v, want 46x40", dw, dh, ok)
