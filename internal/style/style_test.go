@@ -25,8 +25,7 @@ const maxFuncLines = 120
 // entry is a debt: split the function and delete its entry. An entry no
 // longer needed is only logged, not a failure: branches that split these
 // functions merge in any order, and none of them should turn main red.
-var longFuncAllowed = map[string]bool{
-}
+var longFuncAllowed = map[string]bool{}
 
 // generatedRE is the marker of generated Go files
 // (https://go.dev/s/generatedcode).
