@@ -9,11 +9,13 @@
 #   make build-full           bin/edgecnn-full: all backends, libraries bundled in bin/lib
 #   make bench-backends       bin/edgecnn-full bench --backend all --pytorch (float and int8 models):
 #                             batch 1/1 thread, 256/2 threads, and the batch × threads sweep
+#   make bench-float-peers    the float model on ONNX Runtime and the native engine in one
+#                             process (Go benchmark, 3 rounds): images/s and CPU µs per image
 #   make qemu-arm64-root      the qemu -L prefix for arm64 cgo binaries (arm64 libc + fake cpuinfo)
 
 APT_PACKAGES  += gcc libc6-dev npm gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user-static
 TEST_TARGETS  += test-backends test-backends-arm64
-BENCH_TARGETS += bench-backends
+BENCH_TARGETS += bench-backends bench-float-peers
 
 LIBS_DIR         ?= $(CACHE)/libs
 BACKEND_TAGS     := tflite,onnxruntime
@@ -52,7 +54,7 @@ BACKEND_ENV = $(call backend_cgo_env,$(HOST_GOARCH),) \
   EDGECNN_ORT_LIB=$(ORT_DIR_$(HOST_GOARCH))/lib/libonnxruntime.so.1 \
   EDGECNN_BACKEND_FIXTURES=$(BACKEND_FIXTURES)
 
-.PHONY: libs test-backends test-backends-arm64 build-full bench-backends qemu-arm64-root backend-models
+.PHONY: libs test-backends test-backends-arm64 build-full bench-backends bench-float-peers qemu-arm64-root backend-models
 
 libs:
 	@command -v npm >/dev/null || { echo "libs: npm is missing: make deps (apt package npm)"; exit 1; }
@@ -132,3 +134,8 @@ bench-backends: build-full backend-models
 	  echo "== $$m model: batch 1, 8, 64, 256 × threads 1, 2, every backend and PyTorch $$pt, ratios to the fastest other row"; \
 	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --pytorch $$pt --python $(PY); \
 	done
+
+# bench-float-peers: on a shared machine the CPU time per image is the
+# steadier figure; compare the rows of the same round.
+bench-float-peers: libs data
+	$(BACKEND_ENV) $(GO) test -run '^$$' -bench 'FloatVsNative' -benchtime 2s -count 3 -tags $(BACKEND_TAGS) ./runtime/onnxruntime

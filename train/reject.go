@@ -133,7 +133,7 @@ type RejectStats struct {
 	// robust-augmented) answered with the right digit.
 	DigitsAccepted float64 `json:"digits_correct"`
 	// NegativesRejected is the percentage of validation negatives
-	// answered "no digit".
+	// (plain and robust-augmented) answered "no digit".
 	NegativesRejected float64 `json:"negatives_rejected"`
 }
 
@@ -159,9 +159,10 @@ var thresholdCandidates = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.
 
 // ChooseRejectThreshold picks the confidence threshold that maximizes
 // 2·(digits answered right) + (negatives answered "no digit") on validation
-// data: val's digits as they are and robust-augmented, and as many
-// negatives drawn from a stream of their own (never trained on). Ties go
-// to the lower threshold. The model must have the reject class.
+// data: val's digits and as many negatives drawn from a stream of their
+// own (never trained on), each as they are and robust-augmented (as a
+// camera shows them). Ties go to the lower threshold. The model must have
+// the reject class.
 func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, train *mnist.Set, seed uint64, threads int) (RejectStats, []RejectStats, error) {
 	rej := model.RejectIndex(m.Labels)
 	if rej < 0 {
@@ -175,22 +176,29 @@ func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, 
 	if err != nil {
 		return RejectStats{}, nil, err
 	}
-	nd, nn := 2*val.N, val.N
+	nd, nn := 2*val.N, 2*val.N
 	x := make([]float32, (nd+nn)*size)
+	negPix := make([]uint8, val.N*size)
+	r := NewRNG(seed, streamValNegatives)
+	renderNegatives(gen, r.Uint64(), negPix, val.N, threads)
 	Normalize(m, val.Images[:val.N*size], x)
+	Normalize(m, negPix, x[nd*size:])
 	img, tmp := make([]float32, size), make([]float32, size)
 	mean, inv := m.Norm.Mean, 1/m.Norm.Std
-	for i := 0; i < val.N; i++ {
+	for i := 0; i < 2*val.N; i++ {
+		var src []uint8
+		at := val.N + i // digit i: its robust copy follows the plain digits
+		if i < val.N {
+			src = val.Images[i*size : (i+1)*size]
+		} else {
+			src, at = negPix[(i-val.N)*size:(i-val.N+1)*size], nd+i // negatives likewise
+		}
 		r := NewRNG(seed, streamValRobust, uint64(i))
-		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp)
+		robustAugment(src, val.H, val.W, &r, img, tmp)
 		for j, v := range img {
-			x[(val.N+i)*size+j] = (v - mean) * inv
+			x[at*size+j] = (v - mean) * inv
 		}
 	}
-	negPix := make([]uint8, nn*size)
-	r := NewRNG(seed, streamValNegatives)
-	renderNegatives(gen, r.Uint64(), negPix, nn, threads)
-	Normalize(m, negPix, x[nd*size:])
 	C := m.Arch.Classes
 	logits := make([]float32, (nd+nn)*C)
 	if err := Predict(ctx, m, x, nd+nn, threads, logits); err != nil {

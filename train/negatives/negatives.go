@@ -28,7 +28,7 @@ type Kind int
 
 // Kinds of negatives.
 const (
-	Letter   Kind = iota // letter-like glyph from strokes (A, B, E, H, K, M, N, R, W, X, ...)
+	Letter   Kind = iota // letter-like glyph from strokes (A, E, H, K, M, N, R, W, X, ...)
 	Symbol               // +, #, =, %, *, @, ...
 	Shape                // boxes, triangles, smileys, arrows, stars, targets, discs
 	Scribble             // scribbles, zigzags, hatching, loops, random strokes

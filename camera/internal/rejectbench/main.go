@@ -67,21 +67,25 @@ func main() {
 	size := flag.String("size", "320x240", "frame size")
 	jsonOut := flag.String("json", "", "also write the reports here")
 	target := flag.Float64("target", 95, "non-digit target (percent answered \"no digit\"), checked for the last model")
+	sweep := flag.Bool("sweep", false, "also print how each model would do at other confidence thresholds (tuning split only)")
 	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
 	flag.Parse()
-	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target); err != nil {
+	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target, *sweep); err != nil {
 		fmt.Fprintln(os.Stderr, "rejectbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64) error {
+func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64, sweep bool) error {
 	if len(ms) == 0 {
 		return errors.New("no -model given")
 	}
 	split, err := photoset.ParseRejectSplit(splitS)
 	if err != nil {
 		return err
+	}
+	if sweep && split != photoset.Tuning {
+		return errors.New("-sweep is for the tuning split only: thresholds are never chosen on the test photos")
 	}
 	w, h, err := camera.ParseSize(size)
 	if err != nil {
@@ -106,11 +110,16 @@ func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, t
 		if !ok {
 			name, path = filepath.Base(spec), spec
 		}
-		rep, err := measure(name, path, non, dig)
+		rep, err := measure(name, path, non, dig, 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		reps = append(reps, rep)
+		if sweep {
+			if err := sweepThresholds(name, path, non, dig); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
 	}
 	fmt.Printf("\n%-8s %-16s %9s  %18s  %22s  %s\n", "model", "rejection", "min conf", "non-digits → none", "single digits correct", "digits → none / wrong")
 	for _, r := range reps {
@@ -160,52 +169,47 @@ func verdict(ok bool) string {
 	return "NOT met"
 }
 
-// measure recognizes every photo with the model, two goroutines.
-func measure(name, path string, non, dig []photoset.Sample) (Report, error) {
+// sweepThresholds recognizes every photo once with an almost-zero
+// minimum confidence and prints, per threshold, the share of non-digits
+// answered "no digit" and of single digits read right: a digit answer
+// below the threshold would have been "no digit".
+func sweepThresholds(name, path string, non, dig []photoset.Sample) error {
+	_, res, err := recognizeAll(path, append(append([]photoset.Sample(nil), non...), dig...), 1e-6)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s, by threshold:  min conf  non-digits → none  single digits correct\n", name)
+	for _, t := range []float32{0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99} {
+		none, right := 0, 0
+		for i, r := range res {
+			answered := r.Text != "" && r.Confidence >= t
+			if i < len(non) && !answered {
+				none++
+			}
+			if i >= len(non) && answered && r.Text == dig[i-len(non)].Want {
+				right++
+			}
+		}
+		fmt.Printf("%s  %26.2f  %17.2f%%  %20.2f%%\n", strings.Repeat(" ", len(name)), t,
+			100*float64(none)/float64(max(1, len(non))), 100*float64(right)/float64(max(1, len(dig))))
+	}
+	return nil
+}
+
+// measure recognizes every photo with the model, two goroutines, with
+// its default threshold (minConf 0) or minConf.
+func measure(name, path string, non, dig []photoset.Sample, minConf float32) (Report, error) {
 	rep := Report{Name: name, Model: path, NonDigits: len(non), Digits: len(dig),
 		NoDigitPerKind: map[string]int{}, PhotosPerKind: map[string]int{}, Reasons: map[string]int{},
 		DigitsPerKind: map[string]int{}, CorrectPerKind: map[string]int{}}
 	all := append(append([]photoset.Sample(nil), non...), dig...)
-	res := make([]agent.Result, len(all))
-	const workers = 2
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for wk := 0; wk < workers; wk++ {
-		eng, err := agent.OpenEngine("native", path, runtime.Options{Threads: 1})
-		if err != nil {
-			return rep, err
-		}
-		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{})
-		if err != nil {
-			eng.Close()
-			return rep, err
-		}
-		if wk == 0 {
-			rj := rec.Rejection()
-			rep.Threshold, rep.Rejection = rj.Threshold, "class"
-			if !rj.Class {
-				rep.Rejection = "confidence only"
-			}
-		}
-		wg.Add(1)
-		go func(wk int) {
-			defer wg.Done()
-			defer eng.Close()
-			for i := wk; i < len(all); i += workers {
-				img, err := camera.DecodeJPEG(all[i].JPEG)
-				if err == nil {
-					res[i], err = rec.Recognize(context.Background(), img)
-				}
-				if err != nil {
-					errs[wk] = err
-					return
-				}
-			}
-		}(wk)
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	rj, res, err := recognizeAll(path, all, minConf)
+	if err != nil {
 		return rep, err
+	}
+	rep.Threshold, rep.Rejection = rj.Threshold, "class"
+	if !rj.Class {
+		rep.Rejection = "confidence only"
 	}
 	for i, s := range all {
 		r := res[i]
@@ -232,4 +236,48 @@ func measure(name, path string, non, dig []photoset.Sample) (Report, error) {
 	rep.NoDigitPct = 100 * float64(rep.NoDigit) / float64(max(1, rep.NonDigits))
 	rep.DigitPct = 100 * float64(rep.Correct) / float64(max(1, rep.Digits))
 	return rep, nil
+}
+
+// recognizeAll recognizes every photo with the model on the native
+// engine, two goroutines, with the recognizer's default threshold
+// (minConf 0) or minConf.
+func recognizeAll(path string, all []photoset.Sample, minConf float32) (agent.Rejection, []agent.Result, error) {
+	res := make([]agent.Result, len(all))
+	const workers = 2
+	errs := make([]error, workers)
+	var rj agent.Rejection
+	var wg sync.WaitGroup
+	for wk := 0; wk < workers; wk++ {
+		eng, err := agent.OpenEngine("native", path, runtime.Options{Threads: 1})
+		if err != nil {
+			wg.Wait()
+			return rj, nil, err
+		}
+		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{MinConfidence: minConf})
+		if err != nil {
+			eng.Close()
+			wg.Wait()
+			return rj, nil, err
+		}
+		if wk == 0 {
+			rj = rec.Rejection()
+		}
+		wg.Add(1)
+		go func(wk int) {
+			defer wg.Done()
+			defer eng.Close()
+			for i := wk; i < len(all); i += workers {
+				img, err := camera.DecodeJPEG(all[i].JPEG)
+				if err == nil {
+					res[i], err = rec.Recognize(context.Background(), img)
+				}
+				if err != nil {
+					errs[wk] = err
+					return
+				}
+			}
+		}(wk)
+	}
+	wg.Wait()
+	return rj, res, errors.Join(errs...)
 }
