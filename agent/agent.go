@@ -31,18 +31,26 @@ type Config struct {
 	// each HTTP worker get one.
 	NewRecognizer func() (*Recognizer, error)
 
-	Smooth    int           // majority vote over the last K frames (default 1: none)
-	MaxFrames int           // stop after this many processed frames (0: run until ctx ends or the source ends)
-	Out       io.Writer     // JSON lines, one per processed frame (nil: none)
-	HTTPAddr  string        // listen address of the HTTP API ("" : no HTTP)
-	Listener  net.Listener  // alternative to HTTPAddr (tests)
-	Workers   int           // concurrent /predict recognizers (0: Limits.Workers)
-	MaxUpload int64         // /predict body limit in bytes (0: Limits.MaxUpload)
-	MaxPixels int           // /predict image limit in pixels (0: Limits.MaxPixels)
-	Trigger   Trigger       // capture only when it fires (nil: continuous)
-	LED       LED           // lit while a digit is recognized (nil: none)
-	Notifier  *Notifier     // sd_notify (nil: none)
-	Watchdog  time.Duration // WATCHDOG=1 interval (0: none)
+	Smooth    int       // majority vote over the last K frames (default 1: none)
+	MaxFrames int       // stop after this many processed frames (0: run until ctx ends or the source ends)
+	Out       io.Writer // JSON lines, one per processed frame (nil: none)
+	HTTPAddr  string    // listen address of the HTTP API ("" : no HTTP)
+	// HealthAddr is the listen address of the health responder, a process
+	// of its own that answers GET /healthz from the agent's health state
+	// in shared memory however busy the agent is ("": none; see
+	// healthproc.go). HealthCommand is the program and arguments that
+	// start it: a process that calls ServeHealthResponder on descriptors
+	// 3, 4 and 5.
+	HealthAddr    string
+	HealthCommand []string
+	Listener      net.Listener  // alternative to HTTPAddr (tests)
+	Workers       int           // concurrent /predict recognizers (0: Limits.Workers)
+	MaxUpload     int64         // /predict body limit in bytes (0: Limits.MaxUpload)
+	MaxPixels     int           // /predict image limit in pixels (0: Limits.MaxPixels)
+	Trigger       Trigger       // capture only when it fires (nil: continuous)
+	LED           LED           // lit while a digit is recognized (nil: none)
+	Notifier      *Notifier     // sd_notify (nil: none)
+	Watchdog      time.Duration // WATCHDOG=1 interval (0: none)
 	// Collector keeps doubtful frames for labelling and serves /label
 	// (nil: no collection); the caller closes it after Run.
 	Collector *collect.Collector
@@ -84,12 +92,10 @@ type Agent struct {
 	log  *slog.Logger
 	pool chan *Recognizer
 
-	healthy    atomic.Bool  // the source is open and delivered a frame since
-	lastGood   atomic.Int64 // unix nanos of the last good frame
-	fatal      atomic.Value // error: the source failed for good (OneShot)
-	badFramesN atomic.Uint64
-	droppedN   atomic.Uint64
-	beat       atomic.Int64 // unix nanos of the last loop heartbeat
+	hs       atomic.Pointer[healthState] // what /healthz reports (shared with the health responder)
+	fatal    atomic.Value                // error: the source failed for good (OneShot)
+	droppedN atomic.Uint64
+	beat     atomic.Int64 // unix nanos of the last loop heartbeat
 
 	// latest-frame slot
 	mu     sync.Mutex
@@ -107,7 +113,8 @@ type Agent struct {
 	pJPEG   []byte
 	pJSeq   uint64
 
-	addr atomic.Value // string: the HTTP listener address once listening
+	addr       atomic.Value // string: the HTTP listener address once listening
+	healthAddr atomic.Value // string: the health responder's address once listening
 
 	budget *budget // decoded-image bytes of /predict requests in flight
 }
@@ -160,9 +167,21 @@ func New(cfg Config) (*Agent, error) {
 			return nil, fmt.Errorf("agent: metrics: %w", err)
 		}
 	}
-	a.healthy.Store(cfg.OpenCamera == nil)
+	static := healthStatic{AllowHosts: append(DefaultAllowHosts(), cfg.Security.AllowHosts...)}
+	if cfg.Placement != nil {
+		js, err := json.Marshal(cfg.Placement)
+		if err != nil {
+			return nil, fmt.Errorf("agent: %w", err)
+		}
+		static.Engine = js
+	}
+	hs, err := newHealthState(nil, cfg.OpenCamera != nil, cfg.StaleAfter, static)
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	a.hs.Store(hs)
 	a.reportPlacement()
-	if !a.healthy.Load() {
+	if cfg.OpenCamera != nil {
 		a.m.healthy.Set(0)
 	} else {
 		a.m.healthy.Set(1)
@@ -180,8 +199,15 @@ func (a *Agent) Addr() string {
 	return s
 }
 
+// HealthAddr is the health responder's address once Run started it ("" before
+// or without one).
+func (a *Agent) HealthAddr() string {
+	s, _ := a.healthAddr.Load().(string)
+	return s
+}
+
 func (a *Agent) setHealthy(ok bool) {
-	a.healthy.Store(ok)
+	a.hs.Load().setHealthy(ok)
 	if ok {
 		a.m.healthy.Set(1)
 	} else {
@@ -205,7 +231,31 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	var respErr atomic.Value // error: the health responder exited on its own
+	if a.cfg.HealthAddr != "" {
+		resp, addr, err := a.startHealthResponder()
+		if err != nil {
+			return fmt.Errorf("agent: %w", err)
+		}
+		a.healthAddr.Store(addr)
+		a.log.Info("health responder listening", "addr", addr, "pid", resp.cmd.Process.Pid)
+		defer resp.close()
+		go func() {
+			select {
+			case err := <-resp.done:
+				resp.done <- err // for close
+				if ctx.Err() == nil {
+					err = fmt.Errorf("agent: health responder exited: %v", err)
+					respErr.Store(err)
+					a.log.Error("health responder exited; stopping", "err", err)
+					errc <- err
+					cancel()
+				}
+			case <-ctx.Done():
+			}
+		}()
+	}
 	var srv *http.Server
 	if n > 0 {
 		if srv, err = a.serveHTTP(&wg, errc); err != nil {
@@ -230,6 +280,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		loopErr = a.process(ctx, rec)
 		if err, ok := a.fatal.Load().(error); ok && loopErr == nil {
 			loopErr = fmt.Errorf("agent: %w", err)
+		}
+		if err, ok := respErr.Load().(error); ok && loopErr == nil {
+			loopErr = err
 		}
 		cancel()
 	} else {
@@ -404,7 +457,9 @@ func (a *Agent) capture(ctx context.Context) {
 		a.m.cameraErrors.Inc()
 		if a.cfg.OneShot {
 			a.log.Error("camera failed and cannot be reopened; exiting", "source", src.String(), "err", err)
-			a.fatal.Store(fmt.Errorf("camera %s failed and cannot be reopened: %w", src.String(), err))
+			ferr := fmt.Errorf("camera %s failed and cannot be reopened: %w", src.String(), err)
+			a.fatal.Store(ferr)
+			a.hs.Load().setFatal(ferr.Error())
 			return
 		}
 		failures++
@@ -434,21 +489,21 @@ func (a *Agent) read(ctx context.Context, src camera.Source) (end bool, err erro
 		case err == nil:
 		case errors.Is(err, camera.ErrBadFrame):
 			a.m.badFrames.Inc()
-			a.badFramesN.Add(1)
+			a.hs.Load().badFrame()
 			a.log.Debug("bad frame skipped", "err", err)
 			continue
 		case errors.Is(err, io.EOF):
 			return true, nil
 		case a.cfg.OneShot && errors.Is(err, io.ErrUnexpectedEOF):
 			a.m.badFrames.Inc()
-			a.badFramesN.Add(1)
+			a.hs.Load().badFrame()
 			a.log.Warn("input ended inside a frame; frame skipped", "err", err)
 			return true, nil
 		default:
 			return false, err
 		}
-		a.lastGood.Store(time.Now().UnixNano())
-		if !a.healthy.Load() {
+		a.hs.Load().frameOK()
+		if !a.hs.Load().healthy() {
 			a.setHealthy(true)
 		}
 		a.m.frames.Inc()

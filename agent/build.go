@@ -181,8 +181,11 @@ type Settings struct {
 	Smooth          int    `flag:"smooth" default:"1" usage:"majority vote over the last K frames"`
 	MaxFrames       int    `flag:"max-frames" usage:"stop after N processed frames (0: run until stopped)"`
 	HTTPAddr        string `flag:"http" usage:"serve the HTTP API on this address, e.g. 127.0.0.1:8080"`
-	Out             io.Writer
-	Log             *slog.Logger
+	HealthAddr      string `flag:"health-http" usage:"answer GET /healthz on this address (e.g. 127.0.0.1:8081) from a small process of its own, at once however busy the API is (docs/security.md)"`
+	// HealthCommand starts the health responder (see Config.HealthCommand).
+	HealthCommand []string
+	Out           io.Writer
+	Log           *slog.Logger
 }
 
 // Build checks s, opens what it names (one recognizer as a probe, the
@@ -247,7 +250,7 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	cfg := Config{
 		OpenCamera: openCam, NewRecognizer: newRec,
 		Smooth: s.Smooth, MaxFrames: s.MaxFrames, Out: s.Out,
-		HTTPAddr: s.HTTPAddr, Limits: limits, Security: sec,
+		HTTPAddr: s.HTTPAddr, HealthAddr: s.HealthAddr, HealthCommand: s.HealthCommand, Limits: limits, Security: sec,
 		OneShot: strings.HasPrefix(s.Camera, "stdin:"), StaleAfter: stale, Placement: &place,
 		Trigger: trig, LED: led, Notifier: notifier, Watchdog: wd, Log: log,
 		Collector: col,

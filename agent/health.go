@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -14,24 +13,7 @@ import (
 // it is reconnecting, has failed for good, or (StaleAfter) has been silent
 // too long.
 func (a *Agent) health() (bool, string) {
-	if a.cfg.OpenCamera == nil {
-		return true, ""
-	}
-	if err, ok := a.fatal.Load().(error); ok {
-		return false, err.Error()
-	}
-	if !a.healthy.Load() {
-		if a.lastGood.Load() == 0 {
-			return false, "waiting for the first camera frame"
-		}
-		return false, "camera reconnecting"
-	}
-	if a.cfg.StaleAfter > 0 {
-		if age := time.Since(time.Unix(0, a.lastGood.Load())); age > a.cfg.StaleAfter {
-			return false, fmt.Sprintf("no camera frame for %.1f s", age.Seconds())
-		}
-	}
-	return true, ""
+	return a.hs.Load().snap().eval(time.Now())
 }
 
 // watchStale keeps the edgecnn_camera_healthy gauge true to health()
@@ -53,17 +35,18 @@ func (a *Agent) watchStale(ctx context.Context) {
 	}
 }
 
-// addHealthDetail adds what /healthz reports beside the status.
-func (a *Agent) addHealthDetail(body map[string]any) {
-	if a.cfg.OpenCamera != nil {
-		body["bad_frames"] = a.badFramesN.Load()
-	}
+// healthBody is what /healthz reports: the status (see health) and details.
+func (a *Agent) healthBody() (bool, map[string]any) {
+	s := a.hs.Load().snap()
+	ok, reason := s.eval(time.Now())
+	body := s.body(ok, reason, nil)
 	if a.cfg.Placement != nil {
 		body["engine"] = a.cfg.Placement
 	}
 	if a.cfg.Collector != nil {
 		body["collect"] = a.cfg.Collector.Status()
 	}
+	return ok, body
 }
 
 // reportPlacement logs where the engines run (a warning after a fallback)

@@ -26,6 +26,9 @@ import (
 var tmpDir string
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(healthResponderEnv); mode != "" {
+		healthResponderMain(mode) // this binary started as a health responder
+	}
 	d, err := os.MkdirTemp("", "agent-test")
 	if err != nil {
 		panic(err)

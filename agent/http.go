@@ -236,13 +236,10 @@ func firstFilePart(mr *multipart.Reader) (io.Reader, error) {
 
 func (a *Agent) handleHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	ok, reason := a.health()
-	body := map[string]any{"status": "ok"}
+	ok, body := a.healthBody()
 	if !ok {
-		body["status"], body["reason"] = "unhealthy", reason
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	a.addHealthDetail(body)
 	json.NewEncoder(w).Encode(body)
 }
 

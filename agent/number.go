@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 
 	"github.com/edgecnn/edgecnn/camera/preprocess"
 )
 
 // score is the recognizer's preprocess.Scorer (Multi): how confidently
-// each candidate piece of a touching group is one digit. A class whose
-// label is not a digit (a reject class) scores 0.
+// each candidate piece of a row is one digit, the probability of the
+// most probable digit class (a reject class, "not a digit", takes its
+// share of the probability).
 func (r *Recognizer) score(in []float32, n int, conf []float32) error {
 	if cap(r.scoreOut) < n*r.classes {
 		r.scoreOut = make([]float32, n*r.classes)
@@ -20,13 +22,33 @@ func (r *Recognizer) score(in []float32, n int, conf []float32) error {
 		return err
 	}
 	for i := range conf {
-		best, c := Confidence(out[i*r.classes:(i+1)*r.classes], r.probs)
-		if l := r.labels[best]; len(l) != 1 || l[0] < '0' || l[0] > '9' {
-			c = 0
-		}
-		conf[i] = c
+		conf[i] = r.digitProb(out[i*r.classes : (i+1)*r.classes])
 	}
 	return nil
+}
+
+// digitProb is the probability of the most probable digit class of one
+// output (probabilities, or logits: softmax).
+func (r *Recognizer) digitProb(scores []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range scores {
+		m = max(m, v)
+	}
+	var z, best float64
+	for i, v := range scores {
+		e := float64(v)
+		if !r.probs {
+			e = math.Exp(float64(v - m))
+		}
+		z += e
+		if l := r.labels[i]; len(l) == 1 && l[0] >= '0' && l[0] <= '9' {
+			best = max(best, e)
+		}
+	}
+	if !(z > 0) {
+		return 0
+	}
+	return float32(best / z)
 }
 
 // RegionBox is a configured digit region as the preview draws it.

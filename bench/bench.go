@@ -101,6 +101,15 @@ type Result struct {
 	ImagesPerS  float64 `json:"images_per_s,omitempty"`
 	PeakRSSMB   float64 `json:"peak_rss_mb,omitempty"`   // of the process that ran only this backend
 	ColdStartMs float64 `json:"cold_start_ms,omitempty"` // process start to first prediction
+	// Runs holds images/s of every repeat (--repeat); the row is the
+	// median repeat.
+	Runs []float64 `json:"runs_images_per_s,omitempty"`
+	// CPUusPerImage is the process CPU time of the timed runs per image
+	// (all threads): on a loaded machine steadier than wall time.
+	CPUusPerImage float64 `json:"cpu_us_per_image,omitempty"`
+	// PeakFrac is images/s × MACs per image over the VNNI peak of as many
+	// cores as threads (int8 models where the peak was measured).
+	PeakFrac float64 `json:"vnni_peak_frac,omitempty"`
 }
 
 // Run measures one backend row: in a child process (exe, an edgecnn
@@ -220,6 +229,7 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 		iters = max(20, min(100000, int(2*time.Second/max(time.Since(t), time.Microsecond))))
 	}
 	lat := make([]time.Duration, iters)
+	cpu0, cpuOK := selfCPUTime()
 	start := time.Now()
 	for i := range lat {
 		t := time.Now()
@@ -229,6 +239,9 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 		lat[i] = time.Since(t)
 	}
 	total := time.Since(start)
+	if cpu1, ok := selfCPUTime(); ok && cpuOK {
+		res.CPUusPerImage = float64(cpu1-cpu0) / 1e3 / float64(o.Batch*iters)
+	}
 	slices.Sort(lat)
 	res.Iterations = iters
 	res.P50us = float64(lat[len(lat)/2]) / 1e3
@@ -237,23 +250,95 @@ func Child(ctx context.Context, o Options, name string, t0 time.Time) Result {
 	return res
 }
 
-// Print writes the rows as a table for people.
+// Print writes the rows as a table for people. Every figure is followed
+// by its ratio to the best other row of the table (fastest, smallest),
+// oriented so that > 1× means better than every other row; with repeats,
+// images/s shows the range of the repeats; an int8 row measured against
+// the VNNI peak shows its fraction of it.
 func Print(w io.Writer, o Options, rs []Result) {
-	fmt.Fprintf(w, "model %s  batch %d  threads %d\n", o.Model, o.Batch, o.Threads)
+	fmt.Fprintf(w, "model %s  batch %d  threads %d  (×: ratio to the best other row, > 1 is better)\n", o.Model, o.Batch, o.Threads)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "backend\tp50\tp99\timages/s\tpeak RSS\tcold start\t\tnote\t")
+	fmt.Fprintln(tw, "backend\tp50\tp99\timages/s\tCPU/image\tpeak RSS\tcold start\tof VNNI peak\t\tnote\t")
+	lower := func(f func(Result) float64) func(Result) string {
+		return func(r Result) string { return ratio(rs, r, f, true) }
+	}
+	p50 := lower(func(r Result) float64 { return r.P50us })
+	p99 := lower(func(r Result) float64 { return r.P99us })
+	rss := lower(func(r Result) float64 { return r.PeakRSSMB })
+	cold := lower(func(r Result) float64 { return r.ColdStartMs })
+	cpu := lower(func(r Result) float64 { return r.CPUusPerImage })
 	for _, r := range rs {
 		if r.Status != "ok" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t\t%s (%s)\t\n", r.Backend, r.Status, r.Detail)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t\t%s (%s)\t\n", r.Backend, r.Status, r.Detail)
 			continue
 		}
 		note := filepath.Base(r.Model)
+		if r.Model == "" {
+			note = "same architecture, random weights"
+		}
 		if r.Kernel != "" {
 			note += ", kernel " + r.Kernel
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.1f MB\t%.1f ms\t\t%s\t\n", r.Backend, fmtUs(r.P50us), fmtUs(r.P99us), r.ImagesPerS, r.PeakRSSMB, r.ColdStartMs, note)
+		ips := fmt.Sprintf("%.0f%s%s", r.ImagesPerS, runRange(r), ratio(rs, r, func(r Result) float64 { return r.ImagesPerS }, false))
+		frac := "-"
+		if r.PeakFrac > 0 {
+			frac = fmt.Sprintf("%.0f%%", 100*r.PeakFrac)
+		}
+		cpuText := "-"
+		if r.CPUusPerImage > 0 {
+			cpuText = fmtUs(r.CPUusPerImage) + cpu(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s%s\t%s%s\t%s\t%s\t%s%s\t%s%s\t%s\t\t%s\t\n", r.Backend, fmtUs(r.P50us), p50(r), fmtUs(r.P99us), p99(r), ips,
+			cpuText, fmtMB(r.PeakRSSMB), rss(r), fmtMs(r.ColdStartMs), cold(r), frac, note)
 	}
 	tw.Flush()
+}
+
+// ratio is " (x.xx×)": r's figure against the best other ok row with that
+// figure (lowerBetter: best/r, else r/best), or "" when there is none.
+func ratio(rs []Result, r Result, f func(Result) float64, lowerBetter bool) string {
+	v := f(r)
+	if v <= 0 {
+		return ""
+	}
+	best := 0.0
+	for _, p := range rs {
+		if p.Backend == r.Backend || p.Status != "ok" || f(p) <= 0 {
+			continue
+		}
+		if best == 0 || (lowerBetter && f(p) < best) || (!lowerBetter && f(p) > best) {
+			best = f(p)
+		}
+	}
+	if best == 0 {
+		return ""
+	}
+	if lowerBetter {
+		return fmt.Sprintf(" (%.2f×)", best/v)
+	}
+	return fmt.Sprintf(" (%.2f×)", v/best)
+}
+
+// runRange is " [min–max]" of the repeats' images/s, or "".
+func runRange(r Result) string {
+	if len(r.Runs) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" [%.0f–%.0f]", slices.Min(r.Runs), slices.Max(r.Runs))
+}
+
+func fmtMB(mb float64) string {
+	if mb <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MB", mb)
+}
+
+func fmtMs(ms float64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f ms", ms)
 }
 
 func fmtUs(us float64) string {
@@ -263,20 +348,90 @@ func fmtUs(us float64) string {
 	return fmt.Sprintf("%.1f µs", us)
 }
 
-// Sweep measures every backend row at every batch × threads combination
-// (edgecnn bench --sweep), each in its own child process as Run does.
-func Sweep(ctx context.Context, o Options, rows []string, exe string, inProcess bool, batches, threads []int) []Result {
-	var out []Result
-	for _, b := range batches {
-		for _, t := range threads {
+// Column is one batch × threads setting.
+type Column struct{ Batch, Threads int }
+
+// Measure runs every backend row and every peer at every column, repeat
+// times (≥ 1), interleaved: each round measures all columns, each column
+// all rows in turn, so that load from outside falls on all rows alike.
+// Each returned row is the median repeat of its backend and column, with
+// Runs listing every repeat's images/s; pk (optional) fills PeakFrac.
+func Measure(ctx context.Context, o Options, rows []string, exe string, inProcess bool, cols []Column, peers []*Peer, repeat int, pk *Peak) []Result {
+	type key struct {
+		name string
+		col  Column
+	}
+	all := map[key][]Result{}
+	var order []key
+	for rep := 0; rep < max(repeat, 1); rep++ {
+		for _, c := range cols {
 			oo := o
-			oo.Batch, oo.Threads = b, t
+			oo.Batch, oo.Threads = c.Batch, c.Threads
+			var got []Result
 			for _, name := range rows {
-				out = append(out, Run(ctx, oo, name, exe, inProcess))
+				got = append(got, Run(ctx, oo, name, exe, inProcess))
+			}
+			for _, p := range peers {
+				got = append(got, p.Measure(oo))
+			}
+			for _, r := range got {
+				k := key{r.Backend, c}
+				if rep == 0 {
+					order = append(order, k)
+				}
+				all[k] = append(all[k], r)
 			}
 		}
 	}
+	var out []Result
+	for _, k := range order {
+		rs := all[k]
+		var ok []Result
+		for _, r := range rs {
+			if r.Status == "ok" {
+				ok = append(ok, r)
+			}
+		}
+		if len(ok) == 0 {
+			out = append(out, rs[0])
+			continue
+		}
+		slices.SortFunc(ok, func(a, b Result) int { return cmpFloat(a.ImagesPerS, b.ImagesPerS) })
+		med := ok[len(ok)/2]
+		if len(rs) > 1 {
+			med.Runs = nil
+			for _, r := range ok {
+				med.Runs = append(med.Runs, r.ImagesPerS)
+			}
+		}
+		if pk != nil && pk.Int8 {
+			med.PeakFrac = pk.Fraction(med.ImagesPerS, med.Threads)
+		}
+		out = append(out, med)
+	}
 	return out
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Sweep measures every backend row (and peer) at every batch × threads
+// combination (edgecnn bench --sweep): Measure over those columns.
+func Sweep(ctx context.Context, o Options, rows []string, exe string, inProcess bool, batches, threads []int, peers []*Peer, repeat int, pk *Peak) []Result {
+	var cols []Column
+	for _, b := range batches {
+		for _, t := range threads {
+			cols = append(cols, Column{b, t})
+		}
+	}
+	return Measure(ctx, o, rows, exe, inProcess, cols, peers, repeat, pk)
 }
 
 // PrintSweep writes a sweep as one table: a row per backend, a column per
@@ -298,7 +453,7 @@ func PrintSweep(w io.Writer, model string, rs []Result) {
 		}
 		cell[r.Backend][c] = r
 	}
-	fmt.Fprintf(w, "model %s: images/s (ratio to the fastest other backend of the column)\n", model)
+	fmt.Fprintf(w, "model %s: images/s ([range of the repeats] (ratio to the fastest other row of the column) %%pk: of the VNNI peak)\n", model)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "backend\t")
 	for _, c := range cols {
@@ -319,11 +474,14 @@ func PrintSweep(w io.Writer, model string, rs []Result) {
 					best = max(best, p.ImagesPerS)
 				}
 			}
+			cellText := fmt.Sprintf("%.0f%s", r.ImagesPerS, runRange(r))
 			if best > 0 {
-				fmt.Fprintf(tw, "%.0f (%.2f×)\t", r.ImagesPerS, r.ImagesPerS/best)
-			} else {
-				fmt.Fprintf(tw, "%.0f\t", r.ImagesPerS)
+				cellText += fmt.Sprintf(" (%.2f×)", r.ImagesPerS/best)
 			}
+			if r.PeakFrac > 0 {
+				cellText += fmt.Sprintf(" %.0f%%pk", 100*r.PeakFrac)
+			}
+			fmt.Fprintf(tw, "%s\t", cellText)
 		}
 		fmt.Fprintln(tw)
 	}

@@ -25,8 +25,18 @@ type Request struct {
 	Board  string `flag:"board" default:"rpi4" usage:"with --host: the board to build for (see edgecnn boards)"`
 	SSH    RemoteSSH
 	Sweep  bool `flag:"sweep" usage:"measure batch 1, 8, 64, 256 × threads 1, 2 and print one table with ratios to the fastest other backend"`
-	Child  bool `flag:"child" hidden:"true" usage:"internal: run one backend in this process and print its JSON row"`
-	Remote func(ctx context.Context, r Request, log io.Writer) ([]Result, error)
+	Repeat int  `flag:"repeat" default:"1" usage:"measure every row this many times, interleaved with the others; rows show the median and the range"`
+	// PyTorch, when set (fp32 or int8), adds PyTorch as a row of the same
+	// run (Peer).
+	PyTorch       string `flag:"pytorch" usage:"also measure PyTorch in the same run: fp32, or int8 (static quantization, oneDNN): the seed CNN with random weights, run by --pytorch-script"`
+	PyTorchScript string `flag:"pytorch-script" default:"bench/torch_infer.py" usage:"with --pytorch: the PyTorch peer script (serve mode)"`
+	Python        string `flag:"python" default:"/usr/bin/python3" usage:"with --pytorch: the Python interpreter"`
+	NoPeak        bool   `flag:"no-peak" usage:"do not measure the VNNI peak (int8 models: rows show their fraction of it)"`
+	Child         bool   `flag:"child" hidden:"true" usage:"internal: run one backend in this process and print its JSON row"`
+	Remote        func(ctx context.Context, r Request, log io.Writer) ([]Result, error)
+	// RemoteModel, with Host, returns the board's arm64 kernel model (make
+	// bench-arm64-model's row; "" for a board without arm64 kernels).
+	RemoteModel func(board string) (string, error)
 }
 
 // RemoteSSH are the SSH settings of --host (deploy.SSHOptions).
@@ -44,6 +54,14 @@ type Outcome struct {
 	Sweep     bool
 	Host      string // user@addr of Board
 	BoardName string
+	// ARM64Model is the board's arm64 kernel model (--host, arm64 boards).
+	ARM64Model string
+	// Peak is the VNNI peak and the model's MACs per image (nil: not
+	// measured), for the thread counts in PeakThreads.
+	Peak        *Peak
+	PeakThreads []int
+	// Load is the 1-minute load average before and after measuring.
+	Load [2]string
 }
 
 // Execute runs the benchmark req asks for: every backend row on this
@@ -59,14 +77,33 @@ func Execute(ctx context.Context, req Request, exe string, log io.Writer) (*Outc
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	out := &Outcome{Options: o, Sweep: req.Sweep, Host: req.Host, BoardName: req.Board}
+	if req.Repeat < 1 {
+		return nil, fmt.Errorf("bench: --repeat must be ≥ 1")
+	}
+	out := &Outcome{Options: o, Sweep: req.Sweep, Host: req.Host, BoardName: req.Board, PeakThreads: []int{o.Threads}}
+	var peers []*Peer
+	if req.PyTorch != "" {
+		p, err := StartPyTorch(ctx, req.Python, req.PyTorchScript, req.PyTorch)
+		if err != nil {
+			return nil, err
+		}
+		defer p.Close()
+		peers = append(peers, p)
+	}
 	if req.Sweep {
-		out.Rows = Sweep(ctx, o, Rows(req.Backend), exe, req.InProcess, []int{1, 8, 64, 256}, []int{1, 2})
+		out.PeakThreads = []int{1, 2}
+	}
+	if !req.NoPeak {
+		pk := MeasurePeak(o.Model, out.PeakThreads)
+		out.Peak = &pk
+	}
+	out.Load[0] = LoadAverage()
+	defer func() { out.Load[1] = LoadAverage() }()
+	if req.Sweep {
+		out.Rows = Sweep(ctx, o, Rows(req.Backend), exe, req.InProcess, []int{1, 8, 64, 256}, out.PeakThreads, peers, req.Repeat, out.Peak)
 		return out, nil
 	}
-	for _, name := range Rows(req.Backend) {
-		out.Rows = append(out.Rows, Run(ctx, o, name, exe, req.InProcess))
-	}
+	out.Rows = Measure(ctx, o, Rows(req.Backend), exe, req.InProcess, []Column{{o.Batch, o.Threads}}, peers, req.Repeat, out.Peak)
 	if req.Host == "" {
 		return out, nil
 	}
@@ -76,6 +113,11 @@ func Execute(ctx context.Context, req Request, exe string, log io.Writer) (*Outc
 	req.Options = o
 	if out.Board, err = req.Remote(ctx, req, log); err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", req.Host, err)
+	}
+	if req.RemoteModel != nil {
+		if out.ARM64Model, err = req.RemoteModel(req.Board); err != nil {
+			return nil, fmt.Errorf("bench: arm64 model of %s: %w", req.Board, err)
+		}
 	}
 	return out, nil
 }
@@ -105,20 +147,32 @@ func RunChild(ctx context.Context, req Request, w io.Writer) error {
 func (o *Outcome) Write(w io.Writer, asJSON bool) error {
 	switch {
 	case asJSON && o.Host != "":
-		return writeJSON(w, map[string][]Result{"host": o.Rows, "board": o.Board})
+		v := map[string]any{"host": o.Rows, "board": o.Board}
+		if o.ARM64Model != "" {
+			v["arm64_model"] = o.ARM64Model
+		}
+		return writeJSON(w, v)
+	case asJSON && o.Sweep:
+		return writeJSON(w, map[string]any{"rows": o.Rows, "peak": o.Peak, "load_average": o.Load})
 	case asJSON:
 		return writeJSON(w, o.Rows)
 	case o.Sweep:
 		PrintSweep(w, o.Options.Model, o.Rows)
+		o.writeFooter(w)
 		return nil
 	case o.Host != "":
 		fmt.Fprintf(w, "== this machine\n")
 		Print(w, o.Options, o.Rows)
+		o.writeFooter(w)
 		fmt.Fprintf(w, "\n== board %s (%s)\n", o.Host, o.BoardName)
 		Print(w, o.Options, o.Board)
+		if o.ARM64Model != "" {
+			fmt.Fprintf(w, "\n== %s: arm64 kernel model (make bench-arm64-model; qemu cannot time it)\n%s", o.BoardName, o.ARM64Model)
+		}
 		return nil
 	}
 	Print(w, o.Options, o.Rows)
+	o.writeFooter(w)
 	for _, r := range o.Rows {
 		if r.Status == "error" {
 			return fmt.Errorf("bench: backend %s failed: %s", r.Backend, r.Detail)
@@ -131,4 +185,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeFooter prints the VNNI peak line (int8 models) and the load
+// average before and after the measurements.
+func (o *Outcome) writeFooter(w io.Writer) {
+	if o.Peak != nil && o.Peak.Int8 {
+		fmt.Fprintln(w, o.Peak.Line(o.PeakThreads))
+	}
+	fmt.Fprintf(w, "load average (1 min): %s before, %s after\n", o.Load[0], o.Load[1])
 }

@@ -31,3 +31,12 @@ func selfMaxRSSBytes() (int64, bool) {
 	}
 	return int64(ru.Maxrss) * 1024, true
 }
+
+// selfCPUTime is this process's user+system CPU time in nanoseconds.
+func selfCPUTime() (int64, bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano(), true
+}

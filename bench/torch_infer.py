@@ -3,7 +3,12 @@
 (static post-training quantization, oneDNN/x86 engine) at batch 1 on 1 thread
 and batch 256 on 2 threads. Prints one JSON object per row, the same fields
 as `edgecnn bench --json` (p50_us, p99_us, images_per_s). Weights are random:
-speed does not depend on their values."""
+speed does not depend on their values.
+
+--serve fp32|int8: the peer of `edgecnn bench --pytorch`: builds that model
+once, then reads "BATCH THREADS SECONDS" lines on stdin and answers each
+with one JSON row (so the Go harness interleaves PyTorch with its own
+backends in one run). An empty line or EOF ends it."""
 import json, sys, time
 
 import torch
@@ -59,17 +64,46 @@ def measure(m, batch, threads, seconds=2.0):
         for _ in range(10):
             m(x)
         lat = []
+        cpu0 = time.process_time()
         end = time.perf_counter() + seconds
         while time.perf_counter() < end or len(lat) < 20:
             t0 = time.perf_counter()
             m(x)
             lat.append(time.perf_counter() - t0)
+        cpu = time.process_time() - cpu0
     lat.sort()
     p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-    return {"p50_us": p50 * 1e6, "p99_us": p99 * 1e6, "images_per_s": batch / p50, "iterations": len(lat)}
+    # images/s over all timed runs, as edgecnn bench computes it
+    return {"p50_us": p50 * 1e6, "p99_us": p99 * 1e6, "images_per_s": batch * len(lat) / sum(lat), "iterations": len(lat),
+            "cpu_us_per_image": cpu * 1e6 / (batch * len(lat))}
+
+
+def serve(kind):
+    torch.manual_seed(0)
+    if kind == "int8":
+        m, engine = int8_model()
+        name = "pytorch-int8-" + engine
+    elif kind == "fp32":
+        m, name = Seed().eval(), "pytorch-fp32"
+    else:
+        sys.exit("torch_infer.py: --serve fp32|int8, not %r" % kind)
+    print(json.dumps({"backend": name, "status": "ready", "torch": torch.__version__}))
+    sys.stdout.flush()
+    for line in sys.stdin:
+        f = line.split()
+        if not f:
+            break
+        batch, threads, seconds = int(f[0]), int(f[1]), float(f[2])
+        row = {"backend": name, "status": "ok", "batch": batch, "threads": threads, "torch": torch.__version__}
+        row.update(measure(m, batch, threads, seconds))
+        print(json.dumps(row))
+        sys.stdout.flush()
 
 
 def main():
+    if "--serve" in sys.argv:
+        serve(sys.argv[sys.argv.index("--serve") + 1])
+        return
     as_json = "--json" in sys.argv
     torch.manual_seed(0)
     fp32 = Seed().eval()

@@ -233,9 +233,15 @@ type Service struct {
 	// Camera is the camera source (default "auto").
 	Camera string `flag:"camera" default:"auto" usage:"camera source for the service"`
 	// HTTP is the agent's listen address (default 127.0.0.1:8080).
-	HTTP     string        `flag:"http" default:"127.0.0.1:8080" usage:"the service's HTTP listen address (its /healthz is checked)"`
-	Watchdog time.Duration // WatchdogSec (default 30s)
-	Args     []string      // extra arguments for `edgecnn run`
+	HTTP string `flag:"http" default:"127.0.0.1:8080" usage:"the service's HTTP listen address"`
+	// HealthHTTP is the address of the agent's health responder (`run
+	// --health-http`), which answers /healthz at once however busy the API
+	// is; the health gate and flash's check ask it. "" derives it from
+	// HTTP: loopback, the next port (127.0.0.1:8081); "-": none, they ask
+	// the API's own /healthz.
+	HealthHTTP string        `flag:"health-http" usage:"the service's health responder address (run --health-http), asked by the health checks (default: loopback, the --http port + 1; - for none)"`
+	Watchdog   time.Duration // WatchdogSec (default 30s)
+	Args       []string      // extra arguments for `edgecnn run`
 	// Devices are extra DeviceAllow= entries ("char-CLASS rw", "/dev/PATH
 	// rw") beyond those derived from the camera, GPIO and accelerators.
 	Devices []string
@@ -275,6 +281,9 @@ func (s Service) withDefaults(b boards.Board) Service {
 	}
 	if s.HTTP == "" {
 		s.HTTP = "127.0.0.1:8080"
+	}
+	if s.HealthHTTP == "" {
+		s.HealthHTTP = DefaultHealthHTTP(s.HTTP)
 	}
 	if s.Watchdog == 0 {
 		s.Watchdog = 30 * time.Second

@@ -39,7 +39,7 @@ const ManifestFile = "bundle.json"
 func WriteBundle(ctx context.Context, dir string, b *Bundle) (BundleManifest, error) {
 	m := BundleManifest{Release: b.Release, Version: b.Version, Board: b.Board.Name, Arch: b.Board.GOARCH,
 		Service: b.Service.Name, Unit: b.Service.UnitName(), RollbackUnit: b.Service.RollbackUnitName(), Prefix: b.Service.Prefix,
-		HealthURL: "http://" + b.Service.HTTP + "/healthz"}
+		HealthURL: b.Service.HealthURL()}
 	for u, a := range archNames {
 		if a == b.Board.GOARCH {
 			m.Unames = append(m.Unames, u)

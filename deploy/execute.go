@@ -143,7 +143,8 @@ type BundleRequest struct {
 	ReleaseVersion string   `flag:"release-version" usage:"release version (default: git describe)"`
 	Prefix         string   `flag:"prefix" default:"/opt/edgecnn" usage:"install prefix on the board"`
 	Camera         string   `flag:"camera" default:"auto" usage:"camera source for the service"`
-	HTTP           string   `flag:"http" default:"127.0.0.1:8080" usage:"the service's HTTP listen address (its /healthz is the health check)"`
+	HTTP           string   `flag:"http" default:"127.0.0.1:8080" usage:"the service's HTTP listen address"`
+	HealthHTTP     string   `flag:"health-http" usage:"the service's health responder address (run --health-http), the health check (default: loopback, the --http port + 1; - for none)"`
 	ProgramVersion string   // the running edgecnn's version (see ProgramVersion)
 	Log            io.Writer
 }
@@ -165,7 +166,7 @@ func WriteRelease(ctx context.Context, req BundleRequest) (BundleManifest, int, 
 	}
 	bu, err := BundleFor(ctx, b, model, Request{Config: req.Config, Binary: req.Binary, Backends: req.Backends,
 		ReleaseVersion: req.ReleaseVersion, ProgramVersion: req.ProgramVersion, Log: req.Log,
-		Service: Service{Prefix: req.Prefix, Camera: req.Camera, HTTP: req.HTTP}})
+		Service: Service{Prefix: req.Prefix, Camera: req.Camera, HTTP: req.HTTP, HealthHTTP: req.HealthHTTP}})
 	if err != nil {
 		return BundleManifest{}, 0, err
 	}

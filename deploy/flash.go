@@ -31,8 +31,8 @@ type Options struct {
 	HealthCommand string `flag:"health-cmd" usage:"health command run on the board (default: systemctl is-active --quiet edgecnn.service)"`
 	// HealthURL is fetched from the board's side through the SSH
 	// connection (a direct-tcpip channel, so no curl is needed there) and
-	// must answer 2xx; "" means http://<service HTTP>/healthz, "-" skips it.
-	HealthURL string `flag:"health-url" usage:"URL fetched from the board's side through SSH (default http://HTTP/healthz; - to skip)"`
+	// must answer 2xx; "" means the service's HealthURL, "-" skips it.
+	HealthURL string `flag:"health-url" usage:"URL fetched from the board's side through SSH (default: /healthz of --health-http, else of --http; - to skip)"`
 	// HealthTimeout bounds the wait for a healthy service (default 30s);
 	// HealthInterval is the time between tries (default 500ms).
 	HealthTimeout  time.Duration `flag:"health-timeout"`
@@ -77,7 +77,7 @@ func (o Options) withDefaults(b *Bundle) Options {
 		o.HealthCommand = shq(o.Systemctl) + " is-active --quiet " + shq(b.Service.UnitName())
 	}
 	if o.HealthURL == "" {
-		o.HealthURL = "http://" + b.Service.HTTP + "/healthz"
+		o.HealthURL = b.Service.HealthURL()
 	}
 	if o.HealthTimeout <= 0 {
 		o.HealthTimeout = 30 * time.Second
@@ -300,7 +300,7 @@ func Plan(b *Bundle, target string, o Options) string {
 	fmt.Fprintf(&s, "  3. install %s/%s.conf; %s\n", o.SysusersDir, b.Service.Name, o.Sysusers)
 	fmt.Fprintf(&s, "  4. in one board-side command: install %s and %s, point %s/current at releases/%s\n",
 		path.Join(o.UnitDir, b.Service.UnitName()), path.Join(o.UnitDir, b.Service.RollbackUnitName()), prefix, b.Release)
-	fmt.Fprintf(&s, "  5. %s daemon-reload; reset-failed; enable; restart %s (its ExecStartPost= waits for %s)\n", o.Systemctl, b.Service.UnitName(), b.Service.healthURL())
+	fmt.Fprintf(&s, "  5. %s daemon-reload; reset-failed; enable; restart %s (its ExecStartPost= waits for %s)\n", o.Systemctl, b.Service.UnitName(), b.Service.HealthURL())
 	fmt.Fprintf(&s, "  6. health: `%s` and GET %s within %s; else roll back to the last good release\n", o.HealthCommand, o.HealthURL, o.HealthTimeout)
 	fmt.Fprintf(&s, "  7. record %s/good -> releases/%s; keep the %d newest releases\n", prefix, b.Release, o.Keep)
 	fmt.Fprintf(&s, "  on the board, without this laptop: after %d failed starts, %s switches current back to good\n", b.Service.RollbackAfter, b.Service.RollbackUnitName())

@@ -95,7 +95,7 @@ func verifyUnitFile(t *testing.T, b *testBoard, unit string) {
 	t.Helper()
 	for _, want := range []string{"Type=notify", "User=edgecnn", "NoNewPrivileges=yes", "ProtectSystem=strict",
 		"ReadWritePaths=-/var/lib/edgecnn", "Restart=on-failure", "WatchdogSec=30",
-		"ExecStart=" + b.prefix + "/current/edgecnn run --model " + b.prefix + "/current/model.tflite --backend native --camera auto --wait-camera --http 127.0.0.1:8080 --config " + b.prefix + "/current/config.json",
+		"ExecStart=" + b.prefix + "/current/edgecnn run --model " + b.prefix + "/current/model.tflite --backend native --camera auto --wait-camera --http 127.0.0.1:8080 --health-http 127.0.0.1:8081 --config " + b.prefix + "/current/config.json",
 		"WantedBy=multi-user.target"} {
 		if !strings.Contains(unit, want) {
 			t.Errorf("unit lacks %q:\n%s", want, unit)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -283,4 +286,101 @@ func TestUnitSandboxBackends(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "Operation not permitted") {
 		t.Fatalf("chmod with chmod/fchmodat filtered out: %v %s", err, out)
 	}
+}
+
+// TestUnitSandboxHealthResponder runs the unit's own command line (`edgecnn
+// run … --http … --health-http …`, camera and ports swapped for a synthetic
+// camera and free loopback ports) under the unit's system call filter and
+// memory-deny-write-execute: the agent starts its health responder (fork,
+// exec, memfd, shared mapping, pipe) and the responder answers /healthz.
+func TestUnitSandboxHealthResponder(t *testing.T) {
+	bin := os.Getenv("EDGECNN_SANDBOX_BIN")
+	if bin == "" {
+		t.Skip("needs bin/edgecnn-full: make test-deploy-sandbox runs it")
+	}
+	if runtime.GOARCH != "amd64" || runtime.GOOS != "linux" {
+		t.Skipf("the seccomp emulation is written for linux/amd64, not %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	g := &syscallGroups{sa: requireSystemdAnalyze(t), cache: map[string][]string{}}
+	numbers := syscallNumbers(t)
+	amd64, _ := boards.Lookup("generic-amd64")
+	in := makeInputs(t, 1024, "x", "m")
+	bu, err := NewBundle(Spec{Board: amd64, Binary: in.binary, Model: in.model, Service: Service{Camera: "v4l2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nrs []uint32
+	for name, ok := range unitSyscalls(t, g, bu.Unit) {
+		if n, known := numbers[name]; ok && known {
+			nrs = append(nrs, n)
+		}
+	}
+	// The unit's ExecStart= words, with the test's binary, model, camera
+	// and ports.
+	var argv []string
+	for _, l := range strings.Split(bu.Unit, "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			argv = strings.Fields(v)
+		}
+	}
+	if len(argv) < 2 || argv[1] != "run" || !strings.Contains(bu.Unit, " --health-http 127.0.0.1:8081") {
+		t.Fatalf("unexpected ExecStart= %q", argv)
+	}
+	argv[0] = bin
+	for i := 0; i+1 < len(argv); i++ {
+		switch argv[i] {
+		case "--model":
+			argv[i+1] = filepath.Join(testenv.RepoRoot(t), "models", "mnist.ckpt")
+		case "--camera":
+			argv[i+1] = "synthetic"
+		case "--http", "--health-http":
+			argv[i+1] = "127.0.0.1:0"
+		case "--backend":
+			argv[i+1] = "native"
+		}
+	}
+	argv = append(argv, "--size", "160x120", "--realtime", "--fps", "5")
+	mdwe := exec.Command(os.Args[0], "-test.run=^$")
+	spec, _ := json.Marshal(sandboxSpec{MDWE: true, Argv: []string{"/bin/true"}})
+	mdwe.Env = append(os.Environ(), sandboxExecEnv+"="+string(spec))
+	haveMDWE := mdwe.Run() == nil && strings.Contains(bu.Unit, "\nMemoryDenyWriteExecute=yes\n")
+	spec, _ = json.Marshal(sandboxSpec{NRs: nrs, MDWE: haveMDWE, Argv: argv})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), sandboxExecEnv+"="+string(spec), "HOME="+t.TempDir(), "EDGECNN_STATE_DIR="+t.TempDir())
+	stderr, _ := cmd.StderrPipe()
+	cmd.Stdout = nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var log strings.Builder
+	addr := ""
+	sc := bufio.NewScanner(stderr)
+	for addr == "" && sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if _, rest, ok := strings.Cut(sc.Text(), `msg="health responder listening" addr=`); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no health responder under the unit's sandbox:\n%s", log.String())
+	}
+	go io.Copy(io.Discard, stderr)
+	c := &http.Client{Timeout: 2 * time.Second}
+	var last string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := c.Get("http://" + addr + "/healthz")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+		if resp.StatusCode == 200 {
+			t.Logf("health responder under SystemCallFilter (%d calls) + MemoryDenyWriteExecute=%v: %s", len(nrs), haveMDWE, last)
+			return
+		}
+	}
+	t.Fatalf("health responder under the unit's sandbox never answered 200: %s\n%s", last, log.String())
 }

@@ -234,12 +234,29 @@ func memoryMax(b boards.Board) string {
 	return strconv.Itoa(max(least/2, 256)) + "M"
 }
 
-// healthURL is the URL the board-side health gate fetches: the service's
-// /healthz on loopback when it listens on all addresses.
-func (s Service) healthURL() string {
-	host, port, err := net.SplitHostPort(s.HTTP)
+// DefaultHealthHTTP is the health responder's address that goes with the
+// API address httpAddr: loopback, the next port ("-", none, when
+// httpAddr has no numeric port below 65535).
+func DefaultHealthHTTP(httpAddr string) string {
+	_, port, err := net.SplitHostPort(httpAddr)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || p <= 0 || p >= 65535 {
+		return "-"
+	}
+	return "127.0.0.1:" + strconv.Itoa(p+1)
+}
+
+// HealthURL is the URL that health checks fetch on the board: the health
+// responder's /healthz (the API's without one), on loopback when it
+// listens on all addresses.
+func (s Service) HealthURL() string {
+	addr := s.HTTP
+	if s.HealthHTTP != "" && s.HealthHTTP != "-" {
+		addr = s.HealthHTTP
+	}
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://" + s.HTTP + "/healthz"
+		return "http://" + addr + "/healthz"
 	}
 	switch host {
 	case "", "0.0.0.0":
@@ -274,6 +291,14 @@ func (s Service) validate() error {
 	if s.HealthTimeout < time.Second || s.HealthTimeout > time.Hour {
 		return fmt.Errorf("health timeout %s: want 1s..1h", s.HealthTimeout)
 	}
+	if s.HealthHTTP != "" && s.HealthHTTP != "-" {
+		if _, port, err := net.SplitHostPort(s.HealthHTTP); err != nil || port == "" {
+			return fmt.Errorf("health responder address %q: want HOST:PORT or - (none)", s.HealthHTTP)
+		}
+		if s.HealthHTTP == s.HTTP {
+			return fmt.Errorf("health responder address %q is the API's address; give it a port of its own", s.HealthHTTP)
+		}
+	}
 	return nil
 }
 
@@ -290,6 +315,10 @@ func (s Service) renderUnit(b boards.Board) (string, error) {
 		"--camera", s.Camera, "--wait-camera", // a service may start before its camera appears
 		"--http", s.HTTP}
 	what := []string{"--prefix", "", "", "model file", "", "--backend", "", "--camera", "", "", "--http"}
+	if s.HealthHTTP != "" && s.HealthHTTP != "-" {
+		args = append(args, "--health-http", s.HealthHTTP)
+		what = append(what, "", "--health-http")
+	}
 	if s.ConfigFile != "" {
 		args = append(args, "--config", path.Join(cur, s.ConfigFile))
 		what = append(what, "", "config file")
@@ -328,7 +357,7 @@ func (s Service) renderUnit(b boards.Board) (string, error) {
 		w.list("SupplementaryGroups", unitName, "group", s.Groups)
 	}
 	w.command("ExecStart", args, what)
-	w.command("ExecStartPost", []string{path.Join(cur, "edgecnn"), "healthcheck", "--url", s.healthURL(), "--timeout", strconv.Itoa(health) + "s"},
+	w.command("ExecStartPost", []string{path.Join(cur, "edgecnn"), "healthcheck", "--url", s.HealthURL(), "--timeout", strconv.Itoa(health) + "s"},
 		[]string{"--prefix", "", "", "--http", "", ""})
 	w.set("WorkingDirectory", unitPath, "--prefix", cur)
 	w.raw("Environment=EDGECNN_STATE_DIR=" + state) // Name is checked by validate

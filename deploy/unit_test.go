@@ -245,3 +245,39 @@ func TestUnitsVerify(t *testing.T) {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// The unit starts the health responder and its health gate asks it; "-"
+// leaves both to the API's own /healthz.
+func TestUnitHealthResponderAddress(t *testing.T) {
+	rpi5, _ := boards.Lookup("rpi5")
+	in := makeInputs(t, 1024, "x", "m")
+	for _, c := range []struct {
+		http, health, wantArg, wantURL string
+	}{
+		{"", "", "--health-http 127.0.0.1:8081", "--url http://127.0.0.1:8081/healthz"},
+		{"0.0.0.0:9000", "", "--health-http 127.0.0.1:9001", "--url http://127.0.0.1:9001/healthz"},
+		{"0.0.0.0:9000", "[::1]:7000", "--health-http [::1]:7000", "--url http://[::1]:7000/healthz"},
+		{"0.0.0.0:9000", "-", "", "--url http://127.0.0.1:9000/healthz"},
+	} {
+		bu, err := NewBundle(Spec{Board: rpi5, Binary: in.binary, Model: in.model,
+			Service: Service{HTTP: c.http, HealthHTTP: c.health}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.wantArg != "" && !strings.Contains(bu.Unit, c.wantArg) || c.wantArg == "" && strings.Contains(bu.Unit, "--health-http") {
+			t.Errorf("http %q health %q: unit's ExecStart, want %q:\n%s", c.http, c.health, c.wantArg, bu.Unit)
+		}
+		if !strings.Contains(bu.Unit, c.wantURL) {
+			t.Errorf("http %q health %q: health gate, want %q:\n%s", c.http, c.health, c.wantURL, bu.Unit)
+		}
+		if o := (Options{}).withDefaults(bu); "--url "+o.HealthURL != c.wantURL {
+			t.Errorf("http %q health %q: flash checks %s", c.http, c.health, o.HealthURL)
+		}
+	}
+	for _, bad := range []string{"8081", "127.0.0.1:8080", "a\nb:1"} {
+		_, err := NewBundle(Spec{Board: rpi5, Binary: in.binary, Model: in.model, Service: Service{HealthHTTP: bad}})
+		if err == nil {
+			t.Errorf("health responder address %q accepted", bad)
+		}
+	}
+}

@@ -72,6 +72,8 @@ check-onnx-gen: protoc-gen-go
 fuzz-formats:
 	$(GO) test ./model/tflite -run '^$$' -fuzz '^FuzzReadTFLite$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 	$(GO) test ./model/onnx -run '^$$' -fuzz '^FuzzReadONNX$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./model/tflite -run '^$$' -fuzz '^FuzzActivationBytes$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
+	$(GO) test ./model/onnx -run '^$$' -fuzz '^FuzzActivationBytes$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 5s
 
 demo-export: build
 	@test -f $(MODEL_CKPT) || { echo "demo-export: $(MODEL_CKPT) is missing: run 'make model' first"; exit 1; }

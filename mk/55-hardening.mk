@@ -5,7 +5,9 @@
 #                          130 KB PNG declaring 4096x4095 16-bit pixels for 60 s
 #                          while 15,000 connections post ordinary photos; prints
 #                          attack → requests, 200/503/413, errors, peak memory,
-#                          process alive, /healthz max latency    (in make bench)
+#                          process alive, and /healthz p50/p99/max on the health
+#                          responder (--health-http; target max ≤ 100 ms) and on
+#                          the API, with the load average         (in make bench)
 #
 # `make test` runs the same test for 10 s with 2,000 connections (go test ./...).
 

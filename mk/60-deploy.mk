@@ -19,7 +19,9 @@
 #   make test-deploy-sandbox  bin/edgecnn-full predicts with every backend (native,
 #                          TFLite int8 and float/XNNPACK, ONNX Runtime) under the
 #                          unit's SystemCallFilter= (a seccomp filter built from it)
-#                          and MemoryDenyWriteExecute= (prctl PR_SET_MDWE)
+#                          and MemoryDenyWriteExecute= (prctl PR_SET_MDWE); and the
+#                          unit's own `run` command starts its health responder
+#                          (fork, exec, memfd) under the same sandbox
 #   make bench-deploy      flash of the pure-Go bundle to a loopback sshd (≤ 5 s)
 #                          and the bytes of an unchanged re-flash (≤ 1%)
 
@@ -45,7 +47,7 @@ test-deploy-sandbox: data build-full
 	@[ -f $(SANDBOX_DIR)/m.int8.tflite ] || $(FULL_BIN) export --model $(MODEL_CKPT) --int8 --data $(DATA) --out $(SANDBOX_DIR)/m.int8.tflite >/dev/null
 	@[ -f $(SANDBOX_DIR)/m.int8.onnx ] || $(FULL_BIN) export --model $(MODEL_CKPT) --int8 --data $(DATA) --out $(SANDBOX_DIR)/m.int8.onnx >/dev/null
 	@[ -f $(SANDBOX_DIR)/m.tflite ] || $(FULL_BIN) export --model $(MODEL_CKPT) --out $(SANDBOX_DIR)/m.tflite >/dev/null
-	EDGECNN_SANDBOX_BIN=$(CURDIR)/$(FULL_BIN) EDGECNN_SANDBOX_MODELS=$(SANDBOX_DIR) $(GO) test -count=1 -run TestUnitSandboxBackends -v ./deploy
+	EDGECNN_SANDBOX_BIN=$(CURDIR)/$(FULL_BIN) EDGECNN_SANDBOX_MODELS=$(SANDBOX_DIR) $(GO) test -count=1 -run '^TestUnitSandbox(Backends|HealthResponder)$$' -v ./deploy
 
 test-deploy-qemu: data
 	@mkdir -p $(DEPLOY_TEST)

@@ -7,12 +7,15 @@
 #   make test-backends-arm64  both backends cross-compiled for arm64 (cgo, aarch64-linux-gnu-gcc),
 #                             run under qemu-aarch64-static on the amd64 run's model files
 #   make build-full           bin/edgecnn-full: all backends, libraries bundled in bin/lib
-#   make bench-backends       bin/edgecnn-full bench --backend all (float and int8 models)
+#   make bench-backends       bin/edgecnn-full bench --backend all --pytorch (float and int8 models):
+#                             batch 1/1 thread, 256/2 threads, and the batch × threads sweep
+#   make bench-float-peers    the float model on ONNX Runtime and the native engine in one
+#                             process (Go benchmark, 3 rounds): images/s and CPU µs per image
 #   make qemu-arm64-root      the qemu -L prefix for arm64 cgo binaries (arm64 libc + fake cpuinfo)
 
 APT_PACKAGES  += gcc libc6-dev npm gcc-aarch64-linux-gnu libc6-dev-arm64-cross libstdc++6-arm64-cross qemu-user-static
 TEST_TARGETS  += test-backends test-backends-arm64
-BENCH_TARGETS += bench-backends
+BENCH_TARGETS += bench-backends bench-float-peers
 
 LIBS_DIR         ?= $(CACHE)/libs
 BACKEND_TAGS     := tflite,onnxruntime
@@ -51,7 +54,7 @@ BACKEND_ENV = $(call backend_cgo_env,$(HOST_GOARCH),) \
   EDGECNN_ORT_LIB=$(ORT_DIR_$(HOST_GOARCH))/lib/libonnxruntime.so.1 \
   EDGECNN_BACKEND_FIXTURES=$(BACKEND_FIXTURES)
 
-.PHONY: libs test-backends test-backends-arm64 build-full bench-backends qemu-arm64-root backend-models
+.PHONY: libs test-backends test-backends-arm64 build-full bench-backends bench-float-peers qemu-arm64-root backend-models
 
 libs:
 	@command -v npm >/dev/null || { echo "libs: npm is missing: make deps (apt package npm)"; exit 1; }
@@ -113,16 +116,26 @@ build-full: libs
 backend-models: libs data
 	$(BACKEND_ENV) $(GO) test -count=1 -tags $(BACKEND_TAGS) -run '^TestRegistered$$' ./runtime/tflite
 
+# Every table: ratios to the best other row of the same run, the int8
+# rows' fraction of the VNNI peak (runtime/kernels/vnnipeak), the load
+# average; PyTorch (bench/torch_infer.py --serve) is measured in the same
+# run, interleaved with the other rows. BENCH_REPEAT rounds per table.
+BENCH_REPEAT ?= 3
 bench-backends: build-full backend-models
 	@set -e; for m in float int8; do \
-	  echo "== $$m model, batch 1, 1 thread"; \
-	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --batch 1 --threads 1; \
-	  echo "== $$m model, batch 256, 2 threads"; \
-	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --batch 256 --threads 2; \
+	  pt=$$( [ $$m = int8 ] && echo int8 || echo fp32 ); \
+	  echo "== $$m model, batch 1, 1 thread ($(BENCH_REPEAT) interleaved rounds)"; \
+	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --pytorch $$pt --python $(PY) --repeat $(BENCH_REPEAT) --batch 1 --threads 1; \
+	  echo "== $$m model, batch 256, 2 threads ($(BENCH_REPEAT) interleaved rounds)"; \
+	  $(FULL_BIN) bench --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --pytorch $$pt --python $(PY) --repeat $(BENCH_REPEAT) --batch 256 --threads 2; \
 	done
 	@set -e; for m in float int8; do \
-	  echo "== $$m model: batch 1, 8, 64, 256 × threads 1, 2, every backend, ratios to the fastest other backend"; \
-	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all; \
+	  pt=$$( [ $$m = int8 ] && echo int8 || echo fp32 ); \
+	  echo "== $$m model: batch 1, 8, 64, 256 × threads 1, 2, every backend and PyTorch $$pt, ratios to the fastest other row"; \
+	  $(FULL_BIN) bench --sweep --model $(BACKEND_FIXTURES)/$$m.tflite --onnx $(BACKEND_FIXTURES)/$$m.onnx --backend all --pytorch $$pt --python $(PY); \
 	done
-	@echo "== PyTorch peer: the seed CNN fp32 and int8 (static PTQ), batch 1/1 thread and 256/2 threads"
-	$(PY) bench/torch_infer.py
+
+# bench-float-peers: on a shared machine the CPU time per image is the
+# steadier figure; compare the rows of the same round.
+bench-float-peers: libs data
+	$(BACKEND_ENV) $(GO) test -run '^$$' -bench 'FloatVsNative' -benchtime 2s -count 3 -tags $(BACKEND_TAGS) ./runtime/onnxruntime

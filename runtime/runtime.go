@@ -52,7 +52,11 @@ type Options struct {
 	// MaxMemory bounds the bytes an engine allocates for activations and
 	// work buffers; a model or batch needing more is refused before
 	// anything is allocated (0: memlimit.EngineDefault, a quarter of the
-	// memory available, at most 1 GiB). The native backend enforces it.
+	// memory available, at most 1 GiB). Every backend enforces it with
+	// CheckMemory: the native engine from its compiled plan (and per batch),
+	// tflite and onnxruntime from the model file's tensor shapes
+	// (model/tflite.ActivationBytes, model/onnx.ActivationBytes) before
+	// the library sees the file.
 	MaxMemory int64
 }
 

@@ -48,6 +48,11 @@ func BenchmarkStepMNIST(b *testing.B) {
 	net.SetOptimizer("adam", 0)
 	batch := &Batch{Pixels: ds.Train.Images, Index: make([]int, 64), Labels: make([]uint8, 64)}
 	b.ResetTimer()
+	c0 := cpuNanos()
+	defer func() {
+		// CPU time per step: on a shared machine wall time measures the load.
+		b.ReportMetric(float64(cpuNanos()-c0)/float64(b.N), "cpu-ns/op")
+	}()
 	for i := 0; i < b.N; i++ {
 		for k := range batch.Index {
 			j := (i*64 + k) % ds.Train.N

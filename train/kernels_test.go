@@ -290,4 +290,3 @@ func im2col(x []float32, in model.Shape, k, stride, pad int, out model.Shape, n 
 		}
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgecnn/edgecnn/internal/sgemm"
 	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/internal/vec"
 )
 
 // Net runs a model.Model on batches, forward and backward, on several
@@ -69,10 +70,8 @@ type shard struct {
 	s1, s2  [][]float64
 	loss    float64
 	correct int
-	// input preparation
-	img  []float32
-	img2 []float32 // robust augmentation scratch
-	tmp  []float32 // 2·(largest channel count) scratch
+	prep    prep      // input preparation (scratch)
+	tmp     []float32 // 2·(largest channel count) scratch
 	// fake quantization STE masks (SetFakeQuant), per op and of the input
 	fqMask   [][]uint8
 	fqInMask []uint8
@@ -103,6 +102,10 @@ type op struct {
 	poolBias  int  // pool: index of the previous conv's bias param, or -1
 	needDx    bool // backward must produce the input gradient
 	pw, pb    int  // parameter indices (conv, dense, BN gamma/beta)
+	// Dense: the weights packed once per step for the GEMMs of every
+	// shard (jobPack): wf for the forward (Wᵀ), wd for the input
+	// gradient (W; nil when not needed).
+	wf, wd *sgemm.PackedB
 	// BatchNorm: batch statistics of the current step, the per-channel
 	// affine map y = x·bnA + bnB, and the backward coefficients (all
 	// computed serially between the parallel phases).
@@ -127,6 +130,7 @@ const (
 	jobBNBackApply
 	jobReduce
 	jobUpdate
+	jobPack
 )
 
 // NewNet prepares m for batches of up to maxBatch images on threads
@@ -181,6 +185,7 @@ func (n *Net) buildOps() error {
 		case model.KindDense:
 			o.kind = opDense
 			o.pw, o.pb = n.addParam(l.Name+".weight", l.Weight), n.addParam(l.Name+".bias", l.Bias)
+			o.wf = sgemm.NewPackedB(l.Out.C, l.In.C)
 		case model.KindBatchNorm:
 			o.kind = opBN
 			o.pw, o.pb = n.addParam(l.Name+".weight", l.Gamma), n.addParam(l.Name+".bias", l.Beta)
@@ -225,6 +230,9 @@ func (n *Net) buildOps() error {
 		if o.pw >= 0 {
 			seenParam = true
 		}
+		if o.kind == opDense && o.needDx {
+			o.wd = sgemm.NewPackedB(o.in.C, o.out.C)
+		}
 	}
 	return nil
 }
@@ -234,8 +242,7 @@ func (n *Net) newShard(t int) *shard {
 	m := n.M
 	P := n.perShard
 	s := &shard{id: t, gemm: sgemm.New(1)}
-	s.img = make([]float32, m.Input().Size())
-	s.img2 = make([]float32, m.Input().Size())
+	s.prep = newPrep(m)
 	maxC := 0
 	for i := range n.ops {
 		maxC = max(maxC, n.ops[i].out.C)
@@ -250,7 +257,10 @@ func (n *Net) newShard(t int) *shard {
 		o := &n.ops[i]
 		switch o.kind {
 		case opConv:
-			if o.needDx { // the input gradient's im2col rows (backward)
+			switch {
+			case o.needDx && transposable(o): // the flipped kernel (backward)
+				s.buf[i] = make([]float32, len(o.l.Weight))
+			case o.needDx: // the input gradient's im2col rows (backward)
 				s.buf[i] = make([]float32, P*o.out.H*o.out.W*o.l.Kernel*o.l.Kernel*o.in.C)
 			}
 		case opPool:
@@ -383,7 +393,25 @@ func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 	}
 }
 
+// packWeights packs shard s's share of the panels of every dense layer's
+// weights (the input gradient's packing only when training).
+func (n *Net) packWeights(s *shard) {
+	for i := range n.ops {
+		o := &n.ops[i]
+		if o.kind != opDense {
+			continue
+		}
+		lo, hi := n.chunk(s, o.wf.Panels())
+		o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
+		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx {
+			lo, hi = n.chunk(s, o.wd.Panels())
+			o.wd.Repack(false, o.l.Weight, o.in.C, lo, hi)
+		}
+	}
+}
+
 func (n *Net) forward() {
+	n.run(job{kind: jobPack})
 	for i := range n.ops {
 		if n.ops[i].kind == opBN && n.train && i >= n.firstTrain {
 			n.run(job{jobBNStats, i})
@@ -430,6 +458,9 @@ func (n *Net) exec(s *shard, j job) {
 		return
 	case jobUpdate:
 		n.update(s)
+		return
+	case jobPack:
+		n.packWeights(s)
 		return
 	}
 	if s.n == 0 {
@@ -478,7 +509,7 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 			addBias(y, l.Bias)
 		}
 	case opDense:
-		s.gemm.Gemm(false, true, cnt, o.out.C, o.in.C, 1, x, o.in.C, l.Weight, o.in.C, 0, y, o.out.C)
+		s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
 		addBias(y, l.Bias)
 	case opBN: // inference: bnA, bnB from the running statistics (evalPrepare)
 		bnApply(x, y, o.bnA, o.bnB)
@@ -516,6 +547,29 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 	}
 }
 
+// transposable reports whether conv op o's input gradient can be computed
+// as a convolution of the output gradient (stride 1, padding at most
+// kernel−1): then dx = patches(dy, pad kernel−1−pad) · flipped kernelᵀ.
+func transposable(o *op) bool {
+	l := o.l
+	return l.Stride == 1 && l.Pad <= l.Kernel-1 && o.out.H == o.in.H+2*l.Pad-l.Kernel+1 && o.out.W == o.in.W+2*l.Pad-l.Kernel+1
+}
+
+// flipKernel writes the OHWI kernel w (cout × k×k×cin) rotated by 180°
+// with input and output channels swapped into dst (cin × k×k×cout):
+// dst[ci][ky][kx][co] = w[co][k−1−ky][k−1−kx][ci].
+func flipKernel(w []float32, cout, k, cin int, dst []float32) {
+	kk := k * k
+	for co := 0; co < cout; co++ {
+		for t := 0; t < kk; t++ {
+			src := w[(co*kk+kk-1-t)*cin : (co*kk+kk-t)*cin]
+			for ci, v := range src {
+				dst[(ci*kk+t)*cout+co] = v
+			}
+		}
+	}
+}
+
 // patches is the im2col matrix of conv op o over cnt images x, read by
 // the GEMM while packing (never stored).
 func patches(x []float32, o *op, cnt int) sgemm.Patches {
@@ -535,7 +589,15 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		if !o.biasLater {
 			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		}
-		if dx != nil {
+		switch {
+		case dx == nil:
+		case transposable(o):
+			// dx is the convolution of dy with the flipped, transposed
+			// kernel: patches of dy times wflip, no column buffer.
+			flipKernel(l.Weight, o.out.C, l.Kernel, o.in.C, s.buf[i])
+			p := sgemm.Patches{X: dy, N: cnt, H: o.out.H, W: o.out.W, C: o.out.C, Kernel: l.Kernel, Stride: 1, Pad: l.Kernel - 1 - l.Pad, OH: o.in.H, OW: o.in.W}
+			s.gemm.GemmPatchesA(&p, true, o.in.C, s.buf[i], l.Kernel*l.Kernel*o.out.C, 0, dx, o.in.C)
+		default:
 			col := s.buf[i][:M*K] // the input gradient's im2col rows
 			s.gemm.Gemm(false, false, M, K, o.out.C, 1, dy, o.out.C, l.Weight, K, 0, col, K)
 			col2im(col, o.in, l.Kernel, l.Stride, l.Pad, o.out, cnt, dx)
@@ -545,7 +607,7 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		s.gemm.Gemm(true, false, o.out.C, o.in.C, cnt, 1, dy, o.out.C, x, o.in.C, 0, s.gflat[pw.off:pw.off+len(pw.data)], o.in.C)
 		sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		if dx != nil {
-			s.gemm.Gemm(false, false, cnt, o.in.C, o.out.C, 1, dy, o.out.C, l.Weight, o.in.C, 0, dx, o.in.C)
+			s.gemm.GemmPacked(cnt, dy, o.out.C, o.wd, 0, o.in.C, dx, o.in.C)
 		}
 	case opReLU:
 		if dx != nil {
@@ -725,18 +787,27 @@ func (n *Net) chunk(s *shard, total int) (int, int) {
 // goroutine handling a slice of the parameter vector (fixed order).
 func (n *Net) reduce(s *shard) {
 	lo, hi := n.chunk(s, n.nparam)
+	n.reduceRange(lo, hi)
+}
+
+// reduceRange sums the shards' gradients [lo, hi) into shard 0's.
+func (n *Net) reduceRange(lo, hi int) {
 	g0 := n.shards[0].gflat[lo:hi]
 	for _, o := range n.shards[1:] {
-		if o.n == 0 {
-			continue
-		}
-		for k, v := range o.gflat[lo:hi] {
-			g0[k] += v
+		if o.n > 0 {
+			vec.Add(g0, o.gflat[lo:hi])
 		}
 	}
 }
 
-// update applies the optimizer to shard s's slice of the parameters.
+// updateBlock is the span of the parameter vector that update reduces and
+// then steps while it is in the L1 cache (16 KiB of gradients).
+const updateBlock = 4096
+
+// update reduces the gradients of shard s's slice of the parameters
+// and applies the optimizer to it, block by block: one pass over the
+// gradients, parameters and optimizer state. Frozen parameters are
+// skipped.
 func (n *Net) update(s *shard) {
 	lo, hi := n.chunk(s, n.nparam)
 	g := n.shards[0].gflat
@@ -746,9 +817,10 @@ func (n *Net) update(s *shard) {
 			continue
 		}
 		a, b := max(lo, p.off), min(hi, p.off+len(p.data))
-		if a >= b {
-			continue
+		for ; a < b; a += updateBlock {
+			e := min(b, a+updateBlock)
+			n.reduceRange(a, e)
+			n.opt.step(p.data[a-p.off:e-p.off], g[a:e], a, n.lr)
 		}
-		n.opt.step(p.data[a-p.off:b-p.off], g[a:b], a, n.lr)
 	}
 }

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/edgecnn/edgecnn/train/internal/vec"
 )
 
 // optimizer updates a slice of the flat parameter vector. off is the
@@ -38,18 +40,8 @@ func (a *adam) begin() {
 }
 
 func (a *adam) step(p, g []float32, off int, lr float32) {
-	m := a.m[off : off+len(p)]
-	v := a.v[off : off+len(p)]
-	g = g[:len(p)]
-	b1, b2 := float32(a.b1), float32(a.b2)
-	stepSize := lr * a.c1
-	for i, gi := range g {
-		mi := b1*m[i] + (1-b1)*gi
-		vi := b2*v[i] + (1-b2)*gi*gi
-		m[i], v[i] = mi, vi
-		denom := float32(math.Sqrt(float64(vi)))*a.c2 + a.eps
-		p[i] -= stepSize * mi / denom
-	}
+	vec.Adam(p, g[:len(p)], a.m[off:off+len(p)], a.v[off:off+len(p)],
+		vec.AdamParams{B1: float32(a.b1), B2: float32(a.b2), Eps: a.eps, C2: a.c2, Step: lr * a.c1})
 }
 
 func (a *adam) state() map[string][]float32 {

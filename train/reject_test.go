@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -204,5 +205,57 @@ func TestDisplayConfig(t *testing.T) {
 	cfg.Display = false
 	if j := string(mustJSON(t, cfg)); strings.Contains(j, "display") {
 		t.Fatalf("config JSON without --display: %s", j)
+	}
+}
+
+// A batch with Display prepares its robust images differently (they draw
+// the display strokes from their stream) and the plain ones exactly as
+// without it.
+func TestDisplayBatch(t *testing.T) {
+	ds := loadMNIST(t)
+	m, err := model.New(model.SeedArch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	plain := Batch{Pixels: ds.Train.Images[:n*784], Index: idx, Labels: make([]uint8, n), Augment: true, Robust: true}
+	display := plain
+	display.Display = true
+	a, b := make([]float32, n*784), make([]float32, n*784)
+	p := newPrep(m)
+	p.batch(&plain, 1, a)
+	p.batch(&display, 1, b)
+	differ := 0
+	for k := 0; k < n; k++ {
+		if !slices.Equal(a[k*784:(k+1)*784], b[k*784:(k+1)*784]) {
+			differ++
+		}
+	}
+	// about half the images are robust
+	if differ < n/4 || differ > 3*n/4 {
+		t.Fatalf("%d of %d images differ with Display", differ, n)
+	}
+}
+
+// --display reaches the training batches: the same run with and without it
+// ends with different weights.
+func TestDisplayTrains(t *testing.T) {
+	dir := t.TempDir()
+	var w [2][]float32
+	for i, display := range []bool{false, true} {
+		cfg := smallConfig()
+		cfg.Robust, cfg.Display = true, display
+		res, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 256), Out: filepath.Join(dir, fmt.Sprint(i)+".ckpt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w[i] = slices.Clone(res.Model.Params()[0].Data)
+	}
+	if slices.Equal(w[0], w[1]) {
+		t.Fatal("--display changed nothing")
 	}
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/train/data"
 )
 
@@ -24,6 +25,10 @@ type Batch struct {
 	Robust bool
 	// Display adds display-like strokes to the robust augmentation.
 	Display bool
+	// Input, if not nil, holds the batch's images already prepared
+	// (normalized, augmented) by the trainer's data pipeline, len(Index)
+	// images; Step then only copies them.
+	Input []float32
 }
 
 // StepResult is the outcome of one training step.
@@ -47,7 +52,7 @@ func (n *Net) Step(b *Batch, seed uint64, lr float32) StepResult {
 	if n.fq != nil {
 		n.fqWeights()
 	}
-	res := n.lossAndGrad(b, seed, true)
+	res := n.forwardBackward(b, seed, true)
 	if n.fq != nil {
 		n.fqRestore()
 	}
@@ -56,13 +61,23 @@ func (n *Net) Step(b *Batch, seed uint64, lr float32) StepResult {
 	}
 	n.lr = lr
 	n.opt.begin()
-	n.run(job{kind: jobUpdate})
+	n.run(job{kind: jobUpdate}) // reduces the gradients as it goes
 	return res
 }
 
 // lossAndGrad runs forward and loss and, if grad (and the loss is finite),
 // backward and the gradient reduction into shard 0's gflat.
 func (n *Net) lossAndGrad(b *Batch, seed uint64, grad bool) StepResult {
+	res := n.forwardBackward(b, seed, grad)
+	if grad && !math.IsNaN(res.Loss) && !math.IsInf(res.Loss, 0) {
+		n.run(job{kind: jobReduce})
+	}
+	return res
+}
+
+// forwardBackward runs forward and loss and, if grad (and the loss is
+// finite), backward: every shard's gflat holds its images' gradients.
+func (n *Net) forwardBackward(b *Batch, seed uint64, grad bool) StepResult {
 	cnt := len(b.Index)
 	n.split(cnt)
 	n.train = true
@@ -84,88 +99,116 @@ func (n *Net) lossAndGrad(b *Batch, seed uint64, grad bool) StepResult {
 		return res
 	}
 	n.backward()
-	n.run(job{kind: jobReduce})
 	return res
 }
 
-// prepInput converts the shard's images to normalized floats, augmenting
-// them if asked.
+// prepInput writes the shard's images, normalized (and augmented if
+// asked), into its input activations: copied from the batch's Input when
+// the data pipeline prepared them, else prepared here.
 func (n *Net) prepInput(s *shard) {
 	b := n.cur
-	in := n.M.Input()
-	size := in.Size()
-	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
+	size := n.M.Input().Size()
+	if b.Input != nil {
+		copy(s.act[0][:s.n*size], b.Input[s.first*size:(s.first+s.n)*size])
+		return
+	}
 	for k := 0; k < s.n; k++ {
-		if b.Set != nil {
-			n.prepSetImage(s, k)
-			continue
-		}
-		src := b.Pixels[b.Index[s.first+k]*size:][:size]
-		dst := s.act[0][k*size : (k+1)*size]
-		if b.Robust && in.C == 1 {
-			n.robustInput(s, k, src, dst)
-			continue
-		}
-		if b.Augment {
-			r := NewRNG(n.rngSeed, streamAugment, n.rngEpoch, uint64(b.Pos+s.first+k))
-			augment(src, in.H, in.W, in.C, &r, s.img)
-			for j, v := range s.img {
-				dst[j] = (v - mean) * inv
-			}
-			continue
-		}
-		for j, p := range src {
-			dst[j] = (float32(p)*(1.0/255) - mean) * inv
-		}
+		s.prep.image(b, n.rngSeed, s.first+k, s.act[0][k*size:(k+1)*size])
 	}
 }
 
-// robustInput writes image k of shard s (8-bit src, one channel) into dst,
-// normalized: with probability robustShare camera-robust augmented, else
-// with the plain augmentation, from the image's own random stream.
-func (n *Net) robustInput(s *shard, k int, src []uint8, dst []float32) {
-	in := n.M.Input()
-	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
-	r := NewRNG(n.rngSeed, streamRobust, n.rngEpoch, uint64(n.cur.Pos+s.first+k))
-	if r.Float32() < robustShare {
-		robustAugment(src, in.H, in.W, &r, s.img, s.img2, n.cur.Display)
-	} else {
-		augment(src, in.H, in.W, in.C, &r, s.img)
+// prep prepares input images (normalization, augmentation) with its own
+// scratch buffers; every image draws from its own random stream, so the
+// result does not depend on who prepares it.
+type prep struct {
+	m         *model.Model
+	img, img2 []float32
+}
+
+func newPrep(m *model.Model) prep {
+	size := m.Input().Size()
+	return prep{m: m, img: make([]float32, size), img2: make([]float32, size)}
+}
+
+// batch writes all images of b into dst (len(b.Index) images).
+func (p *prep) batch(b *Batch, seed uint64, dst []float32) {
+	size := p.m.Input().Size()
+	for k := range b.Index {
+		p.image(b, seed, k, dst[k*size:(k+1)*size])
 	}
-	for j, v := range s.img {
+}
+
+// image writes image k of batch b into dst, normalized: from the data
+// set's 8-bit pixels or its data.Set, augmented as the batch asks.
+func (p *prep) image(b *Batch, seed uint64, k int, dst []float32) {
+	if b.Set != nil {
+		p.setImage(b, seed, k, dst)
+		return
+	}
+	in := p.m.Input()
+	size := in.Size()
+	mean, inv := p.m.Norm.Mean, 1/p.m.Norm.Std
+	src := b.Pixels[b.Index[k]*size:][:size]
+	if b.Robust && in.C == 1 {
+		p.robust(b, seed, k, src, dst)
+		return
+	}
+	if b.Augment {
+		r := NewRNG(seed, streamAugment, uint64(b.Epoch), uint64(b.Pos+k))
+		augment(src, in.H, in.W, in.C, &r, p.img)
+		for j, v := range p.img {
+			dst[j] = (v - mean) * inv
+		}
+		return
+	}
+	for j, px := range src {
+		dst[j] = (float32(px)*(1.0/255) - mean) * inv
+	}
+}
+
+// robust writes image k (8-bit src, one channel) into dst, normalized:
+// with probability robustShare camera-robust augmented, else with the
+// plain augmentation, from the image's own random stream.
+func (p *prep) robust(b *Batch, seed uint64, k int, src []uint8, dst []float32) {
+	in := p.m.Input()
+	mean, inv := p.m.Norm.Mean, 1/p.m.Norm.Std
+	r := NewRNG(seed, streamRobust, uint64(b.Epoch), uint64(b.Pos+k))
+	if r.Float32() < robustShare {
+		robustAugment(src, in.H, in.W, &r, p.img, p.img2, b.Display)
+	} else {
+		augment(src, in.H, in.W, in.C, &r, p.img)
+	}
+	for j, v := range p.img {
 		dst[j] = (v - mean) * inv
 	}
 }
 
-// prepSetImage prepares image k of shard s from the batch's data.Set:
-// 8-bit images exactly as the Pixels path, float ink (photos) with the
-// same arithmetic as camera/preprocess (data.Set.Input).
-func (n *Net) prepSetImage(s *shard, k int) {
-	b := n.cur
-	in := n.M.Input()
-	size := in.Size()
-	dst := s.act[0][k*size : (k+1)*size]
-	idx := b.Index[s.first+k]
+// setImage prepares image k from the batch's data.Set: 8-bit images
+// exactly as the Pixels path, float ink (photos) with the same arithmetic
+// as camera/preprocess (data.Set.Input).
+func (p *prep) setImage(b *Batch, seed uint64, k int, dst []float32) {
+	in := p.m.Input()
+	idx := b.Index[k]
 	if b.Robust && in.C == 1 {
 		// 8-bit images (MNIST, the negatives) as in the Pixels path.
 		if pix, _ := b.Set.Image(idx); pix != nil {
-			n.robustInput(s, k, pix, dst)
+			p.robust(b, seed, k, pix, dst)
 			return
 		}
 	}
 	if !b.Augment {
-		b.Set.Input(idx, n.M.Norm, dst)
+		b.Set.Input(idx, p.m.Norm, dst)
 		return
 	}
-	mean, inv := n.M.Norm.Mean, 1/n.M.Norm.Std
-	r := NewRNG(n.rngSeed, streamAugment, n.rngEpoch, uint64(b.Pos+s.first+k))
+	mean, inv := p.m.Norm.Mean, 1/p.m.Norm.Std
+	r := NewRNG(seed, streamAugment, uint64(b.Epoch), uint64(b.Pos+k))
 	pix, ink := b.Set.Image(idx)
 	if pix != nil {
-		augment(pix, in.H, in.W, in.C, &r, s.img)
+		augment(pix, in.H, in.W, in.C, &r, p.img)
 	} else {
-		augmentInk(ink, in.H, in.W, in.C, &r, s.img)
+		augmentInk(ink, in.H, in.W, in.C, &r, p.img)
 	}
-	for j, v := range s.img {
+	for j, v := range p.img {
 		dst[j] = (v - mean) * inv
 	}
 }

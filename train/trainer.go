@@ -530,9 +530,9 @@ type trainer struct {
 	cfgJSON []byte
 	lineage []model.DataSource
 	order   []int // this epoch's image order (indices into d.pool)
-	labels  []uint8
-	batch   *Batch
-	best    []float32 // parameters of the best validation epoch (early stopping)
+	slots   [pipeSlots]slot
+	free    chan *slot // slots the data pipeline may fill
+	best    []float32  // parameters of the best validation epoch (early stopping)
 	bestAcc float64
 }
 
@@ -561,8 +561,9 @@ func newTrainer(ctx context.Context, r *Run, cfg Config, d *runData, st *runStar
 		epochSize = cfg.EpochSize
 	}
 	t.order = make([]int, epochSize)
-	t.labels = make([]uint8, cfg.Batch)
-	t.batch = &Batch{Set: d.pool, Augment: cfg.Augment, Robust: cfg.Robust, Display: cfg.Display}
+	for i := range t.slots {
+		t.slots[i] = slot{labels: make([]uint8, cfg.Batch), input: make([]float32, cfg.Batch*st.m.Input().Size()), prep: newPrep(st.m)}
+	}
 	if t.metrics.BestEpoch > 0 {
 		for _, e := range t.metrics.Epochs {
 			if e.Epoch == t.metrics.BestEpoch && e.ValAccuracy != nil {
@@ -647,28 +648,27 @@ func (t *trainer) shuffle(epoch int) {
 }
 
 // batches runs the training steps of one epoch over t.order and returns
-// the summed loss, the correct predictions and the images seen.
+// the summed loss, the correct predictions and the images seen. The data
+// pipeline (t.prefetch) prepares the next batch while this one trains.
 func (t *trainer) batches(epoch int, lr float64, t0 time.Time) (lossSum float64, correct, seen int, err error) {
-	cfg, order, batch, pool := t.cfg, t.order, t.batch, t.d.pool
-	for pos := 0; pos < len(order); pos += cfg.Batch {
+	cfg, order := t.cfg, t.order
+	ready, stop := t.prefetch(epoch)
+	defer stop()
+	for sl := range ready {
 		if err := t.ctx.Err(); err != nil {
 			return 0, 0, 0, fmt.Errorf("train: interrupted in epoch %d (%w); %s", epoch+1, err, kept(t.r.Out, epoch))
 		}
-		end := min(len(order), pos+cfg.Batch)
-		batch.Index = order[pos:end]
-		batch.Labels = t.labels[:end-pos]
-		for k, i := range batch.Index {
-			batch.Labels[k] = pool.Labels[i]
-		}
-		batch.Epoch, batch.Pos = epoch, pos
+		batch := &sl.batch
+		pos, cnt := batch.Pos, len(batch.Index)
 		res := t.net.Step(batch, cfg.Seed, float32(lr))
+		t.free <- sl
 		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 			return 0, 0, 0, fmt.Errorf("train: %w: loss is %v in epoch %d at image %d; %s; try a lower --lr or --bn",
 				ErrDiverged, res.Loss, epoch+1, pos, kept(t.r.Out, epoch))
 		}
-		lossSum += res.Loss * float64(end-pos)
+		lossSum += res.Loss * float64(cnt)
 		correct += res.Correct
-		seen = end
+		seen = pos + cnt
 		if t.r.OnBatch != nil {
 			el := time.Since(t0).Seconds()
 			t.r.OnBatch(Progress{Epoch: epoch + 1, Epochs: cfg.Epochs, Done: seen, Total: len(order),
@@ -676,6 +676,63 @@ func (t *trainer) batches(epoch int, lr float64, t0 time.Time) (lossSum float64,
 		}
 	}
 	return lossSum, correct, seen, nil
+}
+
+// pipeSlots is the number of batches the data pipeline holds: one
+// training, one being prepared.
+const pipeSlots = 2
+
+// slot is one batch of the data pipeline with its buffers.
+type slot struct {
+	batch  Batch
+	labels []uint8
+	input  []float32
+	prep   prep
+}
+
+// prefetch starts the data pipeline of epoch: a goroutine that fills the
+// free slots (t.free, bounded: pipeSlots) with the epoch's batches in
+// order, images prepared (normalized, augmented), and sends them on
+// ready, which it closes after the last batch. The consumer returns each
+// slot to t.free after its step; stop ends the goroutine early and waits
+// for it (call it in every case). Every epoch starts with all slots free.
+func (t *trainer) prefetch(epoch int) (ready <-chan *slot, stop func()) {
+	out := make(chan *slot, pipeSlots) // never blocks: pipeSlots slots in all
+	quit, done := make(chan struct{}), make(chan struct{})
+	t.free = make(chan *slot, pipeSlots)
+	for i := range t.slots {
+		t.free <- &t.slots[i]
+	}
+	go func() {
+		defer close(done)
+		defer close(out)
+		for pos := 0; pos < len(t.order); pos += t.cfg.Batch {
+			var sl *slot
+			select {
+			case sl = <-t.free:
+			case <-quit:
+				return
+			}
+			end := min(len(t.order), pos+t.cfg.Batch)
+			b := &sl.batch
+			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Index: t.order[pos:end],
+				Labels: sl.labels[:end-pos], Epoch: epoch, Pos: pos}
+			for k, i := range b.Index {
+				b.Labels[k] = t.d.pool.Labels[i]
+			}
+			b.Input = sl.input[:(end-pos)*t.m.Input().Size()]
+			sl.prep.batch(b, t.cfg.Seed, b.Input)
+			select {
+			case out <- sl:
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		<-done
+	}
 }
 
 // validate evaluates the validation set after epoch, records it in em and

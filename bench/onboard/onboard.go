@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/bench"
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/cross"
 	"github.com/edgecnn/edgecnn/deploy"
+	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm/armmodel"
 )
 
 // Run benchmarks req (Threads already resolved) on req.Host, a req.Board
@@ -49,4 +51,25 @@ func Run(ctx context.Context, req bench.Request, log io.Writer) ([]bench.Result,
 		return nil, fmt.Errorf("the board's bench output is not the expected JSON: %w", err)
 	}
 	return rows, nil
+}
+
+// ARM64Model returns the instruction and memory counts of the arm64
+// kernels for board (make bench-arm64-model's row, from the source tree's
+// generated kernels), or "" for a board that runs no arm64 kernels. It
+// fits bench.Request.RemoteModel.
+func ARM64Model(board string) (string, error) {
+	b, err := boards.Lookup(board)
+	if err != nil {
+		return "", err
+	}
+	if _, _, _, ok := armmodel.KernelsFor(b); !ok {
+		return "", nil
+	}
+	root, err := cross.SourceTree()
+	if err != nil {
+		return "", err
+	}
+	var buf strings.Builder
+	err = armmodel.WriteForBoard(&buf, root, b)
+	return buf.String(), err
 }

@@ -2,7 +2,7 @@ package preprocess
 
 import (
 	"math"
-	"sort"
+	"slices"
 )
 
 func (c comp) w() int { return c.x1 - c.x0 + 1 }
@@ -61,6 +61,7 @@ func (p *Preprocessor) addToGroup(g *group, id int, gi int) {
 // marks their components in p.cgroup.
 func (p *Preprocessor) selectGroups(ww, wh int) {
 	p.groups = p.groups[:0]
+	p.sevenSeg = false
 	k := len(p.comps) - 1
 	p.cgroup = grow(p.cgroup, k+1)
 	for i := range p.cgroup {
@@ -135,6 +136,62 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		largest = max(largest, p.comps[id].area)
 	}
 	minArea := max(2, largest/100)
+	p.clusterComponents(minArea)
+	for gi := range p.groups {
+		p.groups[gi].cl = gi
+	}
+	// The tallest plausible cluster defines the row.
+	tall := -1
+	for gi, g := range p.groups {
+		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
+			tall = gi
+		}
+	}
+	if tall < 0 {
+		p.groups = p.groups[:0]
+		return
+	}
+	t := p.groups[tall]
+	H := t.h()
+	p.growRow(tall, H, ww, wh)
+	keep := p.groups[:0]
+	for i, g := range p.groups {
+		if p.inRow[i] {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	slices.SortStableFunc(p.groups, byX)
+	p.sevenSeg = p.sevenSegRow(minArea)
+	if p.sevenSeg {
+		p.groupSegments(H)
+	} else if p.scorer == nil {
+		p.attachFragments(H)
+		p.splitWide(ww)
+	}
+	// Drop what is not digit-sized: too short for the row, or too thin
+	// and tiny (a speck). With a Scorer, segmentRow decides which short
+	// pieces are parts of digits.
+	search := p.scorer != nil && !p.sevenSeg
+	keep = p.groups[:0]
+	for _, g := range p.groups {
+		if (search || g.h()*5 >= H*2) && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
+			keep = append(keep, g)
+		}
+	}
+	p.groups = keep
+	if len(p.groups) > p.cfg.MaxDigits && !search {
+		slices.SortStableFunc(p.groups, func(a, b group) int { return b.inkSum - a.inkSum })
+		p.groups = p.groups[:p.cfg.MaxDigits]
+		slices.SortStableFunc(p.groups, byX)
+	}
+}
+
+// clusterComponents joins the components of at least minArea stacked in
+// one column (pieces of one digit: a broken stroke, the bar of a 5),
+// repeatedly, into clusters p.groups.
+func (p *Preprocessor) clusterComponents(minArea int) {
+	k := len(p.comps) - 1
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
 		if c.area < minArea {
@@ -171,26 +228,13 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	for gi := range p.groups {
-		p.groups[gi].cl = gi
-	}
-	// The tallest plausible cluster defines the row.
-	tall := -1
-	for gi, g := range p.groups {
-		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
-			tall = gi
-		}
-	}
-	if tall < 0 {
-		p.groups = p.groups[:0]
-		return
-	}
-	t := p.groups[tall]
-	H := t.h()
-	// The row grows from the tallest cluster: a cluster joins when it
-	// lies at least half in the band of a digit-sized member next to it
-	// (within 1.5 row heights), so a slanted or curved row is followed
-	// to its ends.
+}
+
+// growRow marks in p.inRow the clusters of the row that starts at
+// cluster tall (row height H): a cluster joins when it lies at least
+// half in the band of a digit-sized member next to it (within 1.5 row
+// heights), so a slanted or curved row is followed to its ends.
+func (p *Preprocessor) growRow(tall, H, ww, wh int) {
 	p.inRow = grow(p.inRow, len(p.groups))
 	for i := range p.inRow {
 		p.inRow[i] = i == tall
@@ -215,17 +259,13 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	keep := p.groups[:0]
-	for i, g := range p.groups {
-		if p.inRow[i] {
-			keep = append(keep, g)
-		}
-	}
-	p.groups = keep
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	// Seven segments: the row's components are mostly solid bars, both
-	// lying and standing (a row of handwritten 1s has standing bars
-	// only).
+}
+
+// sevenSegRow reports a seven-segment row: the components of the row's
+// clusters (p.inRow) are mostly solid bars, both lying and standing (a
+// row of handwritten 1s has standing bars only).
+func (p *Preprocessor) sevenSegRow(minArea int) bool {
+	k := len(p.comps) - 1
 	nc, bars, hbars, vbars := 0, 0, 0, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
@@ -242,28 +282,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 			}
 		}
 	}
-	if nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0 {
-		p.groupSegments(H)
-	} else {
-		p.attachFragments(H)
-		if p.scorer == nil {
-			p.splitWide(ww)
-		}
-	}
-	// Drop what is not digit-sized: too short for the row, or too thin
-	// and tiny (a speck).
-	keep = p.groups[:0]
-	for _, g := range p.groups {
-		if g.h()*5 >= H*2 && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
-			keep = append(keep, g)
-		}
-	}
-	p.groups = keep
-	if len(p.groups) > p.cfg.MaxDigits {
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].inkSum > p.groups[j].inkSum })
-		p.groups = p.groups[:p.cfg.MaxDigits]
-		sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
-	}
+	return nc >= 3 && bars*100 >= nc*segBars && hbars > 0 && vbars > 0
 }
 
 // rowPlausible is plausible for a cluster of a row: touching digits
@@ -404,7 +423,7 @@ func (p *Preprocessor) attachFragments(H int) {
 // splitWide cuts clusters wider than splitAspect % of their height
 // (touching digits) into k = round(w / splitPitch·h) pieces at the minima
 // of the column projection near the even split positions. With a Scorer
-// chooseSplits decides instead.
+// segmentRow decides instead.
 func (p *Preprocessor) splitWide(ww int) {
 	n := len(p.groups)
 	for gi := 0; gi < n; gi++ {
@@ -419,7 +438,7 @@ func (p *Preprocessor) splitWide(ww int) {
 			p.groups = append(p.groups, pieces[1:]...)
 		}
 	}
-	sort.Slice(p.groups, func(i, j int) bool { return p.groups[i].x0 < p.groups[j].x0 })
+	slices.SortStableFunc(p.groups, byX)
 }
 
 // defaultPieces is how many digits a cluster holds judged by its shape.
@@ -478,213 +497,6 @@ var (
 	splitAspect = 140
 	splitPitch  = 0.75
 )
-
-// render crops group g (the pixels of its cluster within its columns)
-// from the full-resolution luma, converts it to ink 0..1, thickens thin
-// strokes, resamples the longer side to Box pixels and centres it by
-// centre of mass into out (Height×Width). It returns g with its box
-// shrunk to the pixels it holds, and false when nothing is left.
-func (p *Preprocessor) render(g group, fr *frameInfo, out []float32) (group, bool) {
-	lum, stride, w, h, f, ww, t, dark := fr.lum, fr.stride, fr.w, fr.h, fr.f, fr.ww, fr.t, fr.dark
-	cfg := p.cfg
-	wh := (h + f - 1) / f
-	// Tight box of the group's own pixels.
-	tx0, ty0, tx1, ty1 := math.MaxInt32, math.MaxInt32, -1, -1
-	for y := g.y0; y <= g.y1; y++ {
-		row := p.labels[y*ww : (y+1)*ww]
-		for x := g.x0; x <= g.x1; x++ {
-			if l := row[x]; l != 0 && int(p.cgroup[l]) == g.cl {
-				tx0, ty0 = min(tx0, x), min(ty0, y)
-				tx1, ty1 = max(tx1, x), max(ty1, y)
-			}
-		}
-	}
-	if tx1 < 0 {
-		return g, false
-	}
-	gx0, gx1 := g.x0, g.x1 // column range the pixels must lie in
-	g.x0, g.y0, g.x1, g.y1 = tx0, ty0, tx1, ty1
-	// Working-resolution crop with one pixel of margin.
-	cx0, cy0 := max(g.x0-1, 0), max(g.y0-1, 0)
-	cx1, cy1 := min(g.x1+1, ww-1), min(g.y1+1, wh-1)
-	cww, cwh := cx1-cx0+1, cy1-cy0+1
-	// Mask: working cells next to a pixel of this group.
-	p.mask2 = grow(p.mask2, cww*cwh)
-	for y := cy0; y <= cy1; y++ {
-		for x := cx0; x <= cx1; x++ {
-			m := uint8(0)
-			for dy := -1; dy <= 1 && m == 0; dy++ {
-				for dx := -1; dx <= 1; dx++ {
-					xx, yy := x+dx, y+dy
-					if xx < gx0 || yy < 0 || xx > gx1 || yy >= wh {
-						continue
-					}
-					if l := p.labels[yy*ww+xx]; l != 0 && int(p.cgroup[l]) == g.cl {
-						m = 1
-						break
-					}
-				}
-			}
-			p.mask2[(y-cy0)*cww+(x-cx0)] = m
-		}
-	}
-	// Full-resolution crop.
-	X0, Y0 := cx0*f, cy0*f
-	X1, Y1 := min((cx1+1)*f, w), min((cy1+1)*f, h)
-	CW, CH := X1-X0, Y1-Y0
-	// Per-column lookups (no division per pixel).
-	p.colW = grow(p.colW, CW)
-	for i := range p.colW {
-		p.colW[i] = int32((X0+i)/f - cx0)
-	}
-	// Pass 1: ink (0..255) of masked pixels into p.cropQ, and its histogram.
-	p.cropQ = grow(p.cropQ, CW*CH)
-	var hist [256]int
-	colW := p.colW[:CW]
-	for Y := Y0; Y < Y1; Y++ {
-		row := lum[Y*stride+X0 : Y*stride+X1]
-		wy := Y/f - cy0
-		mrow := p.mask2[wy*cww : (wy+1)*cww]
-		prow := p.paper[(Y/f)*ww+cx0 : (Y/f)*ww+cx0+cww]
-		q := p.cropQ[(Y-Y0)*CW : (Y-Y0+1)*CW]
-		for i, v := range row {
-			wx := colW[i]
-			if mrow[wx] == 0 {
-				q[i] = 0
-				continue
-			}
-			if !dark {
-				v = 255 - v
-			}
-			k := (1 - float32(v)*prow[wx]) * p.inkScale
-			u := uint8(0)
-			if k > 0 {
-				u = uint8(min(k, 1)*255 + 0.5)
-			}
-			q[i] = u
-			hist[u]++
-		}
-	}
-	above := 0
-	for v := t; v < 256; v++ {
-		above += hist[v]
-	}
-	if above == 0 {
-		return g, false
-	}
-	hiQ, s := 255, 0
-	for v := t; v < 256; v++ {
-		s += hist[v]
-		if s*2 >= above {
-			hiQ = v
-			break
-		}
-	}
-	lo := float32(t) * 0.5 / 255
-	hi := max(float32(hiQ)/255, lo+0.1)
-	scale := 1 / (hi - lo)
-	var lut [256]float32
-	for v := range lut {
-		lut[v] = max(0, min(1, (float32(v)/255-lo)*scale))
-	}
-	// Pass 2: stretched ink, box-averaged by an integer factor d so the
-	// crop's longer side lands in [2·Box, 4·Box).
-	d := max(1, max(CW, CH)/(2*cfg.Box))
-	dw, dh := (CW+d-1)/d, (CH+d-1)/d
-	p.crop = grow(p.crop, dw*dh)
-	clear(p.crop)
-	for i := range colW {
-		colW[i] = int32(i / d)
-	}
-	for y := 0; y < CH; y++ {
-		q := p.cropQ[y*CW : (y+1)*CW]
-		crow := p.crop[(y/d)*dw : (y/d+1)*dw]
-		for i, u := range q {
-			if u != 0 {
-				crow[colW[i]] += lut[u]
-			}
-		}
-	}
-	inv := 1 / float32(d*d)
-	for i := range p.crop {
-		p.crop[i] *= inv
-	}
-	// Stroke width ≈ 2·area / perimeter; thicken to cfg.StrokeWidth.
-	if cfg.StrokeWidth > 0 {
-		var area, per float32
-		for y := 0; y < dh; y++ {
-			row := p.crop[y*dw : (y+1)*dw]
-			prev := float32(0)
-			for x, v := range row {
-				area += v
-				per += abs32(v - prev)
-				prev = v
-				up := float32(0)
-				if y > 0 {
-					up = p.crop[(y-1)*dw+x]
-				}
-				per += abs32(v - up)
-			}
-			per += prev
-		}
-		for x := 0; x < dw; x++ {
-			per += p.crop[(dh-1)*dw+x]
-		}
-		if per > 0 && area > 0 {
-			width := 2 * area / per
-			outPerCrop := float32(cfg.Box) / float32(max(dw, dh))
-			want := cfg.StrokeWidth / outPerCrop
-			if r := int(math.Round(float64(want-width) / 2)); r > 0 {
-				p.dilate(dw, dh, min(r, 6))
-			}
-		}
-	}
-	// Content box (after thickening).
-	bx0, by0, bx1, by1 := dw, dh, -1, -1
-	var peak float32
-	for y := 0; y < dh; y++ {
-		for x := 0; x < dw; x++ {
-			if v := p.crop[y*dw+x]; v > 0.05 {
-				bx0, by0 = min(bx0, x), min(by0, y)
-				bx1, by1 = max(bx1, x), max(by1, y)
-				peak = max(peak, v)
-			}
-		}
-	}
-	if bx1 < 0 {
-		return g, false
-	}
-	bw, bh := bx1-bx0+1, by1-by0+1
-	ow, oh := cfg.Box, cfg.Box
-	if bw > bh {
-		oh = max(1, int(math.Round(float64(bh)*float64(cfg.Box)/float64(bw))))
-	} else {
-		ow = max(1, int(math.Round(float64(bw)*float64(cfg.Box)/float64(bh))))
-	}
-	p.resample(bx0, by0, bw, bh, dw, ow, oh)
-	// Peak to 1, centre of mass into the output.
-	var sum, sx, sy float32
-	norm := 1 / peak
-	for y := 0; y < oh; y++ {
-		for x := 0; x < ow; x++ {
-			v := min(p.rs[y*ow+x]*norm, 1)
-			p.rs[y*ow+x] = v
-			sum += v
-			sx += v * (float32(x) + 0.5)
-			sy += v * (float32(y) + 0.5)
-		}
-	}
-	if !(sum > 0) {
-		return g, false
-	}
-	ox := clampi(int(math.Round(float64(float32(cfg.Width)/2-sx/sum))), 0, cfg.Width-ow)
-	oy := clampi(int(math.Round(float64(float32(cfg.Height)/2-sy/sum))), 0, cfg.Height-oh)
-	clear(out)
-	for y := 0; y < oh; y++ {
-		copy(out[(oy+y)*cfg.Width+ox:(oy+y)*cfg.Width+ox+ow], p.rs[y*ow:(y+1)*ow])
-	}
-	return g, true
-}
 
 func abs32(v float32) float32 {
 	if v < 0 {
@@ -761,3 +573,6 @@ func area1(s []float32, step, n int, a, b float64) float32 {
 	}
 	return float32(acc / (b - a))
 }
+
+// byX orders groups left to right.
+func byX(a, b group) int { return a.x0 - b.x0 }

@@ -142,12 +142,13 @@ type Result struct {
 type Preprocessor struct {
 	cfg Config
 
-	full   []uint8   // converted luma for non-Gray/YCbCr images
-	small  []uint8   // working image (polarity-corrected: ink dark)
-	sums   []uint32  // downscale row accumulator
-	tiles  []float32 // half-resolution closing (paper)
-	tiles2 []float32 // half-resolution opening
-	half   []float32 // half-resolution working image
+	full   []uint8    // converted luma for non-Gray/YCbCr images
+	lum    image.Gray // the view luma returns
+	small  []uint8    // working image (polarity-corrected: ink dark)
+	sums   []uint32   // downscale row accumulator
+	tiles  []float32  // half-resolution closing (paper)
+	tiles2 []float32  // half-resolution opening
+	half   []float32  // half-resolution working image
 	tmp    []float32
 	vhg    []float32 // morph line buffers
 	xw     []float32 // paper interpolation weights per column
@@ -167,6 +168,22 @@ type Preprocessor struct {
 	candC    []float32 // their confidences
 	candBuf  []float32
 	cgs      []group // candidate pieces
+	sevenSeg bool    // selectRow: the row is a seven-segment display
+	// segmentRow (segment.go)
+	paths    []cutPath
+	pathX    []int32
+	pieces   []piece
+	selItems []selItem
+	cands    []segCand
+	dpScore  []float32
+	dpFrom   []int32
+	starts   []int
+	pathCost []float32
+	pathFrom []int8
+	clH      []int    // cluster id → height
+	sampled  bool     // render reads a sample of the pixels (segment candidates)
+	hist     [256]int // histograms of the working image and of its ink
+	ihist    [256]int
 	proj     []int32 // column projection of a cluster
 	thresh   int     // ink threshold of the current frame, 0..255
 	parent   []int32
@@ -198,6 +215,9 @@ type group struct {
 	peak           int
 	ncomp          int // components
 	cl             int // cluster id (p.cgroup value of its components)
+	// A segment of a row (segment.go) owns the pixels of p.selItems[sel
+	// : sel+nsel] instead: clusters between cut paths.
+	sel, nsel int
 }
 
 // New returns a Preprocessor for cfg.
@@ -224,9 +244,19 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// luma returns the luma plane of region r of img (pixel (x, y) of the
-// region at pix[y*stride+x]).
-func (p *Preprocessor) luma(img image.Image, r image.Rectangle) (pix []uint8, stride int) {
+// luma returns the luma plane of region r of img as a gray image whose
+// bounds are (0, 0)–(r.Dx(), r.Dy()): the pixels of *image.Gray and the
+// Y plane of *image.YCbCr are read in place, other types converted. The
+// image is a view reused by the next call.
+func (p *Preprocessor) luma(img image.Image, r image.Rectangle) *image.Gray {
+	pix, stride := p.lumaPlane(img, r)
+	p.lum = image.Gray{Pix: pix, Stride: stride, Rect: image.Rect(0, 0, r.Dx(), r.Dy())}
+	return &p.lum
+}
+
+// lumaPlane returns the luma plane of region r of img (pixel (x, y) of
+// the region at pix[y*stride+x]).
+func (p *Preprocessor) lumaPlane(img image.Image, r image.Rectangle) (pix []uint8, stride int) {
 	w, h := r.Dx(), r.Dy()
 	switch m := img.(type) {
 	case *image.Gray:
@@ -305,22 +335,80 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		return res, win, nil
 	}
 	w, h := r.Dx(), r.Dy()
-	lum, stride := p.luma(img, r)
+	lum := p.luma(img, r)
 
 	// 2. Downscale by an integer factor f (area average).
 	f := (max(w, h) + cfg.WorkSize - 1) / cfg.WorkSize
 	ww, wh := (w+f-1)/f, (h+f-1)/f
 	res.Work = image.Pt(ww, wh)
 	n := ww * wh
+	hist := p.downscale(lum, f)
+
+	// 3-4. Paper background and polarity; ink map.
+	dark, ihist := p.inkMap(ww, wh, pol, hist)
+	res.DarkInk = dark
+
+	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
+	minT := int(cfg.MinInk*255 + 0.5)
+	t := max(otsu(ihist, n), minT)
+	p.thresh = t
+	res.Threshold = float32(t) / 255
+	bin := p.binary(ww, wh, t, minT)
+
+	// 6. Components and groups.
+	p.components(bin, ww, wh)
+	if findWindow && dark {
+		if wi := p.window(ww, wh); wi > 0 {
+			c := p.comps[wi]
+			in := max(2, min(c.w(), c.h())/25)
+			win = image.Rect((c.x0+in)*f, (c.y0+in)*f, min((c.x1+1-in)*f, w), min((c.y1+1-in)*f, h)).Add(r.Min)
+		}
+	}
+	p.selectGroups(ww, wh)
+
+	// 7. Crop, resample, centre, normalize.
+	fr := frameInfo{lum: lum, f: f, ww: ww, t: t, dark: dark}
+	if cfg.Multi && p.scorer != nil && !p.sevenSeg {
+		if err := p.segmentRow(&fr); err != nil {
+			return nil, win, err
+		}
+	}
+	oN := cfg.Width * cfg.Height
+	for gi := range p.groups {
+		if len(res.Digits) == cfg.MaxDigits {
+			break
+		}
+		k := len(res.Digits)
+		out := p.out[k*oN : (k+1)*oN]
+		g, ok := p.render(p.groups[gi], &fr, out)
+		if !ok {
+			continue
+		}
+		in := p.input[k*oN : (k+1)*oN]
+		p.normalize(out, in)
+		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
+		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
+	}
+	p.digitsV = res.Digits[:0]
+	return res, win, nil
+}
+
+// downscale area-averages the luma (bounds from (0, 0)) by f into
+// p.small (⌈w/f⌉×⌈h/f⌉) and returns its histogram.
+func (p *Preprocessor) downscale(lum *image.Gray, f int) *[256]int {
+	w, h := lum.Rect.Dx(), lum.Rect.Dy()
+	ww, wh := (w+f-1)/f, (h+f-1)/f
+	n := ww * wh
 	p.small = grow(p.small, n)
 	p.sums = grow(p.sums, ww)
-	var hist [256]int
+	hist := &p.hist
+	*hist = [256]int{}
 	for j := 0; j < wh; j++ {
 		sums := p.sums[:ww]
 		clear(sums)
 		y0, y1 := j*f, min((j+1)*f, h)
 		for y := y0; y < y1; y++ {
-			row := lum[y*stride : y*stride+w]
+			row := lum.Pix[y*lum.Stride : y*lum.Stride+w]
 			switch {
 			case f == 1:
 				for x, v := range row {
@@ -353,9 +441,16 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		}
 	}
 
-	// 3-4. Paper background and polarity; ink map.
-	dark, hw, hh := p.background(ww, wh, pol, &hist)
-	res.DarkInk = dark
+	return hist
+}
+
+// inkMap estimates the paper and the polarity (pol, or decided from the
+// frame) of the working image p.small (hist: its histogram) and fills
+// p.ink with the ink of each working pixel; it returns the polarity and
+// the ink histogram.
+func (p *Preprocessor) inkMap(ww, wh int, pol Polarity, hist *[256]int) (bool, *[256]int) {
+	n := ww * wh
+	dark, hw, hh := p.background(ww, wh, pol, hist)
 	if !dark {
 		for i, v := range p.small {
 			p.small[i] = 255 - v
@@ -363,7 +458,8 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	}
 	p.paperMap(ww, wh, hw, hh)
 	p.ink = grow(p.ink, n)
-	var ihist [256]int
+	ihist := &p.ihist
+	*ihist = [256]int{}
 	for i, v := range p.small {
 		k := 1 - float32(v)*p.paper[i]
 		q := uint8(0)
@@ -378,13 +474,13 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	// (99.8th percentile) are full ink.
 	p.inkScale = 1
 	if !dark {
-		if q := percentile(&ihist, n, 0.998); q > 0 && q < 230 {
+		if q := percentile(ihist, n, 0.998); q > 0 && q < 230 {
 			p.inkScale = 230 / float32(q)
 			var lut [256]uint8
 			for v := range lut {
 				lut[v] = uint8(min(255, float32(v)*p.inkScale+0.5))
 			}
-			ihist = [256]int{}
+			*ihist = [256]int{}
 			for i, v := range p.ink {
 				p.ink[i] = lut[v]
 				ihist[lut[v]]++
@@ -392,49 +488,7 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		}
 	}
 
-	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
-	minT := int(cfg.MinInk*255 + 0.5)
-	t := max(otsu(&ihist, n), minT)
-	p.thresh = t
-	res.Threshold = float32(t) / 255
-	bin := p.binary(ww, wh, t, minT)
-
-	// 6. Components and groups.
-	p.components(bin, ww, wh)
-	if findWindow && dark {
-		if wi := p.window(ww, wh); wi > 0 {
-			c := p.comps[wi]
-			in := max(2, min(c.w(), c.h())/25)
-			win = image.Rect((c.x0+in)*f, (c.y0+in)*f, min((c.x1+1-in)*f, w), min((c.y1+1-in)*f, h)).Add(r.Min)
-		}
-	}
-	p.selectGroups(ww, wh)
-
-	// 7. Crop, resample, centre, normalize.
-	fr := frameInfo{lum: lum, stride: stride, w: w, h: h, f: f, ww: ww, t: t, dark: dark}
-	if cfg.Multi && p.scorer != nil {
-		if err := p.chooseSplits(&fr); err != nil {
-			return nil, win, err
-		}
-	}
-	oN := cfg.Width * cfg.Height
-	for gi := range p.groups {
-		if len(res.Digits) == cfg.MaxDigits {
-			break
-		}
-		k := len(res.Digits)
-		out := p.out[k*oN : (k+1)*oN]
-		g, ok := p.render(p.groups[gi], &fr, out)
-		if !ok {
-			continue
-		}
-		in := p.input[k*oN : (k+1)*oN]
-		p.normalize(out, in)
-		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
-		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
-	}
-	p.digitsV = res.Digits[:0]
-	return res, win, nil
+	return dark, ihist
 }
 
 // window returns the component that is a dark window holding light
@@ -485,12 +539,14 @@ func (p *Preprocessor) normalize(out, in []float32) {
 
 // frameInfo is what render needs of the current frame.
 type frameInfo struct {
-	lum          []uint8
-	stride, w, h int
-	f, ww        int
-	t            int
-	dark         bool
+	lum   *image.Gray // the frame's luma, bounds from (0, 0)
+	f, ww int         // downscale factor, working width
+	t     int         // ink threshold 0..255
+	dark  bool
 }
+
+// size is the frame's size in pixels.
+func (fr *frameInfo) size() (w, h int) { return fr.lum.Rect.Dx(), fr.lum.Rect.Dy() }
 
 func percentile(h *[256]int, n int, q float64) int {
 	target := int(q * float64(n))

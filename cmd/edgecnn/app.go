@@ -18,7 +18,7 @@ func commands() []*cli.Command {
 	all := []*cli.Command{
 		benchCommand(), boardsCommand(), buildCommand(), bundleCommand(), dataCommand(), doctorCommand(),
 		evalCommand(), exportCommand(), flashCommand(), healthcheckCommand(), inspectCommand(),
-		photosetCommand(), predictCommand(), pullCommand(), quantizeCommand(), runCommand(),
+		photosetCommand(), predictCommand(), pullCommand(), quantizeCommand(), runCommand(), healthResponderCommand(),
 		statusCommand(), trainCommand(), versionCommand(),
 	}
 	cmds := all[:0]

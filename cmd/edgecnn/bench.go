@@ -37,7 +37,7 @@ EXAMPLES:
 			if err != nil {
 				return fmt.Errorf("bench: %w", err)
 			}
-			o.Remote = benchOnBoard
+			o.Remote, o.RemoteModel = benchOnBoard, benchBoardModel
 			res, err := bench.Execute(c.Context, o.Request, exe, c.App.ErrWriter)
 			if err != nil {
 				return err

@@ -27,3 +27,6 @@ func trainCommand() *cli.Command    { return nil }
 
 // benchOnBoard is nil: bench --host needs cross and deploy.
 var benchOnBoard func(context.Context, bench.Request, io.Writer) ([]bench.Result, error)
+
+// benchBoardModel is nil too.
+var benchBoardModel func(board string) (string, error)

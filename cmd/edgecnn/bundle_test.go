@@ -30,7 +30,7 @@ func TestBundleCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Board != "rpi4" || m.Arch != "arm64" || !strings.HasPrefix(m.Release, "5.0.0-") || m.Prefix != deploy.DefaultPrefix ||
-		m.HealthURL != "http://127.0.0.1:8080/healthz" || !strings.Contains(stdout, m.Release) {
+		m.HealthURL != "http://127.0.0.1:8081/healthz" || !strings.Contains(stdout, m.Release) {
 		t.Fatalf("manifest %+v\n%s", m, stdout)
 	}
 	rel := deploy.BundleDir(out, m.Release)

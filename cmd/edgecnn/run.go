@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/edgecnn/edgecnn/agent"
@@ -44,6 +45,13 @@ With --collect DIR it keeps the frames it doubted for labelling at /label (docs/
 			s.CameraOptions.Stdin = os.Stdin
 			s.Publish.SWVersion = version
 			s.Out, s.Log = c.App.Writer, slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+			if s.HealthAddr != "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("run: health responder: %w", err)
+				}
+				s.HealthCommand = []string{exe, "health-responder"}
+			}
 			a, cleanup, err := agent.Build(c.Context, s)
 			if err != nil {
 				return fmt.Errorf("run: %w", err)
@@ -53,6 +61,23 @@ With --collect DIR it keeps the frames it doubted for labelling at /label (docs/
 				return fmt.Errorf("run: %w", err)
 			}
 			return nil
+		},
+	}
+}
+
+// healthResponderCommand is the process `run --health-http` starts (an
+// internal command: descriptors 3, 4 and 5 come from the agent).
+func healthResponderCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "health-responder",
+		Hidden: true,
+		Usage:  "internal: the health responder that `run --health-http` starts (descriptors 3, 4, 5)",
+		Action: func(c *cli.Context) error {
+			ln, err := net.FileListener(os.NewFile(3, "health-listener"))
+			if err != nil {
+				return fmt.Errorf("health-responder: descriptor 3 is not a listening socket (started by `edgecnn run --health-http` only): %w", err)
+			}
+			return agent.ServeHealthResponder(c.Context, ln, os.NewFile(4, "health-state"), os.NewFile(5, "agent-pipe"))
 		},
 	}
 }

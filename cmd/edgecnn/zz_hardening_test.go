@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -269,16 +270,20 @@ func post(ctx context.Context, c *http.Client, url string, body []byte, ctype st
 // TestHardeningMemoryCgroup is issue 12's attack: inside a 1 GiB memory
 // cgroup, `edgecnn run` (a real process, camera and HTTP API) gets 64
 // clients posting a PNG bomb plus a burst of connections posting ordinary
-// photos. It must live, stay at or below 512 MiB peak, answer /healthz
-// within 100 ms throughout (fresh connection every 50 ms) and still answer
-// photos. `make test` runs 10 s and 2,000 connections;
-// EDGECNN_HARDENING=full (make bench-hardening) runs 60 s and 15,000 and
-// prints the table.
+// photos. It must live, stay at or below 512 MiB peak, answer every
+// /healthz (a fresh connection every 50 ms, on the health responder and on
+// the API; their latencies are printed: the 100 ms target on the responder
+// is a speed figure, not asserted) and still answer photos. `make test`
+// runs 10 s and 2,000 connections; EDGECNN_HARDENING=full (make
+// bench-hardening) runs 60 s and 15,000 and prints the table.
 func TestHardeningMemoryCgroup(t *testing.T) {
 	full := os.Getenv("EDGECNN_HARDENING") == "full"
 	dur, burst := 10*time.Second, 2000
 	if full {
 		dur, burst = 60*time.Second, 15000
+	}
+	if v, err := time.ParseDuration(os.Getenv("EDGECNN_HARDENING_DURATION")); err == nil {
+		dur = v
 	}
 	if v, err := strconv.Atoi(os.Getenv("EDGECNN_HARDENING_BURST")); err == nil {
 		burst = v
@@ -307,7 +312,7 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 
 	exe, _ := os.Executable()
 	cmd := cg.command(exe, "run", "--model", mp, "--camera", "synthetic", "--size", "160x120",
-		"--realtime", "--fps", "10", "--http", "127.0.0.1:0")
+		"--realtime", "--fps", "10", "--http", "127.0.0.1:0", "--health-http", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1")
 	cmd.Stdout = io.Discard
 	stderr, _ := cmd.StderrPipe()
@@ -317,13 +322,17 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	exited := make(chan error, 1)
 	var logTail bytes.Buffer
 	var logMu sync.Mutex
-	addrc := make(chan string, 1)
+	addrc, healthAddrc := make(chan string, 1), make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`msg="http listening" addr=(\S+)`)
+		reH := regexp.MustCompile(`msg="health responder listening" addr=(\S+)`)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				addrc <- m[1]
+			}
+			if m := reH.FindStringSubmatch(sc.Text()); m != nil {
+				healthAddrc <- m[1]
 			}
 			logMu.Lock()
 			if logTail.Len() < 64<<10 {
@@ -338,7 +347,14 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	// this process, on the same cores, so the recognizer gets a higher CPU
 	// priority than they (the prober below gets a higher one still).
 	syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, -5)
-	var addr string
+	var addr, healthAddr string
+	select {
+	case healthAddr = <-healthAddrc:
+	case err := <-exited:
+		t.Fatalf("edgecnn run exited at start: %v\n%s", err, logTail.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("edgecnn run did not start its health responder within 60 s")
+	}
 	select {
 	case addr = <-addrc:
 	case err := <-exited:
@@ -367,48 +383,10 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 
-	// /healthz on a fresh connection every 50 ms, as a load balancer would:
-	// from a process of its own (so the attack's client goroutines in this
-	// one do not delay the measurement), at a higher CPU priority.
-	var hzN, hzFail atomic.Int64
-	var hzMax atomic.Int64
-	var hzFirstFail atomic.Value
-	var slow []string
-	probe := exec.Command(exe, base+"/healthz", "50ms", dur.String())
-	probe.Env = append(os.Environ(), "EDGECNN_HEALTHZ_PROBE=1")
-	probeOut, _ := probe.StdoutPipe()
-	probe.Stderr = os.Stderr
-	probe.SysProcAttr = &syscall.SysProcAttr{}
-	if err := probe.Start(); err != nil {
-		t.Fatal(err)
-	}
-	syscall.Setpriority(syscall.PRIO_PROCESS, probe.Process.Pid, -10)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(probeOut)
-		for sc.Scan() {
-			// "LATENCY_NS OFFSET_NS STATUS_OR_ERROR"
-			f := strings.SplitN(sc.Text(), " ", 3)
-			if len(f) != 3 {
-				continue
-			}
-			ns, _ := strconv.ParseInt(f[0], 10, 64)
-			off, _ := strconv.ParseInt(f[1], 10, 64)
-			hzN.Add(1)
-			if f[2] != "200" {
-				hzFail.Add(1)
-				hzFirstFail.CompareAndSwap(nil, f[2])
-			}
-			if d := time.Duration(ns); d > 100*time.Millisecond {
-				slow = append(slow, fmt.Sprintf("%v at +%v", d.Round(time.Millisecond), time.Duration(off).Round(time.Millisecond)))
-			}
-			if ns > hzMax.Load() {
-				hzMax.Store(ns)
-			}
-		}
-		probe.Wait()
-	}()
+	// /healthz on a fresh connection every 50 ms, as a load balancer would,
+	// on the health responder's address (--health-http) and on the API's.
+	hzResp := startProber(t, exe, "http://"+healthAddr+"/healthz", dur, &wg)
+	hzAPI := startProber(t, exe, base+"/healthz", dur, &wg)
 
 	// 64 clients posting the PNG bomb back to back.
 	var bombs attackStats
@@ -491,19 +469,20 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 		}
 	}
 	peak := cg.peak()
-	hzMaxD := time.Duration(hzMax.Load())
 
 	tab := fmt.Sprintf("hardening: %v in a %d MiB memory cgroup (peak limit %d MiB), load average %.1f on %d CPUs\n",
 		dur, limit>>20, peakMax>>20, loadAvg(), goruntime.NumCPU())
-	tab += fmt.Sprintf("%-34s | %8s | %6s | %6s | %6s | %6s | %s\n", "attack", "requests", "200", "503", "413", "errors", "")
+	tab += fmt.Sprintf("%-38s | %8s | %6s | %6s | %6s | %6s | %s\n", "attack", "requests", "200", "503", "413", "errors", "")
 	row := func(name string, s *attackStats) {
-		tab += fmt.Sprintf("%-34s | %8d | %6d | %6d | %6d | %6d |\n", name, s.requests.Load(), s.ok.Load(), s.busy.Load(), s.tooBig.Load(), s.otherHTTP.Load()+s.netErr.Load())
+		tab += fmt.Sprintf("%-38s | %8d | %6d | %6d | %6d | %6d |\n", name, s.requests.Load(), s.ok.Load(), s.busy.Load(), s.tooBig.Load(), s.otherHTTP.Load()+s.netErr.Load())
 	}
 	row(fmt.Sprintf("PNG bomb 4096x4095x16bit, %d clients", bombClients), &bombs)
 	row(fmt.Sprintf("burst of %d connections (photos)", burst), &burstStats)
 	row("photos, 1 client, 10/s", &photoStats)
-	tab += fmt.Sprintf("peak memory %d MiB (cgroup), process alive: %v, OOM kills: %d, /healthz: %d probes, %d failed, max latency %v\n",
-		peak>>20, alive, cg.oomKills(), hzN.Load(), hzFail.Load(), hzMaxD.Round(time.Millisecond))
+	tab += fmt.Sprintf("peak memory %d MiB (cgroup), process alive: %v, OOM kills: %d\n", peak>>20, alive, cg.oomKills())
+	tab += fmt.Sprintf("%-38s | %8s | %6s | %9s | %9s | %9s\n", "/healthz every 50 ms", "probes", "failed", "p50", "p99", "max")
+	tab += hzResp.row("--health-http (target max 100 ms)")
+	tab += hzAPI.row("--http (the API's own)")
 	if full {
 		fmt.Print(tab)
 	} else {
@@ -517,14 +496,13 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	if peak > peakMax {
 		t.Errorf("peak memory %d MiB above %d MiB", peak>>20, peakMax>>20)
 	}
-	if hzFail.Load() > 0 {
-		t.Errorf("/healthz failed %d of %d times (first: %v)", hzFail.Load(), hzN.Load(), hzFirstFail.Load())
-	}
 	// /healthz latency under attack is a speed figure: reported here and
-	// by make bench-hardening, not asserted (on 2 CPUs the attack itself
-	// keeps them busy). What is asserted: it never failed (above).
-	t.Logf("/healthz max latency %v (target 100 ms; load average %.1f on %d CPUs; slow probes: %v)",
-		hzMaxD, loadAvg(), goruntime.NumCPU(), slow)
+	// by make bench-hardening, not asserted (the attackers share the
+	// CPUs). What is asserted: it never failed, on either address, and the
+	// responder answered throughout.
+	for _, p := range []*prober{hzResp, hzAPI} {
+		p.check(t, dur)
+	}
 	if photoStats.ok.Load() == 0 || (burst > 0 && burstStats.ok.Load() == 0) {
 		t.Errorf("ordinary photos not answered: photos %v; burst %v", &photoStats, &burstStats)
 	}
@@ -538,5 +516,171 @@ func TestHardeningMemoryCgroup(t *testing.T) {
 	code, err := post(context.Background(), hc, base+"/predict", photoBytes[0], "image/jpeg")
 	if err != nil || code != 200 {
 		t.Errorf("photo after the attack: %d %v", code, err)
+	}
+}
+
+// prober runs a health prober process (EDGECNN_HEALTHZ_PROBE) and
+// collects its latencies.
+type prober struct {
+	url       string
+	mu        sync.Mutex
+	lat       []time.Duration
+	failed    int
+	firstFail string
+	slow      []string
+}
+
+func startProber(t *testing.T, exe, url string, dur time.Duration, wg *sync.WaitGroup) *prober {
+	t.Helper()
+	p := &prober{url: url}
+	cmd := exec.Command(exe, url, "50ms", dur.String())
+	cmd.Env = append(os.Environ(), "EDGECNN_HEALTHZ_PROBE=1")
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, -10)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			// "LATENCY_NS OFFSET_NS STATUS_OR_ERROR"
+			f := strings.SplitN(sc.Text(), " ", 3)
+			if len(f) != 3 {
+				continue
+			}
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			off, _ := strconv.ParseInt(f[1], 10, 64)
+			d := time.Duration(ns)
+			p.mu.Lock()
+			p.lat = append(p.lat, d)
+			if f[2] != "200" {
+				p.failed++
+				if p.firstFail == "" {
+					p.firstFail = f[2]
+				}
+			}
+			if d > 100*time.Millisecond {
+				p.slow = append(p.slow, fmt.Sprintf("%v at +%v", d.Round(time.Millisecond), time.Duration(off).Round(time.Millisecond)))
+			}
+			p.mu.Unlock()
+		}
+		cmd.Wait()
+	}()
+	return p
+}
+
+// quantile returns the q-quantile of the latencies (0 without any).
+func (p *prober) quantile(q float64) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(p.lat)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func (p *prober) row(name string) string {
+	p.mu.Lock()
+	n, failed := len(p.lat), p.failed
+	p.mu.Unlock()
+	r := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	return fmt.Sprintf("%-38s | %8d | %6d | %9s | %9s | %9s\n", name, n, failed, r(p.quantile(0.5)), r(p.quantile(0.99)), r(p.quantile(1)))
+}
+
+// check fails the test when a probe failed or the prober did not probe
+// throughout (at least a probe a second).
+func (p *prober) check(t *testing.T, dur time.Duration) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed > 0 {
+		t.Errorf("%s failed %d of %d times (first: %s)", p.url, p.failed, len(p.lat), p.firstFail)
+	}
+	if len(p.lat) < int(dur/time.Second) {
+		t.Errorf("%s: only %d probes in %v", p.url, len(p.lat), dur)
+	}
+	t.Logf("%s: %d probes, slow (> 100 ms): %v", p.url, len(p.lat), p.slow)
+}
+
+// TestHealthResponderFollowsAgent: `run --health-http` answers /healthz
+// from a process of its own that follows the agent: 503 "agent not
+// responding" while the agent is stopped (SIGSTOP: no heartbeat), 200
+// again once it runs, and gone when the agent is killed (kill -9).
+func TestHealthResponderFollowsAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits for the 5 s heartbeat timeout")
+	}
+	mp := cameraTestModel(t)
+	exe, _ := os.Executable()
+	cmd := exec.Command(exe, "run", "--model", mp, "--camera", "synthetic", "--size", "160x120",
+		"--realtime", "--fps", "10", "--health-http", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "EDGECNN_CAMERA_TEST_MAIN=1")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	re := regexp.MustCompile(`msg="health responder listening" addr=(\S+) pid=(\d+)`)
+	sc := bufio.NewScanner(stderr)
+	var addr string
+	var pid int
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			addr = m[1]
+			pid, _ = strconv.Atoi(m[2])
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatal("no health responder in the log")
+	}
+	go io.Copy(io.Discard, stderr)
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	wait := func(code int, want string) {
+		t.Helper()
+		var last string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			resp, err := hc.Get("http://" + addr + "/healthz")
+			if err != nil {
+				last = err.Error()
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
+			if resp.StatusCode == code && strings.Contains(string(b), want) {
+				return
+			}
+		}
+		t.Fatalf("responder: want %d with %q, last: %s", code, want, last)
+	}
+	wait(200, `"status":"ok"`)
+	cmd.Process.Signal(syscall.SIGSTOP)
+	wait(503, "agent not responding")
+	cmd.Process.Signal(syscall.SIGCONT)
+	wait(200, `"status":"ok"`)
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			break
+		}
+		// A zombie (not reaped yet: its parent is gone, init reaps it)
+		// counts as gone too.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(b), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("health responder still running 10 s after the agent was killed")
+		}
 	}
 }

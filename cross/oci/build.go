@@ -27,8 +27,10 @@ type BuildRequest struct {
 	Insecure bool     `flag:"insecure-registry" usage:"plain HTTP to --push's registry (loopback and private addresses use it anyway)"`
 	Model    string   `flag:"model" usage:"model file for the image (default: the first of {models})"`
 	Config   string   `flag:"config" usage:"config file for the image (edgecnn run --config)"`
-	HTTP     string   `flag:"http" default:"0.0.0.0:8080" usage:"the image's HTTP listen address (its healthcheck asks /healthz)"`
-	Camera   string   `flag:"camera" default:"auto" usage:"the image's camera source"`
+	HTTP     string   `flag:"http" default:"0.0.0.0:8080" usage:"the image's HTTP listen address"`
+	// HealthHTTP is the image's health responder address (Options.HealthHTTP).
+	HealthHTTP string `flag:"health-http" usage:"the image's health responder address, asked by its healthcheck (default: loopback, the --http port + 1; - for none)"`
+	Camera     string `flag:"camera" default:"auto" usage:"the image's camera source"`
 	// JSON asks for one result: several boards need an image.
 	JSON bool `flag:"json" usage:"print the result as JSON"`
 	Log  io.Writer
@@ -83,7 +85,7 @@ func BuildBoards(ctx context.Context, req BuildRequest) ([]*cross.Result, *Made,
 	}
 	m, err := Make(ctx, Request{
 		Boards: bs, Backends: req.Backends, Builds: results, Version: req.Version,
-		Image:  Options{Model: model, Config: req.Config, Created: created, HTTP: req.HTTP, Camera: req.Camera},
+		Image:  Options{Model: model, Config: req.Config, Created: created, HTTP: req.HTTP, HealthHTTP: req.HealthHTTP, Camera: req.Camera},
 		Layout: req.Image, Push: req.Push, PushOpts: PushOptions{Insecure: req.Insecure}, Log: req.Log,
 	})
 	return results, m, err

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,8 +67,13 @@ type Options struct {
 	// builds are reproducible; use SOURCE_DATE_EPOCH or a commit time.
 	Created time.Time
 	// HTTP is the agent's listen address inside the container (default
-	// 0.0.0.0:8080; the healthcheck asks its /healthz).
+	// 0.0.0.0:8080).
 	HTTP string
+	// HealthHTTP is the health responder's address inside the container
+	// (`run --health-http`; the HEALTHCHECK asks its /healthz). ""
+	// derives it: loopback, the HTTP port + 1 (127.0.0.1:8081); "-": none,
+	// the HEALTHCHECK asks the API's /healthz.
+	HealthHTTP string
 	// Camera is the frame source (default "auto").
 	Camera string
 	// Source is the org.opencontainers.image.source label.
@@ -173,10 +179,6 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 		backend = "native"
 	}
 	modelName := "model" + strings.ToLower(filepath.Ext(o.Model))
-	type layerSpec struct {
-		what  string
-		files []tarFile
-	}
 	var specs []layerSpec
 	// Folders the agent writes to: state and /tmp (the image has no base).
 	specs = append(specs, layerSpec{"folders", []tarFile{
@@ -219,7 +221,11 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 	if _, err := strconv.Atoi(port); err != nil {
 		return nil, fmt.Errorf("bad HTTP address %q", o.HTTP)
 	}
-	healthURL := "http://127.0.0.1:" + port + "/healthz"
+	healthURL, healthArgs, err := healthEndpoint(o, port)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, healthArgs...)
 	cfg := &v1.ConfigFile{
 		Architecture: p.Architecture, OS: p.OS, Variant: p.Variant,
 		Created: v1.Time{Time: o.Created},
@@ -258,9 +264,46 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 		return nil, err
 	}
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	return appendLayers(img, specs, o.Created)
+}
+
+// healthEndpoint is the URL the image's HEALTHCHECK polls and the run
+// arguments that start the health responder: on HealthHTTP ("": the
+// loopback HTTP port + 1), or "-" for none (then /healthz of the main
+// HTTP port, given as port).
+func healthEndpoint(o Options, port string) (string, []string, error) {
+	healthURL := "http://127.0.0.1:" + port + "/healthz"
+	if o.HealthHTTP == "-" {
+		return healthURL, nil, nil
+	}
+	hp, _ := strconv.Atoi(port)
+	if o.HealthHTTP == "" {
+		o.HealthHTTP = "127.0.0.1:" + strconv.Itoa(hp+1)
+	}
+	host, hport, err := net.SplitHostPort(o.HealthHTTP)
+	if err != nil || hport == "" || o.HealthHTTP == o.HTTP {
+		return "", nil, fmt.Errorf("bad health responder address %q (want HOST:PORT of its own, or -)", o.HealthHTTP)
+	}
+	if host == "" || host == "0.0.0.0" {
+		host = "127.0.0.1"
+	}
+	healthURL = "http://" + net.JoinHostPort(host, hport) + "/healthz"
+	return healthURL, []string{"--health-http", o.HealthHTTP}, nil
+}
+
+// layerSpec is one layer of the image: what it holds (for its history)
+// and its files.
+type layerSpec struct {
+	what  string
+	files []tarFile
+}
+
+// appendLayers adds one uncompressed-tar layer per spec, all dated
+// created, and pins the image's creation time.
+func appendLayers(img v1.Image, specs []layerSpec, created time.Time) (v1.Image, error) {
 	var adds []mutate.Addendum
 	for _, s := range specs {
-		data, err := tarLayer(s.files, o.Created)
+		data, err := tarLayer(s.files, created)
 		if err != nil {
 			return nil, fmt.Errorf("%s layer: %w", s.what, err)
 		}
@@ -270,14 +313,14 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 			return nil, fmt.Errorf("%s layer: %w", s.what, err)
 		}
 		adds = append(adds, mutate.Addendum{Layer: l, MediaType: types.OCILayer,
-			History: v1.History{Created: v1.Time{Time: o.Created}, CreatedBy: "edgecnn build --image (" + s.what + ")"}})
+			History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "edgecnn build --image (" + s.what + ")"}})
 	}
-	img, err = mutate.Append(img, adds...)
+	img, err := mutate.Append(img, adds...)
 	if err != nil {
 		return nil, err
 	}
 	// mutate.Append keeps the config's Created; pin it again anyway.
-	return mutate.CreatedAt(img, v1.Time{Time: o.Created})
+	return mutate.CreatedAt(img, v1.Time{Time: created})
 }
 
 // tarFile is one entry of a layer: a folder (name ends in /) or a file.

@@ -145,10 +145,10 @@ func TestConfig(t *testing.T) {
 	if strings.Join(c.Entrypoint, " ") != "/opt/edgecnn/edgecnn run" {
 		t.Errorf("entrypoint %q", c.Entrypoint)
 	}
-	if args := strings.Join(c.Cmd, " "); !strings.Contains(args, "--model /opt/edgecnn/model.tflite") || !strings.Contains(args, "--http 0.0.0.0:9090") {
+	if args := strings.Join(c.Cmd, " "); !strings.Contains(args, "--model /opt/edgecnn/model.tflite") || !strings.Contains(args, "--http 0.0.0.0:9090") || !strings.Contains(args, "--health-http 127.0.0.1:9091") {
 		t.Errorf("cmd %q", args)
 	}
-	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /opt/edgecnn/edgecnn healthcheck --url http://127.0.0.1:9090/healthz --timeout 4s" {
+	if c.Healthcheck == nil || strings.Join(c.Healthcheck.Test, " ") != "CMD /opt/edgecnn/edgecnn healthcheck --url http://127.0.0.1:9091/healthz --timeout 4s" {
 		t.Errorf("healthcheck %+v", c.Healthcheck)
 	}
 	for k, v := range map[string]string{

@@ -63,11 +63,13 @@
 // On arm64 the 6×16 micro-kernel is NEON (kernel_arm64.s, written by
 // gen_arm64.go: FMLA by element into 24 accumulator registers, emitted as
 // WORD encodings because the Go assembler lacks that form; `make
-// check-sgemm-gen` fails when the file is stale). Packing and the one-row
-// kernels stay in Go there. The Go compiler fuses x*y+z into FMADD on
-// arm64, so kernel6x16Go is one FMA chain per element like FMLA, and the
-// NEON kernel equals it bit for bit (TestKernelTwins asserts this under
-// qemu-aarch64 as a Cortex-A72 and as `max`).
+// check-sgemm-gen` fails when the file is stale), and so is the four-panel
+// one-row kernel of batch-1 fully connected layers (kernel1x64Asm);
+// packing and the one-panel row kernel stay in Go. The Go compiler fuses
+// x*y+z into FMADD on arm64, so the Go twins are one FMA chain per element
+// like FMLA, and the NEON kernels equal them bit for bit (TestKernelTwins
+// and TestKernel1Twins assert this under qemu-aarch64 as a Cortex-A72 and
+// as `max`).
 //
 // Everywhere else (32-bit arm, CPUs without AVX2/FMA, or the noasm build
 // tag) the pure-Go micro-kernel runs; it computes the 6×16 tile in 2×4

@@ -28,3 +28,19 @@ func BenchmarkGemmPackedFC1(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*2*m*n*k/float64(cpuNanos()-t0), "GFLOP/cpu-s")
 }
+
+// BenchmarkGemmPackedFC1Row is fc1 at batch 1 (one row, 1.6 MB of packed
+// weights): GB/s of weights read per second of CPU time.
+func BenchmarkGemmPackedFC1Row(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	const n, k = 128, 3136
+	a, w, c := randSlice(r, k), randSlice(r, n*k), make([]float32, n)
+	pb := PackB(true, n, k, w, k)
+	ctx := New(1)
+	t0 := cpuNanos()
+	for b.Loop() {
+		ctx.GemmPacked(1, a, k, pb, 0, n, c, n)
+	}
+	b.ReportMetric(float64(b.N)*4*n*k/float64(cpuNanos()-t0), "GB/cpu-s")
+	b.ReportMetric(float64(cpuNanos()-t0)/1e3/float64(b.N), "cpu-µs/op")
+}

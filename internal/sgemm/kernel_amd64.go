@@ -7,8 +7,12 @@ import "golang.org/x/sys/cpu"
 // hasAsm reports whether the AVX2+FMA micro-kernel can run on this CPU.
 var hasAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// hasKernelAsm reports whether kernelAsm (the 6×16 micro-kernel) can run.
-var hasKernelAsm = hasAsm
+// hasKernelAsm and hasKernel1x64Asm report whether kernelAsm (the 6×16
+// micro-kernel) and kernel1x64Asm can run.
+var (
+	hasKernelAsm     = hasAsm
+	hasKernel1x64Asm = hasAsm
+)
 
 // kernelAsm is the AVX2+FMA twin of kernel6x16Go (see its doc comment for
 // the reference loop): a points to the packed 6×kc A micro-panel, b to the

@@ -27,10 +27,6 @@ func kernel1x16Asm(kc int, a, b, c *float32, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
 
-func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool) {
-	panic("sgemm: no assembly micro-kernel in this build")
-}
-
 const hasAVX512 = false
 
 func kernel6x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool) {

@@ -74,12 +74,7 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 				off := ((b[r]*p.H+iy)*p.W+ix)*C + c
 				src[r] = p.X[off : off+n]
 			}
-			out := dst[d*mr : (d+n)*mr]
-			if ld, ok := evenStride(&src); ok && n >= 4 {
-				packRows6(useAsm, n, src[0][:cap(src[0])], ld, out)
-			} else {
-				interleave6(n, &src, out)
-			}
+			packPtrs6(useAsm, n, &src, dst[d*mr:(d+n)*mr])
 			d += n
 			if c += n; c == C {
 				c = 0
@@ -108,6 +103,10 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 			}
 			b, y0, x0 := it.b, it.y0, it.x0
 			it.next()
+			if C == 1 && pc == 0 && kcb == K*K {
+				p.window1(b, y0, x0, dst[r:])
+				continue
+			}
 			d := 0
 			for ky := range K {
 				iy := y0 + ky
@@ -131,28 +130,48 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 	}
 }
 
-// evenStride reports whether the six sources are one stride apart in the
-// same array (then packRows6 can read them) and returns the stride.
-func evenStride(src *[mr][]float32) (int, bool) {
-	if len(src[0]) == 0 || len(src[1]) == 0 || &src[0][0] == &zeros[0] || &src[1][0] == &zeros[0] {
-		return 0, false
-	}
-	s0 := src[0][:cap(src[0])]
-	s1 := src[1][:cap(src[1])]
-	ld := len(s0) - len(s1) // s1 starts ld elements after s0 when they share X
-	if ld <= 0 {
-		return 0, false
-	}
-	for r := 1; r < mr; r++ {
-		sr := src[r][:cap(src[r])]
-		if len(src[r]) == 0 || &src[r][0] == &zeros[0] || len(s0)-len(sr) != r*ld || &s0[r*ld] != &sr[0] {
-			return 0, false
+// window1 writes the one-channel window at (b, y0, x0) to dst[0],
+// dst[mr], dst[2·mr], … (one row of an A micro-panel).
+func (p *Patches) window1(b, y0, x0 int, dst []float32) {
+	K := p.Kernel
+	img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+	q := 0
+	for ky := range K {
+		iy := y0 + ky
+		if iy < 0 || iy >= p.H {
+			for range K {
+				dst[q*mr] = 0
+				q++
+			}
+			continue
+		}
+		row := img[iy*p.W : (iy+1)*p.W]
+		for kx := range K {
+			v := float32(0)
+			if ix := x0 + kx; ix >= 0 && ix < p.W {
+				v = row[ix]
+			}
+			dst[q*mr] = v
+			q++
 		}
 	}
-	return ld, true
 }
 
-// interleave6 sets dst[q·6+r] = src[r][q] for q < n, r < 6.
+// packPtrs6 sets dst[q·6+r] = src[r][q] for q < n, r < 6, with the
+// assembly twin when useAsm and the CPU has it.
+func packPtrs6(useAsm bool, n int, src *[mr][]float32, dst []float32) {
+	if useAsm && hasAsm && n > 0 {
+		s0, s1, s2 := src[0][:n], src[1][:n], src[2][:n]
+		s3, s4, s5 := src[3][:n], src[4][:n], src[5][:n]
+		_ = dst[n*mr-1]
+		packPtrs6Asm(n, &s0[0], &s1[0], &s2[0], &s3[0], &s4[0], &s5[0], &dst[0])
+		return
+	}
+	interleave6(n, src, dst)
+}
+
+// interleave6 sets dst[q·6+r] = src[r][q] for q < n, r < 6 (the reference
+// for packPtrs6Asm).
 func interleave6(n int, src *[mr][]float32, dst []float32) {
 	r0, r1, r2 := src[0][:n], src[1][:n], src[2][:n]
 	r3, r4, r5 := src[3][:n], src[4][:n], src[5][:n]
@@ -172,10 +191,14 @@ func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
 	if ncb%nr != 0 {
 		clear(pb[(panels-1)*nr*kcb : panels*nr*kcb])
 	}
-	t0, cs := jc/C, jc%C // first column's window position and channel
-	ky0, kx0 := t0/K, t0%K
 	var it rowIter
 	it.start(p, pc)
+	if C == 1 && jc == 0 && ncb == K*K && ncb <= nr {
+		p.packB1(pb, &it, kcb)
+		return
+	}
+	t0, cs := jc/C, jc%C // first column's window position and channel
+	ky0, kx0 := t0/K, t0%K
 	for q := range kcb {
 		b, y0, x0 := it.b, it.y0, it.x0
 		it.next()
@@ -203,6 +226,39 @@ func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
 					kx = 0
 					ky++
 				}
+			}
+		}
+	}
+}
+
+// packB1 is packB for one input channel whose K² columns fit one panel
+// (conv1's weight gradient): row q of the panel is the window of patch
+// row q.
+func (p *Patches) packB1(pb []float32, it *rowIter, kcb int) {
+	K := p.Kernel
+	for q := range kcb {
+		b, y0, x0 := it.b, it.y0, it.x0
+		it.next()
+		d := pb[q*nr : q*nr+nr]
+		img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+		j := 0
+		for ky := range K {
+			iy := y0 + ky
+			if iy < 0 || iy >= p.H {
+				for range K {
+					d[j] = 0
+					j++
+				}
+				continue
+			}
+			row := img[iy*p.W : (iy+1)*p.W]
+			for kx := range K {
+				v := float32(0)
+				if ix := x0 + kx; ix >= 0 && ix < p.W {
+					v = row[ix]
+				}
+				d[j] = v
+				j++
 			}
 		}
 	}

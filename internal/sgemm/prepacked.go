@@ -197,7 +197,7 @@ func kernel1x64(useAsm bool, kcb int, a, b, c []float32, accumulate bool) {
 	_ = a[kcb-1]
 	_ = b[4*nr*kcb-1]
 	_ = c[4*nr-1]
-	if useAsm && hasAsm {
+	if useAsm && hasKernel1x64Asm {
 		kernel1x64Asm(kcb, &a[0], &b[0], &c[0], accumulate)
 		return
 	}

@@ -186,7 +186,8 @@ func TestKernel6x32(t *testing.T) {
 }
 
 // TestKernel12x32 checks the AVX-512 12-row kernel against two 6×32 calls
-// on its two A micro-panels, bit for bit, with guard cells around the tile.
+// on its two A micro-panels, bit for bit, and against the pure-Go 6×16
+// twin within rounding, with guard cells around the tile.
 func TestKernel12x32(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU or build")
@@ -208,12 +209,22 @@ func TestKernel12x32(t *testing.T) {
 				}
 				got := append([]float32(nil), base...)
 				want := append([]float32(nil), base...)
+				goTwin := append([]float32(nil), base...)
 				kernel12x32Asm(kcb, &a[0], &b0[0], &b1[0], &got[pad], ldc, acc)
 				kernel6x32Asm(kcb, &a[0], &b0[0], &b1[0], &want[pad], ldc, acc)
 				kernel6x32Asm(kcb, &a[mr*kcb], &b0[0], &b1[0], &want[pad+mr*ldc], ldc, acc)
+				for h := range 2 { // the pure-Go twin: four 6×16 tiles
+					for q, bq := range [][]float32{b0, b1} {
+						o := pad + h*mr*ldc + q*nr
+						kernel6x16Go(kcb, a[h*mr*kcb:], bq, goTwin[o:o+(mr-1)*ldc+nr], ldc, acc)
+					}
+				}
 				for i := range got {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, want %v", kcb, ldc, acc, i-pad, got[i], want[i])
+					}
+					if math.Abs(float64(got[i]-goTwin[i])) > tol(kcb)*(1+math.Abs(float64(goTwin[i]))) {
+						t.Fatalf("kc=%d ldc=%d acc=%v: c[%d] = %v, Go twin %v", kcb, ldc, acc, i-pad, got[i], goTwin[i])
 					}
 				}
 			}

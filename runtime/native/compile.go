@@ -22,6 +22,27 @@ type tval struct {
 	i32   []int32
 	n     int   // current element count
 	alias *tval // float reshape output: shares this value's storage
+	// A float activation handed from one fused conv + pool step to the
+	// next convolution is stored with a zero border (lay.store elements
+	// per image): the consumer reads its windows in place.
+	lay   padLayout
+	cpOut bool // written by a fused conv + pool step (fconv.cp)
+}
+
+// padLayout is the stored layout of one image of a padded float
+// activation: h×w×c values inside rows×cols pixels, offset by top, left;
+// the border is zero (never written after allocation). store is 0 for an
+// ordinary (unpadded) value.
+type padLayout struct {
+	top, left, rows, cols, store int
+}
+
+// storeLen is the length of v's storage for batch images.
+func (v *tval) storeLen(batch int) int {
+	if v.lay.store > 0 {
+		return batch * v.lay.store
+	}
+	return batch * v.per
 }
 
 // step is one compiled operator.
@@ -46,6 +67,12 @@ func (e *Engine) compile() error {
 	}
 	e.vals = make([]tval, len(g.Tensors))
 	produced := make([]bool, len(g.Tensors))
+	e.floatOnly = true
+	for i := range g.Tensors {
+		if g.Tensors[i].Data == nil && g.Tensors[i].Type != model.Float32 {
+			e.floatOnly = false
+		}
+	}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
 		v := &e.vals[i]
@@ -527,6 +554,9 @@ func (e *Engine) compileQuantize(k int) (step, error) {
 	switch x.t.Type {
 	case model.Float32:
 		s := scale(y.t)
+		if y.t.Type == model.Int8 {
+			return e.quantizeStep(k, x, y, s, zo, lo, hi), nil
+		}
 		return step{op: k, run: func(batch int) {
 			if y.i8 != nil {
 				for i, v := range x.f32[:x.n] {

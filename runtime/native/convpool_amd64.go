@@ -13,3 +13,9 @@ var hasConvPoolAsm = cpu.X86.HasAVX512F
 //
 //go:noescape
 func convPoolAsm(kc, taps int, offs *int, x *float32, pp *[3]int, s, r int, b, bias *float32, lo, hi float32, out *float32, po *[3]int)
+
+// convPool1Asm is convPoolAsm for the single pooled pixel at pp (output at
+// po); the caller has bounds-checked every access.
+//
+//go:noescape
+func convPool1Asm(kc, taps int, offs *int, x *float32, pp, s, r int, b, bias *float32, lo, hi float32, out *float32, po int)

@@ -171,3 +171,84 @@ chan:
 	VMOVUPS Z25, 64(AX)(CX*4)
 	VZEROUPPER
 	RET
+
+// func convPool1Asm(kc, taps int, offs *int, x *float32, pp, s, r int, b, bias *float32, lo, hi float32, out *float32, po int)
+//
+// convPoolAsm for one pooled pixel (the tail of a unit): its four windows
+// at x[pp], +s, +r, +r+s accumulate in Z8..Z15 (window w in Z(8+2w),
+// Z(9+2w)), with the same FMA chains, pooling and clamp; the result goes
+// to out[po:po+32].
+TEXT ·convPool1Asm(SB), NOSPLIT, $0-96
+	MOVQ kc+0(FP), BX
+	MOVQ taps+8(FP), DI
+	MOVQ offs+16(FP), SI
+	MOVQ b+56(FP), DX
+	MOVQ s+40(FP), R11
+	SHLQ $2, R11
+	MOVQ r+48(FP), R12
+	SHLQ $2, R12
+	LEAQ (R11)(R12*1), R13
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+tap1:
+	MOVQ (SI), AX
+	SHLQ $2, AX
+	ADDQ x+24(FP), AX
+	MOVQ pp+32(FP), R8
+	LEAQ (AX)(R8*4), R8
+	MOVQ BX, CX
+
+chan1:
+	VMOVUPS (DX), Z0
+	VMOVUPS 64(DX), Z1
+	VBROADCASTSS (R8), Z2
+	VBROADCASTSS (R8)(R11*1), Z3
+	VBROADCASTSS (R8)(R12*1), Z4
+	VBROADCASTSS (R8)(R13*1), Z5
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	ADDQ         $4, R8
+	ADDQ         $128, DX
+	DECQ         CX
+	JNZ          chan1
+
+	ADDQ $8, SI
+	DECQ DI
+	JNZ  tap1
+
+	MOVQ         bias+64(FP), AX
+	VMOVUPS      (AX), Z0
+	VMOVUPS      64(AX), Z1
+	VBROADCASTSS lo+72(FP), Z2
+	VBROADCASTSS hi+76(FP), Z3
+	MOVQ         out+80(FP), AX
+	MOVQ         po+88(FP), CX
+	VMAXPS  Z10, Z8, Z8
+	VMAXPS  Z14, Z12, Z12
+	VMAXPS  Z12, Z8, Z8
+	VADDPS  Z0, Z8, Z8
+	VMAXPS  Z8, Z2, Z8
+	VMINPS  Z8, Z3, Z8
+	VMAXPS  Z11, Z9, Z9
+	VMAXPS  Z15, Z13, Z13
+	VMAXPS  Z13, Z9, Z9
+	VADDPS  Z1, Z9, Z9
+	VMAXPS  Z9, Z2, Z9
+	VMINPS  Z9, Z3, Z9
+	VMOVUPS Z8, (AX)(CX*4)
+	VMOVUPS Z9, 64(AX)(CX*4)
+	VZEROUPPER
+	RET

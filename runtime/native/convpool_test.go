@@ -2,6 +2,8 @@ package native
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -15,8 +17,8 @@ import (
 // and, where the AVX-512 kernels run, bit for bit with the indirect 6×32
 // convolution kernel followed by pool4 (the same FMA chains and the same
 // MAXPS/MINPS order), for random depths, taps, window strides, pixel and
-// output offsets (overlapping or repeated ones included), every clamp,
-// with guard cells around the output.
+// output offsets (overlapping or repeated ones included), one to three
+// pixels per call, every clamp, with guard cells around the output.
 func TestConvPoolTwins(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 1))
 	acts := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}
@@ -38,7 +40,14 @@ func TestConvPoolTwins(t *testing.T) {
 			}
 		}
 		if r.IntN(4) == 0 {
-			pp[2], po[2] = pp[1], po[1] // a repeated pixel (the tail of a unit)
+			pp[2], po[2] = pp[1], po[1] // a repeated pixel
+		}
+		m := 3
+		if r.IntN(3) == 0 {
+			m = 1 + r.IntN(2) // the tail of a unit: pixels ≥ m are not written
+			for j := m; j < 3; j++ {
+				pp[j], po[j] = 1<<40, 1<<40
+			}
 		}
 		x := make([]float32, 150+s+rs+hiOff+kc+r.IntN(3))
 		for i := range x {
@@ -61,8 +70,8 @@ func TestConvPoolTwins(t *testing.T) {
 		for i := range got {
 			got[i], want[i] = guard, guard
 		}
-		convPool(kc, offs, x, &pp, s, rs, b, bias, lo, hi, got, &po)
-		convPoolGo(kc, offs, x, &pp, s, rs, b, bias, lo, hi, want, &po)
+		convPool(kc, offs, x, &pp, m, s, rs, b, bias, lo, hi, got, &po)
+		convPoolGo(kc, offs, x, &pp, m, s, rs, b, bias, lo, hi, want, &po)
 		for i := range got {
 			if want[i] == guard {
 				if got[i] != guard {
@@ -84,7 +93,7 @@ func TestConvPoolTwins(t *testing.T) {
 				b2[(c/16)*k*16+p*16+c%16] = b[p*32+c]
 			}
 		}
-		for j := range 3 {
+		for j := range m {
 			var pix [6]int
 			for w, d := range [4]int{0, s, rs, rs + s} {
 				pix[w] = pp[j] + d
@@ -96,7 +105,7 @@ func TestConvPoolTwins(t *testing.T) {
 			pool4(tile[0:32], tile[32:64], tile[64:96], tile[96:128], bias, ref, lo, hi)
 			for c := range 32 {
 				e, last := po[j]+c, j // the pixels write in order: the last one wins
-				for q := j + 1; q < 3; q++ {
+				for q := j + 1; q < m; q++ {
 					if po[q] <= e && e < po[q]+32 {
 						last = q
 					}
@@ -125,7 +134,7 @@ func BenchmarkConvPool(b *testing.B) {
 	pp, po := [3]int{0, 2 * c, 4 * c}, [3]int{0, 32, 64}
 	cpu0 := cpuTime()
 	for b.Loop() {
-		convPool(kc, offs, x, &pp, c, wp*c, w, bias, 0, 6, out, &po)
+		convPool(kc, offs, x, &pp, 3, c, wp*c, w, bias, 0, 6, out, &po)
 	}
 	// Per second of process CPU time: steadier than wall time on a loaded machine.
 	b.ReportMetric(float64(b.N)*12*32*float64(3*kc)*2/(float64(cpuTime()-cpu0)/1e9)/1e9, "GFLOP/cpu-s")
@@ -190,6 +199,237 @@ func TestFloatInputInPlace(t *testing.T) {
 			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
 				t.Fatalf("run %d: output %d = %v, reference %v", it, i, got[i], want[i])
 			}
+		}
+	}
+}
+
+// convChainGraph builds conv → 2×2 pool → conv → 2×2 pool → dense with
+// random geometry (sizes, kernels, strides, both paddings; 32 or 64
+// channels, so both convolutions run the fused conv + pool kernel and the
+// first pooled activation is handed over with a zero border).
+func convChainGraph(r *rand.Rand) *model.Graph {
+	h, w, c := 6+r.IntN(12), 6+r.IntN(12), 1+r.IntN(5)
+	g := &model.Graph{DynamicBatch: true}
+	add := func(name string, shape []int, data []byte) int {
+		g.Tensors = append(g.Tensors, model.Tensor{Name: name, Type: model.Float32, Shape: shape, Data: data})
+		return len(g.Tensors) - 1
+	}
+	rnd := func(n int, s float64) []byte {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((r.Float64()*2 - 1) * s)
+		}
+		return f32bytes(v)
+	}
+	acts := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}
+	cur := add("in", []int{1, h, w, c}, nil)
+	g.Inputs = []int{cur}
+	for l := 0; l < 2; l++ {
+		k := 1 + r.IntN(3)
+		s := 1
+		if r.IntN(3) == 0 {
+			s = 2 // with VALID padding, often rows wider than the windows reach
+		}
+		pad := model.Padding(r.IntN(2))
+		if pad == model.PadValid && s == 2 {
+			k = 2 + r.IntN(2) // input rows wider than the windows reach when W−K is odd
+		}
+		oh, ow := (h+s-1)/s, (w+s-1)/s
+		if pad == model.PadValid {
+			oh, ow = (h-k+s)/s, (w-k+s)/s
+		}
+		if oh < 2 || ow < 2 {
+			pad, k, s = model.PadSame, 3, 1
+			oh, ow = h, w
+		}
+		oc := 32 * (1 + r.IntN(2))
+		wt := add(fmt.Sprintf("w%d", l), []int{oc, k, k, c}, rnd(oc*k*k*c, 1))
+		b := add(fmt.Sprintf("b%d", l), []int{oc}, rnd(oc, 0.5))
+		co := add(fmt.Sprintf("conv%d", l), []int{1, oh, ow, oc}, nil)
+		g.Ops = append(g.Ops, model.Op{Code: model.OpConv2D, Inputs: []int{cur, wt, b}, Outputs: []int{co}, StrideH: s, StrideW: s, Padding: pad, Activation: acts[r.IntN(3)]})
+		h, w, c = oh/2, ow/2, oc
+		po := add(fmt.Sprintf("pool%d", l), []int{1, h, w, c}, nil)
+		g.Ops = append(g.Ops, model.Op{Code: model.OpMaxPool2D, Inputs: []int{co}, Outputs: []int{po}, FilterH: 2, FilterW: 2, StrideH: 2, StrideW: 2, Padding: model.PadValid, Activation: acts[r.IntN(3)]})
+		cur = po
+		if h < 2 || w < 2 {
+			break
+		}
+	}
+	shape := add("shape", []int{2}, nil)
+	g.Tensors[shape].Type, g.Tensors[shape].Data = model.Int32, i32bytes([]int32{-1, int32(h * w * c)})
+	flat := add("flat", []int{1, h * w * c}, nil)
+	g.Ops = append(g.Ops, model.Op{Code: model.OpReshape, Inputs: []int{cur, shape}, Outputs: []int{flat}, NewShape: []int{-1, h * w * c}})
+	nout := 1 + r.IntN(20)
+	fw := add("fw", []int{nout, h * w * c}, rnd(nout*h*w*c, 0.1))
+	out := add("out", []int{1, nout}, nil)
+	g.Ops = append(g.Ops, model.Op{Code: model.OpFullyConnected, Inputs: []int{flat, fw, -1}, Outputs: []int{out}})
+	g.Outputs = []int{out}
+	return g
+}
+
+// TestFloatConvChainRandom compares two chained fused conv + pool steps
+// (the first one's output handed to the second with a zero border) with
+// the reference loops for random geometry, batches and thread counts;
+// each image must get the same bits alone and in the batch, and
+// TensorData of the bordered activation must be its plain values.
+func TestFloatConvChainRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	bordered := 0
+	defer func() {
+		if hasConvPoolAsm && bordered == 0 {
+			t.Errorf("no case handed over a bordered activation")
+		}
+	}()
+	for it := 0; it < 100; it++ {
+		g := convChainGraph(r)
+		batch, threads := 1+r.IntN(4), 1+r.IntN(3)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			ref, err := New(g, runtime.Options{}, WithReference())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, err := New(g, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fast.Close()
+			in := randInput(batch*ref.InputSize(), uint64(it))
+			o1 := make([]float32, batch*ref.OutputSize())
+			o2 := make([]float32, len(o1))
+			if err := ref.Run(context.Background(), in, batch, o1); err != nil {
+				t.Fatal(err)
+			}
+			if err := fast.Run(context.Background(), in, batch, o2); err != nil {
+				t.Fatal(err)
+			}
+			for i := range o1 {
+				if d := math.Abs(float64(o1[i] - o2[i])); !(d <= 1e-4*(1+math.Abs(float64(o1[i])))) {
+					t.Fatalf("output %d: fast %v, reference %v", i, o2[i], o1[i])
+				}
+			}
+			pool0 := g.Ops[1].Outputs[0]
+			if fast.vals[pool0].lay.store > 0 {
+				bordered++
+			}
+			tr, err1 := ref.TensorData(pool0)
+			tf, err2 := fast.TensorData(pool0)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if len(tr.F32) != len(tf.F32) {
+				t.Fatalf("pool0: %d values, reference %d", len(tf.F32), len(tr.F32))
+			}
+			for i := range tr.F32 {
+				if d := math.Abs(float64(tr.F32[i] - tf.F32[i])); !(d <= 1e-4*(1+math.Abs(float64(tr.F32[i])))) {
+					t.Fatalf("pool0 value %d: fast %v, reference %v", i, tf.F32[i], tr.F32[i])
+				}
+			}
+			per := fast.OutputSize()
+			one := make([]float32, per)
+			for b := 0; b < batch; b++ {
+				if err := fast.Run(context.Background(), in[b*fast.InputSize():(b+1)*fast.InputSize()], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(o2[b*per+j]) {
+						t.Fatalf("image %d output %d: batch 1 %v, batch %d %v", b, j, one[j], batch, o2[b*per+j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFloatChunkedRun checks float Runs of more than chunkImagesF images
+// (computed chunk by chunk): every image's answer is bit-identical to its
+// batch-1 answer and close to the reference loops, for one to three
+// threads and batches that end in a partial chunk; activations are then
+// reported as not materialized (only the last chunk is kept) until an
+// ordinary Run; steady-state chunked Runs allocate nothing.
+func TestFloatChunkedRun(t *testing.T) {
+	r := rand.New(rand.NewPCG(64, 65))
+	graphs := []*model.Graph{floatGraph(randomModel(model.SeedArch(), 5)), convChainGraph(r), floatConvGraph(r)}
+	ctx := context.Background()
+	// An int8 graph is not chunked: its activations stay whole-batch.
+	qe, err := New(int8Graph(randomModel(smallArch(), 6), true, 6), runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb := chunkImagesF + 9
+	if err := qe.Run(ctx, randInput(qb*qe.InputSize(), 1), qb, make([]float32, qb*qe.OutputSize())); err != nil {
+		t.Fatal(err)
+	}
+	if qe.chunked {
+		t.Errorf("int8 graph: Run of %d images went in chunks", qb)
+	}
+	qe.Close()
+	for gi, g := range graphs {
+		batch := chunkImagesF + 1 + r.IntN(2*chunkImagesF)
+		ref, err := New(g, runtime.Options{}, WithReference())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inPer, outPer := ref.InputSize(), ref.OutputSize()
+		in := randInput(batch*inPer, uint64(gi))
+		keep := append([]float32(nil), in...)
+		want := make([]float32, batch*outPer)
+		if err := ref.Run(ctx, in, batch, want); err != nil {
+			t.Fatal(err)
+		}
+		outT := g.Outputs[0]
+		for threads := 1; threads <= 3; threads++ {
+			fast, err := New(g, runtime.Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, batch*outPer+3)
+			for i := range got {
+				got[i] = -777.25
+			}
+			if err := fast.Run(ctx, in, batch, got[:batch*outPer]); err != nil {
+				t.Fatal(err)
+			}
+			for i := range in {
+				if in[i] != keep[i] {
+					t.Fatalf("graph %d: input %d changed", gi, i)
+				}
+			}
+			for i := batch * outPer; i < len(got); i++ {
+				if got[i] != -777.25 {
+					t.Fatalf("graph %d: output guard %d overwritten", gi, i)
+				}
+			}
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
+					t.Fatalf("graph %d threads %d batch %d: output %d = %v, reference %v", gi, threads, batch, i, got[i], want[i])
+				}
+			}
+			if _, err := fast.TensorData(outT); !errors.Is(err, ErrNotMaterialized) {
+				t.Errorf("graph %d: TensorData after a chunked Run: %v, want ErrNotMaterialized", gi, err)
+			}
+			one := make([]float32, outPer)
+			for _, b := range []int{0, chunkImagesF - 1, chunkImagesF, batch - 1, r.IntN(batch)} {
+				if err := fast.Run(ctx, in[b*inPer:(b+1)*inPer], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(got[b*outPer+j]) {
+						t.Fatalf("graph %d threads %d: image %d output %d: batch 1 %v, batch %d %v", gi, threads, b, j, one[j], batch, got[b*outPer+j])
+					}
+				}
+			}
+			if _, err := fast.TensorData(outT); err != nil {
+				t.Errorf("graph %d: TensorData after a batch-1 Run: %v", gi, err)
+			}
+			allocs := testing.AllocsPerRun(3, func() {
+				if err := fast.Run(ctx, in, batch, got[:batch*outPer]); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("graph %d threads %d: %v allocations per chunked Run", gi, threads, allocs)
+			}
+			fast.Close()
 		}
 	}
 }

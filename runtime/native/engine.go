@@ -64,11 +64,15 @@ type Engine struct {
 	batch     int // batch of the last Run
 	capN      int // batch the activation buffers are sized for
 	ranOK     bool
+	chunked   bool // the last Run went in chunks (activations: last chunk only)
+	floatOnly bool // every activation is float32 (a float graph: chunked Runs)
 	pool      *workers
 	scr       scratch
 	fuseNext  bool
 	fusedAway []bool // tensors a fused step does not write
 	maxMem    int64  // bytes activations and scratch may take (limits.go)
+	direct3   int    // int8 steps compiled to the direct 3×3 kernel (conv3i8.go)
+	segSteps  int    // int8 convolutions on the segmented GEMM (fast.go)
 }
 
 // New compiles g for execution. opt.Threads (≤0: 1) goroutines share the
@@ -158,6 +162,10 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 		return err
 	}
 	e.ranOK = false
+	if batch > chunkImagesF && e.floatOnly && !e.cfg.intermediates && iv.alias == nil {
+		return e.runChunks(ctx, in, batch, out)
+	}
+	e.chunked = false
 	e.resize(batch)
 	switch iv.t.Type {
 	case model.Float32:
@@ -211,6 +219,45 @@ func (e *Engine) Run(ctx context.Context, in []float32, batch int, out []float32
 	return nil
 }
 
+// chunkImagesF is the most images a float Run (every activation float32)
+// computes at once: a larger batch runs the whole graph on chunks of this
+// many images, so that the
+// activations between the layers stay in the core's L2 cache instead of
+// streaming through memory (and take chunk-sized buffers).
+const chunkImagesF = 64
+
+// runChunks is Run for a float batch larger than chunkImagesF: every step
+// on chunkImagesF images at a time, reading the caller's input in place
+// and copying each chunk's outputs out. Each image's answer is the same as
+// in one Run (no step mixes images).
+func (e *Engine) runChunks(ctx context.Context, in []float32, batch int, out []float32) error {
+	iv, ov := &e.vals[e.in], &e.vals[e.out]
+	e.resize(chunkImagesF)
+	own := iv.f32
+	defer func() {
+		iv.f32 = own
+		e.resolveAliases()
+	}()
+	e.chunked = true
+	for c0 := 0; c0 < batch; c0 += chunkImagesF {
+		n := min(chunkImagesF, batch-c0)
+		if n != e.batch {
+			e.resize(n)
+		}
+		iv.f32 = in[c0*iv.per : (c0+n)*iv.per : (c0+n)*iv.per]
+		e.resolveAliases()
+		for i := range e.steps {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("native: run: %w", err)
+			}
+			e.steps[i].run(n)
+		}
+		copy(out[c0*ov.per:], ov.f32[:ov.n])
+	}
+	e.ranOK = true
+	return nil
+}
+
 // resize makes every activation buffer hold batch images, allocating only
 // when batch exceeds every earlier batch.
 func (e *Engine) resize(batch int) {
@@ -231,7 +278,7 @@ func (e *Engine) resize(batch int) {
 		if grow {
 			switch v.t.Type {
 			case model.Float32:
-				v.f32 = make([]float32, v.n)
+				v.f32 = make([]float32, v.storeLen(batch))
 			case model.Int8:
 				v.i8 = make([]int8, v.n)
 			case model.UInt8:
@@ -240,7 +287,7 @@ func (e *Engine) resize(batch int) {
 		} else {
 			switch v.t.Type {
 			case model.Float32:
-				v.f32 = v.f32[:v.n]
+				v.f32 = v.f32[:v.storeLen(batch)]
 			case model.Int8:
 				v.i8 = v.i8[:v.n]
 			case model.UInt8:
@@ -283,7 +330,9 @@ type TensorValue struct {
 }
 
 // ErrNotMaterialized is returned by TensorData for an intermediate tensor
-// that a fused fast path did not write (open the engine WithIntermediates).
+// that a fused fast path did not write, or for any activation after a
+// float Run of more than chunkImagesF images, which keeps only the last
+// chunk (open the engine WithIntermediates).
 var ErrNotMaterialized = errors.New("tensor not materialized by the fused fast path")
 
 // TensorData returns a copy of tensor idx (an index into Graph.Tensors) as
@@ -306,9 +355,14 @@ func (e *Engine) TensorData(idx int) (TensorValue, error) {
 		if e.skipped(idx) {
 			return TensorValue{}, fmt.Errorf("native: tensor %d %q: %w", idx, v.t.Name, ErrNotMaterialized)
 		}
+		if e.chunked {
+			return TensorValue{}, fmt.Errorf("native: tensor %d %q: the last Run computed more than %d images in chunks: %w", idx, v.t.Name, chunkImagesF, ErrNotMaterialized)
+		}
 		tv.Shape[0] = e.batch
 	}
 	switch {
+	case v.f32 != nil && v.lay.store > 0:
+		tv.F32 = v.unpad(e.batch)
 	case v.f32 != nil:
 		tv.F32 = append([]float32(nil), v.f32...)
 	case v.i8 != nil:
@@ -341,4 +395,20 @@ func (tv TensorValue) Float() []float32 {
 		return f
 	}
 	return nil
+}
+
+// unpad copies the values of a padded float activation (batch images)
+// without their zero border.
+func (v *tval) unpad(batch int) []float32 {
+	sh := v.t.Shape
+	h, w, c := sh[1], sh[2], sh[3]
+	l := &v.lay
+	out := make([]float32, 0, batch*v.per)
+	for n := 0; n < batch; n++ {
+		for y := 0; y < h; y++ {
+			o := n*l.store + ((y+l.top)*l.cols+l.left)*c
+			out = append(out, v.f32[o:o+w*c]...)
+		}
+	}
+	return out
 }

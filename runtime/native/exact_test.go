@@ -88,6 +88,11 @@ func singleConv(r *rand.Rand, pool bool) *model.Graph {
 	sh, sw := 1+r.IntN(2), 1+r.IntN(2)
 	pad := model.Padding(r.IntN(2))
 	oc := 1 + r.IntN(40)
+	return convGraph(r, pool, h, w, c, kh, kw, sh, sw, pad, oc)
+}
+
+// convGraph is singleConv with the geometry given.
+func convGraph(r *rand.Rand, pool bool, h, w, c, kh, kw, sh, sw int, pad model.Padding, oc int) *model.Graph {
 	act := []model.Activation{model.ActNone, model.ActReLU, model.ActReLU6}[r.IntN(3)]
 	oh, ow := (h+sh-1)/sh, (w+sw-1)/sw
 	if pad == model.PadValid {
@@ -152,6 +157,88 @@ func TestFastConvRandomGeometry(t *testing.T) {
 		t.Run(fmt.Sprint(it), func(t *testing.T) {
 			runBoth(t, g, 1+r.IntN(3), 1+r.IntN(2), rd)
 		})
+	}
+}
+
+// TestConv3DirectRandom: 3×3 one-channel convolutions fused with a 2×2
+// max pooling (the direct kernel qgemm.Conv3Pool2 where the CPU has one)
+// equal the reference kernels: odd and even sizes, both paddings, random
+// channel counts (padded to 32 inside), activations and roundings.
+func TestConv3DirectRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(44, 45))
+	for it := 0; it < 120; it++ {
+		h, w := 3+r.IntN(30), 3+r.IntN(30)
+		pad := model.Padding(r.IntN(2))
+		if pad == model.PadValid {
+			h, w = max(h, 4), max(w, 4)
+		}
+		g := convGraph(r, true, h, w, 1, 3, 3, 1, 1, pad, 1+r.IntN(70))
+		rd := qmath.Rounding(it % 4)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			runBoth(t, g, 1+r.IntN(4), 1+r.IntN(3), rd)
+		})
+	}
+}
+
+// TestConvSegRandom: convolutions fused with a max pooling whose kernel
+// rows are whole k steps (KW·C a multiple of 4) and whose channels fill
+// panels of 64 run the segmented GEMM (no im2col) where the CPU has it;
+// they equal the reference kernels for random geometry.
+func TestConvSegRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(46, 47))
+	seg := 0
+	defer func() {
+		p, err := qgemm.Pack(make([]int8, 64*12), 64, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.HasGemmSeg(3) && seg == 0 {
+			t.Errorf("kernel %s has the segmented GEMM, but no convolution ran on it", qgemm.Kernel())
+		}
+		t.Logf("%d of 100 convolutions on the segmented GEMM", seg)
+	}()
+	for it := 0; it < 100; it++ {
+		h, w := 2+r.IntN(11), 2+r.IntN(11)
+		kh, kw := 1+r.IntN(min(h, 3)), 1+r.IntN(min(w, 3))
+		c := 4 * (1 + r.IntN(10))
+		if r.IntN(3) == 0 {
+			c = 32
+		}
+		oc := 49 + r.IntN(16)
+		if r.IntN(3) == 0 {
+			oc = 113 + r.IntN(16)
+		}
+		g := convGraph(r, true, h, w, c, kh, kw, 1+r.IntN(2), 1+r.IntN(2), model.Padding(r.IntN(2)), oc)
+		if e, err := New(g, runtime.Options{}); err == nil {
+			seg += e.segSteps
+			e.Close()
+		}
+		rd := qmath.Rounding(it % 4)
+		t.Run(fmt.Sprint(it), func(t *testing.T) {
+			runBoth(t, g, 1+r.IntN(3), 1+r.IntN(3), rd)
+		})
+	}
+}
+
+// TestConv3DirectSelected: the seed CNN's first layer runs the direct
+// kernel wherever qgemm has an assembly one (VNNI), and nowhere else.
+func TestConv3DirectSelected(t *testing.T) {
+	g := int8Graph(randomModel(model.SeedArch(), 1), true, 1)
+	e, err := New(g, runtime.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p, err := qgemm.PackConv3(make([]int8, 9), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	if p.HasConv3() {
+		want = 1
+	}
+	if e.direct3 != want {
+		t.Errorf("kernel %s: %d steps on the direct 3×3 kernel, want %d", qgemm.Kernel(), e.direct3, want)
 	}
 }
 

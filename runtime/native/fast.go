@@ -35,6 +35,10 @@ type qconv struct {
 	batch  int
 	unitFn func(w, lo, hi int)
 	srcB   []byte // the (flipped) input bytes of this Run
+	padBuf []byte // the padded input of this Run (padded)
+	padFn  func(w, lo, hi int)
+	seg    bool   // convPoolUnits runs qgemm.GemmSeg on the padded input (no im2col)
+	w      []int8 // the weights [OC][KH][KW][C] (for kernels that pack them otherwise)
 }
 
 func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq *kernels.Requant, y *tval) (*qconv, error) {
@@ -43,7 +47,8 @@ func newQconv(e *Engine, g kernels.ConvGeom, x *tval, w []int8, bias []int32, rq
 	if err != nil {
 		return nil, err
 	}
-	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip()}
+	q := &qconv{g: g, p: p, rq: rq, x: x, y: y, flip: p.Flip(), w: w}
+	q.padFn = func(_, lo, hi int) { q.padImages(lo, hi) }
 	zpIn := zp(x.t)
 	be := make([]int32, g.OC)
 	for c := range be {
@@ -88,14 +93,22 @@ func (q *qconv) src(e *Engine, n int) []byte {
 // padded writes the batch's input, XORed with the flip byte, into a
 // zero-point-padded buffer of q.hp×q.wp pixels per image (the padding of
 // every window, plus 8 bytes of slack), so that im2col needs no bounds
-// checks.
+// checks. The images are shared by the workers.
 func (q *qconv) padded(e *Engine, batch int) []byte {
 	g := &q.g
+	q.padBuf = e.scr.flip[:batch*q.hp*q.wp*g.C+8]
+	e.pool.run(batch, q.padFn)
+	return q.padBuf
+}
+
+// padImages fills images [n0, n1) of q.padBuf (see padded).
+func (q *qconv) padImages(n0, n1 int) {
+	g := &q.g
 	c := g.C
-	x := q.x.i8[:batch*g.H*g.W*c]
+	x := q.x.i8[:n1*g.H*g.W*c]
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 	rowP := q.wp * c
-	p := e.scr.flip[:batch*q.hp*rowP+8]
+	p := q.padBuf
 	pat := uint64(q.padB) * 0x0101010101010101
 	fill := func(d []byte) {
 		for len(d) >= 8 {
@@ -107,7 +120,7 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 		}
 	}
 	f := uint64(q.flip) * 0x0101010101010101
-	for n := 0; n < batch; n++ {
+	for n := n0; n < n1; n++ {
 		img := p[n*q.hp*rowP : (n+1)*q.hp*rowP]
 		fill(img[:g.PadT*rowP])
 		fill(img[(g.PadT+g.H)*rowP:])
@@ -129,7 +142,6 @@ func (q *qconv) padded(e *Engine, batch int) []byte {
 			}
 		}
 	}
-	return p
 }
 
 // im2col writes the receptive fields of count output pixels (n, oy, ox0…)
@@ -243,11 +255,18 @@ func (q *qconv) convPoolUnits(e *Engine) func(w, lo, hi int) {
 			n, py := u/pg.OH, u%pg.OH
 			rows := 0
 			for dy := 0; dy < kh; dy++ {
-				q.im2col(a[rows*q.lda:], q.lda, q.srcB, n, py*kh+dy, 0, pg.OW*kw)
+				if q.seg {
+					// the windows read in place: KH segments of KW·C bytes
+					oy := py*kh + dy
+					q.p.GemmSeg(q.srcB[(n*q.hp+oy*g.SH)*q.wp*g.C:], g.SW*g.C, pg.OW*kw, g.KH, q.wp*g.C, c[rows*q.ldc:], q.ldc)
+				} else {
+					q.im2col(a[rows*q.lda:], q.lda, q.srcB, n, py*kh+dy, 0, pg.OW*kw)
+				}
 				rows += pg.OW * kw
 			}
-			rows4 := (rows + 3) &^ 3
-			q.p.Gemm(a, q.lda, rows4, c, q.ldc)
+			if !q.seg {
+				q.p.Gemm(a, q.lda, (rows+3)&^3, c, q.ldc)
+			}
 			rowW := pg.OW * kw // conv pixels per conv row in this unit
 			oc := g.OC
 			out := q.y.i8[((n*pg.OH+py)*pg.OW)*oc:]
@@ -302,8 +321,16 @@ func (q *qconv) monotonic() bool {
 func (e *Engine) convI8Fast(k int, q *qconv) step {
 	g := &q.g
 	pix := g.OH * g.OW
+	if st, ok := e.conv3I8(k, q); ok {
+		return st
+	}
 	if q.pool.KH > 0 {
 		rows := q.pool.KH * q.pool.OW * q.pool.KW
+		// no im2col where the kernel rows are whole k steps
+		q.seg = (g.KW*g.C)%4 == 0 && q.p.HasGemmSeg(g.KH)
+		if q.seg {
+			e.segSteps++
+		}
 		e.scr.want(((rows+3)&^3)*q.lda+8, ((rows+3)&^3)*q.ldc, q.hp*q.wp*g.C)
 		e.scr.wantM(q.ldc)
 		fn := q.convPoolUnits(e)
@@ -331,6 +358,7 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 		return step{}, err
 	}
 	e.scr.want(chunkRows*q.lda, chunkRows*q.ldc, rows*in)
+	inPlace := in%4 == 0 && q.p.HasGemmSeg(1)
 	fn := func(wk, lo, hi int) {
 		a, c := e.scr.a[wk], e.scr.c[wk]
 		total := q.batch * rows
@@ -341,6 +369,15 @@ func (e *Engine) fcI8Fast(k, rows, in, nout int, x *tval, w []int8, bias []int32
 				// one row, read in place (bytes past in meet zero weights)
 				q.p.Gemv(row, c)
 				q.requantRow(c, y.i8[r0*nout:r0*nout+nout])
+				continue
+			}
+			if inPlace {
+				// the rows read where they are (stride in): no copy
+				q.p.GemmSeg(q.srcB[r0*in:], in, n, 1, 4*q.p.KSteps, c, q.ldc)
+				for j := 0; j < n; j++ {
+					o := (r0 + j) * nout
+					q.requantRow(c[j*q.ldc:], y.i8[o:o+nout])
+				}
 				continue
 			}
 			for j := 0; j < n; j++ {

@@ -144,6 +144,8 @@ func (e *Engine) convF32Fast(k int, g kernels.ConvGeom, x *tval, w, bias []float
 		}
 		c.direct, c.ind = nil, nil
 		e.scr.wantF(c.padMax)
+		c.y.cpOut = true
+		e.padInput(k, c)
 	} else {
 		e.scr.wantF(c.rowsMax*(kk+g.OC) + c.padMax + 6*32)
 	}
@@ -265,34 +267,77 @@ func (c *fconv) runPlain(e *Engine, wk, lo, hi int) {
 	}
 }
 
+// padInput stores conv k's input with the zero border its windows need,
+// when that input comes from another fused conv + pool step (which then
+// writes inside the border) and nothing else reads it: the conv reads its
+// windows in place instead of copying padded rows (padRowsF) per unit.
+func (e *Engine) padInput(k int, c *fconv) {
+	x, g, p := c.x, &c.g, &c.pool
+	if !x.cpOut || x.lay.store > 0 || e.cfg.intermediates || x == &e.vals[e.out] || x == &e.vals[e.in] || len(x.t.Shape) != 4 {
+		return
+	}
+	for j, op := range e.g.Ops {
+		for _, i := range op.Inputs {
+			if i >= 0 && &e.vals[i] == x && j != k {
+				return
+			}
+		}
+	}
+	// Input rows −PadT … last, columns −PadL … wp−PadL−1 (as padRowsF).
+	last := (2*p.OH-1)*g.SH - g.PadT + g.KH - 1
+	l := padLayout{top: g.PadT, left: g.PadL}
+	l.rows = l.top + max(g.H, last+1)
+	l.cols = max(l.left+g.W, c.wp)
+	l.store = l.rows * l.cols * g.C
+	x.lay = l
+	for ky := range c.cpOffs {
+		c.cpOffs[ky] = ky * l.cols * g.C // kernel rows, at the stored row width
+	}
+}
+
 // runConvPool computes the pooled rows of units [lo, hi) with the fused
-// conv + pool kernel, three pooled pixels per call (the last call of a
-// unit repeats its last pixel when the count is not a multiple of three).
+// conv + pool kernel, three pooled pixels per call (one or two at the end
+// of a unit whose count is not a multiple of three).
 func (c *fconv) runConvPool(e *Engine, wk, lo, hi int) {
 	g, p := &c.g, &c.pool
 	oc := g.OC
-	xp := e.scr.f[wk][:c.padMax]
-	s, r := g.SW*g.C, g.SH*c.wp*g.C
+	xl, yl := &c.x.lay, &c.y.lay
+	rw := c.wp // row width of the padded input rows (pixels)
+	if xl.store > 0 {
+		rw = xl.cols
+	}
+	s, r := g.SW*g.C, g.SH*rw*g.C
 	kc := g.KW * g.C
 	var pp, po [3]int
 	for u := lo; u < hi; u++ {
 		n, py0 := u/c.upi, (u%c.upi)*c.prows
 		py1 := min(p.OH, py0+c.prows)
 		iy0 := 2*py0*g.SH - g.PadT
-		padRowsF(xp, c.x.f32, g, n, iy0, (2*py1-1)*g.SH-g.PadT+g.KH, c.wp)
+		var xp []float32
+		if xl.store > 0 {
+			// In place: the stored border is the padding.
+			xp = c.x.f32[n*xl.store+((iy0+xl.top)*xl.cols+xl.left-g.PadL)*g.C:]
+		} else {
+			xp = e.scr.f[wk][:c.padMax]
+			padRowsF(xp, c.x.f32, g, n, iy0, (2*py1-1)*g.SH-g.PadT+g.KH, c.wp)
+		}
 		cnt := (py1 - py0) * p.OW
-		base := (n*p.OH + py0) * p.OW * oc
 		for q := 0; q < oc/32; q++ {
 			b := c.cp[q*c.kk*32 : (q+1)*c.kk*32]
 			bias := c.zbias[32*q : 32*q+32]
 			for i0 := 0; i0 < cnt; i0 += 3 {
-				for j := range 3 {
-					i := min(i0+j, cnt-1)
+				m := min(3, cnt-i0)
+				for j := range m {
+					i := i0 + j
 					py, px := i/p.OW, i%p.OW
-					pp[j] = (2*py*g.SH*c.wp + 2*px*g.SW) * g.C
-					po[j] = base + i*oc + 32*q
+					pp[j] = (2*py*g.SH*rw + 2*px*g.SW) * g.C
+					if yl.store > 0 {
+						po[j] = n*yl.store + ((py0+py+yl.top)*yl.cols+px+yl.left)*oc + 32*q
+					} else {
+						po[j] = ((n*p.OH+py0+py)*p.OW+px)*oc + 32*q
+					}
 				}
-				convPool(kc, c.cpOffs, xp, &pp, s, r, b, bias, c.lo, c.hi, c.y.f32, &po)
+				convPool(kc, c.cpOffs, xp, &pp, m, s, r, b, bias, c.lo, c.hi, c.y.f32, &po)
 			}
 		}
 	}
@@ -436,8 +481,9 @@ func im2colPaddedF(dst, xp []float32, g *kernels.ConvGeom, wp, ox0, cnt int) {
 	}
 }
 
-// fcF32Fast multiplies by the pre-packed weights. Few rows (batch 1) are
-// split over the threads by output columns, more rows by row chunks.
+// fcF32Fast multiplies by the pre-packed weights. Few rows (batch 1, or
+// fewer row chunks than threads) are split over the threads by output
+// columns, more rows by row chunks.
 func (e *Engine) fcF32Fast(k, rows, in, nout int, x *tval, w, bias []float32, act model.Activation, y *tval) step {
 	pb := sgemm.PackB(true, nout, in, w, in)
 	var batchN int
@@ -469,7 +515,9 @@ func (e *Engine) fcF32Fast(k, rows, in, nout int, x *tval, w, bias []float32, ac
 	split := e.cfg.threads > 1 && panels > 1 && in*nout >= 1<<15
 	return step{op: k, run: func(batch int) {
 		batchN = batch
-		if split && batch*rows <= 4 {
+		if split && (batch*rows <= 4 || (batch*rows+chunkRowsF-1)/chunkRowsF < e.cfg.threads) {
+			// Few rows (batch 1, or a chunk of a float Run): every thread
+			// takes a share of the columns.
 			e.pool.run(panels, byCols)
 			return
 		}

@@ -34,11 +34,7 @@ func (e *Engine) setMemoryLimit(limit int64) error {
 		limit = memlimit.EngineDefault()
 	}
 	e.maxMem = limit
-	if need := e.MemoryNeed(1); need > limit {
-		return fmt.Errorf("native: model needs %s of activations and work buffers for one image, above the limit of %s (set by --engine-memory; default a quarter of this machine's memory, at most 1 GiB)",
-			mib(need), mib(limit))
-	}
-	return nil
+	return runtime.CheckMemory("native", "activations and work buffers", e.MemoryNeed(1), limit)
 }
 
 // checkBatch refuses a batch that would take more than the limit.
@@ -50,9 +46,4 @@ func (e *Engine) checkBatch(batch int) error {
 	return nil
 }
 
-func mib(n int64) string {
-	if n >= 10<<20 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-}
+func mib(n int64) string { return runtime.MiB(n) }

@@ -90,6 +90,9 @@ func Open(path string, opt runtime.Options) (*Engine, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("onnxruntime: %w", err)
 	}
+	if err := checkMemory(path, opt); err != nil {
+		return nil, err
+	}
 	if err := acquire(libraryPath(opt.LibPath)); err != nil {
 		return nil, err
 	}
@@ -513,4 +516,21 @@ func (e *Engine) Close() error {
 	e.closed = true
 	e.free()
 	return release()
+}
+
+// checkMemory refuses, before ONNX Runtime sees the file, a model whose
+// tensors need more than the engine's memory limit for one image
+// (onnxfmt.ActivationBytes: every activation of a graph edgecnn reads,
+// else the tensors the file declares); a file that is not an ONNX model
+// is refused too.
+func checkMemory(path string, opt runtime.Options) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("onnxruntime: %w", err)
+	}
+	need, err := onnxfmt.ActivationBytes(data)
+	if err != nil {
+		return fmt.Errorf("onnxruntime: %s: %w", path, err)
+	}
+	return runtime.CheckMemory(Name, "tensors", need, opt.MemoryLimit())
 }

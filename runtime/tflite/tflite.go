@@ -94,6 +94,9 @@ func Open(path string, opt runtime.Options) (*Engine, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("tflite: %w", err)
 	}
+	if err := checkMemory(path, opt); err != nil {
+		return nil, err
+	}
 	if err := load(libraryPath(opt.LibPath)); err != nil {
 		return nil, err
 	}

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -61,7 +67,8 @@ func editDistance(a, b string) int {
 // numbersFlags are the flags of the numbers command.
 type numbersFlags struct {
 	model, backend, data, size, kind, split, jsonOut, save string
-	n, work                                                int
+	n, first, work                                         int
+	cpuProfile                                             string
 	minConf                                                float64
 	single, oracle                                         bool
 }
@@ -74,6 +81,8 @@ func numbers(args []string) error {
 	fs.StringVar(&f.model, "model", "", "model file (.tflite, .onnx or .ckpt)")
 	fs.StringVar(&f.backend, "backend", "native", "runtime backend")
 	fs.IntVar(&f.n, "n", 300, "photos")
+	fs.IntVar(&f.first, "first", 0, "first photo index")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the reading here")
 	fs.StringVar(&f.data, "data", "data/mnist", "MNIST directory")
 	fs.StringVar(&f.size, "size", "640x480", "frame size")
 	fs.StringVar(&f.kind, "kind", "hand", "hand, odometer or sevenseg")
@@ -87,6 +96,17 @@ func numbers(args []string) error {
 	fs.Parse(args)
 	if f.model == "" {
 		return errors.New("numbers: -model is required")
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	kind, ok := photoset.Kinds[f.kind]
 	if !ok {
@@ -116,7 +136,7 @@ func numbers(args []string) error {
 	rep := NumbersReport{Model: f.model, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
-	for i := 0; i < f.n; i++ {
+	for i := f.first; i < f.first+f.n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
 			return err
@@ -126,7 +146,15 @@ func numbers(args []string) error {
 			return err
 		}
 		total += took
-		f.score(&rep, i, num, got)
+		if base := f.score(&rep, i, num, got); base != "" {
+			img, err := camera.DecodeJPEG(num.JPEG)
+			if err != nil {
+				return err
+			}
+			if err := saveSheet(base+".png", img, rec.Preprocessor(), num.Boxes); err != nil {
+				return err
+			}
+		}
 	}
 	rep.ExactRate = float64(rep.Exact) / float64(f.n)
 	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
@@ -164,9 +192,10 @@ func (f *numbersFlags) read(ctx context.Context, rec *agent.Recognizer, num phot
 	return res.Text, time.Since(t0), nil
 }
 
-// score adds photo i, read as got, to the report (and saves it when
-// misread and -save-wrong is set).
-func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got string) {
+// score adds photo i, read as got, to the report and, when it is
+// misread and -save-wrong is set, saves it and returns the saved path
+// without its extension.
+func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got string) string {
 	want := num.Text
 	if f.single {
 		want = want[:1]
@@ -196,9 +225,12 @@ func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got
 		}
 		if f.save != "" {
 			os.MkdirAll(f.save, 0o755)
-			os.WriteFile(filepath.Join(f.save, fmt.Sprintf("%s-%s-%04d-want%s-got%s.jpg", f.kind, rep.Split, i, want, got)), num.JPEG, 0o644)
+			base := filepath.Join(f.save, fmt.Sprintf("%s-%s-%04d-want%s-got%s", f.kind, rep.Split, i, want, got))
+			os.WriteFile(base+".jpg", num.JPEG, 0o644)
+			return base
 		}
 	}
+	return ""
 }
 
 // print writes the one-line summary of a run.
@@ -217,4 +249,46 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	}
 	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
 		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
+}
+
+// saveSheet writes a debugging sheet of a misread photo: the frame with
+// the located digit boxes (red) and the true boxes (green), and below it
+// the model inputs (ink 0..1) of the located digits, 3× enlarged.
+func saveSheet(path string, img image.Image, pre *preprocess.Preprocessor, truth []image.Rectangle) error {
+	pr, err := pre.Process(img)
+	if err != nil {
+		return err
+	}
+	b := img.Bounds()
+	const z = 3
+	cw, chh := pre.Config().Width, pre.Config().Height
+	out := image.NewRGBA(image.Rect(0, 0, max(b.Dx(), len(pr.Digits)*(cw*z+4)), b.Dy()+chh*z+4))
+	draw.Draw(out, b, img, b.Min, draw.Src)
+	rect := func(r image.Rectangle, c color.RGBA) {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			out.Set(x, r.Min.Y, c)
+			out.Set(x, r.Max.Y-1, c)
+		}
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			out.Set(r.Min.X, y, c)
+			out.Set(r.Max.X-1, y, c)
+		}
+	}
+	for _, t := range truth {
+		rect(t.Inset(-2), color.RGBA{0, 200, 0, 255})
+	}
+	for i, d := range pr.Digits {
+		rect(d.Box, color.RGBA{255, 0, 0, 255})
+		for y := 0; y < chh*z; y++ {
+			for x := 0; x < cw*z; x++ {
+				v := uint8(255 * d.Ink[(y/z)*cw+x/z])
+				out.Set(i*(cw*z+4)+x, b.Dy()+4+y, color.RGBA{v, v, v, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, out); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -19,7 +19,7 @@ type OutputStage struct {
 	Mult      []int32
 	Shift     []int
 	Scale     []float32 // for qmath.FP32
-	right     []int32   // −Shift, for the vector kernel
+	params    []int64   // per-channel constants of the vector kernel (see params)
 	ZpOut     int32
 	Lo, Hi    int32
 	Rounding  qmath.Rounding
@@ -36,7 +36,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 		return nil, fmt.Errorf("qgemm: output stage: %d channels, %d biases, %d multipliers, %d shifts, %d scales", n, len(bias), len(mult), len(shift), len(scale))
 	}
 	np := (n + 15) &^ 15
-	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), Scale: make([]float32, np), right: make([]int32, np),
+	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), Scale: make([]float32, np),
 		ZpOut: zp, Lo: lo, Hi: hi, Rounding: r}
 	copy(o.Bias, bias)
 	o.vec = (r == qmath.Double || r == qmath.Ruy) && outputVec != nil
@@ -52,10 +52,10 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 		if shift[j] > 0 || mult[j] < 0 {
 			o.vec = false // the vector kernel handles multipliers < 1 only
 		}
-		o.right[i] = int32(-min(shift[j], 0))
 	}
 	if o.vec {
 		o.vecKernel = outputVecName
+		o.params = o.vecParams()
 	}
 	return o, nil
 }
@@ -80,17 +80,52 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
 	}
 	if o.vec {
-		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, o.away(), 1, 0, 0)
+		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, 1, 0, 0, true)
 		return
 	}
 	o.max4Go(c0, c1, c2, c3, out)
 }
 
-func (o *OutputStage) away() int32 {
-	if o.Rounding == qmath.Ruy {
-		return 0
+// vecParams lays out the vector kernel's per-channel constants: for each
+// 16 channels, 8 qwords each of M, K, A and S for the even channels, then
+// the same for the odd channels, such that for the int64 product p = x·M
+//
+//	qmath.Mul(rounding, x, M, −e) = (p + K − [p < 0]·A) >> S
+//
+// Derivation (M ≥ 0, e = −shift ≥ 0, floor division throughout):
+// SaturatingRoundingDoublingHighMul is y = (p + 2^30) >> 31 for every p
+// (for p < 0 TFLite adds 1 − 2^30 and truncates toward zero, which is
+// the floor of (p + 1 − 2^30 + 2^31 − 1)/2^31); the rounding right shift
+// by e is (y + c) >> e with c = 2^(e−1) (ruy: ties up) or 2^(e−1) − [y < 0]
+// (ties away from zero), c = 0 for e = 0; and since
+// ⌊(⌊a/2^31⌋ + c)/2^e⌋ = ⌊(a + c·2^31)/2^(31+e)⌋, both are one shift by
+// S = 31 + e of p + 2^30 + c·2^31. y < 0 exactly when p < −2^30; for
+// −2^30 ≤ p < 0 subtracting 2^31 anyway changes nothing (the numerator
+// stays in [0, 2^(31+e)) either way, e ≥ 1), so the test is the sign of p.
+// So K = 2^30 + 2^(30+e) (2^30 for e = 0), A = 2^31 for ties away from
+// zero with e > 0 (else 0). |p| < 2^62 and K < 2^61: no overflow.
+func (o *OutputStage) vecParams() []int64 {
+	np := (o.N + 15) &^ 15
+	q := make([]int64, 4*np)
+	for i := 0; i < np; i++ {
+		g, l := i/16, (i%16)/2
+		if i%2 == 1 {
+			l += 32 // the odd channels' half
+		}
+		e := -o.Shift[i]
+		k, a := int64(1)<<30, int64(0)
+		if e > 0 {
+			k += int64(1) << (30 + e)
+			if o.Rounding != qmath.Ruy {
+				a = 1 << 31
+			}
+		}
+		q[64*g+l] = int64(o.Mult[i])
+		q[64*g+8+l] = k
+		q[64*g+16+l] = a
+		q[64*g+24+l] = int64(31 + e)
 	}
-	return -1
+	return q
 }
 
 // Pool2x2 requantizes count pixels of a 2×2 max pooling over GEMM rows
@@ -106,11 +141,32 @@ func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostri
 		panic(fmt.Sprintf("qgemm: output stage: pool of %d pixels (ldc %d, row %d, out stride %d) over %d values into %d for %d channels", count, ldc, rowW, ostride, len(c), len(out), o.N))
 	}
 	if o.vec {
-		outputVec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.Mult[0], &o.right[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, o.away(), count, 8*ldc, ostride)
+		outputVec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 8*ldc, ostride, true)
 		return
 	}
 	for p := 0; p < count; p++ {
 		o.max4Go(c[(2*p)*ldc:], c[(2*p+1)*ldc:], c[(rowW+2*p)*ldc:], c[(rowW+2*p+1)*ldc:], out[p*ostride:])
+	}
+}
+
+// Rows requantizes count GEMM rows (stride ldc ≥ N rounded up to 16):
+// row p of c to out[p·ostride:][:N]. It equals count calls of Row, in one
+// call of the vector kernel.
+func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
+	if count <= 0 {
+		return
+	}
+	np := (o.N + 15) &^ 15
+	if ldc < np || ostride < o.N || len(c) < (count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
+		panic(fmt.Sprintf("qgemm: output stage: %d rows (ldc %d, out stride %d) over %d values into %d for %d channels", count, ldc, ostride, len(c), len(out), o.N))
+	}
+	if o.vec {
+		outputVec(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 4*ldc, ostride, false)
+		return
+	}
+	for p := 0; p < count; p++ {
+		r := c[p*ldc:]
+		o.max4Go(r, r, r, r, out[p*ostride:])
 	}
 }
 

@@ -117,9 +117,72 @@ func TestOutputStageEqualsReference(t *testing.T) {
 				}
 			}
 		}
+
+		// Rows: row p of c (stride ldc) equals max4Go of that row alone.
+		for i := range pg {
+			pg[i] = 0x5a
+		}
+		o.Rows(c, ldc, count, pg, ostride)
+		for p := 0; p < count; p++ {
+			row := c[p*ldc:]
+			o.max4Go(row, row, row, row, want)
+			for i := 0; i < n; i++ {
+				if pg[p*ostride+i] != want[i] {
+					t.Fatalf("%s Rows n=%d count=%d row %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+				}
+			}
+			end := len(pg)
+			if p+1 < count {
+				end = (p + 1) * ostride
+			}
+			for i := p*ostride + n; i < end; i++ {
+				if pg[i] != 0x5a {
+					t.Fatalf("%s Rows n=%d count=%d: byte %d after row %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+				}
+			}
+		}
 	}
 	t.Logf("vector output stage used: %v (%s)", vecSeen, outputVecName)
 	if outputVec != nil && !vecSeen {
 		t.Fatal("vector output stage never selected")
+	}
+}
+
+// TestVecParamsFormula checks the one-rounding formula of vecParams in Go,
+// independently of the assembly: (x·M + K − [x·M < 0]·A) >> S equals
+// qmath.Mul for random and extreme x over the whole int32 range, any
+// multiplier M in [0, 2^31) (also below 2^30, where x·M ∈ [−2^30, 0)
+// happens) and every shift 0…−31, for both rounding rules.
+func TestVecParamsFormula(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, rd := range []qmath.Rounding{qmath.Double, qmath.Ruy} {
+		for it := 0; it < 200000; it++ {
+			e := r.IntN(32)
+			m := int32(r.Uint32() >> 1)
+			if it%3 == 0 {
+				m = int32(r.IntN(1 << (1 + r.IntN(31))))
+			}
+			x := int32(r.Uint32())
+			switch it % 5 {
+			case 0:
+				x = []int32{math.MinInt32, math.MaxInt32, 0, -1, 1}[r.IntN(5)]
+			case 1:
+				x = int32(r.IntN(1<<12) - 1<<11)
+			}
+			o, err := NewOutputStage(1, []int32{0}, []int32{m}, []int{-e}, []float32{1}, 0, math.MinInt32, math.MaxInt32, rd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := o.vecParams()
+			p := int64(x) * int64(q[0])
+			v := p + q[8]
+			if p < 0 {
+				v -= q[16]
+			}
+			got := int32(v >> q[24])
+			if want := qmath.Mul(rd, x, m, -e); got != want {
+				t.Fatalf("%v x=%d M=%d e=%d: formula %d, qmath.Mul %d", rd, x, m, e, got, want)
+			}
+		}
 	}
 }

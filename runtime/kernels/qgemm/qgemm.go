@@ -42,6 +42,12 @@ type kernel struct {
 	fn func(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
 	// gemv, when set, computes a single row (else Gemv uses fn on 4 rows).
 	gemv func(a *byte, w *int8, ksteps, nblk int, c *int32)
+	// conv3, when set, is the direct 3×3 one-channel convolution with 2×2
+	// max pooling (see Conv3Pool2).
+	conv3 func(src *byte, wp int, w *int8, nblk, count int, c *int32, ldc int)
+	// seg, when set, is the segmented GEMM for nblk a multiple of 4 (see
+	// GemmSeg).
+	seg func(a *byte, lda int, w *int8, segK, segs, segStride, nblk int, c *int32, ldc, rows int)
 }
 
 var (

@@ -112,7 +112,7 @@ func TestKernelsEqualReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, kn := range allKernels() {
 		t.Run(kn.name, func(t *testing.T) {
-			for _, s := range [][3]int{{4, 16, 4}, {4, 1, 1}, {1, 10, 128}, {196, 64, 288}, {7, 32, 9}, {8, 33, 3}, {12, 17, 5}, {4, 64, 3136 / 8}} {
+			for _, s := range [][3]int{{4, 16, 4}, {4, 1, 1}, {1, 10, 128}, {196, 64, 288}, {7, 32, 9}, {8, 33, 3}, {12, 17, 5}, {4, 64, 3136 / 8}, {28, 64, 288}, {24, 128, 40}, {12, 64, 1}, {16, 63, 7}, {64, 128, 392}} {
 				checkKernel(t, kn, s[0], s[1], s[2], r)
 			}
 			for it := 0; it < 60; it++ {

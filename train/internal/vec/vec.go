@@ -1,10 +1,12 @@
 // Package vec holds the trainer's small elementwise kernels that the Go
 // compiler does not vectorize: 2×2 max pooling with winner tracking, its
-// backward routing, and an in-place add. Each has a plain-Go reference
+// backward routing, an in-place add and the Adam update. Each has a plain-Go reference
 // (the *Go functions, whose loops define the result) and, on amd64 with
 // AVX2, an assembly version that must produce bit-identical output; the
 // noasm build tag forces the Go versions. Tests compare both.
 package vec
+
+import "math"
 
 // UseAsm reports whether the assembly kernels are in use (tests may switch
 // it off to exercise the Go versions).
@@ -112,5 +114,41 @@ func addGo(dst, src []float32) {
 	src = src[:len(dst)]
 	for i, v := range src {
 		dst[i] += v
+	}
+}
+
+// AdamParams are the per-step constants of an Adam update (PyTorch's
+// torch.optim.Adam without weight decay): B1, B2 the moment decays, Eps,
+// C2 = 1/sqrt(1−B2^t) and Step = lr/(1−B1^t).
+type AdamParams struct {
+	B1, B2, Eps, C2, Step float32
+}
+
+// Adam updates, for i < len(p), the moments m[i] = B1·m[i] + (1−B1)·g[i],
+// v[i] = B2·v[i] + (1−B2)·g[i]² and the parameter p[i] −= Step·m[i] /
+// (sqrt(v[i])·C2 + Eps), in one pass over p, g, m and v (all at least
+// len(p) long). The result is the float32 arithmetic of adamGo, in its
+// order, bit for bit.
+func Adam(p, g, m, v []float32, a AdamParams) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	k := 0
+	if UseAsm && n >= 8 {
+		k = n &^ 7
+		adamAsm(&p[0], &g[0], &m[0], &v[0], &a, k)
+	}
+	adamGo(p[k:], g[k:], m[k:], v[k:], a)
+}
+
+func adamGo(p, g, m, v []float32, a AdamParams) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	b1, b2 := a.B1, a.B2
+	for i, gi := range g {
+		mi := b1*m[i] + (1-b1)*gi
+		vi := b2*v[i] + (1-b2)*gi*gi
+		m[i], v[i] = mi, vi
+		denom := float32(math.Sqrt(float64(vi)))*a.C2 + a.Eps
+		p[i] -= a.Step * mi / denom
 	}
 }

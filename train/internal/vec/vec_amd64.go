@@ -14,3 +14,6 @@ func unpool2x2Asm(dy *float32, w *int32, d0, d1, d2, d3, dbias *float32, n int)
 
 //go:noescape
 func addAsm(dst, src *float32, n int)
+
+//go:noescape
+func adamAsm(p, grad, m, v *float32, a *AdamParams, n int)

@@ -149,3 +149,54 @@ add8:
 adone:
 	VZEROUPPER
 	RET
+
+DATA ·onef<>+0(SB)/4, $0x3f800000
+GLOBL ·onef<>(SB), RODATA|NOPTR, $4
+
+// func adamAsm(p, grad, m, v *float32, a *AdamParams, n int)
+// n is a positive multiple of 8. The same float32 operations as adamGo, in
+// its order, without FMA (Go does not fuse on amd64): m' = b1·m + (1−b1)·g,
+// v' = b2·v + ((1−b2)·g)·g, p −= (step·m') / (sqrt(v')·c2 + eps); VSQRTPS
+// and VDIVPS round correctly, as float32(math.Sqrt(float64(x))) and Go's
+// float32 division do.
+TEXT ·adamAsm(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ a+32(FP), R10
+	MOVQ n+40(FP), CX
+	VBROADCASTSS 0(R10), Y0  // b1
+	VBROADCASTSS 4(R10), Y2  // b2
+	VBROADCASTSS 8(R10), Y5  // eps
+	VBROADCASTSS 12(R10), Y4 // c2
+	VBROADCASTSS 16(R10), Y6 // step
+	VBROADCASTSS ·onef<>(SB), Y15
+	VSUBPS Y0, Y15, Y1       // 1 − b1
+	VSUBPS Y2, Y15, Y3       // 1 − b2
+	XORQ AX, AX
+
+adam8:
+	VMOVUPS (SI)(AX*4), Y7    // g
+	VMULPS  (R8)(AX*4), Y0, Y8 // b1·m
+	VMULPS  Y7, Y1, Y9        // (1−b1)·g
+	VADDPS  Y9, Y8, Y8        // m'
+	VMULPS  (R9)(AX*4), Y2, Y10 // b2·v
+	VMULPS  Y7, Y3, Y11       // (1−b2)·g
+	VMULPS  Y7, Y11, Y11      // ·g
+	VADDPS  Y11, Y10, Y10     // v'
+	VMOVUPS Y8, (R8)(AX*4)
+	VMOVUPS Y10, (R9)(AX*4)
+	VSQRTPS Y10, Y12
+	VMULPS  Y4, Y12, Y12      // ·c2
+	VADDPS  Y5, Y12, Y12      // + eps
+	VMULPS  Y8, Y6, Y13       // step·m'
+	VDIVPS  Y12, Y13, Y13     // / denom
+	VMOVUPS (DI)(AX*4), Y14
+	VSUBPS  Y13, Y14, Y14     // p − …
+	VMOVUPS Y14, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT adam8
+	VZEROUPPER
+	RET

@@ -13,3 +13,5 @@ func unpool2x2Asm(dy *float32, w *int32, d0, d1, d2, d3, dbias *float32, n int) 
 }
 
 func addAsm(dst, src *float32, n int) { panic("vec: no assembly") }
+
+func adamAsm(p, grad, m, v *float32, a *AdamParams, n int) { panic("vec: no assembly") }

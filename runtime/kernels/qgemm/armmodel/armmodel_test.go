@@ -172,3 +172,39 @@ func TestTableCoversArm64Boards(t *testing.T) {
 	}
 	t.Log("\n" + out)
 }
+
+// TestWriteForBoard: one board's table from the source tree, the same
+// row as the full table's; a non-arm64 board is refused with a reason.
+func TestWriteForBoard(t *testing.T) {
+	ks, _ := load(t)
+	b, err := boards.Lookup("rpi4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one, all bytes.Buffer
+	if err := WriteForBoard(&one, "../../../..", b); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTable(&all, ks, boards.All()); err != nil {
+		t.Fatal(err)
+	}
+	rowOf := func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == "rpi4" {
+				return strings.Join(f, " ")
+			}
+		}
+		return ""
+	}
+	row := rowOf(all.String())
+	if row == "" || rowOf(one.String()) != row || strings.Contains(one.String(), "rpi5") {
+		t.Errorf("rpi4 table:\n%s\nwant the full table's row %q only", one.String(), row)
+	}
+	amd, err := boards.Lookup("generic-amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteForBoard(&one, "../../../..", amd); err == nil || !strings.Contains(err.Error(), "not an arm64 board") {
+		t.Errorf("generic-amd64: %v", err)
+	}
+}

@@ -3,6 +3,8 @@ package armmodel
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -71,4 +73,25 @@ func WriteTable(w io.Writer, ks Kernels, bs []boards.Board) error {
 	fmt.Fprintln(w, "instr: all instructions of the GEMM kernels (SIMD + loads + stores + scalar/branches); bytes: load/store traffic to L1, not DRAM.")
 	fmt.Fprintln(w, "Not counted: im2col, requantization, pooling, Go code between kernel calls. Method: runtime/kernels/qgemm/armmodel (package doc).")
 	return nil
+}
+
+// AsmPath is where the generated arm64 kernels live in the source tree.
+const AsmPath = "runtime/kernels/qgemm/gemm_arm64.s"
+
+// WriteForBoard prints the table for one arm64 board from the kernels in
+// the source tree at root (edgecnn bench --host prints it beside the
+// board's measured rows: the counts qemu cannot time).
+func WriteForBoard(w io.Writer, root string, b boards.Board) error {
+	if _, _, _, ok := KernelsFor(b); !ok {
+		return fmt.Errorf("armmodel: %s is not an arm64 board (no arm64 kernels run on it)", b.Name)
+	}
+	src, err := os.ReadFile(filepath.Join(root, AsmPath))
+	if err != nil {
+		return fmt.Errorf("armmodel: %w", err)
+	}
+	ks, err := Parse(string(src))
+	if err != nil {
+		return err
+	}
+	return WriteTable(w, ks, []boards.Board{b})
 }

@@ -1,0 +1,478 @@
+package preprocess
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Recognition-based segmentation of a row of handwritten digits (Multi
+// with a Scorer): touching digits, digits broken into pieces side by side
+// and digits of unequal size are all handled by one search.
+//
+//  1. Over-segment: each cluster of the row is cut by candidate cut
+//     paths (cutPaths): top-to-bottom paths of least ink, started at the
+//     minima of its column projection and at evenly spaced columns, so
+//     they follow the gap between two slanted or overlapping digits.
+//     The clusters and cut paths make elementary pieces, left to right.
+//  2. Every run of 1..segMaxPieces adjacent pieces that could be one
+//     digit (not wider than segMaxW row heights) is rendered like a
+//     single digit and all of them are scored by the classifier in one
+//     batch.
+//  3. A dynamic program picks the partition of the pieces into digits
+//     (small pieces may be left out as specks) with the best total
+//     score: per digit, log p(best digit) plus segBonus, less the ink
+//     its cuts cross and a penalty for a box wider than tall.
+
+// Segmentation parameters (chosen on the tuning split of the number
+// photos, camera/internal/cambench numbers -split tune).
+var (
+	segMaxPieces = 4
+	segMaxW      = 1.3  // a digit is at most this many row heights wide
+	segCutFrom   = 0.7  // clusters at least this many row heights wide get cut paths
+	segMinH      = 0.4  // a digit is at least this many row heights tall
+	segBonus     = 0.0  // score per digit read (against reading too few)
+	segCutW      = 0.1  // per crossed stroke (ink / (0.1·row height)) of a cut
+	segAspectW   = 2.0  // per unit of width/height above segAspect
+	segAspect    = 1.0  // widest digit without penalty
+	segSkip      = 0.5  // cost of leaving out a small piece (a speck)
+	segFloor     = 1e-4 // lowest probability (log floor)
+	segJoinW     = 0.3  // per extra cluster at least segJoinH row heights tall in one digit
+	segJoinH     = 0.45
+	segCutGap    = float32(0.18) // cut paths of a cluster are at least this many row heights apart
+)
+
+// Limits of the search (bounded work per frame).
+const (
+	segMaxCuts      = 10 // cut paths per cluster
+	segMaxPiecesRow = 48
+)
+
+// cutPath is a cut through one cluster from its top row to its bottom
+// row: x = p.pathX[off+y−y0] is the first column right of the cut in row
+// y (rows outside repeat the ends).
+type cutPath struct {
+	y0, off, n int
+	cost       float32 // ink crossed (0..1 per pixel)
+	mean       float32 // mean column
+}
+
+func (p *Preprocessor) pathAt(id, y int) int {
+	c := p.paths[id]
+	return int(p.pathX[c.off+clampi(y-c.y0, 0, c.n-1)])
+}
+
+// selItem: the pixels of cluster cl right of cut path lo and left of cut
+// path hi (−1: no bound) belong to a segment.
+type selItem struct{ cl, lo, hi int }
+
+// piece is an elementary piece of a row: the part of a cluster between
+// two of its cut paths.
+type piece struct {
+	cl, lo, hi     int
+	x0, y0, x1, y1 int // tight box
+	ink            int
+	xc             float32 // centre of ink (ordering)
+}
+
+// segCand is a run of pieces [i, j] scored as one digit.
+type segCand struct {
+	i, j  int
+	slot  int // its input in the scored batch, −1: not rendered
+	score float32
+}
+
+// segmentRow replaces the row's clusters in p.groups by the digits of
+// the best segmentation (see the comment above).
+func (p *Preprocessor) segmentRow(fr *frameInfo) error {
+	if len(p.groups) == 0 {
+		return nil
+	}
+	H := 0
+	for _, g := range p.groups {
+		H = max(H, g.h())
+	}
+	p.paths, p.pathX, p.pieces, p.selItems = p.paths[:0], p.pathX[:0], p.pieces[:0], p.selItems[:0]
+	p.clH = grow(p.clH, maxClusters)
+	for _, g := range p.groups {
+		p.clH[g.cl] = g.h()
+	}
+	for _, g := range p.groups {
+		first := len(p.paths)
+		if float64(g.w()) >= segCutFrom*float64(H) {
+			p.cutPaths(g, H, fr)
+		}
+		lo := -1
+		for id := first; id <= len(p.paths); id++ {
+			hi := id
+			if id == len(p.paths) {
+				hi = -1
+			}
+			if pc, ok := p.pieceOf(g, lo, hi, fr); ok && len(p.pieces) < segMaxPiecesRow {
+				p.pieces = append(p.pieces, pc)
+				lo = hi
+			}
+		}
+	}
+	pieces := p.pieces
+	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.xc, b.xc) })
+	// Candidates.
+	oN := p.cfg.Width * p.cfg.Height
+	p.cands = p.cands[:0]
+	for i := range pieces {
+		x0, y0, x1, y1 := pieces[i].x0, pieces[i].y0, pieces[i].x1, pieces[i].y1
+		for j := i; j < len(pieces) && j < i+segMaxPieces; j++ {
+			pj := pieces[j]
+			x0, y0, x1, y1 = min(x0, pj.x0), min(y0, pj.y0), max(x1, pj.x1), max(y1, pj.y1)
+			w, h := x1-x0+1, y1-y0+1
+			if float64(w) > segMaxW*float64(H) {
+				break
+			}
+			if float64(h) < segMinH*float64(H) || w*100 < h*8 {
+				continue
+			}
+			p.cands = append(p.cands, segCand{i: i, j: j})
+		}
+	}
+	n := len(p.cands)
+	p.cand = grow(p.cand, n*oN)
+	p.candC = grow(p.candC, n)
+	rendered := 0
+	for ci := range p.cands {
+		c := &p.cands[ci]
+		g := p.segGroup(c.i, c.j)
+		ink := p.candInk(oN)
+		p.sampled = true
+		g2, ok := p.render(g, fr, ink)
+		p.sampled = false
+		c.slot, c.score = -1, float32(math.Inf(-1))
+		if ok {
+			p.normalize(ink, p.cand[rendered*oN:(rendered+1)*oN])
+			c.slot, c.score = rendered, p.segPrior(c.i, c.j, g2, H)
+			rendered++
+		}
+		p.selItems = p.selItems[:g.sel] // the winners' items are rebuilt below
+	}
+	if rendered > 0 {
+		if err := p.scorer(p.cand[:rendered*oN], rendered, p.candC[:rendered]); err != nil {
+			return fmt.Errorf("preprocess: scoring segment candidates: %w", err)
+		}
+	}
+	for ci := range p.cands {
+		if c := &p.cands[ci]; c.slot >= 0 {
+			c.score += float32(math.Log(max(float64(p.candC[c.slot]), segFloor))) + float32(segBonus)
+		}
+	}
+	p.bestPartition(H)
+	return nil
+}
+
+// pieceOf returns the part of cluster g between cut paths lo and hi, false
+// when it holds no pixel.
+func (p *Preprocessor) pieceOf(g group, lo, hi int, fr *frameInfo) (piece, bool) {
+	pc := piece{cl: g.cl, lo: lo, hi: hi, x0: math.MaxInt32, y0: math.MaxInt32, x1: -1, y1: -1}
+	sel := group{x0: g.x0, y0: g.y0, x1: g.x1, y1: g.y1, sel: len(p.selItems), nsel: 1}
+	p.selItems = append(p.selItems, selItem{g.cl, lo, hi})
+	var sx float64
+	for y := g.y0; y <= g.y1; y++ {
+		for x := g.x0; x <= g.x1; x++ {
+			i := y*fr.ww + x
+			if l := p.labels[i]; l != 0 && p.owns(&sel, x, y, l) {
+				pc.x0, pc.y0, pc.x1, pc.y1 = min(pc.x0, x), min(pc.y0, y), max(pc.x1, x), max(pc.y1, y)
+				pc.ink += int(p.ink[i])
+				sx += float64(x) * float64(p.ink[i])
+			}
+		}
+	}
+	p.selItems = p.selItems[:sel.sel]
+	if pc.x1 < 0 || pc.ink == 0 {
+		return pc, false
+	}
+	pc.xc = float32(sx / float64(pc.ink))
+	return pc, true
+}
+
+// segGroup appends the selection of pieces [i, j] to p.selItems (one
+// item per cluster: its first piece's left cut to its last piece's right
+// cut) and returns the group that owns it.
+func (p *Preprocessor) segGroup(i, j int) group {
+	g := group{x0: math.MaxInt32, y0: math.MaxInt32, x1: -1, y1: -1, sel: len(p.selItems), cl: -1}
+	for _, pc := range p.pieces[i : j+1] {
+		g.x0, g.y0, g.x1, g.y1 = min(g.x0, pc.x0), min(g.y0, pc.y0), max(g.x1, pc.x1), max(g.y1, pc.y1)
+		g.inkSum += pc.ink
+		found := false
+		for k := g.sel; k < len(p.selItems); k++ {
+			if it := &p.selItems[k]; it.cl == pc.cl {
+				// pieces of one cluster come left to right
+				if it.lo >= 0 && (pc.lo < 0 || p.paths[pc.lo].mean < p.paths[it.lo].mean) {
+					it.lo = pc.lo
+				}
+				if it.hi >= 0 && (pc.hi < 0 || p.paths[pc.hi].mean > p.paths[it.hi].mean) {
+					it.hi = pc.hi
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			p.selItems = append(p.selItems, selItem{pc.cl, pc.lo, pc.hi})
+		}
+	}
+	g.nsel = len(p.selItems) - g.sel
+	g.area, g.peak, g.ncomp = 1, 255, g.nsel
+	return g
+}
+
+// segPrior is the part of a candidate's score that is not the
+// classifier's: the cuts it crosses and its shape (g: its tight box).
+func (p *Preprocessor) segPrior(i, j int, g group, H int) float32 {
+	var s float64
+	unit := max(1, 0.1*float64(H))
+	first, last := p.pieces[i], p.pieces[j]
+	if first.lo >= 0 {
+		s -= segCutW * 0.5 * float64(p.paths[first.lo].cost) / unit
+	}
+	if last.hi >= 0 {
+		s -= segCutW * 0.5 * float64(p.paths[last.hi].cost) / unit
+	}
+	if a := float64(g.w()) / float64(H); a > segAspect {
+		s -= segAspectW * (a - segAspect)
+	}
+	// Two digit-tall clusters side by side are two digits more often
+	// than the broken halves of one.
+	tall := 0
+	for _, it := range p.selItems[g.sel : g.sel+g.nsel] {
+		if float64(p.clH[it.cl]) >= segJoinH*float64(H) {
+			tall++
+		}
+	}
+	if tall > 1 {
+		s -= segJoinW * float64(tall-1)
+	}
+	return float32(s)
+}
+
+// bestPartition runs the dynamic program over p.cands and leaves the
+// digits of the best partition of p.pieces in p.groups.
+func (p *Preprocessor) bestPartition(H int) {
+	m := len(p.pieces)
+	p.dpScore = grow(p.dpScore, m+1)
+	p.dpFrom = grow(p.dpFrom, m+1)
+	neg := float32(math.Inf(-1))
+	for k := range p.dpScore {
+		p.dpScore[k], p.dpFrom[k] = neg, -2
+	}
+	p.dpScore[0] = 0
+	// candidates sorted by their first piece already (built in order)
+	for k := 0; k < m; k++ {
+		if p.dpScore[k] == neg {
+			continue
+		}
+		if pc := p.pieces[k]; float64(pc.y1-pc.y0+1) < segMinH*float64(H) {
+			if s := p.dpScore[k] - float32(segSkip); s > p.dpScore[k+1] {
+				p.dpScore[k+1], p.dpFrom[k+1] = s, -1
+			}
+		}
+		for ci, c := range p.cands {
+			if c.i != k || c.score == neg {
+				continue
+			}
+			if s := p.dpScore[k] + c.score; s > p.dpScore[c.j+1] {
+				p.dpScore[c.j+1], p.dpFrom[c.j+1] = s, int32(ci)
+			}
+		}
+	}
+	p.groups = p.groups[:0]
+	p.selItems = p.selItems[:0]
+	if p.dpScore[m] == neg {
+		return
+	}
+	for k := m; k > 0; {
+		from := p.dpFrom[k]
+		if from == -1 {
+			k--
+			continue
+		}
+		c := p.cands[from]
+		p.groups = append(p.groups, p.segGroup(c.i, c.j))
+		k = c.i
+	}
+	for a, b := 0, len(p.groups)-1; a < b; a, b = a+1, b-1 {
+		p.groups[a], p.groups[b] = p.groups[b], p.groups[a]
+	}
+	if len(p.groups) > p.cfg.MaxDigits {
+		slices.SortStableFunc(p.groups, func(a, b group) int { return b.inkSum - a.inkSum })
+		p.groups = p.groups[:p.cfg.MaxDigits]
+		slices.SortStableFunc(p.groups, byX)
+	}
+}
+
+// cutPaths appends to p.paths the candidate cut paths of cluster g
+// (sorted left to right, not crossing): least-ink paths from the top to
+// the bottom row, each within a band around its start column.
+func (p *Preprocessor) cutPaths(g group, H int, fr *frameInfo) {
+	ww := fr.ww
+	w := g.w()
+	// Column projection of the cluster's ink.
+	p.proj = grow(p.proj, w)
+	proj := p.proj
+	clear(proj)
+	for y := g.y0; y <= g.y1; y++ {
+		for x := g.x0; x <= g.x1; x++ {
+			if l := p.labels[y*ww+x]; l != 0 && int(p.cgroup[l]) == g.cl {
+				proj[x-g.x0] += int32(p.ink[y*ww+x])
+			}
+		}
+	}
+	// Start columns: local minima (deepest first) and even splits.
+	p.starts = p.starts[:0]
+	lo, hi := max(2, w*12/100), min(w-3, w-w*12/100)
+	for c := lo; c <= hi; c++ {
+		if proj[c] <= proj[c-1] && proj[c] <= proj[c+1] && (proj[c] < proj[c-1] || proj[c] < proj[c+1]) {
+			p.starts = append(p.starts, c)
+		}
+	}
+	slices.SortStableFunc(p.starts, func(a, b int) int { return cmp.Compare(proj[a], proj[b]) })
+	if len(p.starts) > segMaxCuts/2 {
+		p.starts = p.starts[:segMaxCuts/2]
+	}
+	kmax := clampi(int(math.Round(float64(w)/(0.45*float64(H)))), 2, 6)
+	for k := 2; k <= kmax; k++ {
+		for j := 1; j < k; j++ {
+			p.starts = append(p.starts, w*j/k)
+		}
+	}
+	r := max(2, H*15/100)
+	first := len(p.paths)
+	maxCuts := min(segMaxCuts, max(1, int(float32(w)/(segCutGap*float32(H)))))
+	for _, c := range p.starts {
+		if c < 1 || c >= w {
+			continue
+		}
+		p.leastInkPath(g, c+g.x0, r, fr)
+		// drop a path near an edge or an earlier one of this cluster
+		last := p.paths[len(p.paths)-1]
+		gap := segCutGap * float32(H)
+		drop := !p.splitsTall(g, len(p.paths)-1, fr)
+		for id := first; id < len(p.paths)-1 && !drop; id++ {
+			drop = p.nearPath(id, len(p.paths)-1, gap)
+		}
+		if drop {
+			p.pathX = p.pathX[:last.off]
+			p.paths = p.paths[:len(p.paths)-1]
+		}
+		if len(p.paths)-first >= maxCuts {
+			break
+		}
+	}
+	own := p.paths[first:]
+	slices.SortStableFunc(own, func(a, b cutPath) int { return cmp.Compare(a.mean, b.mean) })
+	// Not crossing: each path at least one column right of the previous.
+	for k := 1; k < len(own); k++ {
+		a, b := own[k-1], own[k]
+		for i := 0; i < b.n; i++ {
+			if v := p.pathX[a.off+i] + 1; p.pathX[b.off+i] < v {
+				p.pathX[b.off+i] = v
+			}
+		}
+	}
+}
+
+// splitsTall reports whether cut path id leaves pixels of g's cluster
+// on both sides that span at least segMinH of g's height (a cut near an
+// edge that would only shave off a sliver does not).
+func (p *Preprocessor) splitsTall(g group, id int, fr *frameInfo) bool {
+	ly0, ly1, ry0, ry1 := g.y1+1, -1, g.y1+1, -1
+	for y := g.y0; y <= g.y1; y++ {
+		c := p.pathAt(id, y)
+		for x := g.x0; x <= g.x1; x++ {
+			if l := p.labels[y*fr.ww+x]; l != 0 && int(p.cgroup[l]) == g.cl {
+				if x < c {
+					ly0, ly1 = min(ly0, y), max(ly1, y)
+				} else {
+					ry0, ry1 = min(ry0, y), max(ry1, y)
+				}
+			}
+		}
+	}
+	minH := int(segMinH * float64(g.h()))
+	return ly1-ly0+1 >= minH && ry1-ry0+1 >= minH
+}
+
+// nearPath reports two paths of one cluster less than d columns apart
+// on average.
+func (p *Preprocessor) nearPath(a, b int, d float32) bool {
+	pa, pb := p.paths[a], p.paths[b]
+	var sum int32
+	for i := 0; i < pa.n; i++ {
+		v := p.pathX[pa.off+i] - p.pathX[pb.off+i]
+		if v < 0 {
+			v = -v
+		}
+		sum += v
+	}
+	return float32(sum) < d*float32(pa.n)
+}
+
+// leastInkPath appends the path through g from its top to its bottom row
+// that crosses the least ink of g's cluster, moving at most one column
+// per row, within r columns of column c.
+func (p *Preprocessor) leastInkPath(g group, c, r int, fr *frameInfo) {
+	ww := fr.ww
+	x0, x1 := max(g.x0+1, c-r), min(g.x1, c+r)
+	bw, rows := x1-x0+1, g.h()
+	p.pathCost = grow(p.pathCost, 2*bw)
+	p.pathFrom = grow(p.pathFrom, bw*rows)
+	prev, cur := p.pathCost[:bw], p.pathCost[bw:2*bw]
+	ink := func(x, y int) float32 {
+		i := y*ww + x
+		if l := p.labels[i]; l != 0 && int(p.cgroup[l]) == g.cl {
+			return float32(p.ink[i]) / 255
+		}
+		return 0
+	}
+	for i := range prev {
+		prev[i] = ink(x0+i, g.y0) + 0.01*float32(abs(x0+i-c))
+	}
+	for y := 1; y < rows; y++ {
+		from := p.pathFrom[y*bw : (y+1)*bw]
+		for i := range cur {
+			best, bi := prev[i], int8(0)
+			if i > 0 && prev[i-1]+0.15 < best {
+				best, bi = prev[i-1]+0.15, -1
+			}
+			if i+1 < bw && prev[i+1]+0.15 < best {
+				best, bi = prev[i+1]+0.15, 1
+			}
+			cur[i] = best + ink(x0+i, g.y0+y) + 0.01*float32(abs(x0+i-c))
+			from[i] = bi
+		}
+		prev, cur = cur, prev
+	}
+	bi := 0
+	for i := range prev {
+		if prev[i] < prev[bi] {
+			bi = i
+		}
+	}
+	off := len(p.pathX)
+	p.pathX = slices.Grow(p.pathX, rows)[:off+rows]
+	var cost, sum float32
+	for y := rows - 1; y >= 0; y-- {
+		p.pathX[off+y] = int32(x0 + bi)
+		cost += ink(x0+bi, g.y0+y)
+		sum += float32(x0 + bi)
+		if y > 0 {
+			bi += int(p.pathFrom[y*bw+bi])
+		}
+	}
+	p.paths = append(p.paths, cutPath{y0: g.y0, off: off, n: rows, cost: cost, mean: sum / float32(rows)})
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,137 @@
+package preprocess
+
+import (
+	"image"
+	"testing"
+)
+
+// testRow returns a Preprocessor whose working image (ww×wh) holds one
+// cluster (id 0) made of the pixels set by set.
+func testRow(ww, wh int) (*Preprocessor, func(x0, x1, y0, y1 int), *frameInfo) {
+	p := &Preprocessor{
+		labels: make([]int32, ww*wh),
+		ink:    make([]uint8, ww*wh),
+		cgroup: []int16{-1, 0},
+	}
+	set := func(x0, x1, y0, y1 int) {
+		for y := y0; y <= y1; y++ {
+			for x := x0; x <= x1; x++ {
+				p.labels[y*ww+x], p.ink[y*ww+x] = 1, 255
+			}
+		}
+	}
+	return p, set, &frameInfo{lum: image.NewGray(image.Rect(0, 0, ww, wh)), ww: ww, f: 1}
+}
+
+// Two slanted strokes that touch through a short bridge: the least-ink
+// cut follows the slanted gap between them and crosses only the bridge,
+// where any straight column cut would cross a stroke.
+func TestLeastInkPathFollowsSlantedGap(t *testing.T) {
+	const ww, wh = 60, 40
+	p, set, fr := testRow(ww, wh)
+	for y := 0; y < 30; y++ {
+		sh := (30 - y) / 3 // leaning right: the top is 10 columns right of the bottom
+		set(10+sh, 13+sh, 5+y, 5+y)
+		set(24+sh, 27+sh, 5+y, 5+y)
+	}
+	set(14, 23, 30, 31) // the bridge: two rows at the bottom
+	g := group{x0: 10, y0: 5, x1: 37, y1: 34, cl: 0}
+	p.leastInkPath(g, 19, 8, fr)
+	c := p.paths[0]
+	if c.cost > 2.5 {
+		t.Fatalf("cut crosses %.1f pixels of ink, want only the bridge (2)", c.cost)
+	}
+	for y := 5; y <= 34; y++ {
+		x := p.pathAt(0, y)
+		sh := (30 - (y - 5)) / 3
+		if x <= 13+sh || x > 24+sh {
+			t.Fatalf("row %d: cut at column %d, not between the strokes (%d..%d)", y, x, 14+sh, 24+sh)
+		}
+	}
+	if !p.splitsTall(g, 0, fr) {
+		t.Fatal("the cut between two full-height strokes does not split the cluster into two tall parts")
+	}
+}
+
+// The dynamic program joins two halves of a digit, leaves out a speck
+// and keeps two neighbouring digits apart, as their scores say.
+func TestBestPartition(t *testing.T) {
+	p := &Preprocessor{cfg: Config{}.withDefaults()}
+	H := 40
+	// pieces: halves of one digit (0, 1), a speck (2), two digits (3, 4)
+	for i, b := range [][4]int{{0, 0, 10, 39}, {11, 0, 20, 39}, {24, 30, 26, 32}, {30, 0, 45, 39}, {48, 0, 62, 39}} {
+		p.pieces = append(p.pieces, piece{cl: i, lo: -1, hi: -1, x0: b[0], y0: b[1], x1: b[2], y1: b[3], ink: 100})
+	}
+	p.cands = []segCand{
+		{i: 0, j: 0, score: -0.5}, {i: 0, j: 1, score: -0.01}, {i: 1, j: 1, score: -0.6},
+		{i: 1, j: 2, score: -3}, {i: 2, j: 3, score: -2}, {i: 3, j: 3, score: -0.01},
+		{i: 3, j: 4, score: -0.3}, {i: 4, j: 4, score: -0.02},
+	}
+	p.bestPartition(H)
+	var got [][2]int
+	for _, g := range p.groups {
+		got = append(got, [2]int{g.x0, g.x1})
+	}
+	want := [][2]int{{0, 20}, {30, 45}, {48, 62}}
+	if len(got) != len(want) {
+		t.Fatalf("digits %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("digits %v, want %v", got, want)
+		}
+	}
+	// A digit-tall piece cannot be left out: without a candidate for
+	// piece 3 alone nothing covers the row but the pair (3, 4).
+	p.cands = append(p.cands[:5], segCand{i: 3, j: 4, score: -0.3})
+	p.bestPartition(H)
+	if len(p.groups) != 2 || p.groups[1].x0 != 30 || p.groups[1].x1 != 62 {
+		t.Fatalf("without a candidate for piece 3 alone: %+v", p.groups)
+	}
+}
+
+// Reading a row by recognition allocates nothing per frame once the
+// buffers have grown.
+func TestSegmentRowNoAllocations(t *testing.T) {
+	img, _ := digitFrame(640, 480, []int{3, 8, 4}, 120, 100, 160, 7)
+	p, _ := New(Config{Multi: true})
+	p.SetScorer(func(in []float32, n int, conf []float32) error {
+		for i := range conf[:n] {
+			conf[i] = 0.5 + 0.4*float32(i%2)
+		}
+		return nil
+	})
+	if _, err := p.Process(img); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(20, func() { p.Process(img) }); n > 0 {
+		t.Fatalf("%v allocations per frame", n)
+	}
+}
+
+// render's box average counts the pixels a block misses at the edge of
+// the crop as paper: a crop one pixel wider than whole 2×2 blocks ends
+// in a column of half-inked cells.
+func TestInkCropEdgeBlocks(t *testing.T) {
+	const w, h = 91, 80 // d = 2: 45 whole blocks and one of one column
+	p := &Preprocessor{cfg: Config{}.withDefaults(), inkScale: 1}
+	p.paper = make([]float32, w*h)
+	for i := range p.paper {
+		p.paper[i] = 1.0 / 255
+	}
+	p.mask2 = make([]uint8, w*h)
+	for i := range p.mask2 {
+		p.mask2[i] = 1
+	}
+	fr := &frameInfo{lum: image.NewGray(image.Rect(0, 0, w, h)), f: 1, ww: w, t: 128, dark: true}
+	dw, dh, ok := p.inkCrop(cropBox{0, 0, w, h}, fr)
+	if !ok || dw != 46 || dh != 40 {
+		t.Fatalf("crop %dx%d ok %v, want 46x40", dw, dh, ok)
+	}
+	if v := p.crop[0]; v < 0.99 {
+		t.Fatalf("whole block %v, want 1", v)
+	}
+	if v := p.crop[45]; v < 0.49 || v > 0.51 {
+		t.Fatalf("edge block %v, want 0.5 (one inked column of two)", v)
+	}
+}

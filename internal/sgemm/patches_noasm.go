@@ -1,0 +1,7 @@
+//go:build !amd64 || noasm
+
+package sgemm
+
+func packPtrs6Asm(kc int, s0, s1, s2, s3, s4, s5, dst *float32) {
+	panic("sgemm: no assembly packing in this build")
+}

@@ -1,0 +1,144 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// func gemmVNNI6x64(a *byte, lda int, w *int8, ksteps, nblk int, c *int32, ldc, rgroups int)
+//
+// 6×64 tiles (nblk a multiple of 4; rgroups groups of 6 rows): per k step
+// the 4 weight vectors of 4 blocks are loaded once (Z24-Z27) and each of
+// the 6 rows broadcasts its 4 A bytes once for 4 VPDPBUSD, into 24
+// accumulators Z0-Z23: 10 loads per 24 VPDPBUSD (the 4×16 kernel needs
+// 5 per 4), and 24 independent chains hide the latency. Same result as
+// gemmGo (unsigned A).
+TEXT ·gemmVNNI6x64(SB), NOSPLIT, $0-64
+	MOVQ lda+8(FP), R8
+	MOVQ ksteps+24(FP), R13
+	SHLQ $6, R13                // bytes per block of weights
+	LEAQ (R13)(R13*2), R12      // 3 blocks
+	MOVQ ldc+48(FP), R11
+	SHLQ $2, R11                // ldc in bytes
+	MOVQ a+0(FP), SI
+	MOVQ c+40(FP), DI
+
+g6_group:
+	MOVQ w+16(FP), DX
+	MOVQ DI, R9
+	MOVQ nblk+32(FP), R10
+	SHRQ $2, R10                // panels of 4 blocks
+
+g6_panel:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	MOVQ SI, AX
+	LEAQ (SI)(R8*2), BX
+	ADDQ R8, BX                 // row 3
+	MOVQ DX, R14
+	MOVQ ksteps+24(FP), R15
+
+g6_k:
+	VMOVDQU32 (R14), Z24
+	VMOVDQU32 (R14)(R13*1), Z25
+	VMOVDQU32 (R14)(R13*2), Z26
+	VMOVDQU32 (R14)(R12*1), Z27
+	VPBROADCASTD (AX), Z28
+	VPDPBUSD Z24, Z28, Z0
+	VPDPBUSD Z25, Z28, Z1
+	VPDPBUSD Z26, Z28, Z2
+	VPDPBUSD Z27, Z28, Z3
+	VPBROADCASTD (AX)(R8*1), Z29
+	VPDPBUSD Z24, Z29, Z4
+	VPDPBUSD Z25, Z29, Z5
+	VPDPBUSD Z26, Z29, Z6
+	VPDPBUSD Z27, Z29, Z7
+	VPBROADCASTD (AX)(R8*2), Z30
+	VPDPBUSD Z24, Z30, Z8
+	VPDPBUSD Z25, Z30, Z9
+	VPDPBUSD Z26, Z30, Z10
+	VPDPBUSD Z27, Z30, Z11
+	VPBROADCASTD (BX), Z31
+	VPDPBUSD Z24, Z31, Z12
+	VPDPBUSD Z25, Z31, Z13
+	VPDPBUSD Z26, Z31, Z14
+	VPDPBUSD Z27, Z31, Z15
+	VPBROADCASTD (BX)(R8*1), Z28
+	VPDPBUSD Z24, Z28, Z16
+	VPDPBUSD Z25, Z28, Z17
+	VPDPBUSD Z26, Z28, Z18
+	VPDPBUSD Z27, Z28, Z19
+	VPBROADCASTD (BX)(R8*2), Z29
+	VPDPBUSD Z24, Z29, Z20
+	VPDPBUSD Z25, Z29, Z21
+	VPDPBUSD Z26, Z29, Z22
+	VPDPBUSD Z27, Z29, Z23
+	ADDQ $64, R14
+	ADDQ $4, AX
+	ADDQ $4, BX
+	DECQ R15
+	JNZ  g6_k
+
+	// store the 6×64 tile
+	MOVQ R9, AX
+	VMOVDQU32 Z0, 0(AX)
+	VMOVDQU32 Z1, 64(AX)
+	VMOVDQU32 Z2, 128(AX)
+	VMOVDQU32 Z3, 192(AX)
+	ADDQ R11, AX
+	VMOVDQU32 Z4, 0(AX)
+	VMOVDQU32 Z5, 64(AX)
+	VMOVDQU32 Z6, 128(AX)
+	VMOVDQU32 Z7, 192(AX)
+	ADDQ R11, AX
+	VMOVDQU32 Z8, 0(AX)
+	VMOVDQU32 Z9, 64(AX)
+	VMOVDQU32 Z10, 128(AX)
+	VMOVDQU32 Z11, 192(AX)
+	ADDQ R11, AX
+	VMOVDQU32 Z12, 0(AX)
+	VMOVDQU32 Z13, 64(AX)
+	VMOVDQU32 Z14, 128(AX)
+	VMOVDQU32 Z15, 192(AX)
+	ADDQ R11, AX
+	VMOVDQU32 Z16, 0(AX)
+	VMOVDQU32 Z17, 64(AX)
+	VMOVDQU32 Z18, 128(AX)
+	VMOVDQU32 Z19, 192(AX)
+	ADDQ R11, AX
+	VMOVDQU32 Z20, 0(AX)
+	VMOVDQU32 Z21, 64(AX)
+	VMOVDQU32 Z22, 128(AX)
+	VMOVDQU32 Z23, 192(AX)
+	ADDQ $256, R9               // next 64 columns of C
+	LEAQ (DX)(R13*4), DX        // next 4 blocks of weights
+	DECQ R10
+	JNZ  g6_panel
+
+	LEAQ (SI)(R8*2), SI         // next 6 rows of A
+	LEAQ (SI)(R8*4), SI
+	LEAQ (DI)(R11*2), DI        // and of C
+	LEAQ (DI)(R11*4), DI
+	DECQ rgroups+56(FP)
+	JNZ  g6_group
+	VZEROUPPER
+	RET
