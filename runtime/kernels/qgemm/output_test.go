@@ -160,7 +160,7 @@ func TestVecParamsFormula(t *testing.T) {
 			e := r.IntN(32)
 			m := int32(r.Uint32() >> 1)
 			if it%3 == 0 {
-				m = int32(r.IntN(1 << (1 + r.IntN(31))))
+				m = int32(r.Int64N(int64(1) << (1 + r.IntN(31))))
 			}
 			x := int32(r.Uint32())
 			switch it % 5 {
