@@ -2,10 +2,10 @@ package onnx
 
 import (
 	"fmt"
-	"math"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/edgecnn/edgecnn/model"
 	pb "github.com/edgecnn/edgecnn/model/onnx/onnxpb"
 )
 
@@ -40,9 +40,9 @@ func ActivationBytes(data []byte) (n int64, err error) {
 			}
 			b := int64(t.Type.Size())
 			for _, d := range t.Shape {
-				b = satMul(b, max(int64(d), 1))
+				b = model.SatMul(b, max(int64(d), 1))
 			}
-			read = satAdd(read, b)
+			read = model.SatAdd(read, b)
 		}
 		n = max(n, read)
 	}
@@ -72,16 +72,16 @@ func declaredBytes(gp *pb.GraphProto, depth int) int64 {
 			}
 			b := elemBytes(tt.GetElemType())
 			for _, d := range tt.GetShape().GetDim() {
-				b = satMul(b, max(d.GetDimValue(), 1))
+				b = model.SatMul(b, max(d.GetDimValue(), 1))
 			}
-			n = satAdd(n, b)
+			n = model.SatAdd(n, b)
 		}
 	}
 	for _, node := range gp.GetNode() {
 		for _, a := range node.GetAttribute() {
-			n = satAdd(n, declaredBytes(a.GetG(), depth+1))
+			n = model.SatAdd(n, declaredBytes(a.GetG(), depth+1))
 			for _, sg := range a.GetGraphs() {
-				n = satAdd(n, declaredBytes(sg, depth+1))
+				n = model.SatAdd(n, declaredBytes(sg, depth+1))
 			}
 		}
 	}
@@ -102,18 +102,4 @@ func elemBytes(t int32) int64 {
 		return 16
 	}
 	return 4
-}
-
-func satMul(a, b int64) int64 {
-	if a != 0 && b > math.MaxInt64/a {
-		return math.MaxInt64
-	}
-	return a * b
-}
-
-func satAdd(a, b int64) int64 {
-	if b > math.MaxInt64-a {
-		return math.MaxInt64
-	}
-	return a + b
 }

@@ -2,10 +2,10 @@ package tflite
 
 import (
 	"fmt"
-	"math"
 
 	flatbuffers "github.com/google/flatbuffers/go"
 
+	"github.com/edgecnn/edgecnn/model"
 	fb "github.com/edgecnn/edgecnn/model/tflite/internal/tflitefb"
 )
 
@@ -64,11 +64,11 @@ func ActivationBytes(data []byte) (n int64, err error) {
 			if hasData(t.Buffer()) {
 				continue // a constant: already in memory, as read from the file
 			}
-			b := satMul(1, typeBytes(t.Type()))
+			b := model.SatMul(1, typeBytes(t.Type()))
 			for d := 0; d < t.ShapeLength(); d++ {
-				b = satMul(b, max(int64(t.Shape(d)), 1))
+				b = model.SatMul(b, max(int64(t.Shape(d)), 1))
 			}
-			n = satAdd(n, b)
+			n = model.SatAdd(n, b)
 		}
 	}
 	return n, nil
@@ -96,18 +96,4 @@ func typeBytes(tt fb.TensorType) int64 {
 		return 1
 	}
 	return 4
-}
-
-func satMul(a, b int64) int64 {
-	if a != 0 && b > math.MaxInt64/a {
-		return math.MaxInt64
-	}
-	return a * b
-}
-
-func satAdd(a, b int64) int64 {
-	if b > math.MaxInt64-a {
-		return math.MaxInt64
-	}
-	return a + b
 }

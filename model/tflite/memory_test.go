@@ -36,10 +36,10 @@ func TestActivationBytes(t *testing.T) {
 		}
 	}
 	// Sizes whose product or sum overflows saturate instead of wrapping.
-	if n := satMul(satMul(4, 1<<31), 1<<31); n != math.MaxInt64 {
+	if n := model.SatMul(model.SatMul(4, 1<<31), 1<<31); n != math.MaxInt64 {
 		t.Errorf("4·2^62 = %d, want MaxInt64", n)
 	}
-	if n := satAdd(math.MaxInt64-1, 2); n != math.MaxInt64 {
+	if n := model.SatAdd(math.MaxInt64-1, 2); n != math.MaxInt64 {
 		t.Errorf("MaxInt64+1 = %d, want MaxInt64", n)
 	}
 	for _, bad := range [][]byte{nil, []byte("not a model at all"), []byte("\x10\x00\x00\x00TFL3garbage\xff\xff\xff\xff")} {
