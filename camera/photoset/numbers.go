@@ -78,6 +78,23 @@ func NumberSet(d *Digits, s Split, k Kind, i, w, h int) (Number, error) {
 	return RenderNumber(d, k, pick, w, h, rng)
 }
 
+// NumberSetDigit draws photo i of NumberSet(d, s, k, i, w, h) with only
+// its digit j: the same place, size, broken stroke, paper, light, noise
+// and JPEG quality, and no neighbours (Text and Boxes hold that digit
+// alone). It measures the classifier on the photo's digits without
+// segmentation (cambench numbers -oracle). Not for SevenSegment.
+func NumberSetDigit(d *Digits, s Split, k Kind, i, j, w, h int) (Number, error) {
+	if k == SevenSegment {
+		return Number{}, fmt.Errorf("photoset: no single-digit variant of %s photos", k)
+	}
+	if s.End > len(d.Images) || s.First >= s.End {
+		return Number{}, fmt.Errorf("photoset: split %s needs MNIST test images [%d, %d), have %d", s.Name, s.First, s.End, len(d.Images))
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, uint64(k)<<32|uint64(i)))
+	pick := func() int { return s.First + rng.IntN(s.End-s.First) }
+	return renderNumber(d, k, pick, w, h, rng, j)
+}
+
 // placed is one digit of a number in canvas units (MNIST pixels).
 type placed struct {
 	img    []uint8
@@ -162,6 +179,12 @@ func (q *placed) ink(mx, my float64) float64 {
 // RenderNumber draws one whole-number photo of kind k; pick returns the
 // MNIST test index of the next digit to use.
 func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) (Number, error) {
+	return renderNumber(d, k, pick, w, h, rng, -1)
+}
+
+// renderNumber is RenderNumber; with only ≥ 0 it draws that digit alone
+// (the others are laid out and placed but not inked).
+func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, only int) (Number, error) {
 	if w < 32 || h < 32 {
 		return Number{}, fmt.Errorf("photoset: frame %dx%d too small for a number", w, h)
 	}
@@ -172,6 +195,13 @@ func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) 
 	var num Number
 	ds, cw, ch := layoutDigits(d, k, pick, rng, &num)
 	pl := placeNumber(k, w, h, cw, ch, rng, &num)
+	if only >= 0 {
+		if only >= len(ds) {
+			return Number{}, fmt.Errorf("photoset: digit %d of a %d-digit number", only, len(ds))
+		}
+		ds = ds[only : only+1]
+		num.Text = num.Text[only : only+1]
+	}
 	ink, boxes := rasterInk(ds, pl, w, h)
 	num.Boxes = boxes
 	refl := reflectance(k, ink, pl.win, w, rng)

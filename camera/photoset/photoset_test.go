@@ -96,3 +96,75 @@ func TestNumberSet(t *testing.T) {
 		t.Error("tuning and test splits overlap each other or the committed sample photos")
 	}
 }
+
+func TestNumberSetDigit(t *testing.T) {
+	d := &Digits{}
+	for i := 0; i < 10000; i++ {
+		img := make([]uint8, 784)
+		for y := 4; y < 24; y++ {
+			for x := 10; x < 12+i%10; x++ {
+				img[y*28+x] = 255
+			}
+		}
+		d.Images = append(d.Images, img)
+		d.Labels = append(d.Labels, uint8(i%10))
+	}
+	for _, k := range []Kind{Handwritten, Odometer} {
+		full, err := NumberSet(d, TuneSplit, k, 5, 320, 240)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fullImg, err := jpeg.Decode(bytes.NewReader(full.JPEG))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range full.Text {
+			one, err := NumberSetDigit(d, TuneSplit, k, 5, j, 320, 240)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if one.Text != full.Text[j:j+1] || len(one.Boxes) != 1 || one.Boxes[0] != full.Boxes[j] {
+				t.Errorf("%v digit %d: %q %v, want %q %v", k, j, one.Text, one.Boxes, full.Text[j:j+1], full.Boxes[j])
+			}
+			if bytes.Equal(one.JPEG, full.JPEG) {
+				t.Errorf("%v digit %d: the photo still holds its neighbours", k, j)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(one.JPEG))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// No ink where the other digits were (outside this digit's box).
+			for o, bx := range full.Boxes {
+				if o == j || bx.Overlaps(full.Boxes[j].Inset(-2)) {
+					continue
+				}
+				if !inkAround(fullImg, bx) {
+					t.Fatalf("%v: no ink found in digit %d of the full photo (the check below could not fail)", k, o)
+				}
+				if inkAround(img, bx) {
+					t.Errorf("%v digit %d: ink left of digit %d at %v", k, j, o, bx)
+				}
+			}
+		}
+		if _, err := NumberSetDigit(d, TuneSplit, k, 5, len(full.Text), 320, 240); err == nil {
+			t.Errorf("%v: digit %d of a %d-digit number accepted", k, len(full.Text), len(full.Text))
+		}
+	}
+	if _, err := NumberSetDigit(d, TuneSplit, SevenSegment, 0, 0, 320, 240); err == nil {
+		t.Error("a seven-segment single digit accepted")
+	}
+}
+
+// inkAround reports whether box bx of img spans more than 60 grey
+// levels (the ink of a digit drawn there, not just paper and noise).
+func inkAround(img image.Image, bx image.Rectangle) bool {
+	var lo, hi uint8 = 255, 0
+	for y := bx.Min.Y; y < bx.Max.Y; y++ {
+		for x := bx.Min.X; x < bx.Max.X; x++ {
+			r, _, _, _ := img.At(x, y).RGBA()
+			v := uint8(r >> 8)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	return int(hi)-int(lo) > 60
+}

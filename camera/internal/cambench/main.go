@@ -6,6 +6,8 @@
 //	cambench gen -n 50 -out testdata/photos
 //	cambench accuracy -model out/demo/model.tflite -n 500
 //	cambench load -model out/demo/model.tflite -requests 20000
+//	cambench numbers -model m.tflite -kind hand -split tune -attribute
+//	cambench renderfit -model m.tflite -n 2000
 package main
 
 import (
@@ -43,7 +45,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: cambench gen|accuracy|load|numbers [flags]")
+		fmt.Fprintln(os.Stderr, "usage: cambench gen|accuracy|load|numbers|renderfit [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -56,8 +58,10 @@ func main() {
 		err = load(os.Args[2:])
 	case "numbers":
 		err = numbers(os.Args[2:])
+	case "renderfit":
+		err = renderfit(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown mode %q (want gen, accuracy, load or numbers)", os.Args[1])
+		err = fmt.Errorf("unknown mode %q (want gen, accuracy, load, numbers or renderfit)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cambench:", err)

@@ -69,8 +69,8 @@ type numbersFlags struct {
 	model, backend, data, size, kind, split, jsonOut, save string
 	n, first, work                                         int
 	cpuProfile                                             string
-	minConf                                                float64
-	single, oracle                                         bool
+	minConf, stroke                                        float64
+	single, oracle, attribute                              bool
 }
 
 // numbers reads generated whole-number photos with --multi and reports
@@ -93,6 +93,8 @@ func numbers(args []string) error {
 	fs.IntVar(&f.work, "work", 0, "preprocess WorkSize (0: default)")
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
 	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
+	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
+	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and split the misread photos into segmentation and classifier errors")
 	fs.Parse(args)
 	if f.model == "" {
 		return errors.New("numbers: -model is required")
@@ -128,7 +130,7 @@ func numbers(args []string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := openRecognizer(f.backend, f.model, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work}, float32(f.minConf))
+	rec, err := openRecognizer(f.backend, f.model, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
 	if err != nil {
 		return err
 	}
@@ -136,6 +138,14 @@ func numbers(args []string) error {
 	rep := NumbersReport{Model: f.model, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
+	at := attribution{seg: map[string]int{}, cls: map[string]int{}}
+	single := rec
+	if f.attribute {
+		if single, err = openRecognizer(f.backend, f.model, 1, preprocess.Config{WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf)); err != nil {
+			return err
+		}
+		defer single.Engine().Close()
+	}
 	for i := f.first; i < f.first+f.n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
@@ -146,6 +156,13 @@ func numbers(args []string) error {
 			return err
 		}
 		total += took
+		if f.attribute {
+			iso, err := f.isolated(ctx, single, d, split, kind, i, len(num.Text), w, h)
+			if err != nil {
+				return err
+			}
+			at.add(num, got, iso)
+		}
 		if base := f.score(&rep, i, num, got); base != "" {
 			img, err := camera.DecodeJPEG(num.JPEG)
 			if err != nil {
@@ -160,6 +177,9 @@ func numbers(args []string) error {
 	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
 	rep.MeanMS = ms(total) / float64(f.n)
 	f.print(rep, w, h)
+	if f.attribute {
+		at.print()
+	}
 	if f.jsonOut != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		return atomicfile.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
