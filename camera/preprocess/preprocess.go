@@ -174,6 +174,7 @@ type Preprocessor struct {
 	sevenSeg bool    // selectRow: the row is a seven-segment display
 	segH     int     // its row height (working pixels)
 	seg      SegDigit
+	segFail  bool // a cell of the row is no clear display digit
 	segBuf   segBuffers
 	// segmentRow (segment.go)
 	paths    []cutPath

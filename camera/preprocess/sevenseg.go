@@ -123,6 +123,7 @@ var (
 // the tallest digit cell; 0 when not reading a row.
 func (p *Preprocessor) segRowHeight() int {
 	h := 0
+	p.segFail = false
 	if p.cfg.Multi && !p.inRegion {
 		for _, g := range p.groups {
 			h = max(h, g.h())
@@ -137,11 +138,14 @@ func (p *Preprocessor) segRowHeight() int {
 // kept is decided for the whole row (segDisplayRow).
 func (p *Preprocessor) readSegments(dw, dh, cellH int) {
 	p.seg = SegDigit{}
-	if p.segH <= 0 || p.sampled || cellH <= 0 || dw < 2 || dh < 2 {
+	if p.segH <= 0 || p.segFail || p.sampled || cellH <= 0 || dw < 2 || dh < 2 {
 		return
 	}
 	rowH := float32(p.segH) * float32(dh) / float32(cellH) // crop pixels
 	p.seg = decodeSegments(p.crop[:dw*dh], dw, dh, rowH, &p.segBuf)
+	// An unclear digit cell fails the row (segDisplayRow): the other
+	// cells need not be read.
+	p.segFail = p.seg.Digit >= 0 && !p.seg.clear
 }
 
 // segDisplayRow keeps the segment readings of the row's digits when the
@@ -241,9 +245,14 @@ func decodeSegments(ink []float32, dw, dh int, rowH float32, b *segBuffers) SegD
 	if thick == 0 {
 		return SegDigit{Valid: true, Digit: -1}
 	}
-	// Two estimates of the slant; the one whose reading is clearer wins.
-	s1, s2 := segSlant(b, nshort, dw, dh, thick), segShear(b, nshort, dw, dh, thick)
+	// Two estimates of the slant; the one whose reading is clearer wins
+	// (the second is only searched when the first reading is unclear).
+	s1 := segSlant(b, nshort, dw, dh, thick)
 	sd := decodeSlanted(ink, dw, dh, rowH, thick, s1, b)
+	if sd.clear {
+		return sd
+	}
+	s2 := segShear(b, nshort, dw, dh, thick)
 	if abs32(s2-s1) < 0.01 {
 		return sd
 	}
