@@ -85,6 +85,7 @@ type Recognizer struct {
 	scoreOut []float32
 	regions  []preprocess.Region // --rois (number.go)
 	digitsV  []regionDigit
+	segLabel [10]int // label index per digit, for seven-segment cells (sevenseg.go)
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -164,6 +165,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
 	}
 	r.regions = cfg.Regions
+	r.segLabel = segLabelIndex(labels)
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
 	if pc.Multi {
@@ -243,6 +245,10 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	notDigit := false
 	for i, d := range pr.Digits {
 		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
+		best, conf, speck := r.segAnswer(d.Seg, best, conf)
+		if speck {
+			continue
+		}
 		r.located = append(r.located, located{r.labels[best], conf})
 		if best == r.reject {
 			res.Rejected++

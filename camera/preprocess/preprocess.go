@@ -127,6 +127,9 @@ type Digit struct {
 	Box   image.Rectangle // in frame coordinates
 	Input []float32       // Height×Width normalized model input (a view, valid until the next Process)
 	Ink   []float32       // the same before normalization, 0 (paper) … 1 (ink)
+	// Seg is the seven-segment reading of the digit when its row is a
+	// seven-segment display (Seg.Valid; sevenseg.go), zero otherwise.
+	Seg SegDigit
 }
 
 // Result is the outcome of Process. It is reused by the next call.
@@ -169,6 +172,10 @@ type Preprocessor struct {
 	candBuf  []float32
 	cgs      []group // candidate pieces
 	sevenSeg bool    // selectRow: the row is a seven-segment display
+	segH     int     // its row height (working pixels)
+	seg      SegDigit
+	segFail  bool // a cell of the row is no clear display digit
+	segBuf   segBuffers
 	// segmentRow (segment.go)
 	paths    []cutPath
 	pathX    []int32
@@ -374,6 +381,7 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		}
 	}
 	oN := cfg.Width * cfg.Height
+	p.segH = p.segRowHeight()
 	for gi := range p.groups {
 		if len(res.Digits) == cfg.MaxDigits {
 			break
@@ -387,8 +395,9 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		in := p.input[k*oN : (k+1)*oN]
 		p.normalize(out, in)
 		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
-		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out})
+		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out, Seg: p.seg})
 	}
+	p.segDisplayRow(res.Digits)
 	p.digitsV = res.Digits[:0]
 	return res, win, nil
 }

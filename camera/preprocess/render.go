@@ -16,6 +16,7 @@ func (p *Preprocessor) render(g group, fr *frameInfo, out []float32) (group, boo
 	if !ok {
 		return g, false
 	}
+	p.readSegments(dw, dh, cb.h) // seven-segment rows only (sevenseg.go)
 	p.thicken(dw, dh)
 	return g, p.place(dw, dh, out)
 }
