@@ -92,8 +92,18 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 	C, K := p.C, p.Kernel
 	var it rowIter
 	it.start(p, ic)
+	whole := C == 1 && pc == 0 && kcb == K*K && p.Stride == 1
 	for ir := 0; ir < mcb; ir += mr {
 		dst := pa[ir*kcb : (ir+mr)*kcb]
+		if whole && mcb-ir >= mr && it.ox+mr <= p.OW {
+			// Six windows side by side in one output row: each depth
+			// is six consecutive pixels of one input row.
+			p.panel1(it.b, it.y0, it.x0, dst)
+			for range mr {
+				it.next()
+			}
+			continue
+		}
 		for r := range mr {
 			if r >= mcb-ir {
 				for q := range kcb {
@@ -125,6 +135,38 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 						d++
 					}
 				}
+			}
+		}
+	}
+}
+
+// panel1 writes the one-channel, stride-1 windows at (b, y0, x0+r), r <
+// 6, as one A micro-panel: dst[q·6+r] = window value q of window r
+// (the six rows packARows would write one by one with window1).
+func (p *Patches) panel1(b, y0, x0 int, dst []float32) {
+	K := p.Kernel
+	img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+	dst = dst[:K*K*mr]
+	for ky := range K {
+		iy := y0 + ky
+		for kx := range K {
+			d := (*[mr]float32)(dst[(ky*K+kx)*mr:])
+			if iy < 0 || iy >= p.H {
+				*d = [mr]float32{}
+				continue
+			}
+			row := img[iy*p.W : (iy+1)*p.W]
+			x := x0 + kx
+			if x >= 0 && x+mr <= p.W {
+				*d = *(*[mr]float32)(row[x:])
+				continue
+			}
+			for r := range mr {
+				v := float32(0)
+				if ix := x + r; ix >= 0 && ix < p.W {
+					v = row[ix]
+				}
+				d[r] = v
 			}
 		}
 	}
