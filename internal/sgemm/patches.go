@@ -64,7 +64,10 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 		}
 		ky, kx, c := t0/K, t0%K, cs
 		for d := 0; d < kcb; {
-			n := min(C-c, kcb-d, len(zeros))
+			// A window row is contiguous across kx: when every row's
+			// is inside the image (or all rows are padding), copy the
+			// rest of it in one run.
+			n := min(p.rowRun(&y0, &x0, rows, ky, kx, c), kcb-d, len(zeros))
 			for r := range mr {
 				iy, ix := y0[r]+ky, x0[r]+kx
 				if r >= rows || iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
@@ -76,8 +79,9 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 			}
 			packPtrs6(useAsm, n, &src, dst[d*mr:(d+n)*mr])
 			d += n
-			if c += n; c == C {
-				c = 0
+			c += n
+			for c >= C {
+				c -= C
 				if kx++; kx == K {
 					kx = 0
 					ky++
@@ -85,6 +89,22 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 			}
 		}
 	}
+}
+
+// rowRun is the number of depths from window position (ky, kx), channel
+// c, that Patches.packA can copy in one run for the micro-panel rows
+// (origins y0, x0; rows valid ones): the rest of the window row when
+// every valid row has it inside the image, else the rest of the channel
+// run (C−c).
+func (p *Patches) rowRun(y0, x0 *[mr]int, rows, ky, kx, c int) int {
+	K := p.Kernel
+	for r := range rows {
+		iy, ix := y0[r]+ky, x0[r]+kx
+		if iy < 0 || iy >= p.H || ix < 0 || x0[r]+K > p.W {
+			return p.C - c
+		}
+	}
+	return (K-kx)*p.C - c
 }
 
 // packARows is packA for few channels (conv1): one row at a time.
