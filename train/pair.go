@@ -5,8 +5,9 @@ import "github.com/edgecnn/edgecnn/train/internal/vec"
 // pairBytes is the size of a fused convolution+pooling pair's
 // convolution output per image chunk: small enough to stay in the L2
 // cache between the GEMM that writes it and the pooling that reads it
-// (and, backward, between the unpooling and the GEMMs).
-const pairBytes = 384 << 10
+// (and, backward, between the unpooling and the GEMMs). A variable for
+// the tests.
+var pairBytes = 384 << 10
 
 // pairChunk is the number of images per chunk of the pair whose
 // convolution is op o.
