@@ -99,9 +99,13 @@ type op struct {
 	// A convolution directly followed by pooling leaves its bias to the
 	// pooling step (max(x+b) = max(x)+b), which also sums its gradient.
 	biasLater bool // conv: bias added by the next op
-	poolBias  int  // pool: index of the previous conv's bias param, or -1
-	needDx    bool // backward must produce the input gradient
-	pw, pb    int  // parameter indices (conv, dense, BN gamma/beta)
+	// pair: a convolution directly followed by pooling runs with it
+	// image chunk by image chunk (jobForwardPair, jobBackwardPair), so
+	// the convolution's output and its gradient stay in the L2 cache.
+	pair     bool
+	poolBias int  // pool: index of the previous conv's bias param, or -1
+	needDx   bool // backward must produce the input gradient
+	pw, pb   int  // parameter indices (conv, dense, BN gamma/beta)
 	// Dense: the weights packed once per step for the GEMMs of every
 	// shard (jobPack): wf for the forward (Wᵀ), wd for the input
 	// gradient (W; nil when not needed).
@@ -131,6 +135,8 @@ const (
 	jobReduce
 	jobUpdate
 	jobPack
+	jobForwardPair
+	jobBackwardPair
 )
 
 // NewNet prepares m for batches of up to maxBatch images on threads
@@ -218,6 +224,7 @@ func (n *Net) buildOps() error {
 		if o.kind == opPool && len(n.ops) > 0 && n.ops[len(n.ops)-1].kind == opConv {
 			prev := &n.ops[len(n.ops)-1]
 			prev.biasLater = true
+			prev.pair = true
 			o.poolBias = prev.pb
 		}
 		n.ops = append(n.ops, o)
@@ -422,6 +429,11 @@ func (n *Net) forward() {
 		if n.ops[i].kind == opFlatten {
 			continue
 		}
+		if n.ops[i].pair && n.fq == nil {
+			n.run(job{jobForwardPair, i})
+			i++ // the pooling ran with it
+			continue
+		}
 		n.run(job{jobForward, i})
 	}
 }
@@ -435,6 +447,11 @@ func (n *Net) backward() {
 			n.run(job{jobBNBackStats, i})
 			n.bnBackCombine(i)
 			n.run(job{jobBNBackApply, i})
+			continue
+		}
+		if i > n.firstTrain && n.ops[i-1].pair && n.fq == nil {
+			n.run(job{jobBackwardPair, i - 1})
+			i-- // the convolution ran with it
 			continue
 		}
 		n.run(job{jobBackward, i})
@@ -466,6 +483,14 @@ func (n *Net) exec(s *shard, j job) {
 	if s.n == 0 {
 		return
 	}
+	switch j.kind {
+	case jobForwardPair:
+		n.forwardPair(s, j.op)
+		return
+	case jobBackwardPair:
+		n.backwardPair(s, j.op)
+		return
+	}
 	o := &n.ops[j.op]
 	i := j.op
 	cnt := s.n
@@ -486,7 +511,7 @@ func (n *Net) exec(s *shard, j job) {
 		if n.fq != nil {
 			n.fqBackward(s, i, dy)
 		}
-		n.backwardOp(s, i, o, x, y, dy, dx, cnt)
+		n.backwardOp(s, i, o, x, y, dy, dx, cnt, false)
 	case jobBNStats:
 		channelSums(x, o.in.C, s.s1[i], s.s2[i])
 	case jobBNApply:
@@ -577,7 +602,9 @@ func patches(x []float32, o *op, cnt int) sgemm.Patches {
 	return sgemm.Patches{X: x, N: cnt, H: o.in.H, W: o.in.W, C: o.in.C, Kernel: l.Kernel, Stride: l.Stride, Pad: l.Pad, OH: o.out.H, OW: o.out.W}
 }
 
-func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int) {
+// backwardOp runs op i's backward pass on cnt images; with acc (a
+// convolution's later image chunks) the weight gradient is added to.
+func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int, acc bool) {
 	l := o.l
 	switch o.kind {
 	case opConv:
@@ -585,7 +612,11 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		M := cnt * o.out.H * o.out.W
 		pw, pb := &n.params[o.pw], &n.params[o.pb]
 		p := patches(x, o, cnt)
-		s.gemm.GemmPatchesB(true, o.out.C, dy, o.out.C, &p, 0, s.gflat[pw.off:pw.off+len(pw.data)], K)
+		beta := float32(0)
+		if acc {
+			beta = 1
+		}
+		s.gemm.GemmPatchesB(true, o.out.C, dy, o.out.C, &p, beta, s.gflat[pw.off:pw.off+len(pw.data)], K)
 		if !o.biasLater {
 			sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
 		}
@@ -594,7 +625,9 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		case transposable(o):
 			// dx is the convolution of dy with the flipped, transposed
 			// kernel: patches of dy times wflip, no column buffer.
-			flipKernel(l.Weight, o.out.C, l.Kernel, o.in.C, s.buf[i])
+			if !acc {
+				flipKernel(l.Weight, o.out.C, l.Kernel, o.in.C, s.buf[i])
+			}
 			p := sgemm.Patches{X: dy, N: cnt, H: o.out.H, W: o.out.W, C: o.out.C, Kernel: l.Kernel, Stride: 1, Pad: l.Kernel - 1 - l.Pad, OH: o.in.H, OW: o.in.W}
 			s.gemm.GemmPatchesA(&p, true, o.in.C, s.buf[i], l.Kernel*l.Kernel*o.out.C, 0, dx, o.in.C)
 		default:

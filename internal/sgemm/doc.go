@@ -42,6 +42,12 @@
 // copyPanels16Go), whose doc comments give the reference loops; tests
 // compare each pair.
 //
+// With AVX-512 (checked at run time) the macro loop of Gemm and
+// GemmPatchesA/B runs the 12×32 kernel on pairs of whole B panels and pairs
+// of whole A micro-panels, and the 6×32 kernel on a remaining A
+// micro-panel (see Pre-packed B below); edges and the transposed-C case
+// keep the 6×16 kernel. All give the same bits as the 6×16 kernel.
+//
 // # Pre-packed B (inference)
 //
 // PackB packs a constant right-hand matrix (layer weights) once;

@@ -64,7 +64,10 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 		}
 		ky, kx, c := t0/K, t0%K, cs
 		for d := 0; d < kcb; {
-			n := min(C-c, kcb-d, len(zeros))
+			// A window row is contiguous across kx: when every row's
+			// is inside the image (or all rows are padding), copy the
+			// rest of it in one run.
+			n := min(p.rowRun(&y0, &x0, rows, ky, kx, c), kcb-d, len(zeros))
 			for r := range mr {
 				iy, ix := y0[r]+ky, x0[r]+kx
 				if r >= rows || iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
@@ -76,8 +79,9 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 			}
 			packPtrs6(useAsm, n, &src, dst[d*mr:(d+n)*mr])
 			d += n
-			if c += n; c == C {
-				c = 0
+			c += n
+			for c >= C {
+				c -= C
 				if kx++; kx == K {
 					kx = 0
 					ky++
@@ -87,13 +91,39 @@ func (p *Patches) packA(useAsm bool, pa []float32, ic, mcb, pc, kcb int) {
 	}
 }
 
+// rowRun is the number of depths from window position (ky, kx), channel
+// c, that Patches.packA can copy in one run for the micro-panel rows
+// (origins y0, x0; rows valid ones): the rest of the window row when
+// every valid row has it inside the image, else the rest of the channel
+// run (C−c).
+func (p *Patches) rowRun(y0, x0 *[mr]int, rows, ky, kx, c int) int {
+	K := p.Kernel
+	for r := range rows {
+		iy, ix := y0[r]+ky, x0[r]+kx
+		if iy < 0 || iy >= p.H || ix < 0 || x0[r]+K > p.W {
+			return p.C - c
+		}
+	}
+	return (K-kx)*p.C - c
+}
+
 // packARows is packA for few channels (conv1): one row at a time.
 func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 	C, K := p.C, p.Kernel
 	var it rowIter
 	it.start(p, ic)
+	whole := C == 1 && pc == 0 && kcb == K*K && p.Stride == 1
 	for ir := 0; ir < mcb; ir += mr {
 		dst := pa[ir*kcb : (ir+mr)*kcb]
+		if whole && mcb-ir >= mr && it.ox+mr <= p.OW {
+			// Six windows side by side in one output row: each depth
+			// is six consecutive pixels of one input row.
+			p.panel1(it.b, it.y0, it.x0, dst)
+			for range mr {
+				it.next()
+			}
+			continue
+		}
 		for r := range mr {
 			if r >= mcb-ir {
 				for q := range kcb {
@@ -125,6 +155,38 @@ func (p *Patches) packARows(pa []float32, ic, mcb, pc, kcb int) {
 						d++
 					}
 				}
+			}
+		}
+	}
+}
+
+// panel1 writes the one-channel, stride-1 windows at (b, y0, x0+r), r <
+// 6, as one A micro-panel: dst[q·6+r] = window value q of window r
+// (the six rows packARows would write one by one with window1).
+func (p *Patches) panel1(b, y0, x0 int, dst []float32) {
+	K := p.Kernel
+	img := p.X[b*p.H*p.W : (b+1)*p.H*p.W]
+	dst = dst[:K*K*mr]
+	for ky := range K {
+		iy := y0 + ky
+		for kx := range K {
+			d := (*[mr]float32)(dst[(ky*K+kx)*mr:])
+			if iy < 0 || iy >= p.H {
+				*d = [mr]float32{}
+				continue
+			}
+			row := img[iy*p.W : (iy+1)*p.W]
+			x := x0 + kx
+			if x >= 0 && x+mr <= p.W {
+				*d = *(*[mr]float32)(row[x:])
+				continue
+			}
+			for r := range mr {
+				v := float32(0)
+				if ix := x + r; ix >= 0 && ix < p.W {
+					v = row[ix]
+				}
+				d[r] = v
 			}
 		}
 	}

@@ -42,6 +42,11 @@ var patchGeoms = []Patches{
 	{N: 1, H: 6, W: 6, C: 20, Kernel: 1, Stride: 1, Pad: 0},
 	{N: 2, H: 8, W: 7, C: 33, Kernel: 2, Stride: 1, Pad: 1},
 	{N: 1, H: 5, W: 5, C: 300, Kernel: 3, Stride: 1, Pad: 1},
+	// one channel, stride 1: whole six-window micro-panels (panel1) at
+	// odd widths, wide padding and windows past the right border
+	{N: 2, H: 9, W: 13, C: 1, Kernel: 5, Stride: 1, Pad: 2},
+	{N: 3, H: 7, W: 8, C: 1, Kernel: 2, Stride: 1, Pad: 1},
+	{N: 1, H: 6, W: 7, C: 1, Kernel: 3, Stride: 1, Pad: 0},
 }
 
 func (p Patches) String() string {

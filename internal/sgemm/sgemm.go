@@ -62,6 +62,9 @@ type args struct {
 	// patchA, patchB: op(A) or op(B) is this patch matrix (GemmPatchesA,
 	// GemmPatchesB) instead of a, b.
 	patchA, patchB *Patches
+	// wide: the AVX-512 12×32 and 6×32 kernels may run (asm, the
+	// Context's avx512 and the CPU's support; set by dispatch).
+	wide bool
 }
 
 // job is one thread's share of a call: the rectangle [i0,i1)×[j0,j1) of C.
@@ -126,10 +129,10 @@ func (c *Context) Gemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 		scaleC(cm, ldc, 0, m, 0, n, beta)
 		return
 	}
-	c.g = args{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, cm, ldc, c.asm, false, nil, nil}
+	c.g = args{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: cm, ldc: ldc, asm: c.asm}
 	defer func() { c.g = args{} }() // drop references to the caller's slices
 	if swapPays(m, n, k) {
-		c.g = args{!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, cm, ldc, c.asm, true, nil, nil}
+		c.g = args{transA: !transB, transB: !transA, m: n, n: m, k: k, alpha: alpha, a: b, lda: ldb, b: a, ldb: lda, beta: beta, c: cm, ldc: ldc, asm: c.asm, transC: true}
 		m, n = n, m
 	}
 	c.dispatch(m, n, k)
@@ -138,6 +141,7 @@ func (c *Context) Gemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 // dispatch runs the call in c.g (m×n C, depth k) on the Context's threads.
 func (c *Context) dispatch(m, n, k int) {
 	g := &c.g
+	g.wide = g.asm && c.avx512 && hasAVX512
 
 	t := c.threads
 	if 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
@@ -293,8 +297,14 @@ func (w *workspace) run(g *args, i0, i1, j0, j1 int) {
 }
 
 // macro multiplies the packed mcb×kcb A block by the packed kcb×ncb B block
-// into C at (ic, jc).
+// into C at (ic, jc). Without transC it is macroPacked on the freshly
+// packed panels: with AVX-512 (g.wide) the 12×32 and 6×32 kernels, which
+// give the same bits as the 6×16 kernel.
 func (w *workspace) macro(g *args, kcb, ic, mcb, jc, ncb int, accumulate bool) {
+	if !g.transC {
+		w.macroPacked(g, g.wide, w.pb, kcb, 0, ic, mcb, jc, ncb, 0, accumulate)
+		return
+	}
 	c, ldc := g.c, g.ldc
 	for jr := 0; jr < ncb; jr += nr {
 		nn := min(nr, ncb-jr)
@@ -302,30 +312,19 @@ func (w *workspace) macro(g *args, kcb, ic, mcb, jc, ncb int, accumulate bool) {
 		for ir := 0; ir < mcb; ir += mr {
 			mm := min(mr, mcb-ir)
 			ap := w.pa[ir*kcb : (ir+mr)*kcb]
-			if g.transC {
-				t := w.tile[:]
-				kernel(g.asm, kcb, ap, bp, t, nr, false)
-				// C'[i][j] = C[j][i].
-				for j := 0; j < nn; j++ {
-					col := c[(jc+jr+j)*ldc+ic+ir:][:mm]
-					for i := range col {
-						if accumulate {
-							col[i] += t[i*nr+j]
-						} else {
-							col[i] = t[i*nr+j]
-						}
-					}
-				}
-				continue
-			}
-			off := (ic+ir)*ldc + jc + jr
-			if mm == mr && nn == nr {
-				kernel(g.asm, kcb, ap, bp, c[off:off+(mr-1)*ldc+nr], ldc, accumulate)
-				continue
-			}
 			t := w.tile[:]
 			kernel(g.asm, kcb, ap, bp, t, nr, false)
-			storeTile(c[off:], ldc, t, nr, mm, nn, accumulate)
+			// C'[i][j] = C[j][i].
+			for j := 0; j < nn; j++ {
+				col := c[(jc+jr+j)*ldc+ic+ir:][:mm]
+				for i := range col {
+					if accumulate {
+						col[i] += t[i*nr+j]
+					} else {
+						col[i] = t[i*nr+j]
+					}
+				}
+			}
 		}
 	}
 }

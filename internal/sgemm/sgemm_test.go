@@ -154,6 +154,11 @@ func contexts() map[string]*Context {
 			g.asm = false
 			out[fmt.Sprintf("threads=%d,asm=false", th)] = g
 		}
+		if c.avx512 {
+			g := New(th)
+			g.avx512 = false
+			out[fmt.Sprintf("threads=%d,avx512=false", th)] = g
+		}
 	}
 	return out
 }
