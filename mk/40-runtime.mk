@@ -14,11 +14,13 @@
 #                             out/demo/model.int8.tflite from the quantizer); for the
 #                             tflite/onnxruntime rows set BENCH_BIN=bin/edgecnn-full
 #                             (make build-full), otherwise they show "not built in".
-#   make bench-arm64-model    per arm64 board of the board table: instructions, SIMD
-#                             instructions, loads/stores and their bytes of the int8
-#                             GEMM kernels per batch-1 seed-CNN inference, counted
-#                             from gemm_arm64.s (runtime/kernels/qgemm/armmodel);
-#                             qemu cannot time the boards, so this is the arm64 figure
+#   make bench-arm64-model    per arm64 board of the board table, an int8 and a float
+#                             row: instructions, SIMD instructions, loads/stores and
+#                             their bytes of the arm64 kernels per batch-1 seed-CNN
+#                             inference, counted from the generated gemm_arm64.s
+#                             (int8) and internal/sgemm/kernel_arm64.s (float) by
+#                             runtime/kernels/qgemm/armmodel; qemu cannot time the
+#                             boards, so this is the arm64 figure
 
 APT_PACKAGES  += qemu-user-static
 TEST_TARGETS  += test-runtime-noasm test-runtime-arm64 test-runtime-armv7
@@ -33,7 +35,7 @@ BENCH_MODELS  ?= out/demo/model.tflite out/demo/model.int8.tflite
 .PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime bench-arm64-model
 
 bench-arm64-model:
-	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s
+	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s --float-asm internal/sgemm/kernel_arm64.s
 
 test-runtime-noasm:
 	$(GO) test -count=1 -tags noasm $(RUNTIME_PKGS)
