@@ -18,7 +18,8 @@
 #                             row: instructions, SIMD instructions, loads/stores and
 #                             their bytes of the arm64 kernels per batch-1 seed-CNN
 #                             inference, counted from the generated gemm_arm64.s
-#                             (int8) and internal/sgemm/kernel_arm64.s (float) by
+#                             (int8), internal/sgemm/kernel_arm64.s and
+#                             runtime/native/convpool_arm64.s (float) by
 #                             runtime/kernels/qgemm/armmodel; qemu cannot time the
 #                             boards, so this is the arm64 figure
 
@@ -35,13 +36,15 @@ BENCH_MODELS  ?= out/demo/model.tflite out/demo/model.int8.tflite
 .PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime bench-arm64-model
 
 bench-arm64-model:
-	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s --float-asm internal/sgemm/kernel_arm64.s
+	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s --float-asm internal/sgemm/kernel_arm64.s,runtime/native/convpool_arm64.s
 
 test-runtime-noasm:
 	$(GO) test -count=1 -tags noasm $(RUNTIME_PKGS)
 
 # $(call runtime_qemu,GOARCH-ENV,SUFFIX,QEMU,EXPECTED-KERNEL): build each
 # runtime test binary for the target and run it from its package folder.
+# 15 minutes per binary: on a loaded 2-core host runtime/native alone took
+# over 5 under qemu (TestFloatChunkedRun ~230 s wall at load 14–23).
 define runtime_qemu
 	@mkdir -p $(RUNTIME_QEMU)
 	@set -e; for t in $(RUNTIME_TESTS); do \
@@ -52,7 +55,7 @@ define runtime_qemu
 	  name=$${t%%:*}; dir=$${t#*:}; \
 	  echo "$(3): $$dir (expect kernel $(4))"; \
 	  log=$(RUNTIME_QEMU)/$$name.$(2).log; \
-	  if ! (cd $$dir && EDGECNN_EXPECT_KERNEL=$(4) $(3) $(RUNTIME_QEMU)/$$name.$(2).test -test.count=1 -test.timeout=5m -test.v) >$$log 2>&1; then \
+	  if ! (cd $$dir && EDGECNN_EXPECT_KERNEL=$(4) $(3) $(RUNTIME_QEMU)/$$name.$(2).test -test.count=1 -test.timeout=15m -test.v) >$$log 2>&1; then \
 	    cat $$log; echo "FAIL: $$dir under $(3)"; exit 1; fi; \
 	  grep -h "selected=" $$log | sed 's/^ */  /' || true; tail -1 $$log; \
 	done

@@ -108,11 +108,13 @@ func Parse(src string) (Kernels, error) {
 			c.Stores, c.StoreBytes = 1, 16*listLen(line)
 		case strings.HasPrefix(op, "MOVD") && strings.Contains(line, "(FP)"):
 			c.Loads, c.LoadBytes = 1, 8 // argument from the frame
+		case op == "MOVD.P" && strings.Contains(line, "(R"):
+			c.Loads, c.LoadBytes = 1, 8 // MOVD.P off(Rn), Rd: a load
 		case op == "MOVBU" && strings.Contains(line, "(FP)"):
 			c.Loads, c.LoadBytes = 1, 1 // bool argument from the frame
-		case (op == "FMOVD" || op == "FMOVS") && strings.Contains(line, "("):
+		case (strings.HasPrefix(op, "FMOVD") || strings.HasPrefix(op, "FMOVS")) && strings.Contains(line, "("):
 			n := int64(8)
-			if op == "FMOVS" {
+			if strings.HasPrefix(op, "FMOVS") {
 				n = 4
 			}
 			if strings.HasSuffix(line, ")") { // FMOVx Fn, off(Rn): a store

@@ -22,17 +22,24 @@ func load(t *testing.T) (Kernels, string) {
 	return ks, string(src)
 }
 
-func loadFloat(t *testing.T) (Kernels, string) {
+// loadFloat parses the float kernels; srcs are the files' texts in the
+// order of FloatAsmPaths.
+func loadFloat(t *testing.T) (ks Kernels, srcs []string) {
 	t.Helper()
-	src, err := os.ReadFile("../../../../" + FloatAsmPath)
+	var paths []string
+	for _, p := range FloatAsmPaths {
+		paths = append(paths, "../../../../"+p)
+		src, err := os.ReadFile(paths[len(paths)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, string(src))
+	}
+	ks, err := ParseFiles(paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := Parse(string(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks, string(src)
+	return ks, srcs
 }
 
 func seg(t *testing.T, ks Kernels, kernel, name string) Segment {

@@ -3,29 +3,32 @@ package armmodel
 import "fmt"
 
 // The float engine's arm64 kernels (internal/sgemm/kernel_arm64.s, written
-// by internal/sgemm/gen_arm64.go) are counted the same way as the int8
-// ones: Parse splits the file into segments, FloatTrips gives each
-// segment's trips for one call, and the calls per inference follow the
-// loops of sgemm.GemmPacked and of the native engine's float steps at
-// batch 1 on one thread (GemmPackedCalls, SeedFloatLayers).
+// by internal/sgemm/gen_arm64.go; runtime/native/convpool_arm64.s, written
+// by gen_convpool_arm64.go) are counted the same way as the int8 ones:
+// Parse splits the files into segments, FloatTrips gives each segment's
+// trips for one call, and the calls per inference follow the loops of
+// sgemm.GemmPacked and of the native engine's float steps at batch 1 on
+// one thread (GemmPackedCalls, SeedFloatLayers).
 
-// FloatAsmPath is where the generated arm64 float kernels live.
-const FloatAsmPath = "internal/sgemm/kernel_arm64.s"
+// FloatAsmPaths are where the generated arm64 float kernels live.
+var FloatAsmPaths = []string{"internal/sgemm/kernel_arm64.s", "runtime/native/convpool_arm64.s"}
 
-// Call is Times calls of a float kernel at depth KC (sgemm's kcb), adding
-// to C (Acc) or storing it.
+// Call is Times calls of a float kernel at depth KC (sgemm's kcb, or the
+// conv + pool kernel's values per kernel row) over Taps kernel rows (conv
+// + pool only), adding to C (Acc) or storing it.
 type Call struct {
 	Kernel string
 	KC     int
 	Acc    bool
 	Times  int64
+	Taps   int
 }
 
 // FloatTrips returns how often segment of kernel runs in one call c,
 // following gen_arm64.go's loops; ok is false for a segment without a
 // rule.
 func FloatTrips(kernel, segment string, c Call) (n int64, ok bool) {
-	acc, kc := int64(0), int64(c.KC)
+	acc, kc, taps := int64(0), int64(c.KC), int64(c.Taps)
 	if c.Acc {
 		acc = 1
 	}
@@ -33,6 +36,11 @@ func FloatTrips(kernel, segment string, c Call) (n int64, ok bool) {
 		// entry, the depth loop, CBZ accumulate, the C reload, the stores.
 		"kernelAsm":     {"entry": 1, "loop": kc, "loop#1": 1, "loop#2": acc, "store": 1},
 		"kernel1x64Asm": {"entry": 1, "loop1": kc, "loop1#1": 1, "loop1#2": acc, "store1": 1},
+		// entry, two 16-channel halves, per half and tap ⌊kc/4⌋ steps of
+		// four depths and kc mod 4 single ones, the tap loop's end, the
+		// pooling epilogue, RET.
+		"convPool1Asm": {"entry": 1, "half": 2, "tap": 2 * taps, "k4": 2 * taps * (kc / 4), "tail": 2 * taps,
+			"one": 2 * taps * (kc % 4), "next": 2 * taps, "next#1": 2, "next#2": 1},
 	}
 	n, ok = rules[kernel][segment]
 	return n, ok
@@ -87,7 +95,7 @@ func GemmPackedCalls(m, k, n int, oneRow bool) (calls []Call, goMACs int64) {
 			if mcb == 1 && oneRow {
 				four := n / (4 * sgNR)
 				if four > 0 {
-					calls = append(calls, Call{"kernel1x64Asm", kcb, acc, int64(four)})
+					calls = append(calls, Call{Kernel: "kernel1x64Asm", KC: kcb, Acc: acc, Times: int64(four)})
 				}
 				goMACs += int64(panels-4*four) * int64(kcb) * sgNR
 				continue
@@ -95,24 +103,35 @@ func GemmPackedCalls(m, k, n int, oneRow bool) (calls []Call, goMACs int64) {
 			tiles := int64((mcb+sgMR-1)/sgMR) * int64(panels)
 			full := int64(mcb/sgMR) * int64(n/sgNR)
 			if full > 0 {
-				calls = append(calls, Call{"kernelAsm", kcb, acc, full})
+				calls = append(calls, Call{Kernel: "kernelAsm", KC: kcb, Acc: acc, Times: full})
 			}
 			if tiles > full {
 				// Edge tiles: stored into a scratch tile, added in Go.
-				calls = append(calls, Call{"kernelAsm", kcb, false, tiles - full})
+				calls = append(calls, Call{Kernel: "kernelAsm", KC: kcb, Times: tiles - full})
 			}
 		}
 	}
 	return calls, goMACs
 }
 
-// FloatLayer is one GEMM layer of the float engine at batch 1: Rows holds
-// the GEMM rows of each sgemm call (one per work unit), K the depth, N the
-// output channels.
+// FloatLayer is one layer of the float engine at batch 1: Rows holds the
+// GEMM rows of each sgemm call (one per work unit), K the depth, N the
+// output channels; with ConvPool set the layer runs the fused conv + pool
+// kernel instead (one call per pooled pixel and 32 channels).
 type FloatLayer struct {
-	Name string
-	Rows []int
-	K, N int
+	Name     string
+	Rows     []int
+	K, N     int
+	ConvPool *ConvPool
+}
+
+// ConvPool is a convolution with its 2×2 max pooling fused: Pixels pooled
+// pixels, Taps kernel rows of KC values (KW·C) each.
+type ConvPool struct{ Pixels, Taps, KC int }
+
+// calls are the conv + pool kernel calls of layer l.
+func (cp *ConvPool) calls(n int) []Call {
+	return []Call{{Kernel: "convPool1Asm", KC: cp.KC, Taps: cp.Taps, Times: int64(cp.Pixels) * int64(n/32)}}
 }
 
 // fusedUnits are the GEMM rows per work unit of a convolution with an
@@ -130,16 +149,45 @@ func fusedUnits(oh, ow int) []int {
 	return rows
 }
 
-// SeedFloatLayers are the float engine's GEMMs of the seed CNN at batch 1
-// and one thread: both convolutions as im2col + GEMM per fused conv+pool
-// unit, both fully connected layers as one row.
+// SeedFloatLayers are the float engine's kernel calls of the seed CNN on
+// arm64 at batch 1 and one thread: both convolutions with their pooling
+// through the NEON conv + pool kernel (3×3 kernels: 3 rows of 3·C
+// values), both fully connected layers as one row.
 func SeedFloatLayers() []FloatLayer {
+	l := SeedFloatGEMMLayers()
+	l[0].ConvPool = &ConvPool{Pixels: 14 * 14, Taps: 3, KC: 3}
+	l[1].ConvPool = &ConvPool{Pixels: 7 * 7, Taps: 3, KC: 3 * 32}
+	return l
+}
+
+// SeedFloatGEMMLayers are the same with both convolutions as im2col + GEMM
+// per fused conv+pool unit (the arm64 path before the NEON conv + pool
+// kernel, and the path of a convolution it does not take).
+func SeedFloatGEMMLayers() []FloatLayer {
 	return []FloatLayer{
-		{"conv1", fusedUnits(28, 28), 9, 32},
-		{"conv2", fusedUnits(14, 14), 9 * 32, 64},
-		{"fc1", []int{1}, 7 * 7 * 64, 128},
-		{"fc2", []int{1}, 128, 10},
+		{Name: "conv1", Rows: fusedUnits(28, 28), K: 9, N: 32},
+		{Name: "conv2", Rows: fusedUnits(14, 14), K: 9 * 32, N: 64},
+		{Name: "fc1", Rows: []int{1}, K: 7 * 7 * 64, N: 128},
+		{Name: "fc2", Rows: []int{1}, K: 128, N: 10},
 	}
+}
+
+// ParseFiles parses several assembly files into one set of kernels.
+func ParseFiles(paths ...string) (Kernels, error) {
+	all := Kernels{}
+	for _, p := range paths {
+		ks, err := ParseFile(p)
+		if err != nil {
+			return nil, err
+		}
+		for name, segs := range ks {
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("armmodel: kernel %s defined twice (%s)", name, p)
+			}
+			all[name] = segs
+		}
+	}
+	return all, nil
 }
 
 // FloatInference counts one batch-1 float inference; goMACs are the
@@ -147,6 +195,14 @@ func SeedFloatLayers() []FloatLayer {
 // one-row layers through the 6×16 kernel instead (the fallback).
 func (ks Kernels) FloatInference(layers []FloatLayer, oneRow bool) (c Counts, goMACs int64, err error) {
 	for _, l := range layers {
+		if l.ConvPool != nil {
+			lc, err := ks.CountCalls(l.ConvPool.calls(l.N))
+			if err != nil {
+				return Counts{}, 0, fmt.Errorf("%s: %w", l.Name, err)
+			}
+			c.add(lc, 1)
+			continue
+		}
 		for _, m := range l.Rows {
 			calls, g := GemmPackedCalls(m, l.K, l.N, oneRow)
 			lc, err := ks.CountCalls(calls)

@@ -86,8 +86,9 @@ func TestFloatCallsClosedForm(t *testing.T) {
 // depth loop adds exactly one per depth step of every call; a loop the
 // rules do not know is an error.
 func TestFloatCountFollowsAssembly(t *testing.T) {
-	ks, src := loadFloat(t)
-	layers := SeedFloatLayers()
+	ks, srcs := loadFloat(t)
+	src := srcs[0]
+	layers := SeedFloatGEMMLayers()
 	base, _, err := ks.FloatInference(layers, true)
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +109,7 @@ func TestFloatCountFollowsAssembly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	changed["convPool1Asm"] = ks["convPool1Asm"]
 	more, _, err := changed.FloatInference(layers, true)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +118,7 @@ func TestFloatCountFollowsAssembly(t *testing.T) {
 		t.Errorf("extra FMLA: SIMD %d → %d, instr %d → %d, want +%d each", base.SIMD, more.SIMD, base.Instr, more.Instr, steps)
 	}
 	bad, err := Parse(strings.Replace(src, "loop:\n", "extra:\n\tSUBS $1, R9, R9\n\tBNE extra\nloop:\n", 1))
+	bad["convPool1Asm"] = ks["convPool1Asm"]
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +144,65 @@ func TestFloatUnits(t *testing.T) {
 		if r > 128 {
 			t.Errorf("unit of %d rows", r)
 		}
+	}
+}
+
+// TestConvPoolCounts: the conv + pool kernel's depth loops hold what
+// runtime/native/gen_convpool_arm64.go writes; over the seed CNN its FMLA
+// lanes are exactly the convolutions' multiply-adds (every conv pixel is
+// in one pooled window), and its SIMD instructions and bytes stored follow
+// a closed form; one more FMLA in the four-depth loop adds one per trip.
+func TestConvPoolCounts(t *testing.T) {
+	ks, srcs := loadFloat(t)
+	// Four depths: 4 window loads (16 B each), 4 × (64-byte weight load,
+	// ADD, 16 FMLA), SUBS, BNE. One depth: 4 window loads (4 B each), the
+	// weight load, ADD, 16 FMLA, SUBS, BNE.
+	if s := seg(t, ks, "convPool1Asm", "k4"); s.Instr != 4+4*18+2 || s.SIMD != 64 || s.Loads != 8 || s.LoadBytes != 4*16+4*64 || s.Stores != 0 {
+		t.Errorf("convPool1Asm k4: %+v", s.Counts)
+	}
+	if s := seg(t, ks, "convPool1Asm", "one"); s.Instr != 4+1+1+16+2 || s.SIMD != 16 || s.Loads != 5 || s.LoadBytes != 4*4+64 || s.Stores != 0 {
+		t.Errorf("convPool1Asm one: %+v", s.Counts)
+	}
+	if s := seg(t, ks, "convPool1Asm", "next#1"); s.Stores != 1 || s.StoreBytes != 64 || s.SIMD != 2+4*11 {
+		t.Errorf("convPool1Asm epilogue: %+v, want 46 SIMD (2 DUP, 4 × (5 FCMGT+BSL pairs + FADD)) and one 64-byte store", s.Counts)
+	}
+	var macs, steps, steps4, calls int64
+	var cps []FloatLayer
+	for _, l := range SeedFloatLayers() {
+		if cp := l.ConvPool; cp != nil {
+			cps = append(cps, l)
+			n := int64(cp.Pixels) * int64(l.N/32) // calls
+			calls += n
+			macs += int64(4*cp.Pixels) * int64(l.K) * int64(l.N)
+			steps += n * 2 * int64(cp.Taps*cp.KC)
+			steps4 += n * 2 * int64(cp.Taps*(cp.KC/4))
+		}
+	}
+	if len(cps) != 2 || macs != 28*28*9*32+14*14*288*64 {
+		t.Fatalf("conv + pool layers %v, %d MACs", cps, macs)
+	}
+	c, _, err := ks.FloatInference(cps, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every depth is 16 FMLA of 4 lanes, all SIMD besides 16 VEOR per half
+	// and the epilogue.
+	if 4*16*steps != macs {
+		t.Errorf("FMLA lanes %d, want the convolutions' %d MACs", 4*16*steps, macs)
+	}
+	if want := calls*2*(16+46) + 16*steps; c.SIMD != want || c.StoreBytes != calls*128 {
+		t.Errorf("SIMD %d stored %d, want %d and %d", c.SIMD, c.StoreBytes, want, calls*128)
+	}
+	extra := "\tWORD $0x4f841010 // FMLA V16.4S, V0.4S, V4.S[0]\n"
+	changed, err := Parse(strings.Replace(srcs[1], "\tSUBS   $1, R5, R5\n", extra+"\tSUBS   $1, R5, R5\n", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _, err := changed.FloatInference(cps, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps4 == 0 || more.SIMD-c.SIMD != steps4 {
+		t.Errorf("extra FMLA: SIMD %d → %d, want +%d", c.SIMD, more.SIMD, steps4)
 	}
 }

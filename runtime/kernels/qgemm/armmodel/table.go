@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -30,11 +31,11 @@ func KernelsFor(b boards.Board) (gemm, gemv, name string, ok bool) {
 // one-row kernels beside the GEMM-kernel fallback.
 func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 	layers, flayers := SeedLayers(), SeedFloatLayers()
-	fmt.Fprintf(w, "GEMM kernel work per batch-1 inference of the seed CNN (%d MACs), counted from %s (int8) and %s (float)\n", MACs(layers), AsmPath, FloatAsmPath)
+	fmt.Fprintf(w, "arm64 kernel work per batch-1 inference of the seed CNN (%d MACs), counted from %s (int8) and %s (float)\n", MACs(layers), AsmPath, strings.Join(FloatAsmPaths, ", "))
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "board\tpath\tCPU\tMHz\tkernel\tinstr\tSIMD\tloads\tstores\tload bytes\tstore bytes\tMAC/instr\tfc instr (one-row)\tfc instr (GEMM-kernel fallback)\t")
 	rows := 0
-	var goMACs int64
+	var goMACs, gemmInstr int64
 	for _, b := range bs {
 		gemm, gemv, name, ok := KernelsFor(b)
 		if !ok {
@@ -58,6 +59,11 @@ func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 			return err
 		}
 		goMACs = g
+		gemmConv, _, err := fks.FloatInference(SeedFloatGEMMLayers(), true)
+		if err != nil {
+			return err
+		}
+		gemmInstr = gemmConv.Instr
 		oneF, _, err := fks.FloatInference(flayers[2:], true)
 		if err != nil {
 			return err
@@ -86,8 +92,9 @@ func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 		return fmt.Errorf("armmodel: no arm64 board in the table")
 	}
 	fmt.Fprintf(w, "int8 packed weights %d bytes, float %d bytes. instr: all instructions of the kernels (SIMD + loads + stores + scalar/branches); bytes: load/store traffic to L1, not DRAM.\n", WeightBytes(layers), FloatWeightBytes(flayers))
-	fmt.Fprintln(w, "fallback: int8 one-row layers on the 4-row GEMM kernel, float on the 6×16 kernel. float: conv as im2col + 6×16 GEMM per fused conv+pool unit (batch 1, 1 thread).")
-	fmt.Fprintf(w, "Not counted: im2col and A packing, requantization, pooling, bias/ReLU, Go code between kernel calls, float multiply-adds run by Go kernels (%d: fc2's lone 16-column panel).\n", goMACs)
+	fmt.Fprintln(w, "fallback: int8 one-row layers on the 4-row GEMM kernel, float on the 6×16 kernel.")
+	fmt.Fprintf(w, "float: both convs with bias, clamp and 2×2 max pool in the NEON conv + pool kernel (batch 1, 1 thread); with convs as im2col + 6×16 GEMM instead: %s instructions, before im2col, packing and pooling.\n", humanize(gemmInstr))
+	fmt.Fprintf(w, "Not counted: int8 im2col, requantization and pooling; Go code between kernel calls; float multiply-adds run by Go kernels (%d: fc2's lone 16-column panel).\n", goMACs)
 	fmt.Fprintln(w, "Method: runtime/kernels/qgemm/armmodel (package doc).")
 	return nil
 }
@@ -115,7 +122,11 @@ func WriteForBoard(w io.Writer, root string, b boards.Board) error {
 	if err != nil {
 		return err
 	}
-	fks, err := ParseFile(filepath.Join(root, FloatAsmPath))
+	var paths []string
+	for _, p := range FloatAsmPaths {
+		paths = append(paths, filepath.Join(root, p))
+	}
+	fks, err := ParseFiles(paths...)
 	if err != nil {
 		return err
 	}

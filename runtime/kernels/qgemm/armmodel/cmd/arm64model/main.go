@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm/armmodel"
@@ -15,12 +16,12 @@ import (
 
 func main() {
 	asm := flag.String("asm", armmodel.AsmPath, "generated arm64 int8 kernels")
-	fasm := flag.String("float-asm", armmodel.FloatAsmPath, "generated arm64 float kernels")
+	fasm := flag.String("float-asm", strings.Join(armmodel.FloatAsmPaths, ","), "generated arm64 float kernels (comma-separated)")
 	flag.Parse()
 	ks, err := armmodel.ParseFile(*asm)
 	if err == nil {
 		var fks armmodel.Kernels
-		if fks, err = armmodel.ParseFile(*fasm); err == nil {
+		if fks, err = armmodel.ParseFiles(strings.Split(*fasm, ",")...); err == nil {
 			err = armmodel.WriteTable(os.Stdout, ks, fks, boards.All())
 		}
 	}
