@@ -14,11 +14,14 @@
 #                             out/demo/model.int8.tflite from the quantizer); for the
 #                             tflite/onnxruntime rows set BENCH_BIN=bin/edgecnn-full
 #                             (make build-full), otherwise they show "not built in".
-#   make bench-arm64-model    per arm64 board of the board table: instructions, SIMD
-#                             instructions, loads/stores and their bytes of the int8
-#                             GEMM kernels per batch-1 seed-CNN inference, counted
-#                             from gemm_arm64.s (runtime/kernels/qgemm/armmodel);
-#                             qemu cannot time the boards, so this is the arm64 figure
+#   make bench-arm64-model    per arm64 board of the board table, an int8 and a float
+#                             row: instructions, SIMD instructions, loads/stores and
+#                             their bytes of the arm64 kernels per batch-1 seed-CNN
+#                             inference, counted from the generated gemm_arm64.s
+#                             (int8), internal/sgemm/kernel_arm64.s and
+#                             runtime/native/convpool_arm64.s (float) by
+#                             runtime/kernels/qgemm/armmodel; qemu cannot time the
+#                             boards, so this is the arm64 figure
 
 APT_PACKAGES  += qemu-user-static
 TEST_TARGETS  += test-runtime-noasm test-runtime-arm64 test-runtime-armv7
@@ -33,13 +36,15 @@ BENCH_MODELS  ?= out/demo/model.tflite out/demo/model.int8.tflite
 .PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime bench-arm64-model
 
 bench-arm64-model:
-	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s
+	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s --float-asm internal/sgemm/kernel_arm64.s,runtime/native/convpool_arm64.s
 
 test-runtime-noasm:
 	$(GO) test -count=1 -tags noasm $(RUNTIME_PKGS)
 
 # $(call runtime_qemu,GOARCH-ENV,SUFFIX,QEMU,EXPECTED-KERNEL): build each
 # runtime test binary for the target and run it from its package folder.
+# 15 minutes per binary: on a loaded 2-core host runtime/native alone took
+# over 5 under qemu (TestFloatChunkedRun ~230 s wall at load 14–23).
 define runtime_qemu
 	@mkdir -p $(RUNTIME_QEMU)
 	@set -e; for t in $(RUNTIME_TESTS); do \
@@ -50,7 +55,7 @@ define runtime_qemu
 	  name=$${t%%:*}; dir=$${t#*:}; \
 	  echo "$(3): $$dir (expect kernel $(4))"; \
 	  log=$(RUNTIME_QEMU)/$$name.$(2).log; \
-	  if ! (cd $$dir && EDGECNN_EXPECT_KERNEL=$(4) $(3) $(RUNTIME_QEMU)/$$name.$(2).test -test.count=1 -test.timeout=5m -test.v) >$$log 2>&1; then \
+	  if ! (cd $$dir && EDGECNN_EXPECT_KERNEL=$(4) $(3) $(RUNTIME_QEMU)/$$name.$(2).test -test.count=1 -test.timeout=15m -test.v) >$$log 2>&1; then \
 	    cat $$log; echo "FAIL: $$dir under $(3)"; exit 1; fi; \
 	  grep -h "selected=" $$log | sed 's/^ */  /' || true; tail -1 $$log; \
 	done

@@ -5,11 +5,12 @@
 #   make check-qgemm-gen   fail if runtime/kernels/qgemm/gemm_arm64.s differs from
 #                          what gen_arm64.go writes                 (in make test)
 #   make check-sgemm-gen   the same for internal/sgemm/kernel_arm64.s (in make test)
+#   make check-convpool-gen the same for runtime/native/convpool_arm64.s (in make test)
 # (check-tflite-gen and check-onnx-gen live in mk/30-export.mk.)
 
-TEST_TARGETS += test-board check-qgemm-gen check-sgemm-gen
+TEST_TARGETS += test-board check-qgemm-gen check-sgemm-gen check-convpool-gen
 
-.PHONY: test-board check-qgemm-gen check-sgemm-gen
+.PHONY: test-board check-qgemm-gen check-sgemm-gen check-convpool-gen
 
 test-board:
 	$(GO) vet -tags board ./...
@@ -30,3 +31,11 @@ check-sgemm-gen:
 	if ! diff -q $$tmp/kernel_arm64.s internal/sgemm/kernel_arm64.s >/dev/null; then \
 	  echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is stale: run go generate ./internal/sgemm"; exit 1; fi; \
 	echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is current"
+
+check-convpool-gen:
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	cp runtime/native/gen_convpool_arm64.go $$tmp/ && \
+	(cd $$tmp && GOFLAGS= $(GO) run gen_convpool_arm64.go) && \
+	if ! diff -q $$tmp/convpool_arm64.s runtime/native/convpool_arm64.s >/dev/null; then \
+	  echo "check-convpool-gen: runtime/native/convpool_arm64.s is stale: run (cd runtime/native && go run gen_convpool_arm64.go)"; exit 1; fi; \
+	echo "check-convpool-gen: runtime/native/convpool_arm64.s is current"

@@ -44,9 +44,10 @@ func convPoolGo(kc int, offs []int, x []float32, pp *[3]int, m, s, r int, b, bia
 }
 
 // convPool computes the first m (1 to 3) pooled pixels of pp/po with
-// convPoolAsm (m = 3) or convPool1Asm per pixel (AVX-512), else
-// convPoolGo, after checking every access: offsets and strides must be
-// non-negative and every window, weight, bias and output inside its slice.
+// convPoolAsm (m = 3, AVX-512) or convPool1Asm per pixel (AVX-512, arm64
+// NEON), else convPoolGo, after checking every access: offsets and
+// strides must be non-negative and every window, weight, bias and output
+// inside its slice.
 func convPool(kc int, offs []int, x []float32, pp *[3]int, m, s, r int, b, bias []float32, lo, hi float32, out []float32, po *[3]int) {
 	if kc < 1 || len(offs) < 1 || s < 0 || r < 0 || m < 1 || m > 3 {
 		panic("native: convPool: bad geometry")
@@ -68,7 +69,7 @@ func convPool(kc int, offs []int, x []float32, pp *[3]int, m, s, r int, b, bias 
 	_ = b[len(offs)*kc*32-1]
 	_ = bias[31]
 	if hasConvPoolAsm {
-		if m == 3 {
+		if m == 3 && hasConvPool3Asm {
 			convPoolAsm(kc, len(offs), &offs[0], &x[0], pp, s, r, &b[0], &bias[0], lo, hi, &out[0], po)
 			return
 		}

@@ -8,6 +8,10 @@ import "golang.org/x/sys/cpu"
 // can run.
 var hasConvPoolAsm = cpu.X86.HasAVX512F
 
+// hasConvPool3Asm: convPoolAsm (three pooled pixels per call) runs where
+// convPool1Asm does.
+var hasConvPool3Asm = hasConvPoolAsm
+
 // convPoolAsm is the AVX-512 twin of convPoolGo (kc, taps ≥ 1; s, r ≥ 0);
 // the caller has bounds-checked every access.
 //

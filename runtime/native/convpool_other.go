@@ -1,8 +1,11 @@
-//go:build !amd64 || noasm
+//go:build (!amd64 && !arm64) || noasm
 
 package native
 
-const hasConvPoolAsm = false
+const (
+	hasConvPoolAsm  = false
+	hasConvPool3Asm = false
+)
 
 func convPoolAsm(kc, taps int, offs *int, x *float32, pp *[3]int, s, r int, b, bias *float32, lo, hi float32, out *float32, po *[3]int) {
 	panic("native: no assembly convolution kernel in this build")

@@ -1,20 +1,25 @@
 // Package armmodel counts, per inference, the instructions and the load /
-// store traffic of edgecnn's arm64 int8 GEMM kernels, for boards that
-// cannot be timed here (qemu-user runs them, but its speed means nothing).
+// store traffic of edgecnn's arm64 int8 GEMM kernels and of the float
+// engine's NEON kernels, for boards that cannot be timed here (qemu-user
+// runs them, but its speed means nothing).
 //
-// Method: the generated assembly (runtime/kernels/qgemm/gemm_arm64.s) is
-// split into straight-line segments: a segment starts at a label or after
-// a conditional branch. Each segment's instructions are counted by class
-// (SIMD, load, store, scalar/branch) and its load/store bytes are read off
-// the operands (VLD1 / VST1: 16 bytes per register of the list; VLD1R: one
-// element). Each segment runs a known number of times, given by the loop
+// Method: the generated assembly (runtime/kernels/qgemm/gemm_arm64.s for
+// int8, internal/sgemm/kernel_arm64.s for float) is split into
+// straight-line segments: a segment starts at a label or after a
+// conditional branch (B.cond, CBZ, CBNZ). Each segment's instructions are
+// counted by class (SIMD, load, store, scalar/branch) and its load/store
+// bytes are read off the operands (VLD1 / VST1: 16 bytes per register of
+// the list; VLD1R: one element; FMOVS / FMOVD to or from memory: 4 / 8
+// bytes). Each segment runs a known number of times, given by the loop
 // structure that gen_arm64.go writes (Trips: e.g. gemmNEON's neon_k2 body
-// runs pairs·nblk·⌊ksteps/2⌋ times); a test fails if the file holds a
-// segment without such a rule, so the counts follow the generator. A
-// layer's count is Σ segment × trips for its GEMM shape. Not counted:
-// im2col, requantization, pooling and the Go code around the kernels; one
-// kernel call per layer (the engine splits a layer into calls of 64 rows,
-// adding a prologue of under 15 instructions per call). Bytes are load /
+// runs pairs·nblk·⌊ksteps/2⌋ times; FloatTrips for the float kernels); a
+// test fails if the file holds a segment without such a rule, so the
+// counts follow the generator. A layer's count is Σ segment × trips for
+// its GEMM shape. Not counted: im2col, requantization, pooling and the Go
+// code around the kernels; int8: one kernel call per layer (the engine
+// splits a layer into calls of 64 rows, adding a prologue of under 15
+// instructions per call); float: the calls sgemm.GemmPacked and the native
+// engine make at batch 1 on one thread (floatmodel.go). Bytes are load /
 // store traffic to the L1 cache, not DRAM traffic; the weights' footprint
 // (bytes a cold cache must fetch once) is reported separately.
 package armmodel
@@ -103,11 +108,25 @@ func Parse(src string) (Kernels, error) {
 			c.Stores, c.StoreBytes = 1, 16*listLen(line)
 		case strings.HasPrefix(op, "MOVD") && strings.Contains(line, "(FP)"):
 			c.Loads, c.LoadBytes = 1, 8 // argument from the frame
+		case op == "MOVD.P" && strings.Contains(line, "(R"):
+			c.Loads, c.LoadBytes = 1, 8 // MOVD.P off(Rn), Rd: a load
+		case op == "MOVBU" && strings.Contains(line, "(FP)"):
+			c.Loads, c.LoadBytes = 1, 1 // bool argument from the frame
+		case (strings.HasPrefix(op, "FMOVD") || strings.HasPrefix(op, "FMOVS")) && strings.Contains(line, "("):
+			n := int64(8)
+			if strings.HasPrefix(op, "FMOVS") {
+				n = 4
+			}
+			if strings.HasSuffix(line, ")") { // FMOVx Fn, off(Rn): a store
+				c.Stores, c.StoreBytes = 1, n
+			} else {
+				c.Loads, c.LoadBytes = 1, n
+			}
 		default:
 			c.Scalar = 1
 		}
 		seg.add(c, 1)
-		if op == "BNE" || op == "BEQ" || op == "BLT" || op == "BGE" {
+		if op == "BNE" || op == "BEQ" || op == "BLT" || op == "BGE" || op == "CBZ" || op == "CBNZ" {
 			piece[cur+"/"+label]++
 			newSeg(fmt.Sprintf("%s#%d", label, piece[cur+"/"+label]))
 		}

@@ -22,6 +22,26 @@ func load(t *testing.T) (Kernels, string) {
 	return ks, string(src)
 }
 
+// loadFloat parses the float kernels; srcs are the files' texts in the
+// order of FloatAsmPaths.
+func loadFloat(t *testing.T) (ks Kernels, srcs []string) {
+	t.Helper()
+	var paths []string
+	for _, p := range FloatAsmPaths {
+		paths = append(paths, "../../../../"+p)
+		src, err := os.ReadFile(paths[len(paths)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, string(src))
+	}
+	ks, err := ParseFiles(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks, srcs
+}
+
 func seg(t *testing.T, ks Kernels, kernel, name string) Segment {
 	t.Helper()
 	for _, s := range ks[kernel] {
@@ -136,24 +156,25 @@ func TestUnknownSegmentRefused(t *testing.T) {
 // kernel its CPU selects, and the one-row kernel cheaper than the fallback.
 func TestTableCoversArm64Boards(t *testing.T) {
 	ks, _ := load(t)
+	fks, _ := loadFloat(t)
 	var b bytes.Buffer
-	if err := WriteTable(&b, ks, boards.All()); err != nil {
+	if err := WriteTable(&b, ks, fks, boards.All()); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
 	for _, bd := range boards.All() {
 		_, _, name, ok := KernelsFor(bd)
-		line := ""
+		rows := map[string]string{}
 		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) > 0 && f[0] == bd.Name {
-				line = l
+			if f := strings.Fields(l); len(f) > 1 && f[0] == bd.Name {
+				rows[f[1]] = l
 			}
 		}
-		if ok != (line != "") {
-			t.Errorf("board %s (arm64 %v): row %q", bd.Name, ok, line)
+		if ok != (len(rows) == 2) || (!ok && len(rows) != 0) {
+			t.Errorf("board %s (arm64 %v): rows %q", bd.Name, ok, rows)
 		}
-		if ok && !strings.Contains(line, " "+name+" ") {
-			t.Errorf("board %s: want kernel %s in %q", bd.Name, name, line)
+		if ok && (!strings.Contains(rows["int8"], " "+name+" ") || !strings.Contains(rows["float"], " neon-fmla ")) {
+			t.Errorf("board %s: want int8 kernel %s and float neon-fmla in %q", bd.Name, name, rows)
 		}
 	}
 	for _, pair := range [][2]string{{"gemmNEON", "gemvNEON"}, {"gemmDot", "gemvDot"}} {
@@ -181,20 +202,25 @@ func TestWriteForBoard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fks, _ := loadFloat(t)
 	var one, all bytes.Buffer
 	if err := WriteForBoard(&one, "../../../..", b); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteTable(&all, ks, boards.All()); err != nil {
+	if err := WriteTable(&all, ks, fks, boards.All()); err != nil {
 		t.Fatal(err)
 	}
 	rowOf := func(s string) string {
+		var rows []string
 		for _, l := range strings.Split(s, "\n") {
 			if f := strings.Fields(l); len(f) > 0 && f[0] == "rpi4" {
-				return strings.Join(f, " ")
+				rows = append(rows, strings.Join(f, " "))
 			}
 		}
-		return ""
+		if len(rows) != 2 {
+			return ""
+		}
+		return strings.Join(rows, "\n")
 	}
 	row := rowOf(all.String())
 	if row == "" || rowOf(one.String()) != row || strings.Contains(one.String(), "rpi5") {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/edgecnn/edgecnn/boards"
@@ -23,15 +24,18 @@ func KernelsFor(b boards.Board) (gemm, gemv, name string, ok bool) {
 	return "gemmNEON", "gemvNEON", "neon", true
 }
 
-// WriteTable prints, for every arm64 board of bs, the per-inference
-// counts of the seed CNN's GEMMs, and the one-row layers' instructions
-// with the one-row kernel against the four-row fallback.
-func WriteTable(w io.Writer, ks Kernels, bs []boards.Board) error {
-	layers := SeedLayers()
-	fmt.Fprintf(w, "int8 GEMM work per batch-1 inference of the seed CNN (%d MACs; packed weights %d bytes), counted from gemm_arm64.s\n", MACs(layers), WeightBytes(layers))
+// WriteTable prints, for every arm64 board of bs, two rows: the int8
+// engine's GEMM kernels (ks, from gemm_arm64.s) and the float engine's
+// (fks, from internal/sgemm/kernel_arm64.s) per batch-1 inference of the
+// seed CNN, with the fully connected layers' instructions through the
+// one-row kernels beside the GEMM-kernel fallback.
+func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
+	layers, flayers := SeedLayers(), SeedFloatLayers()
+	fmt.Fprintf(w, "arm64 kernel work per batch-1 inference of the seed CNN (%d MACs), counted from %s (int8) and %s (float)\n", MACs(layers), AsmPath, strings.Join(FloatAsmPaths, ", "))
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "board\tCPU\tMHz\tkernel\tinstr\tSIMD\tloads\tstores\tload bytes\tstore bytes\tMAC/instr\tfc instr (one-row)\tfc instr (4-row fallback)\t")
+	fmt.Fprintln(tw, "board\tpath\tCPU\tMHz\tkernel\tinstr\tSIMD\tloads\tstores\tload bytes\tstore bytes\tMAC/instr\tfc instr (one-row)\tfc instr (GEMM-kernel fallback)\t")
 	rows := 0
+	var goMACs, gemmInstr int64
 	for _, b := range bs {
 		gemm, gemv, name, ok := KernelsFor(b)
 		if !ok {
@@ -41,12 +45,7 @@ func WriteTable(w io.Writer, ks Kernels, bs []boards.Board) error {
 		if err != nil {
 			return err
 		}
-		var fc []Layer
-		for _, l := range layers {
-			if l.Rows == 1 {
-				fc = append(fc, l)
-			}
-		}
+		fc := layers[2:]
 		one, err := ks.Inference(fc, gemm, gemv)
 		if err != nil {
 			return err
@@ -55,13 +54,35 @@ func WriteTable(w io.Writer, ks Kernels, bs []boards.Board) error {
 		if err != nil {
 			return err
 		}
+		fcF, g, err := fks.FloatInference(flayers, true)
+		if err != nil {
+			return err
+		}
+		goMACs = g
+		gemmConv, _, err := fks.FloatInference(SeedFloatGEMMLayers(), true)
+		if err != nil {
+			return err
+		}
+		gemmInstr = gemmConv.Instr
+		oneF, _, err := fks.FloatInference(flayers[2:], true)
+		if err != nil {
+			return err
+		}
+		sixF, _, err := fks.FloatInference(flayers[2:], false)
+		if err != nil {
+			return err
+		}
 		mhz := "-"
 		if b.CPU.MHz > 0 {
 			mhz = fmt.Sprint(b.CPU.MHz)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t\n", b.Name, b.CPU.Model, mhz, name,
-			humanize(c.Instr), humanize(c.SIMD), humanize(c.Loads), humanize(c.Stores), humanize(c.LoadBytes), humanize(c.StoreBytes),
-			float64(MACs(layers))/float64(c.Instr), humanize(one.Instr), humanize(four.Instr))
+		row := func(path, kernel string, c, one, fb Counts) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t\n", b.Name, path, b.CPU.Model, mhz, kernel,
+				humanize(c.Instr), humanize(c.SIMD), humanize(c.Loads), humanize(c.Stores), humanize(c.LoadBytes), humanize(c.StoreBytes),
+				float64(MACs(layers))/float64(c.Instr), humanize(one.Instr), humanize(fb.Instr))
+		}
+		row("int8", name, c, one, four)
+		row("float", "neon-fmla", fcF, oneF, sixF)
 		rows++
 	}
 	if err := tw.Flush(); err != nil {
@@ -70,9 +91,21 @@ func WriteTable(w io.Writer, ks Kernels, bs []boards.Board) error {
 	if rows == 0 {
 		return fmt.Errorf("armmodel: no arm64 board in the table")
 	}
-	fmt.Fprintln(w, "instr: all instructions of the GEMM kernels (SIMD + loads + stores + scalar/branches); bytes: load/store traffic to L1, not DRAM.")
-	fmt.Fprintln(w, "Not counted: im2col, requantization, pooling, Go code between kernel calls. Method: runtime/kernels/qgemm/armmodel (package doc).")
+	fmt.Fprintf(w, "int8 packed weights %d bytes, float %d bytes. instr: all instructions of the kernels (SIMD + loads + stores + scalar/branches); bytes: load/store traffic to L1, not DRAM.\n", WeightBytes(layers), FloatWeightBytes(flayers))
+	fmt.Fprintln(w, "fallback: int8 one-row layers on the 4-row GEMM kernel, float on the 6×16 kernel.")
+	fmt.Fprintf(w, "float: both convs with bias, clamp and 2×2 max pool in the NEON conv + pool kernel (batch 1, 1 thread); with convs as im2col + 6×16 GEMM instead: %s instructions, before im2col, packing and pooling.\n", humanize(gemmInstr))
+	fmt.Fprintf(w, "Not counted: int8 im2col, requantization and pooling; Go code between kernel calls; float multiply-adds run by Go kernels (%d: fc2's lone 16-column panel).\n", goMACs)
+	fmt.Fprintln(w, "Method: runtime/kernels/qgemm/armmodel (package doc).")
 	return nil
+}
+
+// ParseFile reads and parses one assembly file.
+func ParseFile(path string) (Kernels, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("armmodel: %w", err)
+	}
+	return Parse(string(src))
 }
 
 // AsmPath is where the generated arm64 kernels live in the source tree.
@@ -85,13 +118,17 @@ func WriteForBoard(w io.Writer, root string, b boards.Board) error {
 	if _, _, _, ok := KernelsFor(b); !ok {
 		return fmt.Errorf("armmodel: %s is not an arm64 board (no arm64 kernels run on it)", b.Name)
 	}
-	src, err := os.ReadFile(filepath.Join(root, AsmPath))
-	if err != nil {
-		return fmt.Errorf("armmodel: %w", err)
-	}
-	ks, err := Parse(string(src))
+	ks, err := ParseFile(filepath.Join(root, AsmPath))
 	if err != nil {
 		return err
 	}
-	return WriteTable(w, ks, []boards.Board{b})
+	var paths []string
+	for _, p := range FloatAsmPaths {
+		paths = append(paths, filepath.Join(root, p))
+	}
+	fks, err := ParseFiles(paths...)
+	if err != nil {
+		return err
+	}
+	return WriteTable(w, ks, fks, []boards.Board{b})
 }

@@ -1,25 +1,28 @@
 // Command arm64model prints the instruction and memory-traffic count per
-// inference of the arm64 int8 kernels for every arm64 board of the board
-// table (make bench-arm64-model). See package armmodel for the method.
+// inference of the arm64 int8 and float kernels for every arm64 board of
+// the board table (make bench-arm64-model). See package armmodel for the
+// method.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/runtime/kernels/qgemm/armmodel"
 )
 
 func main() {
-	asm := flag.String("asm", "runtime/kernels/qgemm/gemm_arm64.s", "generated arm64 kernels")
+	asm := flag.String("asm", armmodel.AsmPath, "generated arm64 int8 kernels")
+	fasm := flag.String("float-asm", strings.Join(armmodel.FloatAsmPaths, ","), "generated arm64 float kernels (comma-separated)")
 	flag.Parse()
-	src, err := os.ReadFile(*asm)
+	ks, err := armmodel.ParseFile(*asm)
 	if err == nil {
-		var ks armmodel.Kernels
-		if ks, err = armmodel.Parse(string(src)); err == nil {
-			err = armmodel.WriteTable(os.Stdout, ks, boards.All())
+		var fks armmodel.Kernels
+		if fks, err = armmodel.ParseFiles(strings.Split(*fasm, ",")...); err == nil {
+			err = armmodel.WriteTable(os.Stdout, ks, fks, boards.All())
 		}
 	}
 	if err != nil {
