@@ -278,6 +278,41 @@ func TestExtendClasses(t *testing.T) {
 	}
 }
 
+// TestInitWithNegatives: --init of a 10-class checkpoint with --negatives
+// (no x folder) grows the output layer to 11, keeps the other layers as
+// the starting point, and chooses a reject threshold on validation.
+func TestInitWithNegatives(t *testing.T) {
+	dir := t.TempDir()
+	base, cfg := smallModel(t, dir)
+	ck, ref, err := ReadInit(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Negatives, cfg.Robust, cfg.Val = 0.15, true, 64
+	if cfg, err = InitConfig(cfg, ck, base, nil); err != nil {
+		t.Fatalf("InitConfig of a 10-class checkpoint with --negatives: %v", err)
+	}
+	cfg.LR, cfg.Limit = FineTuneLR, 320
+	res, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 320), Init: ck, InitRef: ref, Out: filepath.Join(dir, "ft.ckpt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Model
+	if m.Arch.Classes != 11 || m.Labels[10] != data.RejectLabel {
+		t.Fatalf("fine-tuned with negatives: %d classes, labels %v", m.Arch.Classes, m.Labels)
+	}
+	if res.Metrics.Reject == nil || res.Metrics.Reject.Threshold <= 0 {
+		t.Fatalf("no reject threshold chosen: %+v", res.Metrics.Reject)
+	}
+	// Shrinking is not growing: an 11-class checkpoint cannot start a 10-class run.
+	ck11 := &model.Checkpoint{Model: m}
+	cfg10 := cfg
+	cfg10.Negatives, cfg10.Classes = 0, 10
+	if _, err := Train(context.Background(), Run{Config: cfg10, Data: smallData(t, 320), Init: ck11, Out: filepath.Join(dir, "x.ckpt")}); !errors.Is(err, ErrInit) {
+		t.Fatalf("11-class checkpoint, 10-class run: %v, want ErrInit", err)
+	}
+}
+
 // TestInitMismatch: a checkpoint of another width or architecture is a
 // clear error, before any training.
 func TestInitMismatch(t *testing.T) {

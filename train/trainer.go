@@ -246,6 +246,7 @@ func InitConfig(cfg Config, ck *model.Checkpoint, path string, explicit func(str
 	cfg.Width, cfg.BatchNorm, cfg.Dropout = a.Width, a.BatchNorm, float64(a.Dropout)
 	cfg.Classes = a.Classes
 	seed := cfg.Arch()
+	seed.Classes = a.Classes // --negatives grows a 10-class checkpoint to 11 (startModel)
 	if a != seed {
 		return cfg, fmt.Errorf("train: --init %s: %w: its architecture %+v is not the trainer's seed family (28x28x1 input, hidden %d)", path, ErrInit, a, seed.Hidden)
 	}
@@ -448,7 +449,7 @@ func startModel(cfg *Config, r *Run, classes int) (*runStart, error) {
 			return nil, err
 		}
 	case r.Init != nil:
-		if cfg.Arch() != r.Init.Model.Arch {
+		if want := cfg.Arch(); want.Classes < r.Init.Model.Arch.Classes || archDiffers(want, r.Init.Model.Arch) {
 			return nil, fmt.Errorf("train: --init: %w: checkpoint architecture %+v, run configured for %+v (see InitConfig)", ErrInit, r.Init.Model.Arch, cfg.Arch())
 		}
 		st.m = r.Init.Model
@@ -472,6 +473,13 @@ func startModel(cfg *Config, r *Run, classes int) (*runStart, error) {
 		return nil, fmt.Errorf("train: %w", ErrNoClass(st.m, classes-1))
 	}
 	return st, nil
+}
+
+// archDiffers reports whether a and b differ in something other than the
+// number of classes (which a fine-tuning run may grow).
+func archDiffers(a, b model.Arch) bool {
+	a.Classes = b.Classes
+	return a != b
 }
 
 // resumeStart reads the checkpoint a resumed run continues and checks
