@@ -16,26 +16,22 @@ test-board:
 	$(GO) vet -tags board ./...
 	$(GO) test -count=1 -tags board ./cmd/edgecnn
 
-check-qgemm-gen:
+# $(call check_gen,TARGET,DIR,GENERATOR,OUTPUT,HOW-TO-REGENERATE): run the
+# generator in its package (it imports internal/arm64asm) writing to a
+# temporary file, and fail when the checked-in OUTPUT differs.
+define check_gen
 	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	cp runtime/kernels/qgemm/gen_arm64.go $$tmp/ && \
-	(cd $$tmp && GOFLAGS= $(GO) run gen_arm64.go) && \
-	if ! diff -q $$tmp/gemm_arm64.s runtime/kernels/qgemm/gemm_arm64.s >/dev/null; then \
-	  echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is stale: run go generate ./runtime/kernels/qgemm"; exit 1; fi; \
-	echo "check-qgemm-gen: runtime/kernels/qgemm/gemm_arm64.s is current"
+	(cd $(2) && $(GO) run $(3) $$tmp/$(4)) && \
+	if ! diff -q $$tmp/$(4) $(2)/$(4) >/dev/null; then \
+	  echo "$(1): $(2)/$(4) is stale: run $(5)"; exit 1; fi; \
+	echo "$(1): $(2)/$(4) is current"
+endef
+
+check-qgemm-gen:
+	$(call check_gen,check-qgemm-gen,runtime/kernels/qgemm,gen_arm64.go,gemm_arm64.s,go generate ./runtime/kernels/qgemm)
 
 check-sgemm-gen:
-	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	cp internal/sgemm/gen_arm64.go $$tmp/ && \
-	(cd $$tmp && GOFLAGS= $(GO) run gen_arm64.go) && \
-	if ! diff -q $$tmp/kernel_arm64.s internal/sgemm/kernel_arm64.s >/dev/null; then \
-	  echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is stale: run go generate ./internal/sgemm"; exit 1; fi; \
-	echo "check-sgemm-gen: internal/sgemm/kernel_arm64.s is current"
+	$(call check_gen,check-sgemm-gen,internal/sgemm,gen_arm64.go,kernel_arm64.s,go generate ./internal/sgemm)
 
 check-convpool-gen:
-	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	cp runtime/native/gen_convpool_arm64.go $$tmp/ && \
-	(cd $$tmp && GOFLAGS= $(GO) run gen_convpool_arm64.go) && \
-	if ! diff -q $$tmp/convpool_arm64.s runtime/native/convpool_arm64.s >/dev/null; then \
-	  echo "check-convpool-gen: runtime/native/convpool_arm64.s is stale: run (cd runtime/native && go run gen_convpool_arm64.go)"; exit 1; fi; \
-	echo "check-convpool-gen: runtime/native/convpool_arm64.s is current"
+	$(call check_gen,check-convpool-gen,runtime/native,gen_convpool_arm64.go,convpool_arm64.s,(cd runtime/native && go run gen_convpool_arm64.go))

@@ -12,27 +12,22 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
+
+	"github.com/edgecnn/edgecnn/internal/arm64asm"
 )
 
-var b bytes.Buffer
+// f collects the generated file.
+var f arm64asm.File
 
-func p(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+func p(format string, args ...any) { f.P(format, args...) }
 
-func word(enc uint32, asm string) { p("\tWORD $0x%08x // %s", enc, asm) }
+func word(enc uint32, asm string) { f.Word(enc, asm) }
 
-// FMLA Vd.4S, Vn.4S, Vm.S[lane]: 0 Q=1 0 01111 1 sz=0 L M Rm 0001 H 0 Rn Rd.
-func fmlaLane(d, n, m, lane int) {
-	enc := uint32(0x4f801000) | uint32(lane&1)<<21 | uint32(m>>4&1)<<20 | uint32(m&15)<<16 | uint32(lane>>1&1)<<11 | uint32(n)<<5 | uint32(d)
-	word(enc, fmt.Sprintf("FMLA V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, lane))
-}
+func fmlaLane(d, n, m, lane int) { f.FMLALane(d, n, m, lane) }
 
-// FADD Vd.4S, Vn.4S, Vm.4S: 0 Q=1 0 01110 0 sz=0 1 Rm 11010 1 Rn Rd.
-func fadd(d, n, m int) {
-	word(0x4e20d400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADD V%d.4S, V%d.4S, V%d.4S", d, n, m))
-}
+func fadd(d, n, m int) { f.FADD(d, n, m) }
 
 // FCMGT Vd.4S, Vn.4S, Vm.4S (Vd = Vn > Vm, all ones or zero; false when
 // either is NaN): 0 Q=1 1 01110 1 sz=0 1 Rm 111001 Rn Rd.
@@ -183,7 +178,7 @@ func main() {
 	p("#include \"textflag.h\"")
 	p("")
 	convPool1()
-	if err := os.WriteFile("convpool_arm64.s", b.Bytes(), 0o644); err != nil {
+	if err := f.WriteOut("convpool_arm64.s"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

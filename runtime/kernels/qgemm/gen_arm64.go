@@ -8,16 +8,18 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
+
+	"github.com/edgecnn/edgecnn/internal/arm64asm"
 )
 
-var b bytes.Buffer
+// f collects the generated file.
+var f arm64asm.File
 
-func p(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+func p(format string, args ...any) { f.P(format, args...) }
 
-func word(enc uint32, asm string) { p("\tWORD $0x%08x // %s", enc, asm) }
+func word(enc uint32, asm string) { f.Word(enc, asm) }
 
 // SDOT Vd.4S, Vn.16B, Vm.16B: 0 Q=1 0 01110 10 0 Rm 1001 0 1 Rn Rd.
 func sdot(d, n, m int) {
@@ -336,7 +338,7 @@ func main() {
 	p("")
 	dotGemv()
 	neonGemv()
-	if err := os.WriteFile("gemm_arm64.s", b.Bytes(), 0o644); err != nil {
+	if err := f.WriteOut("gemm_arm64.s"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
