@@ -340,16 +340,8 @@ func segRuns(ink []float32, dw, dh int, b *segBuffers) (thick, nshort int) {
 	n := 0
 	for y := 0; y < dh; y++ {
 		row := ink[y*dw : (y+1)*dw]
-		for x := 0; x < dw; {
-			if row[x] < 0.5 {
-				x++
-				continue
-			}
-			x0 := x
-			for x < dw && row[x] >= 0.5 {
-				x++
-			}
-			b.lens[x-x0]++
+		for x0, x1 := inkRun(row, 0); x0 < dw; x0, x1 = inkRun(row, x1) {
+			b.lens[x1-x0]++
 			n++
 		}
 	}
@@ -366,22 +358,27 @@ func segRuns(ink []float32, dw, dh int, b *segBuffers) (thick, nshort int) {
 	b.runX, b.runY = b.runX[:0], b.runY[:0]
 	for y := 0; y < dh; y++ {
 		row := ink[y*dw : (y+1)*dw]
-		for x := 0; x < dw; {
-			if row[x] < 0.5 {
-				x++
-				continue
-			}
-			x0 := x
-			for x < dw && row[x] >= 0.5 {
-				x++
-			}
-			if x-x0 <= 2*thick {
-				b.runX = append(b.runX, float32(x0+x-1)/2)
+		for x0, x1 := inkRun(row, 0); x0 < dw; x0, x1 = inkRun(row, x1) {
+			if x1-x0 <= 2*thick {
+				b.runX = append(b.runX, float32(x0+x1-1)/2)
 				b.runY = append(b.runY, int32(y))
 			}
 		}
 	}
 	return thick, len(b.runX)
+}
+
+// inkRun returns the next run of ink (values ≥ 0.5) in row at or after
+// x: [x0, x1), or x0 = len(row) when there is none.
+func inkRun(row []float32, x int) (x0, x1 int) {
+	for x < len(row) && row[x] < 0.5 {
+		x++
+	}
+	x0 = x
+	for x < len(row) && row[x] >= 0.5 {
+		x++
+	}
+	return x0, x
 }
 
 // segShear returns the shear (x shift per row, positive: the top leans
