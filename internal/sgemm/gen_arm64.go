@@ -20,14 +20,6 @@ import (
 // f collects the generated file.
 var f arm64asm.File
 
-func p(format string, args ...any) { f.P(format, args...) }
-
-func word(enc uint32, asm string) { f.Word(enc, asm) }
-
-func fmlaLane(d, n, m, lane int) { f.FMLALane(d, n, m, lane) }
-
-func fadd(d, n, m int) { f.FADD(d, n, m) }
-
 // acc is the accumulator of row i (< 6), columns 4q..4q+3.
 func acc(i, q int) int { return 8 + 4*i + q }
 
@@ -37,57 +29,57 @@ func acc(i, q int) int { return 8 + 4*i + q }
 // increasing depth from zero, as kernel6x16Go compiles on arm64 (the Go
 // compiler fuses x*y+z into FMADD there), so the two agree bit for bit.
 func kernel6x16() {
-	p("// func kernelAsm(kc int, a, b, c *float32, ldc int, accumulate bool)")
-	p("//")
-	p("// NEON twin of kernel6x16Go: the packed 6×kc A micro-panel at a times the")
-	p("// packed kc×16 B micro-panel at b into the 6×16 tile at c (row stride ldc")
-	p("// elements), stored or added. R0 a, R1 b, R2 c, R3 depth counter, R4 ldc")
-	p("// in bytes, R5 accumulate, R6 row pointer.")
-	p("TEXT ·kernelAsm(SB), NOSPLIT, $0-41")
-	p("\tMOVD  kc+0(FP), R3")
-	p("\tMOVD  a+8(FP), R0")
-	p("\tMOVD  b+16(FP), R1")
-	p("\tMOVD  c+24(FP), R2")
-	p("\tMOVD  ldc+32(FP), R4")
-	p("\tLSL   $2, R4, R4")
-	p("\tMOVBU accumulate+40(FP), R5")
+	f.P("// func kernelAsm(kc int, a, b, c *float32, ldc int, accumulate bool)")
+	f.P("//")
+	f.P("// NEON twin of kernel6x16Go: the packed 6×kc A micro-panel at a times the")
+	f.P("// packed kc×16 B micro-panel at b into the 6×16 tile at c (row stride ldc")
+	f.P("// elements), stored or added. R0 a, R1 b, R2 c, R3 depth counter, R4 ldc")
+	f.P("// in bytes, R5 accumulate, R6 row pointer.")
+	f.P("TEXT ·kernelAsm(SB), NOSPLIT, $0-41")
+	f.P("\tMOVD  kc+0(FP), R3")
+	f.P("\tMOVD  a+8(FP), R0")
+	f.P("\tMOVD  b+16(FP), R1")
+	f.P("\tMOVD  c+24(FP), R2")
+	f.P("\tMOVD  ldc+32(FP), R4")
+	f.P("\tLSL   $2, R4, R4")
+	f.P("\tMOVBU accumulate+40(FP), R5")
 	for v := 8; v < 32; v++ {
-		p("\tVEOR  V%d.B16, V%d.B16, V%d.B16", v, v, v)
+		f.P("\tVEOR  V%d.B16, V%d.B16, V%d.B16", v, v, v)
 	}
-	p("")
-	p("loop:")
-	p("\tVLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]")
-	p("\tVLD1   (R0), [V4.S4]")
-	p("\tFMOVD  16(R0), F5")
-	p("\tADD    $24, R0, R0")
+	f.P("")
+	f.P("loop:")
+	f.P("\tVLD1.P 64(R1), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	f.P("\tVLD1   (R0), [V4.S4]")
+	f.P("\tFMOVD  16(R0), F5")
+	f.P("\tADD    $24, R0, R0")
 	for i := 0; i < 6; i++ {
 		for q := 0; q < 4; q++ {
-			fmlaLane(acc(i, q), q, 4+i/4, i%4)
+			f.FMLALane(acc(i, q), q, 4+i/4, i%4)
 		}
 	}
-	p("\tSUBS   $1, R3, R3")
-	p("\tBNE    loop")
-	p("")
-	p("\tCBZ  R5, store")
-	p("\tMOVD R2, R6")
+	f.P("\tSUBS   $1, R3, R3")
+	f.P("\tBNE    loop")
+	f.P("")
+	f.P("\tCBZ  R5, store")
+	f.P("\tMOVD R2, R6")
 	for i := 0; i < 6; i++ {
-		p("\tVLD1 (R6), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		f.P("\tVLD1 (R6), [V0.S4, V1.S4, V2.S4, V3.S4]")
 		for q := 0; q < 4; q++ {
-			fadd(acc(i, q), acc(i, q), q)
+			f.FADD(acc(i, q), acc(i, q), q)
 		}
 		if i < 5 {
-			p("\tADD  R4, R6, R6")
+			f.P("\tADD  R4, R6, R6")
 		}
 	}
-	p("")
-	p("store:")
+	f.P("")
+	f.P("store:")
 	for i := 0; i < 6; i++ {
-		p("\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R2)", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
+		f.P("\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R2)", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
 		if i < 5 {
-			p("\tADD  R4, R2, R2")
+			f.P("\tADD  R4, R2, R2")
 		}
 	}
-	p("\tRET")
+	f.P("\tRET")
 }
 
 // kernel1x64 writes kernel1x64Asm: one A row times four consecutive packed
@@ -96,61 +88,61 @@ func kernel6x16() {
 // panel's 16 B values. As in kernel1x16Go (fused on arm64): one FMLA chain
 // per output in increasing p from zero, then stored or added.
 func kernel1x64() {
-	p("// func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool)")
-	p("//")
-	p("// NEON twin of four kernel1x16Go calls on the consecutive panels at b.")
-	p("// R0 a, R1–R4 the four panels, R5 depth counter, R6 c, R7 accumulate.")
-	p("TEXT ·kernel1x64Asm(SB), NOSPLIT, $0-33")
-	p("\tMOVD  kc+0(FP), R5")
-	p("\tMOVD  a+8(FP), R0")
-	p("\tMOVD  b+16(FP), R1")
-	p("\tLSL   $6, R5, R8")
-	p("\tADD   R8, R1, R2")
-	p("\tADD   R8, R2, R3")
-	p("\tADD   R8, R3, R4")
-	p("\tMOVD  c+24(FP), R6")
-	p("\tMOVBU accumulate+32(FP), R7")
+	f.P("// func kernel1x64Asm(kc int, a, b, c *float32, accumulate bool)")
+	f.P("//")
+	f.P("// NEON twin of four kernel1x16Go calls on the consecutive panels at b.")
+	f.P("// R0 a, R1–R4 the four panels, R5 depth counter, R6 c, R7 accumulate.")
+	f.P("TEXT ·kernel1x64Asm(SB), NOSPLIT, $0-33")
+	f.P("\tMOVD  kc+0(FP), R5")
+	f.P("\tMOVD  a+8(FP), R0")
+	f.P("\tMOVD  b+16(FP), R1")
+	f.P("\tLSL   $6, R5, R8")
+	f.P("\tADD   R8, R1, R2")
+	f.P("\tADD   R8, R2, R3")
+	f.P("\tADD   R8, R3, R4")
+	f.P("\tMOVD  c+24(FP), R6")
+	f.P("\tMOVBU accumulate+32(FP), R7")
 	for v := 16; v < 32; v++ {
-		p("\tVEOR  V%d.B16, V%d.B16, V%d.B16", v, v, v)
+		f.P("\tVEOR  V%d.B16, V%d.B16, V%d.B16", v, v, v)
 	}
-	p("")
-	p("loop1:")
-	p("\tFMOVS  (R0), F0")
-	p("\tADD    $4, R0, R0")
+	f.P("")
+	f.P("loop1:")
+	f.P("\tFMOVS  (R0), F0")
+	f.P("\tADD    $4, R0, R0")
 	for q := 0; q < 4; q++ {
-		p("\tVLD1.P 64(R%d), [V4.S4, V5.S4, V6.S4, V7.S4]", q+1)
+		f.P("\tVLD1.P 64(R%d), [V4.S4, V5.S4, V6.S4, V7.S4]", q+1)
 		for j := 0; j < 4; j++ {
-			fmlaLane(16+4*q+j, 4+j, 0, 0)
+			f.FMLALane(16+4*q+j, 4+j, 0, 0)
 		}
 	}
-	p("\tSUBS   $1, R5, R5")
-	p("\tBNE    loop1")
-	p("")
-	p("\tCBZ  R7, store1")
-	p("\tMOVD R6, R8")
+	f.P("\tSUBS   $1, R5, R5")
+	f.P("\tBNE    loop1")
+	f.P("")
+	f.P("\tCBZ  R7, store1")
+	f.P("\tMOVD R6, R8")
 	for q := 0; q < 4; q++ {
-		p("\tVLD1.P 64(R8), [V4.S4, V5.S4, V6.S4, V7.S4]")
+		f.P("\tVLD1.P 64(R8), [V4.S4, V5.S4, V6.S4, V7.S4]")
 		for j := 0; j < 4; j++ {
-			fadd(16+4*q+j, 16+4*q+j, 4+j)
+			f.FADD(16+4*q+j, 16+4*q+j, 4+j)
 		}
 	}
-	p("")
-	p("store1:")
+	f.P("")
+	f.P("store1:")
 	for q := 0; q < 4; q++ {
-		p("\tVST1.P [V%d.S4, V%d.S4, V%d.S4, V%d.S4], 64(R6)", 16+4*q, 17+4*q, 18+4*q, 19+4*q)
+		f.P("\tVST1.P [V%d.S4, V%d.S4, V%d.S4, V%d.S4], 64(R6)", 16+4*q, 17+4*q, 18+4*q, 19+4*q)
 	}
-	p("\tRET")
+	f.P("\tRET")
 }
 
 func main() {
-	p("// Code generated by gen_arm64.go; DO NOT EDIT.")
-	p("")
-	p("//go:build !noasm")
-	p("")
-	p("#include \"textflag.h\"")
-	p("")
+	f.P("// Code generated by gen_arm64.go; DO NOT EDIT.")
+	f.P("")
+	f.P("//go:build !noasm")
+	f.P("")
+	f.P("#include \"textflag.h\"")
+	f.P("")
 	kernel6x16()
-	p("")
+	f.P("")
 	kernel1x64()
 	if err := f.WriteOut("kernel_arm64.s"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
