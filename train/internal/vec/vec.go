@@ -12,6 +12,10 @@ import "math"
 // it off to exercise the Go versions).
 var UseAsm = hasAsm
 
+// UseAVX512 reports whether the row pooling kernels use their AVX-512
+// versions (with UseAsm, where the CPU has AVX-512F; tests may switch it off).
+var UseAVX512 = hasAVX512
+
 // Pool2x2 computes, for each i < len(y), the maximum of a0[i], a1[i], a2[i],
 // a3[i] (the first one wins ties), adds bias[i], and with relu clamps it at
 // zero. w[i] receives the winning index 0..3, or -1 where relu clamped the
@@ -104,11 +108,15 @@ func unpool2x2Go(dy []float32, w []int32, d0, d1, d2, d3, dbias []float32) {
 // r0, a2, a3 from r1) into y[ox·c:(ox+1)·c] and w likewise. r0 and r1 need
 // 2·wd·c elements, y and w wd·c, bias c. The result is that of the per-pixel
 // Pool2x2 calls (pool2x2RowGo), bit for bit; on amd64 with AVX2 and c a
-// multiple of 8 one assembly call does the whole row.
+// multiple of 8 (AVX-512: 16) one assembly call does the whole row.
 func Pool2x2Row(r0, r1, bias, y []float32, w []int32, c, wd int, relu bool) {
 	n := c * wd
 	r0, r1, bias, y, w = r0[:2*n], r1[:2*n], bias[:c], y[:n], w[:n]
 	if n == 0 {
+		return
+	}
+	if UseAsm && UseAVX512 && c%16 == 0 {
+		pool2x2RowAsm512(&r0[0], &r1[0], &bias[0], &y[0], &w[0], c, wd, relu)
 		return
 	}
 	if UseAsm && c%8 == 0 {
@@ -147,6 +155,10 @@ func Unpool2x2Row(dy []float32, w []int32, d0, d1, dbias []float32, c, wd int) {
 		var db *float32
 		if dbias != nil {
 			db = &dbias[0]
+		}
+		if UseAVX512 && c%16 == 0 {
+			unpool2x2RowAsm512(&dy[0], &w[0], &d0[0], &d1[0], db, c, wd)
+			return
 		}
 		unpool2x2RowAsm(&dy[0], &w[0], &d0[0], &d1[0], db, c, wd)
 		return

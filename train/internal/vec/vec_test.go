@@ -188,16 +188,17 @@ func specialFloats(r *rand.Rand, n int) []float32 {
 // TestPool2x2RowMatchesGo compares Pool2x2Row and Unpool2x2Row (assembly
 // where available, and the Go path) with the per-pixel Go references bit
 // for bit: values, winner indices and dbias sums, for channel counts that
-// are and are not multiples of 8, row widths 0..14, relu on and off, zero
+// are and are not multiples of 8 and 16 (AVX2 and AVX-512 on and off), row widths 0..14, relu on and off, zero
 // and random bias, dbias nil or not, and checks the guard values.
 func TestPool2x2RowMatchesGo(t *testing.T) {
-	t.Logf("assembly available: %v", hasAsm)
-	defer func() { UseAsm = hasAsm }()
+	t.Logf("assembly available: %v, AVX-512: %v", hasAsm, hasAVX512)
+	defer func() { UseAsm, UseAVX512 = hasAsm, hasAVX512 }()
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, c := range []int{1, 3, 8, 13, 24, 32, 40, 64, 72} {
+	for _, c := range []int{1, 3, 8, 13, 16, 24, 32, 40, 48, 64, 72} {
 		for _, wd := range []int{0, 1, 2, 5, 7, 14} {
-			for trial := 0; trial < 8; trial++ {
+			for trial := 0; trial < 16; trial++ {
 				UseAsm = hasAsm && trial%4 != 3
+				UseAVX512 = hasAVX512 && trial < 8
 				relu, zeroB, nilDB := trial&1 == 1, trial&2 == 2, trial&4 == 4
 				checkRow(t, r, c, wd, relu, zeroB, nilDB)
 			}
@@ -221,11 +222,11 @@ func checkRow(t *testing.T, r *rand.Rand, c, wd int, relu, zeroB, nilDB bool) {
 	Pool2x2Row(r0, r1, bias, y1[:n], w1[:n], c, wd, relu)
 	pool2x2RowGo(r0, r1, bias, y2[:n], w2[:n], c, wd, relu)
 	if !sameBits(y1[:n], y2[:n]) || !sameBits(y1[n:], guard) {
-		t.Fatalf("c=%d wd=%d relu=%v asm=%v: y %v, want %v", c, wd, relu, UseAsm, y1, y2)
+		t.Fatalf("c=%d wd=%d relu=%v asm=%v avx512=%v: y %v, want %v", c, wd, relu, UseAsm, UseAVX512, y1, y2)
 	}
 	for i := range w1 {
 		if want := append(w2[:n:n], 42, 42, 42, 42)[i]; w1[i] != want {
-			t.Fatalf("c=%d wd=%d relu=%v asm=%v: w[%d] = %d, want %d", c, wd, relu, UseAsm, i, w1[i], want)
+			t.Fatalf("c=%d wd=%d relu=%v asm=%v avx512=%v: w[%d] = %d, want %d", c, wd, relu, UseAsm, UseAVX512, i, w1[i], want)
 		}
 	}
 	// Backward, with random winners (including -1) and random dy.
@@ -246,7 +247,7 @@ func checkRow(t *testing.T, r *rand.Rand, c, wd int, relu, zeroB, nilDB bool) {
 	unpool2x2RowGo(dy, w1, e[0][:2*n], e[1][:2*n], db2, c, wd)
 	for j := range d {
 		if !sameBits(d[j], e[j]) {
-			t.Fatalf("c=%d wd=%d asm=%v nilDB=%v: unpool output %d differs from Go", c, wd, UseAsm, nilDB, j)
+			t.Fatalf("c=%d wd=%d asm=%v avx512=%v nilDB=%v: unpool output %d differs from Go", c, wd, UseAsm, UseAVX512, nilDB, j)
 		}
 	}
 }
