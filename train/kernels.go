@@ -131,21 +131,19 @@ func reluPool(x []float32, in model.Shape, k, stride int, out model.Shape, n int
 	}
 }
 
-// pool2x2 is the 2×2 stride-2 case of reluPool (vec.Pool2x2 per output
-// position: SIMD on amd64).
+// pool2x2 is the 2×2 stride-2 case of reluPool (vec.Pool2x2Row per output
+// row: one SIMD call per row on amd64).
 func pool2x2(x []float32, in, out model.Shape, n int, bias []float32, y []float32, win []int32, relu bool) {
 	C := in.C
 	rowStride := in.W * C
+	span := 2 * out.W * C
 	oi := 0
 	for b := 0; b < n; b++ {
 		base := b * in.Size()
 		for oy := 0; oy < out.H; oy++ {
-			for ox := 0; ox < out.W; ox++ {
-				p := base + (2*oy*in.W+2*ox)*C
-				vec.Pool2x2(x[p:p+C], x[p+C:p+2*C], x[p+rowStride:p+rowStride+C], x[p+rowStride+C:p+rowStride+2*C],
-					bias, y[oi:oi+C], win[oi:oi+C], relu)
-				oi += C
-			}
+			p := base + 2*oy*rowStride
+			vec.Pool2x2Row(x[p:p+span], x[p+rowStride:p+rowStride+span], bias, y[oi:oi+out.W*C], win[oi:oi+out.W*C], C, out.W, relu)
+			oi += out.W * C
 		}
 	}
 }
@@ -165,6 +163,10 @@ func poolBackward(dy []float32, win []int32, in model.Shape, k, stride int, out 
 	if !(k == 2 && stride == 2 && in.H == 2*out.H && in.W == 2*out.W) {
 		clear(dx[:n*in.Size()])
 	}
+	if k == 2 && stride == 2 {
+		unpool2x2(dy, win, in, out, n, dx, dbias)
+		return
+	}
 	oi := 0
 	for b := 0; b < n; b++ {
 		base := b * in.Size()
@@ -174,22 +176,12 @@ func poolBackward(dy []float32, win []int32, in model.Shape, k, stride int, out 
 				dr := dy[oi : oi+C]
 				wr := win[oi : oi+C]
 				oi += C
-				if k == 2 && stride == 2 {
-					rs := in.W * C
-					var db []float32
-					if dbias != nil {
-						db = dbias[:C]
+				for c, w := range wr {
+					if w < 0 {
+						continue
 					}
-					vec.Unpool2x2(dr, wr, dx[p:p+C], dx[p+C:p+2*C], dx[p+rs:p+rs+C], dx[p+rs+C:p+rs+2*C], db)
-					continue
-				} else {
-					for c, w := range wr {
-						if w < 0 {
-							continue
-						}
-						ky, kx := int(w)/k, int(w)%k
-						dx[p+(ky*in.W+kx)*C+c] += dr[c]
-					}
+					ky, kx := int(w)/k, int(w)%k
+					dx[p+(ky*in.W+kx)*C+c] += dr[c]
 				}
 				if dbias != nil {
 					db := dbias[:len(wr)]
@@ -200,6 +192,28 @@ func poolBackward(dy []float32, win []int32, in model.Shape, k, stride int, out 
 					}
 				}
 			}
+		}
+	}
+}
+
+// unpool2x2 is the 2×2 stride-2 case of poolBackward after its clearing:
+// vec.Unpool2x2Row per output row (one SIMD call per row on amd64).
+func unpool2x2(dy []float32, win []int32, in, out model.Shape, n int, dx, dbias []float32) {
+	C := in.C
+	rs := in.W * C
+	span := 2 * out.W * C
+	ow := out.W * C
+	var db []float32
+	if dbias != nil {
+		db = dbias[:C]
+	}
+	oi := 0
+	for b := 0; b < n; b++ {
+		base := b * in.Size()
+		for oy := 0; oy < out.H; oy++ {
+			p := base + 2*oy*rs
+			vec.Unpool2x2Row(dy[oi:oi+ow], win[oi:oi+ow], dx[p:p+span], dx[p+rs:p+rs+span], db, C, out.W)
+			oi += ow
 		}
 	}
 }

@@ -12,6 +12,10 @@ import "math"
 // it off to exercise the Go versions).
 var UseAsm = hasAsm
 
+// UseAVX512 reports whether the row pooling kernels use their AVX-512
+// versions (with UseAsm, where the CPU has AVX-512F; tests may switch it off).
+var UseAVX512 = hasAVX512
+
 // Pool2x2 computes, for each i < len(y), the maximum of a0[i], a1[i], a2[i],
 // a3[i] (the first one wins ties), adds bias[i], and with relu clamps it at
 // zero. w[i] receives the winning index 0..3, or -1 where relu clamped the
@@ -95,6 +99,81 @@ func unpool2x2Go(dy []float32, w []int32, d0, d1, d2, d3, dbias []float32) {
 			}
 			dbias[i] += g
 		}
+	}
+}
+
+// Pool2x2Row pools one output row of a 2×2 stride-2 max pooling over
+// pixel-major data (c channels per pixel): for each ox < wd it computes
+// Pool2x2 of the pixels 2·ox and 2·ox+1 of input rows r0 and r1 (a0, a1 from
+// r0, a2, a3 from r1) into y[ox·c:(ox+1)·c] and w likewise. r0 and r1 need
+// 2·wd·c elements, y and w wd·c, bias c. The result is that of the per-pixel
+// Pool2x2 calls (pool2x2RowGo), bit for bit; on amd64 with AVX2 and c a
+// multiple of 8 (AVX-512: 16) one assembly call does the whole row.
+func Pool2x2Row(r0, r1, bias, y []float32, w []int32, c, wd int, relu bool) {
+	n := c * wd
+	r0, r1, bias, y, w = r0[:2*n], r1[:2*n], bias[:c], y[:n], w[:n]
+	if n == 0 {
+		return
+	}
+	if UseAsm && UseAVX512 && c%16 == 0 {
+		pool2x2RowAsm512(&r0[0], &r1[0], &bias[0], &y[0], &w[0], c, wd, relu)
+		return
+	}
+	if UseAsm && c%8 == 0 {
+		pool2x2RowAsm(&r0[0], &r1[0], &bias[0], &y[0], &w[0], c, wd, relu)
+		return
+	}
+	for ox := 0; ox < wd; ox++ {
+		p, o := 2*ox*c, ox*c
+		Pool2x2(r0[p:p+c], r0[p+c:p+2*c], r1[p:p+c], r1[p+c:p+2*c], bias, y[o:o+c], w[o:o+c], relu)
+	}
+}
+
+// pool2x2RowGo is the reference of Pool2x2Row: pool2x2Go per output pixel.
+func pool2x2RowGo(r0, r1, bias, y []float32, w []int32, c, wd int, relu bool) {
+	for ox := 0; ox < wd; ox++ {
+		p, o := 2*ox*c, ox*c
+		pool2x2Go(r0[p:p+c], r0[p+c:p+2*c], r1[p:p+c], r1[p+c:p+2*c], bias[:c], y[o:o+c], w[o:o+c], relu)
+	}
+}
+
+// Unpool2x2Row is the backward of Pool2x2Row: for each ox < wd it computes
+// Unpool2x2 of dy[ox·c:(ox+1)·c] and w likewise into the pixels 2·ox and
+// 2·ox+1 of input rows d0 and d1 (2·wd·c elements each, overwritten), adding
+// to dbias (c elements, or nil) in pixel order. The result is that of the
+// per-pixel Unpool2x2 calls (unpool2x2RowGo), bit for bit.
+func Unpool2x2Row(dy []float32, w []int32, d0, d1, dbias []float32, c, wd int) {
+	n := c * wd
+	dy, w, d0, d1 = dy[:n], w[:n], d0[:2*n], d1[:2*n]
+	if dbias != nil {
+		dbias = dbias[:c]
+	}
+	if n == 0 {
+		return
+	}
+	if UseAsm && c%8 == 0 {
+		var db *float32
+		if dbias != nil {
+			db = &dbias[0]
+		}
+		if UseAVX512 && c%16 == 0 {
+			unpool2x2RowAsm512(&dy[0], &w[0], &d0[0], &d1[0], db, c, wd)
+			return
+		}
+		unpool2x2RowAsm(&dy[0], &w[0], &d0[0], &d1[0], db, c, wd)
+		return
+	}
+	for ox := 0; ox < wd; ox++ {
+		p, o := 2*ox*c, ox*c
+		Unpool2x2(dy[o:o+c], w[o:o+c], d0[p:p+c], d0[p+c:p+2*c], d1[p:p+c], d1[p+c:p+2*c], dbias)
+	}
+}
+
+// unpool2x2RowGo is the reference of Unpool2x2Row: unpool2x2Go per pixel.
+func unpool2x2RowGo(dy []float32, w []int32, d0, d1, dbias []float32, c, wd int) {
+	for ox := 0; ox < wd; ox++ {
+		p, o := 2*ox*c, ox*c
+		unpool2x2Go(dy[o:o+c], w[o:o+c], d0[p:p+c], d0[p+c:p+2*c], d1[p:p+c], d1[p+c:p+2*c], dbias)
 	}
 }
 

@@ -17,3 +17,17 @@ func addAsm(dst, src *float32, n int)
 
 //go:noescape
 func adamAsm(p, grad, m, v *float32, a *AdamParams, n int)
+
+//go:noescape
+func pool2x2RowAsm(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool)
+
+//go:noescape
+func unpool2x2RowAsm(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int)
+
+var hasAVX512 = cpu.X86.HasAVX512F
+
+//go:noescape
+func pool2x2RowAsm512(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool)
+
+//go:noescape
+func unpool2x2RowAsm512(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int)

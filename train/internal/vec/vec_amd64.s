@@ -200,3 +200,253 @@ adam8:
 	JLT adam8
 	VZEROUPPER
 	RET
+
+// func pool2x2RowAsm(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool)
+// One output row: for each of the wd output pixels, the pool2x2Asm body
+// over its c channels (c a positive multiple of 8, wd > 0), with a0, a1 the
+// pixels 2ox, 2ox+1 of row r0 and a2, a3 those of row r1. Per element the
+// same instructions as pool2x2Asm, so the same result.
+TEXT ·pool2x2RowAsm(SB), NOSPLIT, $0-57
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), R9
+	MOVQ bias+16(FP), R11
+	MOVQ y+24(FP), DI
+	MOVQ w+32(FP), DX
+	MOVQ c+40(FP), CX
+	MOVQ wd+48(FP), R12
+	MOVBLZX relu+56(FP), BX
+	MOVQ CX, R13
+	SHLQ $2, R13                 // bytes per pixel
+	VPBROADCASTD ·one<>(SB), Y10
+	VPBROADCASTD ·two<>(SB), Y11
+	VPBROADCASTD ·three<>(SB), Y12
+	VPCMPEQD Y13, Y13, Y13 // -1
+	VXORPS Y14, Y14, Y14   // 0
+
+rpixel:
+	LEAQ (SI)(R13*1), R8
+	LEAQ (R9)(R13*1), R10
+	XORQ AX, AX
+
+rloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VXORPS Y4, Y4, Y4
+	VMOVUPS (R8)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VMAXPS Y0, Y1, Y0
+	VBLENDVPS Y2, Y10, Y4, Y4
+	VMOVUPS (R9)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VMAXPS Y0, Y1, Y0
+	VBLENDVPS Y2, Y11, Y4, Y4
+	VMOVUPS (R10)(AX*4), Y1
+	VCMPPS $0x1e, Y0, Y1, Y2
+	VMAXPS Y0, Y1, Y0
+	VBLENDVPS Y2, Y12, Y4, Y4
+	VADDPS (R11)(AX*4), Y0, Y0
+	TESTQ BX, BX
+	JZ rstore
+	VCMPPS $0x1e, Y14, Y0, Y2
+	VANDPS Y2, Y0, Y0
+	VBLENDVPS Y2, Y4, Y13, Y4
+
+rstore:
+	VMOVUPS Y0, (DI)(AX*4)
+	VMOVDQU Y4, (DX)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT rloop
+	LEAQ (SI)(R13*2), SI
+	LEAQ (R9)(R13*2), R9
+	ADDQ R13, DI
+	ADDQ R13, DX
+	DECQ R12
+	JNZ rpixel
+	VZEROUPPER
+	RET
+
+// func unpool2x2RowAsm(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int)
+// One output row of unpool2x2Asm: for each of the wd pixels (wd > 0) its c
+// channels (c a positive multiple of 8) go to pixels 2ox, 2ox+1 of input
+// row d0 (w = 0, 1) and of row d1 (w = 2, 3); dbias (may be nil) gets the
+// pixels' gradients added in pixel order, as the per-pixel calls do.
+TEXT ·unpool2x2RowAsm(SB), NOSPLIT, $0-56
+	MOVQ dy+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ d0+16(FP), R8
+	MOVQ d1+24(FP), R10
+	MOVQ dbias+32(FP), DI
+	MOVQ c+40(FP), CX
+	MOVQ wd+48(FP), R12
+	MOVQ CX, R13
+	SHLQ $2, R13
+	VPBROADCASTD ·one<>(SB), Y10
+	VPBROADCASTD ·two<>(SB), Y11
+	VPBROADCASTD ·three<>(SB), Y12
+	VPCMPEQD Y13, Y13, Y13 // -1
+	VPXOR Y14, Y14, Y14    // 0
+
+upixel:
+	LEAQ (R8)(R13*1), R9
+	LEAQ (R10)(R13*1), R11
+	XORQ AX, AX
+
+urloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVDQU (DX)(AX*4), Y1
+	VPCMPEQD Y14, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R8)(AX*4)
+	VPCMPEQD Y10, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R9)(AX*4)
+	VPCMPEQD Y11, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R10)(AX*4)
+	VPCMPEQD Y12, Y1, Y2
+	VANDPS Y2, Y0, Y3
+	VMOVUPS Y3, (R11)(AX*4)
+	TESTQ DI, DI
+	JZ urnext
+	VPCMPEQD Y13, Y1, Y2
+	VANDNPS Y0, Y2, Y3
+	VADDPS (DI)(AX*4), Y3, Y3
+	VMOVUPS Y3, (DI)(AX*4)
+
+urnext:
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT urloop
+	ADDQ R13, SI
+	ADDQ R13, DX
+	LEAQ (R8)(R13*2), R8
+	LEAQ (R10)(R13*2), R10
+	DECQ R12
+	JNZ upixel
+	VZEROUPPER
+	RET
+
+// func pool2x2RowAsm512(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool)
+// pool2x2RowAsm with AVX-512 (c a positive multiple of 16): the same
+// comparisons and maxima per element, the winner index merged under the
+// compare mask, so the same result.
+TEXT ·pool2x2RowAsm512(SB), NOSPLIT, $0-57
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), R9
+	MOVQ bias+16(FP), R11
+	MOVQ y+24(FP), DI
+	MOVQ w+32(FP), DX
+	MOVQ c+40(FP), CX
+	MOVQ wd+48(FP), R12
+	MOVBLZX relu+56(FP), BX
+	MOVQ CX, R13
+	SHLQ $2, R13
+	VPBROADCASTD ·one<>(SB), Z10
+	VPBROADCASTD ·two<>(SB), Z11
+	VPBROADCASTD ·three<>(SB), Z12
+	VPTERNLOGD $0xff, Z13, Z13, Z13 // -1
+	VPXORD Z14, Z14, Z14            // 0
+
+zpixel:
+	LEAQ (SI)(R13*1), R8
+	LEAQ (R9)(R13*1), R10
+	XORQ AX, AX
+
+zloop:
+	VMOVUPS (SI)(AX*4), Z0
+	VPXORD Z4, Z4, Z4
+	VMOVUPS (R8)(AX*4), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	VMAXPS Z0, Z1, Z0
+	VMOVDQA32 Z10, K1, Z4
+	VMOVUPS (R9)(AX*4), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	VMAXPS Z0, Z1, Z0
+	VMOVDQA32 Z11, K1, Z4
+	VMOVUPS (R10)(AX*4), Z1
+	VCMPPS $0x1e, Z0, Z1, K1
+	VMAXPS Z0, Z1, Z0
+	VMOVDQA32 Z12, K1, Z4
+	VADDPS (R11)(AX*4), Z0, Z0
+	TESTQ BX, BX
+	JZ zstore
+	VCMPPS $0x1e, Z14, Z0, K1 // m > 0
+	KNOTW K1, K2
+	VMOVAPS.Z Z0, K1, Z0      // m > 0 ? m : +0
+	VMOVDQA32 Z13, K2, Z4     // m > 0 ? k : -1
+
+zstore:
+	VMOVUPS Z0, (DI)(AX*4)
+	VMOVDQU32 Z4, (DX)(AX*4)
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT zloop
+	LEAQ (SI)(R13*2), SI
+	LEAQ (R9)(R13*2), R9
+	ADDQ R13, DI
+	ADDQ R13, DX
+	DECQ R12
+	JNZ zpixel
+	VZEROUPPER
+	RET
+
+// func unpool2x2RowAsm512(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int)
+// unpool2x2RowAsm with AVX-512 (c a positive multiple of 16): zero-masked
+// moves instead of the AND masks (both give +0 elsewhere), the same
+// additions into dbias.
+TEXT ·unpool2x2RowAsm512(SB), NOSPLIT, $0-56
+	MOVQ dy+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ d0+16(FP), R8
+	MOVQ d1+24(FP), R10
+	MOVQ dbias+32(FP), DI
+	MOVQ c+40(FP), CX
+	MOVQ wd+48(FP), R12
+	MOVQ CX, R13
+	SHLQ $2, R13
+	VPBROADCASTD ·one<>(SB), Z10
+	VPBROADCASTD ·two<>(SB), Z11
+	VPBROADCASTD ·three<>(SB), Z12
+	VPTERNLOGD $0xff, Z13, Z13, Z13 // -1
+	VPXORD Z14, Z14, Z14            // 0
+
+vpixel:
+	LEAQ (R8)(R13*1), R9
+	LEAQ (R10)(R13*1), R11
+	XORQ AX, AX
+
+vloop:
+	VMOVUPS (SI)(AX*4), Z0
+	VMOVDQU32 (DX)(AX*4), Z1
+	VPCMPEQD Z14, Z1, K1
+	VMOVAPS.Z Z0, K1, Z3
+	VMOVUPS Z3, (R8)(AX*4)
+	VPCMPEQD Z10, Z1, K1
+	VMOVAPS.Z Z0, K1, Z3
+	VMOVUPS Z3, (R9)(AX*4)
+	VPCMPEQD Z11, Z1, K1
+	VMOVAPS.Z Z0, K1, Z3
+	VMOVUPS Z3, (R10)(AX*4)
+	VPCMPEQD Z12, Z1, K1
+	VMOVAPS.Z Z0, K1, Z3
+	VMOVUPS Z3, (R11)(AX*4)
+	TESTQ DI, DI
+	JZ vnext
+	VPCMPEQD Z13, Z1, K1 // w == -1
+	KNOTW K1, K2
+	VMOVAPS.Z Z0, K2, Z3 // dy where w != -1, else +0
+	VADDPS (DI)(AX*4), Z3, Z3
+	VMOVUPS Z3, (DI)(AX*4)
+
+vnext:
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JLT vloop
+	ADDQ R13, SI
+	ADDQ R13, DX
+	LEAQ (R8)(R13*2), R8
+	LEAQ (R10)(R13*2), R10
+	DECQ R12
+	JNZ vpixel
+	VZEROUPPER
+	RET

@@ -15,3 +15,21 @@ func unpool2x2Asm(dy *float32, w *int32, d0, d1, d2, d3, dbias *float32, n int) 
 func addAsm(dst, src *float32, n int) { panic("vec: no assembly") }
 
 func adamAsm(p, grad, m, v *float32, a *AdamParams, n int) { panic("vec: no assembly") }
+
+func pool2x2RowAsm(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool) {
+	panic("vec: no assembly")
+}
+
+func unpool2x2RowAsm(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int) {
+	panic("vec: no assembly")
+}
+
+const hasAVX512 = false
+
+func pool2x2RowAsm512(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool) {
+	panic("vec: no assembly")
+}
+
+func unpool2x2RowAsm512(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int) {
+	panic("vec: no assembly")
+}

@@ -169,3 +169,85 @@ func TestAdamStep(t *testing.T) {
 	}
 	UseAsm = hasAsm
 }
+
+// specialFloats is n normal values (plus 4 guard values) with ties, NaN,
+// ±0 and ±Inf sprinkled at random positions.
+func specialFloats(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n+4)
+	specials := []float32{0.5, 0.5, 0, float32(math.Copysign(0, -1)), float32(math.NaN()),
+		float32(math.Inf(1)), float32(math.Inf(-1))}
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+		if r.IntN(4) == 0 {
+			s[i] = specials[r.IntN(len(specials))]
+		}
+	}
+	return s
+}
+
+// TestPool2x2RowMatchesGo compares Pool2x2Row and Unpool2x2Row (assembly
+// where available, and the Go path) with the per-pixel Go references bit
+// for bit: values, winner indices and dbias sums, for channel counts that
+// are and are not multiples of 8 and 16 (AVX2 and AVX-512 on and off), row widths 0..14, relu on and off, zero
+// and random bias, dbias nil or not, and checks the guard values.
+func TestPool2x2RowMatchesGo(t *testing.T) {
+	t.Logf("assembly available: %v, AVX-512: %v", hasAsm, hasAVX512)
+	defer func() { UseAsm, UseAVX512 = hasAsm, hasAVX512 }()
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []int{1, 3, 8, 13, 16, 24, 32, 40, 48, 64, 72} {
+		for _, wd := range []int{0, 1, 2, 5, 7, 14} {
+			for trial := 0; trial < 16; trial++ {
+				UseAsm = hasAsm && trial%4 != 3
+				UseAVX512 = hasAVX512 && trial < 8
+				relu, zeroB, nilDB := trial&1 == 1, trial&2 == 2, trial&4 == 4
+				checkRow(t, r, c, wd, relu, zeroB, nilDB)
+			}
+		}
+	}
+}
+
+func checkRow(t *testing.T, r *rand.Rand, c, wd int, relu, zeroB, nilDB bool) {
+	t.Helper()
+	n := c * wd
+	r0, r1, bias := specialFloats(r, 2*n), specialFloats(r, 2*n), specialFloats(r, c)
+	if zeroB {
+		clear(bias)
+	}
+	y1, y2 := specialFloats(r, n), make([]float32, n+4)
+	w1, w2 := make([]int32, n+4), make([]int32, n+4)
+	for i := n; i < n+4; i++ {
+		w1[i] = 42
+	}
+	guard := append([]float32(nil), y1[n:]...)
+	Pool2x2Row(r0, r1, bias, y1[:n], w1[:n], c, wd, relu)
+	pool2x2RowGo(r0, r1, bias, y2[:n], w2[:n], c, wd, relu)
+	if !sameBits(y1[:n], y2[:n]) || !sameBits(y1[n:], guard) {
+		t.Fatalf("c=%d wd=%d relu=%v asm=%v avx512=%v: y %v, want %v", c, wd, relu, UseAsm, UseAVX512, y1, y2)
+	}
+	for i := range w1 {
+		if want := append(w2[:n:n], 42, 42, 42, 42)[i]; w1[i] != want {
+			t.Fatalf("c=%d wd=%d relu=%v asm=%v avx512=%v: w[%d] = %d, want %d", c, wd, relu, UseAsm, UseAVX512, i, w1[i], want)
+		}
+	}
+	// Backward, with random winners (including -1) and random dy.
+	dy := specialFloats(r, n)
+	for i := 0; i < n; i++ {
+		w1[i] = int32(r.IntN(5)) - 1
+	}
+	d := [3][]float32{specialFloats(r, 2*n), specialFloats(r, 2*n), specialFloats(r, c)}
+	var e [3][]float32
+	for j := range d {
+		e[j] = append([]float32(nil), d[j]...)
+	}
+	db1, db2 := d[2][:c], e[2][:c]
+	if nilDB {
+		db1, db2 = nil, nil
+	}
+	Unpool2x2Row(dy, w1, d[0][:2*n], d[1][:2*n], db1, c, wd)
+	unpool2x2RowGo(dy, w1, e[0][:2*n], e[1][:2*n], db2, c, wd)
+	for j := range d {
+		if !sameBits(d[j], e[j]) {
+			t.Fatalf("c=%d wd=%d asm=%v avx512=%v nilDB=%v: unpool output %d differs from Go", c, wd, UseAsm, UseAVX512, nilDB, j)
+		}
+	}
+}
