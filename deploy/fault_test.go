@@ -208,7 +208,9 @@ func (b *testBoard) runRollback(t *testing.T, done chan<- error) string {
 func faultBundles(t *testing.T, b *testBoard) (old, good, broken *Bundle) {
 	t.Helper()
 	old = b.bundle(t, makeInputs(t, 512<<10, "old", "m1"), "1")
-	if r := Flash(context.Background(), b.dial(t), old, b.opts()); r.Err != nil {
+	o := b.opts()
+	o.HealthTimeout = healthWait(true) // a working release: 27 cases start boards at once
+	if r := Flash(context.Background(), b.dial(t), old, o); r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	b.assertHealthy(t, old.Release)
