@@ -9,10 +9,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 )
@@ -143,7 +145,7 @@ func (b *Browser) Call(ctx context.Context, method string, params any, out any) 
 			return b.err
 		}
 		if r.Error != nil {
-			return fmt.Errorf("headless: %s: %s (%d)", method, r.Error.Message, r.Error.Code)
+			return &CallError{Method: method, Message: r.Error.Message, Code: r.Error.Code}
 		}
 		if out != nil {
 			return json.Unmarshal(r.Result, out)
@@ -210,11 +212,31 @@ func (b *Browser) Eval(ctx context.Context, expr string, out any) error {
 	return nil
 }
 
-// WaitFor evaluates expr until it is true or ctx ends.
+// CallError is an error answer of the DevTools protocol to a call.
+type CallError struct {
+	Method, Message string
+	Code            int
+}
+
+func (e *CallError) Error() string {
+	return fmt.Sprintf("headless: %s: %s (%d)", e.Method, e.Message, e.Code)
+}
+
+// navigating reports whether err is the answer Chromium gives to an
+// evaluation whose page navigated away or whose context was replaced
+// meanwhile: the next evaluation runs in the new document.
+func navigating(err error) bool {
+	var ce *CallError
+	return errors.As(err, &ce) && ce.Code == -32000 &&
+		(strings.Contains(ce.Message, "navigated or closed") || strings.Contains(ce.Message, "context was destroyed"))
+}
+
+// WaitFor evaluates expr until it is true or ctx ends. An evaluation cut
+// short by a navigation is evaluated again in the new page.
 func (b *Browser) WaitFor(ctx context.Context, expr string) error {
 	for {
 		var ok bool
-		if err := b.Eval(ctx, "!!("+expr+")", &ok); err != nil {
+		if err := b.Eval(ctx, "!!("+expr+")", &ok); err != nil && !navigating(err) {
 			return err
 		}
 		if ok {
