@@ -27,16 +27,31 @@ const (
 	robElastic = 1.6  // px, peak displacement of the elastic field
 	robBlocky  = 0.2  // share drawn blocky (strokes on a coarse grid: LCD, dot matrix, low resolution)
 	robGaps    = 0.25 // share with strokes cut by thin gaps (segment gaps, broken strokes)
+	// Other writers (Config.Writers): a share of the robust images is
+	// slanted and narrowed or widened beyond the ranges above, as people
+	// who did not write MNIST's digits do.
+	robWriters      = 0.5  // share of robust images drawn in another hand
+	robWriterShear  = 0.35 // ±
+	robWriterAspect = 0.7  // x scale, low end
+	robWriterWide   = 1.2  // x scale, high end
+	robWriterScale  = 1.0  // isotropic scale, high end (a widened digit stays inside the frame)
 )
+
+// robustStyle selects the optional parts of the robust augmentation.
+type robustStyle struct {
+	Display bool // display-like strokes: blocky, cut by thin gaps
+	Writers bool // other hands: stronger slant, narrower or wider digits
+}
 
 // robustAugment writes a camera-robust augmented copy of the one-channel
 // image src (uint8), scaled to [0, 1], into dst: an affine warp (rotation,
 // scale, aspect, shear, translation) plus a smooth elastic displacement
 // field, then stroke width (dilate or erode), blur, contrast and gamma,
 // background level and noise, each drawn from r. With display, some
-// images get display-like strokes first (blocky, cut by thin gaps). tmp
-// holds H×W values.
-func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, display bool) {
+// images get display-like strokes first (blocky, cut by thin gaps); with
+// writers, some are slanted, narrowed or widened as other hands write.
+// tmp holds H×W values.
+func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, style robustStyle) {
 	theta := float64(r.Uniform(-robDegrees, robDegrees)) * math.Pi / 180
 	scale := float64(r.Uniform(robScaleLo, robScaleHi))
 	aspect := 1 + float64(r.Uniform(-robAspect, robAspect))
@@ -50,6 +65,13 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, display bo
 	for i := range ex {
 		ex[i] = amp * float64(r.Uniform(-1, 1))
 		ey[i] = amp * float64(r.Uniform(-1, 1))
+	}
+	// other writers: drawn after every draw above, so that the streams
+	// without Writers are unchanged
+	if style.Writers && r.Float32() < robWriters {
+		shear = float64(r.Uniform(-robWriterShear, robWriterShear))
+		aspect = float64(r.Uniform(robWriterAspect, robWriterWide))
+		scale = float64(r.Uniform(robScaleLo, robWriterScale))
 	}
 	cx, cy := float64(W-1)/2, float64(H-1)/2
 	cs, sn := math.Cos(theta), math.Sin(theta)
@@ -76,10 +98,10 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, display bo
 	}
 	// display-like strokes: a coarse grid squares them, thin gaps cut them
 	// into separate pieces (seven-segment and dot displays, broken pens)
-	if display && r.Float32() < robBlocky {
+	if style.Display && r.Float32() < robBlocky {
 		blocky(dst, tmp, H, W, 3, r.Uniform(0.35, 0.55), int(r.Float32()*2.999), int(r.Float32()*2.999))
 	}
-	if display && r.Float32() < robGaps {
+	if style.Display && r.Float32() < robGaps {
 		for n := 1 + int(r.Float32()*1.999); n > 0; n-- {
 			cutGap(dst, H, W, r)
 		}

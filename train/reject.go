@@ -182,7 +182,7 @@ func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, 
 	mean, inv := m.Norm.Mean, 1/m.Norm.Std
 	for i := 0; i < val.N; i++ {
 		r := NewRNG(seed, streamValRobust, uint64(i))
-		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp, false)
+		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp, robustStyle{})
 		for j, v := range img {
 			x[(val.N+i)*size+j] = (v - mean) * inv
 		}

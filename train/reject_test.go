@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,8 +41,8 @@ func TestRobustAugment(t *testing.T) {
 	}
 	for i := uint64(0); i < 50; i++ {
 		r1, r2 := NewRNG(1, streamRobust, i), NewRNG(1, streamRobust, i)
-		robustAugment(src, 28, 28, &r1, a, tmp, i%2 == 1)
-		robustAugment(src, 28, 28, &r2, b, tmp, i%2 == 1)
+		robustAugment(src, 28, 28, &r1, a, tmp, robustStyle{Display: i%2 == 1})
+		robustAugment(src, 28, 28, &r2, b, tmp, robustStyle{Display: i%2 == 1})
 		if !slices.Equal(a, b) {
 			t.Fatalf("stream %d: not deterministic", i)
 		}
@@ -187,75 +187,133 @@ func TestCutGap(t *testing.T) {
 	}
 }
 
-// --display is an addition to --robust: alone it is refused, and a
-// recipe without it keeps its config JSON (no new key).
-func TestDisplayConfig(t *testing.T) {
-	cfg := smallConfig()
-	cfg.Display = true
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--robust") {
-		t.Fatalf("--display without --robust: %v", err)
-	}
-	cfg.Robust = true
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if j := string(mustJSON(t, cfg)); !strings.Contains(j, `"display":true`) {
-		t.Fatalf("config JSON %s", j)
-	}
-	cfg.Display = false
-	if j := string(mustJSON(t, cfg)); strings.Contains(j, "display") {
-		t.Fatalf("config JSON without --display: %s", j)
+// robustStyles are the additions to --robust: each is refused alone, and
+// a recipe without it keeps its config JSON (no new key).
+var robustStyles = []struct {
+	name, key string
+	set       func(*Config, bool)
+	batch     func(*Batch)
+	share     float64 // of all images that an addition changes (about)
+}{
+	{"display", "display", func(c *Config, on bool) { c.Display = on }, func(b *Batch) { b.Display = true }, robustShare},
+	// every robust image draws whether it is written in another hand
+	{"writers", "writers", func(c *Config, on bool) { c.Writers = on }, func(b *Batch) { b.Writers = true }, robustShare},
+}
+
+func TestRobustStyleConfig(t *testing.T) {
+	for _, st := range robustStyles {
+		cfg := smallConfig()
+		st.set(&cfg, true)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--robust") {
+			t.Fatalf("--%s without --robust: %v", st.name, err)
+		}
+		cfg.Robust = true
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if j := string(mustJSON(t, cfg)); !strings.Contains(j, `"`+st.key+`":true`) {
+			t.Fatalf("config JSON %s", j)
+		}
+		st.set(&cfg, false)
+		if j := string(mustJSON(t, cfg)); strings.Contains(j, st.key) {
+			t.Fatalf("config JSON without --%s: %s", st.name, j)
+		}
 	}
 }
 
-// A batch with Display prepares its robust images differently (they draw
-// the display strokes from their stream) and the plain ones exactly as
-// without it.
-func TestDisplayBatch(t *testing.T) {
+// A batch with Display or Writers prepares some robust images differently
+// (they draw the addition from their stream) and every other image
+// exactly as without it.
+func TestRobustStyleBatch(t *testing.T) {
 	ds := loadMNIST(t)
 	m, err := model.New(model.SeedArch())
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 64
+	const n = 256
 	idx := make([]int, n)
 	for i := range idx {
 		idx[i] = i
 	}
 	plain := Batch{Pixels: ds.Train.Images[:n*784], Index: idx, Labels: make([]uint8, n), Augment: true, Robust: true}
-	display := plain
-	display.Display = true
-	a, b := make([]float32, n*784), make([]float32, n*784)
-	p := newPrep(m)
-	p.batch(&plain, 1, a)
-	p.batch(&display, 1, b)
-	differ := 0
-	for k := 0; k < n; k++ {
-		if !slices.Equal(a[k*784:(k+1)*784], b[k*784:(k+1)*784]) {
-			differ++
+	for _, st := range robustStyles {
+		styled := plain
+		st.batch(&styled)
+		a, b := make([]float32, n*784), make([]float32, n*784)
+		p := newPrep(m)
+		p.batch(&plain, 1, a)
+		p.batch(&styled, 1, b)
+		differ := 0
+		for k := 0; k < n; k++ {
+			if !slices.Equal(a[k*784:(k+1)*784], b[k*784:(k+1)*784]) {
+				differ++
+			}
 		}
-	}
-	// about half the images are robust
-	if differ < n/4 || differ > 3*n/4 {
-		t.Fatalf("%d of %d images differ with Display", differ, n)
+		if want := st.share * n; float64(differ) < want/2 || float64(differ) > want*1.5 {
+			t.Fatalf("%d of %d images differ with %s (want about %.0f)", differ, n, st.name, want)
+		}
 	}
 }
 
-// --display reaches the training batches: the same run with and without it
-// ends with different weights.
-func TestDisplayTrains(t *testing.T) {
+// Writers draws other hands: robust copies of a 1 lean further with it
+// (95th percentile of the slope of the ink's x over its y, from the
+// ink-weighted moments).
+func TestWritersSlant(t *testing.T) {
+	ds := loadMNIST(t)
+	k := slices.Index(ds.Train.Labels, 1)
+	src := ds.Train.Images[k*784 : (k+1)*784]
+	dst, tmp := make([]float32, 784), make([]float32, 784)
+	const n = 400
+	lean := func(style robustStyle) float64 {
+		var slopes []float64
+		for i := 0; i < n; i++ {
+			r := NewRNG(1, streamRobust, 0, uint64(i))
+			robustAugment(src, 28, 28, &r, dst, tmp, style)
+			var m, mx, my, mxy, myy float64
+			for y := 0; y < 28; y++ {
+				for x := 0; x < 28; x++ {
+					v := max(0, float64(dst[y*28+x])-0.3) // ink above paper and noise
+					m += v
+					mx += v * float64(x)
+					my += v * float64(y)
+					mxy += v * float64(x*y)
+					myy += v * float64(y*y)
+				}
+			}
+			cov, vy := mxy/m-mx*my/(m*m), myy/m-my*my/(m*m)
+			if m > 0 {
+				slopes = append(slopes, math.Abs(cov/vy))
+			}
+		}
+		slices.Sort(slopes)
+		return slopes[len(slopes)*19/20] // the 95th percentile
+	}
+	plain, writers := lean(robustStyle{}), lean(robustStyle{Writers: true})
+	if writers < plain+0.1 {
+		t.Fatalf("lean of a 1 (95th percentile): %.2f with writers, %.2f without: want at least 0.1 more", writers, plain)
+	}
+	t.Logf("lean of a 1 (95th percentile): %.2f with writers, %.2f without", writers, plain)
+}
+
+// --display and --writers reach the training batches: the same run with
+// and without each ends with different weights.
+func TestRobustStyleTrains(t *testing.T) {
 	dir := t.TempDir()
-	var w [2][]float32
-	for i, display := range []bool{false, true} {
-		cfg := smallConfig()
-		cfg.Robust, cfg.Display = true, display
-		res, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 256), Out: filepath.Join(dir, fmt.Sprint(i)+".ckpt")})
+	cfg := smallConfig()
+	cfg.Robust = true
+	base, err := Train(context.Background(), Run{Config: cfg, Data: smallData(t, 256), Out: filepath.Join(dir, "base.ckpt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range robustStyles {
+		c := cfg
+		st.set(&c, true)
+		res, err := Train(context.Background(), Run{Config: c, Data: smallData(t, 256), Out: filepath.Join(dir, st.name+".ckpt")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w[i] = slices.Clone(res.Model.Params()[0].Data)
-	}
-	if slices.Equal(w[0], w[1]) {
-		t.Fatal("--display changed nothing")
+		if slices.Equal(base.Model.Params()[0].Data, res.Model.Params()[0].Data) {
+			t.Fatalf("--%s changed nothing", st.name)
+		}
 	}
 }

@@ -25,6 +25,9 @@ type Batch struct {
 	Robust bool
 	// Display adds display-like strokes to the robust augmentation.
 	Display bool
+	// Writers adds other hands (stronger slant, narrower or wider
+	// digits) to the robust augmentation.
+	Writers bool
 	// Input, if not nil, holds the batch's images already prepared
 	// (normalized, augmented) by the trainer's data pipeline, len(Index)
 	// images; Step then only copies them.
@@ -174,7 +177,7 @@ func (p *prep) robust(b *Batch, seed uint64, k int, src []uint8, dst []float32) 
 	mean, inv := p.m.Norm.Mean, 1/p.m.Norm.Std
 	r := NewRNG(seed, streamRobust, uint64(b.Epoch), uint64(b.Pos+k))
 	if r.Float32() < robustShare {
-		robustAugment(src, in.H, in.W, &r, p.img, p.img2, b.Display)
+		robustAugment(src, in.H, in.W, &r, p.img, p.img2, robustStyle{Display: b.Display, Writers: b.Writers})
 	} else {
 		augment(src, in.H, in.W, in.C, &r, p.img)
 	}

@@ -57,6 +57,10 @@ type Config struct {
 	// Display adds display-like strokes to the robust augmentation:
 	// blocky (a coarse grid squares them) and cut by thin gaps.
 	Display bool `json:"display,omitempty" flag:"display" usage:"with --robust: some robust images get display-like strokes (blocky, cut by segment gaps)"`
+	// Writers adds other hands to the robust augmentation: half of the
+	// robust images are slanted up to ±0.35 and narrowed or widened to
+	// 0.7–1.2 of their width.
+	Writers bool `json:"writers,omitempty" flag:"writers" usage:"with --robust: half of the robust images get another hand (slant up to ±0.35, width 0.7–1.2)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
@@ -114,6 +118,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: --val and --limit must not be negative")
 	case c.Display && !c.Robust:
 		return fmt.Errorf("train: --display adds to the robust augmentation: give --robust too")
+	case c.Writers && !c.Robust:
+		return fmt.Errorf("train: --writers adds to the robust augmentation: give --robust too")
 	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
 		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
@@ -723,7 +729,7 @@ func (t *trainer) prefetch(epoch int) (ready <-chan *slot, stop func()) {
 			}
 			end := min(len(t.order), pos+t.cfg.Batch)
 			b := &sl.batch
-			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Index: t.order[pos:end],
+			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Writers: t.cfg.Writers, Index: t.order[pos:end],
 				Labels: sl.labels[:end-pos], Epoch: epoch, Pos: pos}
 			for k, i := range b.Index {
 				b.Labels[k] = t.d.pool.Labels[i]
