@@ -28,19 +28,23 @@ const (
 	robBlocky  = 0.2  // share drawn blocky (strokes on a coarse grid: LCD, dot matrix, low resolution)
 	robGaps    = 0.25 // share with strokes cut by thin gaps (segment gaps, broken strokes)
 	// Other writers (Config.Writers): a share of the robust images is
-	// slanted and narrowed or widened beyond the ranges above, as people
-	// who did not write MNIST's digits do.
+	// slanted and narrowed or widened beyond the ranges above and written
+	// with a thick marker or a thin pen, as people who did not write
+	// MNIST's digits do.
 	robWriters      = 0.5  // share of robust images drawn in another hand
 	robWriterShear  = 0.35 // ±
 	robWriterAspect = 0.7  // x scale, low end
 	robWriterWide   = 1.2  // x scale, high end
 	robWriterScale  = 1.0  // isotropic scale, high end (a widened digit stays inside the frame)
+	robWriterThick  = 0.3  // share of those written with a thick marker (3×3 square dilation)
+	robWriterThin   = 0.3  // share written with a thin pen (faint ink dropped, cores kept)
+	robThinInk      = 0.43 // thin pen: ink below this level is dropped, the rest stretched to [0, 1]
 )
 
 // robustStyle selects the optional parts of the robust augmentation.
 type robustStyle struct {
 	Display bool // display-like strokes: blocky, cut by thin gaps
-	Writers bool // other hands: stronger slant, narrower or wider digits
+	Writers bool // other hands: stronger slant, narrower or wider digits, thick or thin pens
 }
 
 // robustAugment writes a camera-robust augmented copy of the one-channel
@@ -68,10 +72,12 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, style robu
 	}
 	// other writers: drawn after every draw above, so that the streams
 	// without Writers are unchanged
+	pen := float32(1) // above robWriterThick+robWriterThin: the writer's own pen
 	if style.Writers && r.Float32() < robWriters {
 		shear = float64(r.Uniform(-robWriterShear, robWriterShear))
 		aspect = float64(r.Uniform(robWriterAspect, robWriterWide))
 		scale = float64(r.Uniform(robScaleLo, robWriterScale))
+		pen = r.Float32()
 	}
 	cx, cy := float64(W-1)/2, float64(H-1)/2
 	cs, sn := math.Cos(theta), math.Sin(theta)
@@ -104,6 +110,15 @@ func robustAugment(src []uint8, H, W int, r *RNG, dst, tmp []float32, style robu
 	if style.Display && r.Float32() < robGaps {
 		for n := 1 + int(r.Float32()*1.999); n > 0; n-- {
 			cutGap(dst, H, W, r)
+		}
+	}
+	// another writer's pen: a thick marker or a thin pen
+	switch {
+	case pen < robWriterThick:
+		dilateSquare(dst, tmp, H, W)
+	case pen < robWriterThick+robWriterThin:
+		for i, v := range dst[:H*W] {
+			dst[i] = max(0, v-robThinInk) / (1 - robThinInk)
 		}
 	}
 	// stroke width
@@ -236,6 +251,36 @@ func morph3(img, tmp []float32, H, W int, dilate bool) {
 			}
 			if !dilate {
 				m = max(m, v*0.5)
+			}
+			img[y*W+x] = m
+		}
+	}
+}
+
+// dilateSquare dilates img with a 3×3 square (max of the 9 neighbours,
+// zero outside), in place: the stroke of a thick marker.
+func dilateSquare(img, tmp []float32, H, W int) {
+	for y := 0; y < H; y++ { // rows: max of x-1, x, x+1 into tmp
+		row := img[y*W : (y+1)*W]
+		for x := range row {
+			m := row[x]
+			if x > 0 {
+				m = max(m, row[x-1])
+			}
+			if x+1 < W {
+				m = max(m, row[x+1])
+			}
+			tmp[y*W+x] = m
+		}
+	}
+	for y := 0; y < H; y++ { // columns: max of y-1, y, y+1 back into img
+		for x := 0; x < W; x++ {
+			m := tmp[y*W+x]
+			if y > 0 {
+				m = max(m, tmp[(y-1)*W+x])
+			}
+			if y+1 < H {
+				m = max(m, tmp[(y+1)*W+x])
 			}
 			img[y*W+x] = m
 		}

@@ -58,9 +58,10 @@ type Config struct {
 	// blocky (a coarse grid squares them) and cut by thin gaps.
 	Display bool `json:"display,omitempty" flag:"display" usage:"with --robust: some robust images get display-like strokes (blocky, cut by segment gaps)"`
 	// Writers adds other hands to the robust augmentation: half of the
-	// robust images are slanted up to ±0.35 and narrowed or widened to
-	// 0.7–1.2 of their width.
-	Writers bool `json:"writers,omitempty" flag:"writers" usage:"with --robust: half of the robust images get another hand (slant up to ±0.35, width 0.7–1.2)"`
+	// robust images are slanted up to ±0.35, narrowed or widened to
+	// 0.7–1.2 of their width, and 60% of those written with a thick
+	// marker or a thin pen.
+	Writers bool `json:"writers,omitempty" flag:"writers" usage:"with --robust: half of the robust images get another hand (slant up to ±0.35, width 0.7–1.2, thick marker or thin pen)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
