@@ -9,6 +9,7 @@ const (
 	streamNegatives    uint64 = 102 // per epoch: the generated negatives
 	streamValNegatives uint64 = 103 // the validation negatives (threshold choice)
 	streamValRobust    uint64 = 104 // robust copies of the validation digits
+	streamNeighbors    uint64 = 105 // per image: a sliver of a neighbouring digit
 )
 
 // robustShare is the share of images that get the robust augmentation
@@ -39,6 +40,18 @@ const (
 	robWriterThick  = 0.3  // share of those written with a thick marker (3×3 square dilation)
 	robWriterThin   = 0.3  // share written with a thin pen (faint ink dropped, cores kept)
 	robThinInk      = 0.43 // thin pen: ink below this level is dropped, the rest stretched to [0, 1]
+)
+
+// Neighbours (Config.Neighbors): a share of the robust digit images get a
+// sliver of another digit at their left or right edge, as a region or a
+// cut between touching digits holds a piece of the next digit.
+const (
+	robNeighbors   = 0.3 // share of robust digit images
+	robSliverMin   = 2   // sliver width, px
+	robSliverRange = 4   // sliver widths robSliverMin … robSliverMin+robSliverRange-1
+	robSliverInset = 3   // the sliver sits 0 … robSliverInset-1 px in from the edge
+	robSliverShift = 2   // vertical offset ± px
+	inkLevel       = 64  // 8-bit level from which a pixel counts as ink
 )
 
 // robustStyle selects the optional parts of the robust augmentation.
@@ -253,6 +266,40 @@ func morph3(img, tmp []float32, H, W int, dilate bool) {
 				m = max(m, v*0.5)
 			}
 			img[y*W+x] = m
+		}
+	}
+}
+
+// addSliver max-blends the last (left: true) or first ink columns of the
+// one-channel 8-bit digit nb, w columns wide, into img at its left or
+// right edge, inset px in and shifted dy rows: a piece of the next digit.
+func addSliver(img []float32, nb []uint8, H, W int, left bool, w, inset, dy int) {
+	x0, x1 := W, -1
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			if nb[y*W+x] >= inkLevel {
+				x0, x1 = min(x0, x), max(x1, x)
+			}
+		}
+	}
+	if x1 < 0 {
+		return
+	}
+	w = min(w, x1-x0+1)
+	for c := 0; c < w; c++ {
+		sx, dx := x1-w+1+c, inset+c // the neighbour's right edge on our left
+		if !left {
+			sx, dx = x0+c, W-inset-w+c
+		}
+		if dx < 0 || dx >= W {
+			continue
+		}
+		for y := 0; y < H; y++ {
+			sy := y - dy
+			if sy < 0 || sy >= H {
+				continue
+			}
+			img[y*W+dx] = max(img[y*W+dx], float32(nb[sy*W+sx])*(1.0/255))
 		}
 	}
 }

@@ -198,6 +198,7 @@ var robustStyles = []struct {
 	{"display", "display", func(c *Config, on bool) { c.Display = on }, func(b *Batch) { b.Display = true }, robustShare},
 	// every robust image draws whether it is written in another hand
 	{"writers", "writers", func(c *Config, on bool) { c.Writers = on }, func(b *Batch) { b.Writers = true }, robustShare},
+	{"neighbors", "neighbors", func(c *Config, on bool) { c.Neighbors = on }, func(b *Batch) { b.Neighbors = true }, robustShare * robNeighbors},
 }
 
 func TestRobustStyleConfig(t *testing.T) {
@@ -372,4 +373,47 @@ func TestWritersPens(t *testing.T) {
 		t.Fatalf("ink (1st–99th percentile) with writers %.0f–%.0f, without %.0f–%.0f: want a wider spread", wlo, whi, plo, phi)
 	}
 	t.Logf("ink (1st–99th percentile) with writers %.0f–%.0f, without %.0f–%.0f", wlo, whi, plo, phi)
+}
+
+// addSliver copies the neighbour's outermost ink columns to the edge,
+// inset and shifted as asked, max-blended, and touches nothing else.
+func TestAddSliver(t *testing.T) {
+	const H, W = 6, 10
+	nb := make([]uint8, H*W)
+	for y := 1; y < 5; y++ {
+		nb[y*W+3], nb[y*W+4], nb[y*W+5], nb[y*W+6] = 100, 150, 200, 250 // ink in columns 3–6
+	}
+	for _, tc := range []struct {
+		left          bool
+		w, inset, dy  int
+		srcX, dstX, n int
+	}{
+		{true, 2, 0, 0, 5, 0, 2},   // the neighbour's right edge (5, 6) at our left edge
+		{true, 3, 1, 1, 4, 1, 3},   // inset 1, one row down
+		{false, 2, 2, -1, 3, 6, 2}, // its left edge (3, 4) at our right edge, inset 2, one row up
+		{true, 9, 0, 0, 3, 0, 4},   // no wider than the neighbour's ink
+	} {
+		img := make([]float32, H*W)
+		img[2*W+8] = 0.9 // our own ink stays
+		addSliver(img, nb, H, W, tc.left, tc.w, tc.inset, tc.dy)
+		for y := 0; y < H; y++ {
+			for x := 0; x < W; x++ {
+				want := float32(0)
+				if x >= tc.dstX && x < tc.dstX+tc.n && y-tc.dy >= 0 && y-tc.dy < H {
+					want = float32(nb[(y-tc.dy)*W+tc.srcX+x-tc.dstX]) / 255
+				}
+				if y == 2 && x == 8 {
+					want = max(want, 0.9)
+				}
+				if d := img[y*W+x] - want; d > 1e-6 || d < -1e-6 {
+					t.Fatalf("%+v: pixel (%d, %d) = %v, want %v", tc, x, y, img[y*W+x], want)
+				}
+			}
+		}
+	}
+	img := make([]float32, H*W)
+	addSliver(img, make([]uint8, H*W), H, W, true, 3, 0, 0) // a blank neighbour adds nothing
+	if slices.Max(img) != 0 {
+		t.Fatal("a blank neighbour added ink")
+	}
 }

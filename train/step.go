@@ -28,6 +28,9 @@ type Batch struct {
 	// Writers adds other hands (stronger slant, narrower or wider
 	// digits) to the robust augmentation.
 	Writers bool
+	// Neighbors adds slivers of other digits of the batch at the edges of
+	// some robust digit images.
+	Neighbors bool
 	// Input, if not nil, holds the batch's images already prepared
 	// (normalized, augmented) by the trainer's data pipeline, len(Index)
 	// images; Step then only copies them.
@@ -178,12 +181,49 @@ func (p *prep) robust(b *Batch, seed uint64, k int, src []uint8, dst []float32) 
 	r := NewRNG(seed, streamRobust, uint64(b.Epoch), uint64(b.Pos+k))
 	if r.Float32() < robustShare {
 		robustAugment(src, in.H, in.W, &r, p.img, p.img2, robustStyle{Display: b.Display, Writers: b.Writers})
+		if b.Neighbors {
+			p.neighbor(b, seed, k)
+		}
 	} else {
 		augment(src, in.H, in.W, in.C, &r, p.img)
 	}
 	for j, v := range p.img {
 		dst[j] = (v - mean) * inv
 	}
+}
+
+// neighbor gives the robust copy of digit k in p.img, with probability
+// robNeighbors, a sliver of another digit of the batch at its left or right
+// edge, from the image's own stream (the other streams stay as they are).
+// Non-digits (the reject class) and one-image batches get none.
+func (p *prep) neighbor(b *Batch, seed uint64, k int) {
+	n := len(b.Index)
+	if n < 2 || len(b.Labels) != n || b.Labels[k] >= 10 {
+		return
+	}
+	r := NewRNG(seed, streamNeighbors, uint64(b.Epoch), uint64(b.Pos+k))
+	if r.Float32() >= robNeighbors {
+		return
+	}
+	j := (k + 1 + r.Intn(n-1)) % n // not k
+	if b.Labels[j] >= 10 {
+		return
+	}
+	in := p.m.Input()
+	var nb []uint8
+	if b.Set != nil {
+		nb, _ = b.Set.Image(b.Index[j])
+	} else {
+		nb = b.Pixels[b.Index[j]*in.Size():][:in.Size()]
+	}
+	if nb == nil {
+		return
+	}
+	left := r.Float32() < 0.5
+	w := robSliverMin + r.Intn(robSliverRange)
+	inset := r.Intn(robSliverInset)
+	dy := r.Intn(2*robSliverShift+1) - robSliverShift
+	addSliver(p.img, nb, in.H, in.W, left, w, inset, dy)
 }
 
 // setImage prepares image k from the batch's data.Set: 8-bit images

@@ -62,6 +62,9 @@ type Config struct {
 	// 0.7–1.2 of their width, and 60% of those written with a thick
 	// marker or a thin pen.
 	Writers bool `json:"writers,omitempty" flag:"writers" usage:"with --robust: half of the robust images get another hand (slant up to ±0.35, width 0.7–1.2, thick marker or thin pen)"`
+	// Neighbors adds, to 30% of the robust digit images, a sliver (2–5 px)
+	// of another digit of the batch at the left or right edge.
+	Neighbors bool `json:"neighbors,omitempty" flag:"neighbors" usage:"with --robust: 30% of the robust digit images get a sliver of another digit at an edge (a region or cut holding a piece of the next digit)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
@@ -121,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: --display adds to the robust augmentation: give --robust too")
 	case c.Writers && !c.Robust:
 		return fmt.Errorf("train: --writers adds to the robust augmentation: give --robust too")
+	case c.Neighbors && !c.Robust:
+		return fmt.Errorf("train: --neighbors adds to the robust augmentation: give --robust too")
 	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
 		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
@@ -730,7 +735,7 @@ func (t *trainer) prefetch(epoch int) (ready <-chan *slot, stop func()) {
 			}
 			end := min(len(t.order), pos+t.cfg.Batch)
 			b := &sl.batch
-			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Writers: t.cfg.Writers, Index: t.order[pos:end],
+			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Writers: t.cfg.Writers, Neighbors: t.cfg.Neighbors, Index: t.order[pos:end],
 				Labels: sl.labels[:end-pos], Epoch: epoch, Pos: pos}
 			for k, i := range b.Index {
 				b.Labels[k] = t.d.pool.Labels[i]
