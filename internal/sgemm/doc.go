@@ -48,6 +48,12 @@
 // micro-panel (see Pre-packed B below); edges and the transposed-C case
 // keep the 6×16 kernel. All give the same bits as the 6×16 kernel.
 //
+// A one-channel 3×3 convolution's weight gradient (conv1: dW is m×9)
+// skips the GEMM: GemmPatchesB runs directDW, which keeps 32 output
+// channels × 9 taps in AVX-512 registers (dwConv3x3Asm; dwConv3x3Go beside
+// the Go kernels) and streams dY and the zero-padded input by, with the
+// GEMM's K slices and FMA chains, so the result is bit-identical.
+//
 // # Pre-packed B (inference)
 //
 // PackB packs a constant right-hand matrix (layer weights) once;

@@ -389,6 +389,12 @@ func (c *Context) GemmPatchesB(transA bool, m int, a []float32, lda int, p *Patc
 	if m == 0 || n == 0 {
 		return
 	}
+	if c.directDW(transA, m, p) {
+		c.patch = *p // a copy: the caller's p does not escape
+		c.gemmDirectDW(m, a, lda, &c.patch, beta, cm, ldc)
+		c.patch = Patches{}
+		return
+	}
 	c.g = args{transA: transA, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, ldb: n, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchB: &c.patch}
 	c.patch = *p
 	defer func() { c.g, c.patch = args{}, Patches{} }()

@@ -40,6 +40,8 @@ type Context struct {
 type workspace struct {
 	pa, pb []float32
 	tile   [mr * nr]float32
+	xp     []float32                // directDW: the zero-padded images
+	acc    [dwTaps * dwCols]float32 // directDW: one K slice's sums
 }
 
 // args is one Gemm call.
