@@ -247,8 +247,12 @@ func interleave6(n int, src *[mr][]float32, dst []float32) {
 // packB packs depths [pc, pc+kcb) (patch rows) and columns [jc, jc+ncb)
 // of the patch matrix like packB packs a row-major B: element (pc+q,
 // jc+jr+j) goes to pb[jr·kcb + q·nr + j]; columns past ncb are zero.
-func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
+func (p *Patches) packB(useAsm bool, pb []float32, pc, kcb, jc, ncb int) {
 	C, K := p.C, p.Kernel
+	if C%nr == 0 {
+		p.packB16(useAsm, pb, pc, kcb, jc, ncb)
+		return
+	}
 	panels := (ncb + nr - 1) / nr
 	if ncb%nr != 0 {
 		clear(pb[(panels-1)*nr*kcb : panels*nr*kcb])

@@ -47,6 +47,12 @@ var patchGeoms = []Patches{
 	{N: 2, H: 9, W: 13, C: 1, Kernel: 5, Stride: 1, Pad: 2},
 	{N: 3, H: 7, W: 8, C: 1, Kernel: 2, Stride: 1, Pad: 1},
 	{N: 1, H: 6, W: 7, C: 1, Kernel: 3, Stride: 1, Pad: 0},
+	// channels a multiple of 16 (packB16): strides, wide padding, windows
+	// past both borders, outputs narrower than the padding
+	{N: 2, H: 7, W: 6, C: 16, Kernel: 3, Stride: 2, Pad: 1},
+	{N: 2, H: 5, W: 4, C: 48, Kernel: 4, Stride: 1, Pad: 3},
+	{N: 3, H: 9, W: 11, C: 16, Kernel: 5, Stride: 3, Pad: 2},
+	{N: 1, H: 2, W: 2, C: 32, Kernel: 3, Stride: 1, Pad: 2},
 }
 
 func (p Patches) String() string {
@@ -224,6 +230,34 @@ func TestRepackMatchesPackB(t *testing.T) {
 			if s.m > 1 {
 				ctx.Gemm(false, transB, s.m, s.n, s.k, 1, a, s.k, b, ldb, 0, c2, s.n)
 				sameBits(t, name+"/product", c1, c2)
+			}
+		}
+	}
+}
+
+// TestCopyBlock16Twins compares copyBlock16 (the assembly where available)
+// with copyBlock16Go for odd row and chunk counts and strides, and checks
+// the guard values between and after the destination's rows.
+func TestCopyBlock16Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	for rows := 1; rows <= 9; rows++ {
+		for chunks := 1; chunks <= 5; chunks++ {
+			lds := chunks*nr + r.IntN(7)
+			ldd := rows*nr + r.IntN(9)
+			src := randSlice(r, (rows-1)*lds+chunks*nr)
+			got, want := make([]float32, chunks*ldd+5), make([]float32, chunks*ldd+5)
+			for i := range got {
+				got[i], want[i] = 42, 42
+			}
+			copyBlock16(true, rows, chunks, src, lds, got, ldd)
+			copyBlock16Go(rows, chunks, src, lds, want, ldd)
+			sameBits(t, fmt.Sprintf("rows=%d/chunks=%d", rows, chunks), got, want)
+			for h := range chunks {
+				for i := h*ldd + rows*nr; i < (h+1)*ldd; i++ {
+					if got[i] != 42 {
+						t.Fatalf("rows=%d/chunks=%d: guard %d overwritten", rows, chunks, i)
+					}
+				}
 			}
 		}
 	}
