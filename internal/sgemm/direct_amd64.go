@@ -14,3 +14,11 @@ var hasDWAsm = cpu.X86.HasAVX512F
 //
 //go:noescape
 func dwConv3x3Asm(n int, x *float32, ldx int, dy *float32, lddy int, acc *float32)
+
+// conv3x3Asm is the AVX-512 twin of conv3x3Go: w points to the 9×32
+// tap-major weights, x to the first window's top-left value (rows ldx
+// elements apart), y to the first output's 32 values (outputs ldy
+// elements apart); n ≥ 1. The caller has bounds-checked all three.
+//
+//go:noescape
+func conv3x3Asm(n int, x *float32, ldx int, w *float32, y *float32, ldy int)

@@ -375,6 +375,12 @@ func (c *Context) GemmPatchesA(p *Patches, transB bool, n int, b []float32, ldb 
 	if m == 0 || n == 0 {
 		return
 	}
+	if c.directFwd(p, transB, n, beta) {
+		c.patch = *p // a copy: the caller's p does not escape
+		c.gemmDirectFwd(&c.patch, n, b, ldb, cm, ldc)
+		c.patch = Patches{}
+		return
+	}
 	c.g = args{transB: transB, m: m, n: n, k: k, alpha: 1, lda: k, b: b, ldb: ldb, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchA: &c.patch}
 	c.patch = *p // a copy: the caller's p does not escape
 	defer func() { c.g, c.patch = args{}, Patches{} }()
