@@ -40,6 +40,7 @@ type Context struct {
 type workspace struct {
 	pa, pb []float32
 	tile   [mr * nr]float32
+	tile32 [2 * mr * 2 * nr]float32 // the 12×32 kernels' edge tile
 	xp     []float32                // directDW: the zero-padded images
 	acc    [dwTaps * dwCols]float32 // directDW: one K slice's sums
 }
