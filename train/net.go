@@ -419,7 +419,7 @@ func (n *Net) packWeights(s *shard) {
 
 func (n *Net) forward() {
 	n.run(job{kind: jobPack})
-	for i := range n.ops {
+	for i := 0; i < len(n.ops); i++ { // not range: a pair skips its pooling op
 		if n.ops[i].kind == opBN && n.train && i >= n.firstTrain {
 			n.run(job{jobBNStats, i})
 			n.bnCombine(i)
