@@ -75,6 +75,9 @@ type shard struct {
 	// fake quantization STE masks (SetFakeQuant), per op and of the input
 	fqMask   [][]uint8
 	fqInMask []uint8
+	// a fused convolution + pooling pair's padded input image and
+	// tap-major weights (forwardConvPool)
+	convX, convW []float32
 }
 
 type opKind uint8

@@ -24,6 +24,10 @@ func (n *Net) forwardPair(s *shard, i int) {
 	if po.poolBias >= 0 {
 		bias = n.params[po.poolBias].data
 	}
+	if convPoolFused(o, po) {
+		n.forwardConvPool(s, i, bias)
+		return
+	}
 	in, mid, out := o.in.Size(), o.out.Size(), po.out.Size()
 	step := pairChunk(o)
 	for b0 := 0; b0 < s.n; b0 += step {
@@ -72,4 +76,70 @@ func (n *Net) backwardPair(s *shard, i int) {
 		}
 		n.backwardOp(s, i, o, x, y, dy, dx, m, b0 > 0)
 	}
+}
+
+// convPoolFused reports whether the pair of convolution op o and pooling
+// op po runs as one kernel per pooled row (vec.Conv3x3Pool2x2Row): a
+// one-channel 3×3 stride-1 convolution whose windows lie in the padded
+// input, output channels a multiple of 32, 2×2 stride-2 pooling, and the
+// AVX-512 kernel, whose results equal the convolution (internal/sgemm's
+// direct path) followed by the pooling bit for bit.
+func convPoolFused(o, po *op) bool {
+	l := o.l
+	return vec.ConvPoolFused() && o.kind == opConv && o.in.C == 1 && l.Kernel == 3 && l.Stride == 1 &&
+		o.out.C%vec.ConvCols == 0 && o.out.C <= len(zeroBias) &&
+		o.out.H+2 <= o.in.H+2*l.Pad && o.out.W+2 <= o.in.W+2*l.Pad &&
+		po.l.Kernel == 2 && po.l.Stride == 2 && 2*po.out.H <= o.out.H && 2*po.out.W <= o.out.W
+}
+
+// forwardConvPool is forwardPair for a fused pair (convPoolFused): image
+// by image, the zero-padded input and one kernel call per pooled row and
+// 32 output channels. The convolution's output is not stored (backward
+// reads only the pooling winners and the input).
+func (n *Net) forwardConvPool(s *shard, i int, bias []float32) {
+	o, po := &n.ops[i], &n.ops[i+1]
+	l := o.l
+	C := o.out.C
+	if bias == nil {
+		bias = zeroBias[:C]
+	}
+	const blk = vec.ConvTaps * vec.ConvCols
+	nb := C / vec.ConvCols
+	s.convW = growF(s.convW, nb*blk)
+	for b := range nb { // the weights, tap-major per 32 channels
+		w := s.convW[b*blk : (b+1)*blk]
+		for j := range vec.ConvCols {
+			for t, v := range l.Weight[(b*vec.ConvCols+j)*vec.ConvTaps : (b*vec.ConvCols+j+1)*vec.ConvTaps] {
+				w[t*vec.ConvCols+j] = v
+			}
+		}
+	}
+	hp, wp := o.in.H+2*l.Pad, o.in.W+2*l.Pad
+	s.convX = growF(s.convX, hp*wp)
+	clear(s.convX)
+	in, out, row := o.in.Size(), po.out.Size(), po.out.W*C
+	for img := range s.n {
+		x := s.act[i][img*in : (img+1)*in]
+		for y := range o.in.H {
+			copy(s.convX[(y+l.Pad)*wp+l.Pad:], x[y*o.in.W:(y+1)*o.in.W])
+		}
+		z := s.act[i+2][img*out : (img+1)*out]
+		win := s.ibuf[i+1][img*out : (img+1)*out]
+		for py := range po.out.H {
+			xr := s.convX[2*py*wp:]
+			for b := range nb {
+				w := (*[blk]float32)(s.convW[b*blk : (b+1)*blk])
+				o := py*row + b*vec.ConvCols
+				vec.Conv3x3Pool2x2Row(xr, wp, w, bias[b*vec.ConvCols:], z[o:], win[o:], C, po.out.W, po.relu)
+			}
+		}
+	}
+}
+
+// growF returns s with length n, reusing its storage when large enough.
+func growF(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
 }
