@@ -32,8 +32,9 @@ type Context struct {
 	ws      []*workspace
 	pool    *pool
 	jobs    []job
-	g       args    // the current call, kept here so that it does not escape
-	patch   Patches // the patch matrix of a GemmPatches call
+	g       args      // the current call, kept here so that it does not escape
+	patch   Patches   // the patch matrix of a GemmPatches call
+	padded  []float32 // GemmPatchesA: the zero-padded input
 }
 
 // workspace is one thread's packing buffers.
