@@ -1,6 +1,9 @@
 package train
 
-import "github.com/edgecnn/edgecnn/train/internal/vec"
+import (
+	"github.com/edgecnn/edgecnn/internal/sgemm"
+	"github.com/edgecnn/edgecnn/train/internal/vec"
+)
 
 // pairBytes is the size of a fused convolution+pooling pair's
 // convolution output per image chunk: small enough to stay in the L2
@@ -53,6 +56,10 @@ func (n *Net) backwardPair(s *shard, i int) {
 	}
 	in, mid, out := o.in.Size(), o.out.Size(), po.out.Size()
 	step := pairChunk(o)
+	if unpoolFused(o, po) && db != nil {
+		n.backwardConvUnpool(s, i, db, step)
+		return
+	}
 	for b0 := 0; b0 < s.n; b0 += step {
 		m := min(step, s.n-b0)
 		x := s.act[i][b0*in : (b0+m)*in]
@@ -142,4 +149,77 @@ func growF(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
+}
+
+// unpoolFused reports whether the backward pass of the pair of
+// convolution op o and pooling op po runs as one pass per chunk
+// (backwardConvUnpool): a fused forward pair (convPoolFused) with 32
+// output channels, no input gradient, and even convolution output sides
+// (the pooling covers every output).
+func unpoolFused(o, po *op) bool {
+	return convPoolFused(o, po) && o.out.C == vec.ConvCols && !o.needDx &&
+		o.out.H == 2*po.out.H && o.out.W == 2*po.out.W
+}
+
+// backwardConvUnpool is backwardPair for unpoolFused pairs, chunk by chunk
+// of step images as backwardPair cuts them: the bias gradient as the
+// unpooling adds it (vec.UnpoolBias), and the weight gradient with the
+// unpooling in the same pass (vec.DWUnpool), sliced and summed exactly as
+// internal/sgemm's GemmPatchesB sums it (sgemm.KSlice), so the gradients
+// are bit-identical and the convolution's output gradient is never
+// stored.
+func (n *Net) backwardConvUnpool(s *shard, i int, db []float32, step int) {
+	o, po := &n.ops[i], &n.ops[i+1]
+	l := o.l
+	pw := &n.params[o.pw]
+	dw := s.gflat[pw.off : pw.off+len(pw.data)]
+	C, in, out := o.out.C, o.in.Size(), po.out.Size()
+	hp, wp := o.in.H+2*l.Pad, o.in.W+2*l.Pad
+	var acc [vec.ConvTaps * vec.ConvCols]float32
+	for b0 := 0; b0 < s.n; b0 += step {
+		m := min(step, s.n-b0)
+		dz := s.grad[i+2][b0*out : (b0+m)*out]
+		win := s.ibuf[i+1][b0*out : (b0+m)*out]
+		dbc := db
+		if b0 > 0 {
+			dbc = s.tmp[:len(db)]
+		}
+		clear(dbc)
+		vec.UnpoolBias(dz, win, dbc, C, m*po.out.H*po.out.W)
+		if b0 > 0 {
+			vec.Add(db, dbc)
+		}
+		s.convX = growF(s.convX, m*hp*wp)
+		clear(s.convX)
+		x := s.act[i][b0*in : (b0+m)*in]
+		for b := range m {
+			for y := range o.in.H {
+				copy(s.convX[(b*hp+y+l.Pad)*wp+l.Pad:], x[(b*o.in.H+y)*o.in.W:(b*o.in.H+y+1)*o.in.W])
+			}
+		}
+		k := m * o.out.H * o.out.W
+		kstep := sgemm.KSlice(k)
+		for pc := 0; pc < k; pc += kstep {
+			kcb := min(kstep, k-pc)
+			acc = [vec.ConvTaps * vec.ConvCols]float32{}
+			for q := pc; q < pc+kcb; {
+				b, oy, ox := q/(o.out.H*o.out.W), q/o.out.W%o.out.H, q%o.out.W
+				nq := min(pc+kcb-q, o.out.W-ox)
+				zr := (b*po.out.H + oy/2) * po.out.W * C
+				vec.DWUnpool(nq, s.convX[(b*hp+oy)*wp+ox:], wp, dz[zr:], win[zr:], C, ox, oy%2, &acc)
+				q += nq
+			}
+			accumulate := pc > 0 || b0 > 0
+			for j := range C {
+				row := dw[j*vec.ConvTaps : (j+1)*vec.ConvTaps]
+				for t := range row {
+					if accumulate {
+						row[t] += acc[t*vec.ConvCols+j]
+					} else {
+						row[t] = acc[t*vec.ConvCols+j]
+					}
+				}
+			}
+		}
+	}
 }

@@ -66,8 +66,8 @@ func countPairs(n *Net) int {
 
 // TestFusedConvPoolSteps trains the seed model (conv1: one channel, 3×3,
 // 32 channels, then 2×2 pooling) for three steps with conv1 and its
-// pooling fused into one kernel (vec.Conv3x3Pool2x2Row) and with the two
-// run one after the other: weights, losses and the next forward's
+// pooling fused (forward: vec.Conv3x3Pool2x2Row; backward: vec.UnpoolBias
+// and vec.DWUnpool) and with the steps run one after the other: weights, losses and the next forward's
 // logits must be bit-identical, on one and two threads, with and without
 // an odd shard. It is skipped where the fused kernel cannot run (no
 // AVX-512, or the noasm build): the pair then never fuses.
@@ -87,7 +87,7 @@ func TestFusedConvPoolSteps(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if convPoolFused(&net.ops[0], &net.ops[1]) != fused {
+				if convPoolFused(&net.ops[0], &net.ops[1]) != fused || unpoolFused(&net.ops[0], &net.ops[1]) != fused {
 					t.Fatalf("fused=%v: conv1's pair fuses %v", fused, !fused)
 				}
 				net.SetOptimizer("adam", 0)

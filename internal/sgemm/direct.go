@@ -100,8 +100,7 @@ func (c *Context) gemmDirectDW(m int, a []float32, lda int, p *Patches, beta flo
 	}
 	hp, wp := w.padImages(p)
 	k := p.Rows()
-	kstep := (k + kc - 1) / kc
-	kstep = (k + kstep - 1) / kstep
+	kstep := KSlice(k)
 	useAsm := c.asm
 	for pc := 0; pc < k; pc += kstep {
 		kcb := min(kstep, k-pc)

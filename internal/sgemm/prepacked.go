@@ -25,8 +25,7 @@ func PackB(transB bool, n, k int, b []float32, ldb int) *PackedB {
 		br, bc = n, k
 	}
 	checkMat("B", b, br, bc, ldb)
-	kstep := (k + kc - 1) / kc
-	kstep = (k + kstep - 1) / kstep
+	kstep := KSlice(k)
 	np := (n + nr - 1) / nr
 	pb := &PackedB{n: n, k: k, kstep: kstep, np: np, p: make([]float32, np*nr*k)}
 	g := &args{transB: transB, n: n, k: k, b: b, ldb: ldb, asm: hasAsm}

@@ -62,3 +62,81 @@ func conv3x3Pool2x2RowGo(x []float32, ldx int, w *[ConvTaps * ConvCols]float32, 
 		pool2x2Go(c[0][:], c[1][:], c[2][:], c[3][:], bias, y[o:o+ConvCols], win[o:o+ConvCols], relu)
 	}
 }
+
+// DWUnpool adds, for the n convolution outputs of one row starting at
+// column ox0 (row parity py: 0 or 1), the outer product of each one's 3×3
+// window (at x+q, window rows ldx apart) and its 32 output gradients
+// into acc (tap-major, acc[t·32+j]), as internal/sgemm's direct weight
+// gradient adds them, where the gradients are those Unpool2x2Row routes
+// back from the pooled row: dz[(ox/2)·ldz + j] where win (same layout)
+// is 2·py + ox%2, else +0. Unpooling and weight gradient in one pass: the
+// convolution's output gradient is never stored.
+func DWUnpool(n int, x []float32, ldx int, dz []float32, win []int32, ldz, ox0, py int, acc *[ConvTaps * ConvCols]float32) {
+	if n == 0 {
+		return
+	}
+	_ = x[2*ldx+n+1]
+	last := (ox0+n-1)/2*ldz + ConvCols
+	dz, win = dz[:last], win[:last]
+	if ConvPoolFused() && ldz == ConvCols {
+		o := ox0 / 2 * ldz
+		dwUnpoolAsm512(n, &x[0], ldx, &dz[o], &win[o], 2*py+ox0%2, &acc[0])
+		return
+	}
+	dwUnpoolGo(n, x, ldx, dz, win, ldz, ox0, py, acc)
+}
+
+// dwUnpoolGo is the reference of dwUnpoolAsm512 (see DWUnpool): the
+// gradients routed as unpool2x2Go routes them, the sums as sgemm's
+// dwConv3x3Go computes them (the same expression `s += v*d`).
+func dwUnpoolGo(n int, x []float32, ldx int, dz []float32, win []int32, ldz, ox0, py int, acc *[ConvTaps * ConvCols]float32) {
+	var d [ConvCols]float32
+	for q := range n {
+		ox := ox0 + q
+		tap := int32(2*py + ox%2)
+		o := ox / 2 * ldz
+		for j := range d {
+			d[j] = 0
+			if win[o+j] == tap {
+				d[j] = dz[o+j]
+			}
+		}
+		for ky := range 3 {
+			row := x[ky*ldx+q : ky*ldx+q+3]
+			for kx, v := range row {
+				s := acc[(ky*3+kx)*ConvCols : (ky*3+kx+1)*ConvCols]
+				for j, dv := range d {
+					s[j] += v * dv
+				}
+			}
+		}
+	}
+}
+
+// UnpoolBias adds dz where win ≠ -1 into dbias (c values), pixel by pixel
+// over npix pixels of c values each: the bias gradient Unpool2x2Row adds,
+// bit for bit, without routing the gradients.
+func UnpoolBias(dz []float32, win []int32, dbias []float32, c, npix int) {
+	if npix == 0 || c == 0 {
+		return
+	}
+	dz, win, dbias = dz[:c*npix], win[:c*npix], dbias[:c]
+	if UseAsm && UseAVX512 && c%16 == 0 {
+		unpoolBiasAsm512(&dz[0], &win[0], &dbias[0], c, npix)
+		return
+	}
+	unpoolBiasGo(dz, win, dbias, c, npix)
+}
+
+// unpoolBiasGo is the reference of unpoolBiasAsm512.
+func unpoolBiasGo(dz []float32, win []int32, dbias []float32, c, npix int) {
+	for p := range npix {
+		for j := range c {
+			v := float32(0)
+			if win[p*c+j] != -1 {
+				v = dz[p*c+j]
+			}
+			dbias[j] += v
+		}
+	}
+}

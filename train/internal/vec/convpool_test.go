@@ -111,3 +111,133 @@ func TestConv3x3Pool2x2Row(t *testing.T) {
 		}
 	}
 }
+
+// TestDWUnpool checks DWUnpool against the two steps it replaces, bit for
+// bit: Unpool2x2Row routing the pooled gradients into a convolution
+// output row, then internal/sgemm's weight gradient (GemmPatchesB, one K
+// slice: positions ≤ 256) of that row, for runs starting at even and odd
+// columns, both row parities, relu-clamped (-1) winners, NaN/±Inf/±0 in
+// the gradients and the input, and NaN in the cells it must not read.
+// The Go twin (assembly off) is checked against a float64 reference.
+func TestDWUnpool(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 37))
+	nan := float32(math.NaN())
+	ctx := sgemm.New(1)
+	for _, asm := range []bool{true, false} {
+		for trial := range 60 {
+			wd := 1 + r.IntN(20)
+			ox0 := r.IntN(2 * wd)
+			n := 1 + r.IntN(2*wd-ox0)
+			py := trial % 2
+			special := trial%3 == 0
+			ldx := n + 2 + r.IntN(3)
+			x := make([]float32, 3*ldx)
+			for i := range x {
+				x[i] = nan
+				if i%ldx < n+2 {
+					x[i] = r.Float32()*2 - 1
+				}
+			}
+			dz := randSlice32(r, wd*ConvCols)
+			win := make([]int32, wd*ConvCols)
+			for i := range win {
+				win[i] = int32(r.IntN(5) - 1)
+			}
+			if special {
+				dz[r.IntN(len(dz))] = float32(math.Inf(1))
+				dz[r.IntN(len(dz))] = nan
+				dz[r.IntN(len(dz))] = float32(math.Copysign(0, -1))
+				x[r.IntN(n+2)] = float32(math.Inf(-1))
+			}
+			var acc [ConvTaps * ConvCols]float32
+			name := fmt.Sprintf("asm=%v/wd=%d/ox0=%d/n=%d/py=%d/special=%v", asm, wd, ox0, n, py, special)
+			func() {
+				defer func(u bool) { UseAsm = u }(UseAsm)
+				UseAsm = asm && UseAsm
+				DWUnpool(n, x, ldx, dz, win, ConvCols, ox0, py, &acc)
+			}()
+			d0, d1 := make([]float32, 2*wd*ConvCols), make([]float32, 2*wd*ConvCols)
+			Unpool2x2Row(dz, win, d0, d1, nil, ConvCols, wd)
+			dy := [2][]float32{d0, d1}[py][ox0*ConvCols : (ox0+n)*ConvCols]
+			if asm {
+				p := sgemm.Patches{X: x, N: 1, H: 3, W: ldx, C: 1, Kernel: 3, Stride: 1, OH: 1, OW: n}
+				dw := make([]float32, ConvCols*ConvTaps)
+				ctx.GemmPatchesB(true, ConvCols, dy, ConvCols, &p, 0, dw, ConvTaps)
+				for j := range ConvCols {
+					for tp := range ConvTaps {
+						g, e := acc[tp*ConvCols+j], dw[j*ConvTaps+tp]
+						if math.Float32bits(g) != math.Float32bits(e) && !(g != g && e != e) {
+							t.Fatalf("%s: tap %d channel %d = %v, want %v", name, tp, j, g, e)
+						}
+					}
+				}
+				continue
+			}
+			for j := range ConvCols {
+				for tp := range ConvTaps {
+					var want float64
+					for q := range n {
+						want += float64(x[(tp/3)*ldx+q+tp%3]) * float64(dy[q*ConvCols+j])
+					}
+					g := float64(acc[tp*ConvCols+j])
+					if math.IsNaN(want) || math.IsInf(want, 0) {
+						if !(math.IsNaN(g) && math.IsNaN(want)) && g != want {
+							t.Fatalf("%s: tap %d channel %d = %v, want %v", name, tp, j, g, want)
+						}
+						continue
+					}
+					if math.IsNaN(g) || math.Abs(g-want) > 1e-5*float64(n+4)*(1+math.Abs(want)) {
+						t.Fatalf("%s: tap %d channel %d = %v, want %v", name, tp, j, g, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestUnpoolBias checks UnpoolBias against the bias gradient
+// Unpool2x2Row adds, bit for bit (assembly and Go), for 16, 32 and 48
+// channels, NaN/±Inf in the gradients and -1 winners.
+func TestUnpoolBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 41))
+	for _, asm := range []bool{true, false} {
+		for _, c := range []int{16, 32, 48} {
+			for wd := 1; wd <= 9; wd++ {
+				dz := randSlice32(r, wd*c)
+				win := make([]int32, wd*c)
+				for i := range win {
+					win[i] = int32(r.IntN(5) - 1)
+				}
+				dz[r.IntN(len(dz))] = float32(math.Inf(-1))
+				dz[r.IntN(len(dz))] = float32(math.NaN())
+				start := randSlice32(r, c)
+				got := append(append([]float32(nil), start...), 42)
+				want := append([]float32(nil), start...)
+				func() {
+					defer func(u bool) { UseAsm = u }(UseAsm)
+					UseAsm = asm && UseAsm
+					UnpoolBias(dz, win, got[:c], c, wd)
+				}()
+				d0, d1 := make([]float32, 2*wd*c), make([]float32, 2*wd*c)
+				Unpool2x2Row(dz, win, d0, d1, want, c, wd)
+				for j := range c {
+					g, e := got[j], want[j]
+					if math.Float32bits(g) != math.Float32bits(e) && !(g != g && e != e) {
+						t.Fatalf("asm=%v/c=%d/wd=%d: dbias[%d] = %v, want %v", asm, c, wd, j, g, e)
+					}
+				}
+				if got[c] != 42 {
+					t.Fatalf("asm=%v/c=%d/wd=%d: guard overwritten", asm, c, wd)
+				}
+			}
+		}
+	}
+}
+
+func randSlice32(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = r.Float32()*2 - 1
+	}
+	return s
+}

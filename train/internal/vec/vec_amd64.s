@@ -673,3 +673,151 @@ cstore1:
 	JNZ  cpixel
 	VZEROUPPER
 	RET
+
+// func dwUnpoolAsm512(n int, x *float32, ldx int, dz *float32, win *int32, tap int, acc *float32)
+//
+// The AVX-512 twin of dwUnpoolGo: acc (9 taps × 32) stays in Z8..Z25
+// (tap t, values 16h..16h+15 in Z(8+2t+h)); per position the 32 output
+// gradients are dz where win equals the position's pooling tap, else
+// +0 (Z0, Z1, as unpool2x2RowAsm512 routes them), then nine broadcast
+// window values (SI, R9, R10: the window's rows) and 18 FMAs, one chain
+// per element in increasing position. Z26 holds the tap, which
+// alternates between tap and tap^1 (Z27 = 1); dz and win advance one
+// pixel (32 values) after every odd tap. n ≥ 1; the caller has
+// bounds-checked everything.
+TEXT ·dwUnpoolAsm512(SB), NOSPLIT, $0-56
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ ldx+16(FP), R8
+	SHLQ $2, R8
+	LEAQ (SI)(R8*1), R9
+	LEAQ (R9)(R8*1), R10
+	MOVQ dz+24(FP), DX
+	MOVQ win+32(FP), R11
+	MOVQ tap+40(FP), BX
+	MOVQ acc+48(FP), DI
+	VPBROADCASTD BX, Z26
+	VPBROADCASTD ·one<>(SB), Z27
+	VMOVUPS 0(DI), Z8
+	VMOVUPS 64(DI), Z9
+	VMOVUPS 128(DI), Z10
+	VMOVUPS 192(DI), Z11
+	VMOVUPS 256(DI), Z12
+	VMOVUPS 320(DI), Z13
+	VMOVUPS 384(DI), Z14
+	VMOVUPS 448(DI), Z15
+	VMOVUPS 512(DI), Z16
+	VMOVUPS 576(DI), Z17
+	VMOVUPS 640(DI), Z18
+	VMOVUPS 704(DI), Z19
+	VMOVUPS 768(DI), Z20
+	VMOVUPS 832(DI), Z21
+	VMOVUPS 896(DI), Z22
+	VMOVUPS 960(DI), Z23
+	VMOVUPS 1024(DI), Z24
+	VMOVUPS 1088(DI), Z25
+
+uloop:
+	VPCMPEQD (R11), Z26, K1
+	VPCMPEQD 64(R11), Z26, K2
+	VMOVUPS (DX), Z0
+	VMOVUPS 64(DX), Z1
+	VMOVAPS.Z Z0, K1, Z0
+	VMOVAPS.Z Z1, K2, Z1
+
+	VBROADCASTSS (SI), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS 4(SI), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS 8(SI), Z4
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VBROADCASTSS (R9), Z2
+	VFMADD231PS  Z0, Z2, Z14
+	VFMADD231PS  Z1, Z2, Z15
+	VBROADCASTSS 4(R9), Z3
+	VFMADD231PS  Z0, Z3, Z16
+	VFMADD231PS  Z1, Z3, Z17
+	VBROADCASTSS 8(R9), Z4
+	VFMADD231PS  Z0, Z4, Z18
+	VFMADD231PS  Z1, Z4, Z19
+	VBROADCASTSS (R10), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS 4(R10), Z3
+	VFMADD231PS  Z0, Z3, Z22
+	VFMADD231PS  Z1, Z3, Z23
+	VBROADCASTSS 8(R10), Z4
+	VFMADD231PS  Z0, Z4, Z24
+	VFMADD231PS  Z1, Z4, Z25
+	ADDQ $4, SI
+	ADDQ $4, R9
+	ADDQ $4, R10
+	VPXORD Z27, Z26, Z26 // the other tap of the pixel row
+	XORQ $1, BX
+	TESTQ $1, BX
+	JNZ  unext
+	ADDQ $128, DX
+	ADDQ $128, R11
+
+unext:
+	DECQ CX
+	JNZ  uloop
+
+	VMOVUPS Z8, 0(DI)
+	VMOVUPS Z9, 64(DI)
+	VMOVUPS Z10, 128(DI)
+	VMOVUPS Z11, 192(DI)
+	VMOVUPS Z12, 256(DI)
+	VMOVUPS Z13, 320(DI)
+	VMOVUPS Z14, 384(DI)
+	VMOVUPS Z15, 448(DI)
+	VMOVUPS Z16, 512(DI)
+	VMOVUPS Z17, 576(DI)
+	VMOVUPS Z18, 640(DI)
+	VMOVUPS Z19, 704(DI)
+	VMOVUPS Z20, 768(DI)
+	VMOVUPS Z21, 832(DI)
+	VMOVUPS Z22, 896(DI)
+	VMOVUPS Z23, 960(DI)
+	VMOVUPS Z24, 1024(DI)
+	VMOVUPS Z25, 1088(DI)
+	VZEROUPPER
+	RET
+
+// func unpoolBiasAsm512(dz *float32, win *int32, dbias *float32, c, npix int)
+//
+// dbias[j] += dz[p·c+j] where win[p·c+j] ≠ -1 (+0 elsewhere), pixel by
+// pixel in order, as unpool2x2RowAsm512 adds into dbias; c a positive
+// multiple of 16, npix ≥ 1.
+TEXT ·unpoolBiasAsm512(SB), NOSPLIT, $0-40
+	MOVQ dz+0(FP), SI
+	MOVQ win+8(FP), DX
+	MOVQ dbias+16(FP), DI
+	MOVQ c+24(FP), CX
+	MOVQ npix+32(FP), R12
+	SHLQ $2, CX
+	VPTERNLOGD $0xff, Z13, Z13, Z13 // -1
+
+bpixel:
+	XORQ AX, AX
+
+bloop:
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVDQU32 (DX)(AX*1), Z1
+	VPCMPEQD Z13, Z1, K1 // w == -1
+	KNOTW K1, K2
+	VMOVAPS.Z Z0, K2, Z3
+	VADDPS (DI)(AX*1), Z3, Z3
+	VMOVUPS Z3, (DI)(AX*1)
+	ADDQ $64, AX
+	CMPQ AX, CX
+	JLT bloop
+	ADDQ CX, SI
+	ADDQ CX, DX
+	DECQ R12
+	JNZ bpixel
+	VZEROUPPER
+	RET
