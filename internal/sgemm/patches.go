@@ -392,6 +392,10 @@ func (c *Context) GemmPatchesA(p *Patches, transB bool, n int, b []float32, ldb 
 		c.padded = padCopy(p, c.padded)
 		c.patch.X, c.patch.H, c.patch.W, c.patch.Pad = c.padded, p.H+2*p.Pad, p.W+2*p.Pad, 0
 	}
+	if c.rowsInPlace(&c.patch, transB, n, beta) {
+		c.gemmRowsInPlace(&c.patch, n, b, ldb, cm, ldc)
+		return
+	}
 	c.dispatch(m, n, k)
 }
 

@@ -53,6 +53,11 @@ var patchGeoms = []Patches{
 	{N: 2, H: 5, W: 4, C: 48, Kernel: 4, Stride: 1, Pad: 3},
 	{N: 3, H: 9, W: 11, C: 16, Kernel: 5, Stride: 3, Pad: 2},
 	{N: 1, H: 2, W: 2, C: 32, Kernel: 3, Stride: 1, Pad: 2},
+	// one K slice per window row (rowsInPlace): 14, 15 and 16 outputs
+	// per row (12 read in place, the rest gathered), strides 1 and 2
+	{N: 2, H: 5, W: 14, C: 64, Kernel: 3, Stride: 1, Pad: 1},
+	{N: 2, H: 7, W: 29, C: 60, Kernel: 3, Stride: 2, Pad: 1},
+	{N: 1, H: 8, W: 16, C: 48, Kernel: 5, Stride: 1, Pad: 2},
 }
 
 func (p Patches) String() string {
@@ -260,5 +265,31 @@ func TestCopyBlock16Twins(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRowsInPlaceTaken checks that the geometries meant for
+// gemmRowsInPlace take it (with the AVX-512 kernels, one thread, 32 or 64
+// columns), so that TestPatchesMatchIm2col and TestWideMacroBitIdentical
+// compare it with the packed path.
+func TestRowsInPlaceTaken(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU (or the noasm build): the in-place path never runs")
+	}
+	taken := 0
+	for _, geom := range patchGeoms {
+		p := geom
+		p.OH = (p.H+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.OW = (p.W+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.H, p.W, p.Pad = p.H+2*p.Pad, p.W+2*p.Pad, 0 // as GemmPatchesA pads it
+		if New(1).rowsInPlace(&p, true, 32, 0) {
+			taken++
+		}
+		if New(2).rowsInPlace(&p, true, 32, 0) || New(1).rowsInPlace(&p, true, 48, 0) || New(1).rowsInPlace(&p, true, 32, 1) {
+			t.Fatalf("%v: in-place path with 2 threads, 48 columns or beta 1", p)
+		}
+	}
+	if taken != 3 {
+		t.Fatalf("%d geometries take the in-place path, want 3", taken)
 	}
 }
