@@ -56,7 +56,11 @@
 // forward product) runs directFwd, which keeps the 9×32 weights in
 // registers (conv3x3Asm, conv3x3Go) and reads the windows in place. Both
 // are bit-identical to the GEMM. When C is a multiple of 16, the patch
-// matrix packs as B in strided 16-channel blocks (packB16).
+// matrix packs as B in strided 16-channel blocks (packB16). GemmPatchesA
+// (one thread, AVX-512) reads the windows of twelve neighbouring outputs
+// in place from a zero-padded copy of the input (kernel12x32SegAsm: a
+// constant row stride, jumps between window rows) and packs only the
+// outputs left at each output row's end (gemmRowsInPlace).
 //
 // # Pre-packed B (inference)
 //
