@@ -75,6 +75,9 @@ type shard struct {
 	// fake quantization STE masks (SetFakeQuant), per op and of the input
 	fqMask   [][]uint8
 	fqInMask []uint8
+	// a fused convolution + pooling pair's padded input image and
+	// tap-major weights (forwardConvPool)
+	convX, convW []float32
 }
 
 type opKind uint8
@@ -419,7 +422,7 @@ func (n *Net) packWeights(s *shard) {
 
 func (n *Net) forward() {
 	n.run(job{kind: jobPack})
-	for i := range n.ops {
+	for i := 0; i < len(n.ops); i++ { // not range: a pair skips its pooling op
 		if n.ops[i].kind == opBN && n.train && i >= n.firstTrain {
 			n.run(job{jobBNStats, i})
 			n.bnCombine(i)

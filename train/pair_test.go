@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/train/internal/vec"
 )
 
 // TestPairChunksMatchWhole runs forward and backward with the fused
@@ -59,4 +62,61 @@ func countPairs(n *Net) int {
 		}
 	}
 	return c
+}
+
+// TestFusedConvPoolSteps trains the seed model (conv1: one channel, 3×3,
+// 32 channels, then 2×2 pooling) for three steps with conv1 and its
+// pooling fused (forward: vec.Conv3x3Pool2x2Row; backward: vec.UnpoolBias
+// and vec.DWUnpool) and with the steps run one after the other: weights, losses and the next forward's
+// logits must be bit-identical, on one and two threads, with and without
+// an odd shard. It is skipped where the fused kernel cannot run (no
+// AVX-512, or the noasm build): the pair then never fuses.
+func TestFusedConvPoolSteps(t *testing.T) {
+	if !vec.ConvPoolFused() {
+		t.Skip("no AVX-512 kernels in this build or on this CPU: the pair never fuses")
+	}
+	defer func(v bool) { vec.UseAVX512 = v }(vec.UseAVX512)
+	for _, threads := range []int{1, 2} {
+		for _, batch := range []int{9, 16} {
+			var got [2][]float32
+			var losses [2][]float64
+			for k, fused := range []bool{true, false} {
+				vec.UseAVX512 = fused
+				m := newTestModel(t, model.SeedArch(), 2)
+				net, err := NewNet(m, batch, threads)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if convPoolFused(&net.ops[0], &net.ops[1]) != fused || unpoolFused(&net.ops[0], &net.ops[1]) != fused {
+					t.Fatalf("fused=%v: conv1's pair fuses %v", fused, !fused)
+				}
+				net.SetOptimizer("adam", 0)
+				for step := range 3 {
+					losses[k] = append(losses[k], net.Step(randomBatch(uint64(step+1), batch, m.Arch), 1, 1e-3).Loss)
+				}
+				out := make([]float32, batch*10)
+				b := randomBatch(9, batch, m.Arch)
+				x := make([]float32, batch*m.Input().Size())
+				p := newPrep(m)
+				p.batch(b, 1, x)
+				net.ForwardBatch(x, batch, out)
+				net.Close()
+				got[k] = append(got[k], out...)
+				for _, l := range m.Layers {
+					got[k] = append(got[k], l.Weight...)
+					got[k] = append(got[k], l.Bias...)
+				}
+			}
+			for i := range losses[0] {
+				if math.Float64bits(losses[0][i]) != math.Float64bits(losses[1][i]) {
+					t.Fatalf("threads=%d batch=%d: step %d loss %v fused, %v not", threads, batch, i, losses[0][i], losses[1][i])
+				}
+			}
+			for i, v := range got[0] {
+				if math.Float32bits(v) != math.Float32bits(got[1][i]) {
+					t.Fatalf("threads=%d batch=%d: value %d (logits, then weights) %v fused, %v not", threads, batch, i, v, got[1][i])
+				}
+			}
+		}
+	}
 }

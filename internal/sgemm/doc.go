@@ -48,6 +48,20 @@
 // micro-panel (see Pre-packed B below); edges and the transposed-C case
 // keep the 6×16 kernel. All give the same bits as the 6×16 kernel.
 //
+// A one-channel 3×3 convolution (conv1, 9 patch columns) skips packing:
+// GemmPatchesB (the weight gradient, m×9) runs directDW, which keeps 32
+// output channels × 9 taps of sums in AVX-512 registers (dwConv3x3Asm;
+// dwConv3x3Go beside the Go kernels) and streams dY and the zero-padded
+// input by, with the GEMM's K slices and FMA chains; GemmPatchesA (the
+// forward product) runs directFwd, which keeps the 9×32 weights in
+// registers (conv3x3Asm, conv3x3Go) and reads the windows in place. Both
+// are bit-identical to the GEMM. When C is a multiple of 16, the patch
+// matrix packs as B in strided 16-channel blocks (packB16). GemmPatchesA
+// (one thread, AVX-512) reads the windows of twelve neighbouring outputs
+// in place from a zero-padded copy of the input (kernel12x32SegAsm: a
+// constant row stride, jumps between window rows) and packs only the
+// outputs left at each output row's end (gemmRowsInPlace).
+//
 // # Pre-packed B (inference)
 //
 // PackB packs a constant right-hand matrix (layer weights) once;

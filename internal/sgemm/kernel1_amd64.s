@@ -616,3 +616,189 @@ store12s:
 	VMOVUPS Z31, 64(DI)
 	VZEROUPPER
 	RET
+
+// func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+//
+// kernel12x32StridedAsm over a depth range cut into segments: row i < 12
+// reads its first `first` depths at a + i·lda, then, after each segment
+// end, jumps gap elements ahead and reads the next seg depths (a
+// convolution's K slice across window rows of an input read in place).
+// R13 counts the depths left in the segment, AX holds the jump in bytes.
+// The FMA chains are those of kernel12x32StridedAsm (one per element, in
+// increasing depth), so the results equal kernel12x32Asm on the gathered
+// rows bit for bit.
+TEXT ·kernel12x32SegAsm(SB), NOSPLIT, $0-81
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	LEAQ (R8)(R11*4), R9
+	LEAQ (R9)(R11*4), R10
+	MOVQ first+24(FP), R13
+	MOVQ gap+40(FP), AX
+	SHLQ $2, AX
+	MOVQ b0+48(FP), DX
+	MOVQ b1+56(FP), BX
+	MOVQ c+64(FP), DI
+	MOVQ ldc+72(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loop12g:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (R8), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS (R8)(R11*1), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS (R8)(R11*2), Z4
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VBROADCASTSS (R8)(R12*1), Z5
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VBROADCASTSS (R9)(R11*1), Z7
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	VBROADCASTSS (R9)(R11*2), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS (R9)(R12*1), Z3
+	VFMADD231PS  Z0, Z3, Z22
+	VFMADD231PS  Z1, Z3, Z23
+	VBROADCASTSS (R10), Z4
+	VFMADD231PS  Z0, Z4, Z24
+	VFMADD231PS  Z1, Z4, Z25
+	VBROADCASTSS (R10)(R11*1), Z5
+	VFMADD231PS  Z0, Z5, Z26
+	VFMADD231PS  Z1, Z5, Z27
+	VBROADCASTSS (R10)(R11*2), Z6
+	VFMADD231PS  Z0, Z6, Z28
+	VFMADD231PS  Z1, Z6, Z29
+	VBROADCASTSS (R10)(R12*1), Z7
+	VFMADD231PS  Z0, Z7, Z30
+	VFMADD231PS  Z1, Z7, Z31
+	ADDQ         $4, R8
+	ADDQ         $4, R9
+	ADDQ         $4, R10
+	ADDQ         $64, DX
+	ADDQ         $64, BX
+	DECQ         R13
+	JNZ          segok12g
+	ADDQ         AX, R8
+	ADDQ         AX, R9
+	ADDQ         AX, R10
+	MOVQ         seg+32(FP), R13
+
+segok12g:
+	DECQ         CX
+	JNZ          loop12g
+
+	MOVBLZX accumulate+80(FP), AX
+	TESTQ   AX, AX
+	JZ      store12g
+	MOVQ    DI, R9
+	VADDPS  (R9), Z8, Z8
+	VADDPS  64(R9), Z9, Z9
+	ADDQ    SI, R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    SI, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    SI, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    SI, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    SI, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+	ADDQ    SI, R9
+	VADDPS  (R9), Z20, Z20
+	VADDPS  64(R9), Z21, Z21
+	ADDQ    SI, R9
+	VADDPS  (R9), Z22, Z22
+	VADDPS  64(R9), Z23, Z23
+	ADDQ    SI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+store12g:
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET

@@ -92,3 +92,12 @@ func kernel12x32Asm(kc int, a, b0, b1, c *float32, ldc int, accumulate bool)
 //
 //go:noescape
 func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel12x32SegAsm is kernel12x32StridedAsm over segmented rows: row i <
+// 12 reads depths [0, first) at a + i·lda, then seg depths after each jump
+// of gap elements from a segment's end (kc depths in all); kc, first,
+// seg ≥ 1, all bounds checked by the caller. It equals kernel12x32Asm on
+// the gathered rows bit for bit.
+//
+//go:noescape
+func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)

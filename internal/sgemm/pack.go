@@ -61,7 +61,7 @@ func packA(g *args, pa []float32, ic, mcb, pc, kcb int) {
 // pb[jr·kcb + p·nr + j]. Columns past ncb are zero.
 func packB(g *args, pb []float32, pc, kcb, jc, ncb int) {
 	if g.patchB != nil {
-		g.patchB.packB(pb, pc, kcb, jc, ncb)
+		g.patchB.packB(g.asm, pb, pc, kcb, jc, ncb)
 		return
 	}
 	b, ldb := g.b, g.ldb

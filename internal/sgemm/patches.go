@@ -247,8 +247,12 @@ func interleave6(n int, src *[mr][]float32, dst []float32) {
 // packB packs depths [pc, pc+kcb) (patch rows) and columns [jc, jc+ncb)
 // of the patch matrix like packB packs a row-major B: element (pc+q,
 // jc+jr+j) goes to pb[jr·kcb + q·nr + j]; columns past ncb are zero.
-func (p *Patches) packB(pb []float32, pc, kcb, jc, ncb int) {
+func (p *Patches) packB(useAsm bool, pb []float32, pc, kcb, jc, ncb int) {
 	C, K := p.C, p.Kernel
+	if C%nr == 0 {
+		p.packB16(useAsm, pb, pc, kcb, jc, ncb)
+		return
+	}
 	panels := (ncb + nr - 1) / nr
 	if ncb%nr != 0 {
 		clear(pb[(panels-1)*nr*kcb : panels*nr*kcb])
@@ -371,10 +375,53 @@ func (c *Context) GemmPatchesA(p *Patches, transB bool, n int, b []float32, ldb 
 	if m == 0 || n == 0 {
 		return
 	}
+	if c.directFwd(p, transB, n, beta) {
+		c.patch = *p // a copy: the caller's p does not escape
+		c.gemmDirectFwd(&c.patch, n, b, ldb, cm, ldc)
+		c.patch = Patches{}
+		return
+	}
 	c.g = args{transB: transB, m: m, n: n, k: k, alpha: 1, lda: k, b: b, ldb: ldb, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchA: &c.patch}
 	c.patch = *p // a copy: the caller's p does not escape
 	defer func() { c.g, c.patch = args{}, Patches{} }()
+	if p.Pad > 0 && p.C >= 4 && p.inside() {
+		// Pack from a zero-padded copy: every window row is then one
+		// run of Kernel·C values for all six rows of a micro-panel
+		// (no border breaks it into single taps); the values packed,
+		// and so the result, are the same.
+		c.padded = padCopy(p, c.padded)
+		c.patch.X, c.patch.H, c.patch.W, c.patch.Pad = c.padded, p.H+2*p.Pad, p.W+2*p.Pad, 0
+	}
+	if c.rowsInPlace(&c.patch, transB, n, beta) {
+		c.gemmRowsInPlace(&c.patch, n, b, ldb, cm, ldc)
+		return
+	}
 	c.dispatch(m, n, k)
+}
+
+// inside reports whether every window lies inside the padded input.
+func (p *Patches) inside() bool {
+	return (p.OH-1)*p.Stride+p.Kernel <= p.H+2*p.Pad && (p.OW-1)*p.Stride+p.Kernel <= p.W+2*p.Pad
+}
+
+// padCopy writes p's images with p.Pad zeros around them into buf (grown
+// as needed) and returns it.
+func padCopy(p *Patches, buf []float32) []float32 {
+	hp, wp, C := p.H+2*p.Pad, p.W+2*p.Pad, p.C
+	buf = grow(buf, p.N*hp*wp*C)
+	row := p.W * C
+	for b := range p.N {
+		img := buf[b*hp*wp*C : (b+1)*hp*wp*C]
+		clear(img[:p.Pad*wp*C])
+		clear(img[(p.Pad+p.H)*wp*C:])
+		for y := range p.H {
+			d := img[(p.Pad+y)*wp*C : (p.Pad+y+1)*wp*C]
+			clear(d[:p.Pad*C])
+			copy(d[p.Pad*C:], p.X[(b*p.H+y)*row:(b*p.H+y+1)*row])
+			clear(d[p.Pad*C+row:])
+		}
+	}
+	return buf
 }
 
 // GemmPatchesB computes C = op(A)·P + beta·C for the patch matrix P
@@ -387,6 +434,12 @@ func (c *Context) GemmPatchesB(transA bool, m int, a []float32, lda int, p *Patc
 	k, n := p.Rows(), p.Cols()
 	checkPatchArgs(m, n, k, transA, "A", a, lda, cm, ldc)
 	if m == 0 || n == 0 {
+		return
+	}
+	if c.directDW(transA, m, p) {
+		c.patch = *p // a copy: the caller's p does not escape
+		c.gemmDirectDW(m, a, lda, &c.patch, beta, cm, ldc)
+		c.patch = Patches{}
 		return
 	}
 	c.g = args{transA: transA, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, ldb: n, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchB: &c.patch}

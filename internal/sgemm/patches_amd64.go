@@ -8,3 +8,9 @@ package sgemm
 //
 //go:noescape
 func packPtrs6Asm(kc int, s0, s1, s2, s3, s4, s5, dst *float32)
+
+// copyBlock16Asm is the AVX twin of copyBlock16Go; rows, chunks ≥ 1 and
+// the caller has bounds-checked src and dst.
+//
+//go:noescape
+func copyBlock16Asm(rows, chunks int, src *float32, lds int, dst *float32, ldd int)

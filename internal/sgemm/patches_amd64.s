@@ -74,3 +74,39 @@ tailp:
 
 donep:
 	RET
+
+// func copyBlock16Asm(rows, chunks int, src *float32, lds int, dst *float32, ldd int)
+//
+// dst[h*ldd+r*16+j] = src[r*lds+h*16+j] for r < rows, h < chunks, j < 16
+// (strides in elements; rows, chunks ≥ 1): one 16-float chunk per two
+// 32-byte moves, source rows read in order.
+TEXT ·copyBlock16Asm(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), CX
+	MOVQ chunks+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+32(FP), DI
+	MOVQ ldd+40(FP), R9
+	SHLQ $2, R9
+
+rowb:
+	MOVQ SI, AX
+	MOVQ DI, DX
+	MOVQ R10, BX
+
+chunkb:
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    $64, AX
+	ADDQ    R9, DX
+	DECQ    BX
+	JNZ     chunkb
+	ADDQ    R8, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     rowb
+	VZEROUPPER
+	RET

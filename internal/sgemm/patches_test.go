@@ -47,6 +47,17 @@ var patchGeoms = []Patches{
 	{N: 2, H: 9, W: 13, C: 1, Kernel: 5, Stride: 1, Pad: 2},
 	{N: 3, H: 7, W: 8, C: 1, Kernel: 2, Stride: 1, Pad: 1},
 	{N: 1, H: 6, W: 7, C: 1, Kernel: 3, Stride: 1, Pad: 0},
+	// channels a multiple of 16 (packB16): strides, wide padding, windows
+	// past both borders, outputs narrower than the padding
+	{N: 2, H: 7, W: 6, C: 16, Kernel: 3, Stride: 2, Pad: 1},
+	{N: 2, H: 5, W: 4, C: 48, Kernel: 4, Stride: 1, Pad: 3},
+	{N: 3, H: 9, W: 11, C: 16, Kernel: 5, Stride: 3, Pad: 2},
+	{N: 1, H: 2, W: 2, C: 32, Kernel: 3, Stride: 1, Pad: 2},
+	// one K slice per window row (rowsInPlace): 14, 15 and 16 outputs
+	// per row (12 read in place, the rest gathered), strides 1 and 2
+	{N: 2, H: 5, W: 14, C: 64, Kernel: 3, Stride: 1, Pad: 1},
+	{N: 2, H: 7, W: 29, C: 60, Kernel: 3, Stride: 2, Pad: 1},
+	{N: 1, H: 8, W: 16, C: 48, Kernel: 5, Stride: 1, Pad: 2},
 }
 
 func (p Patches) String() string {
@@ -226,5 +237,65 @@ func TestRepackMatchesPackB(t *testing.T) {
 				sameBits(t, name+"/product", c1, c2)
 			}
 		}
+	}
+}
+
+// TestCopyBlock16Twins compares copyBlock16 (the assembly where available)
+// with copyBlock16Go for odd row and chunk counts and strides, and checks
+// the guard values between and after the destination's rows.
+func TestCopyBlock16Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	for rows := 1; rows <= 9; rows++ {
+		for chunks := 1; chunks <= 5; chunks++ {
+			lds := chunks*nr + r.IntN(7)
+			ldd := rows*nr + r.IntN(9)
+			src := randSlice(r, (rows-1)*lds+chunks*nr)
+			got, want := make([]float32, chunks*ldd+5), make([]float32, chunks*ldd+5)
+			for i := range got {
+				got[i], want[i] = 42, 42
+			}
+			copyBlock16(true, rows, chunks, src, lds, got, ldd)
+			copyBlock16Go(rows, chunks, src, lds, want, ldd)
+			sameBits(t, fmt.Sprintf("rows=%d/chunks=%d", rows, chunks), got, want)
+			for h := range chunks {
+				for i := h*ldd + rows*nr; i < (h+1)*ldd; i++ {
+					if got[i] != 42 {
+						t.Fatalf("rows=%d/chunks=%d: guard %d overwritten", rows, chunks, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRowsInPlaceTaken checks that every patch geometry with at least
+// twelve outputs per row takes gemmRowsInPlace (with the AVX-512 kernels,
+// one thread, 32 or 64 columns, beta 0), so that TestPatchesMatchIm2col
+// and TestWideMacroBitIdentical compare it with the packed path, among
+// them conv2 of the seed CNN (slices across window rows) and slices of
+// exactly one window row.
+func TestRowsInPlaceTaken(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU (or the noasm build): the in-place path never runs")
+	}
+	taken := 0
+	for _, geom := range patchGeoms {
+		p := geom
+		p.OH = (p.H+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.OW = (p.W+2*p.Pad-p.Kernel)/p.Stride + 1
+		p.H, p.W, p.Pad = p.H+2*p.Pad, p.W+2*p.Pad, 0 // as GemmPatchesA pads it
+		want := p.OW >= 12
+		if got := New(1).rowsInPlace(&p, true, 32, 0); got != want {
+			t.Fatalf("%v: in-place path %v, want %v", p, got, want)
+		}
+		if want {
+			taken++
+		}
+		if New(2).rowsInPlace(&p, true, 32, 0) || New(1).rowsInPlace(&p, true, 48, 0) || New(1).rowsInPlace(&p, true, 32, 1) {
+			t.Fatalf("%v: in-place path with 2 threads, 48 columns or beta 1", p)
+		}
+	}
+	if taken < 5 {
+		t.Fatalf("only %d geometries take the in-place path", taken)
 	}
 }

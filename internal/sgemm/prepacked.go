@@ -25,8 +25,7 @@ func PackB(transB bool, n, k int, b []float32, ldb int) *PackedB {
 		br, bc = n, k
 	}
 	checkMat("B", b, br, bc, ldb)
-	kstep := (k + kc - 1) / kc
-	kstep = (k + kstep - 1) / kstep
+	kstep := KSlice(k)
 	np := (n + nr - 1) / nr
 	pb := &PackedB{n: n, k: k, kstep: kstep, np: np, p: make([]float32, np*nr*k)}
 	g := &args{transB: transB, n: n, k: k, b: b, ldb: ldb, asm: hasAsm}
@@ -153,11 +152,29 @@ func (w *workspace) macroPacked(g *args, wide bool, pb []float32, kcb, pc, ic, m
 				ir += mr
 				continue
 			}
-			if two && mm == mr {
+			if two && mm == mr && mcb-ir == mr {
 				b0 := pb[jr*kcb : (jr+nr)*kcb]
 				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
 				cc := c[off : off+(mr-1)*ldc+2*nr]
 				kernel6x32Asm(kcb, &ap[0], &b0[0], &b1[0], &cc[0], ldc, accumulate)
+				continue
+			}
+			if two {
+				// The last 1-5 or 7-11 rows: the packed A rows past mcb
+				// are zero, so the 6×32 or 12×32 kernel computes a whole
+				// tile and the rows that exist are stored.
+				b0 := pb[jr*kcb : (jr+nr)*kcb]
+				b1 := pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
+				t := w.tile32[:]
+				rows := mcb - ir
+				if rows > mr {
+					ap := w.pa[ir*kcb : (ir+2*mr)*kcb]
+					kernel12x32Asm(kcb, &ap[0], &b0[0], &b1[0], &t[0], 2*nr, false)
+					ir += mr
+				} else {
+					kernel6x32Asm(kcb, &ap[0], &b0[0], &b1[0], &t[0], 2*nr, false)
+				}
+				storeTile(c[off:], ldc, t, 2*nr, rows, 2*nr, accumulate)
 				continue
 			}
 			for q := jr; q < jr+step && q < ncb; q += nr {

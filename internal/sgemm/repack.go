@@ -8,8 +8,7 @@ func NewPackedB(n, k int) *PackedB {
 	if n < 1 || k < 1 {
 		panic(fmt.Sprintf("sgemm: NewPackedB: n=%d k=%d must be positive", n, k))
 	}
-	kstep := (k + kc - 1) / kc
-	kstep = (k + kstep - 1) / kstep
+	kstep := KSlice(k)
 	np := (n + nr - 1) / nr
 	pb := &PackedB{n: n, k: k, kstep: kstep, np: np, p: make([]float32, np*nr*k)}
 	o := 0

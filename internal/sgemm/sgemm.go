@@ -32,14 +32,18 @@ type Context struct {
 	ws      []*workspace
 	pool    *pool
 	jobs    []job
-	g       args    // the current call, kept here so that it does not escape
-	patch   Patches // the patch matrix of a GemmPatches call
+	g       args      // the current call, kept here so that it does not escape
+	patch   Patches   // the patch matrix of a GemmPatches call
+	padded  []float32 // GemmPatchesA: the zero-padded input
 }
 
 // workspace is one thread's packing buffers.
 type workspace struct {
 	pa, pb []float32
 	tile   [mr * nr]float32
+	tile32 [2 * mr * 2 * nr]float32 // the 12×32 kernels' edge tile
+	xp     []float32                // directDW: the zero-padded images
+	acc    [dwTaps * dwCols]float32 // directDW: one K slice's sums
 }
 
 // args is one Gemm call.
@@ -256,6 +260,19 @@ func scaleC(c []float32, ldc, i0, i1, j0, j1 int, beta float32) {
 	}
 }
 
+// KSlice is the depth of the K slices a product of depth k is cut into:
+// ⌈k/256⌉ slices of equal depth (the last shorter). Every element of C is
+// summed from zero over each slice in increasing depth and the slice
+// sums are added to C in order, for any thread count; fused kernels that
+// must give the same bits slice the same way. KSlice(0) is 1.
+func KSlice(k int) int {
+	if k < 1 {
+		return 1
+	}
+	s := (k + kc - 1) / kc
+	return (k + s - 1) / s
+}
+
 // grow returns s with length n, reusing its storage when large enough.
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
@@ -275,8 +292,7 @@ func (w *workspace) run(g *args, i0, i1, j0, j1 int) {
 	}
 	// Equal K slices of at most kc (a 288-deep product runs as 2×144, not
 	// 256+32); the slicing depends on k only, never on the thread split.
-	kstep := (g.k + kc - 1) / kc
-	kstep = (g.k + kstep - 1) / kstep
+	kstep := KSlice(g.k)
 	for jc := j0; jc < j1; jc += nc {
 		ncb := min(nc, j1-jc)
 		ncp := (ncb + nr - 1) / nr * nr

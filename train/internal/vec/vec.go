@@ -1,6 +1,8 @@
 // Package vec holds the trainer's small elementwise kernels that the Go
 // compiler does not vectorize: 2×2 max pooling with winner tracking, its
-// backward routing, an in-place add and the Adam update. Each has a plain-Go reference
+// backward routing, a one-channel 3×3 convolution fused with that pooling
+// (conv1 forward, see Conv3x3Pool2x2Row), an in-place add and the Adam
+// update. Each has a plain-Go reference
 // (the *Go functions, whose loops define the result) and, on amd64 with
 // AVX2, an assembly version that must produce bit-identical output; the
 // noasm build tag forces the Go versions. Tests compare both.

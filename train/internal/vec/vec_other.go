@@ -33,3 +33,15 @@ func pool2x2RowAsm512(r0, r1, bias, y *float32, w *int32, c, wd int, relu bool) 
 func unpool2x2RowAsm512(dy *float32, w *int32, d0, d1, dbias *float32, c, wd int) {
 	panic("vec: no assembly")
 }
+
+func conv3x3Pool2x2RowAsm512(x *float32, ldx int, w, bias, y *float32, win *int32, ldy, wd int, relu bool) {
+	panic("vec: no assembly")
+}
+
+func dwUnpoolAsm512(n int, x *float32, ldx int, dz *float32, win *int32, tap int, acc *float32) {
+	panic("vec: no assembly")
+}
+
+func unpoolBiasAsm512(dz *float32, win *int32, dbias *float32, c, npix int) {
+	panic("vec: no assembly")
+}
