@@ -35,6 +35,20 @@ func (p *Preprocessor) plausibleOne(w, h, ww, wh int) bool {
 	return plausible(w, h, ww, wh)
 }
 
+// neighbourPiece reports whether, in a configured digit region, the
+// component c is a piece of the neighbouring digit rather than of the
+// region's digit g: it touches the region's left or right edge, which g
+// does not, and is much narrower than g (a region drawn around one digit
+// of a row often clips the next digit's edge).
+func (p *Preprocessor) neighbourPiece(c comp, g group, ww int) bool {
+	if !p.inRegion {
+		return false
+	}
+	left := c.x0 == 0 && g.x0 > 0
+	right := c.x1 == ww-1 && g.x1 < ww-1
+	return (left || right) && c.w()*3 < g.w()
+}
+
 // strong reports whether a component has real ink somewhere: a peak of
 // at least 0.4 and clearly above the threshold. Residues of shadow edges
 // and lighting steps are faint everywhere.
@@ -95,7 +109,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 		m := max(1, int(0.15*float64(max(g.h(), g.w()))))
 		for id := 1; id <= k; id++ {
 			c := p.comps[id]
-			if p.cgroup[id] >= 0 || c.area < minArea {
+			if p.cgroup[id] >= 0 || c.area < minArea || p.neighbourPiece(c, *g, ww) {
 				continue
 			}
 			if c.x1 < g.x0-m || c.x0 > g.x1+m || c.y1 < g.y0-m || c.y0 > g.y1+m {

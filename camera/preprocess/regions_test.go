@@ -71,3 +71,48 @@ func TestBadFrames(t *testing.T) {
 		}
 	}
 }
+
+// In a configured region, a narrow piece of the next digit clipped by the
+// region's edge is not merged into the region's digit; a piece away from
+// the edge (a broken stroke) still is.
+func TestRegionDropsNeighbourPiece(t *testing.T) {
+	frame := func(sliverX0 int) *image.Gray {
+		img := uniform(200, 120, 230)
+		fill := func(x0, y0, x1, y1 int) {
+			for y := y0; y < y1; y++ {
+				for x := x0; x < x1; x++ {
+					img.Pix[y*img.Stride+x] = 20
+				}
+			}
+		}
+		// a 0: a ring 30 wide, 60 tall, stroke 5, at x 72..102
+		fill(72, 30, 102, 35)
+		fill(72, 85, 102, 90)
+		fill(72, 30, 77, 90)
+		fill(97, 30, 102, 90)
+		fill(sliverX0, 40, sliverX0+5, 80) // the piece
+		return img
+	}
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := image.Rect(62, 20, 115, 100)
+	for _, tc := range []struct {
+		name     string
+		sliverX0 int
+		merged   bool
+	}{
+		{"neighbour piece at the region's edge", 60, false},
+		{"piece inside the region", 65, true},
+	} {
+		res, err := p.ProcessRegion(frame(tc.sliverX0), region)
+		if err != nil || len(res.Digits) != 1 {
+			t.Fatalf("%s: %v, %d digits", tc.name, err, len(res.Digits))
+		}
+		b := res.Digits[0].Box
+		if merged := b.Min.X < 70; merged != tc.merged {
+			t.Errorf("%s: digit box %v: piece merged %v, want %v", tc.name, b, merged, tc.merged)
+		}
+	}
+}
