@@ -647,7 +647,11 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 	// or automatic polarity with a mostly dark frame.
 	p1, p50, p99 := percentile(hist, ww*wh, 0.01), percentile(hist, ww*wh, 0.5), percentile(hist, ww*wh, 0.99)
 	majorityDark := 3*(p50-p1) < p99-p1
-	needOpen := pol == PolarityLight || pol == PolarityAuto && majorityDark
+	border := 0 // a configured region's border: -1 clearly dark (see borderSide)
+	if pol == PolarityAuto && p.inRegion {
+		border = p.borderSide(ww, wh, p1, p99)
+	}
+	needOpen := pol == PolarityLight || pol == PolarityAuto && (majorityDark || border < 0)
 	if needOpen {
 		morph(h, t, pw, ph, r, false, p.vhg) // erode
 		morph(t, t2, pw, ph, r, true, p.vhg) // dilate → opening
@@ -659,10 +663,18 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 		copy(h[y*hw:(y+1)*hw], h[(y+pd)*pw+pd:(y+pd)*pw+pd+hw])
 	}
 	h = h[:n]
-	switch pol {
-	case PolarityDark:
+	switch {
+	case pol == PolarityDark:
 		dark = true
-	case PolarityLight:
+	case pol == PolarityLight:
+		dark = false
+	case border < 0:
+		// A configured digit region is drawn around one digit, so its
+		// border is background: light ink when the border is clearly
+		// dark, even where the digit fills most of the region (and the
+		// median is ink). (The mirror rule, dark ink for a clearly light
+		// border, read one handwritten region worse on the tuning photos
+		// and none better, so the whole-frame rule keeps deciding there.)
 		dark = false
 	default:
 		// Paper is lighter than ink in nearly every photo; call the ink
@@ -685,6 +697,35 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 		}
 	}
 	return dark, hw, hh
+}
+
+// borderSide tells on which side of its range [p1, p99] the outer ring
+// of the working image (2 pixels wide) mostly lies: -1 in the lowest
+// third (dark), +1 in the highest third (light), else 0. It is the
+// background of a configured digit region, which the digit may fill
+// almost entirely (so the median of the whole region can be ink).
+func (p *Preprocessor) borderSide(ww, wh, p1, p99 int) int {
+	var hist [256]int
+	n := 0
+	for y := 0; y < wh; y++ {
+		for x := 0; x < ww; x++ {
+			if y >= 2 && y < wh-2 && x >= 2 && x < ww-2 {
+				continue
+			}
+			hist[p.small[y*ww+x]]++
+			n++
+		}
+	}
+	if n == 0 || p99 <= p1 {
+		return 0
+	}
+	switch m := percentile(&hist, n, 0.5); {
+	case 3*(m-p1) < p99-p1:
+		return -1
+	case 3*(p99-m) < p99-p1:
+		return 1
+	}
+	return 0
 }
 
 func clamp255(v float32) int { return int(max(0, min(255, v))) }

@@ -1,11 +1,16 @@
 package preprocess
 
 import (
+	"bytes"
 	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/internal/testenv"
 )
 
 func TestParseRegions(t *testing.T) {
@@ -114,5 +119,48 @@ func TestRegionDropsNeighbourPiece(t *testing.T) {
 		if merged := b.Min.X < 70; merged != tc.merged {
 			t.Errorf("%s: digit box %v: piece merged %v, want %v", tc.name, b, merged, tc.merged)
 		}
+	}
+}
+
+// A configured region on an odometer's dark window whose light digit
+// fills most of it (the median of the region is ink, which misled the
+// whole-frame rule into dark ink: the window became the ink) is read as
+// light ink from its dark border. Odometer tuning photo 1 (320×240), its
+// "8" in its true box as cambench -oracle draws it.
+func TestRegionPolarityFromBorder(t *testing.T) {
+	dir := testenv.MNISTDir(t)
+	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Odometer, 1, 320, 240)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if num.Text[2] != '8' {
+		t.Fatalf("photo 1 reads %q: the generator changed, pick the case again", num.Text)
+	}
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.ProcessRegion(img, num.Boxes[2].Inset(-3).Intersect(img.Bounds()))
+	if err != nil || len(res.Digits) != 1 {
+		t.Fatalf("%v, %d digits", err, len(res.Digits))
+	}
+	if res.DarkInk {
+		t.Fatal("the light 8 on the dark window was read as dark ink")
+	}
+	// the ink is the 8's strokes, not the window: well under half the crop
+	var ink float32
+	for _, v := range res.Digits[0].Ink {
+		ink += v
+	}
+	if ink > 0.35*float32(len(res.Digits[0].Ink)) {
+		t.Fatalf("ink %.0f of %d pixels: the window came out as ink", ink, len(res.Digits[0].Ink))
 	}
 }
