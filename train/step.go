@@ -152,9 +152,8 @@ func (p *prep) image(b *Batch, seed uint64, k int, dst []float32) {
 		return
 	}
 	in := p.m.Input()
-	size := in.Size()
 	mean, inv := p.m.Norm.Mean, 1/p.m.Norm.Std
-	src := b.Pixels[b.Index[k]*size:][:size]
+	src := p.pixels(b, k)
 	if b.Robust && in.C == 1 {
 		p.robust(b, seed, k, src, dst)
 		return
@@ -192,13 +191,24 @@ func (p *prep) robust(b *Batch, seed uint64, k int, src []uint8, dst []float32) 
 	}
 }
 
+// pixels returns image k of batch b as 8-bit pixels: from the data set's
+// Pixels, or from its data.Set (nil for a float-ink image there).
+func (p *prep) pixels(b *Batch, k int) []uint8 {
+	if b.Set != nil {
+		pix, _ := b.Set.Image(b.Index[k])
+		return pix
+	}
+	size := p.m.Input().Size()
+	return b.Pixels[b.Index[k]*size:][:size]
+}
+
 // neighbor gives the robust copy of digit k in p.img, with probability
 // robNeighbors, a sliver of another digit of the batch at its left or right
 // edge, from the image's own stream (the other streams stay as they are).
 // Non-digits (the reject class) and one-image batches get none.
 func (p *prep) neighbor(b *Batch, seed uint64, k int) {
 	n := len(b.Index)
-	if n < 2 || len(b.Labels) != n || b.Labels[k] >= 10 {
+	if n < 2 || len(b.Labels) != n || b.Labels[k] >= RejectClasses-1 {
 		return
 	}
 	r := NewRNG(seed, streamNeighbors, uint64(b.Epoch), uint64(b.Pos+k))
@@ -206,16 +216,11 @@ func (p *prep) neighbor(b *Batch, seed uint64, k int) {
 		return
 	}
 	j := (k + 1 + r.Intn(n-1)) % n // not k
-	if b.Labels[j] >= 10 {
+	if b.Labels[j] >= RejectClasses-1 {
 		return
 	}
 	in := p.m.Input()
-	var nb []uint8
-	if b.Set != nil {
-		nb, _ = b.Set.Image(b.Index[j])
-	} else {
-		nb = b.Pixels[b.Index[j]*in.Size():][:in.Size()]
-	}
+	nb := p.pixels(b, j)
 	if nb == nil {
 		return
 	}

@@ -708,11 +708,20 @@ func (p *Preprocessor) borderSide(ww, wh, p1, p99 int) int {
 	var hist [256]int
 	n := 0
 	for y := 0; y < wh; y++ {
-		for x := 0; x < ww; x++ {
-			if y >= 2 && y < wh-2 && x >= 2 && x < ww-2 {
-				continue
+		row := p.small[y*ww : (y+1)*ww]
+		if y < 2 || y >= wh-2 { // top and bottom rows: all of them
+			for _, v := range row {
+				hist[v]++
 			}
-			hist[p.small[y*ww+x]]++
+			n += ww
+			continue
+		}
+		for x := range min(2, ww) { // left and right columns
+			hist[row[x]]++
+			n++
+		}
+		for x := max(2, ww-2); x < ww; x++ {
+			hist[row[x]]++
 			n++
 		}
 	}
