@@ -60,6 +60,7 @@ type RegionBox struct {
 type regionDigit struct {
 	region int
 	box    image.Rectangle
+	seg    preprocess.SegDigit // its seven-segment reading (kept for a display)
 }
 
 // recognizeRegions reads one digit per configured region (--rois). The
@@ -92,9 +93,10 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 		d := pr.Digits[0]
 		sz = len(d.Input)
 		copy(r.in[len(found)*sz:], d.Input)
-		found = append(found, regionDigit{region: i, box: d.Box})
+		found = append(found, regionDigit{region: i, box: d.Box, seg: d.Seg})
 	}
 	r.digitsV = found[:0]
+	r.regionSegs(found)
 	n := len(found)
 	text := make([]byte, len(r.regions))
 	for i := range text {
@@ -108,12 +110,13 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 	res.Confidence = 1
 	notDigit := false
 	for i, f := range found {
-		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
+		best, conf := r.regionConfidence(r.out[i*r.classes : (i+1)*r.classes])
+		best, conf, speck := r.segAnswer(f.seg, best, conf)
 		l := r.labels[best]
 		if best == r.reject {
 			notDigit = true
 		}
-		if conf < r.minConf || len(l) != 1 || l[0] < '0' || l[0] > '9' {
+		if speck || conf < r.minConf || len(l) != 1 || l[0] < '0' || l[0] > '9' {
 			res.Rejected++
 			continue
 		}
@@ -169,4 +172,64 @@ func (r *Recognizer) SetRegions(rs []preprocess.Region) error {
 	}
 	r.regions = rs
 	return nil
+}
+
+// regionSegs keeps the seven-segment readings of the regions' digits when
+// together they are the cells of a display (preprocess.DisplayRow) and
+// clears them otherwise, as a row of --multi does.
+func (r *Recognizer) regionSegs(found []regionDigit) {
+	ds := r.segCells[:0]
+	for _, f := range found {
+		ds = append(ds, preprocess.Digit{Box: f.box, Seg: f.seg})
+	}
+	r.segCells = ds[:0]
+	if preprocess.DisplayRow(ds) {
+		return
+	}
+	for i := range found {
+		found[i].seg = preprocess.SegDigit{}
+	}
+}
+
+// regionRejectX is the probability of the reject class from which a
+// region's digit is "not a digit". A region holds one digit by the
+// user's configuration; what a reject-class model calls "x" there is
+// mostly a digit with a piece of its neighbour inside the box, so
+// below this the region reads the most probable digit, with its
+// probability among the digits as the confidence (the minimum
+// confidence still applies). Chosen on the tuning photos
+// (docs/camera.md).
+const regionRejectX = 0.99
+
+// regionConfidence is Confidence for a region's digit: the reject class
+// wins only with a probability of at least regionRejectX.
+func (r *Recognizer) regionConfidence(scores []float32) (int, float32) {
+	best, conf := Confidence(scores, r.probs)
+	if r.reject < 0 {
+		return best, conf
+	}
+	m := float32(math.Inf(-1))
+	for _, v := range scores {
+		m = max(m, v)
+	}
+	var z, zd, bd float64
+	bi := -1
+	for i, v := range scores {
+		e := float64(v)
+		if !r.probs {
+			e = math.Exp(float64(v - m))
+		}
+		z += e
+		if i == r.reject {
+			continue
+		}
+		zd += e
+		if bi < 0 || e > bd {
+			bd, bi = e, i
+		}
+	}
+	if !(z > 0) || !(zd > 0) || 1-zd/z >= regionRejectX {
+		return best, conf
+	}
+	return bi, float32(bd / zd)
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"image"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -183,5 +184,53 @@ func TestNumbersBadInput(t *testing.T) {
 			}
 		}
 		rec.Engine().Close()
+	}
+}
+
+// TestRegionConfidence: in a region the reject class wins only when it is
+// sure (regionRejectX); below that the best digit is read with its
+// probability among the digits.
+func TestRegionConfidence(t *testing.T) {
+	labels := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "x"}
+	// probabilities: x px, digit 3 gets 70 % of the rest, digit 8 30 %
+	probs := func(px float64) []float32 {
+		s := make([]float32, 11)
+		s[10], s[3], s[8] = float32(px), float32(0.7*(1-px)), float32(0.3*(1-px))
+		return s
+	}
+	logits := func(p []float32) []float32 {
+		out := make([]float32, len(p))
+		for i, v := range p {
+			out[i] = float32(math.Log(float64(max(v, 1e-30))))
+		}
+		return out
+	}
+	for _, isProbs := range []bool{true, false} {
+		r := &Recognizer{labels: labels, reject: 10, probs: isProbs}
+		for _, tc := range []struct {
+			px   float64
+			want int
+			conf float32
+		}{{0.9, 3, 0.7}, {0.5, 3, 0.7}, {0.1, 3, 0.7}, {0.995, 10, 0.995}} {
+			s := probs(tc.px)
+			if !isProbs {
+				s = logits(s)
+			}
+			best, conf := r.regionConfidence(s)
+			if best != tc.want || math.Abs(float64(conf-tc.conf)) > 1e-4 {
+				t.Errorf("probs=%v p(x)=%v: class %d confidence %v, want %d %v", isProbs, tc.px, best, conf, tc.want, tc.conf)
+			}
+		}
+		// without the reject class: Confidence unchanged
+		r.reject = -1
+		s := probs(0.9)[:10]
+		if !isProbs {
+			s = logits(s)
+		}
+		b1, c1 := r.regionConfidence(s)
+		b2, c2 := Confidence(s, isProbs)
+		if b1 != b2 || c1 != c2 {
+			t.Errorf("probs=%v, no reject class: %d %v, want %d %v", isProbs, b1, c1, b2, c2)
+		}
 	}
 }

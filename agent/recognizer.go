@@ -85,7 +85,8 @@ type Recognizer struct {
 	scoreOut []float32
 	regions  []preprocess.Region // --rois (number.go)
 	digitsV  []regionDigit
-	segLabel [10]int // label index per digit, for seven-segment cells (sevenseg.go)
+	segCells []preprocess.Digit // regionSegs' cells
+	segLabel [10]int            // label index per digit, for seven-segment cells (sevenseg.go)
 }
 
 // RecognizerConfig configures NewRecognizer.

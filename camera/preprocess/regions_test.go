@@ -164,3 +164,57 @@ func TestRegionPolarityFromBorder(t *testing.T) {
 		t.Fatalf("ink %.0f of %d pixels: the window came out as ink", ink, len(res.Digits[0].Ink))
 	}
 }
+
+// TestRegionsSevenSegment: the digits of a display's --rois regions carry
+// their seven-segment readings, and DisplayRow keeps them when the
+// regions together are a display (6 of the first 20 seven-segment tuning
+// photos: the others lose a cell in the region crop; each
+// kept reading right) and never for handwritten or odometer digits.
+func TestRegionsSevenSegment(t *testing.T) {
+	dir := testenv.MNISTDir(t)
+	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for _, kind := range []photoset.Kind{photoset.SevenSegment, photoset.Handwritten, photoset.Odometer} {
+		kept := 0
+		for i := 0; i < n; i++ {
+			num, err := photoset.NumberSet(d, photoset.TuneSplit, kind, i, 320, 240)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ds []Digit
+			for _, b := range num.Boxes {
+				res, err := p.ProcessRegion(img, b.Inset(-4).Intersect(img.Bounds()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Digits) == 1 {
+					ds = append(ds, Digit{Box: res.Digits[0].Box, Seg: res.Digits[0].Seg})
+				}
+			}
+			if len(ds) != len(num.Boxes) || !DisplayRow(ds) {
+				continue
+			}
+			kept++
+			for j, dg := range ds {
+				if int(dg.Seg.Digit) != int(num.Text[j]-'0') {
+					t.Errorf("%v photo %d (%q): region %d decoded as %d", kind, i, num.Text, j, dg.Seg.Digit)
+				}
+			}
+		}
+		t.Logf("%v: %d of %d photos read as displays", kind, kept, n)
+		if kind == photoset.SevenSegment && kept < n/4 || kind != photoset.SevenSegment && kept > 0 {
+			t.Errorf("%v: %d of %d photos read as displays", kind, kept, n)
+		}
+	}
+}

@@ -120,11 +120,13 @@ var (
 )
 
 // segRowHeight is the row height (working pixels) of a row of digits:
-// the tallest digit cell; 0 when not reading a row.
+// the tallest digit cell; in a region (ProcessRegion) the height of its
+// digit, as a region holds one cell of its display; 0 when reading a
+// single digit.
 func (p *Preprocessor) segRowHeight() int {
 	h := 0
 	p.segFail = false
-	if p.cfg.Multi && !p.inRegion {
+	if p.cfg.Multi || p.inRegion {
 		for _, g := range p.groups {
 			h = max(h, g.h())
 		}
@@ -132,10 +134,11 @@ func (p *Preprocessor) segRowHeight() int {
 	return h
 }
 
-// readSegments decodes the dw×dh ink crop of a cell of a row (cellH:
-// working rows of the crop) into p.seg; p.seg is left zero for single
-// digits, regions and segmentation candidates. Whether the reading is
-// kept is decided for the whole row (segDisplayRow).
+// readSegments decodes the dw×dh ink crop of a cell of a row or of a
+// region's digit (cellH: working rows of the crop) into p.seg; p.seg is
+// left zero for single digits and segmentation candidates. Whether the
+// reading is kept is decided for the whole row (segDisplayRow), or for
+// all the regions of a frame by the caller (DisplayRow).
 func (p *Preprocessor) readSegments(dw, dh, cellH int) {
 	p.seg = SegDigit{}
 	if p.segH <= 0 || p.segFail || p.sampled || cellH <= 0 || dw < 2 || dh < 2 {
@@ -158,12 +161,24 @@ func (p *Preprocessor) readSegments(dw, dh, cellH int) {
 // (p.sevenSeg): handwriting fails it, as curved and slanted strokes leave
 // ink between the bands and zones half lit.
 func (p *Preprocessor) segDisplayRow(ds []Digit) {
+	if p.inRegion {
+		return // one cell: the regions together are the row (DisplayRow)
+	}
+	DisplayRow(ds)
+}
+
+// DisplayRow keeps the segment readings of ds, the cells of one row (the
+// digits of a frame's --rois regions, left to right), when together they
+// are a seven-segment display, by the rules of segDisplayRow, and clears
+// them otherwise. It reports whether they were kept.
+func DisplayRow(ds []Digit) bool {
 	if segUniform(ds) {
-		return
+		return true
 	}
 	for i := range ds {
 		ds[i].Seg = SegDigit{}
 	}
+	return false
 }
 
 // segUniform reports whether the cells ds are clear display digits of
