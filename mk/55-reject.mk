@@ -1,13 +1,13 @@
-# mk/55-reject.mk — "no digit" is an answer (issue 11; docs/camera.md):
-# models/mnist-reject.ckpt's "x" (not a digit) class and reject threshold on
-# generated photos, against the 10-class models/mnist.ckpt.
+# mk/55-reject.mk — "no digit" is an answer (issue 11; docs/camera.md): the
+# default models/mnist.ckpt's "x" (not a digit) class and reject threshold on
+# generated photos, against the earlier 10-class models/mnist-10.ckpt.
 #
 #   make bench-reject   on the Test photo split (never used to choose a recipe
 #                       or threshold): non-digit photos (letters, symbols,
 #                       shapes and smileys, scribbles, blank and ruled paper)
 #                       answered "no digit" (target ≥ 95%), single-digit photo
-#                       accuracy of models/mnist.ckpt ("old") and
-#                       models/mnist-reject.ckpt ("new") (target: better),
+#                       accuracy of models/mnist-10.ckpt ("old") and
+#                       models/mnist.ckpt ("new") (target: better),
 #                       both int8 on the native engine with default thresholds;
 #                       then frame→answer time with the new int8 model
 #                       (BenchmarkFrameToDigit, target ≤ 2 ms)   (in make bench)
@@ -20,8 +20,8 @@ REJECT_DIR := $(CACHE)/reject
 
 bench-reject: data build
 	@mkdir -p $(REJECT_DIR)
-	$(BIN) export --int8 --model $(MODEL_CKPT) --data $(DATA) --out $(REJECT_DIR)/old.int8.tflite
-	$(BIN) export --int8 --model $(REJECT_CKPT) --data $(DATA) --out $(REJECT_DIR)/new.int8.tflite
+	$(BIN) export --int8 --model $(MODEL10_CKPT) --data $(DATA) --out $(REJECT_DIR)/old.int8.tflite
+	$(BIN) export --int8 --model $(MODEL_CKPT) --data $(DATA) --out $(REJECT_DIR)/new.int8.tflite
 	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 \
 	    -model old=$(REJECT_DIR)/old.int8.tflite -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject.json
 	EDGECNN_CAMERA_MODEL=$(REJECT_DIR)/new.int8.tflite $(GO) test -run '^$$' -bench 'FrameToDigit' -benchmem ./agent

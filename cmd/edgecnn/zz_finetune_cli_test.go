@@ -61,7 +61,15 @@ func TestCLIFineTuneLoop(t *testing.T) {
 		Init   string  `json:"init"`
 	}
 	json.Unmarshal(ck.Config, &cfg)
-	if cfg.LR != 1e-4 || cfg.Freeze != "conv" || cfg.Init != shipped || ck.Init == nil || len(ck.DataSources) != 2 ||
+	// the run's own sources come first; the shipped model's lineage (its
+	// own sources and its init's, From set) follows
+	own := 0
+	for _, s := range ck.DataSources {
+		if s.From == "" {
+			own++
+		}
+	}
+	if cfg.LR != 1e-4 || cfg.Freeze != "conv" || cfg.Init != shipped || ck.Init == nil || own != 2 || len(ck.DataSources) < 2 ||
 		ck.DataSources[1].Path != lcd || ck.DataSources[1].Images != 40 {
 		t.Fatalf("checkpoint: config %s, init %+v, sources %+v", ck.Config, ck.Init, ck.DataSources)
 	}
