@@ -30,11 +30,21 @@ func (r *Recognizer) score(in []float32, n int, conf []float32) error {
 // digitProb is the probability of the most probable digit class of one
 // output (probabilities, or logits: softmax).
 func (r *Recognizer) digitProb(scores []float32) float32 {
+	_, best, _ := r.digitMass(scores)
+	return float32(best)
+}
+
+// digitMass returns, for one output (probabilities, or logits: softmax),
+// the most probable digit class (−1: none), its probability and the
+// probability of all the digit classes together (0, 0 when the output
+// sums to nothing).
+func (r *Recognizer) digitMass(scores []float32) (int, float64, float64) {
 	m := float32(math.Inf(-1))
 	for _, v := range scores {
 		m = max(m, v)
 	}
-	var z, best float64
+	var z, zd, best float64
+	bi := -1
 	for i, v := range scores {
 		e := float64(v)
 		if !r.probs {
@@ -42,13 +52,16 @@ func (r *Recognizer) digitProb(scores []float32) float32 {
 		}
 		z += e
 		if l := r.labels[i]; len(l) == 1 && l[0] >= '0' && l[0] <= '9' {
-			best = max(best, e)
+			zd += e
+			if bi < 0 || e > best {
+				bi, best = i, e
+			}
 		}
 	}
 	if !(z > 0) {
-		return 0
+		return bi, 0, 0
 	}
-	return float32(best / z)
+	return bi, best / z, zd / z
 }
 
 // RegionBox is a configured digit region as the preview draws it.
@@ -208,28 +221,9 @@ func (r *Recognizer) regionConfidence(scores []float32) (int, float32) {
 	if r.reject < 0 {
 		return best, conf
 	}
-	m := float32(math.Inf(-1))
-	for _, v := range scores {
-		m = max(m, v)
-	}
-	var z, zd, bd float64
-	bi := -1
-	for i, v := range scores {
-		e := float64(v)
-		if !r.probs {
-			e = math.Exp(float64(v - m))
-		}
-		z += e
-		if i == r.reject {
-			continue
-		}
-		zd += e
-		if bi < 0 || e > bd {
-			bd, bi = e, i
-		}
-	}
-	if !(z > 0) || !(zd > 0) || 1-zd/z >= regionRejectX {
+	bi, pb, pd := r.digitMass(scores)
+	if bi < 0 || !(pd > 0) || 1-pd >= regionRejectX {
 		return best, conf
 	}
-	return bi, float32(bd / zd)
+	return bi, float32(pb / pd)
 }
