@@ -59,8 +59,9 @@
 // matrix packs as B in strided 16-channel blocks (packB16). GemmPatchesA
 // (one thread, AVX-512) reads the windows of twelve neighbouring outputs
 // in place from a zero-padded copy of the input (kernel12x32SegAsm: a
-// constant row stride, jumps between window rows) and packs only the
-// outputs left at each output row's end (gemmRowsInPlace).
+// constant row stride, jumps between window rows); a row of 12k+2
+// outputs (conv2's 14) ends in one block of fourteen (kernel14x32SegAsm),
+// other rows pack only the outputs left at their end (gemmRowsInPlace).
 //
 // # Pre-packed B (inference)
 //

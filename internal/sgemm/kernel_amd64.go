@@ -101,3 +101,12 @@ func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc 
 //
 //go:noescape
 func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel14x32SegAsm is kernel12x32SegAsm with fourteen rows (row i < 14
+// at a + i·lda): one whole 14-wide output row of a convolution in one
+// call; kc, first, seg ≥ 1, all bounds checked by the caller. Every row
+// equals kernel12x32Asm on the gathered rows bit for bit (the reference
+// loop is kernelSegGo).
+//
+//go:noescape
+func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)

@@ -48,3 +48,7 @@ func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc 
 func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
