@@ -62,6 +62,11 @@
 // constant row stride, jumps between window rows); a row of 12k+2
 // outputs (conv2's 14) ends in one block of fourteen (kernel14x32SegAsm),
 // other rows pack only the outputs left at their end (gemmRowsInPlace).
+// GemmPatchesB (one thread, AVX-512, channels a multiple of 32) reads dY
+// and the windows in place as well (kernelDW12x32Asm, kernelDW4x32Asm:
+// twelve output channels broadcast from one dY row per depth, the 32
+// channels of one tap of each depth's window found through a table of
+// offsets), so a weight gradient packs nothing (gemmDWInPlace).
 //
 // # Pre-packed B (inference)
 //

@@ -110,3 +110,16 @@ func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *
 //
 //go:noescape
 func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernelDW12x32Asm and kernelDW4x32Asm compute a 12×32 or 4×32 tile of a
+// weight gradient with both operands in place: row i of depth d is a[d·lda
+// + i], the 32 B values of depth d start offs[d] bytes after b; kc ≥ 1,
+// all bounds checked by the caller. Every element is one FMA chain in
+// increasing depth, as in kernel12x32Asm on the packed rows (bit for bit);
+// the reference loop is kernelDWGo.
+//
+//go:noescape
+func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)

@@ -44,6 +44,7 @@ type workspace struct {
 	tile32 [2 * mr * 2 * nr]float32 // the 12×32 kernels' edge tile
 	xp     []float32                // directDW: the zero-padded images
 	acc    [dwTaps * dwCols]float32 // directDW: one K slice's sums
+	offs   []int                    // gemmDWInPlace: byte offsets of a K slice's windows
 }
 
 // args is one Gemm call.
