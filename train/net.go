@@ -403,18 +403,41 @@ func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 	}
 }
 
+// denseInPlace reports whether the dense layers' forward products read
+// their weights in place (sgemm's GemmABt on every shard's Context), so
+// that the packed copies (wf) are not needed.
+func (n *Net) denseInPlace() bool {
+	return n.shards[0].gemm.InPlace()
+}
+
+// denseDxInPlace reports whether dense op o's input gradient on shard s
+// reads dY and the weights in place (Gemm's in-place path: s.n a multiple
+// of 4, o.in.C of 32).
+func (n *Net) denseDxInPlace(s *shard, o *op) bool {
+	return s.gemm.InPlace() && s.n%4 == 0 && o.in.C%32 == 0
+}
+
 // packWeights packs shard s's share of the panels of every dense layer's
-// weights (the input gradient's packing only when training).
+// weights that a product will read packed: the forward's unless the
+// products run in place, the input gradient's (only when training)
+// unless every shard's runs in place.
 func (n *Net) packWeights(s *shard) {
+	inPlace := n.denseInPlace()
 	for i := range n.ops {
 		o := &n.ops[i]
 		if o.kind != opDense {
 			continue
 		}
-		lo, hi := n.chunk(s, o.wf.Panels())
-		o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
-		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx {
-			lo, hi = n.chunk(s, o.wd.Panels())
+		if !inPlace {
+			lo, hi := n.chunk(s, o.wf.Panels())
+			o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
+		}
+		dxPacked := false
+		for _, sh := range n.shards {
+			dxPacked = dxPacked || sh.n > 0 && !n.denseDxInPlace(sh, o)
+		}
+		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx && dxPacked {
+			lo, hi := n.chunk(s, o.wd.Panels())
 			o.wd.Repack(false, o.l.Weight, o.in.C, lo, hi)
 		}
 	}
@@ -537,7 +560,11 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 			addBias(y, l.Bias)
 		}
 	case opDense:
-		s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
+		if n.denseInPlace() {
+			s.gemm.GemmABt(cnt, o.out.C, o.in.C, x, o.in.C, l.Weight, o.in.C, y, o.out.C)
+		} else {
+			s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
+		}
 		addBias(y, l.Bias)
 	case opBN: // inference: bnA, bnB from the running statistics (evalPrepare)
 		bnApply(x, y, o.bnA, o.bnB)
@@ -642,7 +669,11 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		pw, pb := &n.params[o.pw], &n.params[o.pb]
 		s.gemm.Gemm(true, false, o.out.C, o.in.C, cnt, 1, dy, o.out.C, x, o.in.C, 0, s.gflat[pw.off:pw.off+len(pw.data)], o.in.C)
 		sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
-		if dx != nil {
+		switch {
+		case dx == nil:
+		case n.denseDxInPlace(s, o):
+			s.gemm.Gemm(false, false, cnt, o.in.C, o.out.C, 1, dy, o.out.C, l.Weight, o.in.C, 0, dx, o.in.C)
+		default:
 			s.gemm.GemmPacked(cnt, dy, o.out.C, o.wd, 0, o.in.C, dx, o.in.C)
 		}
 	case opReLU:

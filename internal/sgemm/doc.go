@@ -66,7 +66,13 @@
 // and the windows in place as well (kernelDW12x32Asm, kernelDW4x32Asm:
 // twelve output channels broadcast from one dY row per depth, the 32
 // channels of one tap of each depth's window found through a table of
-// offsets), so a weight gradient packs nothing (gemmDWInPlace).
+// offsets), so a weight gradient packs nothing (gemmDWInPlace); Gemm with
+// op(A) = Aᵀ (a dense layer's dW = dYᵀ·X) reads both operands in place
+// the same way (gemmTA). A dense layer's other products read its weights
+// in place too: GemmABt computes Y = X·Wᵀ as Yᵀ = W·Xᵀ (W's rows strided,
+// only X packed) and Gemm with op(A) = A, op(B) = B reads both in place
+// (kernelSB12x32Asm, kernelSB4x32Asm; gemmNN), so training repacks no
+// weights per step (dense.go).
 //
 // # Pre-packed B (inference)
 //

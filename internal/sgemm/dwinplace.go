@@ -105,3 +105,51 @@ func kernelDWGo(rows, kc int, a []float32, lda int, b []float32, offs []int, c [
 		}
 	}
 }
+
+// gemmTAInPlace reports whether Gemm(transA, transB, m, n, k, alpha, …)
+// can run gemmTA: op(A) = Aᵀ (A k×m: twelve rows side by side per depth,
+// as dY in a dense layer's weight gradient dW = dYᵀ·X), B k×n row-major,
+// alpha 1, m a multiple of 4, n of 32, one thread and the AVX-512
+// kernels.
+func (c *Context) gemmTAInPlace(transA, transB bool, m, n int, alpha float32) bool {
+	return c.threads == 1 && c.asm && c.avx512 && hasAVX512 && transA && !transB && alpha == 1 &&
+		m%4 == 0 && n%dwCols32 == 0
+}
+
+// gemmTA is Gemm's in-place path for gemmTAInPlace: C (m×n, row stride
+// ldc) = beta·C + Aᵀ·B with A k×m (row stride lda) and B k×n (row stride
+// ldb), both read in place by kernelDW12x32Asm and kernelDW4x32Asm (depth
+// d of B at offset d·ldb), with Gemm's K slices: bit-identical to the
+// packed path.
+func (c *Context) gemmTA(m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, cm []float32, ldc int) {
+	w := c.ws[0]
+	if beta != 0 && beta != 1 {
+		scaleC(cm, ldc, 0, m, 0, n, beta)
+	}
+	kstep := KSlice(k)
+	if cap(w.offs) < kstep {
+		w.offs = make([]int, kstep)
+	}
+	offs := w.offs[:kstep]
+	for d := range offs {
+		offs[d] = 4 * d * ldb
+	}
+	for pc := 0; pc < k; pc += kstep {
+		kcb := min(kstep, k-pc)
+		_ = a[(pc+kcb-1)*lda+m-1]
+		_ = b[(pc+kcb-1)*ldb+n-1]
+		accumulate := pc > 0 || beta != 0
+		for jr := 0; jr < n; jr += dwCols32 {
+			bp := &b[pc*ldb+jr]
+			i := 0
+			for ; i+2*mr <= m; i += 2 * mr {
+				_ = cm[(i+2*mr-1)*ldc+jr+dwCols32-1]
+				kernelDW12x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+			}
+			for ; i < m; i += 4 {
+				_ = cm[(i+3)*ldc+jr+dwCols32-1]
+				kernelDW4x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+			}
+		}
+	}
+}

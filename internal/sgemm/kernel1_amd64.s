@@ -1264,3 +1264,259 @@ storedw4:
 	VMOVUPS Z31, 64(DI)
 	VZEROUPPER
 	RET
+
+// func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+//
+// A 12×32 tile with both operands read in place from row-major matrices:
+// row i < 12 of A is a[i·lda : i·lda+kc] (as kernel12x32StridedAsm), the
+// 32 values of depth d are b[d·ldb : d·ldb+32]. Z8..Z31 hold the tile
+// (row i in Z(8+2i), Z(9+2i)), Z0, Z1 the B row. Per k step: 2 loads,
+// 12 broadcasts, 24 FMAs: the FMA chains of kernel12x32Asm (one per
+// element, in increasing depth), so the tile equals it on the packed
+// operands bit for bit.
+TEXT ·kernelSB12x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	LEAQ (R8)(R11*4), R9
+	LEAQ (R9)(R11*4), R10
+	MOVQ b+24(FP), DX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopsb12:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      64(DX), Z1
+	VBROADCASTSS (R8), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS (R8)(R11*1), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS (R8)(R11*2), Z4
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VBROADCASTSS (R8)(R12*1), Z5
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VBROADCASTSS (R9)(R11*1), Z7
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	VBROADCASTSS (R9)(R11*2), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS (R9)(R12*1), Z3
+	VFMADD231PS  Z0, Z3, Z22
+	VFMADD231PS  Z1, Z3, Z23
+	VBROADCASTSS (R10), Z4
+	VFMADD231PS  Z0, Z4, Z24
+	VFMADD231PS  Z1, Z4, Z25
+	VBROADCASTSS (R10)(R11*1), Z5
+	VFMADD231PS  Z0, Z5, Z26
+	VFMADD231PS  Z1, Z5, Z27
+	VBROADCASTSS (R10)(R11*2), Z6
+	VFMADD231PS  Z0, Z6, Z28
+	VFMADD231PS  Z1, Z6, Z29
+	VBROADCASTSS (R10)(R12*1), Z7
+	VFMADD231PS  Z0, Z7, Z30
+	VFMADD231PS  Z1, Z7, Z31
+	ADDQ         $4, R8
+	ADDQ         $4, R9
+	ADDQ         $4, R10
+	ADDQ         BX, DX
+	DECQ         CX
+	JNZ          loopsb12
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storesb12
+	MOVQ    DI, R9
+	VADDPS  (R9), Z8, Z8
+	VADDPS  64(R9), Z9, Z9
+	ADDQ    SI, R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    SI, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    SI, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    SI, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    SI, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+	ADDQ    SI, R9
+	VADDPS  (R9), Z20, Z20
+	VADDPS  64(R9), Z21, Z21
+	ADDQ    SI, R9
+	VADDPS  (R9), Z22, Z22
+	VADDPS  64(R9), Z23, Z23
+	ADDQ    SI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storesb12:
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+//
+// A 4×32 tile with both operands read in place from row-major matrices:
+// row i < 4 of A is a[i·lda : i·lda+kc] (as kernel12x32StridedAsm), the
+// 32 values of depth d are b[d·ldb : d·ldb+32]. Z24..Z31 hold the tile
+// (row i in Z(24+2i), Z(25+2i)), Z0, Z1 the B row. Per k step: 2 loads,
+// 4 broadcasts, 8 FMAs: the FMA chains of kernel12x32Asm (one per
+// element, in increasing depth), so the tile equals it on the packed
+// operands bit for bit.
+TEXT ·kernelSB4x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	MOVQ b+24(FP), DX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopsb4:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      64(DX), Z1
+	VBROADCASTSS (R8), Z2
+	VFMADD231PS  Z0, Z2, Z24
+	VFMADD231PS  Z1, Z2, Z25
+	VBROADCASTSS (R8)(R11*1), Z3
+	VFMADD231PS  Z0, Z3, Z26
+	VFMADD231PS  Z1, Z3, Z27
+	VBROADCASTSS (R8)(R11*2), Z4
+	VFMADD231PS  Z0, Z4, Z28
+	VFMADD231PS  Z1, Z4, Z29
+	VBROADCASTSS (R8)(R12*1), Z5
+	VFMADD231PS  Z0, Z5, Z30
+	VFMADD231PS  Z1, Z5, Z31
+	ADDQ         $4, R8
+	ADDQ         BX, DX
+	DECQ         CX
+	JNZ          loopsb4
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storesb4
+	MOVQ    DI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storesb4:
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET

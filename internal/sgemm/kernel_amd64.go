@@ -123,3 +123,15 @@ func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *flo
 
 //go:noescape
 func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+
+// kernelSB12x32Asm and kernelSB4x32Asm compute a 12×32 or 4×32 tile with
+// both operands in place: row i of A is a[i·lda : i·lda+kc], depth d of B
+// is b[d·ldb : d·ldb+32]; kc ≥ 1, all bounds checked by the caller. Every
+// element is one FMA chain in increasing depth, as in kernel12x32Asm on
+// the packed operands (bit for bit); the reference loop is kernelSBGo.
+//
+//go:noescape
+func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)

@@ -60,3 +60,11 @@ func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *flo
 func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}

@@ -49,6 +49,10 @@ func BenchmarkTrainShapes(b *testing.B) {
 			c.Gemm(true, false, 128, 3136, 32, 1, fdy, 128, fx, 3136, 0, fdw, 3136)
 		}},
 		{"fc1_dX", 2 * 32 * 128 * 3136, func(c *Context) { c.GemmPacked(32, fdy, 128, pd, 0, 3136, fdx, 3136) }},
+		{"fc1_fwd_inplace", 2 * 32 * 128 * 3136, func(c *Context) { c.GemmABt(32, 128, 3136, fx, 3136, fw, 3136, fy, 128) }},
+		{"fc1_dX_inplace", 2 * 32 * 128 * 3136, func(c *Context) {
+			c.Gemm(false, false, 32, 3136, 128, 1, fdy, 128, fw, 3136, 0, fdx, 3136)
+		}},
 		{"square_512", 2 * 512 * 512 * 512, func(c *Context) {
 			c.Gemm(false, false, 512, 512, 512, 1, sq, 512, sq, 512, 0, sqc, 512)
 		}},
