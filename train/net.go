@@ -38,6 +38,8 @@ type Net struct {
 	cur      *Batch
 	scale    float32
 	lr       float32
+	// fusedGrad: the fused step's shards run backward (jobStep)
+	fusedGrad bool
 
 	work []chan job
 	wg   sync.WaitGroup
@@ -140,6 +142,7 @@ const (
 	jobPack
 	jobForwardPair
 	jobBackwardPair
+	jobStep
 )
 
 // NewNet prepares m for batches of up to maxBatch images on threads
@@ -417,26 +420,43 @@ func (n *Net) denseDxInPlace(s *shard, o *op) bool {
 	return s.gemm.InPlace() && s.n%4 == 0 && o.in.C%32 == 0
 }
 
+// packPlan reports which packed copies of dense op i's weights the
+// products of this batch read: the forward's (wf) unless the products run
+// in place, the input gradient's (wd, only when training) unless every
+// shard's runs in place.
+func (n *Net) packPlan(i int) (wf, wd bool) {
+	o := &n.ops[i]
+	if o.kind != opDense {
+		return false, false
+	}
+	dxPacked := false
+	for _, sh := range n.shards {
+		dxPacked = dxPacked || sh.n > 0 && !n.denseDxInPlace(sh, o)
+	}
+	return !n.denseInPlace(), o.wd != nil && n.train && i >= n.firstTrain && o.needDx && dxPacked
+}
+
+// needPack reports whether packWeights has anything to pack.
+func (n *Net) needPack() bool {
+	for i := range n.ops {
+		if wf, wd := n.packPlan(i); wf || wd {
+			return true
+		}
+	}
+	return false
+}
+
 // packWeights packs shard s's share of the panels of every dense layer's
-// weights that a product will read packed: the forward's unless the
-// products run in place, the input gradient's (only when training)
-// unless every shard's runs in place.
+// weights that a product will read packed (packPlan).
 func (n *Net) packWeights(s *shard) {
-	inPlace := n.denseInPlace()
 	for i := range n.ops {
 		o := &n.ops[i]
-		if o.kind != opDense {
-			continue
-		}
-		if !inPlace {
+		wf, wd := n.packPlan(i)
+		if wf {
 			lo, hi := n.chunk(s, o.wf.Panels())
 			o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
 		}
-		dxPacked := false
-		for _, sh := range n.shards {
-			dxPacked = dxPacked || sh.n > 0 && !n.denseDxInPlace(sh, o)
-		}
-		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx && dxPacked {
+		if wd {
 			lo, hi := n.chunk(s, o.wd.Panels())
 			o.wd.Repack(false, o.l.Weight, o.in.C, lo, hi)
 		}
@@ -505,6 +525,9 @@ func (n *Net) exec(s *shard, j job) {
 	case jobPack:
 		n.packWeights(s)
 		return
+	case jobStep:
+		n.stepShard(s)
+		return
 	}
 	if s.n == 0 {
 		return
@@ -524,20 +547,9 @@ func (n *Net) exec(s *shard, j job) {
 	y := s.act[i+1][:cnt*o.out.Size()]
 	switch j.kind {
 	case jobForward:
-		n.forwardOp(s, i, o, x, y, cnt)
-		if n.fq != nil && n.train {
-			n.fqForward(s, i, y)
-		}
+		n.forwardShard(s, i)
 	case jobBackward:
-		var dx []float32
-		if o.needDx {
-			dx = s.grad[i][:cnt*o.in.Size()]
-		}
-		dy := s.grad[i+1][:cnt*o.out.Size()]
-		if n.fq != nil {
-			n.fqBackward(s, i, dy)
-		}
-		n.backwardOp(s, i, o, x, y, dy, dx, cnt, false)
+		n.backwardShard(s, i)
 	case jobBNStats:
 		channelSums(x, o.in.C, s.s1[i], s.s2[i])
 	case jobBNApply:
@@ -547,6 +559,32 @@ func (n *Net) exec(s *shard, j job) {
 	case jobBNBackApply:
 		n.bnBackApply(s, i, o, x, cnt)
 	}
+}
+
+// forwardShard runs op i forward on shard s's images.
+func (n *Net) forwardShard(s *shard, i int) {
+	o := &n.ops[i]
+	x := s.act[i][:s.n*o.in.Size()]
+	y := s.act[i+1][:s.n*o.out.Size()]
+	n.forwardOp(s, i, o, x, y, s.n)
+	if n.fq != nil && n.train {
+		n.fqForward(s, i, y)
+	}
+}
+
+// backwardShard runs op i backward on shard s's images.
+func (n *Net) backwardShard(s *shard, i int) {
+	o := &n.ops[i]
+	cnt := s.n
+	var dx []float32
+	if o.needDx {
+		dx = s.grad[i][:cnt*o.in.Size()]
+	}
+	dy := s.grad[i+1][:cnt*o.out.Size()]
+	if n.fq != nil {
+		n.fqBackward(s, i, dy)
+	}
+	n.backwardOp(s, i, o, s.act[i][:cnt*o.in.Size()], s.act[i+1][:cnt*o.out.Size()], dy, dx, cnt, false)
 }
 
 func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
