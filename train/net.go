@@ -80,6 +80,9 @@ type shard struct {
 	// a fused convolution + pooling pair's padded input image and
 	// tap-major weights (forwardConvPool)
 	convX, convW []float32
+	// a convolution + pooling pair's convolution output and its gradient,
+	// one chunk of images (forwardPair, backwardPair)
+	pairY, pairDY []float32
 }
 
 type opKind uint8
