@@ -58,18 +58,22 @@ func (c *Context) gemmDWInPlace(m int, a []float32, lda int, p *Patches, beta fl
 		_ = x[offs[kcb-1]/4+((K-1)*pp.W+K-1)*C+C-1]
 		_ = a[(pc+kcb-1)*lda+m-1]
 		accumulate := pc > 0 || beta != 0
-		for jr := 0; jr < n; jr += dwCols32 {
-			t, c0 := jr/C, jr%C
-			bp := &x[(t/K*pp.W+t%K)*C+c0]
-			i := 0
-			for ; i+2*mr <= m; i += 2 * mr {
-				_ = cm[(i+2*mr-1)*ldc+jr+dwCols32-1]
-				kernelDW12x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+		for i := 0; i < m; {
+			rows := 2 * mr
+			if i+rows > m {
+				rows = 4
 			}
-			for ; i < m; i += 4 {
-				_ = cm[(i+3)*ldc+jr+dwCols32-1]
-				kernelDW4x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+			for jr := 0; jr < n; jr += dwCols32 {
+				t, c0 := jr/C, jr%C
+				bp := &x[(t/K*pp.W+t%K)*C+c0]
+				_ = cm[(i+rows-1)*ldc+jr+dwCols32-1]
+				if rows == 4 {
+					kernelDW4x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+				} else {
+					kernelDW12x32Asm(kcb, &a[pc*lda+i], lda, bp, &offs[0], &cm[i*ldc+jr], ldc, accumulate)
+				}
 			}
+			i += rows
 		}
 	}
 }
