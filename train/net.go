@@ -38,6 +38,8 @@ type Net struct {
 	cur      *Batch
 	scale    float32
 	lr       float32
+	// fusedGrad: the fused step's shards run backward (jobStep)
+	fusedGrad bool
 
 	work []chan job
 	wg   sync.WaitGroup
@@ -78,6 +80,9 @@ type shard struct {
 	// a fused convolution + pooling pair's padded input image and
 	// tap-major weights (forwardConvPool)
 	convX, convW []float32
+	// a convolution + pooling pair's convolution output and its gradient,
+	// one chunk of images (forwardPair, backwardPair)
+	pairY, pairDY []float32
 }
 
 type opKind uint8
@@ -140,6 +145,7 @@ const (
 	jobPack
 	jobForwardPair
 	jobBackwardPair
+	jobStep
 )
 
 // NewNet prepares m for batches of up to maxBatch images on threads
@@ -403,18 +409,58 @@ func (n *Net) ForwardBatch(x []float32, batch int, out []float32) {
 	}
 }
 
+// denseInPlace reports whether the dense layers' forward products read
+// their weights in place (sgemm's GemmABt on every shard's Context), so
+// that the packed copies (wf) are not needed.
+func (n *Net) denseInPlace() bool {
+	return n.shards[0].gemm.InPlace()
+}
+
+// denseDxInPlace reports whether dense op o's input gradient on shard s
+// reads dY and the weights in place (Gemm's in-place path: s.n a multiple
+// of 4, o.in.C of 32).
+func (n *Net) denseDxInPlace(s *shard, o *op) bool {
+	return s.gemm.InPlace() && s.n%4 == 0 && o.in.C%32 == 0
+}
+
+// packPlan reports which packed copies of dense op i's weights the
+// products of this batch read: the forward's (wf) unless the products run
+// in place, the input gradient's (wd, only when training) unless every
+// shard's runs in place.
+func (n *Net) packPlan(i int) (wf, wd bool) {
+	o := &n.ops[i]
+	if o.kind != opDense {
+		return false, false
+	}
+	dxPacked := false
+	for _, sh := range n.shards {
+		dxPacked = dxPacked || sh.n > 0 && !n.denseDxInPlace(sh, o)
+	}
+	return !n.denseInPlace(), o.wd != nil && n.train && i >= n.firstTrain && o.needDx && dxPacked
+}
+
+// needPack reports whether packWeights has anything to pack.
+func (n *Net) needPack() bool {
+	for i := range n.ops {
+		if wf, wd := n.packPlan(i); wf || wd {
+			return true
+		}
+	}
+	return false
+}
+
 // packWeights packs shard s's share of the panels of every dense layer's
-// weights (the input gradient's packing only when training).
+// weights that a product will read packed (packPlan).
 func (n *Net) packWeights(s *shard) {
 	for i := range n.ops {
 		o := &n.ops[i]
-		if o.kind != opDense {
-			continue
+		wf, wd := n.packPlan(i)
+		if wf {
+			lo, hi := n.chunk(s, o.wf.Panels())
+			o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
 		}
-		lo, hi := n.chunk(s, o.wf.Panels())
-		o.wf.Repack(true, o.l.Weight, o.in.C, lo, hi)
-		if o.wd != nil && n.train && i >= n.firstTrain && o.needDx {
-			lo, hi = n.chunk(s, o.wd.Panels())
+		if wd {
+			lo, hi := n.chunk(s, o.wd.Panels())
 			o.wd.Repack(false, o.l.Weight, o.in.C, lo, hi)
 		}
 	}
@@ -482,6 +528,9 @@ func (n *Net) exec(s *shard, j job) {
 	case jobPack:
 		n.packWeights(s)
 		return
+	case jobStep:
+		n.stepShard(s)
+		return
 	}
 	if s.n == 0 {
 		return
@@ -501,20 +550,9 @@ func (n *Net) exec(s *shard, j job) {
 	y := s.act[i+1][:cnt*o.out.Size()]
 	switch j.kind {
 	case jobForward:
-		n.forwardOp(s, i, o, x, y, cnt)
-		if n.fq != nil && n.train {
-			n.fqForward(s, i, y)
-		}
+		n.forwardShard(s, i)
 	case jobBackward:
-		var dx []float32
-		if o.needDx {
-			dx = s.grad[i][:cnt*o.in.Size()]
-		}
-		dy := s.grad[i+1][:cnt*o.out.Size()]
-		if n.fq != nil {
-			n.fqBackward(s, i, dy)
-		}
-		n.backwardOp(s, i, o, x, y, dy, dx, cnt, false)
+		n.backwardShard(s, i)
 	case jobBNStats:
 		channelSums(x, o.in.C, s.s1[i], s.s2[i])
 	case jobBNApply:
@@ -524,6 +562,32 @@ func (n *Net) exec(s *shard, j job) {
 	case jobBNBackApply:
 		n.bnBackApply(s, i, o, x, cnt)
 	}
+}
+
+// forwardShard runs op i forward on shard s's images.
+func (n *Net) forwardShard(s *shard, i int) {
+	o := &n.ops[i]
+	x := s.act[i][:s.n*o.in.Size()]
+	y := s.act[i+1][:s.n*o.out.Size()]
+	n.forwardOp(s, i, o, x, y, s.n)
+	if n.fq != nil && n.train {
+		n.fqForward(s, i, y)
+	}
+}
+
+// backwardShard runs op i backward on shard s's images.
+func (n *Net) backwardShard(s *shard, i int) {
+	o := &n.ops[i]
+	cnt := s.n
+	var dx []float32
+	if o.needDx {
+		dx = s.grad[i][:cnt*o.in.Size()]
+	}
+	dy := s.grad[i+1][:cnt*o.out.Size()]
+	if n.fq != nil {
+		n.fqBackward(s, i, dy)
+	}
+	n.backwardOp(s, i, o, s.act[i][:cnt*o.in.Size()], s.act[i+1][:cnt*o.out.Size()], dy, dx, cnt, false)
 }
 
 func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
@@ -537,7 +601,11 @@ func (n *Net) forwardOp(s *shard, i int, o *op, x, y []float32, cnt int) {
 			addBias(y, l.Bias)
 		}
 	case opDense:
-		s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
+		if n.denseInPlace() {
+			s.gemm.GemmABt(cnt, o.out.C, o.in.C, x, o.in.C, l.Weight, o.in.C, y, o.out.C)
+		} else {
+			s.gemm.GemmPacked(cnt, x, o.in.C, o.wf, 0, o.out.C, y, o.out.C)
+		}
 		addBias(y, l.Bias)
 	case opBN: // inference: bnA, bnB from the running statistics (evalPrepare)
 		bnApply(x, y, o.bnA, o.bnB)
@@ -642,7 +710,11 @@ func (n *Net) backwardOp(s *shard, i int, o *op, x, y, dy, dx []float32, cnt int
 		pw, pb := &n.params[o.pw], &n.params[o.pb]
 		s.gemm.Gemm(true, false, o.out.C, o.in.C, cnt, 1, dy, o.out.C, x, o.in.C, 0, s.gflat[pw.off:pw.off+len(pw.data)], o.in.C)
 		sumRows(dy, s.gflat[pb.off:pb.off+len(pb.data)])
-		if dx != nil {
+		switch {
+		case dx == nil:
+		case n.denseDxInPlace(s, o):
+			s.gemm.Gemm(false, false, cnt, o.in.C, o.out.C, 1, dy, o.out.C, l.Weight, o.in.C, 0, dx, o.in.C)
+		default:
 			s.gemm.GemmPacked(cnt, dy, o.out.C, o.wd, 0, o.in.C, dx, o.in.C)
 		}
 	case opReLU:

@@ -171,22 +171,27 @@ func TestForwardMatchesReference(t *testing.T) {
 // TestStepNoAlloc checks that a training step in steady state allocates
 // nothing.
 func TestStepNoAlloc(t *testing.T) {
-	a := model.SeedArch()
-	a.BatchNorm = true
-	a.Dropout = 0.25
-	m := newTestModel(t, a, 1)
-	net, err := NewNet(m, 16, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer net.Close()
-	net.SetOptimizer("adam", 0)
-	b := randomBatch(1, 16, a)
-	b.Augment = true
-	net.Step(b, 1, 1e-3)
-	allocs := testing.AllocsPerRun(5, func() { net.Step(b, 1, 1e-3) })
-	if allocs != 0 {
-		t.Fatalf("a training step allocates %v times, want 0", allocs)
+	for _, bn := range []bool{true, false} { // phase by phase; one job per shard (fusable)
+		a := model.SeedArch()
+		a.BatchNorm = bn
+		a.Dropout = 0.25
+		m := newTestModel(t, a, 1)
+		net, err := NewNet(m, 16, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.SetOptimizer("adam", 0)
+		b := randomBatch(1, 16, a)
+		b.Augment = true
+		net.Step(b, 1, 1e-3)
+		allocs := testing.AllocsPerRun(5, func() { net.Step(b, 1, 1e-3) })
+		net.Close()
+		if allocs != 0 {
+			t.Fatalf("bn=%v: a training step allocates %v times, want 0", bn, allocs)
+		}
+		if net.fusable() == bn {
+			t.Fatalf("bn=%v: fusable() = %v", bn, !bn)
+		}
 	}
 }
 

@@ -33,10 +33,14 @@ func (n *Net) forwardPair(s *shard, i int) {
 	}
 	in, mid, out := o.in.Size(), o.out.Size(), po.out.Size()
 	step := pairChunk(o)
+	// The convolution's output lives one chunk at a time (only the
+	// pooling reads it): one scratch chunk stays in the L2 cache, where
+	// the whole shard's output would be written back and fetched anew.
+	s.pairY = growF(s.pairY, min(step, s.n)*mid)
 	for b0 := 0; b0 < s.n; b0 += step {
 		m := min(step, s.n-b0)
 		x := s.act[i][b0*in : (b0+m)*in]
-		y := s.act[i+1][b0*mid : (b0+m)*mid]
+		y := s.pairY[:m*mid]
 		z := s.act[i+2][b0*out : (b0+m)*out]
 		n.forwardOp(s, i, o, x, y, m)
 		reluPool(y, po.in, po.l.Kernel, po.l.Stride, po.out, m, bias, z, s.ibuf[i+1][b0*out:(b0+m)*out], po.relu)
@@ -60,12 +64,14 @@ func (n *Net) backwardPair(s *shard, i int) {
 		n.backwardConvUnpool(s, i, db, step)
 		return
 	}
+	// The convolution's output gradient lives one chunk at a time, as
+	// its output does forward (forwardPair); its output is not needed.
+	s.pairDY = growF(s.pairDY, min(step, s.n)*mid)
 	for b0 := 0; b0 < s.n; b0 += step {
 		m := min(step, s.n-b0)
 		x := s.act[i][b0*in : (b0+m)*in]
-		y := s.act[i+1][b0*mid : (b0+m)*mid]
 		dz := s.grad[i+2][b0*out : (b0+m)*out]
-		dy := s.grad[i+1][b0*mid : (b0+m)*mid]
+		dy := s.pairDY[:m*mid]
 		var dbc []float32
 		if db != nil {
 			dbc = db
@@ -81,7 +87,7 @@ func (n *Net) backwardPair(s *shard, i int) {
 		if o.needDx {
 			dx = s.grad[i][b0*in : (b0+m)*in]
 		}
-		n.backwardOp(s, i, o, x, y, dy, dx, m, b0 > 0)
+		n.backwardOp(s, i, o, x, nil, dy, dx, m, b0 > 0)
 	}
 }
 

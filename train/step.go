@@ -92,6 +92,9 @@ func (n *Net) forwardBackward(b *Batch, seed uint64, grad bool) StepResult {
 	defer func() { n.cur = nil }()
 	n.labels = b.Labels
 	n.scale = 1 / float32(cnt)
+	if n.fusable() {
+		return n.fusedForwardBackward(cnt, grad)
+	}
 	n.run(job{kind: jobInput})
 	n.forward()
 	n.run(job{kind: jobLoss})
@@ -331,6 +334,75 @@ func warp(src []uint8, H, W, C int, theta, tx, ty float64, dst []float32) {
 				v := (1-fy)*((1-fx)*px(y0, x0)+fx*px(y0, x0+1)) + fy*((1-fx)*px(y0+1, x0)+fx*px(y0+1, x0+1))
 				dst[(y*W+x)*C+c] = v
 			}
+		}
+	}
+}
+
+// fusable reports whether a training step can run forward, loss and
+// backward as one job per shard (jobStep): no BatchNorm in training mode
+// (its statistics span the shards) and no fake quantization. Dense
+// weights that a product reads packed are packed before (jobPack).
+func (n *Net) fusable() bool {
+	if n.fq != nil {
+		return false
+	}
+	for i := n.firstTrain; i < len(n.ops); i++ {
+		if n.ops[i].kind == opBN {
+			return false
+		}
+	}
+	return true
+}
+
+// fusedForwardBackward is forwardBackward for fusable nets: every shard
+// runs its input, forward, loss and (if grad) backward in one job, the
+// same ops in the same order as forward and backward run them phase by
+// phase, so the results are bit-identical, with two thread handoffs
+// instead of two per op. Backward runs even when the loss is not finite;
+// its gradients are then never used (no update, no reduction).
+func (n *Net) fusedForwardBackward(cnt int, grad bool) StepResult {
+	if n.needPack() {
+		n.run(job{kind: jobPack})
+	}
+	n.fusedGrad = grad
+	n.run(job{kind: jobStep})
+	var res StepResult
+	for _, s := range n.shards {
+		res.Loss += s.loss
+		res.Correct += s.correct
+	}
+	res.Loss /= float64(cnt)
+	return res
+}
+
+// stepShard is shard s's part of a fused step (fusedForwardBackward):
+// forward and backward walk the ops as forward and backward do.
+func (n *Net) stepShard(s *shard) {
+	n.prepInput(s)
+	if s.n > 0 {
+		for i := 0; i < len(n.ops); i++ { // not range: a pair skips its pooling op
+			switch {
+			case n.ops[i].kind == opFlatten:
+			case n.ops[i].pair:
+				n.forwardPair(s, i)
+				i++
+			default:
+				n.forwardShard(s, i)
+			}
+		}
+	}
+	n.lossShard(s)
+	if !n.fusedGrad || s.n == 0 {
+		return
+	}
+	for i := len(n.ops) - 1; i >= n.firstTrain; i-- {
+		switch {
+		case n.ops[i].kind == opFlatten:
+		case i > n.firstTrain && n.ops[i-1].pair:
+			n.backwardPair(s, i-1)
+			i--
+		default:
+			n.backwardShard(s, i)
 		}
 	}
 }

@@ -59,8 +59,20 @@
 // matrix packs as B in strided 16-channel blocks (packB16). GemmPatchesA
 // (one thread, AVX-512) reads the windows of twelve neighbouring outputs
 // in place from a zero-padded copy of the input (kernel12x32SegAsm: a
-// constant row stride, jumps between window rows) and packs only the
-// outputs left at each output row's end (gemmRowsInPlace).
+// constant row stride, jumps between window rows); a row of 12k+2
+// outputs (conv2's 14) ends in one block of fourteen (kernel14x32SegAsm),
+// other rows pack only the outputs left at their end (gemmRowsInPlace).
+// GemmPatchesB (one thread, AVX-512, channels a multiple of 32) reads dY
+// and the windows in place as well (kernelDW12x32Asm, kernelDW4x32Asm:
+// twelve output channels broadcast from one dY row per depth, the 32
+// channels of one tap of each depth's window found through a table of
+// offsets), so a weight gradient packs nothing (gemmDWInPlace); Gemm with
+// op(A) = Aᵀ (a dense layer's dW = dYᵀ·X) reads both operands in place
+// the same way (gemmTA). A dense layer's other products read its weights
+// in place too: GemmABt computes Y = X·Wᵀ as Yᵀ = W·Xᵀ (W's rows strided,
+// only X packed) and Gemm with op(A) = A, op(B) = B reads both in place
+// (kernelSB12x32Asm, kernelSB4x32Asm; gemmNN), so training repacks no
+// weights per step (dense.go).
 //
 // # Pre-packed B (inference)
 //

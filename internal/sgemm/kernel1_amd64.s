@@ -802,3 +802,721 @@ store12g:
 	VMOVUPS Z31, 64(DI)
 	VZEROUPPER
 	RET
+
+// func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+//
+// kernel12x32SegAsm with fourteen rows (one whole 14-wide output row of a
+// convolution, so that no output is left to gather): Z2..Z29 hold the
+// 14×32 tile (row i in Z(2+2i), Z(3+2i)), Z30 and Z31 the broadcasts,
+// R8, R9, R10 and DI point at rows 0, 4, 8 and 12. Per k step: 2 loads,
+// 14 broadcasts, 28 FMAs. The FMA chains are those of kernel12x32SegAsm
+// (one per element, in increasing depth), so every row equals
+// kernel12x32Asm (and kernel6x32Asm) on the gathered rows bit for bit.
+TEXT ·kernel14x32SegAsm(SB), NOSPLIT, $0-81
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	LEAQ (R8)(R11*4), R9
+	LEAQ (R9)(R11*4), R10
+	LEAQ (R10)(R11*4), DI
+	MOVQ first+24(FP), R13
+	MOVQ gap+40(FP), AX
+	SHLQ $2, AX
+	MOVQ b0+48(FP), DX
+	MOVQ b1+56(FP), BX
+	MOVQ ldc+72(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+
+loop14g:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      (BX), Z1
+	VBROADCASTSS (R8), Z30
+	VFMADD231PS  Z0, Z30, Z2
+	VFMADD231PS  Z1, Z30, Z3
+	VBROADCASTSS (R8)(R11*1), Z31
+	VFMADD231PS  Z0, Z31, Z4
+	VFMADD231PS  Z1, Z31, Z5
+	VBROADCASTSS (R8)(R11*2), Z30
+	VFMADD231PS  Z0, Z30, Z6
+	VFMADD231PS  Z1, Z30, Z7
+	VBROADCASTSS (R8)(R12*1), Z31
+	VFMADD231PS  Z0, Z31, Z8
+	VFMADD231PS  Z1, Z31, Z9
+	VBROADCASTSS (R9), Z30
+	VFMADD231PS  Z0, Z30, Z10
+	VFMADD231PS  Z1, Z30, Z11
+	VBROADCASTSS (R9)(R11*1), Z31
+	VFMADD231PS  Z0, Z31, Z12
+	VFMADD231PS  Z1, Z31, Z13
+	VBROADCASTSS (R9)(R11*2), Z30
+	VFMADD231PS  Z0, Z30, Z14
+	VFMADD231PS  Z1, Z30, Z15
+	VBROADCASTSS (R9)(R12*1), Z31
+	VFMADD231PS  Z0, Z31, Z16
+	VFMADD231PS  Z1, Z31, Z17
+	VBROADCASTSS (R10), Z30
+	VFMADD231PS  Z0, Z30, Z18
+	VFMADD231PS  Z1, Z30, Z19
+	VBROADCASTSS (R10)(R11*1), Z31
+	VFMADD231PS  Z0, Z31, Z20
+	VFMADD231PS  Z1, Z31, Z21
+	VBROADCASTSS (R10)(R11*2), Z30
+	VFMADD231PS  Z0, Z30, Z22
+	VFMADD231PS  Z1, Z30, Z23
+	VBROADCASTSS (R10)(R12*1), Z31
+	VFMADD231PS  Z0, Z31, Z24
+	VFMADD231PS  Z1, Z31, Z25
+	VBROADCASTSS (DI), Z30
+	VFMADD231PS  Z0, Z30, Z26
+	VFMADD231PS  Z1, Z30, Z27
+	VBROADCASTSS (DI)(R11*1), Z31
+	VFMADD231PS  Z0, Z31, Z28
+	VFMADD231PS  Z1, Z31, Z29
+	ADDQ         $4, R8
+	ADDQ         $4, R9
+	ADDQ         $4, R10
+	ADDQ         $4, DI
+	ADDQ         $64, DX
+	ADDQ         $64, BX
+	DECQ         R13
+	JNZ          segok14g
+	ADDQ         AX, R8
+	ADDQ         AX, R9
+	ADDQ         AX, R10
+	ADDQ         AX, DI
+	MOVQ         seg+32(FP), R13
+
+segok14g:
+	DECQ         CX
+	JNZ          loop14g
+
+	MOVQ    c+64(FP), DI
+	MOVBLZX accumulate+80(FP), AX
+	TESTQ   AX, AX
+	JZ      store14g
+	MOVQ    DI, R9
+	VADDPS  (R9), Z2, Z2
+	VADDPS  64(R9), Z3, Z3
+	ADDQ    SI, R9
+	VADDPS  (R9), Z4, Z4
+	VADDPS  64(R9), Z5, Z5
+	ADDQ    SI, R9
+	VADDPS  (R9), Z6, Z6
+	VADDPS  64(R9), Z7, Z7
+	ADDQ    SI, R9
+	VADDPS  (R9), Z8, Z8
+	VADDPS  64(R9), Z9, Z9
+	ADDQ    SI, R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    SI, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    SI, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    SI, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    SI, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+	ADDQ    SI, R9
+	VADDPS  (R9), Z20, Z20
+	VADDPS  64(R9), Z21, Z21
+	ADDQ    SI, R9
+	VADDPS  (R9), Z22, Z22
+	VADDPS  64(R9), Z23, Z23
+	ADDQ    SI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+
+store14g:
+	VMOVUPS Z2, (DI)
+	VMOVUPS Z3, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z6, (DI)
+	VMOVUPS Z7, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+//
+// A 12×32 tile of a weight gradient with both operands read in place: row
+// i < 12 of depth d is a[d·lda + i] (output channels side by side, the
+// output gradient dY), and the 32 values of depth d are at b + offs[d]
+// bytes (one window's 32 channels of one tap in the zero-padded input).
+// Z8..Z31 hold the tile (row i in Z(8+2i), Z(9+2i)), Z0, Z1 the B
+// row. Per k step: 1 offset load, 2 loads, 12 broadcasts, 24 FMAs: the
+// FMA chains of kernel12x32Asm (one per element, in increasing depth), so
+// the tile equals it on the packed rows bit for bit.
+TEXT ·kernelDW12x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	MOVQ b+24(FP), DX
+	MOVQ offs+32(FP), R13
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopdw12:
+	MOVQ         (R13), AX
+	VMOVUPS      (DX)(AX*1), Z0
+	VMOVUPS      64(DX)(AX*1), Z1
+	VBROADCASTSS 0(R8), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS 4(R8), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS 8(R8), Z4
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VBROADCASTSS 12(R8), Z5
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS 16(R8), Z6
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VBROADCASTSS 20(R8), Z7
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	VBROADCASTSS 24(R8), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS 28(R8), Z3
+	VFMADD231PS  Z0, Z3, Z22
+	VFMADD231PS  Z1, Z3, Z23
+	VBROADCASTSS 32(R8), Z4
+	VFMADD231PS  Z0, Z4, Z24
+	VFMADD231PS  Z1, Z4, Z25
+	VBROADCASTSS 36(R8), Z5
+	VFMADD231PS  Z0, Z5, Z26
+	VFMADD231PS  Z1, Z5, Z27
+	VBROADCASTSS 40(R8), Z6
+	VFMADD231PS  Z0, Z6, Z28
+	VFMADD231PS  Z1, Z6, Z29
+	VBROADCASTSS 44(R8), Z7
+	VFMADD231PS  Z0, Z7, Z30
+	VFMADD231PS  Z1, Z7, Z31
+	ADDQ         $8, R13
+	ADDQ         R11, R8
+	DECQ         CX
+	JNZ          loopdw12
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storedw12
+	MOVQ    DI, R9
+	VADDPS  (R9), Z8, Z8
+	VADDPS  64(R9), Z9, Z9
+	ADDQ    SI, R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    SI, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    SI, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    SI, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    SI, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+	ADDQ    SI, R9
+	VADDPS  (R9), Z20, Z20
+	VADDPS  64(R9), Z21, Z21
+	ADDQ    SI, R9
+	VADDPS  (R9), Z22, Z22
+	VADDPS  64(R9), Z23, Z23
+	ADDQ    SI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storedw12:
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+//
+// A 4×32 tile of a weight gradient with both operands read in place: row
+// i < 4 of depth d is a[d·lda + i] (output channels side by side, the
+// output gradient dY), and the 32 values of depth d are at b + offs[d]
+// bytes (one window's 32 channels of one tap in the zero-padded input).
+// Z24..Z31 hold the tile (row i in Z(24+2i), Z(25+2i)), Z0, Z1 the B
+// row. Per k step: 1 offset load, 2 loads, 4 broadcasts, 8 FMAs: the
+// FMA chains of kernel12x32Asm (one per element, in increasing depth), so
+// the tile equals it on the packed rows bit for bit.
+TEXT ·kernelDW4x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	MOVQ b+24(FP), DX
+	MOVQ offs+32(FP), R13
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopdw4:
+	MOVQ         (R13), AX
+	VMOVUPS      (DX)(AX*1), Z0
+	VMOVUPS      64(DX)(AX*1), Z1
+	VBROADCASTSS 0(R8), Z2
+	VFMADD231PS  Z0, Z2, Z24
+	VFMADD231PS  Z1, Z2, Z25
+	VBROADCASTSS 4(R8), Z3
+	VFMADD231PS  Z0, Z3, Z26
+	VFMADD231PS  Z1, Z3, Z27
+	VBROADCASTSS 8(R8), Z4
+	VFMADD231PS  Z0, Z4, Z28
+	VFMADD231PS  Z1, Z4, Z29
+	VBROADCASTSS 12(R8), Z5
+	VFMADD231PS  Z0, Z5, Z30
+	VFMADD231PS  Z1, Z5, Z31
+	ADDQ         $8, R13
+	ADDQ         R11, R8
+	DECQ         CX
+	JNZ          loopdw4
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storedw4
+	MOVQ    DI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storedw4:
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+//
+// A 12×32 tile with both operands read in place from row-major matrices:
+// row i < 12 of A is a[i·lda : i·lda+kc] (as kernel12x32StridedAsm), the
+// 32 values of depth d are b[d·ldb : d·ldb+32]. Z8..Z31 hold the tile
+// (row i in Z(8+2i), Z(9+2i)), Z0, Z1 the B row. Per k step: 2 loads,
+// 12 broadcasts, 24 FMAs: the FMA chains of kernel12x32Asm (one per
+// element, in increasing depth), so the tile equals it on the packed
+// operands bit for bit.
+TEXT ·kernelSB12x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	LEAQ (R8)(R11*4), R9
+	LEAQ (R9)(R11*4), R10
+	MOVQ b+24(FP), DX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopsb12:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      64(DX), Z1
+	VBROADCASTSS (R8), Z2
+	VFMADD231PS  Z0, Z2, Z8
+	VFMADD231PS  Z1, Z2, Z9
+	VBROADCASTSS (R8)(R11*1), Z3
+	VFMADD231PS  Z0, Z3, Z10
+	VFMADD231PS  Z1, Z3, Z11
+	VBROADCASTSS (R8)(R11*2), Z4
+	VFMADD231PS  Z0, Z4, Z12
+	VFMADD231PS  Z1, Z4, Z13
+	VBROADCASTSS (R8)(R12*1), Z5
+	VFMADD231PS  Z0, Z5, Z14
+	VFMADD231PS  Z1, Z5, Z15
+	VBROADCASTSS (R9), Z6
+	VFMADD231PS  Z0, Z6, Z16
+	VFMADD231PS  Z1, Z6, Z17
+	VBROADCASTSS (R9)(R11*1), Z7
+	VFMADD231PS  Z0, Z7, Z18
+	VFMADD231PS  Z1, Z7, Z19
+	VBROADCASTSS (R9)(R11*2), Z2
+	VFMADD231PS  Z0, Z2, Z20
+	VFMADD231PS  Z1, Z2, Z21
+	VBROADCASTSS (R9)(R12*1), Z3
+	VFMADD231PS  Z0, Z3, Z22
+	VFMADD231PS  Z1, Z3, Z23
+	VBROADCASTSS (R10), Z4
+	VFMADD231PS  Z0, Z4, Z24
+	VFMADD231PS  Z1, Z4, Z25
+	VBROADCASTSS (R10)(R11*1), Z5
+	VFMADD231PS  Z0, Z5, Z26
+	VFMADD231PS  Z1, Z5, Z27
+	VBROADCASTSS (R10)(R11*2), Z6
+	VFMADD231PS  Z0, Z6, Z28
+	VFMADD231PS  Z1, Z6, Z29
+	VBROADCASTSS (R10)(R12*1), Z7
+	VFMADD231PS  Z0, Z7, Z30
+	VFMADD231PS  Z1, Z7, Z31
+	ADDQ         $4, R8
+	ADDQ         $4, R9
+	ADDQ         $4, R10
+	ADDQ         BX, DX
+	DECQ         CX
+	JNZ          loopsb12
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storesb12
+	MOVQ    DI, R9
+	VADDPS  (R9), Z8, Z8
+	VADDPS  64(R9), Z9, Z9
+	ADDQ    SI, R9
+	VADDPS  (R9), Z10, Z10
+	VADDPS  64(R9), Z11, Z11
+	ADDQ    SI, R9
+	VADDPS  (R9), Z12, Z12
+	VADDPS  64(R9), Z13, Z13
+	ADDQ    SI, R9
+	VADDPS  (R9), Z14, Z14
+	VADDPS  64(R9), Z15, Z15
+	ADDQ    SI, R9
+	VADDPS  (R9), Z16, Z16
+	VADDPS  64(R9), Z17, Z17
+	ADDQ    SI, R9
+	VADDPS  (R9), Z18, Z18
+	VADDPS  64(R9), Z19, Z19
+	ADDQ    SI, R9
+	VADDPS  (R9), Z20, Z20
+	VADDPS  64(R9), Z21, Z21
+	ADDQ    SI, R9
+	VADDPS  (R9), Z22, Z22
+	VADDPS  64(R9), Z23, Z23
+	ADDQ    SI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storesb12:
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z14, (DI)
+	VMOVUPS Z15, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z16, (DI)
+	VMOVUPS Z17, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z18, (DI)
+	VMOVUPS Z19, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z20, (DI)
+	VMOVUPS Z21, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z22, (DI)
+	VMOVUPS Z23, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET
+
+// func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+//
+// A 4×32 tile with both operands read in place from row-major matrices:
+// row i < 4 of A is a[i·lda : i·lda+kc] (as kernel12x32StridedAsm), the
+// 32 values of depth d are b[d·ldb : d·ldb+32]. Z24..Z31 hold the tile
+// (row i in Z(24+2i), Z(25+2i)), Z0, Z1 the B row. Per k step: 2 loads,
+// 4 broadcasts, 8 FMAs: the FMA chains of kernel12x32Asm (one per
+// element, in increasing depth), so the tile equals it on the packed
+// operands bit for bit.
+TEXT ·kernelSB4x32Asm(SB), NOSPLIT, $0-57
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), R8
+	MOVQ lda+16(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R12
+	MOVQ b+24(FP), DX
+	MOVQ ldb+32(FP), BX
+	SHLQ $2, BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), SI
+	SHLQ $2, SI
+
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+
+loopsb4:
+	VMOVUPS      (DX), Z0
+	VMOVUPS      64(DX), Z1
+	VBROADCASTSS (R8), Z2
+	VFMADD231PS  Z0, Z2, Z24
+	VFMADD231PS  Z1, Z2, Z25
+	VBROADCASTSS (R8)(R11*1), Z3
+	VFMADD231PS  Z0, Z3, Z26
+	VFMADD231PS  Z1, Z3, Z27
+	VBROADCASTSS (R8)(R11*2), Z4
+	VFMADD231PS  Z0, Z4, Z28
+	VFMADD231PS  Z1, Z4, Z29
+	VBROADCASTSS (R8)(R12*1), Z5
+	VFMADD231PS  Z0, Z5, Z30
+	VFMADD231PS  Z1, Z5, Z31
+	ADDQ         $4, R8
+	ADDQ         BX, DX
+	DECQ         CX
+	JNZ          loopsb4
+
+	MOVBLZX accumulate+56(FP), AX
+	TESTQ   AX, AX
+	JZ      storesb4
+	MOVQ    DI, R9
+	VADDPS  (R9), Z24, Z24
+	VADDPS  64(R9), Z25, Z25
+	ADDQ    SI, R9
+	VADDPS  (R9), Z26, Z26
+	VADDPS  64(R9), Z27, Z27
+	ADDQ    SI, R9
+	VADDPS  (R9), Z28, Z28
+	VADDPS  64(R9), Z29, Z29
+	ADDQ    SI, R9
+	VADDPS  (R9), Z30, Z30
+	VADDPS  64(R9), Z31, Z31
+
+storesb4:
+	VMOVUPS Z24, (DI)
+	VMOVUPS Z25, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z26, (DI)
+	VMOVUPS Z27, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z28, (DI)
+	VMOVUPS Z29, 64(DI)
+	ADDQ    SI, DI
+	VMOVUPS Z30, (DI)
+	VMOVUPS Z31, 64(DI)
+	VZEROUPPER
+	RET

@@ -101,3 +101,37 @@ func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc 
 //
 //go:noescape
 func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernel14x32SegAsm is kernel12x32SegAsm with fourteen rows (row i < 14
+// at a + i·lda): one whole 14-wide output row of a convolution in one
+// call; kc, first, seg ≥ 1, all bounds checked by the caller. Every row
+// equals kernel12x32Asm on the gathered rows bit for bit (the reference
+// loop is kernelSegGo).
+//
+//go:noescape
+func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool)
+
+// kernelDW12x32Asm and kernelDW4x32Asm compute a 12×32 or 4×32 tile of a
+// weight gradient with both operands in place: row i of depth d is a[d·lda
+// + i], the 32 B values of depth d start offs[d] bytes after b; kc ≥ 1,
+// all bounds checked by the caller. Every element is one FMA chain in
+// increasing depth, as in kernel12x32Asm on the packed rows (bit for bit);
+// the reference loop is kernelDWGo.
+//
+//go:noescape
+func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool)
+
+// kernelSB12x32Asm and kernelSB4x32Asm compute a 12×32 or 4×32 tile with
+// both operands in place: row i of A is a[i·lda : i·lda+kc], depth d of B
+// is b[d·ldb : d·ldb+32]; kc ≥ 1, all bounds checked by the caller. Every
+// element is one FMA chain in increasing depth, as in kernel12x32Asm on
+// the packed operands (bit for bit); the reference loop is kernelSBGo.
+//
+//go:noescape
+func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool)

@@ -48,3 +48,23 @@ func kernel12x32StridedAsm(kc int, a *float32, lda int, b0, b1, c *float32, ldc 
 func kernel12x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool) {
 	panic("sgemm: no assembly micro-kernel in this build")
 }
+
+func kernel14x32SegAsm(kc int, a *float32, lda, first, seg, gap int, b0, b1, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernelDW12x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernelDW4x32Asm(kc int, a *float32, lda int, b *float32, offs *int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernelSB12x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}
+
+func kernelSB4x32Asm(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, accumulate bool) {
+	panic("sgemm: no assembly micro-kernel in this build")
+}

@@ -442,6 +442,10 @@ func (c *Context) GemmPatchesB(transA bool, m int, a []float32, lda int, p *Patc
 		c.patch = Patches{}
 		return
 	}
+	if c.dwInPlace(transA, m, p) {
+		c.gemmDWInPlace(m, a, lda, p, beta, cm, ldc)
+		return
+	}
 	c.g = args{transA: transA, m: m, n: n, k: k, alpha: 1, a: a, lda: lda, ldb: n, beta: beta, c: cm, ldc: ldc, asm: c.asm, patchB: &c.patch}
 	c.patch = *p
 	defer func() { c.g, c.patch = args{}, Patches{} }()

@@ -5,9 +5,10 @@ package sgemm
 // in the zero-padded input, and a K slice of a window is one or more
 // runs of whole or partial window rows (Kernel·C values each, W·C apart),
 // which kernel12x32SegAsm reads like a row-major A that jumps between
-// runs. The outputs left at the end of each output row (OW mod 12) are
-// gathered twelve at a time into packed micro-panels for kernel12x32Asm.
-// Both kernels give the same FMA chains as the packed path, and the
+// runs. A row of 12k+2 outputs (conv2's 14) ends in one block of
+// fourteen (kernel14x32SegAsm); otherwise the outputs left at the end of
+// each output row (OW mod 12) are gathered twelve at a time into packed
+// micro-panels for kernel12x32Asm. All kernels give the same FMA chains as the packed path, and the
 // slices are summed in the same order, so the result is bit-identical.
 
 // rowsInPlace reports whether GemmPatchesA(p, transB, n, …, beta) can run
@@ -30,6 +31,12 @@ func (c *Context) gemmRowsInPlace(p *Patches, n int, b []float32, ldb int, cm []
 	g := &args{transB: true, n: n, k: k, b: b, ldb: ldb, asm: c.asm}
 	w.pa = grow(w.pa, 2*mr*kstep)
 	full := p.OW / (2 * mr) * (2 * mr)
+	// Rows of 12k+2 outputs (conv2's 14) end in one 14-output block
+	// (kernel14x32SegAsm) instead of leaving two outputs to gather.
+	last14 := p.OW%(2*mr) == rows14-2*mr
+	if last14 {
+		full -= 2 * mr
+	}
 	for pc := 0; pc < k; pc += kstep {
 		kcb := min(kstep, k-pc)
 		// The slice starts in window row pc/run, pc%run values in.
@@ -52,6 +59,17 @@ func (c *Context) gemmRowsInPlace(p *Patches, n int, b []float32, ldb int, cm []
 						kernel12x32SegAsm(kcb, &a[0], lda, first, run, gap, &b0[0], &b1[0], &cc[0], ldc, acc)
 					}
 				}
+				if last14 {
+					ox := full
+					a := p.X[base+ox*lda : base+(ox+rows14-1)*lda+p.segEnd(pc, kcb)]
+					for jr := 0; jr < n; jr += 2 * nr {
+						b0 := w.pb[jr*kcb : (jr+nr)*kcb]
+						b1 := w.pb[(jr+nr)*kcb : (jr+2*nr)*kcb]
+						cc := cm[(row0+ox)*ldc+jr : (row0+ox+rows14-1)*ldc+jr+2*nr]
+						kernel14x32SegAsm(kcb, &a[0], lda, first, run, gap, &b0[0], &b1[0], &cc[0], ldc, acc)
+					}
+					continue
+				}
 				for ox := full; ox < p.OW; ox++ {
 					left.row[left.n], left.off[left.n] = row0+ox, base+ox*lda
 					if left.n++; left.n == 2*mr {
@@ -73,6 +91,9 @@ func (p *Patches) segEnd(pc, kcb int) int {
 	last := pc + kcb - 1 // the last depth
 	return (last/run-pc/run)*p.W*p.C + last%run - pc%run + 1
 }
+
+// rows14 is the height of kernel14x32SegAsm's tile.
+const rows14 = 14
 
 // leftRows are up to twelve outputs whose slices are gathered for one
 // packed 12×32 kernel call: C row and slice start in the input.
@@ -122,4 +143,45 @@ func (w *workspace) leftover(p *Patches, l *leftRows, pc, kcb, n int, cm []float
 		}
 	}
 	l.n = 0
+}
+
+// kernelSegGo is the reference loop of the segmented kernels
+// (kernel12x32SegAsm with rows = 12, kernel14x32SegAsm with rows = 14):
+// for i < rows and j < 32, with pos(d) the offset of depth d in a row
+// (depths [0, first) at 0…first−1, then seg depths after each jump of gap
+// elements past a segment's end),
+//
+//	s := float32(0)
+//	for d := 0; d < kc; d++ {
+//		s += a[i·lda+pos(d)] · b(d, j)   // b(d, j) = b0[d·16+j], j < 16; b1[d·16+j−16] else
+//	}
+//	c[i·ldc+j] = s (+ c[i·ldc+j] with accumulate)
+//
+// (fused or not as the compiler does `s += x*y`: equal to the assembly to
+// rounding; the assembly is checked bit for bit against kernel12x32Asm).
+func kernelSegGo(rows, kc int, a []float32, lda, first, seg, gap int, b0, b1, c []float32, ldc int, accumulate bool) {
+	for i := range rows {
+		var s [2 * nr]float32
+		o, left := i*lda, first
+		for d := range kc {
+			x := a[o]
+			for j := range nr {
+				s[j] += x * b0[d*nr+j]
+				s[nr+j] += x * b1[d*nr+j]
+			}
+			o++
+			if left--; left == 0 {
+				o += gap
+				left = seg
+			}
+		}
+		row := c[i*ldc : i*ldc+2*nr]
+		for j, v := range s {
+			if accumulate {
+				row[j] += v
+			} else {
+				row[j] = v
+			}
+		}
+	}
 }

@@ -44,6 +44,8 @@ type workspace struct {
 	tile32 [2 * mr * 2 * nr]float32 // the 12×32 kernels' edge tile
 	xp     []float32                // directDW: the zero-padded images
 	acc    [dwTaps * dwCols]float32 // directDW: one K slice's sums
+	offs   []int                    // gemmDWInPlace: byte offsets of a K slice's windows
+	ct     []float32                // GemmABt: Cᵀ
 }
 
 // args is one Gemm call.
@@ -131,6 +133,14 @@ func (c *Context) Gemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	}
 	if k == 0 || alpha == 0 {
 		scaleC(cm, ldc, 0, m, 0, n, beta)
+		return
+	}
+	if c.gemmNNInPlace(transA, transB, m, n, alpha) {
+		c.gemmNN(m, n, k, a, lda, b, ldb, beta, cm, ldc)
+		return
+	}
+	if c.gemmTAInPlace(transA, transB, m, n, alpha) {
+		c.gemmTA(m, n, k, a, lda, b, ldb, beta, cm, ldc)
 		return
 	}
 	c.g = args{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: cm, ldc: ldc, asm: c.asm}
