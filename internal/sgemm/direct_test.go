@@ -82,6 +82,22 @@ func TestDirectMatchesGemm(t *testing.T) {
 	}
 }
 
+// matchKernel checks a kernel's tile got (guard cells included; the tile
+// starts at pad) against want, another kernel's bits (what names it), and
+// against ref, the reference loop's, to rounding. A NaN matches any NaN.
+func matchKernel(t *testing.T, name, what string, got, want, ref []float32, pad int) {
+	t.Helper()
+	for i := range got {
+		g, w, f := got[i], want[i], ref[i]
+		if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+			t.Fatalf("%s: c[%d] = %v, want %v (%s)", name, i-pad, g, w, what)
+		}
+		if d := math.Abs(float64(g - f)); !(d <= 1e-4*(1+math.Abs(float64(f)))) && !(g != g && f != f) && g != f {
+			t.Fatalf("%s: c[%d] = %v, reference loop %v", name, i-pad, g, f)
+		}
+	}
+}
+
 // sameBitsNaN is sameBits that accepts any NaN for a NaN.
 func sameBitsNaN(t *testing.T, name string, got, want []float32) {
 	t.Helper()

@@ -88,15 +88,7 @@ func TestKernelDW(t *testing.T) {
 				}
 				kernelDWGo(rows, kcb, a, lda, b, offs, ref[pad:], ldc, acc)
 				name := fmt.Sprintf("rows=%d kc=%d lda=%d acc=%v special=%v", rows, kcb, lda, acc, withSpecial)
-				for i := range got {
-					g, w, f := got[i], want[i], ref[i]
-					if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-						t.Fatalf("%s: c[%d] = %v, want %v (packed kernel)", name, i-pad, g, w)
-					}
-					if d := math.Abs(float64(g - f)); !(d <= 1e-4*(1+math.Abs(float64(f)))) && !(g != g && f != f) && g != f {
-						t.Fatalf("%s: c[%d] = %v, reference loop %v", name, i-pad, g, f)
-					}
-				}
+				matchKernel(t, name, "packed kernel", got, want, ref, pad)
 			}
 		}
 	}

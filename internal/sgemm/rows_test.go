@@ -158,15 +158,7 @@ func TestKernel14x32Seg(t *testing.T) {
 					copy(want[pad+2*mr*ldc:pad+n], tail)
 					kernelSegGo(rows14, kcb, a, lda, first, seg, gap, b0, b1, ref[pad:], ldc, acc)
 					name := fmt.Sprintf("kc=%d seg=%d first=%d gap=%d lda=%d acc=%v special=%v", kcb, seg, first, gap, lda, acc, withSpecial)
-					for i := range got {
-						g, w, f := got[i], want[i], ref[i]
-						if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
-							t.Fatalf("%s: c[%d] = %v, want %v (kernel12x32Asm)", name, i-pad, g, w)
-						}
-						if d := math.Abs(float64(g - f)); !(d <= 1e-4*(1+math.Abs(float64(f)))) && !(g != g && f != f) && g != f {
-							t.Fatalf("%s: c[%d] = %v, reference loop %v", name, i-pad, g, f)
-						}
-					}
+					matchKernel(t, name, "kernel12x32Asm", got, want, ref, pad)
 				}
 			}
 		}
