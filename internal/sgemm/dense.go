@@ -8,7 +8,8 @@ package sgemm
 // its FMA chain (x·w and w·x are the same product) and Gemm's K slices,
 // so both equal Gemm (and GemmPacked) bit for bit.
 
-// InPlace reports whether the in-place paths (GemmABt, and Gemm's for
+// InPlace reports whether the in-place paths (GemmABt, GemmPatchesB's
+// weight gradient (dwInPlace), and Gemm's for
 // op(A) = A, op(B) = B with m a multiple of 4 and n of 32) run on this
 // Context: one thread and the AVX-512 kernels.
 func (c *Context) InPlace() bool {

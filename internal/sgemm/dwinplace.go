@@ -20,7 +20,7 @@ const dwCols32 = 2 * nr
 // multiple of 32, every window inside the padded input, one thread and
 // the AVX-512 kernels.
 func (c *Context) dwInPlace(transA bool, m int, p *Patches) bool {
-	return c.threads == 1 && c.asm && c.avx512 && hasAVX512 && transA && m%4 == 0 &&
+	return c.InPlace() && transA && m%4 == 0 &&
 		p.C%dwCols32 == 0 && p.inside()
 }
 
