@@ -13,10 +13,11 @@
 //  3. polarity: a histogram decides whether the ink is darker than the
 //     paper (the tail of the histogram lies below the median) or lighter;
 //     light-ink images are inverted so ink is always dark from here on;
-//  4. illumination normalization: the paper brightness is estimated per
-//     tile (tile maximum, dilated and smoothed across tiles, interpolated
-//     bilinearly) and ink = 1 − pixel/paper, so lighting gradients and
-//     shadows cancel;
+//  4. illumination normalization: the paper brightness is estimated at
+//     half resolution by a morphological closing (an opening for light
+//     ink; a wider one under strokes thicker than its window, see
+//     thickStrokes), smoothed and interpolated bilinearly, and ink =
+//     1 − pixel/paper, so lighting gradients and shadows cancel;
 //  5. threshold: Otsu's method on the ink histogram (or an adaptive local
 //     mean threshold), never below Config.MinInk so blank frames stay blank;
 //  6. connected components (8-connected); the largest plausible component
@@ -34,6 +35,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 
 	"github.com/edgecnn/edgecnn/model"
 )
@@ -152,6 +154,7 @@ type Preprocessor struct {
 	tiles  []float32  // half-resolution closing (paper)
 	tiles2 []float32  // half-resolution opening
 	half   []float32  // half-resolution working image
+	wide   []float32  // thickStrokes' padded image and filters
 	tmp    []float32
 	vhg    []float32 // morph line buffers
 	xw     []float32 // paper interpolation weights per column
@@ -620,21 +623,7 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 	p.half = grow(p.half, pn)
 	p.tmp = grow(p.tmp, 2*pn)
 	h := p.half
-	for y := 0; y < ph; y++ {
-		sy := clampi(y-pd, 0, hh-1)
-		y0, y1 := 2*sy, min(2*sy+2, wh)
-		for x := 0; x < pw; x++ {
-			sx := clampi(x-pd, 0, hw-1)
-			x0, x1 := 2*sx, min(2*sx+2, ww)
-			var s int
-			for yy := y0; yy < y1; yy++ {
-				for xx := x0; xx < x1; xx++ {
-					s += int(p.small[yy*ww+xx])
-				}
-			}
-			h[y*pw+x] = float32(s) / float32((y1-y0)*(x1-x0))
-		}
-	}
+	p.padHalf(h, ww, wh, pd)
 	t, t2 := p.tmp[:pn], p.tmp[pn:2*pn]
 	p.vhg = grow(p.vhg, 3*(max(pw, ph)+4*r+4))
 	morph(h, t, pw, ph, r, true, p.vhg)   // dilate
@@ -659,6 +648,7 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 			copy(o[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:])
 		}
 	}
+	p.thickStrokes(h, ww, wh, pd, wideR*r, needOpen)
 	for y := 0; y < hh; y++ {
 		copy(h[y*hw:(y+1)*hw], h[(y+pd)*pw+pd:(y+pd)*pw+pd+hw])
 	}
@@ -697,6 +687,91 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 		}
 	}
 	return dark, hw, hh
+}
+
+// Thick strokes: a closing of radius r keeps a dark stroke wider than
+// 2r+1 half-resolution pixels (a thick marker, a digit filling much of
+// the frame) in the paper estimate, so that the stroke's inside would
+// read as paper and the digit as a hollow outline. Where the closing of
+// radius wideR·r is much lighter (the paper of radius r is below
+// inkPaper of it: darker than any shadow, so ink), that one is the
+// paper. (Light ink: the same with openings, on the inverted image.)
+const (
+	wideR    = 3
+	inkPaper = 0.5
+)
+
+// thickStrokes applies the rule above to the closing in p.tiles and,
+// with open, the opening in p.tiles2 (radius r/wideR, hw×hh), from the
+// half-resolution image padded by pd in h. The wide filters run only
+// where the rule can change something: the wide closing is at most the
+// brightest pixel and the wide opening at least the darkest, so a paper
+// estimate within inkPaper of those is kept without computing them.
+func (p *Preprocessor) thickStrokes(h []float32, ww, wh, pd, r int, open bool) {
+	hw, hh := (ww+1)/2, (wh+1)/2
+	pw := hw + 2*pd
+	lo, hi := float32(255), float32(0)
+	for y := 0; y < hh; y++ {
+		for _, v := range h[(y+pd)*pw+pd : (y+pd)*pw+pd+hw] {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	c, o := p.tiles[:hw*hh], p.tiles2[:hw*hh]
+	needC := slices.Min(c) < inkPaper*hi
+	needO := open && 255-slices.Max(o) < inkPaper*(255-lo)
+	if !needC && !needO {
+		return
+	}
+	pd = 2 * r
+	pw, ph := hw+2*pd, hh+2*pd
+	pn := pw * ph
+	p.wide = grow(p.wide, 3*pn)
+	hp, t, t2 := p.wide[:pn], p.wide[pn:2*pn], p.wide[2*pn:3*pn]
+	p.padHalf(hp, ww, wh, pd)
+	p.vhg = grow(p.vhg, 3*(max(pw, ph)+4*r+4))
+	for _, closing := range []bool{true, false} {
+		dst := c
+		if !closing {
+			dst = o
+		}
+		if closing && !needC || !closing && !needO {
+			continue
+		}
+		morph(hp, t, pw, ph, r, closing, p.vhg)
+		morph(t, t2, pw, ph, r, !closing, p.vhg)
+		for y := 0; y < hh; y++ {
+			row, wide := dst[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:]
+			for x, v := range row {
+				w := wide[x]
+				if closing && v < inkPaper*w || !closing && 255-v < inkPaper*(255-w) {
+					row[x] = w
+				}
+			}
+		}
+	}
+}
+
+// padHalf writes the half-resolution image (2×2 means of the working
+// image p.small, ww×wh) padded by pd on every side with replicated
+// border values into h.
+func (p *Preprocessor) padHalf(h []float32, ww, wh, pd int) {
+	hw, hh := (ww+1)/2, (wh+1)/2
+	pw, ph := hw+2*pd, hh+2*pd
+	for y := 0; y < ph; y++ {
+		sy := clampi(y-pd, 0, hh-1)
+		y0, y1 := 2*sy, min(2*sy+2, wh)
+		for x := 0; x < pw; x++ {
+			sx := clampi(x-pd, 0, hw-1)
+			x0, x1 := 2*sx, min(2*sx+2, ww)
+			var s int
+			for yy := y0; yy < y1; yy++ {
+				for xx := x0; xx < x1; xx++ {
+					s += int(p.small[yy*ww+xx])
+				}
+			}
+			h[y*pw+x] = float32(s) / float32((y1-y0)*(x1-x0))
+		}
+	}
 }
 
 // borderSide tells on which side of its range [p1, p99] the outer ring
