@@ -13,6 +13,7 @@ import (
 	"github.com/edgecnn/edgecnn/camera/photoset"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
 	"github.com/edgecnn/edgecnn/internal/testenv"
+	"github.com/edgecnn/edgecnn/model"
 )
 
 func numberDigits(t *testing.T) *photoset.Digits {
@@ -231,6 +232,57 @@ func TestRegionConfidence(t *testing.T) {
 		b2, c2 := Confidence(s, isProbs)
 		if b1 != b2 || c1 != c2 {
 			t.Errorf("probs=%v, no reject class: %d %v, want %d %v", isProbs, b1, c1, b2, c2)
+		}
+	}
+}
+
+// TestNumberRowAnswer: in a --multi row that reads as a number (at least
+// two, and at least half, sure digits) an unsure "not a digit" piece is
+// read as its best digit; a sure one stays '?'; a row with more "not a
+// digit" pieces than digits is no number; a single piece and a row
+// without --multi keep the plain rules.
+func TestNumberRowAnswer(t *testing.T) {
+	// one piece's probabilities: digit d gets p, x gets px, digit 8 the rest
+	piece := func(d int, p, px float32) []float32 {
+		s := make([]float32, 11)
+		s[10], s[d] = px, p
+		s[8] += 1 - p - px
+		return s
+	}
+	digit := func(d int) []float32 { return piece(d, 0.97, 0.01) }
+	for _, tc := range []struct {
+		name   string
+		multi  bool
+		pieces [][]float32
+		text   string
+		reason string
+	}{
+		{"unsure x in a number", true, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "345", ""},
+		{"sure x in a number", true, [][]float32{digit(3), piece(4, 0.001, 0.995), digit(5)}, "3?5", ""},
+		{"too few sure digits", true, [][]float32{digit(3), piece(4, 0.3, 0.6), piece(2, 0.3, 0.6)}, "", ReasonNotDigit},
+		{"more x than digits", true, [][]float32{digit(3), piece(4, 0.001, 0.995), piece(2, 0.001, 0.995)}, "", ReasonNotDigit},
+		{"half sure", true, [][]float32{digit(3), digit(7), piece(4, 0.3, 0.6), piece(2, 0.2, 0.7)}, "3742", ""},
+		{"one piece", true, [][]float32{piece(4, 0.3, 0.6)}, "", ReasonNotDigit},
+		{"x and a digit", true, [][]float32{piece(4, 0.3, 0.6), digit(1)}, "?1", ""},
+		{"without --multi", false, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "35", ""},
+	} {
+		e := &metaEngine{fakeEngine: fakeEngine{answer: []int{0}}, md: map[string]string{
+			model.MetaLabels: "0,1,2,3,4,5,6,7,8,9,x"}}
+		r, err := NewRecognizer(e, RecognizerConfig{Preprocess: preprocess.Config{Multi: tc.multi}, MinConfidence: 0.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.probs = true
+		var out []float32
+		digits := make([]preprocess.Digit, len(tc.pieces))
+		for i, p := range tc.pieces {
+			out = append(out, p...)
+			digits[i].Box = image.Rect(10*i, 0, 10*i+8, 12)
+		}
+		var res Result
+		r.answer(digits, out, &res)
+		if res.Text != tc.text || res.Reason != tc.reason {
+			t.Errorf("%s: text %q reason %q, want %q %q", tc.name, res.Text, res.Reason, tc.text, tc.reason)
 		}
 	}
 }

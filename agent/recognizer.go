@@ -241,27 +241,40 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 			}
 		}
 	}
+	r.answer(pr.Digits, r.out[:n*r.classes], &res)
+	return res, nil
+}
+
+// answer fills res with the text, digits and confidence of the pieces
+// (one output of r.classes scores each in out). A piece read as the
+// reject class or below the minimum confidence is left out, or, in a
+// --multi row, kept as '?' so that a number keeps its places. In a row
+// that reads as a number (numberRow) the reject class wins a piece only
+// when it is sure, as in a configured region (regionConfidence); a row
+// with more pieces answered "not a digit" than digits read is no number.
+func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Result) {
+	multi := r.pre.Config().Multi
+	relax := multi && r.numberRow(out, len(digits))
 	var sb strings.Builder
 	res.Confidence = 1
-	notDigit := false
-	for i, d := range pr.Digits {
-		best, conf := Confidence(r.out[i*r.classes:(i+1)*r.classes], r.probs)
+	notDigits := 0
+	for i, d := range digits {
+		scores := out[i*r.classes : (i+1)*r.classes]
+		best, conf := Confidence(scores, r.probs)
+		if relax {
+			best, conf = r.regionConfidence(scores)
+		}
 		best, conf, speck := r.segAnswer(d.Seg, best, conf)
 		if speck {
 			continue
 		}
 		r.located = append(r.located, located{r.labels[best], conf})
-		if best == r.reject {
+		if best == r.reject || conf < r.minConf {
 			res.Rejected++
-			notDigit = true
-			if r.pre.Config().Multi {
-				sb.WriteByte('?') // a number keeps its places (number.go)
+			if best == r.reject {
+				notDigits++
 			}
-			continue
-		}
-		if conf < r.minConf {
-			res.Rejected++
-			if r.pre.Config().Multi {
+			if multi {
 				sb.WriteByte('?') // a number keeps its places (number.go)
 			}
 			continue
@@ -273,14 +286,16 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		res.Confidence = min(res.Confidence, conf)
 	}
 	res.Text = sb.String()
+	if multi && notDigits > len(res.Digits) {
+		res.Digits = res.Digits[:0]
+	}
 	if len(res.Digits) == 0 {
 		res.Text, res.Confidence = "", 0
 		res.Reason = ReasonLowConfidence
-		if notDigit {
+		if notDigits > 0 {
 			res.Reason = ReasonNotDigit
 		}
 	}
-	return res, nil
 }
 
 // Softmax returns the arg max of logits and its softmax probability.
