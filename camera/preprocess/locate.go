@@ -150,15 +150,21 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		largest = max(largest, p.comps[id].area)
 	}
 	minArea := max(2, largest/100)
-	p.clusterComponents(minArea)
+	p.clusterComponents(minArea, ww, wh)
 	for gi := range p.groups {
 		p.groups[gi].cl = gi
 	}
-	// The tallest plausible cluster defines the row.
-	tall := -1
+	// The tallest plausible cluster defines the row; one clear of the
+	// frame's edge first (a strip of a window's light rim at the edge is
+	// as tall as a digit and thin as a 1).
+	tall, tallEdge := -1, false
 	for gi, g := range p.groups {
-		if rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) && g.peak >= 102 && g.peak >= p.thresh+26 && (tall < 0 || g.h() > p.groups[tall].h()) {
-			tall = gi
+		if !rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
+			continue
+		}
+		edge := g.x0 <= 2 || g.y0 <= 2 || g.x1 >= ww-3 || g.y1 >= wh-3
+		if tall < 0 || tallEdge && !edge || edge == tallEdge && g.h() > p.groups[tall].h() {
+			tall, tallEdge = gi, edge
 		}
 	}
 	if tall < 0 {
@@ -203,12 +209,15 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 
 // clusterComponents joins the components of at least minArea stacked in
 // one column (pieces of one digit: a broken stroke, the bar of a 5),
-// repeatedly, into clusters p.groups.
-func (p *Preprocessor) clusterComponents(minArea int) {
+// repeatedly, into clusters p.groups. A component that spans the ww×wh
+// frame (the light rim around an odometer window that fills the frame,
+// a ruled line) is no piece of a digit: its box holds every digit, so
+// it would join them all into one cluster, which the row then drops.
+func (p *Preprocessor) clusterComponents(minArea, ww, wh int) {
 	k := len(p.comps) - 1
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if c.area < minArea {
+		if c.area < minArea || p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) {
 			continue
 		}
 		joined := -1

@@ -7,6 +7,9 @@
 // recipe or threshold was ever chosen on.
 //
 //	rejectbench -data data/mnist -split test -model old=old.int8.tflite -model new=new.int8.tflite
+//
+// With -multi every photo is read as --multi reads a row of digits: a
+// letter or a scribble must still answer "no digit", not its pieces.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/camera/preprocess"
 	"github.com/edgecnn/edgecnn/internal/atomicfile"
 	"github.com/edgecnn/edgecnn/runtime"
 	_ "github.com/edgecnn/edgecnn/runtime/native" // registers "native"
@@ -68,15 +72,16 @@ func main() {
 	jsonOut := flag.String("json", "", "also write the reports here")
 	target := flag.Float64("target", 95, "non-digit target (percent answered \"no digit\"), checked for the last model")
 	sweep := flag.Bool("sweep", false, "also print how each model would do at other confidence thresholds (tuning split only)")
+	multi := flag.Bool("multi", false, "read every photo as --multi does (a row of digits): a non-digit photo must still answer \"no digit\"")
 	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
 	flag.Parse()
-	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target, *sweep); err != nil {
+	if err := run(ms, *data, *splitS, *nNon, *nDig, *size, *jsonOut, *target, *sweep, preprocess.Config{Multi: *multi}); err != nil {
 		fmt.Fprintln(os.Stderr, "rejectbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64, sweep bool) error {
+func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, target float64, sweep bool, pc preprocess.Config) error {
 	if len(ms) == 0 {
 		return errors.New("no -model given")
 	}
@@ -103,20 +108,24 @@ func run(ms models, data, splitS string, nNon, nDig int, size, jsonOut string, t
 	if err != nil {
 		return err
 	}
-	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds\n", split, len(non), len(dig), size)
+	mode := ""
+	if pc.Multi {
+		mode = ", read as --multi"
+	}
+	fmt.Printf("rejectbench: %s split, %d non-digit and %d single-digit photos of %s, native engine, default thresholds%s\n", split, len(non), len(dig), size, mode)
 	var reps []Report
 	for _, spec := range ms {
 		name, path, ok := strings.Cut(spec, "=")
 		if !ok {
 			name, path = filepath.Base(spec), spec
 		}
-		rep, err := measure(name, path, non, dig, 0)
+		rep, err := measure(name, path, non, dig, 0, pc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		reps = append(reps, rep)
 		if sweep {
-			if err := sweepThresholds(name, path, non, dig); err != nil {
+			if err := sweepThresholds(name, path, non, dig, pc); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
@@ -173,8 +182,8 @@ func verdict(ok bool) string {
 // minimum confidence and prints, per threshold, the share of non-digits
 // answered "no digit" and of single digits read right: a digit answer
 // below the threshold would have been "no digit".
-func sweepThresholds(name, path string, non, dig []photoset.Sample) error {
-	_, res, err := recognizeAll(path, append(append([]photoset.Sample(nil), non...), dig...), 1e-6)
+func sweepThresholds(name, path string, non, dig []photoset.Sample, pc preprocess.Config) error {
+	_, res, err := recognizeAll(path, append(append([]photoset.Sample(nil), non...), dig...), 1e-6, pc)
 	if err != nil {
 		return err
 	}
@@ -198,12 +207,12 @@ func sweepThresholds(name, path string, non, dig []photoset.Sample) error {
 
 // measure recognizes every photo with the model, two goroutines, with
 // its default threshold (minConf 0) or minConf.
-func measure(name, path string, non, dig []photoset.Sample, minConf float32) (Report, error) {
+func measure(name, path string, non, dig []photoset.Sample, minConf float32, pc preprocess.Config) (Report, error) {
 	rep := Report{Name: name, Model: path, NonDigits: len(non), Digits: len(dig),
 		NoDigitPerKind: map[string]int{}, PhotosPerKind: map[string]int{}, Reasons: map[string]int{},
 		DigitsPerKind: map[string]int{}, CorrectPerKind: map[string]int{}}
 	all := append(append([]photoset.Sample(nil), non...), dig...)
-	rj, res, err := recognizeAll(path, all, minConf)
+	rj, res, err := recognizeAll(path, all, minConf, pc)
 	if err != nil {
 		return rep, err
 	}
@@ -241,7 +250,7 @@ func measure(name, path string, non, dig []photoset.Sample, minConf float32) (Re
 // recognizeAll recognizes every photo with the model on the native
 // engine, two goroutines, with the recognizer's default threshold
 // (minConf 0) or minConf.
-func recognizeAll(path string, all []photoset.Sample, minConf float32) (agent.Rejection, []agent.Result, error) {
+func recognizeAll(path string, all []photoset.Sample, minConf float32, pc preprocess.Config) (agent.Rejection, []agent.Result, error) {
 	res := make([]agent.Result, len(all))
 	const workers = 2
 	errs := make([]error, workers)
@@ -253,7 +262,7 @@ func recognizeAll(path string, all []photoset.Sample, minConf float32) (agent.Re
 			wg.Wait()
 			return rj, nil, err
 		}
-		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{MinConfidence: minConf})
+		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{MinConfidence: minConf, Preprocess: pc})
 		if err != nil {
 			eng.Close()
 			wg.Wait()

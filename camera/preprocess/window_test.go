@@ -1,0 +1,67 @@
+package preprocess
+
+import (
+	"image"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgecnn/edgecnn/camera"
+)
+
+// windowFrame draws light digits 3, 5, 8 on a dark odometer window that
+// fills a 320×240 frame; rim (frame pixels with the light panel showing
+// around the window) is drawn light.
+func windowFrame(rim func(x, y int) bool) (*image.Gray, []image.Rectangle) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	ink := camera.NewInk(320, 240)
+	var boxes []image.Rectangle
+	for i, d := range []int{3, 5, 8} {
+		x := 90 + float64(i)*50
+		camera.DrawDigit(ink, d, x, 90, 60, 7, 0, 0, 0, rng)
+		boxes = append(boxes, image.Rect(int(x), 90, int(x+0.62*60), 150))
+	}
+	img := image.NewGray(image.Rect(0, 0, 320, 240))
+	for y := 0; y < 240; y++ {
+		for x := 0; x < 320; x++ {
+			v := 25 + 170*float64(ink.Pix[y*320+x])
+			if rim(x, y) {
+				v = 210
+			}
+			img.Pix[y*img.Stride+x] = uint8(min(255, v))
+		}
+	}
+	return img, boxes
+}
+
+// TestWindowFillingFrame: --multi reads the digits of an odometer window
+// that fills the frame. The light rim around it is one component whose
+// box holds every digit (clusterComponents must not join the digits to
+// it), and a strip of rim at the frame's edge is as tall as a digit and
+// thin as a 1 (it must not set the row's band).
+func TestWindowFillingFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rim  func(x, y int) bool
+	}{
+		{"ring", func(x, y int) bool { return x < 6 || y < 6 || x >= 314 || y >= 234 }},
+		{"edge strip", func(x, y int) bool { return x < 6 && y >= 20 && y < 160 }},
+	} {
+		img, boxes := windowFrame(tc.rim)
+		p, err := New(Config{Multi: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Process(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.DarkInk || len(res.Digits) != len(boxes) {
+			t.Fatalf("%s: %d digits (dark ink %v), want %d light ones", tc.name, len(res.Digits), res.DarkInk, len(boxes))
+		}
+		for i, d := range res.Digits {
+			if c := d.Box.Min.Add(d.Box.Max).Div(2); !c.In(boxes[i].Inset(-10)) {
+				t.Errorf("%s: digit %d box %v, drawn at %v", tc.name, i, d.Box, boxes[i])
+			}
+		}
+	}
+}
