@@ -103,7 +103,9 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	p.addToGroup(g, best, 0)
 	minArea := max(2, p.comps[best].area/50)
 	// Merge nearby pieces of the same digit (a broken stroke, the bar
-	// of a 5 or 7) while the union stays digit-shaped.
+	// of a 5 or 7) and pieces stacked in its column (the two segments of
+	// a seven-segment 1, farther apart than the margin m of the lower
+	// one) while the union stays digit-shaped.
 	for changed := true; changed; {
 		changed = false
 		m := max(1, int(0.15*float64(max(g.h(), g.w()))))
@@ -112,7 +114,8 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 			if p.cgroup[id] >= 0 || c.area < minArea || p.neighbourPiece(c, *g, ww) {
 				continue
 			}
-			if c.x1 < g.x0-m || c.x0 > g.x1+m || c.y1 < g.y0-m || c.y0 > g.y1+m {
+			near := c.x1 >= g.x0-m && c.x0 <= g.x1+m && c.y1 >= g.y0-m && c.y0 <= g.y1+m
+			if !near && !stacked(g.x0, g.x1, g.y0, g.y1, c.x0, c.x1, c.y0, c.y1) {
 				continue
 			}
 			nw := max(g.x1, c.x1) - min(g.x0, c.x0) + 1

@@ -65,3 +65,43 @@ func TestWindowFillingFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestStackedPiecesOneDigit: a seven-segment 1 is two bars, one above the
+// other, farther apart than the merge margin of either; read alone (and
+// in a --rois region) the digit is both bars, not the larger one.
+func TestStackedPiecesOneDigit(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 200, 200))
+	for i := range img.Pix {
+		img.Pix[i] = 210
+	}
+	bar := func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			for x := 90; x < 102; x++ {
+				img.Pix[y*img.Stride+x] = 30
+			}
+		}
+	}
+	bar(40, 95)
+	bar(108, 163)
+	p, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, region := range []image.Rectangle{{}, image.Rect(80, 30, 112, 178)} {
+		var res *Result
+		if region.Empty() {
+			res, err = p.Process(img)
+		} else {
+			res, err = p.ProcessRegion(img, region)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Digits) != 1 {
+			t.Fatalf("region %v: %d digits, want 1", region, len(res.Digits))
+		}
+		if b := res.Digits[0].Box; b.Min.Y > 44 || b.Max.Y < 159 {
+			t.Errorf("region %v: digit box %v, want both bars (rows 40–163)", region, b)
+		}
+	}
+}
