@@ -695,7 +695,10 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 // read as paper and the digit as a hollow outline. Where the closing of
 // radius wideR·r is much lighter (the paper of radius r is below
 // inkPaper of it: darker than any shadow, so ink), that one is the
-// paper. (Light ink: the same with openings, on the inverted image.)
+// paper. Light ink: the same with openings, where the wide opening (the
+// dark background) is below inkPaper of the narrow one (lit strokes are
+// measured against the background, not against white: a display's grey
+// segments on black are far from white).
 const (
 	wideR    = 3
 	inkPaper = 0.5
@@ -705,8 +708,9 @@ const (
 // with open, the opening in p.tiles2 (radius r/wideR, hw×hh), from the
 // half-resolution image padded by pd in h. The wide filters run only
 // where the rule can change something: the wide closing is at most the
-// brightest pixel and the wide opening at least the darkest, so a paper
-// estimate within inkPaper of those is kept without computing them.
+// brightest pixel and the wide opening at least the darkest, so paper
+// estimates that no wide one could change by the rule are kept without
+// computing it.
 func (p *Preprocessor) thickStrokes(h []float32, ww, wh, pd, r int, open bool) {
 	hw, hh := (ww+1)/2, (wh+1)/2
 	pw := hw + 2*pd
@@ -718,7 +722,7 @@ func (p *Preprocessor) thickStrokes(h []float32, ww, wh, pd, r int, open bool) {
 	}
 	c, o := p.tiles[:hw*hh], p.tiles2[:hw*hh]
 	needC := slices.Min(c) < inkPaper*hi
-	needO := open && 255-slices.Max(o) < inkPaper*(255-lo)
+	needO := open && lo < inkPaper*slices.Max(o)
 	if !needC && !needO {
 		return
 	}
@@ -743,7 +747,7 @@ func (p *Preprocessor) thickStrokes(h []float32, ww, wh, pd, r int, open bool) {
 			row, wide := dst[y*hw:(y+1)*hw], t2[(y+pd)*pw+pd:]
 			for x, v := range row {
 				w := wide[x]
-				if closing && v < inkPaper*w || !closing && 255-v < inkPaper*(255-w) {
+				if closing && v < inkPaper*w || !closing && w < inkPaper*v {
 					row[x] = w
 				}
 			}

@@ -28,9 +28,10 @@ func thickSeven(sw, ink, paper int) (*image.Gray, int) {
 
 // TestThickStrokesNotHollow: strokes much wider than the paper filter's
 // radius (a thick marker, a digit filling much of the frame) stay ink
-// inside, dark on light and light on dark, while thin strokes read as
-// before. Without the wide paper estimate (thickStrokes) the inside of
-// the 50-pixel strokes reads as paper and the digit as its outline.
+// inside, dark on light and light on dark (also mid-grey strokes on a
+// black display, which are far from white). Without the wide paper
+// estimate (thickStrokes) the inside of the 50-pixel strokes reads as
+// paper and the digit as its outline.
 func TestThickStrokesNotHollow(t *testing.T) {
 	p, err := New(Config{})
 	if err != nil {
@@ -39,11 +40,12 @@ func TestThickStrokesNotHollow(t *testing.T) {
 	for _, tc := range []struct {
 		name             string
 		sw, ink, paper   int
-		invert           bool
+		invert, light    bool
 		minFill, maxFill float64
 	}{
-		{"thick dark", 50, 30, 210, false, 0.8, 1.3},
-		{"thick light", 50, 30, 210, true, 0.8, 1.3},
+		{"thick dark", 50, 30, 210, false, false, 0.8, 1.3},
+		{"thick light", 50, 30, 210, true, true, 0.8, 1.3},
+		{"thick grey on black", 50, 125, 8, false, true, 0.8, 1.3},
 	} {
 		img, area := thickSeven(tc.sw, tc.ink, tc.paper)
 		if tc.invert {
@@ -55,7 +57,7 @@ func TestThickStrokesNotHollow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Digits) != 1 || res.DarkInk == tc.invert {
+		if len(res.Digits) != 1 || res.DarkInk == tc.light {
 			t.Fatalf("%s: %d digits, dark ink %v", tc.name, len(res.Digits), res.DarkInk)
 		}
 		// The longer side (180 px) becomes 20 px: the strokes' area
