@@ -85,8 +85,10 @@ type Recognizer struct {
 	scoreOut []float32
 	regions  []preprocess.Region // --rois (number.go)
 	digitsV  []regionDigit
-	segCells []preprocess.Digit // regionSegs' cells
-	segLabel [10]int            // label index per digit, for seven-segment cells (sevenseg.go)
+	segCells []preprocess.Digit       // regionSegs' cells
+	segLabel [10]int                  // label index per digit, for seven-segment cells (sevenseg.go)
+	glyph    *preprocess.Preprocessor // a --multi row read as one glyph (glyph.go)
+	glyphOut []float32
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -242,6 +244,9 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		}
 	}
 	r.answer(pr.Digits, r.out[:n*r.classes], &res)
+	if err := r.glyphRow(ctx, img, pr.Digits, &res); err != nil {
+		return Result{}, err
+	}
 	return res, nil
 }
 
