@@ -14,7 +14,8 @@ import (
 //  1. Over-segment: each cluster of the row is cut by candidate cut
 //     paths (cutPaths): top-to-bottom paths of least ink, started at the
 //     minima of its column projection and at evenly spaced columns, so
-//     they follow the gap between two slanted or overlapping digits.
+//     they follow the gap between two slanted or overlapping digits
+//     (moving up to segPathStep columns a row, so also under a bar).
 //     The clusters and cut paths make elementary pieces, left to right.
 //  2. Every run of 1..segMaxPieces adjacent pieces that could be one
 //     digit (not wider than segMaxW row heights) is rendered like a
@@ -23,7 +24,8 @@ import (
 //  3. A dynamic program picks the partition of the pieces into digits
 //     (small pieces may be left out as specks) with the best total
 //     score: per digit, log p(best digit) plus segBonus, less the ink
-//     its cuts cross and a penalty for a box wider than tall.
+//     its cuts cross and a penalty for a box wider than tall; leaving a
+//     piece out costs more the more ink it holds.
 
 // Segmentation parameters (chosen on the tuning split of the number
 // photos, camera/internal/cambench numbers -split tune).
@@ -37,10 +39,15 @@ var (
 	segAspectW   = 2.0  // per unit of width/height above segAspect
 	segAspect    = 1.0  // widest digit without penalty
 	segSkip      = 0.5  // cost of leaving out a small piece (a speck)
+	segSkipInk   = 0.3  // and this per 0.1·H² pixels of full ink it holds (H: row height)
 	segFloor     = 1e-4 // lowest probability (log floor)
 	segJoinW     = 0.3  // per extra cluster at least segJoinH row heights tall in one digit
 	segJoinH     = 0.45
 	segCutGap    = float32(0.18) // cut paths of a cluster are at least this many row heights apart
+	segPathStep  = 3             // a cut path moves at most this many columns per row
+	segPathMove  = 0.06          // path cost per column moved (ink crossed: 1 per pixel)
+	segCross     = 0.2           // per pixel of a stroke a path steps across between rows
+	segMinInk    = 0.02          // a cut leaves at least this many h² pixels of full ink on each side
 )
 
 // Limits of the search (bounded work per frame).
@@ -270,7 +277,9 @@ func (p *Preprocessor) bestPartition(H int) {
 			continue
 		}
 		if pc := p.pieces[k]; float64(pc.y1-pc.y0+1) < segMinH*float64(H) {
-			if s := p.dpScore[k] - float32(segSkip); s > p.dpScore[k+1] {
+			// a speck is cheap to leave out, a piece of a digit is not
+			cost := segSkip + segSkipInk*float64(pc.ink)/(25.5*float64(H*H))
+			if s := p.dpScore[k] - float32(cost); s > p.dpScore[k+1] {
 				p.dpScore[k+1], p.dpFrom[k+1] = s, -1
 			}
 		}
@@ -380,24 +389,29 @@ func (p *Preprocessor) cutPaths(g group, H int, fr *frameInfo) {
 }
 
 // splitsTall reports whether cut path id leaves pixels of g's cluster
-// on both sides that span at least segMinH of g's height (a cut near an
+// on both sides that span at least segMinH of g's height and hold at
+// least segMinInk·h² pixels of full ink (h: g's height; a cut near an
 // edge that would only shave off a sliver does not).
 func (p *Preprocessor) splitsTall(g group, id int, fr *frameInfo) bool {
 	ly0, ly1, ry0, ry1 := g.y1+1, -1, g.y1+1, -1
+	var li, ri int
 	for y := g.y0; y <= g.y1; y++ {
 		c := p.pathAt(id, y)
 		for x := g.x0; x <= g.x1; x++ {
 			if l := p.labels[y*fr.ww+x]; l != 0 && int(p.cgroup[l]) == g.cl {
 				if x < c {
 					ly0, ly1 = min(ly0, y), max(ly1, y)
+					li += int(p.ink[y*fr.ww+x])
 				} else {
 					ry0, ry1 = min(ry0, y), max(ry1, y)
+					ri += int(p.ink[y*fr.ww+x])
 				}
 			}
 		}
 	}
 	minH := int(segMinH * float64(g.h()))
-	return ly1-ly0+1 >= minH && ry1-ry0+1 >= minH
+	minInk := segMinInk * 255 * float64(g.h()*g.h())
+	return ly1-ly0+1 >= minH && ry1-ry0+1 >= minH && float64(min(li, ri)) >= minInk
 }
 
 // nearPath reports two paths of one cluster less than d columns apart
@@ -416,15 +430,17 @@ func (p *Preprocessor) nearPath(a, b int, d float32) bool {
 }
 
 // leastInkPath appends the path through g from its top to its bottom row
-// that crosses the least ink of g's cluster, moving at most one column
-// per row, within r columns of column c.
+// that crosses the least ink of g's cluster, moving at most segPathStep
+// columns per row (at segPathMove per column: the gap between two
+// touching digits may run at a shallow slant, under a 7's bar or a 4's
+// arm), within r columns of column c.
 func (p *Preprocessor) leastInkPath(g group, c, r int, fr *frameInfo) {
 	ww := fr.ww
 	x0, x1 := max(g.x0+1, c-r), min(g.x1, c+r)
 	bw, rows := x1-x0+1, g.h()
-	p.pathCost = grow(p.pathCost, 2*bw)
+	p.pathCost = grow(p.pathCost, 3*bw+1)
 	p.pathFrom = grow(p.pathFrom, bw*rows)
-	prev, cur := p.pathCost[:bw], p.pathCost[bw:2*bw]
+	prev, cur, sum := p.pathCost[:bw], p.pathCost[bw:2*bw], p.pathCost[2*bw:3*bw+1]
 	ink := func(x, y int) float32 {
 		i := y*ww + x
 		if l := p.labels[i]; l != 0 && int(p.cgroup[l]) == g.cl {
@@ -437,13 +453,23 @@ func (p *Preprocessor) leastInkPath(g group, c, r int, fr *frameInfo) {
 	}
 	for y := 1; y < rows; y++ {
 		from := p.pathFrom[y*bw : (y+1)*bw]
+		p.rowInkSums(sum, x0, g.y0+y, ink)
 		for i := range cur {
 			best, bi := prev[i], int8(0)
-			if i > 0 && prev[i-1]+0.15 < best {
-				best, bi = prev[i-1]+0.15, -1
-			}
-			if i+1 < bw && prev[i+1]+0.15 < best {
-				best, bi = prev[i+1]+0.15, 1
+			for d := 1; d <= segPathStep; d++ {
+				// a move of d columns crosses the ink between its ends
+				// that continues into the row above (segCross)
+				mc := float32(segPathMove) * float32(d)
+				if i-d >= 0 {
+					if v := prev[i-d] + mc + sum[i] - sum[i-d+1]; v < best {
+						best, bi = v, int8(-d)
+					}
+				}
+				if i+d < bw {
+					if v := prev[i+d] + mc + sum[i+d] - sum[i+1]; v < best {
+						best, bi = v, int8(d)
+					}
+				}
 			}
 			cur[i] = best + ink(x0+i, g.y0+y) + 0.01*float32(abs(x0+i-c))
 			from[i] = bi
@@ -458,16 +484,30 @@ func (p *Preprocessor) leastInkPath(g group, c, r int, fr *frameInfo) {
 	}
 	off := len(p.pathX)
 	p.pathX = slices.Grow(p.pathX, rows)[:off+rows]
-	var cost, sum float32
+	var cost, xs float32
 	for y := rows - 1; y >= 0; y-- {
 		p.pathX[off+y] = int32(x0 + bi)
 		cost += ink(x0+bi, g.y0+y)
-		sum += float32(x0 + bi)
+		xs += float32(x0 + bi)
 		if y > 0 {
-			bi += int(p.pathFrom[y*bw+bi])
+			d := int(p.pathFrom[y*bw+bi])
+			for k := min(bi, bi+d) + 1; k < max(bi, bi+d); k++ {
+				cost += float32(segCross) * min(ink(x0+k, g.y0+y), ink(x0+k, g.y0+y-1))
+			}
+			bi += d
 		}
 	}
-	p.paths = append(p.paths, cutPath{y0: g.y0, off: off, n: rows, cost: cost, mean: sum / float32(rows)})
+	p.paths = append(p.paths, cutPath{y0: g.y0, off: off, n: rows, cost: cost, mean: xs / float32(rows)})
+}
+
+// rowInkSums sets sum[k] to the ink of row y in columns x0 … x0+k−1
+// that continues into row y−1 (the smaller of the two; len(sum) − 1
+// columns).
+func (p *Preprocessor) rowInkSums(sum []float32, x0, y int, ink func(x, y int) float32) {
+	sum[0] = 0
+	for k := 1; k < len(sum); k++ {
+		sum[k] = sum[k-1] + float32(segCross)*min(ink(x0+k-1, y), ink(x0+k-1, y-1))
+	}
 }
 
 func abs(v int) int {

@@ -88,6 +88,18 @@ func TestBestPartition(t *testing.T) {
 	if len(p.groups) != 2 || p.groups[1].x0 != 30 || p.groups[1].x1 != 62 {
 		t.Fatalf("without a candidate for piece 3 alone: %+v", p.groups)
 	}
+	// A short piece with much ink (a 3's top bar cut off by a path) is
+	// part of a digit: leaving it out costs more than reading the digit
+	// with it, though the digit alone scores better.
+	p.pieces = []piece{
+		{cl: 0, lo: -1, hi: 0, x0: 0, y0: 0, x1: 12, y1: 12, ink: 255 * 130},
+		{cl: 0, lo: 0, hi: -1, x0: 10, y0: 4, x1: 30, y1: 39, ink: 255 * 400},
+	}
+	p.cands = []segCand{{i: 0, j: 1, score: -0.6}, {i: 1, j: 1, score: -0.05}}
+	p.bestPartition(H)
+	if len(p.groups) != 1 || p.groups[0].x0 != 0 {
+		t.Fatalf("a short piece with much ink is left out: %+v", p.groups)
+	}
 }
 
 // Reading a row by recognition allocates nothing per frame once the
@@ -133,5 +145,50 @@ func TestInkCropEdgeBlocks(t *testing.T) {
 	}
 	if v := p.crop[45]; v < 0.49 || v > 0.51 {
 		t.Fatalf("edge block %v, want 0.5 (one inked column of two)", v)
+	}
+}
+
+// The gap between two touching digits may run at a shallow slant (under
+// a 7's bar): here it moves two columns per row for ten rows. The
+// least-ink cut follows it, paying only segCross for the one pixel each
+// step passes over (the two sides touch there), where a path of one
+// column per row crosses a stroke in every row of the slant.
+func TestLeastInkPathShallowGap(t *testing.T) {
+	const ww, wh = 60, 40
+	p, set, fr := testRow(ww, wh)
+	gap := func(y int) int { return 15 + 2*clampi(y-15, 0, 10) } // the empty column of row y
+	for y := 5; y <= 34; y++ {
+		set(5, gap(y)-1, y, y)
+		set(gap(y)+1, 50, y, y)
+	}
+	g := group{x0: 5, y0: 5, x1: 50, y1: 34, cl: 0}
+	p.leastInkPath(g, 25, 15, fr)
+	if c, want := p.paths[0].cost, 10*float32(segCross); c > want+1e-4 || c < want-1e-4 {
+		t.Fatalf("cut crosses %.2f of ink, want %.2f (ten steps over one pixel)", c, want)
+	}
+	for y := 5; y <= 34; y++ {
+		if x := p.pathAt(0, y); x != gap(y) {
+			t.Fatalf("row %d: cut at column %d, want the gap %d", y, x, gap(y))
+		}
+	}
+}
+
+// A cut that would leave only a thin sliver of the cluster on one side,
+// however tall, is not a split.
+func TestSplitsTallSliver(t *testing.T) {
+	const ww, wh = 60, 80
+	p, set, fr := testRow(ww, wh)
+	set(10, 39, 5, 74) // a solid block 30 columns wide, 70 rows tall
+	g := group{x0: 10, y0: 5, x1: 39, y1: 74, cl: 0}
+	// segMinInk·70² = 98 pixels: one column holds 70, two 140
+	for _, tc := range []struct {
+		col  int
+		want bool
+	}{{25, true}, {39, false}, {38, true}} {
+		p.paths, p.pathX = p.paths[:0], p.pathX[:0]
+		p.leastInkPath(g, tc.col, 0, fr)
+		if got := p.splitsTall(g, 0, fr); got != tc.want {
+			t.Errorf("cut at column %d: splits %v, want %v", tc.col, got, tc.want)
+		}
 	}
 }
