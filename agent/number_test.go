@@ -217,7 +217,7 @@ func TestRegionConfidence(t *testing.T) {
 			if !isProbs {
 				s = logits(s)
 			}
-			best, conf := r.regionConfidence(s)
+			best, conf := r.regionConfidence(s, regionRejectX)
 			if best != tc.want || math.Abs(float64(conf-tc.conf)) > 1e-4 {
 				t.Errorf("probs=%v p(x)=%v: class %d confidence %v, want %d %v", isProbs, tc.px, best, conf, tc.want, tc.conf)
 			}
@@ -228,7 +228,7 @@ func TestRegionConfidence(t *testing.T) {
 		if !isProbs {
 			s = logits(s)
 		}
-		b1, c1 := r.regionConfidence(s)
+		b1, c1 := r.regionConfidence(s, regionRejectX)
 		b2, c2 := Confidence(s, isProbs)
 		if b1 != b2 || c1 != c2 {
 			t.Errorf("probs=%v, no reject class: %d %v, want %d %v", isProbs, b1, c1, b2, c2)
@@ -259,6 +259,7 @@ func TestNumberRowAnswer(t *testing.T) {
 	}{
 		{"unsure x in a number", true, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "345", ""},
 		{"sure x in a number", true, [][]float32{digit(3), piece(4, 0.001, 0.995), digit(5)}, "3?5", ""},
+		{"x at 0.95 in a number", true, [][]float32{digit(3), piece(4, 0.04, 0.95), digit(5)}, "3?5", ""},
 		{"too few sure digits", true, [][]float32{digit(3), piece(4, 0.3, 0.6), piece(2, 0.3, 0.6)}, "", ReasonNotDigit},
 		{"more x than digits", true, [][]float32{digit(3), piece(4, 0.001, 0.995), piece(2, 0.001, 0.995)}, "", ReasonNotDigit},
 		{"half sure", true, [][]float32{digit(3), digit(7), piece(4, 0.3, 0.6), piece(2, 0.2, 0.7)}, "3742", ""},

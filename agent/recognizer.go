@@ -255,7 +255,8 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 // reject class or below the minimum confidence is left out, or, in a
 // --multi row, kept as '?' so that a number keeps its places. In a row
 // that reads as a number (numberRow) the reject class wins a piece only
-// when it is sure, as in a configured region (regionConfidence); a row
+// when it is sure (rowRejectX, as in a configured region:
+// regionConfidence); a row
 // with more pieces answered "not a digit" than digits read is no number.
 func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Result) {
 	multi := r.pre.Config().Multi
@@ -267,7 +268,7 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 		scores := out[i*r.classes : (i+1)*r.classes]
 		best, conf := Confidence(scores, r.probs)
 		if relax {
-			best, conf = r.regionConfidence(scores)
+			best, conf = r.regionConfidence(scores, rowRejectX)
 		}
 		best, conf, speck := r.segAnswer(d.Seg, best, conf)
 		if speck {
