@@ -17,13 +17,20 @@ BENCH_TARGETS += bench-reject
 
 REJECT_DIR := $(CACHE)/reject
 
+# "Better than today" (issue 11): single digits on this test split with the
+# default model and the code before the preprocessing changes of 6 December
+# 2026 (commit 27d8a68; both models read 96.2 % there). The same photos read
+# by the 10-class model on today's code are printed too: the preprocessing
+# changes raised both models.
+REJECT_TODAY ?= 96.2
+
 .PHONY: bench-reject
 
 bench-reject: data build
 	@mkdir -p $(REJECT_DIR)
 	$(BIN) export --int8 --model $(MODEL10_CKPT) --data $(DATA) --out $(REJECT_DIR)/old.int8.tflite
 	$(BIN) export --int8 --model $(MODEL_CKPT) --data $(DATA) --out $(REJECT_DIR)/new.int8.tflite
-	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 \
+	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -today $(REJECT_TODAY) \
 	    -model old=$(REJECT_DIR)/old.int8.tflite -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject.json
 	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -multi \
 	    -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject-multi.json
