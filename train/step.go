@@ -98,12 +98,7 @@ func (n *Net) forwardBackward(b *Batch, seed uint64, grad bool) StepResult {
 	n.run(job{kind: jobInput})
 	n.forward()
 	n.run(job{kind: jobLoss})
-	var res StepResult
-	for _, s := range n.shards {
-		res.Loss += s.loss
-		res.Correct += s.correct
-	}
-	res.Loss /= float64(cnt)
+	res := n.shardResult(cnt)
 	if !grad || math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 		return res
 	}
@@ -366,6 +361,12 @@ func (n *Net) fusedForwardBackward(cnt int, grad bool) StepResult {
 	}
 	n.fusedGrad = grad
 	n.run(job{kind: jobStep})
+	return n.shardResult(cnt)
+}
+
+// shardResult sums the shards' losses and correct answers of a step
+// over cnt images (the loss as their mean).
+func (n *Net) shardResult(cnt int) StepResult {
 	var res StepResult
 	for _, s := range n.shards {
 		res.Loss += s.loss
