@@ -95,28 +95,38 @@ func TestGemmNNInPlace(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU or build")
 	}
-	r := rand.New(rand.NewPCG(16, 2))
+	matchInPlace(t, "gemmNNInPlace", rand.New(rand.NewPCG(16, 2)), false, []int{4, 8, 12, 16, 32, 36}, []int{1, 5, 128, 300, 600},
+		func(c *Context, m, n int) bool { return c.gemmNNInPlace(false, false, m, n, 1) })
+	c := New(1)
+	if c.gemmNNInPlace(true, false, 64, 64, 1) || c.gemmNNInPlace(false, true, 64, 64, 1) || c.gemmNNInPlace(false, false, 64, 64, 2) ||
+		c.gemmNNInPlace(false, false, 10, 64, 1) || c.gemmNNInPlace(false, false, 64, 48, 1) || New(2).gemmNNInPlace(false, false, 64, 64, 1) {
+		t.Fatal("gemmNNInPlace taken outside its conditions")
+	}
+}
+
+// matchInPlace runs Gemm(transA, false, …) for every m in ms, n in 32,
+// 64 and 96 and k in ks (alpha 1, beta 0, 1 or 0.5, padded strides
+// drawn from r) on a one-thread AVX-512 Context, where the in-place path
+// (name: taken reports it) must be taken, and on one without AVX-512,
+// where it must not, and checks that both give the same bits.
+func matchInPlace(t *testing.T, name string, r *rand.Rand, transA bool, ms, ks []int, taken func(c *Context, m, n int) bool) {
+	t.Helper()
 	it := 0
-	for _, m := range []int{4, 8, 12, 16, 32, 36} {
+	for _, m := range ms {
 		for _, n := range []int{32, 64, 96} {
-			for _, k := range []int{1, 5, 128, 300, 600} {
+			for _, k := range ks {
 				it++
-				tc := gemmCase{false, false, m, n, k, 1, []float32{0, 1, 0.5}[r.IntN(3)], r.IntN(3)}
+				tc := gemmCase{transA, false, m, n, k, 1, []float32{0, 1, 0.5}[r.IntN(3)], r.IntN(3)}
 				fast, packed := New(1), New(1)
 				packed.avx512 = false
-				if !fast.gemmNNInPlace(false, false, m, n, 1) || packed.gemmNNInPlace(false, false, m, n, 1) {
-					t.Fatalf("%v: gemmNNInPlace not as expected", tc)
+				if !taken(fast, m, n) || taken(packed, m, n) {
+					t.Fatalf("%v: %s not as expected", tc, name)
 				}
 				got := tc.exec(t, fast, uint64(it))
 				want := tc.exec(t, packed, uint64(it))
 				sameBits(t, fmt.Sprint(tc), got, want)
 			}
 		}
-	}
-	c := New(1)
-	if c.gemmNNInPlace(true, false, 64, 64, 1) || c.gemmNNInPlace(false, true, 64, 64, 1) || c.gemmNNInPlace(false, false, 64, 64, 2) ||
-		c.gemmNNInPlace(false, false, 10, 64, 1) || c.gemmNNInPlace(false, false, 64, 48, 1) || New(2).gemmNNInPlace(false, false, 64, 64, 1) {
-		t.Fatal("gemmNNInPlace taken outside its conditions")
 	}
 }
 

@@ -150,24 +150,8 @@ func TestGemmTAInPlace(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU or build")
 	}
-	r := rand.New(rand.NewPCG(15, 3))
-	it := 0
-	for _, m := range []int{4, 8, 12, 16, 20, 64, 128} {
-		for _, n := range []int{32, 64, 96} {
-			for _, k := range []int{1, 5, 32, 300, 600} {
-				it++
-				tc := gemmCase{true, false, m, n, k, 1, []float32{0, 1, 0.5}[r.IntN(3)], r.IntN(3)}
-				fast, packed := New(1), New(1)
-				packed.avx512 = false
-				if !fast.gemmTAInPlace(true, false, m, n, 1) || packed.gemmTAInPlace(true, false, m, n, 1) {
-					t.Fatalf("%v: gemmTAInPlace not as expected", tc)
-				}
-				got := tc.exec(t, fast, uint64(it))
-				want := tc.exec(t, packed, uint64(it))
-				sameBits(t, fmt.Sprint(tc), got, want)
-			}
-		}
-	}
+	matchInPlace(t, "gemmTAInPlace", rand.New(rand.NewPCG(15, 3)), true, []int{4, 8, 12, 16, 20, 64, 128}, []int{1, 5, 32, 300, 600},
+		func(c *Context, m, n int) bool { return c.gemmTAInPlace(true, false, m, n, 1) })
 	c := New(1)
 	if c.gemmTAInPlace(false, false, 64, 64, 1) || c.gemmTAInPlace(true, true, 64, 64, 1) || c.gemmTAInPlace(true, false, 64, 64, 2) ||
 		c.gemmTAInPlace(true, false, 10, 64, 1) || c.gemmTAInPlace(true, false, 64, 48, 1) || New(2).gemmTAInPlace(true, false, 64, 64, 1) {
