@@ -153,13 +153,6 @@ func kernelSBGo(rows, kc int, a []float32, lda int, b []float32, ldb int, c []fl
 				s[j] += x * v
 			}
 		}
-		row := c[i*ldc : i*ldc+dwCols32]
-		for j, v := range s {
-			if accumulate {
-				row[j] += v
-			} else {
-				row[j] = v
-			}
-		}
+		storeRow32(c[i*ldc:i*ldc+dwCols32], &s, accumulate)
 	}
 }

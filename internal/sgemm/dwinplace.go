@@ -99,13 +99,18 @@ func kernelDWGo(rows, kc int, a []float32, lda int, b []float32, offs []int, c [
 				s[j] += x * v
 			}
 		}
-		row := c[i*ldc : i*ldc+dwCols32]
-		for j, v := range s {
-			if accumulate {
-				row[j] += v
-			} else {
-				row[j] = v
-			}
+		storeRow32(c[i*ldc:i*ldc+dwCols32], &s, accumulate)
+	}
+}
+
+// storeRow32 writes (accumulate: adds) the sums s into row, the end of
+// the reference loops kernelDWGo and kernelSBGo.
+func storeRow32(row []float32, s *[dwCols32]float32, accumulate bool) {
+	for j, v := range s {
+		if accumulate {
+			row[j] += v
+		} else {
+			row[j] = v
 		}
 	}
 }
