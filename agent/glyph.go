@@ -22,8 +22,9 @@ const (
 )
 
 // glyphRow applies the rule above to res, the reading of the pieces
-// digits of img; it changes res to "not a digit" where the rule says so.
-func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []preprocess.Digit, res *Result) error {
+// digits of img with polarity pol; it changes res to "not a digit" where
+// the rule says so.
+func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []preprocess.Digit, res *Result, pol preprocess.Polarity) error {
 	if !r.pre.Config().Multi || r.reject < 0 || len(res.Digits) == 0 || len(digits) > glyphMaxPieces {
 		return nil
 	}
@@ -34,16 +35,19 @@ func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []pre
 	if float64(u.Dx()) > glyphMaxAspect*float64(u.Dy()) {
 		return nil
 	}
-	if r.glyph == nil {
+	if pol < 0 || int(pol) >= len(r.glyph) {
+		return fmt.Errorf("agent: polarity %d", pol)
+	}
+	if r.glyph[pol] == nil {
 		c := r.pre.Config()
-		c.Multi = false
+		c.Multi, c.Polarity = false, pol
 		g, err := preprocess.New(c)
 		if err != nil {
 			return err
 		}
-		r.glyph, r.glyphOut = g, make([]float32, r.classes)
+		r.glyph[pol], r.glyphOut = g, make([]float32, r.classes)
 	}
-	pr, err := r.glyph.Process(img)
+	pr, err := r.glyph[pol].Process(img)
 	if err != nil || len(pr.Digits) == 0 {
 		return err
 	}

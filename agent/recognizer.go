@@ -85,10 +85,14 @@ type Recognizer struct {
 	scoreOut []float32
 	regions  []preprocess.Region // --rois (number.go)
 	digitsV  []regionDigit
-	segCells []preprocess.Digit       // regionSegs' cells
-	segLabel [10]int                  // label index per digit, for seven-segment cells (sevenseg.go)
-	glyph    *preprocess.Preprocessor // a --multi row read as one glyph (glyph.go)
+	segCells []preprocess.Digit          // regionSegs' cells
+	segLabel [10]int                     // label index per digit, for seven-segment cells (sevenseg.go)
+	glyph    [3]*preprocess.Preprocessor // a --multi row read as one glyph, by polarity (glyph.go)
 	glyphOut []float32
+	// dark reads a frame once more as dark ink (readDark); firstLocated
+	// keeps the first reading's answers meanwhile.
+	dark         *preprocess.Preprocessor
+	firstLocated []located
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -211,22 +215,34 @@ func (r *Recognizer) Engine() runtime.Engine { return r.eng }
 // Preprocessor returns the recognizer's preprocessor (for its Config).
 func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
 
-// Recognize locates and classifies the digit(s) in img.
+// Recognize locates and classifies the digit(s) in img. With automatic
+// polarity, a frame read as light ink in which no digit is found is read
+// once more as dark ink (readDark).
 func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
 	if len(r.regions) > 0 {
 		return r.recognizeRegions(ctx, img)
 	}
-	pr, err := r.pre.Process(img)
+	res, dark, err := r.read(ctx, img, r.pre)
+	if err != nil || res.OK() || dark || r.pre.Config().Polarity != preprocess.PolarityAuto {
+		return res, err
+	}
+	return r.readDark(ctx, img, res)
+}
+
+// read recognizes img with preprocessor pre (r.pre, or r.dark) and says
+// whether the ink was read as dark.
+func (r *Recognizer) read(ctx context.Context, img image.Image, pre *preprocess.Preprocessor) (Result, bool, error) {
+	pr, err := pre.Process(img)
 	r.last, r.located = nil, r.located[:0]
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	r.last = pr
 	res := Result{Rejection: r.Note()}
 	n := len(pr.Digits)
 	if n == 0 {
 		res.Reason = ReasonNoInk
-		return res, nil
+		return res, pr.DarkInk, nil
 	}
 	sz := len(pr.Digits[0].Input)
 	for i, d := range pr.Digits {
@@ -234,20 +250,50 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 	}
 	if r.batch {
 		if err := r.eng.Run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
-			return Result{}, fmt.Errorf("agent: inference: %w", err)
+			return Result{}, false, fmt.Errorf("agent: inference: %w", err)
 		}
 	} else {
 		for i := 0; i < n; i++ {
 			if err := r.eng.Run(ctx, r.in[i*sz:(i+1)*sz], 1, r.out[i*r.classes:(i+1)*r.classes]); err != nil {
-				return Result{}, fmt.Errorf("agent: inference: %w", err)
+				return Result{}, false, fmt.Errorf("agent: inference: %w", err)
 			}
 		}
 	}
 	r.answer(pr.Digits, r.out[:n*r.classes], &res)
-	if err := r.glyphRow(ctx, img, pr.Digits, &res); err != nil {
-		return Result{}, err
+	if err := r.glyphRow(ctx, img, pr.Digits, &res, pre.Config().Polarity); err != nil {
+		return Result{}, false, err
 	}
-	return res, nil
+	return res, pr.DarkInk, nil
+}
+
+// readDark reads img once more as dark ink after the automatic polarity
+// read it as light ink and found no digit (first). The automatic rule
+// calls a mostly dark frame light ink when light strokes stand out as
+// much as dark ones; a lone dark digit on a lit patch of paper in a
+// large shadow passes it, because the insides of its loops are light
+// shapes as narrow as strokes. The second answer is kept when it holds a
+// digit; otherwise first stays the answer (and the crops are first's).
+func (r *Recognizer) readDark(ctx context.Context, img image.Image, first Result) (Result, error) {
+	if r.dark == nil {
+		c := r.pre.Config()
+		c.Polarity = preprocess.PolarityDark
+		p, err := preprocess.New(c)
+		if err != nil {
+			return Result{}, err
+		}
+		if c.Multi {
+			p.SetScorer(r.score)
+		}
+		r.dark = p
+	}
+	last := r.last
+	r.firstLocated = append(r.firstLocated[:0], r.located...)
+	res, _, err := r.read(ctx, img, r.dark)
+	if err != nil || res.OK() {
+		return res, err
+	}
+	r.last, r.located = last, append(r.located[:0], r.firstLocated...)
+	return first, nil
 }
 
 // answer fills res with the text, digits and confidence of the pieces
