@@ -185,7 +185,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	}
 	p.groups = keep
 	slices.SortStableFunc(p.groups, byX)
-	p.sevenSeg = p.sevenSegRow(minArea)
+	p.sevenSeg = p.sevenSegRow(minArea, H)
 	if p.sevenSeg {
 		p.groupSegments(H)
 	} else if p.scorer == nil {
@@ -289,14 +289,19 @@ func (p *Preprocessor) growRow(tall, H, ww, wh int) {
 
 // sevenSegRow reports a seven-segment row: the components of the row's
 // clusters (p.inRow) are mostly solid bars, both lying and standing (a
-// row of handwritten 1s has standing bars only).
-func (p *Preprocessor) sevenSegRow(minArea int) bool {
+// row of handwritten 1s has standing bars only), and none is wider than
+// the row of height H is high (a segment, or a digit whose segments
+// touch, is narrower; touching handwritten digits are not).
+func (p *Preprocessor) sevenSegRow(minArea, H int) bool {
 	k := len(p.comps) - 1
 	nc, bars, hbars, vbars := 0, 0, 0, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
 		if cl := p.cgroup[id]; c.area < minArea || cl < 0 || !p.inRow[cl] {
 			continue
+		}
+		if c.w() > H {
+			return false
 		}
 		nc++
 		if long, short := max(c.w(), c.h()), min(c.w(), c.h()); long >= 2*short && c.area*100 >= c.w()*c.h()*45 {

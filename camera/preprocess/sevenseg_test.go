@@ -184,3 +184,47 @@ func TestSevenSegNoAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per frame", n)
 	}
 }
+
+// TestSevenSegNotMergedRow: a handwritten row whose middle digits all
+// touch makes one component wider than the row is high; with a 1 and a
+// 7 whose bar and stem are apart the row is mostly bars, lying and
+// standing, but it is not a display (a segment, or a display digit whose
+// segments touch, is narrower than the row is high), so the wide
+// component goes to the recognition-based segmentation, which cuts it.
+func TestSevenSegNotMergedRow(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 640, 240))
+	for i := range img.Pix {
+		img.Pix[i] = 220
+	}
+	ink := func(x0, y0, x1, y1 int) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				img.Pix[y*img.Stride+x] = 30
+			}
+		}
+	}
+	ink(60, 60, 74, 170) // 1
+	// touching digits: an outline 3.5 row heights wide, with inner walls
+	ink(110, 60, 500, 72)
+	ink(110, 158, 500, 170)
+	for x := 110; x < 500; x += 95 {
+		ink(x, 60, x+12, 170)
+	}
+	ink(488, 60, 500, 170)
+	ink(540, 60, 610, 72)  // 7: bar
+	ink(590, 80, 604, 170) // and stem, apart
+	p, _ := New(Config{Multi: true})
+	p.SetScorer(func(in []float32, n int, conf []float32) error {
+		for i := range conf {
+			conf[i] = 0.9
+		}
+		return nil
+	})
+	res, err := p.Process(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.sevenSeg || len(res.Digits) <= 3 {
+		t.Fatalf("row read as a display %v, %d digits (%q); want no display and the wide component cut", p.sevenSeg, len(res.Digits), segText(res))
+	}
+}
