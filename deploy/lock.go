@@ -28,6 +28,9 @@ const lockOwnerFile = ".flash.owner"
 const (
 	lockLease = 60 * time.Second
 	lockBeat  = 5 * time.Second
+	// lockExitWait bounds the wait for a failed lock script's exit (and
+	// its stderr).
+	lockExitWait = 5 * time.Second
 )
 
 // BusyError is a board on which another flash (or the board-side
@@ -144,11 +147,19 @@ func (c *Conn) tryLock(ctx context.Context, prefix, owner string, lease time.Dur
 		s.Close()
 		return nil, &BusyError{Target: c.Target.String(), Owner: strings.TrimSpace(string(rest))}, nil
 	default:
+		// The script failed (stdout ended): its stderr is copied until the
+		// command's exit arrives, which may come after stdout's end, so
+		// it is read only once Wait has returned (else the error would
+		// lose its reason, such as "Permission denied").
+		exited := waitExit(s, lockExitWait)
 		s.Close()
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("lock %s: %w", path.Join(prefix, LockFile), ctx.Err())
 		}
-		msg := strings.TrimSpace(stderr.String())
+		msg := ""
+		if exited {
+			msg = strings.TrimSpace(stderr.String())
+		}
 		if msg == "" && err != nil {
 			msg = err.Error()
 		}
@@ -201,6 +212,22 @@ func (l *boardLock) lost() bool {
 	case <-l.done:
 		return true
 	default:
+		return false
+	}
+}
+
+// waitExit waits up to d for the command of s to exit and reports whether
+// it did (then its stdout and stderr have been copied in full).
+func waitExit(s *ssh.Session, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		s.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
 		return false
 	}
 }
