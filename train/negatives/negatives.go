@@ -1,7 +1,8 @@
 // Package negatives draws "not a digit" training images: letter-like
 // glyphs composed from strokes, symbols, shapes (boxes, smileys, arrows,
 // stars, targets), scribbles and random strokes, blank and ruled paper
-// with shadows, fragments of MNIST digits and two touching MNIST digits.
+// with shadows, fragments of MNIST digits and pairs of MNIST digits side
+// by side.
 // Nothing comes from font files or outside image sets: every image is
 // drawn by this code, deterministically from a seed and an index.
 //
@@ -34,7 +35,7 @@ const (
 	Scribble             // scribbles, zigzags, hatching, loops, random strokes
 	Paper                // blank or ruled paper, grid, shadows, a line or blob found on paper
 	Fragment             // a part of an MNIST digit
-	Touching             // two touching MNIST digits
+	Touching             // two MNIST digits side by side, their ink boxes 1–4 px apart
 	numKinds
 )
 
@@ -312,7 +313,9 @@ func (g *Generator) fragment(r *rand.Rand, c *drawing) bool {
 	return false
 }
 
-// touching draws two MNIST digits side by side, touching or overlapping.
+// touching draws two MNIST digits side by side, their ink boxes 1–4 px
+// apart (so despite the kind's name the inks rarely touch; kept as it is
+// so that the committed models stay reproducible, docs/training.md).
 func (g *Generator) touching(r *rand.Rand, c *drawing) {
 	a, b := r.IntN(g.n), r.IntN(g.n)
 	ia, ib := g.digits[a*Size*Size:(a+1)*Size*Size], g.digits[b*Size*Size:(b+1)*Size*Size]
