@@ -10,6 +10,8 @@ const (
 	streamValNegatives uint64 = 103 // the validation negatives (threshold choice)
 	streamValRobust    uint64 = 104 // robust copies of the validation digits
 	streamNeighbors    uint64 = 105 // per image: a sliver of a neighbouring digit
+	streamBreaks       uint64 = 106 // per image: gaps across the strokes (Config.Breaks)
+	streamValBreaks    uint64 = 107 // the same for the robust copies of the validation digits
 )
 
 // robustShare is the share of images that get the robust augmentation
@@ -52,6 +54,19 @@ const (
 	robSliverInset = 3   // the sliver sits 0 … robSliverInset-1 px in from the edge
 	robSliverShift = 2   // vertical offset ± px
 	inkLevel       = 64  // 8-bit level from which a pixel counts as ink
+)
+
+// Broken strokes (Config.Breaks): a share of the digit images get a short
+// gap across their strokes (and some a second one), as a pen that skips
+// or a stroke that the light washes out leaves a digit in a photo.
+const (
+	brkShare  = 0.2 // share of digit images with a gap
+	brkSecond = 0.3 // share of those with a second gap
+	brkHalfLo = 0.5 // half width of a gap, px (soft edge of 0.5 px more)
+	brkHalfHi = 1.0
+	brkLenLo  = 3 // half length of a gap (radius around its centre), px
+	brkLenHi  = 6
+	brkInk    = 0.5 // a gap is centred on a pixel with at least this ink
 )
 
 // robustStyle selects the optional parts of the robust augmentation.
@@ -350,6 +365,62 @@ func blur3(img, tmp []float32, H, W int) {
 	for y := 0; y < H; y++ {
 		for x := 0; x < W; x++ {
 			img[y*W+x] = 0.25*at(tmp, y-1, x) + 0.5*at(tmp, y, x) + 0.25*at(tmp, y+1, x)
+		}
+	}
+}
+
+// breakStrokes gives img (H×W ink in [0, 1]), with probability brkShare,
+// a gap across its strokes (penSkip), and with brkSecond of those a
+// second one, drawn from r.
+func breakStrokes(img []float32, H, W int, r *RNG) {
+	if r.Float32() >= brkShare {
+		return
+	}
+	penSkip(img, H, W, r)
+	if r.Float32() < brkSecond {
+		penSkip(img, H, W, r)
+	}
+}
+
+// penSkip erases one short gap across the strokes of img (H×W ink in
+// [0, 1]): centred on a random pixel of at least brkInk ink, the pixels
+// within brkLenLo…brkLenHi px of that centre and within brkHalfLo…brkHalfHi
+// px of a line through it at a random angle (plus a 0.5 px soft edge).
+// An image without such a pixel stays as it is.
+func penSkip(img []float32, H, W int, r *RNG) {
+	n := 0
+	for _, v := range img {
+		if v >= brkInk {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	k, c := r.Intn(n), 0
+	for i, v := range img {
+		if v >= brkInk {
+			if k == 0 {
+				c = i
+				break
+			}
+			k--
+		}
+	}
+	cx, cy := float64(c%W), float64(c/W)
+	a := float64(r.Uniform(0, math.Pi))
+	nx, ny := math.Cos(a), math.Sin(a)
+	half := float64(r.Uniform(brkHalfLo, brkHalfHi))
+	rad := float64(r.Uniform(brkLenLo, brkLenHi))
+	for y := max(0, int(cy-rad)); y <= min(H-1, int(cy+rad)); y++ {
+		for x := max(0, int(cx-rad)); x <= min(W-1, int(cx+rad)); x++ {
+			dx, dy := float64(x)-cx, float64(y)-cy
+			if dx*dx+dy*dy > rad*rad {
+				continue
+			}
+			if d := math.Abs(dx*nx + dy*ny); d < half+0.5 {
+				img[y*W+x] *= float32(max(0, d-half) * 2)
+			}
 		}
 	}
 }

@@ -160,9 +160,11 @@ var thresholdCandidates = []float64{0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.
 // ChooseRejectThreshold picks the confidence threshold that maximizes
 // 2·(digits answered right) + (negatives answered "no digit") on validation
 // data: val's digits as they are and robust-augmented, and as many
-// negatives drawn from a stream of their own (never trained on). Ties go
-// to the lower threshold. The model must have the reject class.
-func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, train *mnist.Set, seed uint64, threads int) (RejectStats, []RejectStats, error) {
+// negatives drawn from a stream of their own (never trained on). With
+// breaks (a model trained with Config.Breaks) the robust copies get the
+// broken strokes too, as its training digits did. Ties go to the lower
+// threshold. The model must have the reject class.
+func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, train *mnist.Set, seed uint64, threads int, breaks bool) (RejectStats, []RejectStats, error) {
 	rej := model.RejectIndex(m.Labels)
 	if rej < 0 {
 		return RejectStats{}, nil, fmt.Errorf("train: reject threshold: the model has no %q class", model.RejectLabel)
@@ -183,6 +185,10 @@ func ChooseRejectThreshold(ctx context.Context, m *model.Model, val *mnist.Set, 
 	for i := 0; i < val.N; i++ {
 		r := NewRNG(seed, streamValRobust, uint64(i))
 		robustAugment(val.Images[i*size:(i+1)*size], val.H, val.W, &r, img, tmp, robustStyle{})
+		if breaks {
+			b := NewRNG(seed, streamValBreaks, uint64(i))
+			breakStrokes(img, val.H, val.W, &b)
+		}
 		for j, v := range img {
 			x[(val.N+i)*size+j] = (v - mean) * inv
 		}

@@ -31,6 +31,9 @@ type Batch struct {
 	// Neighbors adds slivers of other digits of the batch at the edges of
 	// some robust digit images.
 	Neighbors bool
+	// Breaks cuts short gaps across the strokes of some digit images
+	// (penSkip), after their augmentation.
+	Breaks bool
 	// Input, if not nil, holds the batch's images already prepared
 	// (normalized, augmented) by the trainer's data pipeline, len(Index)
 	// images; Step then only copies them.
@@ -159,6 +162,7 @@ func (p *prep) image(b *Batch, seed uint64, k int, dst []float32) {
 	if b.Augment {
 		r := NewRNG(seed, streamAugment, uint64(b.Epoch), uint64(b.Pos+k))
 		augment(src, in.H, in.W, in.C, &r, p.img)
+		p.breaks(b, seed, k)
 		for j, v := range p.img {
 			dst[j] = (v - mean) * inv
 		}
@@ -184,6 +188,7 @@ func (p *prep) robust(b *Batch, seed uint64, k int, src []uint8, dst []float32) 
 	} else {
 		augment(src, in.H, in.W, in.C, &r, p.img)
 	}
+	p.breaks(b, seed, k)
 	for j, v := range p.img {
 		dst[j] = (v - mean) * inv
 	}
@@ -229,6 +234,18 @@ func (p *prep) neighbor(b *Batch, seed uint64, k int) {
 	addSliver(p.img, nb, in.H, in.W, left, w, inset, dy)
 }
 
+// breaks gives the augmented digit k in p.img its broken strokes
+// (breakStrokes) from the image's own stream (the other streams stay as
+// they are). Non-digits (the reject class) get none.
+func (p *prep) breaks(b *Batch, seed uint64, k int) {
+	in := p.m.Input()
+	if !b.Breaks || in.C != 1 || len(b.Labels) != len(b.Index) || b.Labels[k] >= RejectClasses-1 {
+		return
+	}
+	r := NewRNG(seed, streamBreaks, uint64(b.Epoch), uint64(b.Pos+k))
+	breakStrokes(p.img, in.H, in.W, &r)
+}
+
 // setImage prepares image k from the batch's data.Set: 8-bit images
 // exactly as the Pixels path, float ink (photos) with the same arithmetic
 // as camera/preprocess (data.Set.Input).
@@ -254,6 +271,7 @@ func (p *prep) setImage(b *Batch, seed uint64, k int, dst []float32) {
 	} else {
 		augmentInk(ink, in.H, in.W, in.C, &r, p.img)
 	}
+	p.breaks(b, seed, k)
 	for j, v := range p.img {
 		dst[j] = (v - mean) * inv
 	}

@@ -65,6 +65,10 @@ type Config struct {
 	// Neighbors adds, to 30% of the robust digit images, a sliver (2–5 px)
 	// of another digit of the batch at the left or right edge.
 	Neighbors bool `json:"neighbors,omitempty" flag:"neighbors" usage:"with --robust: 30% of the robust digit images get a sliver of another digit at an edge (a region or cut holding a piece of the next digit)"`
+	// Breaks cuts, in 20% of the augmented digit images, a short gap
+	// (1–2 px wide, 6–12 px long) across the strokes, and in 30% of those
+	// a second one: a pen that skips, a stroke washed out by the light.
+	Breaks bool `json:"breaks,omitempty" flag:"breaks" usage:"with --augment or --robust: 20% of the digit images get a short gap across their strokes (a pen that skips, a broken stroke in a photo)"`
 	// Negatives is the share of each epoch made of generated "not a
 	// digit" images (train/negatives), new ones every epoch; above 0 the
 	// model gets an 11th class, model.RejectLabel.
@@ -126,6 +130,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: --writers adds to the robust augmentation: give --robust too")
 	case c.Neighbors && !c.Robust:
 		return fmt.Errorf("train: --neighbors adds to the robust augmentation: give --robust too")
+	case c.Breaks && !c.Augment && !c.Robust:
+		return fmt.Errorf("train: --breaks adds to the augmentation: give --augment or --robust too")
 	case !(c.Negatives >= 0 && c.Negatives <= 0.5):
 		return fmt.Errorf("train: negatives share %v out of range [0, 0.5]", c.Negatives)
 	case c.Threads < 1 || c.Threads > 256:
@@ -735,7 +741,7 @@ func (t *trainer) prefetch(epoch int) (ready <-chan *slot, stop func()) {
 			}
 			end := min(len(t.order), pos+t.cfg.Batch)
 			b := &sl.batch
-			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Writers: t.cfg.Writers, Neighbors: t.cfg.Neighbors, Index: t.order[pos:end],
+			*b = Batch{Set: t.d.pool, Augment: t.cfg.Augment, Robust: t.cfg.Robust, Display: t.cfg.Display, Writers: t.cfg.Writers, Neighbors: t.cfg.Neighbors, Breaks: t.cfg.Breaks, Index: t.order[pos:end],
 				Labels: sl.labels[:end-pos], Epoch: epoch, Pos: pos}
 			for k, i := range b.Index {
 				b.Labels[k] = t.d.pool.Labels[i]
@@ -779,7 +785,7 @@ func (t *trainer) finish() (*Result, error) {
 	cfg, m := t.cfg, t.m
 	if t.d.neg != nil && t.d.valSet != nil {
 		if vs := DigitsOf(t.d.valSet); vs != nil {
-			best, all, err := ChooseRejectThreshold(t.ctx, m, vs, t.d.neg.digits, cfg.Seed, cfg.Threads)
+			best, all, err := ChooseRejectThreshold(t.ctx, m, vs, t.d.neg.digits, cfg.Seed, cfg.Threads, cfg.Breaks)
 			if err != nil {
 				return nil, fmt.Errorf("train: reject threshold: %w", err)
 			}
