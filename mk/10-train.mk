@@ -5,8 +5,8 @@
 # + BatchNorm with the "x" not-a-digit class. Two stages: REJECT_CKPT (below,
 # 24 epochs) and then two epochs of plain augmentation with broken strokes and
 # negatives at a low learning rate (MODEL_FLAGS), which brought MNIST back
-# over 99.4%. The reject
-# threshold is chosen on the last 2,000 training images, held out of both.
+# over 99.4%. The reject threshold is chosen on the last 2,000 training
+# images, held out of both.
 MODEL_CKPT  ?= models/mnist.ckpt
 MODEL_FLAGS ?= --init $(REJECT_CKPT) --augment --breaks --negatives 0.1 --val 2000 --epochs 2 --lr 2e-5 --seed 2 --threads 2 --slim
 
@@ -54,7 +54,7 @@ test-train-arm64:
 	GOARCH=arm64 $(GO) test -count=1 -exec qemu-aarch64-static -run '$(TRAIN_KERNEL_TESTS)' ./train/internal/vec ./train
 
 # model retrains models/mnist.ckpt from models/mnist-reject.ckpt (two epochs;
-# about 2 minutes). From scratch: make model-reject model.
+# about a minute). From scratch: make model-reject model.
 model: data build
 	$(BIN) train --data $(DATA) --out $(MODEL_CKPT) $(MODEL_FLAGS) --json
 	$(BIN) eval --model $(MODEL_CKPT) --data $(DATA)

@@ -386,7 +386,8 @@ func breakStrokes(img []float32, H, W int, r *RNG) {
 // [0, 1]): centred on a random pixel of at least brkInk ink, the pixels
 // within brkLenLo…brkLenHi px of that centre and within brkHalfLo…brkHalfHi
 // px of a line through it at a random angle (plus a 0.5 px soft edge).
-// An image without such a pixel stays as it is.
+// The gap is erased to 0 (on a robust copy's grey background it is darker
+// than the paper beside it). An image without such a pixel stays as it is.
 func penSkip(img []float32, H, W int, r *RNG) {
 	n := 0
 	for _, v := range img {
