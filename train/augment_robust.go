@@ -226,10 +226,26 @@ func cutGap(img []float32, H, W int, r *RNG) {
 	a += float64(r.Uniform(-0.15, 0.15))
 	nx, ny := -math.Sin(a), math.Cos(a) // normal of the line
 	half := float64(r.Uniform(0.4, 0.8))
-	for y := 0; y < H; y++ {
-		for x := 0; x < W; x++ {
-			d := math.Abs((float64(x)-cx)*nx + (float64(y)-cy)*ny)
-			if d < half+0.5 {
+	eraseBand(img, H, W, cx, cy, nx, ny, half, 0)
+}
+
+// eraseBand erases the ink of img (H×W) within half px of the line
+// through (cx, cy) with unit normal (nx, ny), fading out over 0.5 px more
+// (multiplied by 0 … 1, so erased to black); with rad > 0 only within
+// rad px of (cx, cy) (a gap across one stroke), else across the image.
+func eraseBand(img []float32, H, W int, cx, cy, nx, ny, half, rad float64) {
+	x0, y0, x1, y1 := 0, 0, W-1, H-1
+	if rad > 0 {
+		x0, y0 = max(0, int(cx-rad)), max(0, int(cy-rad))
+		x1, y1 = min(W-1, int(cx+rad)), min(H-1, int(cy+rad))
+	}
+	for y := y0; y <= y1; y++ {
+		for x := x0; x <= x1; x++ {
+			dx, dy := float64(x)-cx, float64(y)-cy
+			if rad > 0 && dx*dx+dy*dy > rad*rad {
+				continue
+			}
+			if d := math.Abs(dx*nx + dy*ny); d < half+0.5 {
 				img[y*W+x] *= float32(max(0, d-half) * 2)
 			}
 		}
@@ -413,15 +429,5 @@ func penSkip(img []float32, H, W int, r *RNG) {
 	nx, ny := math.Cos(a), math.Sin(a)
 	half := float64(r.Uniform(brkHalfLo, brkHalfHi))
 	rad := float64(r.Uniform(brkLenLo, brkLenHi))
-	for y := max(0, int(cy-rad)); y <= min(H-1, int(cy+rad)); y++ {
-		for x := max(0, int(cx-rad)); x <= min(W-1, int(cx+rad)); x++ {
-			dx, dy := float64(x)-cx, float64(y)-cy
-			if dx*dx+dy*dy > rad*rad {
-				continue
-			}
-			if d := math.Abs(dx*nx + dy*ny); d < half+0.5 {
-				img[y*W+x] *= float32(max(0, d-half) * 2)
-			}
-		}
-	}
+	eraseBand(img, H, W, cx, cy, nx, ny, half, rad)
 }
