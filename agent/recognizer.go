@@ -248,16 +248,8 @@ func (r *Recognizer) read(ctx context.Context, img image.Image, pre *preprocess.
 	for i, d := range pr.Digits {
 		copy(r.in[i*sz:], d.Input)
 	}
-	if r.batch {
-		if err := r.eng.Run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
-			return Result{}, false, fmt.Errorf("agent: inference: %w", err)
-		}
-	} else {
-		for i := 0; i < n; i++ {
-			if err := r.eng.Run(ctx, r.in[i*sz:(i+1)*sz], 1, r.out[i*r.classes:(i+1)*r.classes]); err != nil {
-				return Result{}, false, fmt.Errorf("agent: inference: %w", err)
-			}
-		}
+	if err := r.run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
+		return Result{}, false, err
 	}
 	r.answer(pr.Digits, r.out[:n*r.classes], &res)
 	if err := r.glyphRow(ctx, img, pr.Digits, &res, pre.Config().Polarity); err != nil {
