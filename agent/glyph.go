@@ -55,8 +55,8 @@ func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []pre
 	if float64(in.Dx()*in.Dy()) < glyphCover*float64(u.Dx()*u.Dy()) {
 		return nil
 	}
-	if err := r.eng.Run(ctx, pr.Digits[0].Input, 1, r.glyphOut); err != nil {
-		return fmt.Errorf("agent: inference: %w", err)
+	if err := r.run(ctx, pr.Digits[0].Input, 1, r.glyphOut); err != nil {
+		return err
 	}
 	if best, _ := Confidence(r.glyphOut, r.probs); best == r.reject {
 		res.Digits = res.Digits[:0]
