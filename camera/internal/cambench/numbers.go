@@ -43,9 +43,9 @@ type NumbersReport struct {
 	// (digits merged or dropped: under-segmentation), more (a digit cut
 	// in two, a speck read: over-segmentation), or as many (a digit
 	// misread in place, or a merge and a cut that even out).
-	TooFew   int `json:"too_few"`
-	TooMany  int `json:"too_many"`
-	SameSize int `json:"same_count"`
+	TooFew    int `json:"too_few"`
+	TooMany   int `json:"too_many"`
+	SameCount int `json:"same_count"`
 	// By condition (handwritten): exact rate of photos with it.
 	Conditions map[string][2]int `json:"conditions,omitempty"`
 	Errors     []string          `json:"errors,omitempty"`
@@ -253,7 +253,7 @@ func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got
 		case len(got) > len(want):
 			rep.TooMany++
 		default:
-			rep.SameSize++
+			rep.SameCount++
 		}
 		if len(rep.Errors) < 400 {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%d:%s→%s", i, want, got))
@@ -285,7 +285,7 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
 		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
 	if miss := f.n - rep.Exact; miss > 0 {
-		fmt.Printf("misread %d: %d with too few digits, %d with too many, %d with as many as written\n", miss, rep.TooFew, rep.TooMany, rep.SameSize)
+		fmt.Printf("misread %d: %d with too few digits, %d with too many, %d with as many as written\n", miss, rep.TooFew, rep.TooMany, rep.SameCount)
 	}
 }
 

@@ -19,8 +19,8 @@ func TestScoreCountsMisreads(t *testing.T) {
 	if rep.Exact != 2 || rep.NoDigit != 1 {
 		t.Errorf("exact %d, no digit %d; want 2, 1", rep.Exact, rep.NoDigit)
 	}
-	if rep.TooFew != 3 || rep.TooMany != 1 || rep.SameSize != 2 {
-		t.Errorf("too few %d, too many %d, as many %d; want 3, 1, 2", rep.TooFew, rep.TooMany, rep.SameSize)
+	if rep.TooFew != 3 || rep.TooMany != 1 || rep.SameCount != 2 {
+		t.Errorf("too few %d, too many %d, as many %d; want 3, 1, 2", rep.TooFew, rep.TooMany, rep.SameCount)
 	}
 	// 4 + 3 + 2 + 0 + 3 + 3 + 3 + 4 digits in place (length − edit distance) of 8·4
 	if rep.Digits != 32 || rep.DigitsRight != 22 {
