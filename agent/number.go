@@ -155,23 +155,6 @@ func (r *Recognizer) recognizeRegions(ctx context.Context, img image.Image) (Res
 	return res, nil
 }
 
-// run runs the engine on n inputs, batched when the engine allows it.
-func (r *Recognizer) run(ctx context.Context, in []float32, n int, out []float32) error {
-	sz := len(in) / n
-	if r.batch {
-		if err := r.eng.Run(ctx, in, n, out); err != nil {
-			return fmt.Errorf("agent: inference: %w", err)
-		}
-		return nil
-	}
-	for i := 0; i < n; i++ {
-		if err := r.eng.Run(ctx, in[i*sz:(i+1)*sz], 1, out[i*r.classes:(i+1)*r.classes]); err != nil {
-			return fmt.Errorf("agent: inference: %w", err)
-		}
-	}
-	return nil
-}
-
 // SetRegions replaces the configured digit regions (nil: none, back to
 // Process's own search).
 func (r *Recognizer) SetRegions(rs []preprocess.Region) error {

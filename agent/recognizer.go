@@ -342,6 +342,24 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 	}
 }
 
+// run runs the engine on n inputs, batched when the engine allows it:
+// every reading of the recognizer goes through it.
+func (r *Recognizer) run(ctx context.Context, in []float32, n int, out []float32) error {
+	sz := len(in) / n
+	if r.batch {
+		if err := r.eng.Run(ctx, in, n, out); err != nil {
+			return fmt.Errorf("agent: inference: %w", err)
+		}
+		return nil
+	}
+	for i := 0; i < n; i++ {
+		if err := r.eng.Run(ctx, in[i*sz:(i+1)*sz], 1, out[i*r.classes:(i+1)*r.classes]); err != nil {
+			return fmt.Errorf("agent: inference: %w", err)
+		}
+	}
+	return nil
+}
+
 // Softmax returns the arg max of logits and its softmax probability.
 func Softmax(scores []float32) (int, float32) { return Confidence(scores, false) }
 
