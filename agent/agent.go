@@ -303,7 +303,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.cfg.LED.Set(false)
 	}
 	if rec != nil {
-		rec.eng.Close()
+		rec.Close()
 	}
 	// Close the idle recognizers' engines. The pool is not closed: a
 	// handler that outlived the shutdown timeout can still return its
@@ -311,7 +311,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for drained := false; !drained; {
 		select {
 		case r := <-a.pool:
-			r.eng.Close()
+			r.Close()
 		default:
 			drained = true
 		}

@@ -5,13 +5,11 @@ import (
 	"image"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
-	"github.com/edgecnn/edgecnn/internal/testenv"
 	"github.com/edgecnn/edgecnn/runtime"
 )
 
@@ -59,43 +57,53 @@ func BenchmarkFrameToDigit(b *testing.B) {
 
 // BenchmarkFrameToNumber measures a 640×480 photo of a 3–6 digit
 // handwritten number to its answer with --multi (segmentation, split
-// scoring and inference) on the native engine.
+// scoring and inference) on the native engine: with the model alone and
+// with the segmentation judge (EDGECNN_JUDGE_MODEL, else models/judge.ckpt
+// exported as float).
 func BenchmarkFrameToNumber(b *testing.B) {
 	path := os.Getenv("EDGECNN_CAMERA_MODEL")
 	if path == "" {
 		path = realModel(b)
 	}
-	eng, err := runtime.Open("native", path, runtime.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
+	judge := os.Getenv("EDGECNN_JUDGE_MODEL")
+	if judge == "" {
+		judge = realJudge(b)
 	}
-	rec, err := NewRecognizer(eng, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := testenv.MNISTDir(b)
-	ds, err := photoset.ReadMNIST(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ds := numberDigits(b)
 	var frames []image.Image
 	for i := 0; i < 8; i++ {
-		num, err := photoset.NumberSet(ds, photoset.TuneSplit, photoset.Handwritten, i, 640, 480)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img, err := camera.DecodeJPEG(num.JPEG)
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, img := tuningNumber(b, ds, photoset.Handwritten, i, 640, 480)
 		frames = append(frames, img)
 	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := rec.Recognize(ctx, frames[i%len(frames)]); err != nil {
-			b.Fatal(err)
+	for _, j := range []string{"", judge} {
+		name := "model"
+		if j != "" {
+			name = "model+judge"
 		}
+		b.Run(name, func(b *testing.B) {
+			eng, err := runtime.Open("native", path, runtime.Options{Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := RecognizerConfig{Preprocess: preprocess.Config{Multi: true}}
+			if j != "" {
+				if cfg.Judge, err = runtime.Open("native", j, runtime.Options{Threads: 1}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rec, err := NewRecognizer(eng, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rec.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := rec.Recognize(ctx, frames[i%len(frames)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

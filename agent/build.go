@@ -37,6 +37,7 @@ type RecognizerSettings struct {
 	Engine  EngineSettings
 	Model   string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
 	Multi   bool   `flag:"multi" usage:"read a row of digits left to right"`
+	Judge   string `flag:"judge" usage:"--multi: a segmentation judge model (make model-judge; same backend), which reads touching digits better"`
 	ROI     string `flag:"roi" usage:"only look inside x,y,w,h (pixels)"`
 	Regions string `flag:"rois" usage:"JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"`
 	// MinConfidence is --min-confidence; MinConfidenceSet says whether it
@@ -61,6 +62,9 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 	th, err := preprocess.ParseThreshold(s.Threshold)
 	if err != nil {
 		return nil, err
+	}
+	if s.Judge != "" && !s.Multi {
+		return nil, fmt.Errorf("--judge judges the segmentation of --multi: add --multi")
 	}
 	var regions []preprocess.Region
 	if s.Regions != "" {
@@ -91,9 +95,19 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 		if err != nil {
 			return nil, err
 		}
-		r, err := NewRecognizer(eng, cfg)
+		c := cfg
+		if s.Judge != "" {
+			if c.Judge, err = OpenModel(s.Engine.Backend, s.Judge, s.Engine.Options()); err != nil {
+				eng.Close()
+				return nil, fmt.Errorf("--judge: %w", err)
+			}
+		}
+		r, err := NewRecognizer(eng, c)
 		if err != nil {
 			eng.Close()
+			if c.Judge != nil {
+				c.Judge.Close()
+			}
 			return nil, err
 		}
 		return r, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/edgecnn/edgecnn/internal/testenv"
 
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
 	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/model/tflite"
 	"github.com/edgecnn/edgecnn/runtime"
@@ -41,34 +42,42 @@ func TestMain(m *testing.M) {
 
 func repoRoot(t testing.TB) string { return testenv.RepoRoot(t) }
 
-var (
-	modelOnce sync.Once
-	modelPath string
-	modelErr  error
-)
+// exported is a committed checkpoint exported once per test binary.
+type exported struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var mainModel, judgeModel exported
 
 // realModel exports the committed float checkpoint models/mnist.ckpt to a
 // .tflite file (model.FloatGraph + model/tflite) once per test binary.
-func realModel(t testing.TB) string {
+func realModel(t testing.TB) string { return mainModel.get(t, "mnist") }
+
+// realJudge exports the committed segmentation judge models/judge.ckpt.
+func realJudge(t testing.TB) string { return judgeModel.get(t, "judge") }
+
+func (e *exported) get(t testing.TB, name string) string {
 	t.Helper()
-	modelOnce.Do(func() {
-		ck, err := model.ReadCheckpointFile(filepath.Join(repoRoot(t), "models", "mnist.ckpt"))
+	e.once.Do(func() {
+		ck, err := model.ReadCheckpointFile(filepath.Join(repoRoot(t), "models", name+".ckpt"))
 		if err != nil {
-			modelErr = err
+			e.err = err
 			return
 		}
 		g, err := model.FloatGraph(ck.Model)
 		if err != nil {
-			modelErr = err
+			e.err = err
 			return
 		}
-		modelPath = filepath.Join(tmpDir, "mnist.tflite")
-		modelErr = tflite.WriteFile(modelPath, g)
+		e.path = filepath.Join(tmpDir, name+".tflite")
+		e.err = tflite.WriteFile(e.path, g)
 	})
-	if modelErr != nil {
-		t.Fatalf("building the test model from models/mnist.ckpt: %v", modelErr)
+	if e.err != nil {
+		t.Fatalf("building the test model from models/%s.ckpt: %v", name, e.err)
 	}
-	return modelPath
+	return e.path
 }
 
 // realRecognizer opens the real model on the native engine.
@@ -81,6 +90,21 @@ func realRecognizer(t testing.TB, cfg RecognizerConfig) func() (*Recognizer, err
 		}
 		return NewRecognizer(eng, cfg)
 	}
+}
+
+// tuningNumber draws photo i of kind k of the tuning number split
+// (w×h) from the MNIST test digits ds, and decodes it.
+func tuningNumber(t testing.TB, ds *photoset.Digits, k photoset.Kind, i, w, h int) (photoset.Number, image.Image) {
+	t.Helper()
+	num, err := photoset.NumberSet(ds, photoset.TuneSplit, k, i, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := camera.DecodeJPEG(num.JPEG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return num, img
 }
 
 func photos(t testing.TB) []string {

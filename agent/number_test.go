@@ -16,7 +16,8 @@ import (
 	"github.com/edgecnn/edgecnn/model"
 )
 
-func numberDigits(t *testing.T) *photoset.Digits {
+func numberDigits(t testing.TB) *photoset.Digits {
+	t.Helper()
 	d := testenv.MNISTDir(t)
 	ds, err := photoset.ReadMNIST(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), 0)
 	if err != nil {
@@ -41,14 +42,7 @@ func TestNumbersRead(t *testing.T) {
 	}{{photoset.Handwritten, 11}, {photoset.Odometer, 14}} {
 		exact := 0
 		for i := 0; i < 20; i++ {
-			num, err := photoset.NumberSet(ds, photoset.TuneSplit, tc.kind, i, 320, 240)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := camera.DecodeJPEG(num.JPEG)
-			if err != nil {
-				t.Fatal(err)
-			}
+			num, img := tuningNumber(t, ds, tc.kind, i, 320, 240)
 			res, err := rec.Recognize(ctx, img)
 			if err != nil {
 				t.Fatal(err)

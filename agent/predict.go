@@ -44,7 +44,7 @@ func NewPredictor(s RecognizerSettings) (*Predictor, error) {
 }
 
 // Close releases the engine.
-func (p *Predictor) Close() error { return p.Engine().Close() }
+func (p *Predictor) Close() error { return p.Recognizer.Close() }
 
 // Each recognises every image that args name (see PredictInputs; "-" is
 // read from stdin, at most camera.MaxStdinBytes) and calls fn with each

@@ -79,6 +79,8 @@ type Recognizer struct {
 	reject  int    // index of the reject class, -1 without
 	batch   bool   // engine accepts a dynamic batch
 	in, out []float32
+	judge   *judge                   // Multi's segmentation judge, nil without
+	observe preprocess.CandidateFunc // ObserveCandidates
 
 	cropState // the last frame's crops, for collect (collecthook.go)
 	// scoreOut: outputs of split candidates scored for Multi (number.go).
@@ -104,6 +106,9 @@ type RecognizerConfig struct {
 	// Regions, when set, are one digit position each (--rois): each is
 	// read as one digit and the text has one character per region.
 	Regions []preprocess.Region
+	// Judge, when set, is a segmentation judge for Multi (judge.go). The
+	// recognizer owns it: Close closes it.
+	Judge runtime.Engine
 }
 
 // DefaultMinConfidence is the threshold for models that record none.
@@ -175,10 +180,37 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	r.segLabel = segLabelIndex(labels)
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
-	if pc.Multi {
-		pre.SetScorer(r.score) // touching digits: the classifier judges the cuts
+	if cfg.Judge != nil {
+		if r.judge, err = newJudge(cfg.Judge, pc.Height, pc.Width); err != nil {
+			return nil, err
+		}
 	}
+	r.setScorers(pre)
 	return r, nil
+}
+
+// setScorers gives a Multi preprocessor the classifier as its scorer
+// (touching digits: the classifier judges the cuts) and the judge.
+func (r *Recognizer) setScorers(p *preprocess.Preprocessor) {
+	if !p.Config().Multi {
+		return
+	}
+	p.SetScorer(r.score)
+	p.SetCandidateFunc(r.observe)
+	if r.judge != nil {
+		p.SetJudge(r.judge.one)
+	}
+}
+
+// Close closes the recognizer's engines (the model's and the judge's).
+func (r *Recognizer) Close() error {
+	err := r.eng.Close()
+	if r.judge != nil {
+		if jerr := r.judge.eng.Close(); err == nil {
+			err = jerr
+		}
+	}
+	return err
 }
 
 func normFromMetadata(md map[string]string) (model.Normalization, error) {
@@ -273,9 +305,7 @@ func (r *Recognizer) readDark(ctx context.Context, img image.Image, first Result
 		if err != nil {
 			return Result{}, err
 		}
-		if c.Multi {
-			p.SetScorer(r.score)
-		}
+		r.setScorers(p)
 		r.dark = p
 	}
 	last := r.last
@@ -345,16 +375,22 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 // run runs the engine on n inputs, batched when the engine allows it:
 // every reading of the recognizer goes through it.
 func (r *Recognizer) run(ctx context.Context, in []float32, n int, out []float32) error {
-	sz := len(in) / n
-	if r.batch {
-		if err := r.eng.Run(ctx, in, n, out); err != nil {
-			return fmt.Errorf("agent: inference: %w", err)
-		}
-		return nil
+	if err := runBatched(ctx, r.eng, r.batch, in, n, out, r.classes); err != nil {
+		return fmt.Errorf("agent: inference: %w", err)
 	}
+	return nil
+}
+
+// runBatched runs eng on n inputs of in, in one batch when the engine
+// allows it (batch), else one at a time; out has classes scores per input.
+func runBatched(ctx context.Context, eng runtime.Engine, batch bool, in []float32, n int, out []float32, classes int) error {
+	if batch {
+		return eng.Run(ctx, in, n, out)
+	}
+	sz := len(in) / n
 	for i := 0; i < n; i++ {
-		if err := r.eng.Run(ctx, in[i*sz:(i+1)*sz], 1, out[i*r.classes:(i+1)*r.classes]); err != nil {
-			return fmt.Errorf("agent: inference: %w", err)
+		if err := eng.Run(ctx, in[i*sz:(i+1)*sz], 1, out[i*classes:(i+1)*classes]); err != nil {
+			return err
 		}
 	}
 	return nil

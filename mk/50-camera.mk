@@ -18,6 +18,7 @@ DEMO_TARGETS  += demo-camera
 CAMERA_DIR      := $(CACHE)/camera
 CAMERA_MODEL    := $(CAMERA_DIR)/mnist.tflite
 CAMERA_MODEL_I8 := $(CAMERA_DIR)/mnist.int8.tflite
+CAMERA_JUDGE_I8 := $(CAMERA_DIR)/judge.int8.tflite
 CAMBENCH        := $(CAMERA_DIR)/cambench
 
 .PHONY: bench-camera demo-camera camera-photos camera-models
@@ -26,6 +27,7 @@ camera-models: build
 	@mkdir -p $(CAMERA_DIR)
 	$(BIN) export --model models/mnist.ckpt --out $(CAMERA_MODEL)
 	$(BIN) export --int8 --model models/mnist.ckpt --data $(DATA) --out $(CAMERA_MODEL_I8)
+	$(BIN) export --int8 --model models/judge.ckpt --data $(DATA) --out $(CAMERA_JUDGE_I8)
 
 bench-camera: data camera-models
 	$(GO) build -o $(CAMBENCH) ./camera/internal/cambench

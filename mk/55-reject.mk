@@ -9,7 +9,8 @@
 #                       accuracy of models/mnist-10.ckpt ("old") and
 #                       models/mnist.ckpt ("new") (target: better),
 #                       both int8 on the native engine with default thresholds;
-#                       the same photos read as --multi (rows) with the new model;
+#                       the same photos read as --multi (rows) with the new model,
+#                       without and with the segmentation judge (--judge);
 #                       then frame→answer time with the new int8 model
 #                       (BenchmarkFrameToDigit, target ≤ 2 ms)   (in make bench)
 
@@ -34,4 +35,7 @@ bench-reject: data build
 	    -model old=$(REJECT_DIR)/old.int8.tflite -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject.json
 	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -multi \
 	    -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject-multi.json
+	$(BIN) export --int8 --model $(JUDGE_CKPT) --data $(DATA) --out $(REJECT_DIR)/judge.int8.tflite
+	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -multi -judge $(REJECT_DIR)/judge.int8.tflite \
+	    -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject-multi-judge.json
 	EDGECNN_CAMERA_MODEL=$(REJECT_DIR)/new.int8.tflite $(GO) test -run '^$$' -bench 'FrameToDigit' -benchmem ./agent

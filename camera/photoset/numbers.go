@@ -92,7 +92,7 @@ func NumberSetDigit(d *Digits, s Split, k Kind, i, j, w, h int) (Number, error) 
 	}
 	rng := rand.New(rand.NewPCG(s.Seed, uint64(k)<<32|uint64(i)))
 	pick := func() int { return s.First + rng.IntN(s.End-s.First) }
-	return renderNumber(d, k, pick, w, h, rng, j)
+	return renderNumber(d, k, pick, w, h, rng, j, touchAllShare)
 }
 
 // placed is one digit of a number in canvas units (MNIST pixels).
@@ -179,12 +179,23 @@ func (q *placed) ink(mx, my float64) float64 {
 // RenderNumber draws one whole-number photo of kind k; pick returns the
 // MNIST test index of the next digit to use.
 func RenderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand) (Number, error) {
-	return renderNumber(d, k, pick, w, h, rng, -1)
+	return renderNumber(d, k, pick, w, h, rng, -1, touchAllShare)
+}
+
+// touchAllShare is the share of handwritten numbers whose digits all
+// touch their neighbours (the photo sets' mix).
+const touchAllShare = 0.1
+
+// RenderTouching is RenderNumber with a share touchAll (0..1) of numbers
+// whose digits all touch, instead of the photo sets' 0.1: more touching
+// pairs for the segmentation judge's training data (train/judge).
+func RenderTouching(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, touchAll float64) (Number, error) {
+	return renderNumber(d, k, pick, w, h, rng, -1, touchAll)
 }
 
 // renderNumber is RenderNumber; with only ≥ 0 it draws that digit alone
 // (the others are laid out and placed but not inked).
-func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, only int) (Number, error) {
+func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, only int, touchAll float64) (Number, error) {
 	if w < 32 || h < 32 {
 		return Number{}, fmt.Errorf("photoset: frame %dx%d too small for a number", w, h)
 	}
@@ -193,7 +204,7 @@ func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, 
 	}
 	// The steps draw from rng in this order; changing it changes every set.
 	var num Number
-	ds, cw, ch := layoutDigits(d, k, pick, rng, &num)
+	ds, cw, ch := layoutDigits(d, k, pick, rng, &num, touchAll)
 	pl := placeNumber(k, w, h, cw, ch, rng, &num)
 	if only >= 0 {
 		if only >= len(ds) {
@@ -213,9 +224,9 @@ func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, 
 // layoutDigits picks 3–6 digits and lays them out in a row in MNIST pixel
 // units (spacing, scale, touching and broken strokes by kind); cw×ch is
 // the row's extent.
-func layoutDigits(d *Digits, k Kind, pick func() int, rng *rand.Rand, num *Number) (ds []placed, cw, ch float64) {
+func layoutDigits(d *Digits, k Kind, pick func() int, rng *rand.Rand, num *Number, touchShare float64) (ds []placed, cw, ch float64) {
 	n := 3 + rng.IntN(4)
-	touchAll := rng.Float64() < 0.1
+	touchAll := rng.Float64() < touchShare
 	for i := 0; i < n; i++ {
 		idx := pick()
 		img := d.Images[idx]

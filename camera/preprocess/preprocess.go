@@ -166,6 +166,12 @@ type Preprocessor struct {
 	dense  []int32
 	cgroup []int16 // component id → cluster (group index in single mode), -1 for none
 	scorer Scorer
+
+	// Multi's segmentation judge and candidate observer (split.go).
+	judge    Judge
+	candFunc CandidateFunc
+	candOne  []float32 // the judge's answers
+
 	// inRegion: ProcessRegion is running (the digit may fill the region).
 	inRegion bool
 	inRow    []bool    // selectRow: cluster belongs to the row

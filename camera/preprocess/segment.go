@@ -3,6 +3,7 @@ package preprocess
 import (
 	"cmp"
 	"fmt"
+	"image"
 	"math"
 	"slices"
 )
@@ -18,12 +19,13 @@ import (
 //     (moving up to segPathStep columns a row, so also under a bar).
 //     The clusters and cut paths make elementary pieces, left to right.
 //  2. Every run of 1..segMaxPieces adjacent pieces that could be one
-//     digit (not wider than segMaxW row heights) is rendered like a
-//     single digit and all of them are scored by the classifier in one
-//     batch.
+//     digit (not wider than segMaxW row heights; judgeMaxW with a
+//     Judge) is rendered like a single digit and all of them are scored
+//     by the classifier in one batch (and by the Judge, when set).
 //  3. A dynamic program picks the partition of the pieces into digits
 //     (small pieces may be left out as specks) with the best total
-//     score: per digit, log p(best digit) plus segBonus, less the ink
+//     score: per digit, log p(best digit) plus segBonus (plus
+//     judgeWeight·log p(one whole digit) with a Judge), less the ink
 //     its cuts cross and a penalty for a box wider than tall; leaving a
 //     piece out costs more the more ink it holds.
 
@@ -48,6 +50,8 @@ var (
 	segPathMove  = 0.06          // path cost per column moved (ink crossed: 1 per pixel)
 	segCross     = 0.2           // per pixel of a stroke a path steps across between rows
 	segMinInk    = 0.02          // a cut leaves at least this many h² pixels of full ink on each side
+	judgeMaxW    = 2.2           // with a Judge: the widest candidate (two touching digits)
+	judgeWeight  = 1.0           // with a Judge: weight of log p(one whole digit)
 )
 
 // Limits of the search (bounded work per frame).
@@ -127,13 +131,14 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 	// Candidates.
 	oN := p.cfg.Width * p.cfg.Height
 	p.cands = p.cands[:0]
+	maxW := p.maxW()
 	for i := range pieces {
 		x0, y0, x1, y1 := pieces[i].x0, pieces[i].y0, pieces[i].x1, pieces[i].y1
 		for j := i; j < len(pieces) && j < i+segMaxPieces; j++ {
 			pj := pieces[j]
 			x0, y0, x1, y1 = min(x0, pj.x0), min(y0, pj.y0), max(x1, pj.x1), max(y1, pj.y1)
 			w, h := x1-x0+1, y1-y0+1
-			if float64(w) > segMaxW*float64(H) {
+			if float64(w) > maxW*float64(H) {
 				break
 			}
 			if float64(h) < segMinH*float64(H) || w*100 < h*8 {
@@ -156,6 +161,10 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 		c.slot, c.score = -1, float32(math.Inf(-1))
 		if ok {
 			p.normalize(ink, p.cand[rendered*oN:(rendered+1)*oN])
+			if p.candFunc != nil {
+				f := fr.f
+				p.candFunc(image.Rect(g2.x0*f, g2.y0*f, (g2.x1+1)*f, (g2.y1+1)*f), ink)
+			}
 			c.slot, c.score = rendered, p.segPrior(c.i, c.j, g2, H)
 			rendered++
 		}
@@ -166,9 +175,18 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 			return fmt.Errorf("preprocess: scoring segment candidates: %w", err)
 		}
 	}
+	if p.judge != nil && rendered > 0 {
+		p.candOne = grow(p.candOne, rendered)
+		if err := p.judge(p.cand[:rendered*oN], rendered, p.candOne[:rendered]); err != nil {
+			return fmt.Errorf("preprocess: judging segment candidates: %w", err)
+		}
+	}
 	for ci := range p.cands {
 		if c := &p.cands[ci]; c.slot >= 0 {
 			c.score += float32(math.Log(max(float64(p.candC[c.slot]), segFloor))) + float32(segBonus)
+			if p.judge != nil {
+				c.score += float32(judgeWeight * math.Log(max(float64(p.candOne[c.slot]), segFloor)))
+			}
 		}
 	}
 	p.bestPartition(H)

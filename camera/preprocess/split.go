@@ -1,5 +1,7 @@
 package preprocess
 
+import "image"
+
 // Scorer classifies n candidate model inputs (consecutive Height×Width
 // blocks of in, normalized like Digit.Input) and writes to conf[i] how
 // probable it is that input i is one digit (0..1: the probability of its
@@ -15,4 +17,35 @@ func (p *Preprocessor) SetScorer(s Scorer) { p.scorer = s }
 func (p *Preprocessor) candInk(n int) []float32 {
 	p.candBuf = grow(p.candBuf, n)
 	return p.candBuf
+}
+
+// Judge writes to one[i], for n candidate inputs like Scorer's, how
+// probable it is that input i holds exactly one whole digit (not a piece
+// of one, not two or more side by side). It is a second opinion on the
+// segmentation, from a model trained on the segmenter's own candidates
+// (docs/training.md "The segmentation judge").
+type Judge func(in []float32, n int, one []float32) error
+
+// SetJudge sets (or, with nil, clears) the Judge used by Multi. With a
+// Judge the segmenter also tries candidates up to judgeMaxW row heights
+// wide (two touching digits), and adds judgeWeight·log one[i] to each
+// candidate's score.
+func (p *Preprocessor) SetJudge(j Judge) { p.judge = j }
+
+// CandidateFunc sees a rendered segment candidate: its box in the
+// processed region's pixels and its ink (Height×Width, 0..1, before
+// normalization). It must not keep ink.
+type CandidateFunc func(box image.Rectangle, ink []float32)
+
+// SetCandidateFunc sets (or clears) a function that sees every candidate
+// Multi renders, at the width a Judge allows; it is how the judge's
+// training data is drawn (train/judge).
+func (p *Preprocessor) SetCandidateFunc(f CandidateFunc) { p.candFunc = f }
+
+// maxW is the widest candidate, in row heights.
+func (p *Preprocessor) maxW() float64 {
+	if p.judge != nil || p.candFunc != nil {
+		return judgeMaxW
+	}
+	return segMaxW
 }

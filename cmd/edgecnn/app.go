@@ -17,7 +17,7 @@ var version = "dev"
 func commands() []*cli.Command {
 	all := []*cli.Command{
 		benchCommand(), boardsCommand(), buildCommand(), bundleCommand(), dataCommand(), doctorCommand(),
-		evalCommand(), exportCommand(), flashCommand(), healthcheckCommand(), inspectCommand(),
+		evalCommand(), exportCommand(), flashCommand(), healthcheckCommand(), inspectCommand(), judgesetCommand(),
 		photosetCommand(), predictCommand(), pullCommand(), quantizeCommand(), runCommand(), healthResponderCommand(),
 		statusCommand(), trainCommand(), versionCommand(),
 	}

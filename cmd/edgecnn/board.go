@@ -19,6 +19,7 @@ func evalCommand() *cli.Command     { return nil }
 func exportCommand() *cli.Command   { return nil }
 func flashCommand() *cli.Command    { return nil }
 func inspectCommand() *cli.Command  { return nil }
+func judgesetCommand() *cli.Command { return nil }
 func photosetCommand() *cli.Command { return nil }
 func pullCommand() *cli.Command     { return nil }
 func quantizeCommand() *cli.Command { return nil }

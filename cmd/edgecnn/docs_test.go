@@ -184,6 +184,7 @@ func TestDocsCommands(t *testing.T) {
 	must(os.Symlink(mnist, filepath.Join(dir, "data", "mnist")))
 	must(os.MkdirAll(filepath.Join(dir, "models"), 0o755))
 	must(os.Symlink(ckpt, filepath.Join(dir, "models", "mnist.ckpt")))
+	must(os.Symlink(filepath.Join(root, "models", "judge.ckpt"), filepath.Join(dir, "models", "judge.ckpt")))
 	must(os.Symlink(ckpt, filepath.Join(dir, "model.ckpt")))
 	photos, _ := filepath.Glob(filepath.Join(root, "camera", "testdata", "photos", "*.jpg"))
 	if len(photos) == 0 {

@@ -21,9 +21,19 @@ import (
 const RejectLabel = "x"
 
 // ClassLabels are the labels of the class indices, in order: the digits
-// "0".."9" are classes 0..9 and RejectLabel is class 10. A folder's label
+// "0".."9" are classes 0..9, RejectLabel is class 10 and the two-digit
+// pairs "00".."99" (two touching digits in one box: the classes of a
+// segmentation judge, train/judge) are classes 11..110. A folder's label
 // names map to class indices through this table.
-var ClassLabels = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", RejectLabel}
+var ClassLabels = classLabels()
+
+func classLabels() []string {
+	l := []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", RejectLabel}
+	for p := 0; p < 100; p++ {
+		l = append(l, fmt.Sprintf("%02d", p))
+	}
+	return l
+}
 
 // ClassIndex returns the class index of a label folder name.
 func ClassIndex(label string) (int, bool) {

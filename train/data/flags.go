@@ -4,7 +4,7 @@ package data
 // cliflags reads the tags; each command puts its own words first, see
 // cliflags.Prefix).
 type SourceFlags struct {
-	Data []string `flag:"data" default:"data/mnist" usage:"; repeat to mix sources: MNIST IDX folders and image folders DIR/<label>/*.{png,jpg,jpeg,gif,pgm,ppm} (labels 0..9, x = not a digit)"`
+	Data []string `flag:"data" default:"data/mnist" usage:"; repeat to mix sources: MNIST IDX folders and image folders DIR/<label>/*.{png,jpg,jpeg,gif,pgm,ppm} (labels 0..9, x = not a digit, 00..99 = two touching digits: a segmentation judge, edgecnn judgeset)"`
 }
 
 // MixFlags are the data-source flags of commands that mix sources per

@@ -111,13 +111,28 @@ func gen(args []string) error {
 }
 
 func openRecognizer(backend, path string, threads int, pc preprocess.Config, minConf float32) (*agent.Recognizer, error) {
+	return openJudged(backend, path, "", threads, pc, minConf)
+}
+
+// openJudged is openRecognizer with a segmentation judge model ("": none).
+func openJudged(backend, path, judge string, threads int, pc preprocess.Config, minConf float32) (*agent.Recognizer, error) {
 	eng, err := agent.OpenEngine(backend, path, runtime.Options{Threads: threads})
 	if err != nil {
 		return nil, err
 	}
-	r, err := agent.NewRecognizer(eng, agent.RecognizerConfig{Preprocess: pc, MinConfidence: minConf})
+	cfg := agent.RecognizerConfig{Preprocess: pc, MinConfidence: minConf}
+	if judge != "" {
+		if cfg.Judge, err = agent.OpenEngine(backend, judge, runtime.Options{Threads: threads}); err != nil {
+			eng.Close()
+			return nil, err
+		}
+	}
+	r, err := agent.NewRecognizer(eng, cfg)
 	if err != nil {
 		eng.Close()
+		if cfg.Judge != nil {
+			cfg.Judge.Close()
+		}
 	}
 	return r, err
 }

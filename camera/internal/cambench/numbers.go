@@ -27,6 +27,7 @@ import (
 // NumbersReport is the result of one numbers run (one kind, one split).
 type NumbersReport struct {
 	Model     string  `json:"model"`
+	Judge     string  `json:"judge,omitempty"` // -judge
 	Kind      string  `json:"kind"`
 	Split     string  `json:"split"`
 	Photos    int     `json:"photos"`
@@ -74,6 +75,7 @@ func editDistance(a, b string) int {
 // numbersFlags are the flags of the numbers command.
 type numbersFlags struct {
 	model, backend, data, size, kind, split, jsonOut, save string
+	judge                                                  string
 	n, first, work                                         int
 	cpuProfile                                             string
 	minConf, stroke                                        float64
@@ -87,6 +89,7 @@ func numbers(args []string) error {
 	fs := flag.NewFlagSet("numbers", flag.ExitOnError)
 	fs.StringVar(&f.model, "model", "", "model file (.tflite, .onnx or .ckpt)")
 	fs.StringVar(&f.backend, "backend", "native", "runtime backend")
+	fs.StringVar(&f.judge, "judge", "", "segmentation judge model (as --judge; not with -single)")
 	fs.IntVar(&f.n, "n", 300, "photos")
 	fs.IntVar(&f.first, "first", 0, "first photo index")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the reading here")
@@ -137,12 +140,15 @@ func numbers(args []string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := openRecognizer(f.backend, f.model, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
+	if f.judge != "" && f.single {
+		return errors.New("numbers: -judge judges --multi: drop -single")
+	}
+	rec, err := openJudged(f.backend, f.model, f.judge, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
 	if err != nil {
 		return err
 	}
-	defer rec.Engine().Close()
-	rep := NumbersReport{Model: f.model, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
+	defer rec.Close()
+	rep := NumbersReport{Model: f.model, Judge: f.judge, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
 	at := attribution{seg: map[string]int{}, cls: map[string]int{}}

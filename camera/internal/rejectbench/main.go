@@ -68,6 +68,7 @@ type options struct {
 	nNon, nDig                 int
 	target, today              float64
 	sweep, multi               bool
+	judge                      string
 }
 
 func main() {
@@ -82,6 +83,7 @@ func main() {
 	flag.Float64Var(&o.target, "target", 95, "non-digit target (percent answered \"no digit\"), checked for the last model")
 	flag.Float64Var(&o.today, "today", 0, "single-digit accuracy (percent) recorded before, on the same split: the last model should read better")
 	flag.BoolVar(&o.sweep, "sweep", false, "also print how each model would do at other confidence thresholds (tuning split only)")
+	flag.StringVar(&o.judge, "judge", "", "with -multi: the segmentation judge model (as --judge)")
 	flag.BoolVar(&o.multi, "multi", false, "read every photo as --multi does (a row of digits): a non-digit photo must still answer \"no digit\"")
 	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
 	flag.Parse()
@@ -97,6 +99,7 @@ func run(ms models, o options) error {
 	}
 	data, size, jsonOut, target, sweep := o.data, o.size, o.jsonOut, o.target, o.sweep
 	pc := preprocess.Config{Multi: o.multi}
+	rs := recSetup{pc: pc, judge: o.judge}
 	split, err := photoset.ParseRejectSplit(o.split)
 	if err != nil {
 		return err
@@ -131,13 +134,13 @@ func run(ms models, o options) error {
 		if !ok {
 			name, path = filepath.Base(spec), spec
 		}
-		rep, err := measure(name, path, non, dig, 0, pc)
+		rep, err := measure(name, path, non, dig, 0, rs)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		reps = append(reps, rep)
 		if sweep {
-			if err := sweepThresholds(name, path, non, dig, pc); err != nil {
+			if err := sweepThresholds(name, path, non, dig, rs); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 		}
@@ -201,8 +204,8 @@ func verdict(ok bool) string {
 // minimum confidence and prints, per threshold, the share of non-digits
 // answered "no digit" and of single digits read right: a digit answer
 // below the threshold would have been "no digit".
-func sweepThresholds(name, path string, non, dig []photoset.Sample, pc preprocess.Config) error {
-	_, res, err := recognizeAll(path, append(append([]photoset.Sample(nil), non...), dig...), 1e-6, pc)
+func sweepThresholds(name, path string, non, dig []photoset.Sample, rs recSetup) error {
+	_, res, err := recognizeAll(path, append(append([]photoset.Sample(nil), non...), dig...), 1e-6, rs)
 	if err != nil {
 		return err
 	}
@@ -226,12 +229,12 @@ func sweepThresholds(name, path string, non, dig []photoset.Sample, pc preproces
 
 // measure recognizes every photo with the model, two goroutines, with
 // its default threshold (minConf 0) or minConf.
-func measure(name, path string, non, dig []photoset.Sample, minConf float32, pc preprocess.Config) (Report, error) {
+func measure(name, path string, non, dig []photoset.Sample, minConf float32, rs recSetup) (Report, error) {
 	rep := Report{Name: name, Model: path, NonDigits: len(non), Digits: len(dig),
 		NoDigitPerKind: map[string]int{}, PhotosPerKind: map[string]int{}, Reasons: map[string]int{},
 		DigitsPerKind: map[string]int{}, CorrectPerKind: map[string]int{}}
 	all := append(append([]photoset.Sample(nil), non...), dig...)
-	rj, res, err := recognizeAll(path, all, minConf, pc)
+	rj, res, err := recognizeAll(path, all, minConf, rs)
 	if err != nil {
 		return rep, err
 	}
@@ -269,7 +272,14 @@ func measure(name, path string, non, dig []photoset.Sample, minConf float32, pc 
 // recognizeAll recognizes every photo with the model on the native
 // engine, two goroutines, with the recognizer's default threshold
 // (minConf 0) or minConf.
-func recognizeAll(path string, all []photoset.Sample, minConf float32, pc preprocess.Config) (agent.Rejection, []agent.Result, error) {
+// recSetup is how recognizeAll reads: the preprocessing and the judge
+// model ("": none).
+type recSetup struct {
+	pc    preprocess.Config
+	judge string
+}
+
+func recognizeAll(path string, all []photoset.Sample, minConf float32, rs recSetup) (agent.Rejection, []agent.Result, error) {
 	res := make([]agent.Result, len(all))
 	const workers = 2
 	errs := make([]error, workers)
@@ -281,9 +291,20 @@ func recognizeAll(path string, all []photoset.Sample, minConf float32, pc prepro
 			wg.Wait()
 			return rj, nil, err
 		}
-		rec, err := agent.NewRecognizer(eng, agent.RecognizerConfig{MinConfidence: minConf, Preprocess: pc})
+		cfg := agent.RecognizerConfig{MinConfidence: minConf, Preprocess: rs.pc}
+		if rs.judge != "" {
+			if cfg.Judge, err = agent.OpenEngine("native", rs.judge, runtime.Options{Threads: 1}); err != nil {
+				eng.Close()
+				wg.Wait()
+				return rj, nil, err
+			}
+		}
+		rec, err := agent.NewRecognizer(eng, cfg)
 		if err != nil {
 			eng.Close()
+			if cfg.Judge != nil {
+				cfg.Judge.Close()
+			}
 			wg.Wait()
 			return rj, nil, err
 		}
@@ -293,7 +314,7 @@ func recognizeAll(path string, all []photoset.Sample, minConf float32, pc prepro
 		wg.Add(1)
 		go func(wk int) {
 			defer wg.Done()
-			defer eng.Close()
+			defer rec.Close()
 			for i := wk; i < len(all); i += workers {
 				img, err := camera.DecodeJPEG(all[i].JPEG)
 				if err == nil {
