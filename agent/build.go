@@ -37,7 +37,7 @@ type RecognizerSettings struct {
 	Engine  EngineSettings
 	Model   string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
 	Multi   bool   `flag:"multi" usage:"read a row of digits left to right"`
-	Judge   string `flag:"judge" usage:"--multi: a segmentation judge model (make model-judge; same backend), which reads touching digits better"`
+	Judge   string `flag:"judge" usage:"--multi: a segmentation judge model (models/judge.ckpt, make model-judge; same backend): cuts touching digits better and votes on each digit"`
 	ROI     string `flag:"roi" usage:"only look inside x,y,w,h (pixels)"`
 	Regions string `flag:"rois" usage:"JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"`
 	// MinConfidence is --min-confidence; MinConfidenceSet says whether it

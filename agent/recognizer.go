@@ -181,7 +181,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
 	if cfg.Judge != nil {
-		if r.judge, err = newJudge(cfg.Judge, pc.Height, pc.Width); err != nil {
+		if r.judge, err = newJudge(cfg.Judge, pc.Height, pc.Width, labels); err != nil {
 			return nil, err
 		}
 	}
@@ -282,6 +282,11 @@ func (r *Recognizer) read(ctx context.Context, img image.Image, pre *preprocess.
 	}
 	if err := r.run(ctx, r.in[:n*sz], n, r.out[:n*r.classes]); err != nil {
 		return Result{}, false, err
+	}
+	if r.judge != nil { // --multi with a judge: it votes on each digit (judge.go)
+		if err := r.judge.vote(ctx, r.in[:n*sz], n, r.out[:n*r.classes], r.classes, r.probs); err != nil {
+			return Result{}, false, err
+		}
 	}
 	r.answer(pr.Digits, r.out[:n*r.classes], &res)
 	if err := r.glyphRow(ctx, img, pr.Digits, &res, pre.Config().Polarity); err != nil {
