@@ -50,6 +50,7 @@ type Options struct {
 	N        int     `flag:"n" default:"9000" usage:"number photos to read"`
 	First    int     `flag:"first" usage:"index of the first photo (photo i is the same for every --n: split a large set into folders the trainer takes, at most 200,000 images each)"`
 	Odometer float64 `flag:"odometer" default:"0.1" usage:"share of odometer photos (light digits on a dark window); the rest are handwritten"`
+	SevenSeg float64 `flag:"sevenseg" usage:"share of seven-segment display photos (besides --odometer's); the rest are handwritten"`
 	Touching float64 `flag:"touching" default:"0.7" usage:"share of handwritten numbers whose digits all touch"`
 	Digits   int     `flag:"digits" default:"58000" usage:"draw MNIST training images [0, digits) (the last 2,000 are the reject threshold's validation images)"`
 	Seed     uint64  `flag:"seed" default:"1" usage:"random seed"`
@@ -75,8 +76,8 @@ func Write(ctx context.Context, o Options) (Stats, error) {
 	switch {
 	case o.N <= 0:
 		return st, fmt.Errorf("judge: --n %d: want at least 1", o.N)
-	case !(o.Odometer >= 0 && o.Odometer <= 1), !(o.Touching >= 0 && o.Touching <= 1):
-		return st, fmt.Errorf("judge: --odometer %v, --touching %v: want shares in [0, 1]", o.Odometer, o.Touching)
+	case !(o.Odometer >= 0 && o.SevenSeg >= 0 && o.Odometer+o.SevenSeg <= 1), !(o.Touching >= 0 && o.Touching <= 1):
+		return st, fmt.Errorf("judge: --odometer %v, --sevenseg %v, --touching %v: want shares in [0, 1] (odometers and displays together at most 1)", o.Odometer, o.SevenSeg, o.Touching)
 	case o.First < 0:
 		return st, fmt.Errorf("judge: --first %d: want at least 0", o.First)
 	case o.Threads <= 0:
@@ -166,8 +167,11 @@ type writer struct {
 func (w *writer) photo(ctx context.Context, rec *agent.Recognizer, d *photoset.Digits, o Options, i int) error {
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
 	k := photoset.Handwritten
-	if rng.Float64() < o.Odometer {
+	switch u := rng.Float64(); {
+	case u < o.Odometer:
 		k = photoset.Odometer
+	case u < o.Odometer+o.SevenSeg:
+		k = photoset.SevenSegment
 	}
 	pick := func() int { return rng.IntN(o.Digits) }
 	num, err := photoset.RenderTouching(d, k, pick, photoW, photoH, rng, o.Touching)

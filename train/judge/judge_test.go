@@ -91,6 +91,7 @@ func TestWriteIsDeterministic(t *testing.T) {
 		func(o *Options) { o.First = -1 },
 		func(o *Options) { o.Touching = 1.5 },
 		func(o *Options) { o.Odometer = -0.1 },
+		func(o *Options) { o.Odometer, o.SevenSeg = 0.6, 0.6 },
 		func(o *Options) { o.Digits = 70000 },
 		func(o *Options) { o.Threads = 0 },
 	} {
