@@ -23,6 +23,7 @@ package judge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -103,55 +104,40 @@ func Write(ctx context.Context, o Options) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("judge: %w", err)
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for t := 0; t < o.Threads; t++ {
+	recs := make([]*agent.Recognizer, 0, o.Threads)
+	defer func() {
+		for _, r := range recs {
+			r.Close()
+		}
+	}()
+	for range o.Threads {
 		rec, err := newRec()
 		if err != nil {
 			return st, fmt.Errorf("judge: %w", err)
 		}
+		recs = append(recs, rec)
+	}
+	var wg sync.WaitGroup
+	for t, rec := range recs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer rec.Close()
-			for i := o.First + t; i < o.First+o.N; i += o.Threads {
-				if ctx.Err() != nil {
-					return
-				}
+			for i := o.First + t; i < o.First+o.N && w.failed() == nil && ctx.Err() == nil; i += o.Threads {
 				if err := w.photo(ctx, rec, d, o, i); err != nil {
-					mu.Lock()
-					first = cmpErr(first, err)
-					mu.Unlock()
-					return
+					w.fail(err)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	if first == nil {
-		first = w.err
-	}
-	if first != nil {
-		return w.st, first
+	if err := cmp.Or(w.failed(), ctx.Err()); err != nil {
+		return w.st, err
 	}
 	if err := os.Rename(tmp, o.Out); err != nil {
 		return w.st, fmt.Errorf("judge: %w", err)
 	}
 	w.st.Photos = o.N
 	return w.st, nil
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // writer writes labelled candidates, once each.
@@ -193,6 +179,22 @@ func (w *writer) photo(ctx context.Context, rec *agent.Recognizer, d *photoset.D
 		return fmt.Errorf("judge: photo %d: %w", i, err)
 	}
 	return nil
+}
+
+// fail records the first error; the workers stop at it.
+func (w *writer) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// failed returns the first error.
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // add writes one candidate (ok: labelled) as dir/label/name.png.
