@@ -16,6 +16,7 @@ import (
 	"github.com/edgecnn/edgecnn/agent/publish"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/preprocess"
+	"github.com/edgecnn/edgecnn/model"
 	"github.com/edgecnn/edgecnn/runtime"
 )
 
@@ -24,20 +25,31 @@ import (
 // .onnx twin, as `edgecnn export` and `make demo` write them side by side;
 // everything else is OpenEngine.
 func OpenModel(backend, path string, opt runtime.Options) (runtime.Engine, error) {
-	if backend == "onnxruntime" && strings.EqualFold(filepath.Ext(path), ".tflite") {
-		path = strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
-	}
-	return OpenEngine(backend, path, opt)
+	return OpenEngine(backend, enginePath(backend, path), opt)
 }
+
+// enginePath is the file OpenModel opens for path with backend.
+func enginePath(backend, path string) string {
+	if backend == "onnxruntime" && strings.EqualFold(filepath.Ext(path), ".tflite") {
+		return strings.TrimSuffix(path, filepath.Ext(path)) + ".onnx"
+	}
+	return path
+}
+
+// NoJudge is the --judge value that reads --multi rows without a
+// segmentation judge, even when one sits beside the model.
+const NoJudge = "none"
 
 // RecognizerSettings are the recognizer flags shared by `edgecnn predict`
 // and `edgecnn run`, as given on the command line (package cliflags reads
 // the tags).
 type RecognizerSettings struct {
-	Engine  EngineSettings
-	Model   string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
-	Multi   bool   `flag:"multi" usage:"read a row of digits left to right"`
-	Judge   string `flag:"judge" usage:"--multi: a segmentation judge model (models/judge.ckpt, make model-judge; same backend): cuts touching digits better and votes on each digit"`
+	Engine EngineSettings
+	Model  string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
+	Multi  bool   `flag:"multi" usage:"read a row of digits left to right"`
+	// Judge is --judge: a file, NoJudge, or "" for the judge beside the
+	// model (JudgeFile).
+	Judge   string `flag:"judge" usage:"--multi: the segmentation judge model (same backend), which cuts touching digits better and votes on each digit (default: judge<ext> beside --model when present, e.g. models/judge.ckpt beside models/mnist.ckpt; none: no judge)"`
 	ROI     string `flag:"roi" usage:"only look inside x,y,w,h (pixels)"`
 	Regions string `flag:"rois" usage:"JSON file: one region per digit, [{\"x\",\"y\",\"w\",\"h\",\"name\"}...]; \"?\" marks an unread region"`
 	// MinConfidence is --min-confidence; MinConfidenceSet says whether it
@@ -63,8 +75,9 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 	if err != nil {
 		return nil, err
 	}
-	if s.Judge != "" && !s.Multi {
-		return nil, fmt.Errorf("--judge judges the segmentation of --multi: add --multi")
+	judge, err := s.JudgeFile()
+	if err != nil {
+		return nil, err
 	}
 	var regions []preprocess.Region
 	if s.Regions != "" {
@@ -96,10 +109,10 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 			return nil, err
 		}
 		c := cfg
-		if s.Judge != "" {
-			if c.Judge, err = OpenModel(s.Engine.Backend, s.Judge, s.Engine.Options()); err != nil {
+		if judge != "" {
+			if c.Judge, err = OpenModel(s.Engine.Backend, judge, s.Engine.Options()); err != nil {
 				eng.Close()
-				return nil, fmt.Errorf("--judge: %w", err)
+				return nil, s.judgeErr(judge, err)
 			}
 		}
 		r, err := NewRecognizer(eng, c)
@@ -107,11 +120,52 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 			eng.Close()
 			if c.Judge != nil {
 				c.Judge.Close()
+				if s.Judge == "" {
+					return nil, s.judgeErr(judge, err)
+				}
 			}
 			return nil, err
 		}
 		return r, nil
 	}, nil
+}
+
+// JudgeFile returns the segmentation judge the recognizer reads with (""
+// for none): --judge FILE, which needs --multi; none for no judge; and
+// without --judge, with --multi, the judge beside the model
+// (model.FindJudgeBeside: models/judge.ckpt beside models/mnist.ckpt) when
+// present, and for the onnxruntime backend when its .onnx twin is too.
+func (s RecognizerSettings) JudgeFile() (string, error) {
+	switch {
+	case s.Judge == NoJudge:
+		return "", nil
+	case s.Judge != "" && !s.Multi:
+		return "", fmt.Errorf("--judge judges the segmentation of --multi: add --multi (or --judge %s)", NoJudge)
+	case s.Judge != "":
+		return s.Judge, nil
+	case !s.Multi || s.Model == "":
+		return "", nil
+	}
+	j := model.FindJudgeBeside(s.Model)
+	if j == "" {
+		return "", nil
+	}
+	if p := enginePath(s.Engine.Backend, j); p != j {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			return "", nil
+		}
+	}
+	return j, nil
+}
+
+// judgeErr names the judge in an error from opening it (or, for the
+// default judge, from the recognizer refusing it): the flag, or the file
+// beside the model that --judge none leaves out.
+func (s RecognizerSettings) judgeErr(judge string, err error) error {
+	if s.Judge != "" {
+		return fmt.Errorf("--judge: %w", err)
+	}
+	return fmt.Errorf("with the segmentation judge %s found beside the model (--judge %s reads without it): %w", judge, NoJudge, err)
 }
 
 // LimitSettings are the HTTP limit flags of `edgecnn run`; nil means the
@@ -224,6 +278,19 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	judge, err := s.Recognizer.JudgeFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	if judge != "" {
+		// A release's SHA256SUMS lists the judge too (edgecnn flash ships
+		// it beside the model).
+		if how, err := VerifyModel(judge, ""); err != nil {
+			return nil, nil, fmt.Errorf("judge: %w", err)
+		} else if how != "" {
+			log.Info("judge verified", "judge", judge, "sha256", how)
+		}
+	}
 	// Open one recognizer now so a bad model fails before anything starts.
 	probe, err := newRec()
 	if err != nil {
@@ -297,7 +364,10 @@ func Build(ctx context.Context, s Settings) (*Agent, func(), error) {
 			closeCol()
 		}
 	}
-	log.Info("running", "camera", s.Camera, "model", model, "backend", s.Recognizer.Engine.Backend,
+	if judge == "" {
+		judge = NoJudge
+	}
+	log.Info("running", "camera", s.Camera, "model", model, "judge", judge, "backend", s.Recognizer.Engine.Backend,
 		"memory_mib", mem>>20, "memory_from", memSrc)
 	return a, cleanup, nil
 }

@@ -25,6 +25,9 @@ type Predictor struct {
 	*Recognizer
 	// Placement is where the model runs, and why not where requested.
 	Placement runtime.Placement
+	// Judge is the segmentation judge file --multi reads with ("": none;
+	// RecognizerSettings.JudgeFile).
+	Judge string
 }
 
 // NewPredictor checks s and opens its model; Close releases it.
@@ -36,11 +39,15 @@ func NewPredictor(s RecognizerSettings) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
+	judge, err := s.JudgeFile()
+	if err != nil {
+		return nil, err
+	}
 	rec, err := newRec()
 	if err != nil {
 		return nil, err
 	}
-	return &Predictor{Recognizer: rec, Placement: runtime.PlacementOf(rec.Engine(), s.Engine.Options())}, nil
+	return &Predictor{Recognizer: rec, Placement: runtime.PlacementOf(rec.Engine(), s.Engine.Options()), Judge: judge}, nil
 }
 
 // Close releases the engine.

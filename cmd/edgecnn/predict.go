@@ -37,6 +37,9 @@ func predictCommand() *cli.Command {
 			if pl := p.Placement; pl.Fallback {
 				fmt.Fprintf(errw, "predict: warning: running on %s %s, not %s: %s\n", pl.Backend, pl.Delegate, pl.Requested, pl.Reason)
 			}
+			if p.Judge != "" && o.Judge == "" && !o.JSON {
+				fmt.Fprintf(errw, "note: --multi reads with the segmentation judge %s found beside the model (--judge %s: without)\n", p.Judge, agent.NoJudge)
+			}
 			if p.Note() != "" && !o.JSON {
 				fmt.Fprintf(errw, "note: rejection of non-digits is by confidence only (≥ %.2f): the model has no \"x\" (not a digit) class\n", p.Rejection().Threshold)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,5 +38,71 @@ func TestPredictJudge(t *testing.T) {
 	_, errOut, err = cameraCLI(t, "predict", "--model", mp, "--multi", "--judge", filepath.Join(t.TempDir(), "none.ckpt"), photo)
 	if err == nil || !strings.Contains(err.Error()+errOut, "--judge") {
 		t.Errorf("a missing --judge file: %v %q", err, errOut)
+	}
+}
+
+// TestPredictMultiDefaultJudge: models/judge.ckpt sits beside
+// models/mnist.ckpt, so predict --multi without --judge reads with it:
+// the same answer as --judge models/judge.ckpt (the judge's vote moves the
+// confidence), not the one of --judge none; text mode notes the judge on
+// stderr, --json leaves its lines as they were.
+func TestPredictMultiDefaultJudge(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	mp := filepath.Join(root, "models", "mnist.ckpt")
+	judge := filepath.Join(root, "models", "judge.ckpt")
+	photo := samplePhotos(t)[0]
+	read := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := cameraCLI(t, append(append([]string{"predict", "--json", "--model", mp, "--multi"}, args...), photo)...)
+		if err != nil || errOut != "" {
+			t.Fatalf("predict --multi %v: %v %q", args, err, errOut)
+		}
+		return out
+	}
+	def, explicit, none := read(), read("--judge", judge), read("--judge", "none")
+	if def != explicit {
+		t.Errorf("--multi reads otherwise than with --judge %s:\n%s\n%s", judge, def, explicit)
+	}
+	if def == none {
+		t.Errorf("--multi reads as --judge none: the judge beside the model was not used:\n%s", def)
+	}
+	var pl agent.PredictLine
+	if err := json.Unmarshal([]byte(def), &pl); err != nil || pl.Text == "" {
+		t.Errorf("--json line %q: %v", def, err)
+	}
+	_, errOut, err := cameraCLI(t, "predict", "--model", mp, "--multi", photo)
+	if err != nil || !strings.Contains(errOut, "segmentation judge "+judge) || !strings.Contains(errOut, "--judge none") {
+		t.Errorf("text mode: %v, stderr %q (want a note naming the judge)", err, errOut)
+	}
+	_, errOut, err = cameraCLI(t, "predict", "--model", mp, "--judge", "none", photo)
+	if err != nil || strings.Contains(errOut, "judge") {
+		t.Errorf("--judge none without --multi: %v %q", err, errOut)
+	}
+}
+
+// TestRunLogsJudge: run logs the judge it reads with at start: the one
+// beside the model with --multi, none with --judge none (also from a
+// config file) or without --multi.
+func TestRunLogsJudge(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	mp := filepath.Join(root, "models", "mnist.ckpt")
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"multi": true, "judge": "none"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--multi"}, "judge=" + filepath.Join(root, "models", "judge.ckpt")},
+		{[]string{"--multi", "--judge", "none"}, "judge=none"},
+		{[]string{"--config", cfg}, "judge=none"},
+		{nil, "judge=none"},
+	} {
+		args := append([]string{"run", "--model", mp, "--camera", "synthetic", "--max-frames", "1"}, c.args...)
+		_, errOut, err := cameraCLI(t, args...)
+		if err != nil || !strings.Contains(errOut, "msg=running") || !strings.Contains(errOut, c.want+" ") {
+			t.Errorf("run %v: %v; want %q in the log:\n%s", c.args, err, c.want, errOut)
+		}
 	}
 }

@@ -99,7 +99,7 @@ func Write(ctx context.Context, o Options) (Stats, error) {
 		return st, fmt.Errorf("judge: %w", err)
 	}
 	w := &writer{dir: tmp, seen: map[[32]byte]bool{}}
-	newRec, err := agent.NewRecognizerFactory(agent.RecognizerSettings{Model: o.Model, Multi: true, Polarity: "auto", Threshold: "otsu",
+	newRec, err := agent.NewRecognizerFactory(agent.RecognizerSettings{Model: o.Model, Multi: true, Judge: agent.NoJudge, Polarity: "auto", Threshold: "otsu",
 		Engine: agent.EngineSettings{Backend: "native", Threads: 1}})
 	if err != nil {
 		return st, fmt.Errorf("judge: %w", err)
