@@ -7,7 +7,7 @@
 //
 // Layout on the board (PREFIX defaults to /opt/edgecnn):
 //
-//	PREFIX/releases/<version>-<hash>/{edgecnn,lib/,model.tflite,config.*,edgecnn.service,sysusers.conf,SHA256SUMS}
+//	PREFIX/releases/<version>-<hash>/{edgecnn,lib/,model.tflite,judge.tflite,config.*,edgecnn.service,sysusers.conf,SHA256SUMS}
 //	PREFIX/current -> releases/<version>-<hash>
 //	/etc/systemd/system/edgecnn.service
 //	/etc/sysusers.d/edgecnn.conf
@@ -59,6 +59,7 @@ type Spec struct {
 	Binary  string   // edgecnn built for the board
 	Libs    []string // shared libraries to ship in lib/ (cgo backends)
 	Model   string   // model file (.tflite or .onnx)
+	Judge   string   // optional segmentation judge, shipped as judge<ext> beside the model (JudgeFileName)
 	Config  string   // optional config file
 	Version string   // release version; "" → "dev"
 	Service Service
@@ -118,6 +119,16 @@ func NewBundle(s Spec) (*Bundle, error) {
 	svc.ModelFile = "model" + strings.ToLower(filepath.Ext(s.Model))
 	if err := add(svc.ModelFile, s.Model, 0o644); err != nil {
 		return nil, err
+	}
+	if s.Judge != "" {
+		name, err := JudgeFileName(s.Model, s.Judge)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		svc.JudgeFile = name
+		if err := add(name, s.Judge, 0o644); err != nil {
+			return nil, err
+		}
 	}
 	if s.Config != "" {
 		svc.ConfigFile = "config" + strings.ToLower(filepath.Ext(s.Config))
@@ -257,6 +268,7 @@ type Service struct {
 	HealthTimeout time.Duration `flag:"health-timeout" default:"30s" usage:"how long the new release has to become healthy"`
 
 	ModelFile  string // set by NewBundle
+	JudgeFile  string // set by NewBundle ("": no judge)
 	ConfigFile string // set by NewBundle
 }
 

@@ -137,6 +137,7 @@ type BundleRequest struct {
 	Board          string   `flag:"board" required:"true" usage:"board name (edgecnn boards)"`
 	Out            string   `flag:"out" required:"true" usage:"folder: OUT/releases/<release>/ and OUT/bundle.json"`
 	Model          string   `flag:"model" usage:"model file (default: the first of {models})"`
+	Judge          string   `flag:"judge" usage:"segmentation judge shipped beside the model for --multi (default: judge<ext> beside --model when present; none: no judge)"`
 	Config         string   `flag:"config" usage:"config file (passed to edgecnn run --config)"`
 	Binary         string   `flag:"binary" usage:"edgecnn binary built for the board (default: edgecnn build for --board)"`
 	Backends       []string `flag:"backend" usage:"backend(s) to build in and run (default: the board's)"`
@@ -164,7 +165,10 @@ func WriteRelease(ctx context.Context, req BundleRequest) (BundleManifest, int, 
 	if err != nil {
 		return BundleManifest{}, 0, fmt.Errorf("bundle: %w", err)
 	}
-	bu, err := BundleFor(ctx, b, model, Request{Config: req.Config, Binary: req.Binary, Backends: req.Backends,
+	if _, err := PickJudge(req.Judge, model); err != nil { // before the build
+		return BundleManifest{}, 0, fmt.Errorf("bundle: %w", err)
+	}
+	bu, err := BundleFor(ctx, b, model, Request{Judge: req.Judge, Config: req.Config, Binary: req.Binary, Backends: req.Backends,
 		ReleaseVersion: req.ReleaseVersion, ProgramVersion: req.ProgramVersion, Log: req.Log,
 		Service: Service{Prefix: req.Prefix, Camera: req.Camera, HTTP: req.HTTP, HealthHTTP: req.HealthHTTP}})
 	if err != nil {

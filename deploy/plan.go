@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"strings"
 
 	"github.com/edgecnn/edgecnn/boards"
 	"github.com/edgecnn/edgecnn/cross"
+	"github.com/edgecnn/edgecnn/model"
 )
 
 // DefaultModels are tried, in order, when a flash names no model.
@@ -37,6 +39,9 @@ type Request struct {
 
 	// Model "" is the first of DefaultModels that exists.
 	Model string `flag:"model" usage:"model file to deploy (.tflite or .onnx; default: the first of {models})"`
+	// Judge is the segmentation judge shipped beside the model (PickJudge:
+	// "" the one beside Model when present, NoJudge none).
+	Judge string `flag:"judge" usage:"segmentation judge shipped beside the model for --multi (default: judge<ext> beside --model when present; none: no judge)"`
 	// Config is an optional config file for edgecnn run --config.
 	Config string `flag:"config" usage:"config file to deploy (passed to edgecnn run --config)"`
 	// Binary is a board binary; "" → BoardBinary builds one.
@@ -85,6 +90,9 @@ func PlanFlash(ctx context.Context, req Request) (*FlashPlan, error) {
 	}
 	model, err := PickModel(req.Model)
 	if err != nil {
+		return nil, fmt.Errorf("flash: %w", err)
+	}
+	if _, err := PickJudge(req.Judge, model); err != nil { // before the builds
 		return nil, fmt.Errorf("flash: %w", err)
 	}
 	bundles := map[string]*Bundle{}
@@ -184,9 +192,13 @@ func resolveTargets(req Request) ([]Target, map[string]boards.Board, error) {
 }
 
 // BundleFor builds (or takes) the board binary for b and bundles it with
-// model and req's config and service settings: the release flash, bundle
-// and the Ansible role install.
+// model, req's segmentation judge (PickJudge) and req's config and service
+// settings: the release flash, bundle and the Ansible role install.
 func BundleFor(ctx context.Context, b boards.Board, model string, req Request) (*Bundle, error) {
+	judge, err := PickJudge(req.Judge, model)
+	if err != nil {
+		return nil, err
+	}
 	backends := req.Backends
 	if len(backends) == 0 {
 		backends = []string{b.Backend}
@@ -202,7 +214,7 @@ func BundleFor(ctx context.Context, b boards.Board, model string, req Request) (
 			svc.Backend = be
 		}
 	}
-	return NewBundle(Spec{Board: b, Binary: bin, Libs: libs, Model: model, Config: req.Config, Version: version, Service: svc})
+	return NewBundle(Spec{Board: b, Binary: bin, Libs: libs, Model: model, Judge: judge, Config: req.Config, Version: version, Service: svc})
 }
 
 // PickModel returns model, or when empty the first of DefaultModels that
@@ -223,6 +235,49 @@ func PickModel(model string) (string, error) {
 		return "", fmt.Errorf("--model %s: not a readable file", model)
 	}
 	return model, nil
+}
+
+// NoJudge is the --judge value that ships no segmentation judge.
+const NoJudge = "none"
+
+// PickJudge returns the segmentation judge to ship beside model ("":
+// none): judge when named (a regular file, not the model itself, with the
+// model's extension; see JudgeFileName), none for NoJudge, and when judge is
+// empty the file `edgecnn run --multi` would read beside model
+// (model.FindJudgeBeside: out/demo/judge.int8.tflite beside
+// out/demo/model.int8.tflite) when present.
+func PickJudge(judge, modelPath string) (string, error) {
+	switch judge {
+	case NoJudge:
+		return "", nil
+	case "":
+		return model.FindJudgeBeside(modelPath), nil
+	}
+	st, err := os.Stat(judge)
+	if err != nil || !st.Mode().IsRegular() {
+		return "", fmt.Errorf("--judge %s: not a readable file (--judge %s ships none)", judge, NoJudge)
+	}
+	if mst, err := os.Stat(modelPath); err == nil && os.SameFile(st, mst) {
+		return "", fmt.Errorf("--judge %s is the model file itself: give the segmentation judge (make model-judge writes models/judge.ckpt)", judge)
+	}
+	if _, err := JudgeFileName(modelPath, judge); err != nil {
+		return "", err
+	}
+	return judge, nil
+}
+
+// JudgeFileName is the name of the segmentation judge file in a release:
+// "judge" and the model's extension, as the model is "model" and its
+// extension (model.tflite, judge.tflite), so that `edgecnn run --multi`
+// finds it beside the model. A judge with another extension than the
+// model's is refused: the board opens both with one backend.
+func JudgeFileName(modelPath, judge string) (string, error) {
+	me, je := strings.ToLower(filepath.Ext(modelPath)), strings.ToLower(filepath.Ext(judge))
+	if je != me {
+		return "", fmt.Errorf("--judge %s: a %q file beside a %q model: the board opens both with one backend; export the judge to %s as well (edgecnn export --model models/judge.ckpt ...)",
+			judge, je, me, me)
+	}
+	return "judge" + me, nil
 }
 
 // BoardBinary returns the binary (and libraries) to ship for b:
