@@ -26,6 +26,7 @@ type BuildRequest struct {
 	Push     string   `flag:"push" usage:"also push the image to REGISTRY/REPO:TAG (credentials from ~/.docker/config.json)"`
 	Insecure bool     `flag:"insecure-registry" usage:"plain HTTP to --push's registry (loopback and private addresses use it anyway)"`
 	Model    string   `flag:"model" usage:"model file for the image (default: the first of {models})"`
+	Judge    string   `flag:"judge" usage:"segmentation judge placed beside the model for --multi (default: judge<ext> beside --model when present; none: no judge)"`
 	Config   string   `flag:"config" usage:"config file for the image (edgecnn run --config)"`
 	HTTP     string   `flag:"http" default:"0.0.0.0:8080" usage:"the image's HTTP listen address"`
 	// HealthHTTP is the image's health responder address (Options.HealthHTTP).
@@ -53,7 +54,7 @@ func BuildBoards(ctx context.Context, req BuildRequest) ([]*cross.Result, *Made,
 	if len(bs) > 1 && !image && req.JSON {
 		return nil, nil, errors.New("build: several boards with --json: give --image or --push, or build one board at a time")
 	}
-	model := ""
+	model, judge := "", ""
 	if image { // check the image's inputs before the (long) build
 		if req.Image != "" {
 			if _, _, err := ParseLayoutRef(req.Image); err != nil {
@@ -62,6 +63,9 @@ func BuildBoards(ctx context.Context, req BuildRequest) ([]*cross.Result, *Made,
 		}
 		if model, err = deploy.PickModel(req.Model); err != nil {
 			return nil, nil, fmt.Errorf("build: an image needs a model: %w", err)
+		}
+		if judge, err = deploy.PickJudge(req.Judge, model); err != nil {
+			return nil, nil, fmt.Errorf("build: %w", err)
 		}
 	}
 	var results []*cross.Result
@@ -85,7 +89,7 @@ func BuildBoards(ctx context.Context, req BuildRequest) ([]*cross.Result, *Made,
 	}
 	m, err := Make(ctx, Request{
 		Boards: bs, Backends: req.Backends, Builds: results, Version: req.Version,
-		Image:  Options{Model: model, Config: req.Config, Created: created, HTTP: req.HTTP, HealthHTTP: req.HealthHTTP, Camera: req.Camera},
+		Image:  Options{Model: model, Judge: judge, Config: req.Config, Created: created, HTTP: req.HTTP, HealthHTTP: req.HealthHTTP, Camera: req.Camera},
 		Layout: req.Image, Push: req.Push, PushOpts: PushOptions{Insecure: req.Insecure}, Log: req.Log,
 	})
 	return results, m, err

@@ -1,19 +1,19 @@
 // Package oci packs cross-built edgecnn binaries into OCI container images
 // in pure Go (github.com/google/go-containerregistry), with no Docker
-// daemon: a base-less image per board holding the binary, the model, the
-// bundled shared libraries of cgo backends (with the dynamic loader and C
-// libraries they need, from the cross toolchain) and empty state and /tmp
-// folders, with OCI labels, an entrypoint `edgecnn run …` and a Docker
-// healthcheck (`edgecnn healthcheck`). Several boards make one multi-arch
-// index. The result is written as an OCI image layout (a folder) or pushed
-// to a registry.
+// daemon: a base-less image per board holding the binary, the model (and
+// the segmentation judge beside it), the bundled shared libraries of cgo
+// backends (with the dynamic loader and C libraries they need, from the
+// cross toolchain) and empty state and /tmp folders, with OCI labels, an
+// entrypoint `edgecnn run …` and a Docker healthcheck (`edgecnn
+// healthcheck`). Several boards make one multi-arch index. The result is
+// written as an OCI image layout (a folder) or pushed to a registry.
 //
 // Layers are reproducible: files sorted, owner 0:0, every timestamp set to
 // Options.Created, so re-building with an unchanged binary gives the same
 // layer digests (and an unchanged image gives the same image digest), and a
 // registry or a board that has the layers already does not fetch them again.
-// The binary, the libraries and the model are separate layers: a new model
-// leaves the binary's layer as it was.
+// The binary, the libraries, the judge and the model are separate layers: a
+// new model leaves the binary's and the judge's layers as they were.
 package oci
 
 import (
@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/edgecnn/edgecnn/boards"
+	"github.com/edgecnn/edgecnn/deploy"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -61,6 +62,7 @@ type Input struct {
 // Options are shared by every board of an image.
 type Options struct {
 	Model   string // model file (.tflite or .onnx), required
+	Judge   string // optional segmentation judge, beside the model as judge<ext> (deploy.JudgeFileName)
 	Config  string // optional config file for `edgecnn run --config`
 	Version string // image version label ("" → "dev")
 	// Created stamps the config and every file (zero: the Unix epoch), so
@@ -204,6 +206,14 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 		specs = append(specs, layerSpec{"libraries", fs})
 	}
 	specs = append(specs, layerSpec{"binary", []tarFile{{name: path.Join(Root[1:], "edgecnn"), src: x.Binary, mode: 0o755}}})
+	judgeName := ""
+	if o.Judge != "" {
+		// A layer of its own before the model's: a new model leaves it as it was.
+		if judgeName, err = deploy.JudgeFileName(o.Model, o.Judge); err != nil {
+			return nil, err
+		}
+		specs = append(specs, layerSpec{"judge", []tarFile{{name: path.Join(Root[1:], judgeName), src: o.Judge, mode: 0o644}}})
+	}
 	model := []tarFile{{name: path.Join(Root[1:], modelName), src: o.Model, mode: 0o644}}
 	args := []string{"--model", path.Join(Root, modelName), "--backend", backend, "--camera", o.Camera, "--wait-camera", "--http", o.HTTP}
 	if o.Config != "" {
@@ -258,6 +268,9 @@ func buildOne(x Input, p v1.Platform, o Options) (v1.Image, error) {
 	}
 	if o.Revision != "" {
 		cfg.Config.Labels["org.opencontainers.image.revision"] = o.Revision
+	}
+	if judgeName != "" {
+		cfg.Config.Labels["io.edgecnn.judge"] = judgeName
 	}
 	img, err := mutate.ConfigFile(mutate.MediaType(empty.Image, types.OCIManifestSchema1), cfg)
 	if err != nil {
