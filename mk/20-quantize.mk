@@ -2,7 +2,9 @@
 # See docs/quantization.md.
 #
 #   make demo-quantize    quantize the committed model to out/demo/model.int8.tflite
-#                         with the HTML report out/demo/report.html        (in make demo)
+#                         with the HTML report out/demo/report.html, and export the
+#                         segmentation judge beside it (out/demo/judge.int8.tflite,
+#                         which --multi then reads with)               (in make demo)
 #   make bench-quantize   the issue-3 targets on models/mnist.ckpt, 10,000 test images:
 #                         accuracy drop ≤ 0.10 pp, agreement ≥ 99.8%, int8 file ≤ 27% of
 #                         the float .tflite, quantize + HTML report ≤ 20 s; beside PyTorch
@@ -21,6 +23,7 @@ BENCH_QUANT_DIR := $(CACHE)/bench-quantize
 demo-quantize: data build
 	@mkdir -p out/demo
 	$(BIN) quantize --model $(MODEL_CKPT) --data $(DATA) --out out/demo/model.int8.tflite --report out/demo/report.html
+	$(BIN) export --int8 --model $(JUDGE_CKPT) --data $(DATA) --out out/demo/judge.int8.tflite
 	@echo "quantization report: $(CURDIR)/out/demo/report.html"
 
 bench-quantize: data build
