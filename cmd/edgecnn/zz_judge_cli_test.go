@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -104,5 +106,38 @@ func TestRunLogsJudge(t *testing.T) {
 		if err != nil || !strings.Contains(errOut, "msg=running") || !strings.Contains(errOut, c.want+" ") {
 			t.Errorf("run %v: %v; want %q in the log:\n%s", c.args, err, c.want, errOut)
 		}
+	}
+}
+
+// TestRunVerifiesJudge: as in a flashed release, SHA256SUMS beside the
+// model lists the judge too; run refuses a judge that does not match it.
+func TestRunVerifiesJudge(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	for _, f := range []string{"mnist.ckpt", "judge.ckpt"} {
+		b, err := os.ReadFile(filepath.Join(root, "models", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	sums := func(judgeSum string) {
+		b, _ := os.ReadFile(filepath.Join(dir, "mnist.ckpt"))
+		h := sha256.Sum256(b)
+		os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(hex.EncodeToString(h[:])+"  mnist.ckpt\n"+judgeSum+"  judge.ckpt\n"), 0o644)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "judge.ckpt"))
+	h := sha256.Sum256(b)
+	args := []string{"run", "--model", filepath.Join(dir, "mnist.ckpt"), "--multi", "--camera", "synthetic", "--max-frames", "1"}
+	sums(hex.EncodeToString(h[:]))
+	if _, errOut, err := cameraCLI(t, args...); err != nil || !strings.Contains(errOut, `msg="judge verified"`) {
+		t.Errorf("judge listed with its sum: %v\n%s", err, errOut)
+	}
+	sums(strings.Repeat("0", 64))
+	if _, _, err := cameraCLI(t, args...); err == nil || !strings.Contains(err.Error(), "judge") || !strings.Contains(err.Error(), "SHA-256") {
+		t.Errorf("judge that does not match SHA256SUMS: %v", err)
+	}
+	if _, _, err := cameraCLI(t, append(args, "--judge", "none")...); err != nil {
+		t.Errorf("--judge none does not read the judge: %v", err)
 	}
 }
