@@ -197,13 +197,14 @@ func TestDocsCommands(t *testing.T) {
 		{"export", "--model", "models/mnist.ckpt", "--out", "model.tflite"},
 		{"export", "--model", "models/mnist.ckpt", "--out", "model.onnx"},
 		{"quantize", "--model", "models/mnist.ckpt", "--data", "data/mnist", "--calib", "200", "--val", "0", "--test", "200", "--out", "model.int8.tflite"},
+		{"export", "--int8", "--model", "models/judge.ckpt", "--data", "data/mnist", "--out", "judge.int8.tflite"},
 	} {
 		if out, _, err := trainRunCLI(t, args...); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
 	must(os.MkdirAll(filepath.Join(dir, "out", "demo"), 0o755))
-	for _, f := range []string{"model.tflite", "model.onnx", "model.int8.tflite"} {
+	for _, f := range []string{"model.tflite", "model.onnx", "model.int8.tflite", "judge.int8.tflite"} {
 		must(os.Symlink(filepath.Join(dir, f), filepath.Join(dir, "out", "demo", f)))
 	}
 
