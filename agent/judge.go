@@ -29,7 +29,8 @@ import (
 type judge struct {
 	eng     runtime.Engine
 	classes int
-	single  []bool // class i is one digit
+	single  []bool    // class i is one digit
+	pair    [][2]int8 // class i is the pair of these digits, {−1, −1} for none
 	probs   bool
 	batch   bool
 	out     []float32
@@ -60,10 +61,11 @@ func newJudge(eng runtime.Engine, h, w int, modelLabels []string) (*judge, error
 	if err != nil {
 		return nil, fmt.Errorf("agent: judge: %w: %v", ErrModel, err)
 	}
-	j := &judge{eng: eng, classes: classes, single: make([]bool, classes), probs: runtime.ScoresAreProbabilities(eng.Metadata()),
-		batch: in.Shape[0] == -1}
+	j := &judge{eng: eng, classes: classes, single: make([]bool, classes), pair: make([][2]int8, classes),
+		probs: runtime.ScoresAreProbabilities(eng.Metadata()), batch: in.Shape[0] == -1}
 	singles, pairs := 0, 0
 	for i, l := range labels {
+		j.pair[i] = [2]int8{-1, -1}
 		if _, err := strconv.Atoi(l); err != nil {
 			continue
 		}
@@ -72,6 +74,7 @@ func newJudge(eng runtime.Engine, h, w int, modelLabels []string) (*judge, error
 			j.single[i] = true
 			singles++
 		case 2:
+			j.pair[i] = [2]int8{int8(l[0] - '0'), int8(l[1] - '0')}
 			pairs++
 		}
 	}
@@ -98,22 +101,28 @@ func (j *judge) run(ctx context.Context, in []float32, n int) ([]float32, error)
 	return out, nil
 }
 
-// one is the recognizer's preprocess.Judge: p(one whole digit) per input.
-func (j *judge) one(in []float32, n int, one []float32) error {
+// score is the recognizer's preprocess.Judge: per input, p(one whole
+// digit), the sum of the digit classes, and the most probable pair.
+func (j *judge) score(in []float32, n int, res []preprocess.JudgeScore) error {
 	out, err := j.run(context.Background(), in, n)
 	if err != nil {
 		return err
 	}
-	for i := range one {
+	for i := range res {
 		p := j.pj
 		probabilities(out[i*j.classes:(i+1)*j.classes], j.probs, p)
 		var zs float64
+		r := preprocess.JudgeScore{First: -1, Second: -1}
 		for k, v := range p {
-			if j.single[k] {
+			switch {
+			case j.single[k]:
 				zs += v
+			case j.pair[k][0] >= 0 && float32(v) > r.Pair:
+				r.Pair, r.First, r.Second = float32(v), j.pair[k][0], j.pair[k][1]
 			}
 		}
-		one[i] = float32(zs)
+		r.One = float32(zs)
+		res[i] = r
 	}
 	return nil
 }

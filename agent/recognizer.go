@@ -33,6 +33,10 @@ type Prediction struct {
 	Box        image.Rectangle `json:"-"`
 	BoxXYWH    [4]int          `json:"box"`            // x, y, width, height in the frame
 	Name       string          `json:"name,omitempty"` // --rois: the region's name
+	// Pair: --multi with a judge read this digit and its neighbour whole,
+	// as two touching digits that no cut separates; Box is its half of
+	// the pair's box and Confidence the judge's probability of the pair.
+	Pair bool `json:"pair,omitempty"`
 }
 
 // Reasons for "no digit" (Result.Reason).
@@ -198,7 +202,7 @@ func (r *Recognizer) setScorers(p *preprocess.Preprocessor) {
 	p.SetScorer(r.score)
 	p.SetCandidateFunc(r.observe)
 	if r.judge != nil {
-		p.SetJudge(r.judge.one)
+		p.SetJudge(r.judge.score)
 	}
 }
 
@@ -347,6 +351,9 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 		if speck {
 			continue
 		}
+		if d.Pair.Valid && r.segLabel[d.Pair.Digit] >= 0 { // half of a pair the judge read whole
+			best, conf = r.segLabel[d.Pair.Digit], d.Pair.Confidence
+		}
 		r.located = append(r.located, located{r.labels[best], conf})
 		if best == r.reject || conf < r.minConf {
 			res.Rejected++
@@ -360,7 +367,7 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 		}
 		b := d.Box
 		res.Digits = append(res.Digits, Prediction{Label: r.labels[best], Confidence: conf, Box: b,
-			BoxXYWH: [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}})
+			BoxXYWH: [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}, Pair: d.Pair.Valid})
 		sb.WriteString(r.labels[best])
 		res.Confidence = min(res.Confidence, conf)
 	}

@@ -132,6 +132,17 @@ type Digit struct {
 	// Seg is the seven-segment reading of the digit when its row is a
 	// seven-segment display (Seg.Valid; sevenseg.go), zero otherwise.
 	Seg SegDigit
+	// Pair is set when the digit is one half of two touching digits that
+	// the Judge read whole (Multi with a Judge): its box is that half of
+	// the pair's box and Input the whole pair.
+	Pair PairDigit
+}
+
+// PairDigit is one digit of a pair read whole by the Judge.
+type PairDigit struct {
+	Valid      bool
+	Digit      int8    // 0..9
+	Confidence float32 // the Judge's probability of the pair
 }
 
 // Result is the outcome of Process. It is reused by the next call.
@@ -170,7 +181,7 @@ type Preprocessor struct {
 	// Multi's segmentation judge and candidate observer (split.go).
 	judge    Judge
 	candFunc CandidateFunc
-	candOne  []float32 // the judge's answers
+	candJ    []JudgeScore // the judge's answers
 
 	// inRegion: ProcessRegion is running (the digit may fill the region).
 	inRegion bool
@@ -193,6 +204,7 @@ type Preprocessor struct {
 	cands    []segCand
 	dpScore  []float32
 	dpFrom   []int32
+	dpPair   []bool // the step into k read its candidate as a pair
 	starts   []int
 	pathCost []float32
 	pathFrom []int8
@@ -234,6 +246,11 @@ type group struct {
 	// A segment of a row (segment.go) owns the pixels of p.selItems[sel
 	// : sel+nsel] instead: clusters between cut paths.
 	sel, nsel int
+	// A pair read whole (segment.go): half 1 (left) or 2 (right) of it,
+	// the digit of that half and the pair's probability; half 0: none.
+	half  int8
+	pairD int8
+	pairP float32
 }
 
 // New returns a Preprocessor for cfg.
@@ -403,8 +420,18 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 		}
 		in := p.input[k*oN : (k+1)*oN]
 		p.normalize(out, in)
+		var pair PairDigit
+		if pg := p.groups[gi]; pg.half != 0 {
+			// the box of its half of the pair's box
+			if mid := (g.x0 + g.x1) / 2; pg.half == 1 {
+				g.x1 = mid
+			} else {
+				g.x0 = mid + 1
+			}
+			pair = PairDigit{Valid: true, Digit: pg.pairD, Confidence: pg.pairP}
+		}
 		box := image.Rect(g.x0*f, g.y0*f, min((g.x1+1)*f, w), min((g.y1+1)*f, h)).Add(r.Min)
-		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out, Seg: p.seg})
+		res.Digits = append(res.Digits, Digit{Box: box, Input: in, Ink: out, Seg: p.seg, Pair: pair})
 	}
 	p.segDisplayRow(res.Digits)
 	p.digitsV = res.Digits[:0]

@@ -67,7 +67,7 @@ func TestBestPartition(t *testing.T) {
 		{i: 1, j: 2, score: -3}, {i: 2, j: 3, score: -2}, {i: 3, j: 3, score: -0.01},
 		{i: 3, j: 4, score: -0.3}, {i: 4, j: 4, score: -0.02},
 	}
-	p.bestPartition(H)
+	p.bestPartition(H, true)
 	var got [][2]int
 	for _, g := range p.groups {
 		got = append(got, [2]int{g.x0, g.x1})
@@ -84,7 +84,7 @@ func TestBestPartition(t *testing.T) {
 	// A digit-tall piece cannot be left out: without a candidate for
 	// piece 3 alone nothing covers the row but the pair (3, 4).
 	p.cands = append(p.cands[:5], segCand{i: 3, j: 4, score: -0.3})
-	p.bestPartition(H)
+	p.bestPartition(H, true)
 	if len(p.groups) != 2 || p.groups[1].x0 != 30 || p.groups[1].x1 != 62 {
 		t.Fatalf("without a candidate for piece 3 alone: %+v", p.groups)
 	}
@@ -96,9 +96,65 @@ func TestBestPartition(t *testing.T) {
 		{cl: 0, lo: 0, hi: -1, x0: 10, y0: 4, x1: 30, y1: 39, ink: 255 * 400},
 	}
 	p.cands = []segCand{{i: 0, j: 1, score: -0.6}, {i: 1, j: 1, score: -0.05}}
-	p.bestPartition(H)
+	p.bestPartition(H, true)
 	if len(p.groups) != 1 || p.groups[0].x0 != 0 {
 		t.Fatalf("a short piece with much ink is left out: %+v", p.groups)
+	}
+}
+
+// With a Judge a run of pieces may be read whole as a pair: two groups,
+// halves of its box; a row read as nothing but one pair is read again
+// without pairs.
+func TestPartitionPair(t *testing.T) {
+	p := &Preprocessor{cfg: Config{}.withDefaults()}
+	H := 40
+	// pieces: a digit (0), two touching digits that no cut separates (1, 2)
+	for i, b := range [][4]int{{0, 0, 15, 39}, {20, 0, 35, 39}, {36, 0, 52, 39}} {
+		p.pieces = append(p.pieces, piece{cl: i, lo: -1, hi: -1, x0: b[0], y0: b[1], x1: b[2], y1: b[3], ink: 100})
+	}
+	p.cands = []segCand{
+		{i: 0, j: 0, score: -0.01},
+		{i: 1, j: 1, score: -2}, {i: 2, j: 2, score: -2},
+		{i: 1, j: 2, score: -5, pair: true, first: 4, second: 7, pairP: 0.9, pairScore: -1.2},
+	}
+	p.partition(H)
+	type half struct {
+		x0, x1   int
+		half, d  int8
+		pairProb float32
+	}
+	var got []half
+	for _, g := range p.groups {
+		got = append(got, half{g.x0, g.x1, g.half, g.pairD, g.pairP})
+	}
+	want := []half{{0, 15, 0, 0, 0}, {20, 52, 1, 4, 0.9}, {20, 52, 2, 7, 0.9}}
+	if len(got) != len(want) {
+		t.Fatalf("digits %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("digits %+v, want %+v", got, want)
+		}
+	}
+	// The same pair scoring worse than its two pieces read apart.
+	p.cands[3].pairScore = -4.5
+	p.partition(H)
+	if len(p.groups) != 3 || p.groups[1].half != 0 || p.groups[1].x1 != 35 {
+		t.Fatalf("a pair that scores worse than its pieces is read whole: %+v", p.groups)
+	}
+	// Nothing but the pair in the row: read without pairs.
+	p.pieces, p.cands = p.pieces[1:], []segCand{
+		{i: 0, j: 0, score: -2}, {i: 1, j: 1, score: -2},
+		{i: 0, j: 1, score: -5, pair: true, first: 4, second: 7, pairP: 0.9, pairScore: -1.2},
+	}
+	p.partition(H)
+	for _, g := range p.groups {
+		if g.half != 0 {
+			t.Fatalf("a row of nothing but one pair is read as the pair: %+v", p.groups)
+		}
+	}
+	if len(p.groups) != 2 {
+		t.Fatalf("a row of nothing but one pair: %d digits (%+v), want its two pieces", len(p.groups), p.groups)
 	}
 }
 

@@ -19,17 +19,28 @@ func (p *Preprocessor) candInk(n int) []float32 {
 	return p.candBuf
 }
 
-// Judge writes to one[i], for n candidate inputs like Scorer's, how
-// probable it is that input i holds exactly one whole digit (not a piece
-// of one, not two or more side by side). It is a second opinion on the
-// segmentation, from a model trained on the segmenter's own candidates
-// (docs/training.md "The segmentation judge").
-type Judge func(in []float32, n int, one []float32) error
+// JudgeScore is a Judge's answer for one candidate input.
+type JudgeScore struct {
+	// One is how probable it is that the input holds exactly one whole
+	// digit (not a piece of one, not two or more side by side).
+	One float32
+	// Pair is the probability of the most probable pair of two touching
+	// digits, First then Second (0..9); Pair 0 for none.
+	Pair          float32
+	First, Second int8
+}
+
+// Judge writes to out[i] its answer for each of n candidate inputs like
+// Scorer's. It is a second opinion on the segmentation, from a model
+// trained on the segmenter's own candidates (docs/training.md "The
+// segmentation judge").
+type Judge func(in []float32, n int, out []JudgeScore) error
 
 // SetJudge sets (or, with nil, clears) the Judge used by Multi. With a
 // Judge the segmenter also tries candidates up to judgeMaxW row heights
-// wide (two touching digits), and adds judgeWeight·log one[i] to each
-// candidate's score.
+// wide (two touching digits), adds judgeWeight·log One to each
+// candidate's score, and may read a candidate as the Judge's pair
+// (Digit.Pair) when no cut separates the two digits better.
 func (p *Preprocessor) SetJudge(j Judge) { p.judge = j }
 
 // CandidateFunc sees a rendered segment candidate: its box in the
