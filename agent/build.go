@@ -38,7 +38,7 @@ func enginePath(backend, path string) string {
 
 // NoJudge is the --judge value that reads --multi rows without a
 // segmentation judge, even when one sits beside the model.
-const NoJudge = "none"
+const NoJudge = model.NoJudge
 
 // RecognizerSettings are the recognizer flags shared by `edgecnn predict`
 // and `edgecnn run`, as given on the command line (package cliflags reads
@@ -120,7 +120,7 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 			eng.Close()
 			if c.Judge != nil {
 				c.Judge.Close()
-				if s.Judge == "" {
+				if _, ok := errors.AsType[*judgeError](err); ok && s.Judge == "" {
 					return nil, s.judgeErr(judge, err)
 				}
 			}

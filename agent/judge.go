@@ -40,6 +40,11 @@ type judge struct {
 	pj []float64
 }
 
+// judgeError is NewRecognizer's error for an unfit judge (not model).
+type judgeError struct{ error }
+
+func (e *judgeError) Unwrap() error { return e.error }
+
 // judgeVote is the judge's weight in the vote on each digit (chosen on
 // the tuning photos: 0.3, 0.5 and 0.7 read 874, 881 and 872 of 1,000
 // handwritten numbers exactly).

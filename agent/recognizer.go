@@ -186,7 +186,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	r.out = make([]float32, maxD*classes)
 	if cfg.Judge != nil {
 		if r.judge, err = newJudge(cfg.Judge, pc.Height, pc.Width, labels); err != nil {
-			return nil, err
+			return nil, &judgeError{err}
 		}
 	}
 	r.setScorers(pre)

@@ -238,7 +238,7 @@ func PickModel(model string) (string, error) {
 }
 
 // NoJudge is the --judge value that ships no segmentation judge.
-const NoJudge = "none"
+const NoJudge = model.NoJudge
 
 // PickJudge returns the segmentation judge to ship beside model ("":
 // none): judge when named (a regular file, not the model itself, with the

@@ -6,6 +6,11 @@ import (
 	"strings"
 )
 
+// NoJudge is the --judge value (of predict, run, bundle, flash and build
+// --image) that names no segmentation judge, even when one sits beside
+// the model.
+const NoJudge = "none"
+
 // JudgeName is the file name of the segmentation judge that goes with a
 // model file named base: "judge" and base's extension from its first dot
 // (mnist.ckpt → judge.ckpt, model.int8.tflite → judge.int8.tflite,
