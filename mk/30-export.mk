@@ -81,6 +81,7 @@ demo-export: build
 	$(BIN) export --model $(MODEL_CKPT) --out out/demo/model.tflite
 	$(BIN) export --model $(MODEL_CKPT) --out out/demo/model.onnx
 	$(BIN) export --model $(MODEL_CKPT) --int8 --io float --data $(DATA) --out out/demo/model.int8.onnx
+	$(BIN) export --model $(JUDGE_CKPT) --int8 --io float --data $(DATA) --out out/demo/judge.int8.onnx
 	$(BIN) inspect out/demo/model.tflite
 	$(BIN) inspect out/demo/model.onnx
 	$(BIN) inspect out/demo/model.int8.onnx

@@ -141,3 +141,34 @@ func TestRunVerifiesJudge(t *testing.T) {
 		t.Errorf("--judge none does not read the judge: %v", err)
 	}
 }
+
+// TestPredictSampleNumbers: the sample numbers make demo reads
+// (camera/testdata/numbers, MNIST test digits outside the benches'
+// splits) are read as their file names say, each digit with a box, with
+// the judge beside the model.
+func TestPredictSampleNumbers(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	photos, _ := filepath.Glob(filepath.Join(root, "camera", "testdata", "numbers", "number-*-d*.jpg"))
+	if len(photos) != 6 {
+		t.Fatalf("%d sample numbers in camera/testdata/numbers, want 6", len(photos))
+	}
+	out, _, err := cameraCLI(t, append([]string{"predict", "--json", "--model", filepath.Join(root, "models", "mnist.ckpt"), "--multi"}, photos...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(photos) {
+		t.Fatalf("%d lines for %d photos:\n%s", len(lines), len(photos), out)
+	}
+	for i, l := range lines {
+		var pl agent.PredictLine
+		if err := json.Unmarshal([]byte(l), &pl); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		name := filepath.Base(photos[i])
+		want := strings.TrimSuffix(name[strings.LastIndex(name, "-d")+2:], ".jpg")
+		if pl.Text != want || len(pl.Digits) != len(want) {
+			t.Errorf("%s: read %q with %d boxes, want %q", name, pl.Text, len(pl.Digits), want)
+		}
+	}
+}

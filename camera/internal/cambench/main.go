@@ -73,7 +73,8 @@ func mnist(dir string, n int) (*photoset.Digits, error) {
 	return photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), n)
 }
 
-// gen writes n photos named photo-NNNN-dD.jpg (D: the true digit).
+// gen writes n photos named photo-NNNN-dD.jpg (D: the true digit), or
+// with -kind number photos (genNumbers).
 func gen(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ExitOnError)
 	n := fs.Int("n", 50, "photos")
@@ -82,6 +83,7 @@ func gen(args []string) error {
 	size := fs.String("size", "320x240", "frame size")
 	seed := fs.Uint64("seed", 1, "random seed")
 	first := fs.Int("first", 9000, "first MNIST test index used (the tail of the test split)")
+	kind := fs.String("kind", "", "number photos of this kind (hand, odometer or sevenseg; any order, comma-separated, one kind per photo in turn) from MNIST test digits -first and up, outside the tuning and test splits; empty: single digits")
 	fs.Parse(args)
 	w, h, err := camera.ParseSize(*size)
 	if err != nil {
@@ -93,6 +95,9 @@ func gen(args []string) error {
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
+	}
+	if *kind != "" {
+		return genNumbers(d, *kind, *n, *first, *seed, w, h, *out)
 	}
 	rng := rand.New(rand.NewPCG(*seed, 2))
 	for i := 0; i < *n; i++ {
@@ -107,6 +112,38 @@ func gen(args []string) error {
 		}
 	}
 	fmt.Printf("wrote %d photos to %s\n", *n, *out)
+	return nil
+}
+
+// genNumbers writes n number photos, of the comma-separated kinds in
+// turn, drawn from MNIST test digits [first, 10000) (after the tuning and
+// test splits of photoset: the demo's samples), as
+// number-NNNN-KIND-dTEXT.jpg.
+func genNumbers(d *photoset.Digits, kinds string, n, first int, seed uint64, w, h int, out string) error {
+	var ks []photoset.Kind
+	for _, name := range strings.Split(kinds, ",") {
+		k, ok := photoset.Kinds[name]
+		if !ok {
+			return fmt.Errorf("gen: -kind %q: want hand, odometer or sevenseg", name)
+		}
+		ks = append(ks, k)
+	}
+	if first < photoset.TestSplit.End {
+		return fmt.Errorf("gen: -first %d: number photos come from MNIST test digits %d and up (the tuning and test splits are below)", first, photoset.TestSplit.End)
+	}
+	split := photoset.Split{Name: "samples", First: first, End: len(d.Images), Seed: seed}
+	for i := 0; i < n; i++ {
+		k := ks[i%len(ks)]
+		num, err := photoset.NumberSet(d, split, k, i, w, h)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(out, fmt.Sprintf("number-%04d-%s-d%s.jpg", i, k, num.Text))
+		if err := atomicfile.WriteFile(p, num.JPEG, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("wrote %d number photos to %s\n", n, out)
 	return nil
 }
 

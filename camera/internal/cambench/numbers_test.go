@@ -33,3 +33,16 @@ func TestScoreCountsMisreads(t *testing.T) {
 		t.Errorf("%d errors listed; want 6", len(rep.Errors))
 	}
 }
+
+// TestGenNumbersRefuses: sample numbers come only from MNIST test digits
+// above the benches' splits, and only of the known kinds.
+func TestGenNumbersRefuses(t *testing.T) {
+	d := &photoset.Digits{Images: make([][]uint8, 10000), Labels: make([]uint8, 10000)}
+	dir := t.TempDir()
+	if err := genNumbers(d, "hand,letters", 2, 9000, 1, 160, 120, dir); err == nil {
+		t.Error("an unknown kind is accepted")
+	}
+	if err := genNumbers(d, "hand", 2, photoset.TestSplit.End-1, 1, 160, 120, dir); err == nil {
+		t.Error("digits of the test split are accepted")
+	}
+}
