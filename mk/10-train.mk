@@ -41,6 +41,10 @@ REJECT_FT_FLAGS ?= --init $(MODEL10_CKPT) --augment --robust --display --freeze 
 JUDGE_CKPT  ?= models/judge.ckpt
 JUDGE_DIR   ?= out/judge
 JUDGE_FLAGS ?= --init $(MODEL_CKPT) --augment --val 2500 --epochs 10 --lr 5e-4 --step-size 4 --gamma 0.3 --seed 1 --threads 2 --slim
+# Stage 2: 3 more epochs on the candidates of 9,000 new photos and of 3,000
+# seven-segment photos (a quarter of every batch), so the judge knows display
+# digits too.
+JUDGE2_FLAGS ?= --init $(JUDGE_DIR)/stage1.ckpt --mix 3,1 --augment --val 2500 --epochs 3 --lr 2e-4 --step-size 2 --gamma 0.3 --seed 3 --threads 2 --slim
 
 BENCH_TRAIN_DIR := $(CACHE)/bench-train
 
@@ -81,16 +85,21 @@ model-10: data build
 
 # model-judge draws the judge's training folders from the default model's
 # candidates on photos 0..8999 and 9000..17999 (two folders: the trainer takes
-# at most 200,000 images from one; about 6 minutes) and trains
-# models/judge.ckpt on them (10 epochs; about 25 minutes on a quiet 2-core
-# machine).
+# at most 200,000 images from one; about 6 minutes) and trains stage 1 on them
+# (10 epochs; about 25 minutes on a quiet 2-core machine); then it draws the
+# candidates of photos 18000..26999 and of 3,000 seven-segment photos (about
+# 4 minutes) and trains models/judge.ckpt from stage 1 on them (3 epochs;
+# about 2 minutes).
 model-judge: data build
 	@mkdir -p $(JUDGE_DIR)
-	rm -rf $(JUDGE_DIR)/data-a $(JUDGE_DIR)/data-b $(JUDGE_DIR)/data-a.partial $(JUDGE_DIR)/data-b.partial
+	rm -rf $(addprefix $(JUDGE_DIR)/data-,a b c s) $(addsuffix .partial,$(addprefix $(JUDGE_DIR)/data-,a b c s))
 	$(BIN) export --int8 --model $(MODEL_CKPT) --data $(DATA) --out $(JUDGE_DIR)/model.int8.tflite
 	$(BIN) judgeset --data $(DATA) --model $(JUDGE_DIR)/model.int8.tflite --out $(JUDGE_DIR)/data-a --first 0 --n 9000 --seed 1
 	$(BIN) judgeset --data $(DATA) --model $(JUDGE_DIR)/model.int8.tflite --out $(JUDGE_DIR)/data-b --first 9000 --n 9000 --seed 1
-	$(BIN) train --data $(JUDGE_DIR)/data-a --data $(JUDGE_DIR)/data-b --out $(JUDGE_CKPT) $(JUDGE_FLAGS) --json
+	$(BIN) train --data $(JUDGE_DIR)/data-a --data $(JUDGE_DIR)/data-b --out $(JUDGE_DIR)/stage1.ckpt $(JUDGE_FLAGS) --json
+	$(BIN) judgeset --data $(DATA) --model $(JUDGE_DIR)/model.int8.tflite --out $(JUDGE_DIR)/data-c --first 18000 --n 9000 --seed 1
+	$(BIN) judgeset --data $(DATA) --model $(JUDGE_DIR)/model.int8.tflite --out $(JUDGE_DIR)/data-s --odometer 0 --sevenseg 1 --first 18000 --n 3000 --seed 1
+	$(BIN) train --data $(JUDGE_DIR)/data-c --data $(JUDGE_DIR)/data-s --out $(JUDGE_CKPT) $(JUDGE2_FLAGS) --json
 
 # model-reject-display trains the display-like variant (12 epochs).
 model-reject-display: data build

@@ -63,12 +63,14 @@ var (
 // Reading a pair of touching digits whole (with a Judge; chosen on the
 // tuning split: bonus −0.5 / −1 / −1.5 read 894 / 896 / 893 of 1,000
 // handwritten numbers before the width rule, least p 0.3 / 0.5 / 0.7
-// read 896 / 900 / 898; the width rule keeps display digits, which the
-// judge has not seen, from reading as pairs).
+// read 896 / 900 / 898; the narrowest pair 0.65 / 0.8 row heights wide
+// reads 909 / 898 with the committed judge, which has seen display
+// digits: with one that had not, 0.8 kept seven-segment rows, whose
+// digits it read as pairs, from falling 290 → 281 at 0.65).
 var (
 	pairBonus = -1.0 // added to log p(pair) of a pair read whole
 	pairMin   = 0.5  // the least p(pair) of a pair read whole
-	pairMinW  = 0.8  // the narrowest pair read whole, in row heights
+	pairMinW  = 0.65 // the narrowest pair read whole, in row heights
 )
 
 // Limits of the search (bounded work per frame).
