@@ -64,7 +64,7 @@ var (
 // tuning split: bonus −0.5 / −1 / −1.5 read 894 / 896 / 893 of 1,000
 // handwritten numbers before the width rule, least p 0.3 / 0.5 / 0.7
 // read 896 / 900 / 898; the narrowest pair 0.65 / 0.8 row heights wide
-// reads 909 / 898 with the committed judge, which has seen display
+// reads 908 / 898 with the committed judge, which has seen display
 // digits: with one that had not, 0.8 kept seven-segment rows, whose
 // digits it read as pairs, from falling 290 → 281 at 0.65).
 var (
