@@ -150,10 +150,8 @@ func (s RecognizerSettings) JudgeFile() (string, error) {
 	if j == "" {
 		return "", nil
 	}
-	if p := enginePath(s.Engine.Backend, j); p != j {
-		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
-			return "", nil
-		}
+	if p := enginePath(s.Engine.Backend, j); p != j && model.CheckJudge(p, s.Model) != nil {
+		return "", nil
 	}
 	return j, nil
 }

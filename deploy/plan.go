@@ -253,12 +253,11 @@ func PickJudge(judge, modelPath string) (string, error) {
 	case "":
 		return model.FindJudgeBeside(modelPath), nil
 	}
-	st, err := os.Stat(judge)
-	if err != nil || !st.Mode().IsRegular() {
-		return "", fmt.Errorf("--judge %s: not a readable file (--judge %s ships none)", judge, NoJudge)
-	}
-	if mst, err := os.Stat(modelPath); err == nil && os.SameFile(st, mst) {
+	switch err := model.CheckJudge(judge, modelPath); {
+	case errors.Is(err, model.ErrJudgeIsModel):
 		return "", fmt.Errorf("--judge %s is the model file itself: give the segmentation judge (make model-judge writes models/judge.ckpt)", judge)
+	case err != nil:
+		return "", fmt.Errorf("--judge %s: not a readable file (--judge %s ships none)", judge, NoJudge)
 	}
 	if _, err := JudgeFileName(modelPath, judge); err != nil {
 		return "", err
@@ -277,7 +276,7 @@ func JudgeFileName(modelPath, judge string) (string, error) {
 		return "", fmt.Errorf("--judge %s: a %q file beside a %q model: the board opens both with one backend; export the judge to %s as well (edgecnn export --model models/judge.ckpt ...)",
 			judge, je, me, me)
 	}
-	return "judge" + me, nil
+	return model.JudgeName("model" + me), nil
 }
 
 // BoardBinary returns the binary (and libraries) to ship for b:

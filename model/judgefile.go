@@ -1,6 +1,8 @@
 package model
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,19 +39,32 @@ func JudgeBeside(path string) string {
 	return j
 }
 
-// FindJudgeBeside returns JudgeBeside(path) when it is a regular file
-// (or a link to one) that is not the model file itself, else "".
+// Errors of CheckJudge.
+var (
+	ErrJudgeNotFile = errors.New("not a readable file")
+	ErrJudgeIsModel = errors.New("the model file itself")
+)
+
+// CheckJudge reports whether the file judge can be the segmentation judge
+// of the model file at modelPath: a regular file (or a link to one) that
+// is not the model file itself (ErrJudgeNotFile, ErrJudgeIsModel).
+func CheckJudge(judge, modelPath string) error {
+	st, err := os.Stat(judge)
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w", judge, ErrJudgeNotFile)
+	}
+	if mst, err := os.Stat(modelPath); err == nil && os.SameFile(st, mst) {
+		return fmt.Errorf("%s: %w", judge, ErrJudgeIsModel) // a link to the model, or the model under another name
+	}
+	return nil
+}
+
+// FindJudgeBeside returns JudgeBeside(path) when it passes CheckJudge,
+// else "".
 func FindJudgeBeside(path string) string {
 	j := JudgeBeside(path)
-	if j == "" {
+	if j == "" || CheckJudge(j, path) != nil {
 		return ""
-	}
-	st, err := os.Stat(j)
-	if err != nil || !st.Mode().IsRegular() {
-		return ""
-	}
-	if mst, err := os.Stat(path); err == nil && os.SameFile(st, mst) {
-		return "" // a link to the model, or the model under another name
 	}
 	return j
 }
