@@ -42,8 +42,11 @@ func (k Kind) String() string {
 
 // Number is one generated whole-number photo.
 type Number struct {
-	JPEG  []byte
-	Text  string            // the true digits, left to right
+	JPEG []byte
+	Text string // the true digits, left to right
+	// Index holds the MNIST image index of each digit of a handwritten or
+	// odometer photo (empty for seven-segment photos).
+	Index []int
 	Boxes []image.Rectangle // per digit: where its ink lies in the frame
 	// Window is the dark window of an Odometer photo (else empty).
 	Window image.Rectangle
@@ -212,6 +215,7 @@ func renderNumber(d *Digits, k Kind, pick func() int, w, h int, rng *rand.Rand, 
 		}
 		ds = ds[only : only+1]
 		num.Text = num.Text[only : only+1]
+		num.Index = num.Index[only : only+1]
 	}
 	ink, boxes := rasterInk(ds, pl, w, h)
 	num.Boxes = boxes
@@ -236,6 +240,7 @@ func layoutDigits(d *Digits, k Kind, pick func() int, rng *rand.Rand, num *Numbe
 			continue
 		}
 		q := placed{img: img, bx: float64(x0), by: float64(y0), bw: float64(x1 - x0 + 1), bh: float64(y1 - y0 + 1), s: 1, label: '0' + d.Labels[idx]}
+		num.Index = append(num.Index, idx)
 		if k == Handwritten && rng.Float64() < 0.4 {
 			q.s = 0.72 + 0.4*rng.Float64()
 			num.Unequal = true

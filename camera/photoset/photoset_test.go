@@ -85,6 +85,16 @@ func TestNumberSet(t *testing.T) {
 				t.Errorf("%v: digit box %v", k, bx)
 			}
 		}
+		if k != SevenSegment {
+			if len(a.Index) != len(a.Text) {
+				t.Errorf("%v: %d MNIST indices for %q", k, len(a.Index), a.Text)
+			}
+			for j, idx := range a.Index {
+				if idx < TuneSplit.First || idx >= TuneSplit.End || int(d.Labels[idx])+'0' != int(a.Text[j]) {
+					t.Errorf("%v: digit %d of %q is MNIST image %d (label %d, split [%d, %d))", k, j, a.Text, idx, d.Labels[idx], TuneSplit.First, TuneSplit.End)
+				}
+			}
+		}
 		if _, err := jpeg.Decode(bytes.NewReader(a.JPEG)); err != nil {
 			t.Errorf("%v: %v", k, err)
 		}
@@ -123,7 +133,7 @@ func TestNumberSetDigit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if one.Text != full.Text[j:j+1] || len(one.Boxes) != 1 || one.Boxes[0] != full.Boxes[j] {
+			if one.Text != full.Text[j:j+1] || len(one.Boxes) != 1 || one.Boxes[0] != full.Boxes[j] || len(one.Index) != 1 || one.Index[0] != full.Index[j] {
 				t.Errorf("%v digit %d: %q %v, want %q %v", k, j, one.Text, one.Boxes, full.Text[j:j+1], full.Boxes[j])
 			}
 			if bytes.Equal(one.JPEG, full.JPEG) {

@@ -9,6 +9,8 @@ import (
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/model"
+	"github.com/edgecnn/edgecnn/runtime"
 )
 
 // attribution splits the misread photos of a numbers run by cause: a
@@ -18,8 +20,10 @@ import (
 // one digit even without neighbours.
 type attribution struct {
 	photos, isoExact, isoDigits, isoRight int
-	seg, cls                              map[string]int // by condition ("all" too)
-	isoWrong                              []string
+	// the same digits' MNIST originals (28×28, no photo) read by the model
+	rawExact, rawDigits, rawRight int
+	seg, cls                      map[string]int // by condition ("all" too)
+	isoWrong                      []string
 }
 
 // isolated reads every digit of photo i alone (rec: one digit per
@@ -49,6 +53,41 @@ func (f *numbersFlags) isolated(ctx context.Context, rec *agent.Recognizer, d *p
 	return sb.String(), nil
 }
 
+// original reads the MNIST originals of the digits of num (num.Index)
+// with the model alone, as edgecnn eval does: what the classifier makes
+// of the same digits before any photo or segmentation touches them.
+func (a *attribution) original(ctx context.Context, eng runtime.Engine, d *photoset.Digits, num photoset.Number) error {
+	if len(num.Index) != len(num.Text) {
+		return fmt.Errorf("attribute: photo %q has %d MNIST indices", num.Text, len(num.Index))
+	}
+	norm, err := model.NormFromMetadata(eng.Metadata())
+	if err != nil {
+		return err
+	}
+	probs := runtime.ScoresAreProbabilities(eng.Metadata())
+	x := make([]float32, 28*28)
+	y := make([]float32, eng.Output().Shape[len(eng.Output().Shape)-1])
+	exact := true
+	for j, idx := range num.Index {
+		for k, p := range d.Images[idx] {
+			x[k] = (float32(p)*(1.0/255) - norm.Mean) / norm.Std
+		}
+		if err := eng.Run(ctx, x, 1, y); err != nil {
+			return err
+		}
+		a.rawDigits++
+		if best, _ := agent.Confidence(y, probs); best == int(num.Text[j]-'0') {
+			a.rawRight++
+		} else {
+			exact = false
+		}
+	}
+	if exact {
+		a.rawExact++
+	}
+	return nil
+}
+
 // add counts photo num, read as got with neighbours and as iso alone.
 func (a *attribution) add(num photoset.Number, got, iso string) {
 	a.photos++
@@ -75,6 +114,8 @@ func (a *attribution) add(num photoset.Number, got, iso string) {
 }
 
 func (a *attribution) print() {
+	fmt.Printf("the digits' MNIST originals, no photo: exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%\n",
+		a.rawExact, a.photos, 100*float64(a.rawExact)/float64(max(1, a.photos)), a.rawRight, a.rawDigits, 100*float64(a.rawRight)/float64(max(1, a.rawDigits)))
 	fmt.Printf("digits alone in the photo: exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%\n",
 		a.isoExact, a.photos, 100*float64(a.isoExact)/float64(max(1, a.photos)), a.isoRight, a.isoDigits, 100*float64(a.isoRight)/float64(max(1, a.isoDigits)))
 	fmt.Println("alone, misread:", strings.Join(a.isoWrong, " "))

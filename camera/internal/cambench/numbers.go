@@ -104,7 +104,7 @@ func numbers(args []string) error {
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
 	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
-	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and split the misread photos into segmentation and classifier errors")
+	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and its MNIST original (the model alone, no photo), and split the misread photos into segmentation and classifier errors")
 	fs.Parse(args)
 	if f.model == "" {
 		return errors.New("numbers: -model is required")
@@ -172,6 +172,9 @@ func numbers(args []string) error {
 		if f.attribute {
 			iso, err := f.isolated(ctx, single, d, split, kind, i, len(num.Text), w, h)
 			if err != nil {
+				return err
+			}
+			if err := at.original(ctx, single.Engine(), d, num); err != nil {
 				return err
 			}
 			at.add(num, got, iso)

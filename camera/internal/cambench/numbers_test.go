@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 
+	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/internal/testenv"
+	"github.com/edgecnn/edgecnn/runtime"
 )
 
 // TestScoreCountsMisreads checks the report's split of the misread
@@ -44,5 +49,51 @@ func TestGenNumbersRefuses(t *testing.T) {
 	}
 	if err := genNumbers(d, "hand", 2, photoset.TestSplit.End-1, 1, 160, 120, dir); err == nil {
 		t.Error("digits of the test split are accepted")
+	}
+}
+
+// TestOriginalReadsMNIST: -attribute reads the MNIST originals of a
+// photo's digits with the model (the classifier's own ceiling), and
+// counts a digit whose true label differs as wrong.
+func TestOriginalReadsMNIST(t *testing.T) {
+	dir := testenv.MNISTDir(t)
+	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := agent.OpenEngine("native", filepath.Join(testenv.RepoRoot(t), "models", "mnist.ckpt"), runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	ctx := context.Background()
+	var a attribution
+	for i := 0; i < 20; i++ {
+		num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Handwritten, i, 160, 120)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.photos++
+		if err := a.original(ctx, eng, d, num); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.rawDigits < 60 || a.rawRight < a.rawDigits*97/100 || a.rawExact > a.photos {
+		t.Errorf("originals: %d of %d digits right, %d of %d numbers exact", a.rawRight, a.rawDigits, a.rawExact, a.photos)
+	}
+	num, _ := photoset.NumberSet(d, photoset.TuneSplit, photoset.Handwritten, 0, 160, 120)
+	wrong := []byte(num.Text)
+	wrong[0] = '0' + (wrong[0]-'0'+1)%10
+	num.Text = string(wrong)
+	var b attribution
+	if err := b.original(ctx, eng, d, num); err != nil {
+		t.Fatal(err)
+	}
+	if b.rawExact != 0 || b.rawRight > b.rawDigits-1 {
+		t.Errorf("a wrong label: %d of %d right, exact %d", b.rawRight, b.rawDigits, b.rawExact)
+	}
+	num.Index = num.Index[1:]
+	if err := b.original(ctx, eng, d, num); err == nil {
+		t.Error("a photo with fewer MNIST indices than digits is read")
 	}
 }
