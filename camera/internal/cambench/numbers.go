@@ -30,10 +30,15 @@ type NumbersReport struct {
 	Judge     string  `json:"judge,omitempty"` // -judge
 	Kind      string  `json:"kind"`
 	Split     string  `json:"split"`
+	First     int     `json:"first"` // -first
 	Photos    int     `json:"photos"`
 	Exact     int     `json:"exact"`
 	ExactRate float64 `json:"exact_rate"`
-	Digits    int     `json:"digits"`
+	// ExactCI95 is the 95 % Wilson interval of the exact rate (photo
+	// sampling only; retraining the same recipe moves more, see
+	// docs/training.md).
+	ExactCI95 [2]float64 `json:"exact_ci95"`
+	Digits    int        `json:"digits"`
 	// DigitsRight counts true digits read in place: len − edit distance
 	// between the truth and the answer, at least 0, summed over photos.
 	DigitsRight int     `json:"digits_right"`
@@ -50,6 +55,8 @@ type NumbersReport struct {
 	// By condition (handwritten): exact rate of photos with it.
 	Conditions map[string][2]int `json:"conditions,omitempty"`
 	Errors     []string          `json:"errors,omitempty"`
+	// Misread lists every misread photo's index (-against pairs them).
+	Misread []int `json:"misread"`
 }
 
 func editDistance(a, b string) int {
@@ -74,12 +81,12 @@ func editDistance(a, b string) int {
 
 // numbersFlags are the flags of the numbers command.
 type numbersFlags struct {
-	model, backend, data, size, kind, split, jsonOut, save string
-	judge                                                  string
-	n, first, work                                         int
-	cpuProfile                                             string
-	minConf, stroke                                        float64
-	single, oracle, attribute                              bool
+	model, backend, data, size, kind, split, jsonOut, save, against string
+	judge                                                           string
+	n, first, work                                                  int
+	cpuProfile                                                      string
+	minConf, stroke                                                 float64
+	single, oracle, attribute                                       bool
 }
 
 // numbers reads generated whole-number photos with --multi and reports
@@ -99,6 +106,7 @@ func numbers(args []string) error {
 	fs.StringVar(&f.split, "split", "tune", "tune or test (test: never used for tuning)")
 	fs.Float64Var(&f.minConf, "min-confidence", 0.5, "recognizer minimum confidence")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the report here")
+	fs.StringVar(&f.against, "against", "", "a -json report of another run on the same photos: print a paired comparison (photos read right by one run only, McNemar's exact test)")
 	fs.StringVar(&f.save, "save-wrong", "", "directory to save misread photos")
 	fs.IntVar(&f.work, "work", 0, "preprocess WorkSize (0: default)")
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
@@ -148,7 +156,15 @@ func numbers(args []string) error {
 		return err
 	}
 	defer rec.Close()
-	rep := NumbersReport{Model: f.model, Judge: f.judge, Kind: f.kind, Split: split.Name, Photos: f.n, Conditions: map[string][2]int{}}
+	var other *NumbersReport
+	if f.against != "" {
+		r, err := readReport(f.against)
+		if err != nil {
+			return err
+		}
+		other = &r
+	}
+	rep := NumbersReport{Model: f.model, Judge: f.judge, Kind: f.kind, Split: split.Name, First: f.first, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
 	at := attribution{seg: map[string]int{}, cls: map[string]int{}}
@@ -190,11 +206,19 @@ func numbers(args []string) error {
 		}
 	}
 	rep.ExactRate = float64(rep.Exact) / float64(f.n)
+	rep.ExactCI95 = wilson(rep.Exact, f.n)
 	rep.DigitRate = float64(rep.DigitsRight) / float64(max(1, rep.Digits))
 	rep.MeanMS = ms(total) / float64(f.n)
 	f.print(rep, w, h)
 	if f.attribute {
 		at.print()
+	}
+	if other != nil {
+		p, err := compareRuns(rep, *other)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("against %s: %d photos read right only here, %d only there, %d by neither; McNemar exact p = %.3g\n", f.against, p.OnlyHere, p.OnlyThere, p.BothWrong, p.P)
 	}
 	if f.jsonOut != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
@@ -264,6 +288,7 @@ func (f *numbersFlags) score(rep *NumbersReport, i int, num photoset.Number, got
 		default:
 			rep.SameCount++
 		}
+		rep.Misread = append(rep.Misread, i)
 		if len(rep.Errors) < 400 {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%d:%s→%s", i, want, got))
 		}
@@ -291,8 +316,8 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	if f.oracle {
 		mode = "true boxes as --rois"
 	}
-	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%%, per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
-		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
+	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%% (95%% CI %.1f–%.1f), per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
+		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, 100*rep.ExactCI95[0], 100*rep.ExactCI95[1], rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
 	if miss := f.n - rep.Exact; miss > 0 {
 		fmt.Printf("misread %d: %d with too few digits, %d with too many, %d with as many as written\n", miss, rep.TooFew, rep.TooMany, rep.SameCount)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -95,5 +96,48 @@ func TestOriginalReadsMNIST(t *testing.T) {
 	num.Index = num.Index[1:]
 	if err := b.original(ctx, eng, d, num); err == nil {
 		t.Error("a photo with fewer MNIST indices than digits is read")
+	}
+}
+
+// TestWilsonAndMcNemar checks the interval and the paired test against
+// values computed by hand.
+func TestWilsonAndMcNemar(t *testing.T) {
+	ci := wilson(908, 1000)
+	if math.Abs(ci[0]-0.8889) > 5e-4 || math.Abs(ci[1]-0.9242) > 5e-4 {
+		t.Errorf("wilson(908, 1000) = %v; want [0.8889, 0.9242]", ci)
+	}
+	if ci := wilson(0, 10); ci[0] != 0 || ci[1] < 0.27 || ci[1] > 0.28 {
+		t.Errorf("wilson(0, 10) = %v; want [0, 0.278]", ci)
+	}
+	for _, c := range []struct {
+		b, c int
+		p    float64
+	}{{0, 10, 2.0 / 1024}, {5, 5, 1}, {0, 0, 1}, {2, 8, 2 * 56.0 / 1024}, {30, 10, 0.002221}} {
+		if p := mcnemar(c.b, c.c); math.Abs(p-c.p) > 1e-5 {
+			t.Errorf("mcnemar(%d, %d) = %g; want %g", c.b, c.c, p, c.p)
+		}
+	}
+}
+
+// TestCompareRuns pairs two runs photo by photo and refuses runs on
+// other photos.
+func TestCompareRuns(t *testing.T) {
+	a := NumbersReport{Kind: "hand", Split: "tune", Photos: 10, Exact: 7, Misread: []int{1, 2, 3}}
+	b := NumbersReport{Kind: "hand", Split: "tune", Photos: 10, Exact: 6, Misread: []int{2, 5, 6, 7}}
+	p, err := compareRuns(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.OnlyHere != 3 || p.OnlyThere != 2 || p.BothWrong != 1 {
+		t.Errorf("%+v; want 3 only here (5, 6, 7), 2 only there (1, 3), 1 both (2)", p)
+	}
+	for _, o := range []NumbersReport{
+		{Kind: "hand", Split: "test", Photos: 10, Exact: 6, Misread: b.Misread},
+		{Kind: "hand", Split: "tune", First: 5, Photos: 10, Exact: 6, Misread: b.Misread},
+		{Kind: "hand", Split: "tune", Photos: 10, Exact: 6}, // no misread list
+	} {
+		if _, err := compareRuns(a, o); err == nil {
+			t.Errorf("paired with %+v", o)
+		}
 	}
 }
