@@ -7,7 +7,8 @@
 #                        (light on dark, no flags), seven-segment; the tuning
 #                        split and the TEST split (never used for tuning);
 #                        each without and with the segmentation judge
-#                        (--judge, models/judge.ckpt as int8);
+#                        (--judge, models/judge.ckpt as int8), the judged run
+#                        paired with the other (-against: McNemar's test);
 #                        frame→answer time for one digit and for numbers
 #                                                                    (in make bench)
 
@@ -23,6 +24,6 @@ bench-numbers: data camera-models
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -kind $$kind -split $$split -n $(NUMBERS_N) \
 			-json $(CAMERA_DIR)/numbers.$$kind.$$split.json || exit 1; \
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -kind $$kind -split $$split -n $(NUMBERS_N) \
-			-json $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json || exit 1; \
+			-against $(CAMERA_DIR)/numbers.$$kind.$$split.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json || exit 1; \
 	done; done
 	EDGECNN_CAMERA_MODEL=$(CAMERA_MODEL_I8) EDGECNN_JUDGE_MODEL=$(CAMERA_JUDGE_I8) $(GO) test -run '^$$' -bench 'FrameToDigit|FrameToNumber' -benchmem ./agent

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/edgecnn/edgecnn/agent"
 	"github.com/edgecnn/edgecnn/camera"
 	"github.com/edgecnn/edgecnn/camera/photoset"
@@ -59,25 +60,9 @@ type NumbersReport struct {
 	Misread []int `json:"misread"`
 }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// editDistance is the Levenshtein distance of two answers (ASCII:
+// digits and "?").
+func editDistance(a, b string) int { return levenshtein.ComputeDistance(a, b) }
 
 // numbersFlags are the flags of the numbers command.
 type numbersFlags struct {
@@ -91,7 +76,8 @@ type numbersFlags struct {
 
 // numbers reads generated whole-number photos with --multi and reports
 // the exact and per-digit rates.
-func numbers(args []string) error {
+// parseNumbersFlags parses the numbers command's flags.
+func parseNumbersFlags(args []string) numbersFlags {
 	var f numbersFlags
 	fs := flag.NewFlagSet("numbers", flag.ExitOnError)
 	fs.StringVar(&f.model, "model", "", "model file (.tflite, .onnx or .ckpt)")
@@ -114,6 +100,26 @@ func numbers(args []string) error {
 	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
 	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and its MNIST original (the model alone, no photo), and split the misread photos into segmentation and classifier errors")
 	fs.Parse(args)
+	return f
+}
+
+// photos resolves -kind and -split.
+func (f *numbersFlags) photos() (photoset.Kind, photoset.Split, error) {
+	kind, ok := photoset.Kinds[f.kind]
+	if !ok {
+		return 0, photoset.Split{}, fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", f.kind)
+	}
+	switch f.split {
+	case "tune":
+		return kind, photoset.TuneSplit, nil
+	case "test":
+		return kind, photoset.TestSplit, nil
+	}
+	return 0, photoset.Split{}, fmt.Errorf("numbers: -split %q: want tune or test", f.split)
+}
+
+func numbers(args []string) error {
+	f := parseNumbersFlags(args)
 	if f.model == "" {
 		return errors.New("numbers: -model is required")
 	}
@@ -128,17 +134,9 @@ func numbers(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	kind, ok := photoset.Kinds[f.kind]
-	if !ok {
-		return fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", f.kind)
-	}
-	split := photoset.TuneSplit
-	switch f.split {
-	case "tune":
-	case "test":
-		split = photoset.TestSplit
-	default:
-		return fmt.Errorf("numbers: -split %q: want tune or test", f.split)
+	kind, split, err := f.photos()
+	if err != nil {
+		return err
 	}
 	w, h, err := camera.ParseSize(f.size)
 	if err != nil {
