@@ -10,6 +10,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +35,19 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 // tmpPrefix is the name prefix of path's temporary files.
 func tmpPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
 
+// ErrNotRegular is Write's error for a target that exists and is not a
+// regular file (after symbolic links): a device such as /dev/null, a
+// pipe, a socket or a directory. Renaming a file over it would replace
+// the device node itself, so it is refused.
+var ErrNotRegular = errors.New("not a regular file, refusing to replace it")
+
 // Write atomically replaces path with whatever fill writes. If fill returns
 // an error the target is left untouched and the temporary file is removed.
+// A target that exists and is not a regular file is refused (ErrNotRegular).
 func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("atomic write %s: %w (%v)", path, ErrNotRegular, fi.Mode().Type())
+	}
 	dir := filepath.Dir(path)
 	RemoveStale(path)
 	f, err := os.CreateTemp(dir, tmpPrefix(path)+strconv.Itoa(os.Getpid())+"-*")
