@@ -216,7 +216,7 @@ func numbers(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("against %s: %d photos read right only here, %d only there, %d by neither; McNemar exact p = %.3g\n", f.against, p.OnlyHere, p.OnlyThere, p.BothWrong, p.P)
+		fmt.Printf("against %s: photos read right only here %d, only there %d, by neither %d; McNemar exact p = %.3g\n", f.against, p.OnlyHere, p.OnlyThere, p.BothWrong, p.P)
 	}
 	if f.jsonOut != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
