@@ -30,8 +30,8 @@ func mcnemar(b, c int) float64 {
 	}
 	// Σ_{i ≤ k} C(n, i) / 2^n, in logarithms so that large n stay finite
 	var s float64
+	lg, _ := math.Lgamma(float64(n + 1))
 	for i := 0; i <= k; i++ {
-		lg, _ := math.Lgamma(float64(n + 1))
 		li, _ := math.Lgamma(float64(i + 1))
 		lr, _ := math.Lgamma(float64(n - i + 1))
 		s += math.Exp(lg - li - lr - float64(n)*math.Ln2)

@@ -122,9 +122,9 @@ func gen(args []string) error {
 func genNumbers(d *photoset.Digits, kinds string, n, first int, seed uint64, w, h int, out string) error {
 	var ks []photoset.Kind
 	for _, name := range strings.Split(kinds, ",") {
-		k, ok := photoset.Kinds[name]
-		if !ok {
-			return fmt.Errorf("gen: -kind %q: want hand, odometer or sevenseg", name)
+		k, err := kindOf(name)
+		if err != nil {
+			return fmt.Errorf("gen: %w", err)
 		}
 		ks = append(ks, k)
 	}

@@ -74,8 +74,6 @@ type numbersFlags struct {
 	single, oracle, attribute                                       bool
 }
 
-// numbers reads generated whole-number photos with --multi and reports
-// the exact and per-digit rates.
 // parseNumbersFlags parses the numbers command's flags.
 func parseNumbersFlags(args []string) numbersFlags {
 	var f numbersFlags
@@ -105,9 +103,9 @@ func parseNumbersFlags(args []string) numbersFlags {
 
 // photos resolves -kind and -split.
 func (f *numbersFlags) photos() (photoset.Kind, photoset.Split, error) {
-	kind, ok := photoset.Kinds[f.kind]
-	if !ok {
-		return 0, photoset.Split{}, fmt.Errorf("numbers: -kind %q: want hand, odometer or sevenseg", f.kind)
+	kind, err := kindOf(f.kind)
+	if err != nil {
+		return 0, photoset.Split{}, fmt.Errorf("numbers: %w", err)
 	}
 	switch f.split {
 	case "tune":
@@ -118,6 +116,17 @@ func (f *numbersFlags) photos() (photoset.Kind, photoset.Split, error) {
 	return 0, photoset.Split{}, fmt.Errorf("numbers: -split %q: want tune or test", f.split)
 }
 
+// kindOf is the number photo kind named name.
+func kindOf(name string) (photoset.Kind, error) {
+	k, ok := photoset.Kinds[name]
+	if !ok {
+		return 0, fmt.Errorf("-kind %q: want hand, odometer or sevenseg", name)
+	}
+	return k, nil
+}
+
+// numbers reads generated whole-number photos with --multi and reports
+// the exact and per-digit rates.
 func numbers(args []string) error {
 	f := parseNumbersFlags(args)
 	if f.model == "" {
