@@ -676,7 +676,7 @@ func reading(f camera.Frame, text string, conf float32, res Result) publish.Read
 	switch {
 	case text != "":
 	case res.Text == "" && res.Reason != "":
-		r.Reason = res.Reason // ReasonNoInk, ReasonNotDigit, ReasonLowConfidence
+		r.Reason = res.Reason // ReasonNoInk, ReasonNotDigit, ReasonLowConfidence, ReasonLength
 	case res.Rejected > 0:
 		r.Reason = ReasonLowConfidence
 	default:

@@ -47,6 +47,7 @@ type RecognizerSettings struct {
 	Engine EngineSettings
 	Model  string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
 	Multi  bool   `flag:"multi" usage:"read a row of digits left to right"`
+	Digits int    `flag:"digits" usage:"--multi: the number's known length, as a meter's or counter's fixed count of digits: the row is read as exactly N digits, and a row that cannot be is answered \"no digit\" (reason \"wrong length\"); 0: any length"`
 	// Judge is --judge: a file, NoJudge, or "" for the judge beside the
 	// model (JudgeFile).
 	Judge   string `flag:"judge" usage:"--multi: the segmentation judge model (same backend), which cuts touching digits better and votes on each digit (default: judge<ext> beside --model when present, e.g. models/judge.ckpt beside models/mnist.ckpt; none: no judge)"`
@@ -88,6 +89,12 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 			return nil, err
 		}
 	}
+	switch {
+	case s.Digits < 0 || s.Digits > preprocess.MaxRowDigits:
+		return nil, fmt.Errorf("--digits %d out of range [0, %d]", s.Digits, preprocess.MaxRowDigits)
+	case s.Digits > 0 && !s.Multi:
+		return nil, fmt.Errorf("--digits %d is the length of a --multi number: add --multi", s.Digits)
+	}
 	mc := s.MinConfidence
 	if !(mc >= 0 && mc <= 1) {
 		return nil, fmt.Errorf("--min-confidence %v out of range [0, 1]", mc)
@@ -99,7 +106,7 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 		mc = 1e-9 // 0 means "accept everything", not "default"
 	}
 	cfg := RecognizerConfig{
-		Preprocess:    preprocess.Config{ROI: roi, Multi: s.Multi, Polarity: pol, Threshold: th},
+		Preprocess:    preprocess.Config{ROI: roi, Multi: s.Multi, Digits: s.Digits, Polarity: pol, Threshold: th},
 		MinConfidence: float32(mc),
 		Regions:       regions,
 	}

@@ -142,6 +142,29 @@ func TestJudgePlumbing(t *testing.T) {
 	}
 }
 
+// openReal opens a recognizer of the real model (minimum confidence 0.5)
+// with preprocessing pc and, when judge is set, the real judge; it is
+// closed when the test ends.
+func openReal(t *testing.T, pc preprocess.Config, judge bool) *Recognizer {
+	t.Helper()
+	eng, err := runtime.Open("native", realModel(t), runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := RecognizerConfig{Preprocess: pc, MinConfidence: 0.5}
+	if judge {
+		if cfg.Judge, err = runtime.Open("native", realJudge(t), runtime.Options{Threads: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := NewRecognizer(eng, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close() })
+	return rec
+}
+
 // TestJudgeReadsNumbers reads the first 300 handwritten tuning photos
 // with --multi, without and with the committed judge (float; 252 and 270
 // exact with the judge of 7 December and its pairs, 22 mended and 4
@@ -149,25 +172,8 @@ func TestJudgePlumbing(t *testing.T) {
 // half as many as it mends.
 func TestJudgeReadsNumbers(t *testing.T) {
 	ds := numberDigits(t)
-	open := func(judge bool) *Recognizer {
-		eng, err := runtime.Open("native", realModel(t), runtime.Options{Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := RecognizerConfig{Preprocess: preprocess.Config{Multi: true}, MinConfidence: 0.5}
-		if judge {
-			if cfg.Judge, err = runtime.Open("native", realJudge(t), runtime.Options{Threads: 1}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rec, err := NewRecognizer(eng, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rec.Close() })
-		return rec
-	}
-	plain, judged := open(false), open(true)
+	multi := preprocess.Config{Multi: true}
+	plain, judged := openReal(t, multi, false), openReal(t, multi, true)
 	var nPlain, nJudged, mended, broken, pairs, pairsRight int
 	for i := 0; i < 300; i++ {
 		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
@@ -284,5 +290,49 @@ func TestJudgeVote(t *testing.T) {
 				t.Errorf("%s, input %d: p %v, want 3 at %.2f", c.name, i, p, want)
 			}
 		}
+	}
+}
+
+// TestDigitsReadsNumbers: with the number's length known (--digits N), a
+// judged --multi reading of tuning photos 150–299 has exactly N places
+// or answers "no digit", reads no photo wrong that the reading of any
+// length reads right, and reads more of them exactly (a digit merged into
+// its neighbour, or a speck read as one, without it: 139 against 135
+// when written).
+func TestDigitsReadsNumbers(t *testing.T) {
+	ds := numberDigits(t)
+	open := func(digits int) *Recognizer { return openReal(t, preprocess.Config{Multi: true, Digits: digits}, true) }
+	anyLen, byLen := open(0), map[int]*Recognizer{}
+	var nAny, nLen int
+	for i := 150; i < 300; i++ {
+		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
+		n := len(num.Text)
+		if byLen[n] == nil {
+			byLen[n] = open(n)
+		}
+		a, err := anyLen.Recognize(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := byLen[n].Recognize(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Text != "" && len(b.Text) != n || b.Text == "" && b.Reason == "" {
+			t.Errorf("photo %d (%s), --digits %d: %q (reason %q)", i, num.Text, n, b.Text, b.Reason)
+		}
+		if a.Text == num.Text && b.Text != num.Text {
+			t.Errorf("photo %d (%s): %q with --digits %d, %q without", i, num.Text, b.Text, n, a.Text)
+		}
+		if a.Text == num.Text {
+			nAny++
+		}
+		if b.Text == num.Text {
+			nLen++
+		}
+	}
+	t.Logf("read exactly: %d of 150 with --digits, %d without", nLen, nAny)
+	if nLen < nAny+2 {
+		t.Errorf("--digits reads %d of 150 exactly, without it %d: want at least 2 more", nLen, nAny)
 	}
 }

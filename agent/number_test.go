@@ -234,7 +234,8 @@ func TestRegionConfidence(t *testing.T) {
 // two, and at least half, sure digits) an unsure "not a digit" piece is
 // read as its best digit; a sure one stays '?'; a row with more "not a
 // digit" pieces than digits is no number; a single piece and a row
-// without --multi keep the plain rules.
+// without --multi keep the plain rules; with --digits N a row of another
+// length (a '?' holds a place) is no number.
 func TestNumberRowAnswer(t *testing.T) {
 	// one piece's probabilities: digit d gets p, x gets px, digit 8 the rest
 	piece := func(d int, p, px float32) []float32 {
@@ -247,23 +248,29 @@ func TestNumberRowAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		multi  bool
+		digits int // --digits
 		pieces [][]float32
 		text   string
 		reason string
 	}{
-		{"unsure x in a number", true, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "345", ""},
-		{"sure x in a number", true, [][]float32{digit(3), piece(4, 0.001, 0.995), digit(5)}, "3?5", ""},
-		{"x at 0.95 in a number", true, [][]float32{digit(3), piece(4, 0.04, 0.95), digit(5)}, "3?5", ""},
-		{"too few sure digits", true, [][]float32{digit(3), piece(4, 0.3, 0.6), piece(2, 0.3, 0.6)}, "", ReasonNotDigit},
-		{"more x than digits", true, [][]float32{digit(3), piece(4, 0.001, 0.995), piece(2, 0.001, 0.995)}, "", ReasonNotDigit},
-		{"half sure", true, [][]float32{digit(3), digit(7), piece(4, 0.3, 0.6), piece(2, 0.2, 0.7)}, "3742", ""},
-		{"one piece", true, [][]float32{piece(4, 0.3, 0.6)}, "", ReasonNotDigit},
-		{"x and a digit", true, [][]float32{piece(4, 0.3, 0.6), digit(1)}, "?1", ""},
-		{"without --multi", false, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "35", ""},
+		{"unsure x in a number", true, 0, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "345", ""},
+		{"sure x in a number", true, 0, [][]float32{digit(3), piece(4, 0.001, 0.995), digit(5)}, "3?5", ""},
+		{"x at 0.95 in a number", true, 0, [][]float32{digit(3), piece(4, 0.04, 0.95), digit(5)}, "3?5", ""},
+		{"too few sure digits", true, 0, [][]float32{digit(3), piece(4, 0.3, 0.6), piece(2, 0.3, 0.6)}, "", ReasonNotDigit},
+		{"more x than digits", true, 0, [][]float32{digit(3), piece(4, 0.001, 0.995), piece(2, 0.001, 0.995)}, "", ReasonNotDigit},
+		{"half sure", true, 0, [][]float32{digit(3), digit(7), piece(4, 0.3, 0.6), piece(2, 0.2, 0.7)}, "3742", ""},
+		{"one piece", true, 0, [][]float32{piece(4, 0.3, 0.6)}, "", ReasonNotDigit},
+		{"x and a digit", true, 0, [][]float32{piece(4, 0.3, 0.6), digit(1)}, "?1", ""},
+		{"without --multi", false, 0, [][]float32{digit(3), piece(4, 0.3, 0.6), digit(5)}, "35", ""},
+		{"--digits 3, three read", true, 3, [][]float32{digit(3), digit(4), digit(5)}, "345", ""},
+		{"--digits 3, a '?' in place", true, 3, [][]float32{digit(3), piece(4, 0.001, 0.995), digit(5)}, "3?5", ""},
+		{"--digits 3, two read", true, 3, [][]float32{digit(3), digit(5)}, "", ReasonLength},
+		{"--digits 3, four read", true, 3, [][]float32{digit(3), digit(7), digit(4), digit(5)}, "", ReasonLength},
+		{"--digits 2, more x than digits", true, 2, [][]float32{digit(3), piece(4, 0.001, 0.995), piece(2, 0.001, 0.995)}, "", ReasonNotDigit},
 	} {
 		e := &metaEngine{fakeEngine: fakeEngine{answer: []int{0}}, md: map[string]string{
 			model.MetaLabels: "0,1,2,3,4,5,6,7,8,9,x"}}
-		r, err := NewRecognizer(e, RecognizerConfig{Preprocess: preprocess.Config{Multi: tc.multi}, MinConfidence: 0.5})
+		r, err := NewRecognizer(e, RecognizerConfig{Preprocess: preprocess.Config{Multi: tc.multi, Digits: tc.digits}, MinConfidence: 0.5})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,6 +44,7 @@ const (
 	ReasonNoInk         = "no ink"         // nothing digit-sized was located
 	ReasonNotDigit      = "not a digit"    // the model classified the blob(s) as model.RejectLabel
 	ReasonLowConfidence = "low confidence" // the best digit's confidence is below the threshold
+	ReasonLength        = "wrong length"   // --digits N: the row does not read as N digits
 )
 
 // NoteConfidenceOnly is Result.Rejection for a model without the reject
@@ -333,14 +334,15 @@ func (r *Recognizer) readDark(ctx context.Context, img image.Image, first Result
 // --multi row, kept as '?' so that a number keeps its places. In a row
 // that reads as a number (numberRow) the reject class wins a piece only
 // when it is sure (rowRejectX, as in a configured region:
-// regionConfidence); a row
-// with more pieces answered "not a digit" than digits read is no number.
+// regionConfidence); a row with more pieces answered "not a digit" than
+// digits read is no number, and so is one of another length than
+// Config.Digits (when set).
 func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Result) {
 	multi := r.pre.Config().Multi
 	relax := multi && r.numberRow(out, len(digits))
 	var sb strings.Builder
 	res.Confidence = 1
-	notDigits := 0
+	notDigits, places := 0, 0
 	for i, d := range digits {
 		scores := out[i*r.classes : (i+1)*r.classes]
 		best, conf := Confidence(scores, r.probs)
@@ -362,6 +364,7 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 			}
 			if multi {
 				sb.WriteByte('?') // a number keeps its places (number.go)
+				places++
 			}
 			continue
 		}
@@ -369,10 +372,17 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 		res.Digits = append(res.Digits, Prediction{Label: r.labels[best], Confidence: conf, Box: b,
 			BoxXYWH: [4]int{b.Min.X, b.Min.Y, b.Dx(), b.Dy()}, Pair: d.Pair.Valid})
 		sb.WriteString(r.labels[best])
+		places++
 		res.Confidence = min(res.Confidence, conf)
 	}
 	res.Text = sb.String()
 	if multi && notDigits > len(res.Digits) {
+		res.Digits = res.Digits[:0]
+	}
+	// --digits N: a number of another length is no reading of the meter.
+	n := r.pre.Config().Digits
+	wrongLength := multi && n > 0 && len(res.Digits) > 0 && places != n
+	if wrongLength {
 		res.Digits = res.Digits[:0]
 	}
 	if len(res.Digits) == 0 {
@@ -380,6 +390,9 @@ func (r *Recognizer) answer(digits []preprocess.Digit, out []float32, res *Resul
 		res.Reason = ReasonLowConfidence
 		if notDigits > 0 {
 			res.Reason = ReasonNotDigit
+		}
+		if wrongLength {
+			res.Reason = ReasonLength
 		}
 	}
 }

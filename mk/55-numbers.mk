@@ -9,6 +9,8 @@
 #                        each without and with the segmentation judge
 #                        (--judge, models/judge.ckpt as int8), the judged run
 #                        paired with the other (-against: McNemar's test);
+#                        then judged and told each number's length (-length,
+#                        as --digits N does), paired with the judged run;
 #                        frame→answer time for one digit and for numbers
 #                                                                    (in make bench)
 
@@ -25,5 +27,7 @@ bench-numbers: data camera-models
 			-json $(CAMERA_DIR)/numbers.$$kind.$$split.json || exit 1; \
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -kind $$kind -split $$split -n $(NUMBERS_N) \
 			-against $(CAMERA_DIR)/numbers.$$kind.$$split.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json || exit 1; \
+		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -length -kind $$kind -split $$split -n $(NUMBERS_N) \
+			-against $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.length.json || exit 1; \
 	done; done
 	EDGECNN_CAMERA_MODEL=$(CAMERA_MODEL_I8) EDGECNN_JUDGE_MODEL=$(CAMERA_JUDGE_I8) $(GO) test -run '^$$' -bench 'FrameToDigit|FrameToNumber' -benchmem ./agent

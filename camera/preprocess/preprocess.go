@@ -67,12 +67,20 @@ type Config struct {
 	ROI           image.Rectangle     // region to search (frame coordinates); empty: whole frame
 	Multi         bool                // read a row of digits left to right
 	MaxDigits     int                 // Multi: at most this many (default 8)
-	Polarity      Polarity
-	Threshold     ThresholdMethod
-	WorkSize      int     // longer side of the working image (default 160)
-	MinInk        float32 // minimum ink contrast 0..1 for a pixel to count (default 0.25)
-	StrokeWidth   float32 // target stroke width in output pixels (default 2.0; negative: keep strokes as they are)
+	// Digits (Multi with a Scorer; ignored else) is the number's known
+	// length (a meter's or counter's fixed count of digits): the
+	// segmentation reads exactly this many digits where some reading of
+	// the row has as many, and its best reading otherwise. 0: any length.
+	Digits      int
+	Polarity    Polarity
+	Threshold   ThresholdMethod
+	WorkSize    int     // longer side of the working image (default 160)
+	MinInk      float32 // minimum ink contrast 0..1 for a pixel to count (default 0.25)
+	StrokeWidth float32 // target stroke width in output pixels (default 2.0; negative: keep strokes as they are)
 }
+
+// MaxRowDigits bounds Config.MaxDigits and Config.Digits.
+const MaxRowDigits = 64
 
 func (c Config) withDefaults() Config {
 	if c.Width <= 0 {
@@ -90,6 +98,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxDigits <= 0 {
 		c.MaxDigits = 8
 	}
+	c.MaxDigits = max(c.MaxDigits, c.Digits)
 	if c.WorkSize <= 0 {
 		c.WorkSize = 160
 	}
@@ -116,8 +125,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("preprocess: work size %d out of range [16, 4096]", c.WorkSize)
 	case c.MinInk >= 1:
 		return fmt.Errorf("preprocess: min ink %v must be below 1", c.MinInk)
-	case c.MaxDigits > 64:
-		return fmt.Errorf("preprocess: max digits %d above 64", c.MaxDigits)
+	case c.MaxDigits > MaxRowDigits:
+		return fmt.Errorf("preprocess: max digits %d above %d", c.MaxDigits, MaxRowDigits)
+	case c.Digits < 0 || c.Digits > MaxRowDigits:
+		return fmt.Errorf("preprocess: a number of %d digits: want 0 (any) to %d", c.Digits, MaxRowDigits)
 	case c.StrokeWidth > 8:
 		return fmt.Errorf("preprocess: stroke width %v above 8", c.StrokeWidth)
 	}

@@ -229,14 +229,20 @@ func (p *Preprocessor) segmentRow(fr *frameInfo) error {
 	return nil
 }
 
-// partition leaves the digits of the best partition in p.groups. A row
-// read as nothing but one pair is read again without pairs: a letter or
-// a scribble can read as a pair, and a number of two digits written
-// apart does not need one.
+// partition leaves the digits of the best partition in p.groups: of
+// Config.Digits digits when that is set and some partition has as many.
+// A row read as nothing but one pair is read again without pairs (unless
+// its length is known): a letter or a scribble can read as a pair, and a
+// number of two digits written apart does not need one.
 func (p *Preprocessor) partition(H int) {
-	p.bestPartition(H, true)
-	if len(p.groups) == 2 && p.groups[0].half != 0 {
-		p.bestPartition(H, false)
+	if n := p.cfg.Digits; n > 0 {
+		if p.bestPartition(H, true, n) {
+			return
+		}
+	}
+	p.bestPartition(H, true, 0)
+	if len(p.groups) == 2 && p.groups[0].half != 0 && p.cfg.Digits == 0 {
+		p.bestPartition(H, false, 0)
 	}
 }
 
@@ -327,65 +333,88 @@ func (p *Preprocessor) segPrior(i, j int, g group, H, digits int) float32 {
 }
 
 // bestPartition runs the dynamic program over p.cands and leaves the
-// digits of the best partition of p.pieces in p.groups.
-func (p *Preprocessor) bestPartition(H int, pairs bool) {
+// digits of the best partition of p.pieces in p.groups: of exactly n
+// digits (a pair read whole counts two) when n > 0, of any number else.
+// It reports false, leaving no group, when no partition fits.
+func (p *Preprocessor) bestPartition(H int, pairs bool, n int) bool {
 	m := len(p.pieces)
-	p.dpScore = grow(p.dpScore, m+1)
-	p.dpFrom = grow(p.dpFrom, m+1)
-	p.dpPair = grow(p.dpPair, m+1)
+	// State (k, c): pieces [0, k) read as c digits; with n = 0 the count
+	// is not kept (c = 0 throughout).
+	nc := n + 1
+	st := func(k, c int) int { return k*nc + c }
+	p.dpScore = grow(p.dpScore, (m+1)*nc)
+	p.dpFrom = grow(p.dpFrom, (m+1)*nc)
+	p.dpPair = grow(p.dpPair, (m+1)*nc)
 	neg := float32(math.Inf(-1))
-	for k := range p.dpScore {
+	for k := range p.dpScore[:(m+1)*nc] {
 		p.dpScore[k], p.dpFrom[k], p.dpPair[k] = neg, -2, false
 	}
 	p.dpScore[0] = 0
+	// next is the state after c digits and d more (false: over n).
+	next := func(k, c, d int) (int, bool) {
+		if n == 0 {
+			return st(k, 0), true
+		}
+		return st(k, c+d), c+d <= n
+	}
+	set := func(to int, s float32, from int32, pair bool) {
+		if s > p.dpScore[to] {
+			p.dpScore[to], p.dpFrom[to], p.dpPair[to] = s, from, pair
+		}
+	}
 	// candidates sorted by their first piece already (built in order)
 	for k := 0; k < m; k++ {
-		if p.dpScore[k] == neg {
-			continue
-		}
-		if pc := p.pieces[k]; float64(pc.y1-pc.y0+1) < segMinH*float64(H) {
-			// a speck is cheap to leave out, a piece of a digit is not
-			cost := segSkip + segSkipInk*float64(pc.ink)/(25.5*float64(H*H))
-			if s := p.dpScore[k] - float32(cost); s > p.dpScore[k+1] {
-				p.dpScore[k+1], p.dpFrom[k+1] = s, -1
-			}
-		}
-		for ci, c := range p.cands {
-			if c.i != k {
+		for c := 0; c < nc; c++ {
+			at := p.dpScore[st(k, c)]
+			if at == neg {
 				continue
 			}
-			if s := p.dpScore[k] + c.score; c.score != neg && s > p.dpScore[c.j+1] {
-				p.dpScore[c.j+1], p.dpFrom[c.j+1], p.dpPair[c.j+1] = s, int32(ci), false
+			if pc := p.pieces[k]; float64(pc.y1-pc.y0+1) < segMinH*float64(H) {
+				// a speck is cheap to leave out, a piece of a digit is not
+				cost := segSkip + segSkipInk*float64(pc.ink)/(25.5*float64(H*H))
+				set(st(k+1, c), at-float32(cost), -1, false)
 			}
-			if s := p.dpScore[k] + c.pairScore; pairs && c.pair && s > p.dpScore[c.j+1] {
-				p.dpScore[c.j+1], p.dpFrom[c.j+1], p.dpPair[c.j+1] = s, int32(ci), true
+			for ci, cd := range p.cands {
+				if cd.i != k {
+					continue
+				}
+				if to, ok := next(cd.j+1, c, 1); ok && cd.score != neg {
+					set(to, at+cd.score, int32(ci), false)
+				}
+				if to, ok := next(cd.j+1, c, 2); ok && pairs && cd.pair {
+					set(to, at+cd.pairScore, int32(ci), true)
+				}
 			}
 		}
 	}
 	p.groups = p.groups[:0]
 	p.selItems = p.selItems[:0]
-	if p.dpScore[m] == neg {
-		return
+	if p.dpScore[st(m, n)] == neg {
+		return false
 	}
-	for k := m; k > 0; {
-		from := p.dpFrom[k]
+	for k, c := m, n; k > 0; {
+		s := st(k, c)
+		from := p.dpFrom[s]
 		if from == -1 {
 			k--
 			continue
 		}
-		c := p.cands[from]
-		g := p.segGroup(c.i, c.j)
-		if p.dpPair[k] {
+		cd := p.cands[from]
+		g := p.segGroup(cd.i, cd.j)
+		if p.dpPair[s] {
 			// right half first: the groups are reversed below
-			g.pairP = c.pairP
+			g.pairP = cd.pairP
 			r, l := g, g
-			r.half, r.pairD = 2, c.second
-			l.half, l.pairD = 1, c.first
+			r.half, r.pairD = 2, cd.second
+			l.half, l.pairD = 1, cd.first
 			p.groups = append(p.groups, r, l)
 		} else {
 			p.groups = append(p.groups, g)
 		}
-		k = c.i
+		if n > 0 {
+			c -= 1 + int(b2u(p.dpPair[s]))
+		}
+		k = cd.i
 	}
 	for a, b := 0, len(p.groups)-1; a < b; a, b = a+1, b-1 {
 		p.groups[a], p.groups[b] = p.groups[b], p.groups[a]
@@ -395,6 +424,7 @@ func (p *Preprocessor) bestPartition(H int, pairs bool) {
 		p.groups = p.groups[:p.cfg.MaxDigits]
 		slices.SortStableFunc(p.groups, byX)
 	}
+	return true
 }
 
 // cutPaths appends to p.paths the candidate cut paths of cluster g

@@ -2,6 +2,7 @@ package preprocess
 
 import (
 	"image"
+	"slices"
 	"testing"
 )
 
@@ -53,12 +54,10 @@ func TestLeastInkPathFollowsSlantedGap(t *testing.T) {
 	}
 }
 
-// The dynamic program joins two halves of a digit, leaves out a speck
-// and keeps two neighbouring digits apart, as their scores say.
-func TestBestPartition(t *testing.T) {
-	p := &Preprocessor{cfg: Config{}.withDefaults()}
-	H := 40
-	// pieces: halves of one digit (0, 1), a speck (2), two digits (3, 4)
+// fivePieces sets p's pieces (row height 40) and their candidates:
+// halves of one digit (pieces 0, 1), a speck (2) and two digits (3, 4),
+// with scores that read them as such.
+func fivePieces(p *Preprocessor) {
 	for i, b := range [][4]int{{0, 0, 10, 39}, {11, 0, 20, 39}, {24, 30, 26, 32}, {30, 0, 45, 39}, {48, 0, 62, 39}} {
 		p.pieces = append(p.pieces, piece{cl: i, lo: -1, hi: -1, x0: b[0], y0: b[1], x1: b[2], y1: b[3], ink: 100})
 	}
@@ -67,7 +66,15 @@ func TestBestPartition(t *testing.T) {
 		{i: 1, j: 2, score: -3}, {i: 2, j: 3, score: -2}, {i: 3, j: 3, score: -0.01},
 		{i: 3, j: 4, score: -0.3}, {i: 4, j: 4, score: -0.02},
 	}
-	p.bestPartition(H, true)
+}
+
+// The dynamic program joins two halves of a digit, leaves out a speck
+// and keeps two neighbouring digits apart, as their scores say.
+func TestBestPartition(t *testing.T) {
+	p := &Preprocessor{cfg: Config{}.withDefaults()}
+	H := 40
+	fivePieces(p)
+	p.bestPartition(H, true, 0)
 	var got [][2]int
 	for _, g := range p.groups {
 		got = append(got, [2]int{g.x0, g.x1})
@@ -84,7 +91,7 @@ func TestBestPartition(t *testing.T) {
 	// A digit-tall piece cannot be left out: without a candidate for
 	// piece 3 alone nothing covers the row but the pair (3, 4).
 	p.cands = append(p.cands[:5], segCand{i: 3, j: 4, score: -0.3})
-	p.bestPartition(H, true)
+	p.bestPartition(H, true, 0)
 	if len(p.groups) != 2 || p.groups[1].x0 != 30 || p.groups[1].x1 != 62 {
 		t.Fatalf("without a candidate for piece 3 alone: %+v", p.groups)
 	}
@@ -96,9 +103,58 @@ func TestBestPartition(t *testing.T) {
 		{cl: 0, lo: 0, hi: -1, x0: 10, y0: 4, x1: 30, y1: 39, ink: 255 * 400},
 	}
 	p.cands = []segCand{{i: 0, j: 1, score: -0.6}, {i: 1, j: 1, score: -0.05}}
-	p.bestPartition(H, true)
+	p.bestPartition(H, true, 0)
 	if len(p.groups) != 1 || p.groups[0].x0 != 0 {
 		t.Fatalf("a short piece with much ink is left out: %+v", p.groups)
+	}
+}
+
+// With the number's length known (Config.Digits) the dynamic program
+// reads exactly that many digits when some partition has as many, a pair
+// read whole counting two, and its best partition otherwise.
+func TestPartitionLength(t *testing.T) {
+	p := &Preprocessor{cfg: Config{Multi: true}.withDefaults()}
+	H := 40
+	fivePieces(p)
+	// pieces 3-4 may also be read whole as the pair 17
+	c := &p.cands[6]
+	c.pair, c.pairScore, c.first, c.second = true, -1, 1, 7
+	boxes := func() (got [][2]int) {
+		for _, g := range p.groups {
+			got = append(got, [2]int{g.x0, g.x1})
+		}
+		return got
+	}
+	for _, tc := range []struct {
+		digits int
+		want   [][2]int
+		pairs  int // halves of a pair read whole
+	}{
+		{0, [][2]int{{0, 20}, {30, 45}, {48, 62}}, 0},           // the best partition
+		{3, [][2]int{{0, 20}, {30, 45}, {48, 62}}, 0},           // the same
+		{4, [][2]int{{0, 10}, {11, 20}, {30, 45}, {48, 62}}, 0}, // the digit's halves apart
+		{2, [][2]int{{0, 20}, {30, 62}}, 0},                     // pieces 3 and 4 as one digit
+		{5, [][2]int{{0, 20}, {30, 45}, {48, 62}}, 0},           // none has five: the best one
+	} {
+		p.cfg.Digits = tc.digits
+		p.partition(H)
+		got := boxes()
+		pairs := 0
+		for _, g := range p.groups {
+			pairs += int(b2u(g.half != 0))
+		}
+		if !slices.Equal(got, tc.want) || pairs != tc.pairs {
+			t.Errorf("digits %d: %v (%d pair halves), want %v (%d)", tc.digits, got, pairs, tc.want, tc.pairs)
+		}
+	}
+	// Without a candidate for piece 3 alone, four digits are the halves
+	// of the first digit and pieces 3-4 read whole as the pair 17 (which
+	// scores better than pieces 2-3 and 4 as two digits).
+	p.cands = append(p.cands[:5], p.cands[6:]...)
+	p.cfg.Digits = 4
+	p.partition(H)
+	if got := boxes(); !slices.Equal(got, [][2]int{{0, 10}, {11, 20}, {30, 62}, {30, 62}}) || p.groups[2].half != 1 || p.groups[3].pairD != 7 {
+		t.Errorf("four digits without piece 3 alone: %v %+v, want the halves of piece 0-1 and the pair 17", got, p.groups)
 	}
 }
 

@@ -115,6 +115,9 @@ func TestPredictBadInput(t *testing.T) {
 		"bad confidence":  {"predict", "--model", mp, "--min-confidence", "2", samplePhotos(t)[0]},
 		"missing model":   {"predict", "--model", "/no/model.tflite", samplePhotos(t)[0]},
 		"unknown backend": {"predict", "--model", mp, "--backend", "nope", samplePhotos(t)[0]},
+		"--digits alone":  {"predict", "--model", mp, "--digits", "4", samplePhotos(t)[0]},
+		"--digits -1":     {"predict", "--model", mp, "--multi", "--digits", "-1", samplePhotos(t)[0]},
+		"--digits 65":     {"predict", "--model", mp, "--multi", "--digits", "65", samplePhotos(t)[0]},
 	} {
 		out, errOut, err := cameraCLI(t, args...)
 		if err == nil {
@@ -123,6 +126,9 @@ func TestPredictBadInput(t *testing.T) {
 		}
 		if strings.Contains(err.Error()+errOut, "panic") {
 			t.Errorf("%s: %v", name, err)
+		}
+		if strings.HasPrefix(name, "--digits") && !strings.Contains(err.Error(), "--digits") {
+			t.Errorf("%s: %v does not name the flag", name, err)
 		}
 	}
 	// One bad file among good ones: the good ones are still answered.

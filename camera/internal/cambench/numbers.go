@@ -28,7 +28,8 @@ import (
 // NumbersReport is the result of one numbers run (one kind, one split).
 type NumbersReport struct {
 	Model     string  `json:"model"`
-	Judge     string  `json:"judge,omitempty"` // -judge
+	Judge     string  `json:"judge,omitempty"`  // -judge
+	Length    bool    `json:"length,omitempty"` // -length: told each number's length
 	Kind      string  `json:"kind"`
 	Split     string  `json:"split"`
 	First     int     `json:"first"` // -first
@@ -71,7 +72,7 @@ type numbersFlags struct {
 	n, first, work                                                  int
 	cpuProfile                                                      string
 	minConf, stroke                                                 float64
-	single, oracle, attribute                                       bool
+	single, oracle, attribute, length                               bool
 }
 
 // parseNumbersFlags parses the numbers command's flags.
@@ -96,6 +97,7 @@ func parseNumbersFlags(args []string) numbersFlags {
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
 	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
+	fs.BoolVar(&f.length, "length", false, "tell the recognizer each number's length, as --digits N does (one recognizer per length)")
 	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and its MNIST original (the model alone, no photo), and split the misread photos into segmentation and classifier errors")
 	fs.Parse(args)
 	return f
@@ -158,11 +160,15 @@ func numbers(args []string) error {
 	if f.judge != "" && f.single {
 		return errors.New("numbers: -judge judges --multi: drop -single")
 	}
-	rec, err := openJudged(f.backend, f.model, f.judge, 1, preprocess.Config{Multi: !f.single, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
+	if f.length && f.single {
+		return errors.New("numbers: -length tells --multi the number's length: drop -single")
+	}
+	recs := recognizers{f: &f, byLen: map[int]*agent.Recognizer{}}
+	defer recs.close()
+	rec, err := recs.get(0)
 	if err != nil {
 		return err
 	}
-	defer rec.Close()
 	var other *NumbersReport
 	if f.against != "" {
 		r, err := readReport(f.against)
@@ -171,7 +177,7 @@ func numbers(args []string) error {
 		}
 		other = &r
 	}
-	rep := NumbersReport{Model: f.model, Judge: f.judge, Kind: f.kind, Split: split.Name, First: f.first, Photos: f.n, Conditions: map[string][2]int{}}
+	rep := NumbersReport{Model: f.model, Judge: f.judge, Length: f.length, Kind: f.kind, Split: split.Name, First: f.first, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
 	at := attribution{seg: map[string]int{}, cls: map[string]int{}}
@@ -185,6 +191,9 @@ func numbers(args []string) error {
 	for i := f.first; i < f.first+f.n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
+			return err
+		}
+		if rec, err = recs.get(len(num.Text)); err != nil {
 			return err
 		}
 		got, took, err := f.read(ctx, rec, num)
@@ -232,6 +241,36 @@ func numbers(args []string) error {
 		return atomicfile.WriteFile(f.jsonOut, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// recognizers are the judged --multi recognizers of a numbers run: one,
+// or with -length one per number length (Config.Digits).
+type recognizers struct {
+	f     *numbersFlags
+	byLen map[int]*agent.Recognizer
+}
+
+// get returns the recognizer for numbers of the given length.
+func (rs recognizers) get(digits int) (*agent.Recognizer, error) {
+	f := rs.f
+	if !f.length {
+		digits = 0
+	}
+	if r := rs.byLen[digits]; r != nil {
+		return r, nil
+	}
+	r, err := openJudged(f.backend, f.model, f.judge, 1, preprocess.Config{Multi: !f.single, Digits: digits, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
+	if err != nil {
+		return nil, err
+	}
+	rs.byLen[digits] = r
+	return r, nil
+}
+
+func (rs recognizers) close() {
+	for _, r := range rs.byLen {
+		r.Close()
+	}
 }
 
 // read recognizes one photo (in its true digit boxes with -oracle) and
@@ -322,6 +361,9 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	}
 	if f.oracle {
 		mode = "true boxes as --rois"
+	}
+	if f.length {
+		mode += " --digits N"
 	}
 	fmt.Printf("numbers %s/%s (%s): exact %d/%d = %.1f%% (95%% CI %.1f–%.1f), per digit %d/%d = %.2f%%, no digit %d, %.3f ms/photo (%dx%d) %v\n",
 		f.kind, rep.Split, mode, rep.Exact, f.n, 100*rep.ExactRate, 100*rep.ExactCI95[0], 100*rep.ExactCI95[1], rep.DigitsRight, rep.Digits, 100*rep.DigitRate, rep.NoDigit, rep.MeanMS, w, h, conds)
