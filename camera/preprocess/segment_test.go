@@ -110,8 +110,9 @@ func TestBestPartition(t *testing.T) {
 }
 
 // With the number's length known (Config.Digits) the dynamic program
-// reads exactly that many digits when some partition has as many, a pair
-// read whole counting two, and its best partition otherwise.
+// reads exactly that many digits when some partition has as many and
+// scores within lengthMargin of the best, a pair read whole counting two,
+// and its best partition otherwise.
 func TestPartitionLength(t *testing.T) {
 	p := &Preprocessor{cfg: Config{Multi: true}.withDefaults()}
 	H := 40
@@ -147,6 +148,16 @@ func TestPartitionLength(t *testing.T) {
 			t.Errorf("digits %d: %v (%d pair halves), want %v (%d)", tc.digits, got, pairs, tc.want, tc.pairs)
 		}
 	}
+	// Four digits that need the halves of the first digit read at
+	// p ≈ e⁻⁴ each score more than lengthMargin below the best three:
+	// the best reading stands.
+	p.cands[0].score, p.cands[2].score = -4, -4
+	p.cfg.Digits = 4
+	p.partition(H)
+	if got := boxes(); !slices.Equal(got, [][2]int{{0, 20}, {30, 45}, {48, 62}}) {
+		t.Errorf("four digits far below the best three: %v, want the best three", got)
+	}
+	p.cands[0].score, p.cands[2].score = -0.5, -0.6
 	// Without a candidate for piece 3 alone, four digits are the halves
 	// of the first digit and pieces 3-4 read whole as the pair 17 (which
 	// scores better than pieces 2-3 and 4 as two digits).

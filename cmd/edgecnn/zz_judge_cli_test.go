@@ -14,8 +14,9 @@ import (
 )
 
 // TestPredictJudge: --multi --judge reads with the committed judge (the
-// answer has one box per accepted digit); --judge without --multi and a
-// model that is no judge are clear errors.
+// answer has one box per accepted digit; --digits N reads a number of N
+// digits or none); --judge without --multi and a model that is no judge
+// are clear errors.
 func TestPredictJudge(t *testing.T) {
 	mp := cameraTestModel(t)
 	judge := filepath.Join(testenv.RepoRoot(t), "models", "judge.ckpt")
@@ -32,6 +33,15 @@ func TestPredictJudge(t *testing.T) {
 	_, _, err = cameraCLI(t, "predict", "--model", mp, "--judge", judge, photo)
 	if err == nil || !strings.Contains(err.Error(), "--judge") || !strings.Contains(err.Error(), "--multi") {
 		t.Errorf("--judge without --multi: %v", err)
+	}
+	// --digits N: one digit read as a number of one digit, and as no
+	// number of two.
+	for _, tc := range []struct{ digits, text, reason string }{{"1", want, ""}, {"2", "", agent.ReasonLength}} {
+		out, _, err := cameraCLI(t, "predict", "--json", "--model", mp, "--multi", "--judge", judge, "--digits", tc.digits, photo)
+		var pl agent.PredictLine
+		if err != nil || json.Unmarshal([]byte(out), &pl) != nil || pl.Text != tc.text || pl.Reason != tc.reason {
+			t.Errorf("--digits %s: %v %q, want %q (reason %q)", tc.digits, err, out, tc.text, tc.reason)
+		}
 	}
 	_, errOut, err := cameraCLI(t, "predict", "--model", mp, "--multi", "--judge", mp, photo)
 	if err == nil || !strings.Contains(err.Error()+errOut, "judge") || !strings.Contains(err.Error()+errOut, "pairs") {
