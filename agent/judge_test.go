@@ -202,6 +202,16 @@ func TestJudgeReadsNumbers(t *testing.T) {
 		if n := len(b.Text) - strings.Count(b.Text, "?"); len(b.Digits) != n {
 			t.Errorf("photo %d: %d boxes for %q (one per accepted digit)", i, len(b.Digits), b.Text)
 		}
+		// both halves of a pair read whole (left, then right) are shown
+		// the pair's image
+		for pd, k := judged.last.Digits, 0; k+1 < len(pd); k++ {
+			if pd[k].Pair.Valid && pd[k+1].Pair.Valid {
+				if !slices.Equal(pd[k].Input, pd[k+1].Input) {
+					t.Errorf("photo %d: the halves %d and %d of a pair have different inputs", i, k, k+1)
+				}
+				k++
+			}
+		}
 		// a pair read whole: two neighbouring boxes, halves of one box
 		for k, d := range b.Digits {
 			if !d.Pair {

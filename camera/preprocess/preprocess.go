@@ -419,20 +419,28 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 	}
 	oN := cfg.Width * cfg.Height
 	p.segH = p.segRowHeight()
-	for gi := range p.groups {
+	prev, prevGI := group{}, -1 // the last digit rendered: its tight box and group
+	for gi, pg := range p.groups {
 		if len(res.Digits) == cfg.MaxDigits {
 			break
 		}
 		k := len(res.Digits)
-		out := p.out[k*oN : (k+1)*oN]
-		g, ok := p.render(p.groups[gi], &fr, out)
-		if !ok {
-			continue
+		out, in := p.out[k*oN:(k+1)*oN], p.input[k*oN:(k+1)*oN]
+		g := prev
+		if pg.half == 2 && prevGI == gi-1 && p.groups[gi-1].half == 1 && p.groups[gi-1].sel == pg.sel {
+			// the right half of a pair: the same image as its left half
+			copy(out, p.out[(k-1)*oN:k*oN])
+			copy(in, p.input[(k-1)*oN:k*oN])
+		} else {
+			var ok bool
+			if g, ok = p.render(pg, &fr, out); !ok {
+				continue
+			}
+			p.normalize(out, in)
 		}
-		in := p.input[k*oN : (k+1)*oN]
-		p.normalize(out, in)
+		prev, prevGI = g, gi
 		var pair PairDigit
-		if pg := p.groups[gi]; pg.half != 0 {
+		if pg.half != 0 {
 			// the box of its half of the pair's box
 			if mid := (g.x0 + g.x1) / 2; pg.half == 1 {
 				g.x1 = mid
