@@ -267,6 +267,7 @@ func (rs recognizers) get(digits int) (*agent.Recognizer, error) {
 	return r, nil
 }
 
+// close closes every recognizer opened.
 func (rs recognizers) close() {
 	for _, r := range rs.byLen {
 		r.Close()
