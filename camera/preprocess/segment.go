@@ -27,7 +27,9 @@ import (
 //     score: per digit, log p(best digit) plus segBonus (plus
 //     judgeWeight·log p(one whole digit) with a Judge), less the ink
 //     its cuts cross and a penalty for a box wider than tall; leaving a
-//     piece out costs more the more ink it holds.
+//     piece out costs more the more ink it holds. With the number's
+//     length known (Config.Digits) it counts the digits and takes the
+//     best partition of that many (partition, lengthMargin).
 //  4. With a Judge, a candidate of one cluster at least pairMinW row
 //     heights wide may also be read whole as the Judge's most probable
 //     pair of touching digits (p ≥ pairMin), scoring log p(pair) plus
