@@ -73,6 +73,15 @@ type Normalization struct {
 	Std  float32 `json:"std"`
 }
 
+// Pixels writes the normalized input of 8-bit pixels pix (0 black … 255
+// white) to dst: (p/255 − Mean) / Std, as the trainer and edgecnn eval
+// compute it.
+func (n Normalization) Pixels(dst []float32, pix []uint8) {
+	for i, p := range pix {
+		dst[i] = (float32(p)*(1.0/255) - n.Mean) / n.Std
+	}
+}
+
 // MNISTNorm is the seed's normalization (0.1307, 0.3081).
 var MNISTNorm = Normalization{Mean: 0.1307, Std: 0.3081}
 

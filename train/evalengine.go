@@ -57,9 +57,7 @@ func EvaluateEngine(ctx context.Context, e runtime.Engine, test *data.Set) (*Eva
 		for i := b; i < b+n; i++ {
 			dst := x[(i-b)*size : (i-b+1)*size]
 			if pix, _ := test.Image(i); pix != nil {
-				for j, p := range pix {
-					dst[j] = (float32(p)*(1.0/255) - norm.Mean) / norm.Std
-				}
+				norm.Pixels(dst, pix)
 				continue
 			}
 			test.Input(i, norm, dst) // photos: preprocess's arithmetic

@@ -20,8 +20,13 @@ import (
 // one digit even without neighbours.
 type attribution struct {
 	photos, isoExact, isoDigits, isoRight int
-	// the same digits' MNIST originals (28×28, no photo) read by the model
+	// the same digits' MNIST originals (28×28, no photo) read by the
+	// model alone (eng, its normalization and score kind; x, y: buffers)
 	rawExact, rawDigits, rawRight int
+	eng                           runtime.Engine
+	norm                          model.Normalization
+	probs                         bool
+	x, y                          []float32
 	seg, cls                      map[string]int // by condition ("all" too)
 	isoWrong                      []string
 }
@@ -53,30 +58,34 @@ func (f *numbersFlags) isolated(ctx context.Context, rec *agent.Recognizer, d *p
 	return sb.String(), nil
 }
 
-// original reads the MNIST originals of the digits of num (num.Index)
-// with the model alone, as edgecnn eval does: what the classifier makes
-// of the same digits before any photo or segmentation touches them.
-func (a *attribution) original(ctx context.Context, eng runtime.Engine, d *photoset.Digits, num photoset.Number) error {
-	if len(num.Index) != len(num.Text) {
-		return fmt.Errorf("attribute: photo %q has %d MNIST indices", num.Text, len(num.Index))
-	}
+// useEngine sets the engine that original reads with.
+func (a *attribution) useEngine(eng runtime.Engine) error {
 	norm, err := model.NormFromMetadata(eng.Metadata())
 	if err != nil {
 		return err
 	}
-	probs := runtime.ScoresAreProbabilities(eng.Metadata())
-	x := make([]float32, 28*28)
-	y := make([]float32, eng.Output().Shape[len(eng.Output().Shape)-1])
+	shape := eng.Output().Shape
+	a.eng, a.norm, a.probs = eng, norm, runtime.ScoresAreProbabilities(eng.Metadata())
+	a.x, a.y = make([]float32, 28*28), make([]float32, shape[len(shape)-1])
+	return nil
+}
+
+// original reads the MNIST originals of the digits of num (num.Index)
+// with the model alone (useEngine), as edgecnn eval does: what the
+// classifier makes of the same digits before any photo or segmentation
+// touches them.
+func (a *attribution) original(ctx context.Context, d *photoset.Digits, num photoset.Number) error {
+	if len(num.Index) != len(num.Text) {
+		return fmt.Errorf("attribute: photo %q has %d MNIST indices", num.Text, len(num.Index))
+	}
 	exact := true
 	for j, idx := range num.Index {
-		for k, p := range d.Images[idx] {
-			x[k] = (float32(p)*(1.0/255) - norm.Mean) / norm.Std
-		}
-		if err := eng.Run(ctx, x, 1, y); err != nil {
+		a.norm.Pixels(a.x, d.Images[idx])
+		if err := a.eng.Run(ctx, a.x, 1, a.y); err != nil {
 			return err
 		}
 		a.rawDigits++
-		if best, _ := agent.Confidence(y, probs); best == int(num.Text[j]-'0') {
+		if best, _ := agent.Confidence(a.y, a.probs); best == int(num.Text[j]-'0') {
 			a.rawRight++
 		} else {
 			exact = false

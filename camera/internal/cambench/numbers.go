@@ -165,10 +165,6 @@ func numbers(args []string) error {
 	}
 	recs := recognizers{f: &f, byLen: map[int]*agent.Recognizer{}}
 	defer recs.close()
-	rec, err := recs.get(0)
-	if err != nil {
-		return err
-	}
 	var other *NumbersReport
 	if f.against != "" {
 		r, err := readReport(f.against)
@@ -181,19 +177,23 @@ func numbers(args []string) error {
 	ctx := context.Background()
 	var total time.Duration
 	at := attribution{seg: map[string]int{}, cls: map[string]int{}}
-	single := rec
+	var single *agent.Recognizer // -attribute: one digit per photo
 	if f.attribute {
 		if single, err = openRecognizer(f.backend, f.model, 1, preprocess.Config{WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf)); err != nil {
 			return err
 		}
 		defer single.Engine().Close()
+		if err := at.useEngine(single.Engine()); err != nil {
+			return err
+		}
 	}
 	for i := f.first; i < f.first+f.n; i++ {
 		num, err := photoset.NumberSet(d, split, kind, i, w, h)
 		if err != nil {
 			return err
 		}
-		if rec, err = recs.get(len(num.Text)); err != nil {
+		rec, err := recs.get(len(num.Text))
+		if err != nil {
 			return err
 		}
 		got, took, err := f.read(ctx, rec, num)
@@ -206,7 +206,7 @@ func numbers(args []string) error {
 			if err != nil {
 				return err
 			}
-			if err := at.original(ctx, single.Engine(), d, num); err != nil {
+			if err := at.original(ctx, d, num); err != nil {
 				return err
 			}
 			at.add(num, got, iso)

@@ -69,13 +69,16 @@ func TestOriginalReadsMNIST(t *testing.T) {
 	defer eng.Close()
 	ctx := context.Background()
 	var a attribution
+	if err := a.useEngine(eng); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 20; i++ {
 		num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Handwritten, i, 160, 120)
 		if err != nil {
 			t.Fatal(err)
 		}
 		a.photos++
-		if err := a.original(ctx, eng, d, num); err != nil {
+		if err := a.original(ctx, d, num); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,14 +90,17 @@ func TestOriginalReadsMNIST(t *testing.T) {
 	wrong[0] = '0' + (wrong[0]-'0'+1)%10
 	num.Text = string(wrong)
 	var b attribution
-	if err := b.original(ctx, eng, d, num); err != nil {
+	if err := b.useEngine(eng); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.original(ctx, d, num); err != nil {
 		t.Fatal(err)
 	}
 	if b.rawExact != 0 || b.rawRight > b.rawDigits-1 {
 		t.Errorf("a wrong label: %d of %d right, exact %d", b.rawRight, b.rawDigits, b.rawExact)
 	}
 	num.Index = num.Index[1:]
-	if err := b.original(ctx, eng, d, num); err == nil {
+	if err := b.original(ctx, d, num); err == nil {
 		t.Error("a photo with fewer MNIST indices than digits is read")
 	}
 }
