@@ -57,9 +57,9 @@ func BenchmarkFrameToDigit(b *testing.B) {
 
 // BenchmarkFrameToNumber measures a 640×480 photo of a 3–6 digit
 // handwritten number to its answer with --multi (segmentation, split
-// scoring and inference) on the native engine: with the model alone and
+// scoring and inference) on the native engine: with the model alone,
 // with the segmentation judge (EDGECNN_JUDGE_MODEL, else models/judge.ckpt
-// exported as float).
+// exported as float), and with the judge and Rescan (edgecnn's default).
 func BenchmarkFrameToNumber(b *testing.B) {
 	path := os.Getenv("EDGECNN_CAMERA_MODEL")
 	if path == "" {
@@ -70,22 +70,25 @@ func BenchmarkFrameToNumber(b *testing.B) {
 		judge = realJudge(b)
 	}
 	ds := numberDigits(b)
+	// 32 photos: about a fifth of them are read again with Rescan, as
+	// of the 1,000 tuning photos.
 	var frames []image.Image
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 32; i++ {
 		_, img := tuningNumber(b, ds, photoset.Handwritten, i, 640, 480)
 		frames = append(frames, img)
 	}
-	for _, j := range []string{"", judge} {
-		name := "model"
-		if j != "" {
-			name = "model+judge"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, v := range []struct {
+		name   string
+		judge  string
+		rescan bool
+	}{{"model", "", false}, {"model+judge", judge, false}, {"model+judge+rescan", judge, true}} {
+		j := v.judge
+		b.Run(v.name, func(b *testing.B) {
 			eng, err := runtime.Open("native", path, runtime.Options{Threads: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
-			cfg := RecognizerConfig{Preprocess: preprocess.Config{Multi: true}}
+			cfg := RecognizerConfig{Preprocess: preprocess.Config{Multi: true}, Rescan: v.rescan}
 			if j != "" {
 				if cfg.Judge, err = runtime.Open("native", j, runtime.Options{Threads: 1}); err != nil {
 					b.Fatal(err)

@@ -48,6 +48,7 @@ type RecognizerSettings struct {
 	Model  string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
 	Multi  bool   `flag:"multi" usage:"read a row of digits left to right"`
 	Digits int    `flag:"digits" usage:"--multi: the number's known length, as a meter's or counter's fixed count of digits: the row is read as exactly N digits, and a row that cannot be is answered \"no digit\" (reason \"wrong length\"); 0: any length"`
+	Rescan bool   `flag:"rescan" default:"true" usage:"--multi: read a row again at 1.5 and 2 times the working size when a digit is less than 0.9 sure or a '?', and answer what two of the three readings agree on (else the most confident); --rescan=false reads every frame once"`
 	// Judge is --judge: a file, NoJudge, or "" for the judge beside the
 	// model (JudgeFile).
 	Judge   string `flag:"judge" usage:"--multi: the segmentation judge model (same backend), which cuts touching digits better and votes on each digit (default: judge<ext> beside --model when present, e.g. models/judge.ckpt beside models/mnist.ckpt; none: no judge)"`
@@ -109,6 +110,7 @@ func NewRecognizerFactory(s RecognizerSettings) (func() (*Recognizer, error), er
 		Preprocess:    preprocess.Config{ROI: roi, Multi: s.Multi, Digits: s.Digits, Polarity: pol, Threshold: th},
 		MinConfidence: float32(mc),
 		Regions:       regions,
+		Rescan:        s.Rescan,
 	}
 	return func() (*Recognizer, error) {
 		eng, err := OpenModel(s.Engine.Backend, s.Model, s.Engine.Options())

@@ -142,16 +142,16 @@ func TestJudgePlumbing(t *testing.T) {
 	}
 }
 
-// openReal opens a recognizer of the real model (minimum confidence 0.5)
-// with preprocessing pc and, when judge is set, the real judge; it is
+// openReal opens a recognizer of the real model with configuration cfg
+// at minimum confidence 0.5 and, when judge is set, the real judge; it is
 // closed when the test ends.
-func openReal(t *testing.T, pc preprocess.Config, judge bool) *Recognizer {
+func openReal(t *testing.T, cfg RecognizerConfig, judge bool) *Recognizer {
 	t.Helper()
 	eng, err := runtime.Open("native", realModel(t), runtime.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := RecognizerConfig{Preprocess: pc, MinConfidence: 0.5}
+	cfg.MinConfidence = 0.5
 	if judge {
 		if cfg.Judge, err = runtime.Open("native", realJudge(t), runtime.Options{Threads: 1}); err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func openReal(t *testing.T, pc preprocess.Config, judge bool) *Recognizer {
 func TestJudgeReadsNumbers(t *testing.T) {
 	ds := numberDigits(t)
 	multi := preprocess.Config{Multi: true}
-	plain, judged := openReal(t, multi, false), openReal(t, multi, true)
+	plain, judged := openReal(t, RecognizerConfig{Preprocess: multi}, false), openReal(t, RecognizerConfig{Preprocess: multi}, true)
 	var nPlain, nJudged, mended, broken, pairs, pairsRight int
 	for i := 0; i < 300; i++ {
 		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
@@ -311,7 +311,9 @@ func TestJudgeVote(t *testing.T) {
 // when written).
 func TestDigitsReadsNumbers(t *testing.T) {
 	ds := numberDigits(t)
-	open := func(digits int) *Recognizer { return openReal(t, preprocess.Config{Multi: true, Digits: digits}, true) }
+	open := func(digits int) *Recognizer {
+		return openReal(t, RecognizerConfig{Preprocess: preprocess.Config{Multi: true, Digits: digits}}, true)
+	}
 	anyLen, byLen := open(0), map[int]*Recognizer{}
 	var nAny, nLen int
 	for i := 150; i < 300; i++ {

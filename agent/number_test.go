@@ -5,7 +5,6 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,7 +18,7 @@ import (
 func numberDigits(t testing.TB) *photoset.Digits {
 	t.Helper()
 	d := testenv.MNISTDir(t)
-	ds, err := photoset.ReadMNIST(filepath.Join(d, "t10k-images-idx3-ubyte.gz"), filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), 0)
+	ds, err := photoset.ReadMNISTTest(d, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

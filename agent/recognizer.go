@@ -100,6 +100,13 @@ type Recognizer struct {
 	// keeps the first reading's answers meanwhile.
 	dark         *preprocess.Preprocessor
 	firstLocated []located
+	// rescan: a --multi row read unsure is read again at other working
+	// sizes (rescan.go): rescanP by size and polarity (light, dark ink),
+	// the readings and their answers for the collector.
+	rescan    bool
+	rescanP   [2 * len(rescanSizes)]*preprocess.Preprocessor
+	readings  []scan
+	rescanLoc [len(rescanSizes) + 1][]located
 }
 
 // RecognizerConfig configures NewRecognizer.
@@ -114,6 +121,10 @@ type RecognizerConfig struct {
 	// Judge, when set, is a segmentation judge for Multi (judge.go). The
 	// recognizer owns it: Close closes it.
 	Judge runtime.Engine
+	// Rescan: a Multi row read with a digit less than 0.9 sure, or with a
+	// '?', is read again at 1.5 and 2 times the working size and the
+	// three readings vote (rescan.go). Not with Regions.
+	Rescan bool
 }
 
 // DefaultMinConfidence is the threshold for models that record none.
@@ -181,7 +192,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	if len(cfg.Regions) > preprocess.MaxRegions {
 		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
 	}
-	r.regions = cfg.Regions
+	r.regions, r.rescan = cfg.Regions, cfg.Rescan
 	r.segLabel = segLabelIndex(labels)
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)
@@ -254,16 +265,26 @@ func (r *Recognizer) Preprocessor() *preprocess.Preprocessor { return r.pre }
 
 // Recognize locates and classifies the digit(s) in img. With automatic
 // polarity, a frame read as light ink in which no digit is found is read
-// once more as dark ink (readDark).
+// once more as dark ink (readDark). With Rescan, an unsure --multi
+// reading is read again at other working sizes (rescanRead).
 func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, error) {
 	if len(r.regions) > 0 {
 		return r.recognizeRegions(ctx, img)
 	}
 	res, dark, err := r.read(ctx, img, r.pre)
-	if err != nil || res.OK() || dark || r.pre.Config().Polarity != preprocess.PolarityAuto {
+	if err != nil {
 		return res, err
 	}
-	return r.readDark(ctx, img, res)
+	fromDark := false
+	if !res.OK() && !dark && r.pre.Config().Polarity == preprocess.PolarityAuto {
+		if res, fromDark, err = r.readDark(ctx, img, res); err != nil {
+			return res, err
+		}
+	}
+	if r.wantRescan(res) {
+		return r.rescanRead(ctx, img, res, fromDark)
+	}
+	return res, nil
 }
 
 // read recognizes img with preprocessor pre (r.pre, or r.dark) and says
@@ -306,26 +327,26 @@ func (r *Recognizer) read(ctx context.Context, img image.Image, pre *preprocess.
 // much as dark ones; a lone dark digit on a lit patch of paper in a
 // large shadow passes it, because the insides of its loops are light
 // shapes as narrow as strokes. The second answer is kept when it holds a
-// digit; otherwise first stays the answer (and the crops are first's).
-func (r *Recognizer) readDark(ctx context.Context, img image.Image, first Result) (Result, error) {
+// digit (used: true); otherwise first stays the answer (and the crops are
+// first's).
+func (r *Recognizer) readDark(ctx context.Context, img image.Image, first Result) (res Result, used bool, err error) {
 	if r.dark == nil {
 		c := r.pre.Config()
 		c.Polarity = preprocess.PolarityDark
 		p, err := preprocess.New(c)
 		if err != nil {
-			return Result{}, err
+			return Result{}, false, err
 		}
 		r.setScorers(p)
 		r.dark = p
 	}
 	last := r.last
 	r.firstLocated = append(r.firstLocated[:0], r.located...)
-	res, _, err := r.read(ctx, img, r.dark)
-	if err != nil || res.OK() {
-		return res, err
+	if res, _, err = r.read(ctx, img, r.dark); err != nil || res.OK() {
+		return res, err == nil, err
 	}
 	r.last, r.located = last, append(r.located[:0], r.firstLocated...)
-	return first, nil
+	return first, false, nil
 }
 
 // answer fills res with the text, digits and confidence of the pieces

@@ -9,6 +9,8 @@
 #                        each without and with the segmentation judge
 #                        (--judge, models/judge.ckpt as int8), the judged run
 #                        paired with the other (-against: McNemar's test);
+#                        then judged and rescanned (-rescan, as edgecnn's
+#                        default --rescan does), paired with the judged run;
 #                        then judged and told each number's length (-length,
 #                        as --digits N does), paired with the judged run;
 #                        frame→answer time for one digit and for numbers
@@ -27,6 +29,8 @@ bench-numbers: data camera-models
 			-json $(CAMERA_DIR)/numbers.$$kind.$$split.json || exit 1; \
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -kind $$kind -split $$split -n $(NUMBERS_N) \
 			-against $(CAMERA_DIR)/numbers.$$kind.$$split.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json || exit 1; \
+		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -rescan -kind $$kind -split $$split -n $(NUMBERS_N) \
+			-against $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.rescan.json || exit 1; \
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -length -kind $$kind -split $$split -n $(NUMBERS_N) \
 			-against $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.length.json || exit 1; \
 	done; done

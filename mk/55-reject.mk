@@ -10,7 +10,8 @@
 #                       models/mnist.ckpt ("new") (target: better),
 #                       both int8 on the native engine with default thresholds;
 #                       the same photos read as --multi (rows) with the new model,
-#                       without and with the segmentation judge (--judge);
+#                       without and with the segmentation judge (--judge),
+#                       and with the judge and --rescan (edgecnn's default);
 #                       then frame→answer time with the new int8 model
 #                       (BenchmarkFrameToDigit, target ≤ 2 ms)   (in make bench)
 
@@ -38,4 +39,6 @@ bench-reject: data build
 	$(BIN) export --int8 --model $(JUDGE_CKPT) --data $(DATA) --out $(REJECT_DIR)/judge.int8.tflite
 	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -multi -judge $(REJECT_DIR)/judge.int8.tflite \
 	    -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject-multi-judge.json
+	$(GO) run ./camera/internal/rejectbench -data $(DATA) -split test -nondigits 1000 -digits 1000 -multi -judge $(REJECT_DIR)/judge.int8.tflite -rescan \
+	    -model new=$(REJECT_DIR)/new.int8.tflite -json $(REJECT_DIR)/reject-multi-rescan.json
 	EDGECNN_CAMERA_MODEL=$(REJECT_DIR)/new.int8.tflite $(GO) test -run '^$$' -bench 'FrameToDigit' -benchmem ./agent

@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 )
 
 // Digits is a set of 28×28 gray digit images (white ink on black, MNIST
@@ -25,6 +26,13 @@ import (
 type Digits struct {
 	Images [][]uint8 // 784 bytes each
 	Labels []uint8
+}
+
+// ReadMNISTTest reads at most max (0: all) of the MNIST test images and
+// labels in dir (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz):
+// the digits every photo set draws from.
+func ReadMNISTTest(dir string, max int) (*Digits, error) {
+	return ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), max)
 }
 
 // ReadMNIST reads an IDX image file and its label file (gzipped or not),

@@ -82,6 +82,9 @@ type Config struct {
 // MaxRowDigits bounds Config.MaxDigits and Config.Digits.
 const MaxRowDigits = 64
 
+// MaxWorkSize bounds Config.WorkSize (pixels).
+const MaxWorkSize = 4096
+
 func (c Config) withDefaults() Config {
 	if c.Width <= 0 {
 		c.Width = 28
@@ -121,8 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("preprocess: digit box %d does not fit %dx%d", c.Box, c.Width, c.Height)
 	case !(c.Norm.Std > 0) || math.IsInf(float64(c.Norm.Std), 0) || math.IsNaN(float64(c.Norm.Mean)):
 		return fmt.Errorf("preprocess: bad normalization mean %v std %v", c.Norm.Mean, c.Norm.Std)
-	case c.WorkSize < 16 || c.WorkSize > 4096:
-		return fmt.Errorf("preprocess: work size %d out of range [16, 4096]", c.WorkSize)
+	case c.WorkSize < 16 || c.WorkSize > MaxWorkSize:
+		return fmt.Errorf("preprocess: work size %d out of range [16, %d]", c.WorkSize, MaxWorkSize)
 	case c.MinInk >= 1:
 		return fmt.Errorf("preprocess: min ink %v must be below 1", c.MinInk)
 	case c.MaxDigits > MaxRowDigits:

@@ -129,7 +129,7 @@ func TestRegionDropsNeighbourPiece(t *testing.T) {
 // "8" in its true box as cambench -oracle draws it.
 func TestRegionPolarityFromBorder(t *testing.T) {
 	dir := testenv.MNISTDir(t)
-	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	d, err := photoset.ReadMNISTTest(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestRegionPolarityFromBorder(t *testing.T) {
 // kept reading right) and never for handwritten or odometer digits.
 func TestRegionsSevenSegment(t *testing.T) {
 	dir := testenv.MNISTDir(t)
-	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	d, err := photoset.ReadMNISTTest(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func main() {
 }
 
 func mnist(dir string, n int) (*photoset.Digits, error) {
-	return photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), n)
+	return photoset.ReadMNISTTest(dir, n)
 }
 
 // gen writes n photos named photo-NNNN-dD.jpg (D: the true digit), or
@@ -148,16 +148,16 @@ func genNumbers(d *photoset.Digits, kinds string, n, first int, seed uint64, w, 
 }
 
 func openRecognizer(backend, path string, threads int, pc preprocess.Config, minConf float32) (*agent.Recognizer, error) {
-	return openJudged(backend, path, "", threads, pc, minConf)
+	return openJudged(backend, path, "", threads, agent.RecognizerConfig{Preprocess: pc, MinConfidence: minConf})
 }
 
-// openJudged is openRecognizer with a segmentation judge model ("": none).
-func openJudged(backend, path, judge string, threads int, pc preprocess.Config, minConf float32) (*agent.Recognizer, error) {
+// openJudged opens a recognizer of configuration cfg with a segmentation
+// judge model ("": none).
+func openJudged(backend, path, judge string, threads int, cfg agent.RecognizerConfig) (*agent.Recognizer, error) {
 	eng, err := agent.OpenEngine(backend, path, runtime.Options{Threads: threads})
 	if err != nil {
 		return nil, err
 	}
-	cfg := agent.RecognizerConfig{Preprocess: pc, MinConfidence: minConf}
 	if judge != "" {
 		if cfg.Judge, err = agent.OpenEngine(backend, judge, runtime.Options{Threads: threads}); err != nil {
 			eng.Close()

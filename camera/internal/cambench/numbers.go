@@ -30,6 +30,7 @@ type NumbersReport struct {
 	Model     string  `json:"model"`
 	Judge     string  `json:"judge,omitempty"`  // -judge
 	Length    bool    `json:"length,omitempty"` // -length: told each number's length
+	Rescan    bool    `json:"rescan,omitempty"` // -rescan
 	Kind      string  `json:"kind"`
 	Split     string  `json:"split"`
 	First     int     `json:"first"` // -first
@@ -72,7 +73,7 @@ type numbersFlags struct {
 	n, first, work                                                  int
 	cpuProfile                                                      string
 	minConf, stroke                                                 float64
-	single, oracle, attribute, length                               bool
+	single, oracle, attribute, length, rescan                       bool
 }
 
 // parseNumbersFlags parses the numbers command's flags.
@@ -97,6 +98,7 @@ func parseNumbersFlags(args []string) numbersFlags {
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
 	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
+	fs.BoolVar(&f.rescan, "rescan", false, "read an unsure row again at other working sizes and vote, as --rescan does (edgecnn's default with --multi)")
 	fs.BoolVar(&f.length, "length", false, "tell the recognizer each number's length, as --digits N does (one recognizer per length)")
 	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and its MNIST original (the model alone, no photo), and split the misread photos into segmentation and classifier errors")
 	fs.Parse(args)
@@ -173,7 +175,7 @@ func numbers(args []string) error {
 		}
 		other = &r
 	}
-	rep := NumbersReport{Model: f.model, Judge: f.judge, Length: f.length, Kind: f.kind, Split: split.Name, First: f.first, Photos: f.n, Conditions: map[string][2]int{}}
+	rep := NumbersReport{Model: f.model, Judge: f.judge, Length: f.length, Rescan: f.rescan, Kind: f.kind, Split: split.Name, First: f.first, Photos: f.n, Conditions: map[string][2]int{}}
 	ctx := context.Background()
 	var total time.Duration
 	at := attribution{seg: map[string]int{}, cls: map[string]int{}}
@@ -259,7 +261,8 @@ func (rs recognizers) get(digits int) (*agent.Recognizer, error) {
 	if r := rs.byLen[digits]; r != nil {
 		return r, nil
 	}
-	r, err := openJudged(f.backend, f.model, f.judge, 1, preprocess.Config{Multi: !f.single, Digits: digits, WorkSize: f.work, StrokeWidth: float32(f.stroke)}, float32(f.minConf))
+	pc := preprocess.Config{Multi: !f.single, Digits: digits, WorkSize: f.work, StrokeWidth: float32(f.stroke)}
+	r, err := openJudged(f.backend, f.model, f.judge, 1, agent.RecognizerConfig{Preprocess: pc, MinConfidence: float32(f.minConf), Rescan: f.rescan})
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestGenNumbersRefuses(t *testing.T) {
 // counts a digit whose true label differs as wrong.
 func TestOriginalReadsMNIST(t *testing.T) {
 	dir := testenv.MNISTDir(t)
-	d, err := photoset.ReadMNIST(filepath.Join(dir, "t10k-images-idx3-ubyte.gz"), filepath.Join(dir, "t10k-labels-idx1-ubyte.gz"), 0)
+	d, err := photoset.ReadMNISTTest(dir, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

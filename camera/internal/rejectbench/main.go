@@ -67,7 +67,7 @@ type options struct {
 	data, split, size, jsonOut string
 	nNon, nDig                 int
 	target, today              float64
-	sweep, multi               bool
+	sweep, multi, rescan       bool
 	judge                      string
 }
 
@@ -84,6 +84,7 @@ func main() {
 	flag.Float64Var(&o.today, "today", 0, "single-digit accuracy (percent) recorded before, on the same split: the last model should read better")
 	flag.BoolVar(&o.sweep, "sweep", false, "also print how each model would do at other confidence thresholds (tuning split only)")
 	flag.StringVar(&o.judge, "judge", "", "with -multi: the segmentation judge model (as --judge)")
+	flag.BoolVar(&o.rescan, "rescan", false, "with -multi: read an unsure row again at other working sizes and vote, as --rescan does (edgecnn's default with --multi)")
 	flag.BoolVar(&o.multi, "multi", false, "read every photo as --multi does (a row of digits): a non-digit photo must still answer \"no digit\"")
 	flag.Var(&ms, "model", "NAME=FILE (repeat; .tflite, .onnx or .ckpt, native engine)")
 	flag.Parse()
@@ -99,7 +100,7 @@ func run(ms models, o options) error {
 	}
 	data, size, jsonOut, target, sweep := o.data, o.size, o.jsonOut, o.target, o.sweep
 	pc := preprocess.Config{Multi: o.multi}
-	rs := recSetup{pc: pc, judge: o.judge}
+	rs := recSetup{pc: pc, judge: o.judge, rescan: o.rescan}
 	split, err := photoset.ParseRejectSplit(o.split)
 	if err != nil {
 		return err
@@ -111,7 +112,7 @@ func run(ms models, o options) error {
 	if err != nil {
 		return err
 	}
-	d, err := photoset.ReadMNIST(filepath.Join(data, "t10k-images-idx3-ubyte.gz"), filepath.Join(data, "t10k-labels-idx1-ubyte.gz"), 0)
+	d, err := photoset.ReadMNISTTest(data, 0)
 	if err != nil {
 		return err
 	}
@@ -275,8 +276,9 @@ func measure(name, path string, non, dig []photoset.Sample, minConf float32, rs 
 // recSetup is how recognizeAll reads: the preprocessing and the judge
 // model ("": none).
 type recSetup struct {
-	pc    preprocess.Config
-	judge string
+	pc     preprocess.Config
+	judge  string
+	rescan bool
 }
 
 func recognizeAll(path string, all []photoset.Sample, minConf float32, rs recSetup) (agent.Rejection, []agent.Result, error) {
@@ -291,7 +293,7 @@ func recognizeAll(path string, all []photoset.Sample, minConf float32, rs recSet
 			wg.Wait()
 			return rj, nil, err
 		}
-		cfg := agent.RecognizerConfig{MinConfidence: minConf, Preprocess: rs.pc}
+		cfg := agent.RecognizerConfig{MinConfidence: minConf, Preprocess: rs.pc, Rescan: rs.rescan}
 		if rs.judge != "" {
 			if cfg.Judge, err = agent.OpenEngine("native", rs.judge, runtime.Options{Threads: 1}); err != nil {
 				eng.Close()
