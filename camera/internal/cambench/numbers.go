@@ -366,6 +366,12 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	if f.oracle {
 		mode = "true boxes as --rois"
 	}
+	if f.judge != "" {
+		mode += " --judge"
+	}
+	if f.rescan {
+		mode += " --rescan"
+	}
 	if f.length {
 		mode += " --digits N"
 	}
