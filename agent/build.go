@@ -48,7 +48,7 @@ type RecognizerSettings struct {
 	Model  string `flag:"model" required:"true" usage:"model file: .tflite (int8 or float), .onnx, or a .ckpt checkpoint (float reference engine)"`
 	Multi  bool   `flag:"multi" usage:"read a row of digits left to right"`
 	Digits int    `flag:"digits" usage:"--multi: the number's known length, as a meter's or counter's fixed count of digits: the row is read as exactly N digits, and a row that cannot be is answered \"no digit\" (reason \"wrong length\"); 0: any length"`
-	Rescan bool   `flag:"rescan" default:"true" usage:"--multi: read a row again at 1.5 and 2 times the working size when a digit is less than 0.9 sure or a '?', and answer what two of the three readings agree on (else the most confident); --rescan=false reads every frame once"`
+	Rescan bool   `flag:"rescan" default:"true" usage:"--multi: read a row again at 1.5 times the working size (and 2 times, unless that reading agrees with the first) when a digit is less than 0.9 sure or a '?', and answer what two readings agree on (else the most confident); --rescan=false reads every frame once"`
 	// Judge is --judge: a file, NoJudge, or "" for the judge beside the
 	// model (JudgeFile).
 	Judge   string `flag:"judge" usage:"--multi: the segmentation judge model (same backend), which cuts touching digits better and votes on each digit (default: judge<ext> beside --model when present, e.g. models/judge.ckpt beside models/mnist.ckpt; none: no judge)"`

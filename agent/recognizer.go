@@ -122,8 +122,9 @@ type RecognizerConfig struct {
 	// recognizer owns it: Close closes it.
 	Judge runtime.Engine
 	// Rescan: a Multi row read with a digit less than 0.9 sure, or with a
-	// '?', is read again at 1.5 and 2 times the working size and the
-	// three readings vote (rescan.go). Not with Regions.
+	// '?', is read again at 1.5 times the working size and, unless that
+	// reading agrees, at 2 times, and the readings vote (rescan.go). Not
+	// with Regions.
 	Rescan bool
 }
 

@@ -14,9 +14,11 @@ import (
 // size the cut paths and the pieces of touching or broken digits fall
 // elsewhere, and a merge or a bad cut at one size is often none at
 // another. So a row read with a digit less than rescanBelow sure, or
-// with a '?' in place, is read twice more, at rescanSizes times the
-// working size, and the three readings vote (voteScans). A row read surely,
-// or read as no digit, is answered at once: most frames cost one reading.
+// with a '?' in place, is read again at rescanSizes times the working
+// size, and the readings vote (voteScans): at 1.5 times, and at 2 times
+// unless that reading agrees with the first (two alike decide the vote).
+// A row read surely, or read as no digit, is answered at once: most
+// frames cost one reading.
 
 // rescanBelow: a reading whose least sure digit is below it is read
 // again. Chosen on the tuning split of the handwritten numbers
@@ -25,7 +27,7 @@ import (
 // rescanning), reading again 15 / 21 / 31 / 52 % of them.
 const rescanBelow = 0.9
 
-// rescanSizes are the working sizes of the two readings again, as
+// rescanSizes are the working sizes of the readings again, in order, as
 // fractions of Config.WorkSize (160 → 240 and 320: a 640-pixel frame is
 // downscaled 3 and 2 times instead of 4).
 var rescanSizes = [2][2]int{{3, 2}, {2, 1}}
@@ -44,10 +46,10 @@ func (r *Recognizer) wantRescan(res Result) bool {
 		(res.Confidence < rescanBelow || strings.Contains(res.Text, "?"))
 }
 
-// rescanRead reads img again at the rescanSizes with the configuration of
-// the preprocessor that read first (r.pre, or r.dark when dark) and
-// returns the voted answer; the collector's crops are the chosen
-// reading's.
+// rescanRead reads img again at the rescanSizes, until two readings
+// agree, with the configuration of the preprocessor that read first
+// (r.pre, or r.dark when dark) and returns the voted answer; the
+// collector's crops are the chosen reading's.
 func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Result, dark bool) (Result, error) {
 	rs := append(r.readings[:0], scan{first, r.last, append(r.rescanLoc[0][:0], r.located...)})
 	for k := range rescanSizes {
@@ -60,6 +62,9 @@ func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Resu
 			return Result{}, err
 		}
 		rs = append(rs, scan{res, r.last, append(r.rescanLoc[k+1][:0], r.located...)})
+		if agreed(rs) {
+			break // two readings alike decide the vote: no third is read
+		}
 	}
 	for k := range rs {
 		r.rescanLoc[k] = rs[k].located // keep the grown buffers
@@ -95,17 +100,33 @@ func (r *Recognizer) rescanPre(k int, dark bool) (*preprocess.Preprocessor, erro
 	return p, nil
 }
 
+// agreed reports whether two of the readings agree with no '?', which
+// decides voteScans whatever the readings after them say.
+func agreed(rs []scan) bool {
+	_, ok := agreement(rs)
+	return ok
+}
+
+// agreement returns the earlier of the first two readings (in order of
+// the later one) that read alike with no '?'.
+func agreement(rs []scan) (int, bool) {
+	for j := 1; j < len(rs); j++ {
+		for i := 0; i < j; i++ {
+			if whole(rs[i].res) && rs[i].res.Text == rs[j].res.Text {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // voteScans picks the answer among readings: the text that two of them read
 // alike with no '?' (the earlier reading of the two), else the most
 // probable reading — one with no '?' before one with, then the highest
 // sum of log confidence of its digits; the earlier wins a tie.
 func voteScans(rs []scan) int {
-	for i := range rs {
-		for j := i + 1; j < len(rs); j++ {
-			if whole(rs[i].res) && rs[i].res.Text == rs[j].res.Text {
-				return i
-			}
-		}
+	if i, ok := agreement(rs); ok {
+		return i
 	}
 	best := 0
 	for i := 1; i < len(rs); i++ {

@@ -47,13 +47,15 @@ func TestVoteScans(t *testing.T) {
 // reading (every digit at least rescanBelow, no '?') or no digit must come
 // out unchanged; rescanning must read at least 3 more numbers exactly and
 // break at most half as many as it mends (7 December 2026: 5 mended, none
-// broken); and the collector's crops must be those of the answer.
+// broken); a reread must stop after its first reading when that agrees
+// with the first, and only then; and the collector's crops must be those
+// of the answer.
 func TestRescanReadsNumbers(t *testing.T) {
 	ds := numberDigits(t)
 	pc := preprocess.Config{Multi: true}
 	plain := openReal(t, RecognizerConfig{Preprocess: pc}, true)
 	rescan := openReal(t, RecognizerConfig{Preprocess: pc, Rescan: true}, true)
-	var nPlain, nRescan, mended, broken int
+	var nPlain, nRescan, mended, broken, stopped int
 	for i := 0; i < 300; i++ {
 		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
 		a, err := plain.Recognize(context.Background(), img)
@@ -68,6 +70,15 @@ func TestRescanReadsNumbers(t *testing.T) {
 		if sure && (b.Text != a.Text || b.Confidence != a.Confidence) {
 			t.Errorf("photo %d (%s): read surely as %q (%.3f) without Rescan, %q (%.3f) with it", i, num.Text, a.Text, a.Confidence, b.Text, b.Confidence)
 		}
+		if !sure {
+			// the third reading is skipped exactly when the first two agree
+			rs := rescan.readings
+			two := len(rs) == 2
+			if stop := whole(rs[0].res) && rs[0].res.Text == rs[1].res.Text; two != stop || len(rs) < 2 {
+				t.Errorf("photo %d (%s): %d readings, the first two %q and %q", i, num.Text, len(rs), rs[0].res.Text, rs[1].res.Text)
+			}
+			stopped += b2int(two)
+		}
 		if want, got := digitBoxes(b), keptCrops(rescan); b.Text != "" && !slices.Equal(want, got) {
 			t.Errorf("photo %d (%s): answered %q with boxes %v, crops kept %v", i, num.Text, b.Text, want, got)
 		}
@@ -76,7 +87,10 @@ func TestRescanReadsNumbers(t *testing.T) {
 		mended += b2int(a.Text != num.Text && b.Text == num.Text)
 		broken += b2int(a.Text == num.Text && b.Text != num.Text)
 	}
-	t.Logf("read exactly: %d of 300 with Rescan, %d without (%d mended, %d broken)", nRescan, nPlain, mended, broken)
+	t.Logf("read exactly: %d of 300 with Rescan, %d without (%d mended, %d broken); %d rereads stopped after one more reading", nRescan, nPlain, mended, broken, stopped)
+	if stopped == 0 {
+		t.Error("no reread stopped after two readings that agree")
+	}
 	if nRescan < nPlain+3 || broken*2 > mended {
 		t.Errorf("Rescan reads %d of 300 exactly (%d mended, %d broken), without it %d: want at least 3 more, at most half as many broken as mended", nRescan, mended, broken, nPlain)
 	}
