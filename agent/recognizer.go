@@ -193,7 +193,7 @@ func NewRecognizer(eng runtime.Engine, cfg RecognizerConfig) (*Recognizer, error
 	if len(cfg.Regions) > preprocess.MaxRegions {
 		return nil, fmt.Errorf("agent: %d regions (at most %d)", len(cfg.Regions), preprocess.MaxRegions)
 	}
-	r.regions, r.rescan = cfg.Regions, cfg.Rescan
+	r.regions, r.rescan = cfg.Regions, cfg.Rescan && pc.Multi
 	r.segLabel = segLabelIndex(labels)
 	r.in = make([]float32, maxD*pc.Height*pc.Width)
 	r.out = make([]float32, maxD*classes)

@@ -40,10 +40,10 @@ type scan struct {
 	located []located
 }
 
-// wantRescan reports whether a --multi reading res should be read again.
+// wantRescan reports whether a --multi reading res should be read again
+// (r.rescan is only set for Multi; Recognize reads --rois before).
 func (r *Recognizer) wantRescan(res Result) bool {
-	return r.rescan && len(r.regions) == 0 && r.pre.Config().Multi && res.Text != "" &&
-		(res.Confidence < rescanBelow || strings.Contains(res.Text, "?"))
+	return r.rescan && res.Text != "" && (res.Confidence < rescanBelow || strings.Contains(res.Text, "?"))
 }
 
 // rescanRead reads img again at the rescanSizes, until two readings
@@ -62,7 +62,7 @@ func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Resu
 			return Result{}, err
 		}
 		rs = append(rs, scan{res, r.last, append(r.rescanLoc[k+1][:0], r.located...)})
-		if agreed(rs) {
+		if _, ok := agreement(rs); ok {
 			break // two readings alike decide the vote: no third is read
 		}
 	}
@@ -100,15 +100,9 @@ func (r *Recognizer) rescanPre(k int, dark bool) (*preprocess.Preprocessor, erro
 	return p, nil
 }
 
-// agreed reports whether two of the readings agree with no '?', which
-// decides voteScans whatever the readings after them say.
-func agreed(rs []scan) bool {
-	_, ok := agreement(rs)
-	return ok
-}
-
 // agreement returns the earlier of the first two readings (in order of
-// the later one) that read alike with no '?'.
+// the later one) that read alike with no '?': it decides voteScans
+// whatever the readings after them say.
 func agreement(rs []scan) (int, bool) {
 	for j := 1; j < len(rs); j++ {
 		for i := 0; i < j; i++ {
