@@ -13,13 +13,16 @@ import (
 // TestMain lets the test binary double as the edgecnn binary for
 // subprocess tests: with EDGECNN_TEST_MAIN=1 (or EDGECNN_CAMERA_TEST_MAIN=1)
 // it runs main instead of the tests. TestMain runs after every init, so
-// all commands are registered whatever the file names.
+// all commands are registered whatever the file names. Files the tests
+// share (the camera tests' exported model) are removed afterwards.
 func TestMain(m *testing.M) {
 	if os.Getenv("EDGECNN_TEST_MAIN") == "1" || os.Getenv("EDGECNN_CAMERA_TEST_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeCameraTestModel()
+	os.Exit(code)
 }
 
 // trainCLICommand runs the test binary as edgecnn with args.

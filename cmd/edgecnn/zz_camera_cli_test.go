@@ -58,6 +58,14 @@ func cameraTestModel(t *testing.T) string {
 	return camModel
 }
 
+// removeCameraTestModel removes cameraTestModel's directory (TestMain,
+// after the tests).
+func removeCameraTestModel() {
+	if camModel != "" {
+		os.RemoveAll(filepath.Dir(camModel))
+	}
+}
+
 func cameraCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	app := newApp()
