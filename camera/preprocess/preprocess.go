@@ -347,7 +347,7 @@ func (p *Preprocessor) lumaPlane(img image.Image, r image.Rectangle) (pix []uint
 // a white-on-black display) is found and read as light digits on dark:
 // when the dark-ink pass sees a large solid dark shape with light holes,
 // its inside is processed again with light polarity, and that answer is
-// kept when it holds a digit.
+// kept when it holds a digit of a window's size (windowMinDigit).
 func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrImage)
@@ -362,11 +362,30 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 		return res, err
 	}
 	res, _, err = p.process(img, win, PolarityLight, false)
-	if err != nil || len(res.Digits) > 0 {
+	if err != nil || windowDigits(res, win) {
 		return res, err
 	}
 	res, _, err = p.process(img, r, p.cfg.Polarity, false)
 	return res, err
+}
+
+// windowMinDigit: a window's light reading is kept when its tallest
+// digit is at least this share of the window's height. An odometer's
+// digits fill 0.27–0.8 of it (the 1,000 tuning odometer photos); a bold
+// handwritten 1 that passed for a window held a 12-pixel light sliver
+// (a reflection along its stroke) in its 168: 0.07, read as a sure "1"
+// instead of the number around it.
+const windowMinDigit = 0.2
+
+// windowDigits reports whether res, the light reading of the window
+// win, holds a digit the size of a window's digits (windowMinDigit).
+func windowDigits(res *Result, win image.Rectangle) bool {
+	for _, d := range res.Digits {
+		if float64(d.Box.Dy()) >= windowMinDigit*float64(win.Dy()) {
+			return true
+		}
+	}
+	return false
 }
 
 // process runs the pipeline on region r of img with polarity pol. With

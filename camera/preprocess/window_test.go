@@ -1,11 +1,15 @@
 package preprocess
 
 import (
+	"bytes"
 	"image"
+	"image/jpeg"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/camera"
+	"github.com/edgecnn/edgecnn/camera/photoset"
+	"github.com/edgecnn/edgecnn/internal/testenv"
 )
 
 // windowFrame draws light digits 3, 5, 8 on a dark odometer window that
@@ -102,6 +106,49 @@ func TestStackedPiecesOneDigit(t *testing.T) {
 		}
 		if b := res.Digits[0].Box; b.Min.Y > 44 || b.Max.Y < 159 {
 			t.Errorf("region %v: digit box %v, want both bars (rows 40–163)", region, b)
+		}
+	}
+}
+
+// TestBoldOneIsNoWindow: a bold handwritten 1 is a solid, dark, nearly
+// rectangular shape, so it passes for an odometer window; its light
+// reading found a 12-pixel light sliver inside the stroke, which was
+// answered (a sure "1" for the number 5891 around it). A window's light
+// reading is kept only with a digit of a window's digit size, so the
+// frame is read as the dark ink it is: handwritten tuning photo 738.
+func TestBoldOneIsNoWindow(t *testing.T) {
+	d, err := photoset.ReadMNISTTest(testenv.MNISTDir(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Handwritten, 738, 640, 480)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if num.Text != "5891" {
+		t.Fatalf("photo 738 reads %q: the generator changed, pick the case again", num.Text)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, multi := range []bool{false, true} {
+		p, err := New(Config{Multi: multi})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.Process(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.DarkInk || len(res.Digits) == 0 {
+			t.Fatalf("multi %v: dark ink %v, %d digits: want the dark digits", multi, res.DarkInk, len(res.Digits))
+		}
+		// every digit read is digit-sized: the boxes of 5891 are 168–184 pixels tall
+		for _, dg := range res.Digits {
+			if dg.Box.Dy() < 100 {
+				t.Errorf("multi %v: a digit box %v, %d pixels tall", multi, dg.Box, dg.Box.Dy())
+			}
 		}
 	}
 }
