@@ -11,10 +11,14 @@ func (c comp) h() int { return c.y1 - c.y0 + 1 }
 func (g group) w() int { return g.x1 - g.x0 + 1 }
 func (g group) h() int { return g.y1 - g.y0 + 1 }
 
+// minDigitH: a digit is at least this share of the shorter side of the
+// frame (or region) it is read in.
+const minDigitH = 0.04
+
 // plausible reports whether a box of w×h working pixels can be a digit in
 // a ww×wh working image.
 func plausible(w, h, ww, wh int) bool {
-	minH := max(3, int(0.04*float64(min(ww, wh))))
+	minH := max(3, int(minDigitH*float64(min(ww, wh))))
 	switch {
 	case h < minH:
 		return false

@@ -347,7 +347,9 @@ func (p *Preprocessor) lumaPlane(img image.Image, r image.Rectangle) (pix []uint
 // a white-on-black display) is found and read as light digits on dark:
 // when the dark-ink pass sees a large solid dark shape with light holes,
 // its inside is processed again with light polarity, and that answer is
-// kept when it holds a digit of a window's size (windowMinDigit).
+// kept when it holds a digit tall enough for the frame (windowDigits);
+// else the frame as found answers when it holds a digit, and the
+// window's smaller digits otherwise.
 func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrImage)
@@ -362,26 +364,33 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 		return res, err
 	}
 	res, _, err = p.process(img, win, PolarityLight, false)
-	if err != nil || windowDigits(res, win) {
+	if err != nil || windowDigits(res, r) {
 		return res, err
 	}
+	// No digit of the frame's size in the window: the frame as found
+	// (dark ink) answers when it holds a digit; else the window's small
+	// digits, if any, stand (read again: res is reused).
+	small := len(res.Digits) > 0
 	res, _, err = p.process(img, r, p.cfg.Polarity, false)
+	if err != nil || len(res.Digits) > 0 || !small {
+		return res, err
+	}
+	res, _, err = p.process(img, win, PolarityLight, false)
 	return res, err
 }
 
-// windowMinDigit: a window's light reading is kept when its tallest
-// digit is at least this share of the window's height. An odometer's
-// digits fill 0.27–0.8 of it (the 1,000 tuning odometer photos); a bold
-// handwritten 1 that passed for a window held a 12-pixel light sliver
-// (a reflection along its stroke) in its 168: 0.07, read as a sure "1"
-// instead of the number around it.
-const windowMinDigit = 0.2
-
-// windowDigits reports whether res, the light reading of the window
-// win, holds a digit the size of a window's digits (windowMinDigit).
-func windowDigits(res *Result, win image.Rectangle) bool {
+// windowDigits reports whether res, the light reading of a window in
+// the frame region r, holds a digit of the frame: one at least as tall as
+// the frame's smallest digit (minDigitH of its shorter side; the window
+// reading's own minimum is relative to the window, which may be as
+// narrow as a stroke). A bold handwritten 1 (dark, solid, nearly
+// rectangular) passed for a window, and its light reading found a
+// 12-pixel sliver inside the stroke of a 640×480 frame: it was answered
+// as a sure "1" instead of the number 5891 around it.
+func windowDigits(res *Result, r image.Rectangle) bool {
+	minH := minDigitH * float64(min(r.Dx(), r.Dy()))
 	for _, d := range res.Digits {
-		if float64(d.Box.Dy()) >= windowMinDigit*float64(win.Dy()) {
+		if float64(d.Box.Dy()) >= minH {
 			return true
 		}
 	}

@@ -114,8 +114,9 @@ func TestStackedPiecesOneDigit(t *testing.T) {
 // rectangular shape, so it passes for an odometer window; its light
 // reading found a 12-pixel light sliver inside the stroke, which was
 // answered (a sure "1" for the number 5891 around it). A window's light
-// reading is kept only with a digit of a window's digit size, so the
-// frame is read as the dark ink it is: handwritten tuning photo 738.
+// reading is kept only with a digit as tall as the frame's digits may be;
+// else the frame's dark reading, which holds the number, answers:
+// handwritten tuning photo 738.
 func TestBoldOneIsNoWindow(t *testing.T) {
 	d, err := photoset.ReadMNISTTest(testenv.MNISTDir(t), 0)
 	if err != nil {
