@@ -145,7 +145,7 @@ func TestBoldOneIsNoWindow(t *testing.T) {
 		if !res.DarkInk || len(res.Digits) == 0 {
 			t.Fatalf("multi %v: dark ink %v, %d digits: want the dark digits", multi, res.DarkInk, len(res.Digits))
 		}
-		// every digit read is digit-sized: the boxes of 5891 are 168–184 pixels tall
+		// every digit read is digit-sized: the boxes of 5891 are 176–184 pixels tall
 		for _, dg := range res.Digits {
 			if dg.Box.Dy() < 100 {
 				t.Errorf("multi %v: a digit box %v, %d pixels tall", multi, dg.Box, dg.Box.Dy())
