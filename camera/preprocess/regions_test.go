@@ -1,16 +1,13 @@
 package preprocess
 
 import (
-	"bytes"
 	"image"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/camera/photoset"
-	"github.com/edgecnn/edgecnn/internal/testenv"
 )
 
 func TestParseRegions(t *testing.T) {
@@ -128,19 +125,7 @@ func TestRegionDropsNeighbourPiece(t *testing.T) {
 // light ink from its dark border. Odometer tuning photo 1 (320×240), its
 // "8" in its true box as cambench -oracle draws it.
 func TestRegionPolarityFromBorder(t *testing.T) {
-	dir := testenv.MNISTDir(t)
-	d, err := photoset.ReadMNISTTest(dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Odometer, 1, 320, 240)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
-	if err != nil {
-		t.Fatal(err)
-	}
+	num, img := tunePhoto(t, mnistDigits(t), photoset.Odometer, 1, 320, 240)
 	if num.Text[2] != '8' {
 		t.Fatalf("photo 1 reads %q: the generator changed, pick the case again", num.Text)
 	}
@@ -171,11 +156,7 @@ func TestRegionPolarityFromBorder(t *testing.T) {
 // photos: the others lose a cell in the region crop; each
 // kept reading right) and never for handwritten or odometer digits.
 func TestRegionsSevenSegment(t *testing.T) {
-	dir := testenv.MNISTDir(t)
-	d, err := photoset.ReadMNISTTest(dir, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := mnistDigits(t)
 	p, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -184,14 +165,7 @@ func TestRegionsSevenSegment(t *testing.T) {
 	for _, kind := range []photoset.Kind{photoset.SevenSegment, photoset.Handwritten, photoset.Odometer} {
 		kept := 0
 		for i := 0; i < n; i++ {
-			num, err := photoset.NumberSet(d, photoset.TuneSplit, kind, i, 320, 240)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
-			if err != nil {
-				t.Fatal(err)
-			}
+			num, img := tunePhoto(t, d, kind, i, 320, 240)
 			var ds []Digit
 			for _, b := range num.Boxes {
 				res, err := p.ProcessRegion(img, b.Inset(-4).Intersect(img.Bounds()))

@@ -118,20 +118,9 @@ func TestStackedPiecesOneDigit(t *testing.T) {
 // else the frame's dark reading, which holds the number, answers:
 // handwritten tuning photo 738.
 func TestBoldOneIsNoWindow(t *testing.T) {
-	d, err := photoset.ReadMNISTTest(testenv.MNISTDir(t), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	num, err := photoset.NumberSet(d, photoset.TuneSplit, photoset.Handwritten, 738, 640, 480)
-	if err != nil {
-		t.Fatal(err)
-	}
+	num, img := tunePhoto(t, mnistDigits(t), photoset.Handwritten, 738, 640, 480)
 	if num.Text != "5891" {
 		t.Fatalf("photo 738 reads %q: the generator changed, pick the case again", num.Text)
-	}
-	img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, multi := range []bool{false, true} {
 		p, err := New(Config{Multi: multi})
@@ -152,4 +141,29 @@ func TestBoldOneIsNoWindow(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mnistDigits reads the MNIST test digits the number photos are drawn from.
+func mnistDigits(t *testing.T) *photoset.Digits {
+	t.Helper()
+	d, err := photoset.ReadMNISTTest(testenv.MNISTDir(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// tunePhoto draws photo i of kind k of the tuning number split (w×h) and
+// decodes it.
+func tunePhoto(t *testing.T, d *photoset.Digits, k photoset.Kind, i, w, h int) (photoset.Number, image.Image) {
+	t.Helper()
+	num, err := photoset.NumberSet(d, photoset.TuneSplit, k, i, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(num.JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return num, img
 }
