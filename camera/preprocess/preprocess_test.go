@@ -47,14 +47,7 @@ func inkBox(in []float32, w int) image.Rectangle {
 
 func TestSingleDigitLikeMNIST(t *testing.T) {
 	img, boxes := digitFrame(640, 480, []int{3}, 250, 120, 200, 1)
-	p, err := New(Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := p.Process(img)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := processFrame(t, Config{}, img)
 	if len(res.Digits) != 1 || !res.DarkInk {
 		t.Fatalf("digits %d dark %v", len(res.Digits), res.DarkInk)
 	}
@@ -296,4 +289,18 @@ func TestAdaptiveThreshold(t *testing.T) {
 	if c := corr(res.Digits[0].Ink, ref.Digits[0].Ink); c < 0.8 {
 		t.Fatalf("adaptive and otsu inputs correlate %.2f", c)
 	}
+}
+
+// processFrame runs a new Preprocessor of configuration cfg on img.
+func processFrame(t *testing.T, cfg Config, img image.Image) *Result {
+	t.Helper()
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Process(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

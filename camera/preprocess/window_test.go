@@ -51,14 +51,7 @@ func TestWindowFillingFrame(t *testing.T) {
 		{"edge strip", func(x, y int) bool { return x < 6 && y >= 20 && y < 160 }},
 	} {
 		img, boxes := windowFrame(tc.rim)
-		p, err := New(Config{Multi: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := p.Process(img)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := processFrame(t, Config{Multi: true}, img)
 		if res.DarkInk || len(res.Digits) != len(boxes) {
 			t.Fatalf("%s: %d digits (dark ink %v), want %d light ones", tc.name, len(res.Digits), res.DarkInk, len(boxes))
 		}
@@ -123,14 +116,7 @@ func TestBoldOneIsNoWindow(t *testing.T) {
 		t.Fatalf("photo 738 reads %q: the generator changed, pick the case again", num.Text)
 	}
 	for _, multi := range []bool{false, true} {
-		p, err := New(Config{Multi: multi})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := p.Process(img)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := processFrame(t, Config{Multi: multi}, img)
 		if !res.DarkInk || len(res.Digits) == 0 {
 			t.Fatalf("multi %v: dark ink %v, %d digits: want the dark digits", multi, res.DarkInk, len(res.Digits))
 		}
