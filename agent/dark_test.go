@@ -12,13 +12,15 @@ import (
 )
 
 // TestLoneDigitInShadow: a lone dark digit on a lit patch of paper, with
-// a shadow over most of the frame, is read, though the automatic
-// polarity calls such a frame light ink (the insides of the digit's
-// loops stand out as light strokes). The photos are the tuning split's
-// handwritten digits drawn alone (photoset.NumberSetDigit) that the
-// automatic polarity reads as light ink: all 9 of the first 200 photos'
-// 897 digits. Without the second reading as dark ink (readDark) none of
-// them is read right; with it 8.
+// a shadow over most of the frame, is read as dark ink. The paper filters
+// call such a frame light ink (the insides of the digit's loops stand out
+// as light strokes as much as the digit's strokes do as dark ones); the
+// thin strokes decide it (preprocess: thinStrokes). The photos are the
+// tuning split's handwritten digits drawn alone (photoset.NumberSetDigit)
+// that the paper filters alone read as light ink: 9 of the first 200
+// photos' 897 digits. They are read as dark ink at once, and right; and
+// the second reading as dark ink (readDark), which remains for a frame
+// still read as light ink without a digit, reads them right as well.
 func TestLoneDigitInShadow(t *testing.T) {
 	rec, err := realRecognizer(t, RecognizerConfig{})()
 	if err != nil {
@@ -30,7 +32,7 @@ func TestLoneDigitInShadow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	right := 0
+	right, again := 0, 0
 	cases := [][2]int{{3, 0}, {17, 3}, {81, 1}, {93, 1}, {93, 3}, {161, 3}, {179, 2}, {179, 3}, {179, 4}}
 	for _, c := range cases {
 		one, err := photoset.NumberSetDigit(d, photoset.TuneSplit, photoset.Handwritten, c[0], c[1], 640, 480)
@@ -41,8 +43,8 @@ func TestLoneDigitInShadow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pr, err := auto.Process(img); err != nil || pr.DarkInk {
-			t.Fatalf("photo %d digit %d: read as dark ink at once (err %v): the photo set changed, choose the cases again", c[0], c[1], err)
+		if pr, err := auto.Process(img); err != nil || !pr.DarkInk {
+			t.Errorf("photo %d digit %d: read as light ink (err %v)", c[0], c[1], err)
 		}
 		res, err := rec.Recognize(context.Background(), img)
 		if err != nil {
@@ -53,9 +55,16 @@ func TestLoneDigitInShadow(t *testing.T) {
 		} else {
 			t.Logf("photo %d digit %d: want %s, read %q (%s)", c[0], c[1], one.Text, res.Text, res.Reason)
 		}
+		res, used, err := rec.readDark(context.Background(), img, Result{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used && res.Text == one.Text {
+			again++
+		}
 	}
-	if right < 7 {
-		t.Errorf("%d of %d lone digits in shadow read right, want ≥ 7", right, len(cases))
+	if right < 8 || again < 8 {
+		t.Errorf("%d and, read again as dark ink, %d of %d lone digits in shadow read right, want ≥ 8 each", right, again, len(cases))
 	}
 }
 
