@@ -333,12 +333,14 @@ func rowPlausible(g group, ww, wh int) bool {
 // spans reports a box along a frame edge and nearly as long as the frame
 // (the bezel around a display, a paper edge): not a digit, unless the
 // user chose the region (Config.ROI, ProcessRegion), where a digit may
-// fill it.
+// fill it. Inside a dark window found in the frame (inWindow) the digits
+// fill the window's height and the first and last lie against its sides,
+// so there only a box along its top or bottom counts.
 func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 	if p.inRegion || !p.cfg.ROI.Empty() {
 		return false
 	}
-	tall := (y1-y0+1)*100 >= wh*75 && (x0 <= 2 || x1 >= ww-3)
+	tall := !p.inWindow && (y1-y0+1)*100 >= wh*75 && (x0 <= 2 || x1 >= ww-3)
 	wide := (x1-x0+1)*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3)
 	return tall || wide
 }

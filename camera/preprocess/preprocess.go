@@ -200,6 +200,12 @@ type Preprocessor struct {
 
 	// inRegion: ProcessRegion is running (the digit may fill the region).
 	inRegion bool
+	// lightHint: the automatic polarity chose dark ink for a mostly dark
+	// frame whose thin light strokes clearly stand out more than its thin
+	// dark ones (background).
+	lightHint bool
+	// inWindow: the inside of a dark window found in the frame is read.
+	inWindow bool
 	inRow    []bool    // selectRow: cluster belongs to the row
 	inkScale float32   // light ink: contrast stretch of the frame (1: none)
 	cand     []float32 // candidate inputs for the scorer
@@ -350,7 +356,10 @@ func (p *Preprocessor) lumaPlane(img image.Image, r image.Rectangle) (pix []uint
 // its inside is processed again with light polarity, and that answer is
 // kept when it holds a digit tall enough for the frame (windowDigits);
 // else the frame as found answers when it holds a digit, and the
-// window's smaller digits otherwise.
+// window's smaller digits otherwise. A mostly dark frame read as dark
+// ink without a digit or a window is read as light ink when its thin
+// light strokes clearly stand out (a display filling the frame inside a
+// light bezel).
 func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrImage)
@@ -361,10 +370,16 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	}
 	auto := p.cfg.Polarity == PolarityAuto
 	res, win, err := p.process(img, r, p.cfg.Polarity, auto)
+	if err == nil && auto && win.Empty() && res.DarkInk && len(res.Digits) == 0 && p.lightHint {
+		// A dark display filling the frame inside a light bezel: the
+		// paper filters call it dark ink, the thin strokes light.
+		res, _, err = p.process(img, r, PolarityLight, false)
+		return res, err
+	}
 	if err != nil || win.Empty() {
 		return res, err
 	}
-	res, _, err = p.process(img, win, PolarityLight, false)
+	res, _, err = p.readWindow(img, win)
 	if err != nil || windowDigits(res, r) {
 		return res, err
 	}
@@ -376,8 +391,15 @@ func (p *Preprocessor) Process(img image.Image) (*Result, error) {
 	if err != nil || len(res.Digits) > 0 || !small {
 		return res, err
 	}
-	res, _, err = p.process(img, win, PolarityLight, false)
+	res, _, err = p.readWindow(img, win)
 	return res, err
+}
+
+// readWindow reads the inside win of a dark window as light ink.
+func (p *Preprocessor) readWindow(img image.Image, win image.Rectangle) (*Result, image.Rectangle, error) {
+	p.inWindow = true
+	defer func() { p.inWindow = false }()
+	return p.process(img, win, PolarityLight, false)
 }
 
 // windowDigits reports whether res, the light reading of a window in
@@ -693,6 +715,7 @@ func otsu(h *[256]int, n int) int {
 // brightness of the chosen polarity (for light ink: of the inverted
 // image) in p.tiles (hw×hh) and returns dark.
 func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dark bool, hw, hh int) {
+	p.lightHint = false
 	hw, hh = (ww+1)/2, (wh+1)/2
 	n := hw * hh
 	r := max(1, int(math.Ceil(0.04*float64(min(ww, wh)))))
@@ -756,7 +779,8 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 		// lies in the lowest third of the range), light strokes stand
 		// out at least as much as dark ones (top-hat residuals of the
 		// paper filters), and thin dark strokes do not clearly stand out
-		// more than thin light ones (thinStrokes).
+		// more than thin light ones (thinStrokes; the other way round
+		// they set lightHint, which Process uses).
 		dark = true
 		if majorityDark {
 			var hd, hl [256]int
@@ -765,8 +789,10 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 				hl[clamp255(v-o[i])]++
 			}
 			dark = 5*percentile(&hl, n, 0.995) < 4*percentile(&hd, n, 0.995)
-			if !dark {
-				d, l := p.thinStrokes(h, hw, hh, r, t, t2)
+			d, l := p.thinStrokes(h, hw, hh, r, t, t2)
+			if dark {
+				p.lightHint = l-d >= max(thinMargin, l/5)
+			} else {
 				dark = d-l >= max(thinMargin, d/5)
 			}
 		}
@@ -780,10 +806,12 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 }
 
 // thinMargin is the least lead (in grey levels, summed over two
-// percentiles; and at least a fifth of the dark sum) of thin dark features
-// over thin light ones that makes a frame the paper filters call light
-// ink dark ink. Strokes far wider than a stroke-wide filter (a thick
-// light marker) leave no thin features, and the paper filters decide.
+// percentiles; and at least a fifth of the leading sum) of thin dark
+// features over thin light ones that makes a frame the paper filters
+// call light ink dark ink, and of thin light over thin dark ones that
+// sets lightHint on a mostly dark frame they call dark ink. Strokes far
+// wider than a stroke-wide filter (a thick light marker) leave no thin
+// features, and the paper filters decide.
 const thinMargin = 12
 
 // thinStrokes measures the thin dark and the thin light features of the

@@ -153,3 +153,35 @@ func tunePhoto(t *testing.T, d *photoset.Digits, k photoset.Kind, i, w, h int) (
 	}
 	return num, img
 }
+
+// TestOdometerEdges: every digit of an odometer is read, as light ink,
+// where a rule for the frame's edges used to lose it. Inside a dark
+// window the digits fill its height and the first and last lie against
+// its sides; they are digits, not the window's rim (odometer tuning
+// photos 47, "709569", whose 7 and 9 were dropped, and 238, "7034",
+// whose 4 was). A dark display that fills the frame inside a light bezel
+// is called dark ink by the paper filters (its dark expanse and the
+// bezel's corners leave dark residuals) and then holds no ink; its thin
+// light strokes make it light ink (photos 135, "57447", and 259,
+// "22461", which answered "no ink").
+func TestOdometerEdges(t *testing.T) {
+	d := mnistDigits(t)
+	for _, c := range []struct {
+		i    int
+		text string
+	}{{47, "709569"}, {238, "7034"}, {135, "57447"}, {259, "22461"}} {
+		num, img := tunePhoto(t, d, photoset.Odometer, c.i, 640, 480)
+		if num.Text != c.text {
+			t.Fatalf("photo %d reads %q: the generator changed, pick the case again", c.i, num.Text)
+		}
+		res := processFrame(t, Config{Multi: true}, img)
+		if res.DarkInk || len(res.Digits) != len(num.Text) {
+			t.Errorf("photo %d: dark ink %v, %d digits; want light ink, %d", c.i, res.DarkInk, len(res.Digits), len(num.Text))
+			continue
+		}
+		first, last := res.Digits[0].Box, res.Digits[len(res.Digits)-1].Box
+		if !first.Overlaps(num.Boxes[0]) || !last.Overlaps(num.Boxes[len(num.Boxes)-1]) {
+			t.Errorf("photo %d: first and last digit boxes %v, %v; want them over %v, %v", c.i, first, last, num.Boxes[0], num.Boxes[len(num.Boxes)-1])
+		}
+	}
+}
