@@ -69,7 +69,7 @@ func editDistance(a, b string) int { return levenshtein.ComputeDistance(a, b) }
 // numbersFlags are the flags of the numbers command.
 type numbersFlags struct {
 	model, backend, data, size, kind, split, jsonOut, save, against string
-	judge                                                           string
+	judge, saveAlone                                                string
 	n, first, work                                                  int
 	cpuProfile                                                      string
 	minConf, stroke                                                 float64
@@ -101,6 +101,7 @@ func parseNumbersFlags(args []string) numbersFlags {
 	fs.BoolVar(&f.rescan, "rescan", false, "read an unsure row again at other working sizes and vote, as --rescan does (edgecnn's default with --multi)")
 	fs.BoolVar(&f.length, "length", false, "tell the recognizer each number's length, as --digits N does (one recognizer per length)")
 	fs.BoolVar(&f.attribute, "attribute", false, "also read every digit alone in its photo (photoset.NumberSetDigit) and its MNIST original (the model alone, no photo), and split the misread photos into segmentation and classifier errors")
+	fs.StringVar(&f.saveAlone, "save-alone", "", "with -attribute: directory to save a sheet of every digit misread alone in its photo whose MNIST original the model reads right (the original, the model's input, the photo around the digit): what the photo and the preprocessing cost")
 	fs.Parse(args)
 	return f
 }
@@ -135,6 +136,9 @@ func numbers(args []string) error {
 	f := parseNumbersFlags(args)
 	if f.model == "" {
 		return errors.New("numbers: -model is required")
+	}
+	if f.saveAlone != "" && !f.attribute {
+		return errors.New("numbers: -save-alone saves what -attribute finds: add -attribute")
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -204,14 +208,9 @@ func numbers(args []string) error {
 		}
 		total += took
 		if f.attribute {
-			iso, err := f.isolated(ctx, single, d, split, kind, i, len(num.Text), w, h)
-			if err != nil {
+			if err := f.attributePhoto(ctx, &at, single, d, split, kind, i, num, got, w, h); err != nil {
 				return err
 			}
-			if err := at.original(ctx, d, num); err != nil {
-				return err
-			}
-			at.add(num, got, iso)
 		}
 		if base := f.score(&rep, i, num, got); base != "" {
 			img, err := camera.DecodeJPEG(num.JPEG)

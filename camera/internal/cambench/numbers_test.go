@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/edgecnn/edgecnn/agent"
@@ -145,5 +151,60 @@ func TestCompareRuns(t *testing.T) {
 		if _, err := compareRuns(a, o); err == nil {
 			t.Errorf("paired with %+v", o)
 		}
+	}
+}
+
+// TestAloneSheet: -save-alone's sheet shows the original, the model's
+// input and the photo around the digit's box, side by side; and it is
+// refused without -attribute, which finds the digits.
+func TestAloneSheet(t *testing.T) {
+	orig := make([]uint8, 28*28)
+	ink := make([]float32, 28*28)
+	for y := 4; y < 24; y++ {
+		orig[y*28+10] = 255 // the original: a stroke in column 10
+		ink[y*28+20] = 1    // the input: a stroke in column 20
+	}
+	photo := image.NewGray(image.Rect(0, 0, 200, 100))
+	for i := range photo.Pix {
+		photo.Pix[i] = 200
+	}
+	box := image.Rect(100, 30, 130, 90)
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			photo.SetGray(x, y, color.Gray{20})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "sheet.png")
+	if err := aloneSheet(path, orig, ink, 28, 28, photo, box); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const side = 28 * aloneZoom
+	if got := img.Bounds().Size(); got != image.Pt(3*side+2*aloneGap, side) {
+		t.Fatalf("sheet %v", got)
+	}
+	grey := func(x, y int) uint8 { return color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y }
+	mid := 14 * aloneZoom
+	for _, c := range []struct {
+		x    int
+		want uint8
+	}{
+		{10*aloneZoom + 1, 255}, {20*aloneZoom + 1, 0}, // original
+		{side + aloneGap + 20*aloneZoom + 1, 255}, {side + aloneGap + 10*aloneZoom + 1, 0}, // input
+		{2*(side+aloneGap) + side/2, 20}, {2*(side+aloneGap) + 2, 200}, // the box, the paper beside it
+	} {
+		if g := grey(c.x, mid); g != c.want {
+			t.Errorf("pixel (%d, %d): %d, want %d", c.x, mid, g, c.want)
+		}
+	}
+	if err := numbers([]string{"-model", "model.tflite", "-save-alone", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "-attribute") {
+		t.Errorf("-save-alone without -attribute: %v", err)
 	}
 }
