@@ -45,11 +45,7 @@ type attribution struct {
 func (f *numbersFlags) isolated(ctx context.Context, rec *agent.Recognizer, d *photoset.Digits, split photoset.Split, kind photoset.Kind, i, n, w, h int) (string, error) {
 	var sb strings.Builder
 	for j := 0; j < n; j++ {
-		num, err := photoset.NumberSetDigit(d, split, kind, i, j, w, h)
-		if err != nil {
-			return "", err
-		}
-		img, err := camera.DecodeJPEG(num.JPEG)
+		_, img, err := aloneDigit(d, split, kind, i, j, w, h)
 		if err != nil {
 			return "", err
 		}
@@ -64,6 +60,17 @@ func (f *numbersFlags) isolated(ctx context.Context, rec *agent.Recognizer, d *p
 		sb.WriteString(t)
 	}
 	return sb.String(), nil
+}
+
+// aloneDigit draws digit j of photo i alone in the same photo
+// (photoset.NumberSetDigit) and decodes it.
+func aloneDigit(d *photoset.Digits, split photoset.Split, kind photoset.Kind, i, j, w, h int) (photoset.Number, image.Image, error) {
+	one, err := photoset.NumberSetDigit(d, split, kind, i, j, w, h)
+	if err != nil {
+		return photoset.Number{}, nil, err
+	}
+	img, err := camera.DecodeJPEG(one.JPEG)
+	return one, img, err
 }
 
 // useEngine sets the engine that original reads with.
@@ -186,11 +193,7 @@ func (f *numbersFlags) saveAloneSheets(rec *agent.Recognizer, d *photoset.Digits
 		if iso[j] == num.Text[j] || !rawOK[j] {
 			continue
 		}
-		one, err := photoset.NumberSetDigit(d, split, kind, i, j, w, h)
-		if err != nil {
-			return err
-		}
-		img, err := camera.DecodeJPEG(one.JPEG)
+		one, img, err := aloneDigit(d, split, kind, i, j, w, h)
 		if err != nil {
 			return err
 		}
