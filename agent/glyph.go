@@ -15,10 +15,18 @@ import (
 // preprocessing: the largest component and the pieces near it); when that
 // reading covers glyphCover of the row and answers "not a digit", so does
 // the row. Numbers are wider than that, so they are never read twice.
+//
+// Three compact digits can be as narrow (798, 1.28 row heights wide), so
+// a row of three pieces with at least glyphShapes of them read as sure
+// (≥ glyphSure) digits other than 1 is a number, not read twice: a glyph
+// cut into strokes reads as 1s (an m as "111", an H as "11") or as
+// unsure digits.
 const (
 	glyphMaxPieces = 3
 	glyphMaxAspect = 1.3 // width / height, as segMaxW in camera/preprocess
 	glyphCover     = 0.7 // share of the row's box inside the single reading's box
+	glyphShapes    = 2
+	glyphSure      = 0.95
 )
 
 // glyphRow applies the rule above to res, the reading of the pieces
@@ -32,7 +40,7 @@ func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []pre
 	for _, d := range digits {
 		u = u.Union(d.Box)
 	}
-	if float64(u.Dx()) > glyphMaxAspect*float64(u.Dy()) {
+	if float64(u.Dx()) > glyphMaxAspect*float64(u.Dy()) || len(digits) == glyphMaxPieces && sureShapes(res) >= glyphShapes {
 		return nil
 	}
 	if pol < 0 || int(pol) >= len(r.glyph) {
@@ -63,4 +71,16 @@ func (r *Recognizer) glyphRow(ctx context.Context, img image.Image, digits []pre
 		res.Text, res.Confidence, res.Reason = "", 0, ReasonNotDigit
 	}
 	return nil
+}
+
+// sureShapes counts the digits of res other than 1 read with confidence
+// at least glyphSure.
+func sureShapes(res *Result) int {
+	n := 0
+	for _, d := range res.Digits {
+		if d.Label != "1" && d.Confidence >= glyphSure {
+			n++
+		}
+	}
+	return n
 }

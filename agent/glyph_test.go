@@ -47,3 +47,41 @@ func TestGlyphRow(t *testing.T) {
 		t.Errorf("--multi answered \"no digit\" for %d of %d letter photos, want ≥ 90%%", none, letters)
 	}
 }
+
+// TestGlyphRowKeepsCompactNumbers: three compact handwritten digits can
+// make a row as narrow as a glyph (1.3 row heights); when two of them are
+// sure digits other than 1, the row is a number and glyphRow leaves it
+// alone. The photos: the tuning split's photo 920 ("798") and, under the
+// photo conditions of seed 777 that no tuning loop used, photos 504 and
+// 781 of the same digits; the old rule answered "no digit" to two of them
+// with the float model (and to all three with the int8 model and judge).
+func TestGlyphRowKeepsCompactNumbers(t *testing.T) {
+	rec, err := realRecognizer(t, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Engine().Close()
+	d := numberDigits(t)
+	seed777 := photoset.TuneSplit
+	seed777.Seed = 777
+	for _, c := range []struct {
+		split photoset.Split
+		i     int
+	}{{photoset.TuneSplit, 920}, {seed777, 504}, {seed777, 781}} {
+		num, err := photoset.NumberSet(d, c.split, photoset.Handwritten, c.i, 640, 480)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := camera.DecodeJPEG(num.JPEG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := rec.Recognize(context.Background(), img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text != num.Text {
+			t.Errorf("seed %d photo %d: want %s, read %q (%s)", c.split.Seed, c.i, num.Text, res.Text, res.Reason)
+		}
+	}
+}
