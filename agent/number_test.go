@@ -287,3 +287,41 @@ func TestNumberRowAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberFillsFrame: a number framed tightly, so that its digits fill
+// the frame's height, lie close to its sides and touch its top (the
+// camera of a meter reader is set up that way). The first or last digit
+// of such a frame, as tall as the frame and against its side, and the
+// row of touching digits along the top edge used to be taken for a
+// display's bezel or a paper edge and dropped (preprocess: spans); a
+// strip lies along the edge, a digit touches it at a few points. The
+// photos: tuning photos cropped to the number (photoset.Number.Filled);
+// the old rule read none of them.
+func TestNumberFillsFrame(t *testing.T) {
+	ds := numberDigits(t)
+	rec, err := realRecognizer(t, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}})()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Engine().Close()
+	right := 0
+	photos := []int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}
+	for _, i := range photos {
+		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
+		crop := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}).SubImage(num.Filled(img.Bounds()))
+		res, err := rec.Recognize(context.Background(), crop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Text == num.Text {
+			right++
+		} else {
+			t.Logf("photo %d cropped to %v: want %s, read %q (%s)", i, crop.Bounds(), num.Text, res.Text, res.Reason)
+		}
+	}
+	if right < 8 {
+		t.Errorf("%d of %d numbers that fill the frame read right, want ≥ 8", right, len(photos))
+	}
+}

@@ -178,3 +178,20 @@ func inkAround(img image.Image, bx image.Rectangle) bool {
 	}
 	return int(hi)-int(lo) > 60
 }
+
+// TestFilled: the frame of a number filling it holds every digit's
+// columns and all but the top 2 rows of the tallest, stays within the
+// photo, and is the number's box with the documented margins.
+func TestFilled(t *testing.T) {
+	n := Number{Boxes: []image.Rectangle{image.Rect(100, 50, 140, 130), image.Rect(138, 60, 180, 140)}}
+	if got, want := n.Filled(image.Rect(0, 0, 640, 480)), image.Rect(98, 52, 182, 149); got != want {
+		t.Errorf("Filled: %v, want %v", got, want)
+	}
+	n.Boxes = append(n.Boxes, image.Rect(600, 400, 640, 480))
+	if got, want := n.Filled(image.Rect(0, 0, 640, 480)), image.Rect(87, 52, 640, 480); got != want {
+		t.Errorf("Filled at the photo's corner: %v, want %v", got, want)
+	}
+	if got := (Number{}).Filled(image.Rect(0, 0, 640, 480)); !got.Empty() {
+		t.Errorf("Filled of no digit: %v, want empty", got)
+	}
+}

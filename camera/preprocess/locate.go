@@ -336,13 +336,65 @@ func rowPlausible(g group, ww, wh int) bool {
 // fill it. Inside a dark window found in the frame (inWindow) the digits
 // fill the window's height and the first and last lie against its sides,
 // so there only a box along its top or bottom counts.
+//
+// A strip lies along the edge: ink runs along the frame's edge lines for
+// at least edgeRun of the box's length. A digit of a number that fills
+// the frame touches the edge at a few points only (the top of an 8, the
+// side of a 0), and so does the row of touching digits of such a number
+// (2 to 8 times as wide as tall; other boxes as wide as the frame along
+// its top or bottom are dropped as before), which are kept. The edge ink
+// of the tall boxes dropped in the odometer tuning photos covers ≥ 0.8 of
+// their height, that of digits in numbers cropped to fill the frame
+// ≤ 0.14 (a ring as tall as the frame, 4 pixels from its side, about
+// 0.3).
 func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 	if p.inRegion || !p.cfg.ROI.Empty() {
 		return false
 	}
-	tall := !p.inWindow && (y1-y0+1)*100 >= wh*75 && (x0 <= 2 || x1 >= ww-3)
-	wide := (x1-x0+1)*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3)
-	return tall || wide
+	w, h := x1-x0+1, y1-y0+1
+	if !p.inWindow && h*100 >= wh*75 {
+		if x0 <= 2 && p.edgeInk(0, y0, 3, y1+1, ww, wh, true) >= edgeRun*float64(h) ||
+			x1 >= ww-3 && p.edgeInk(ww-3, y0, ww, y1+1, ww, wh, true) >= edgeRun*float64(h) {
+			return true
+		}
+	}
+	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) {
+		if w < 2*h || w > 8*h {
+			return true // not shaped like a row of digits
+		}
+		return y0 <= 2 && p.edgeInk(x0, 0, x1+1, 3, ww, wh, false) >= edgeRun*float64(w) ||
+			y1 >= wh-3 && p.edgeInk(x0, wh-3, x1+1, wh, ww, wh, false) >= edgeRun*float64(w)
+	}
+	return false
+}
+
+// edgeRun is the least share of its length along which a strip's ink
+// runs on the frame's edge lines (spans).
+const edgeRun = 0.5
+
+// edgeInk counts the rows (byRow) or columns of the working-image block
+// [x0, x1)×[y0, y1), clipped to the ww×wh image, that hold ink (any
+// component) in the block.
+func (p *Preprocessor) edgeInk(x0, y0, x1, y1, ww, wh int, byRow bool) float64 {
+	x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, ww), min(y1, wh)
+	n := 0
+	if byRow {
+		for y := y0; y < y1; y++ {
+			if slices.ContainsFunc(p.labels[y*ww+x0:y*ww+x1], func(l int32) bool { return l != 0 }) {
+				n++
+			}
+		}
+		return float64(n)
+	}
+	for x := x0; x < x1; x++ {
+		for y := y0; y < y1; y++ {
+			if p.labels[y*ww+x] != 0 {
+				n++
+				break
+			}
+		}
+	}
+	return float64(n)
 }
 
 // maxClusters bounds the clusters considered per frame (noise frames

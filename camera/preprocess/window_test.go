@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -182,6 +183,69 @@ func TestOdometerEdges(t *testing.T) {
 		first, last := res.Digits[0].Box, res.Digits[len(res.Digits)-1].Box
 		if !first.Overlaps(num.Boxes[0]) || !last.Overlaps(num.Boxes[len(num.Boxes)-1]) {
 			t.Errorf("photo %d: first and last digit boxes %v, %v; want them over %v, %v", c.i, first, last, num.Boxes[0], num.Boxes[len(num.Boxes)-1])
+		}
+	}
+}
+
+// ringsFrame draws dark rings (stroke 6 pixels; centre x, y, radii rx,
+// ry each) and dark rectangles on a light 320×240 frame.
+func ringsFrame(rings [][4]float64, bars []image.Rectangle) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, 320, 240))
+	for y := 0; y < 240; y++ {
+		for x := 0; x < 320; x++ {
+			v := uint8(200)
+			for _, r := range rings {
+				dx, dy := (float64(x)-r[0])/r[2], (float64(y)-r[1])/r[3]
+				if d := math.Hypot(dx, dy); math.Abs(d-1)*min(r[2], r[3]) < 3 {
+					v = 30
+				}
+			}
+			for _, b := range bars {
+				if image.Pt(x, y).In(b) {
+					v = 30
+				}
+			}
+			img.Pix[y*img.Stride+x] = v
+		}
+	}
+	return img
+}
+
+// TestStripAlongEdge: a strip along the frame's side or top (a display's
+// bezel, a paper edge), as long as the frame, is no digit; a digit that
+// fills the frame's height against its side, or a row of touching digits
+// along its top, touches the edge at a few points only and is read
+// (spans). Before, the row and the digit against the right side were
+// dropped as strips.
+func TestStripAlongEdge(t *testing.T) {
+	mid, tallMid := [4]float64{160, 120, 24, 40}, [4]float64{160, 120, 36, 100}
+	for _, c := range []struct {
+		name  string
+		rings [][4]float64
+		bars  []image.Rectangle
+		want  int // digits, at least
+	}{
+		{"strip along the left side", [][4]float64{mid}, []image.Rectangle{image.Rect(0, 0, 8, 240)}, 1},
+		{"strip along the top", [][4]float64{mid}, []image.Rectangle{image.Rect(0, 0, 320, 8)}, 1},
+		{"tall digit against the left side", [][4]float64{{52, 120, 45, 110}, tallMid}, nil, 2},
+		{"tall digit against the right side", [][4]float64{tallMid, {268, 120, 45, 110}}, nil, 2},
+		{"touching digits along the top", [][4]float64{{40, 49, 34, 42}, {104, 49, 34, 42}, {168, 49, 34, 42}, {232, 49, 34, 42}, {286, 49, 28, 42}}, nil, 4},
+	} {
+		res := processFrame(t, Config{Multi: true}, ringsFrame(c.rings, c.bars))
+		var boxes []image.Rectangle
+		for _, d := range res.Digits {
+			boxes = append(boxes, d.Box)
+		}
+		strip := len(c.bars) > 0
+		if len(res.Digits) < c.want || strip && len(res.Digits) != 1 {
+			t.Errorf("%s: %d digits %v, want %d", c.name, len(res.Digits), boxes, c.want)
+		}
+		for _, b := range c.bars {
+			for _, d := range boxes {
+				if d.Overlaps(b) {
+					t.Errorf("%s: digit %v holds the strip %v", c.name, d, b)
+				}
+			}
 		}
 	}
 }

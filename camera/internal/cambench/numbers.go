@@ -73,7 +73,7 @@ type numbersFlags struct {
 	n, first, work                                                  int
 	cpuProfile                                                      string
 	minConf, stroke                                                 float64
-	single, oracle, attribute, length, rescan                       bool
+	single, oracle, attribute, length, rescan, fill                 bool
 }
 
 // parseNumbersFlags parses the numbers command's flags.
@@ -96,6 +96,7 @@ func parseNumbersFlags(args []string) numbersFlags {
 	fs.StringVar(&f.save, "save-wrong", "", "directory to save misread photos")
 	fs.IntVar(&f.work, "work", 0, "preprocess WorkSize (0: default)")
 	fs.BoolVar(&f.single, "single", false, "read without --multi (light-on-dark: one digit per photo)")
+	fs.BoolVar(&f.fill, "fill", false, "crop each photo to the number (photoset.Number.Filled), as a camera set up to fill its frame with the number sees it")
 	fs.BoolVar(&f.oracle, "oracle", false, "read each digit in its true box (as --rois): the classifier's ceiling without segmentation errors")
 	fs.Float64Var(&f.stroke, "stroke", 0, "preprocess StrokeWidth (0: default)")
 	fs.BoolVar(&f.rescan, "rescan", false, "read an unsure row again at other working sizes and vote, as --rescan does (edgecnn's default with --multi)")
@@ -139,6 +140,9 @@ func numbers(args []string) error {
 	}
 	if f.saveAlone != "" && !f.attribute {
 		return errors.New("numbers: -save-alone saves what -attribute finds: add -attribute")
+	}
+	if f.fill && (f.oracle || f.save != "" || f.attribute) {
+		return errors.New("numbers: -fill crops the photos: not with -oracle, -save-wrong or -attribute")
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -283,6 +287,15 @@ func (f *numbersFlags) read(ctx context.Context, rec *agent.Recognizer, num phot
 	if err != nil {
 		return "", 0, err
 	}
+	if f.fill {
+		sub, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		})
+		if !ok {
+			return "", 0, fmt.Errorf("numbers: -fill: a %T cannot be cropped", img)
+		}
+		img = sub.SubImage(num.Filled(img.Bounds()))
+	}
 	if f.oracle {
 		var rs []preprocess.Region
 		for _, b := range num.Boxes {
@@ -364,6 +377,9 @@ func (f *numbersFlags) print(rep NumbersReport, w, h int) {
 	}
 	if f.oracle {
 		mode = "true boxes as --rois"
+	}
+	if f.fill {
+		mode += ", filling the frame"
 	}
 	if f.judge != "" {
 		mode += " --judge"

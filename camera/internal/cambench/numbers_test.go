@@ -207,4 +207,7 @@ func TestAloneSheet(t *testing.T) {
 	if err := numbers([]string{"-model", "model.tflite", "-save-alone", t.TempDir()}); err == nil || !strings.Contains(err.Error(), "-attribute") {
 		t.Errorf("-save-alone without -attribute: %v", err)
 	}
+	if err := numbers([]string{"-model", "model.tflite", "-fill", "-oracle"}); err == nil || !strings.Contains(err.Error(), "-fill") {
+		t.Errorf("-fill with -oracle: %v", err)
+	}
 }
