@@ -296,7 +296,10 @@ func TestNumberRowAnswer(t *testing.T) {
 // display's bezel or a paper edge and dropped (preprocess: spans); a
 // strip lies along the edge, a digit touches it at a few points. The
 // photos: tuning photos cropped to the number (photoset.Number.Filled);
-// the old rule read none of them.
+// the old rule read none of them. In such a frame most digits touch its
+// top; the row used to start at a cluster clear of every edge, which
+// there may be a small piece (a broken 6's loop) that the digits around
+// it are too tall to join: now only the frame's sides count.
 func TestNumberFillsFrame(t *testing.T) {
 	ds := numberDigits(t)
 	rec, err := realRecognizer(t, RecognizerConfig{Preprocess: preprocess.Config{Multi: true}})()
@@ -304,8 +307,22 @@ func TestNumberFillsFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Engine().Close()
+	for _, c := range []struct {
+		photos []int
+		min    int
+	}{
+		{[]int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}, 8}, // a digit against a side, touching digits along the top
+		{[]int{138, 508, 689, 713}, 3},                            // digits touching the top: the row started at a small piece
+	} {
+		fillsFrame(t, rec, ds, c.photos, c.min)
+	}
+}
+
+// fillsFrame reads the tuning photos cropped to their numbers and checks
+// that at least min of them read right.
+func fillsFrame(t *testing.T, rec *Recognizer, ds *photoset.Digits, photos []int, min int) {
+	t.Helper()
 	right := 0
-	photos := []int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}
 	for _, i := range photos {
 		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
 		crop := img.(interface {
@@ -321,7 +338,7 @@ func TestNumberFillsFrame(t *testing.T) {
 			t.Logf("photo %d cropped to %v: want %s, read %q (%s)", i, crop.Bounds(), num.Text, res.Text, res.Reason)
 		}
 	}
-	if right < 8 {
-		t.Errorf("%d of %d numbers that fill the frame read right, want ≥ 8", right, len(photos))
+	if right < min {
+		t.Errorf("%d of %d numbers that fill the frame (photos %v) read right, want ≥ %d", right, len(photos), photos, min)
 	}
 }

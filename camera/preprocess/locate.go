@@ -162,14 +162,17 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 		p.groups[gi].cl = gi
 	}
 	// The tallest plausible cluster defines the row; one clear of the
-	// frame's edge first (a strip of a window's light rim at the edge is
-	// as tall as a digit and thin as a 1).
+	// frame's sides first (a strip of a window's light rim at the side is
+	// as tall as a digit and thin as a 1). A digit touching the frame's
+	// top or bottom counts as clear: in a number that fills the frame most
+	// digits do, and a small piece clear of every edge (a broken 6's loop)
+	// started the row, too short for the digits to join it.
 	tall, tallEdge := -1, false
 	for gi, g := range p.groups {
 		if !rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
 			continue
 		}
-		edge := g.x0 <= 2 || g.y0 <= 2 || g.x1 >= ww-3 || g.y1 >= wh-3
+		edge := g.x0 <= 2 || g.x1 >= ww-3
 		if tall < 0 || tallEdge && !edge || edge == tallEdge && g.h() > p.groups[tall].h() {
 			tall, tallEdge = gi, edge
 		}
