@@ -13,6 +13,9 @@
 #                        default --rescan does), paired with the judged run;
 #                        then also told each number's length (-length, as
 #                        --digits N does), paired with the rescanned run;
+#                        then each photo cropped to its number (-fill: a
+#                        camera set up so the number fills the frame),
+#                        paired with the rescanned run;
 #                        frame→answer time for one digit and for numbers
 #                                                                    (in make bench)
 
@@ -33,5 +36,7 @@ bench-numbers: data camera-models
 			-against $(CAMERA_DIR)/numbers.$$kind.$$split.judge.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.rescan.json || exit 1; \
 		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -rescan -length -kind $$kind -split $$split -n $(NUMBERS_N) \
 			-against $(CAMERA_DIR)/numbers.$$kind.$$split.rescan.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.length.json || exit 1; \
+		$(CAMBENCH) numbers -data $(DATA) -model $(CAMERA_MODEL_I8) -judge $(CAMERA_JUDGE_I8) -rescan -fill -kind $$kind -split $$split -n $(NUMBERS_N) \
+			-against $(CAMERA_DIR)/numbers.$$kind.$$split.rescan.json -json $(CAMERA_DIR)/numbers.$$kind.$$split.fill.json || exit 1; \
 	done; done
 	EDGECNN_CAMERA_MODEL=$(CAMERA_MODEL_I8) EDGECNN_JUDGE_MODEL=$(CAMERA_JUDGE_I8) $(GO) test -run '^$$' -bench 'FrameToDigit|FrameToNumber' -benchmem ./agent
