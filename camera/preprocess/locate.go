@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"image"
 	"math"
 	"slices"
 )
@@ -95,7 +96,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if p.plausibleOne(c.w(), c.h(), ww, wh) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if (p.plausibleOne(c.w(), c.h(), ww, wh) || p.fillsFrame(c, ww, wh)) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -344,8 +345,9 @@ func rowPlausible(g group, ww, wh int) bool {
 // at least edgeRun of the box's length. A digit of a number that fills
 // the frame touches the edge at a few points only (the top of an 8, the
 // side of a 0), and so does the row of touching digits of such a number
-// (2 to 8 times as wide as tall; other boxes as wide as the frame along
-// its top or bottom are dropped as before), which are kept. The edge ink
+// (with Multi: 2 to 8 times as wide as tall; other boxes as wide as the
+// frame along its top or bottom are dropped as before) or the one digit
+// filling the frame (fillsFrame), which are kept. The edge ink
 // of the tall boxes dropped in the odometer tuning photos covers ≥ 0.8 of
 // their height, that of digits in numbers cropped to fill the frame
 // ≤ 0.14 (a ring as tall as the frame, 4 pixels from its side, about
@@ -355,25 +357,77 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 		return false
 	}
 	w, h := x1-x0+1, y1-y0+1
+	box, frame := image.Rect(x0, y0, x1+1, y1+1), image.Rect(0, 0, ww, wh)
 	if !p.inWindow && h*100 >= wh*75 {
-		if x0 <= 2 && p.edgeInk(0, y0, 3, y1+1, ww, wh, true) >= edgeRun*float64(h) ||
-			x1 >= ww-3 && p.edgeInk(ww-3, y0, ww, y1+1, ww, wh, true) >= edgeRun*float64(h) {
+		if x0 <= 2 && p.runsAlong(edgeLeft, box, frame, ww, wh) || x1 >= ww-3 && p.runsAlong(edgeRight, box, frame, ww, wh) {
 			return true
 		}
 	}
 	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) {
-		if w < 2*h || w > 8*h {
+		if p.cfg.Multi && (w < 2*h || w > 8*h) {
 			return true // not shaped like a row of digits
 		}
-		return y0 <= 2 && p.edgeInk(x0, 0, x1+1, 3, ww, wh, false) >= edgeRun*float64(w) ||
-			y1 >= wh-3 && p.edgeInk(x0, wh-3, x1+1, wh, ww, wh, false) >= edgeRun*float64(w)
+		return y0 <= 2 && p.runsAlong(edgeTop, box, frame, ww, wh) || y1 >= wh-3 && p.runsAlong(edgeBottom, box, frame, ww, wh)
 	}
 	return false
 }
 
+// fillsFrame reports a component c of a ww×wh working image that is a
+// single digit filling the frame (a camera close to one digit): it
+// covers at least 90 % of the frame both ways, which plausible calls a
+// shadow or an edge, but ink covers less than fillInk of its box, runs
+// along none of the frame's edges (a strip does) and along at most two
+// sides of its own box (a dark border that vignetting leaves runs along
+// all four; a 7 along its top, an L-shaped 4 along its left side and
+// bottom).
+func (p *Preprocessor) fillsFrame(c comp, ww, wh int) bool {
+	if c.w()*10 < ww*9 || c.h()*10 < wh*9 || float64(c.area) >= fillInk*float64(c.w()*c.h()) {
+		return false
+	}
+	box, frame := image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), image.Rect(0, 0, ww, wh)
+	own := 0
+	for side := range edgeSides {
+		if p.runsAlong(side, box, frame, ww, wh) {
+			return false
+		}
+		if p.runsAlong(side, box, box, ww, wh) {
+			own++
+		}
+	}
+	return own <= 2
+}
+
+// fillInk is the most of its box that a digit's ink covers (fillsFrame).
+const fillInk = 0.6
+
+// The frame's edges (runsAlong).
+const (
+	edgeLeft = iota
+	edgeRight
+	edgeTop
+	edgeBottom
+	edgeSides
+)
+
 // edgeRun is the least share of its length along which a strip's ink
 // runs on the frame's edge lines (spans).
 const edgeRun = 0.5
+
+// runsAlong reports whether ink (any component) lies on the three
+// outermost lines of edge side of rectangle frame (of the ww×wh working
+// image: the image itself, or a box in it) along at least edgeRun of the
+// length of box there.
+func (p *Preprocessor) runsAlong(side int, box, frame image.Rectangle, ww, wh int) bool {
+	switch side {
+	case edgeLeft:
+		return p.edgeInk(frame.Min.X, box.Min.Y, frame.Min.X+3, box.Max.Y, ww, wh, true) >= edgeRun*float64(box.Dy())
+	case edgeRight:
+		return p.edgeInk(frame.Max.X-3, box.Min.Y, frame.Max.X, box.Max.Y, ww, wh, true) >= edgeRun*float64(box.Dy())
+	case edgeTop:
+		return p.edgeInk(box.Min.X, frame.Min.Y, box.Max.X, frame.Min.Y+3, ww, wh, false) >= edgeRun*float64(box.Dx())
+	}
+	return p.edgeInk(box.Min.X, frame.Max.Y-3, box.Max.X, frame.Max.Y, ww, wh, false) >= edgeRun*float64(box.Dx())
+}
 
 // edgeInk counts the rows (byRow) or columns of the working-image block
 // [x0, x1)×[y0, y1), clipped to the ww×wh image, that hold ink (any

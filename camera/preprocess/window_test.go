@@ -249,3 +249,28 @@ func TestStripAlongEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestDigitFillsFrame: one digit filling the frame is read; a dark patch
+// filling it (a shadow) and a dark border along its edges (vignetting)
+// are not digits (fillsFrame). Before, the ring was dropped as well.
+func TestDigitFillsFrame(t *testing.T) {
+	border := []image.Rectangle{image.Rect(0, 0, 320, 12), image.Rect(0, 228, 320, 240), image.Rect(0, 0, 12, 240), image.Rect(308, 0, 320, 240)}
+	for _, c := range []struct {
+		name  string
+		rings [][4]float64
+		bars  []image.Rectangle
+		want  int
+	}{
+		{"a ring filling the frame", [][4]float64{{160, 120, 150, 112}}, nil, 1},
+		{"a dark patch filling the frame", nil, []image.Rectangle{image.Rect(10, 8, 310, 232)}, 0},
+		{"a dark border", nil, border, 0},
+	} {
+		res := processFrame(t, Config{}, ringsFrame(c.rings, c.bars))
+		if len(res.Digits) != c.want {
+			t.Errorf("%s: %d digits, want %d (dark ink %v)", c.name, len(res.Digits), c.want, res.DarkInk)
+			for _, d := range res.Digits {
+				t.Logf("digit %v", d.Box)
+			}
+		}
+	}
+}
