@@ -340,7 +340,8 @@ func fillsFrame(t *testing.T, rec *Recognizer, ds *photoset.Digits, photos []int
 // along its top it was taken for a paper edge (preprocess: fillsFrame,
 // spans). The photos: the first digit of tuning photos 0–19 drawn alone
 // (photoset.NumberSetDigit), cropped to it (photoset.Number.Filled); the
-// old rules read 2 of them.
+// old rules read 2 of them, and 16 before a digit whose top the frame
+// cuts (its ink along the frame's top) was let through.
 func TestDigitFillsFrame(t *testing.T) {
 	ds := numberDigits(t)
 	rec, err := realRecognizer(t, RecognizerConfig{})()
@@ -362,8 +363,8 @@ func TestDigitFillsFrame(t *testing.T) {
 			right++
 		}
 	}
-	if right < 14 {
-		t.Errorf("%d of 20 digits that fill the frame read right, want ≥ 14", right)
+	if right < 17 {
+		t.Errorf("%d of 20 digits that fill the frame read right, want ≥ 17", right)
 	}
 }
 

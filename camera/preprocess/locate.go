@@ -363,7 +363,10 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 			return true
 		}
 	}
-	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) {
+	// Reading one digit, a shape as tall as that is judged by its sides
+	// only: a digit filling the frame, its top cut by the frame's edge,
+	// lies along the top; a strip along the top or bottom is thin.
+	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) && (p.cfg.Multi || h*100 < wh*75) {
 		if p.cfg.Multi && (w < 2*h || w > 8*h) {
 			return true // not shaped like a row of digits
 		}
@@ -376,25 +379,26 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 // single digit filling the frame (a camera close to one digit): it
 // covers at least 90 % of the frame both ways, which plausible calls a
 // shadow or an edge, but ink covers less than fillInk of its box, runs
-// along none of the frame's edges (a strip does) and along at most two
-// sides of its own box (a dark border that vignetting leaves runs along
-// all four; a 7 along its top, an L-shaped 4 along its left side and
-// bottom).
+// along at most one of the frame's edges (a digit whose top the frame
+// cuts runs along the top; a corner shadow along two) and along at most
+// two sides of its own box (a dark border that vignetting leaves runs
+// along all four; a 7 along its top, an L-shaped 4 along its left side
+// and bottom).
 func (p *Preprocessor) fillsFrame(c comp, ww, wh int) bool {
 	if c.w()*10 < ww*9 || c.h()*10 < wh*9 || float64(c.area) >= fillInk*float64(c.w()*c.h()) {
 		return false
 	}
 	box, frame := image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), image.Rect(0, 0, ww, wh)
-	own := 0
+	own, edges := 0, 0
 	for side := range edgeSides {
 		if p.runsAlong(side, box, frame, ww, wh) {
-			return false
+			edges++
 		}
 		if p.runsAlong(side, box, box, ww, wh) {
 			own++
 		}
 	}
-	return own <= 2
+	return edges <= 1 && own <= 2
 }
 
 // fillInk is the most of its box that a digit's ink covers (fillsFrame).
