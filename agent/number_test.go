@@ -372,9 +372,10 @@ func TestDigitFillsFrame(t *testing.T) {
 // (photoset.Number.Filled), and reports whether it reads num's text.
 func readFilled(t *testing.T, rec *Recognizer, num photoset.Number, img image.Image) bool {
 	t.Helper()
-	crop := img.(interface {
-		SubImage(image.Rectangle) image.Image
-	}).SubImage(num.Filled(img.Bounds()))
+	crop, err := num.FilledImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := rec.Recognize(context.Background(), crop)
 	if err != nil {
 		t.Fatal(err)

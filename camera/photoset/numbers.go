@@ -69,6 +69,18 @@ func (n Number) Filled(b image.Rectangle) image.Rectangle {
 	return image.Rect(u.Min.X-m, u.Min.Y+2, u.Max.X+m, u.Max.Y+u.Dy()/10).Intersect(b)
 }
 
+// FilledImage crops img, the decoded photo of n, to n.Filled: img must
+// support SubImage (every decoded JPEG does).
+func (n Number) FilledImage(img image.Image) (image.Image, error) {
+	sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	if !ok {
+		return nil, fmt.Errorf("photoset: a %T cannot be cropped", img)
+	}
+	return sub.SubImage(n.Filled(img.Bounds())), nil
+}
+
 // Split selects disjoint MNIST test digits and seeds for a photo set, so
 // that a set used to tune the segmentation never shares a digit with the
 // set that measures it.

@@ -3,6 +3,7 @@ package photoset
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
@@ -193,5 +194,12 @@ func TestFilled(t *testing.T) {
 	}
 	if got := (Number{}).Filled(image.Rect(0, 0, 640, 480)); !got.Empty() {
 		t.Errorf("Filled of no digit: %v, want empty", got)
+	}
+	img := image.NewGray(image.Rect(0, 0, 640, 480))
+	if crop, err := n.FilledImage(img); err != nil || crop.Bounds() != n.Filled(img.Bounds()) {
+		t.Errorf("FilledImage: %v, %v; want %v", crop, err, n.Filled(img.Bounds()))
+	}
+	if _, err := n.FilledImage(image.NewUniform(color.Black)); err == nil {
+		t.Error("FilledImage of an image without SubImage: no error")
 	}
 }

@@ -288,13 +288,9 @@ func (f *numbersFlags) read(ctx context.Context, rec *agent.Recognizer, num phot
 		return "", 0, err
 	}
 	if f.fill {
-		sub, ok := img.(interface {
-			SubImage(image.Rectangle) image.Image
-		})
-		if !ok {
-			return "", 0, fmt.Errorf("numbers: -fill: a %T cannot be cropped", img)
+		if img, err = num.FilledImage(img); err != nil {
+			return "", 0, fmt.Errorf("numbers: -fill: %w", err)
 		}
-		img = sub.SubImage(num.Filled(img.Bounds()))
 	}
 	if f.oracle {
 		var rs []preprocess.Region
