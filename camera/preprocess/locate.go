@@ -96,7 +96,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if (p.plausibleOne(c.w(), c.h(), ww, wh) || p.fillsFrame(c, ww, wh)) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if (p.plausibleOne(c.w(), c.h(), ww, wh) || p.fillsFrame(image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), c.area, ww, wh)) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -170,7 +170,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	// started the row, too short for the digits to join it.
 	tall, tallEdge := -1, false
 	for gi, g := range p.groups {
-		if !rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
+		if !p.rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
 			continue
 		}
 		edge := g.x0 <= 2 || g.x1 >= ww-3
@@ -206,7 +206,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	search := p.scorer != nil && !p.sevenSeg
 	keep = p.groups[:0]
 	for _, g := range p.groups {
-		if (search || g.h()*5 >= H*2) && rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
+		if (search || g.h()*5 >= H*2) && p.rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
 			keep = append(keep, g)
 		}
 	}
@@ -325,9 +325,14 @@ func (p *Preprocessor) sevenSegRow(minArea, H int) bool {
 }
 
 // rowPlausible is plausible for a cluster of a row: touching digits
-// make clusters wider than a ruled line may be, but a line is solid.
-func rowPlausible(g group, ww, wh int) bool {
+// make clusters wider than a ruled line may be, but a line is solid; and
+// the digits of a number that fills the frame can touch into one shape
+// that fills it (fillsFrame).
+func (p *Preprocessor) rowPlausible(g group, ww, wh int) bool {
 	w, h := g.w(), g.h()
+	if p.fillsFrame(image.Rect(g.x0, g.y0, g.x1+1, g.y1+1), g.area, ww, wh) {
+		return true
+	}
 	if w*2 > h*5 && g.area*2 < w*h && h >= max(3, int(0.04*float64(min(ww, wh)))) && !(w*10 >= ww*9 && h*10 >= wh*9) {
 		return true
 	}
@@ -345,9 +350,10 @@ func rowPlausible(g group, ww, wh int) bool {
 // at least edgeRun of the box's length. A digit of a number that fills
 // the frame touches the edge at a few points only (the top of an 8, the
 // side of a 0), and so does the row of touching digits of such a number
-// (with Multi: 2 to 8 times as wide as tall; other boxes as wide as the
-// frame along its top or bottom are dropped as before) or the one digit
-// filling the frame (fillsFrame), which are kept. The edge ink
+// (with Multi: 2 to 8 times as wide as tall, or filling the frame: other
+// boxes as wide as the frame along its top or bottom are dropped as
+// before) or the one digit or row filling the frame (fillsFrame), which
+// are kept. The edge ink
 // of the tall boxes dropped in the odometer tuning photos covers ≥ 0.8 of
 // their height, that of digits in numbers cropped to fill the frame
 // ≤ 0.14 (a ring as tall as the frame, 4 pixels from its side, about
@@ -367,28 +373,30 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 	// only: a digit filling the frame, its top cut by the frame's edge,
 	// lies along the top; a strip along the top or bottom is thin.
 	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) && (p.cfg.Multi || h*100 < wh*75) {
-		if p.cfg.Multi && (w < 2*h || w > 8*h) {
-			return true // not shaped like a row of digits
+		if p.cfg.Multi && (w < 2*h || w > 8*h) && (w*10 < ww*9 || h*10 < wh*9) {
+			return true // not shaped like a row of digits, nor filling the frame
 		}
 		return y0 <= 2 && p.runsAlong(edgeTop, box, frame, ww, wh) || y1 >= wh-3 && p.runsAlong(edgeBottom, box, frame, ww, wh)
 	}
 	return false
 }
 
-// fillsFrame reports a component c of a ww×wh working image that is a
-// single digit filling the frame (a camera close to one digit): it
-// covers at least 90 % of the frame both ways, which plausible calls a
-// shadow or an edge, but ink covers less than fillInk of its box, runs
-// along at most one of the frame's edges (a digit whose top the frame
-// cuts runs along the top; a corner shadow along two) and along at most
-// two sides of its own box (a dark border that vignetting leaves runs
-// along all four; a 7 along its top, an L-shaped 4 along its left side
-// and bottom).
-func (p *Preprocessor) fillsFrame(c comp, ww, wh int) bool {
-	if c.w()*10 < ww*9 || c.h()*10 < wh*9 || float64(c.area) >= fillInk*float64(c.w()*c.h()) {
+// fillsFrame reports a shape of a ww×wh working image (its box and its
+// area in pixels: a component, or a cluster of a --multi row) that is a
+// digit filling the frame (a camera close to one digit), or the digits of
+// a number filling the frame touching into one shape: it covers at least
+// 90 % of the frame both ways, which plausible calls a shadow or an edge,
+// but ink covers less than fillInk of its box, runs along at most one of
+// the frame's edges (a digit whose top the frame cuts runs along the top;
+// a corner shadow along two) and along at most two sides of its own box
+// (a dark border that vignetting leaves runs along all four, and so does
+// the ink at the rim of a dark window that fills the frame; a 7 along its
+// top, an L-shaped 4 along its left side and bottom).
+func (p *Preprocessor) fillsFrame(box image.Rectangle, area, ww, wh int) bool {
+	if box.Dx()*10 < ww*9 || box.Dy()*10 < wh*9 || float64(area) >= fillInk*float64(box.Dx()*box.Dy()) {
 		return false
 	}
-	box, frame := image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), image.Rect(0, 0, ww, wh)
+	frame := image.Rect(0, 0, ww, wh)
 	own, edges := 0, 0
 	for side := range edgeSides {
 		if p.runsAlong(side, box, frame, ww, wh) {
