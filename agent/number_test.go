@@ -314,6 +314,7 @@ func TestNumberFillsFrame(t *testing.T) {
 		{[]int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}, 8},    // a digit against a side, touching digits along the top
 		{[]int{138, 508, 689, 713}, 3},                               // digits touching the top: the row started at a small piece
 		{[]int{128, 248, 296, 499, 535, 594, 683, 909, 914, 915}, 8}, // digits touching into one shape that fills the frame
+		{[]int{98, 409, 430, 452, 819, 837, 959}, 4},                 // such a shape along the frame's top (fills its width, not its height)
 	} {
 		fillsFrame(t, rec, ds, c.photos, c.min)
 	}

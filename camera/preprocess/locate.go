@@ -96,7 +96,7 @@ func (p *Preprocessor) selectGroups(ww, wh int) {
 	best, bestInk := -1, 0
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if (p.plausibleOne(c.w(), c.h(), ww, wh) || p.fillsFrame(image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), c.area, ww, wh)) && !p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) && p.strong(c) && c.inkSum > bestInk {
+		if (p.plausibleOne(c.w(), c.h(), ww, wh) || p.fillsFrame(image.Rect(c.x0, c.y0, c.x1+1, c.y1+1), c.area, ww, wh)) && !p.spans(c.x0, c.y0, c.x1, c.y1, c.area, ww, wh) && p.strong(c) && c.inkSum > bestInk {
 			best, bestInk = id, c.inkSum
 		}
 	}
@@ -170,7 +170,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	// started the row, too short for the digits to join it.
 	tall, tallEdge := -1, false
 	for gi, g := range p.groups {
-		if !p.rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
+		if !p.rowPlausible(g, ww, wh) || p.spans(g.x0, g.y0, g.x1, g.y1, g.area, ww, wh) || g.peak < 102 || g.peak < p.thresh+26 {
 			continue
 		}
 		edge := g.x0 <= 2 || g.x1 >= ww-3
@@ -206,7 +206,7 @@ func (p *Preprocessor) selectRow(ww, wh int) {
 	search := p.scorer != nil && !p.sevenSeg
 	keep = p.groups[:0]
 	for _, g := range p.groups {
-		if (search || g.h()*5 >= H*2) && p.rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, ww, wh) {
+		if (search || g.h()*5 >= H*2) && p.rowPlausible(g, ww, wh) && !p.spans(g.x0, g.y0, g.x1, g.y1, g.area, ww, wh) {
 			keep = append(keep, g)
 		}
 	}
@@ -228,7 +228,7 @@ func (p *Preprocessor) clusterComponents(minArea, ww, wh int) {
 	k := len(p.comps) - 1
 	for id := 1; id <= k; id++ {
 		c := p.comps[id]
-		if c.area < minArea || p.spans(c.x0, c.y0, c.x1, c.y1, ww, wh) {
+		if c.area < minArea || p.spans(c.x0, c.y0, c.x1, c.y1, c.area, ww, wh) {
 			continue
 		}
 		joined := -1
@@ -358,7 +358,7 @@ func (p *Preprocessor) rowPlausible(g group, ww, wh int) bool {
 // their height, that of digits in numbers cropped to fill the frame
 // ≤ 0.14 (a ring as tall as the frame, 4 pixels from its side, about
 // 0.3).
-func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
+func (p *Preprocessor) spans(x0, y0, x1, y1, area, ww, wh int) bool {
 	if p.inRegion || !p.cfg.ROI.Empty() {
 		return false
 	}
@@ -371,8 +371,10 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, ww, wh int) bool {
 	}
 	// Reading one digit, a shape as tall as that is judged by its sides
 	// only: a digit filling the frame, its top cut by the frame's edge,
-	// lies along the top; a strip along the top or bottom is thin.
-	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) && (p.cfg.Multi || h*100 < wh*75) {
+	// lies along the top; a strip along the top or bottom is thin. With
+	// Multi, so is a row of digits touching into one shape that tall
+	// (tallRow).
+	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) && (h*100 < wh*75 || p.cfg.Multi && !tallRow(area, w, h)) {
 		if p.cfg.Multi && (w < 2*h || w > 8*h) && (w*10 < ww*9 || h*10 < wh*9) {
 			return true // not shaped like a row of digits, nor filling the frame
 		}
@@ -411,6 +413,22 @@ func (p *Preprocessor) fillsFrame(box image.Rectangle, area, ww, wh int) bool {
 
 // fillInk is the most of its box that a digit's ink covers (fillsFrame).
 const fillInk = 0.6
+
+// tallRow reports whether a shape of area pixels in a w×h box, at least
+// 75 % as tall and as wide as the frame and touching its top or bottom
+// (spans), may be the digits of a number that fills the frame touching
+// into one shape, the frame cutting their tops or feet (a camera framed
+// tight on the number): its ink covers at least tallRowInk and less than
+// fillInk of its box. A strip along the edge is thin, a dark band along
+// it solid, and the edge of a shadow across a blank frame leaves a
+// sparser shape (0.15 of its box; such rows 0.34 to 0.39).
+func tallRow(area, w, h int) bool {
+	a := float64(area) / float64(w*h)
+	return a >= tallRowInk && a < fillInk
+}
+
+// tallRowInk is the least of its box that tallRow's shape's ink covers.
+const tallRowInk = 0.2
 
 // The frame's edges (runsAlong).
 const (

@@ -274,3 +274,44 @@ func TestDigitFillsFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestTouchingRowFillsFrame: with Multi, the digits of a number that
+// fills the frame touching into one shape are read, whether the shape
+// fills the frame both ways (fillsFrame) or fills its width and, its
+// tops cut by the frame, 80 % of its height along the top (tallRow);
+// a thin line across the frame is still no digit. Before, both rows
+// were dropped as a shadow or a strip along the edge.
+func TestTouchingRowFillsFrame(t *testing.T) {
+	// digits drawn as two rings each (strokes 12 pixels wide), touching
+	// (without a Scorer, one shape reads as one digit)
+	row := func(cy, ry float64) [][4]float64 {
+		var rs [][4]float64
+		for _, cx := range []float64{56, 160, 264} {
+			rs = append(rs, [4]float64{cx, cy, 54, ry}, [4]float64{cx, cy, 48, ry - 6})
+		}
+		return rs
+	}
+	var line []image.Rectangle
+	for x := 0; x < 250; x += 5 {
+		y := 236 - x*220/250
+		line = append(line, image.Rect(x, y-3, x+6, y+3))
+	}
+	for _, c := range []struct {
+		name  string
+		rings [][4]float64
+		bars  []image.Rectangle
+		want  int // digits, at least (0: none)
+	}{
+		{"touching digits filling the frame", row(120, 112), nil, 1},
+		{"touching digits along the top", row(96, 96), nil, 2},
+		{"a thin line across the frame", nil, line, 0},
+	} {
+		res := processFrame(t, Config{Multi: true}, ringsFrame(c.rings, c.bars))
+		if len(res.Digits) < c.want || c.want == 0 && len(res.Digits) > 0 {
+			t.Errorf("%s: %d digits, want %d", c.name, len(res.Digits), c.want)
+		}
+		for _, d := range res.Digits {
+			t.Logf("%s: digit %v", c.name, d.Box)
+		}
+	}
+}
