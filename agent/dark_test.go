@@ -19,7 +19,7 @@ import (
 // tuning split's handwritten digits drawn alone (photoset.NumberSetDigit)
 // that the paper filters alone read as light ink: 9 of the first 200
 // photos' 897 digits. They are read as dark ink at once, and right; and
-// the second reading as dark ink (readDark), which remains for a frame
+// the second reading as dark ink (readAgain), which remains for a frame
 // still read as light ink without a digit, reads them right as well.
 func TestLoneDigitInShadow(t *testing.T) {
 	rec, err := realRecognizer(t, RecognizerConfig{})()
@@ -55,7 +55,7 @@ func TestLoneDigitInShadow(t *testing.T) {
 		} else {
 			t.Logf("photo %d digit %d: want %s, read %q (%s)", c[0], c[1], one.Text, res.Text, res.Reason)
 		}
-		res, used, err := rec.readDark(context.Background(), img, Result{})
+		res, used, err := rec.readAgain(context.Background(), img, Result{}, preprocess.PolarityDark)
 		if err != nil {
 			t.Fatal(err)
 		}

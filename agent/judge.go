@@ -198,7 +198,9 @@ func probabilities(s []float32, probs bool, p []float64) {
 func (r *Recognizer) ObserveCandidates(f preprocess.CandidateFunc) {
 	r.pre.SetCandidateFunc(f)
 	r.observe = f
-	if r.dark != nil {
-		r.dark.SetCandidateFunc(f)
+	for _, p := range r.again {
+		if p != nil {
+			p.SetCandidateFunc(f)
+		}
 	}
 }

@@ -308,25 +308,31 @@ func TestNumberFillsFrame(t *testing.T) {
 	}
 	defer rec.Engine().Close()
 	for _, c := range []struct {
+		kind   photoset.Kind
 		photos []int
 		min    int
 	}{
-		{[]int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}, 8},    // a digit against a side, touching digits along the top
-		{[]int{138, 508, 689, 713}, 3},                               // digits touching the top: the row started at a small piece
-		{[]int{128, 248, 296, 499, 535, 594, 683, 909, 914, 915}, 8}, // digits touching into one shape that fills the frame
-		{[]int{98, 409, 430, 452, 819, 837, 959}, 4},                 // such a shape along the frame's top (fills its width, not its height)
+		{photoset.Handwritten, []int{1, 3, 4, 30, 95, 118, 177, 178, 190, 231, 277}, 8},    // a digit against a side, touching digits along the top
+		{photoset.Handwritten, []int{138, 508, 689, 713}, 3},                               // digits touching the top: the row started at a small piece
+		{photoset.Handwritten, []int{128, 248, 296, 499, 535, 594, 683, 909, 914, 915}, 8}, // digits touching into one shape that fills the frame
+		{photoset.Handwritten, []int{98, 409, 430, 452, 819, 837, 959}, 4},                 // such a shape along the frame's top (fills its width, not its height)
+		// Light numbers: read as dark ink first, the dark gaps between
+		// the digits made pieces that read as no digit, and nothing read
+		// the frame as light ink (readAgain); the old rule read none.
+		{photoset.Odometer, []int{35, 89, 117, 157, 173, 248}, 4},
+		{photoset.SevenSegment, []int{0, 195, 278}, 2},
 	} {
-		fillsFrame(t, rec, ds, c.photos, c.min)
+		fillsFrame(t, rec, ds, c.kind, c.photos, c.min)
 	}
 }
 
-// fillsFrame reads the tuning photos cropped to their numbers and checks
-// that at least min of them read right.
-func fillsFrame(t *testing.T, rec *Recognizer, ds *photoset.Digits, photos []int, min int) {
+// fillsFrame reads the tuning photos of kind k cropped to their numbers
+// and checks that at least min of them read right.
+func fillsFrame(t *testing.T, rec *Recognizer, ds *photoset.Digits, k photoset.Kind, photos []int, min int) {
 	t.Helper()
 	right := 0
 	for _, i := range photos {
-		num, img := tuningNumber(t, ds, photoset.Handwritten, i, 640, 480)
+		num, img := tuningNumber(t, ds, k, i, 640, 480)
 		if readFilled(t, rec, num, img) {
 			right++
 		}

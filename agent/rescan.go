@@ -48,12 +48,12 @@ func (r *Recognizer) wantRescan(res Result) bool {
 
 // rescanRead reads img again at the rescanSizes, until two readings
 // agree, with the configuration of the preprocessor that read first
-// (r.pre, or r.dark when dark) and returns the voted answer; the
-// collector's crops are the chosen reading's.
-func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Result, dark bool) (Result, error) {
+// (r.pre, or r.again[pol] when pol is not automatic) and returns the
+// voted answer; the collector's crops are the chosen reading's.
+func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Result, pol preprocess.Polarity) (Result, error) {
 	rs := append(r.readings[:0], scan{first, r.last, append(r.rescanLoc[0][:0], r.located...)})
 	for k := range rescanSizes {
-		p, err := r.rescanPre(k, dark)
+		p, err := r.rescanPre(k, pol)
 		if err != nil {
 			return Result{}, err
 		}
@@ -75,19 +75,17 @@ func (r *Recognizer) rescanRead(ctx context.Context, img image.Image, first Resu
 	return best.res, nil
 }
 
-// rescanPre returns (making it once) the preprocessor of rescan size k:
-// the first reading's configuration at another working size.
-func (r *Recognizer) rescanPre(k int, dark bool) (*preprocess.Preprocessor, error) {
-	i := 2 * k
-	if dark {
-		i++
-	}
+// rescanPre returns (making it once) the preprocessor of rescan size k
+// for a reading of polarity pol (automatic: r.pre's; else r.again[pol]'s):
+// that reading's configuration at another working size.
+func (r *Recognizer) rescanPre(k int, pol preprocess.Polarity) (*preprocess.Preprocessor, error) {
+	i := len(r.again)*k + int(pol)
 	if p := r.rescanP[i]; p != nil {
 		return p, nil
 	}
 	base := r.pre
-	if dark {
-		base = r.dark
+	if pol != preprocess.PolarityAuto {
+		base = r.again[pol]
 	}
 	c := base.Config()
 	c.WorkSize = min(c.WorkSize*rescanSizes[k][0]/rescanSizes[k][1], preprocess.MaxWorkSize)

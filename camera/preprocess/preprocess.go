@@ -162,10 +162,13 @@ type PairDigit struct {
 
 // Result is the outcome of Process. It is reused by the next call.
 type Result struct {
-	Digits    []Digit // empty: no digit found
-	DarkInk   bool    // polarity used
-	Threshold float32 // ink threshold used (0..1)
-	Work      image.Point
+	Digits  []Digit // empty: no digit found
+	DarkInk bool    // polarity used
+	// MostlyDark: most of the frame is dark (its median brightness lies in
+	// the lowest third of its range; the automatic polarity's first test).
+	MostlyDark bool
+	Threshold  float32 // ink threshold used (0..1)
+	Work       image.Point
 }
 
 // Preprocessor holds the reusable buffers of the pipeline. It is not safe
@@ -204,6 +207,9 @@ type Preprocessor struct {
 	// frame whose thin light strokes clearly stand out more than its thin
 	// dark ones (background).
 	lightHint bool
+	// mostlyDark: the working image's median lies in the lowest third of
+	// its range (background; Result.MostlyDark).
+	mostlyDark bool
 	// inWindow: the inside of a dark window found in the frame is read.
 	inWindow bool
 	inRow    []bool    // selectRow: cluster belongs to the row
@@ -444,7 +450,7 @@ func (p *Preprocessor) process(img image.Image, r image.Rectangle, pol Polarity,
 
 	// 3-4. Paper background and polarity; ink map.
 	dark, ihist := p.inkMap(ww, wh, pol, hist)
-	res.DarkInk = dark
+	res.DarkInk, res.MostlyDark = dark, p.mostlyDark
 
 	// 5. Threshold → binary (stored as ink ≥ t in labels pass).
 	minT := int(cfg.MinInk*255 + 0.5)
@@ -743,6 +749,7 @@ func (p *Preprocessor) background(ww, wh int, pol Polarity, hist *[256]int) (dar
 	// or automatic polarity with a mostly dark frame.
 	p1, p50, p99 := percentile(hist, ww*wh, 0.01), percentile(hist, ww*wh, 0.5), percentile(hist, ww*wh, 0.99)
 	majorityDark := 3*(p50-p1) < p99-p1
+	p.mostlyDark = majorityDark
 	border := 0 // a configured region's border: -1 clearly dark (see borderSide)
 	if pol == PolarityAuto && p.inRegion {
 		border = p.borderSide(ww, wh, p1, p99)
