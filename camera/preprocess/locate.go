@@ -23,7 +23,7 @@ func plausible(w, h, ww, wh int) bool {
 	switch {
 	case h < minH:
 		return false
-	case w*10 >= ww*9 && h*10 >= wh*9: // fills the frame: a shadow or an edge
+	case coversFrame(w, h, ww, wh): // a shadow or an edge
 		return false
 	case w*2 > h*5: // a horizontal line (ruling, paper edge)
 		return false
@@ -276,7 +276,7 @@ func (p *Preprocessor) growRow(tall, H, ww, wh int) {
 	for changed := true; changed; {
 		changed = false
 		for i, g := range p.groups {
-			if p.inRow[i] || g.peak < 102 || (g.w()*10 >= ww*9 && g.h()*10 >= wh*9) {
+			if p.inRow[i] || g.peak < 102 || coversFrame(g.w(), g.h(), ww, wh) {
 				continue
 			}
 			for j, a := range p.groups {
@@ -333,7 +333,7 @@ func (p *Preprocessor) rowPlausible(g group, ww, wh int) bool {
 	if p.fillsFrame(image.Rect(g.x0, g.y0, g.x1+1, g.y1+1), g.area, ww, wh) {
 		return true
 	}
-	if w*2 > h*5 && g.area*2 < w*h && h >= max(3, int(0.04*float64(min(ww, wh)))) && !(w*10 >= ww*9 && h*10 >= wh*9) {
+	if w*2 > h*5 && g.area*2 < w*h && h >= max(3, int(0.04*float64(min(ww, wh)))) && !coversFrame(w, h, ww, wh) {
 		return true
 	}
 	return plausible(w, h, ww, wh)
@@ -375,7 +375,7 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, area, ww, wh int) bool {
 	// Multi, so is a row of digits touching into one shape that tall
 	// (tallRow).
 	if w*100 >= ww*75 && (y0 <= 2 || y1 >= wh-3) && (h*100 < wh*75 || p.cfg.Multi && !tallRow(area, w, h)) {
-		if p.cfg.Multi && (w < 2*h || w > 8*h) && (w*10 < ww*9 || h*10 < wh*9) {
+		if p.cfg.Multi && (w < 2*h || w > 8*h) && !coversFrame(w, h, ww, wh) {
 			return true // not shaped like a row of digits, nor filling the frame
 		}
 		return y0 <= 2 && p.runsAlong(edgeTop, box, frame, ww, wh) || y1 >= wh-3 && p.runsAlong(edgeBottom, box, frame, ww, wh)
@@ -395,7 +395,7 @@ func (p *Preprocessor) spans(x0, y0, x1, y1, area, ww, wh int) bool {
 // the ink at the rim of a dark window that fills the frame; a 7 along its
 // top, an L-shaped 4 along its left side and bottom).
 func (p *Preprocessor) fillsFrame(box image.Rectangle, area, ww, wh int) bool {
-	if box.Dx()*10 < ww*9 || box.Dy()*10 < wh*9 || float64(area) >= fillInk*float64(box.Dx()*box.Dy()) {
+	if !coversFrame(box.Dx(), box.Dy(), ww, wh) || float64(area) >= fillInk*float64(box.Dx()*box.Dy()) {
 		return false
 	}
 	frame := image.Rect(0, 0, ww, wh)
@@ -410,6 +410,11 @@ func (p *Preprocessor) fillsFrame(box image.Rectangle, area, ww, wh int) bool {
 	}
 	return edges <= 1 && own <= 2
 }
+
+// coversFrame reports whether a w×h box covers at least 90 % of the
+// ww×wh frame both ways: a shadow or an edge (plausible), unless
+// fillsFrame says it is a digit or a row filling the frame.
+func coversFrame(w, h, ww, wh int) bool { return w*10 >= ww*9 && h*10 >= wh*9 }
 
 // fillInk is the most of its box that a digit's ink covers (fillsFrame).
 const fillInk = 0.6
