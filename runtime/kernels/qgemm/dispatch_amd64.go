@@ -74,13 +74,18 @@ func conv3VNNI(src *byte, wp int, w *int8, nblk, count int, c *int32, ldc int)
 //go:noescape
 func gemmAVX2(a *byte, lda int, w *int8, w16 *int16, ksteps, nblk int, c *int32, ldc, rgroups int)
 
+// gemvAVX2 is gemmAVX2 for a single row, over the int8 weights.
+//
+//go:noescape
+func gemvAVX2(a *byte, w *int8, ksteps, nblk int, c *int32)
+
 func asmKernels() []kernel {
 	var ks []kernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
 		ks = append(ks, kernel{name: "avx512vnni", flip: 0x80, fn: gemmVNNIWide, gemv: gemvVNNI, conv3: conv3VNNI, seg: gemmSegVNNI})
 	}
 	if cpu.X86.HasAVX2 {
-		ks = append(ks, kernel{name: "avx2", w16: true, fn: gemmAVX2})
+		ks = append(ks, kernel{name: "avx2", w16: true, fn: gemmAVX2, gemv: gemvAVX2})
 	}
 	return ks
 }

@@ -195,6 +195,60 @@ avx2_k:
 	VZEROUPPER
 	RET
 
+// func gemvAVX2(a *byte, w *int8, ksteps, nblk int, c *int32)
+//
+// gemmAVX2 for a single row (a fully connected layer at batch 1): per
+// 16-channel block, the row's 4 bytes of each k step are broadcast and
+// sign-extended once, and VPMADDWD multiplies them with the block's int8
+// weights sign-extended as they are loaded (VPMOVSXBW from memory: half
+// the memory traffic of the int16 copy, which a layer's weights outgrow
+// the L2 cache with); reads exactly 4·ksteps bytes of a.
+TEXT ·gemvAVX2(SB), NOSPLIT, $0-40
+	MOVQ a+0(FP), SI
+	MOVQ w+8(FP), DX
+	MOVQ nblk+24(FP), R10
+	MOVQ c+32(FP), DI
+
+gv2_block:
+	MOVQ  SI, AX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	MOVQ  ksteps+16(FP), R15
+
+gv2_k:
+	VPBROADCASTD (AX), X4
+	VPMOVSXBW    X4, Y4
+	VPMOVSXBW    (DX), Y5
+	VPMOVSXBW    16(DX), Y6
+	VPMOVSXBW    32(DX), Y7
+	VPMOVSXBW    48(DX), Y8
+	VPMADDWD     Y5, Y4, Y5
+	VPADDD       Y5, Y0, Y0
+	VPMADDWD     Y6, Y4, Y6
+	VPADDD       Y6, Y1, Y1
+	VPMADDWD     Y7, Y4, Y7
+	VPADDD       Y7, Y2, Y2
+	VPMADDWD     Y8, Y4, Y8
+	VPADDD       Y8, Y3, Y3
+	ADDQ         $64, DX
+	ADDQ         $4, AX
+	DECQ         R15
+	JNZ          gv2_k
+
+	VPHADDD Y1, Y0, Y12
+	VPERMQ  $0xD8, Y12, Y12
+	VMOVDQU Y12, (DI)
+	VPHADDD Y3, Y2, Y13
+	VPERMQ  $0xD8, Y13, Y13
+	VMOVDQU Y13, 32(DI)
+	ADDQ    $64, DI
+	DECQ    R10
+	JNZ     gv2_block
+	VZEROUPPER
+	RET
+
 // func gemvVNNI(a *byte, w *int8, ksteps, nblk int, c *int32)
 //
 // One row (a fully connected layer at batch 1): per 16-channel block, four

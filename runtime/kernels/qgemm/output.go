@@ -23,8 +23,21 @@ type OutputStage struct {
 	ZpOut     int32
 	Lo, Hi    int32
 	Rounding  qmath.Rounding
-	vec       bool
+	vec       outputFunc // the vector kernel, nil for max4Go
 	vecKernel string
+}
+
+// outputFunc is a vector output stage: max4Go for Double and Ruy rounding
+// and multipliers < 1 (shift ≤ 0) over count pixels whose rows are cstep
+// bytes apart and outputs ostep bytes apart, with the per-channel
+// constants of OutputStage.vecParams; pool false reads c0 only.
+type outputFunc func(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
+
+// outputKernel names a vector output stage; outputKernels lists those
+// this CPU can run, best first.
+type outputKernel struct {
+	name string
+	fn   outputFunc
 }
 
 // NewOutputStage copies the per-channel parameters (n channels; mult and
@@ -39,7 +52,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 	o := &OutputStage{N: n, Bias: make([]int32, np), Mult: make([]int32, np), Shift: make([]int, np), Scale: make([]float32, np),
 		ZpOut: zp, Lo: lo, Hi: hi, Rounding: r}
 	copy(o.Bias, bias)
-	o.vec = (r == qmath.Double || r == qmath.Ruy) && outputVec != nil
+	vec := (r == qmath.Double || r == qmath.Ruy) && len(outputKernels) > 0
 	for i := 0; i < n; i++ {
 		j := i
 		if len(mult) == 1 {
@@ -50,11 +63,11 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 			o.Scale[i] = scale[j]
 		}
 		if shift[j] > 0 || mult[j] < 0 {
-			o.vec = false // the vector kernel handles multipliers < 1 only
+			vec = false // the vector kernels handle multipliers < 1 only
 		}
 	}
-	if o.vec {
-		o.vecKernel = outputVecName
+	if vec {
+		o.vec, o.vecKernel = outputKernels[0].fn, outputKernels[0].name
 		o.params = o.vecParams()
 	}
 	return o, nil
@@ -62,7 +75,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 
 // Kernel names the implementation used: a vector kernel, or "go".
 func (o *OutputStage) Kernel() string {
-	if o.vec {
+	if o.vec != nil {
 		return o.vecKernel
 	}
 	return "go"
@@ -79,8 +92,8 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 	if len(c0) < np || len(c1) < np || len(c2) < np || len(c3) < np || len(out) < o.N {
 		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
 	}
-	if o.vec {
-		outputVec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, 1, 0, 0, true)
+	if o.vec != nil {
+		o.vec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, 1, 0, 0, true)
 		return
 	}
 	o.max4Go(c0, c1, c2, c3, out)
@@ -140,8 +153,8 @@ func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostri
 	if ldc < np || rowW < 0 || ostride < o.N || len(c) < (rowW+2*count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
 		panic(fmt.Sprintf("qgemm: output stage: pool of %d pixels (ldc %d, row %d, out stride %d) over %d values into %d for %d channels", count, ldc, rowW, ostride, len(c), len(out), o.N))
 	}
-	if o.vec {
-		outputVec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 8*ldc, ostride, true)
+	if o.vec != nil {
+		o.vec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 8*ldc, ostride, true)
 		return
 	}
 	for p := 0; p < count; p++ {
@@ -160,8 +173,8 @@ func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
 	if ldc < np || ostride < o.N || len(c) < (count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
 		panic(fmt.Sprintf("qgemm: output stage: %d rows (ldc %d, out stride %d) over %d values into %d for %d channels", count, ldc, ostride, len(c), len(out), o.N))
 	}
-	if o.vec {
-		outputVec(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 4*ldc, ostride, false)
+	if o.vec != nil {
+		o.vec(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 4*ldc, ostride, false)
 		return
 	}
 	for p := 0; p < count; p++ {

@@ -13,11 +13,18 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func outputAVX512(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
 
-var outputVec = func() func(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool) {
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasBMI2 {
-		return outputAVX512
-	}
-	return nil
-}()
+// outputAVX2 is outputAVX512 on AVX2, 8 channels per step.
+//
+//go:noescape
+func outputAVX2(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
 
-const outputVecName = "avx512"
+var outputKernels = func() []outputKernel {
+	var ks []outputKernel
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasBMI2 {
+		ks = append(ks, outputKernel{"avx512", outputAVX512})
+	}
+	if cpu.X86.HasAVX2 {
+		ks = append(ks, outputKernel{"avx2", outputAVX2})
+	}
+	return ks
+}()

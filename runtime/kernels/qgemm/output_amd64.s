@@ -106,3 +106,122 @@ pix_next:
 out_done:
 	VZEROUPPER
 	RET
+
+// STEP8 computes 8 channels of outputAVX2 into the low 8 bytes of X0:
+// params at off(R11) (this half's quarter of a 16-channel block).
+// AVX2 has no 64-bit arithmetic shift: for q < 0, q >> S = ^(^q >>> S),
+// so q is XORed with its sign mask before and after VPSRLVQ.
+#define STEP8(off) \
+	VMOVDQU   (AX)(SI*1), Y0; \
+	TESTQ     R14, R14; \
+	JZ        4(PC); \
+	VPMAXSD   (BX)(SI*1), Y0, Y0; \
+	VPMAXSD   (CX)(SI*1), Y0, Y0; \
+	VPMAXSD   (DX)(SI*1), Y0, Y0; \
+	VPADDD    (R9)(SI*1), Y0, Y0; \
+	VPSRLQ    $32, Y0, Y1; \
+	VPMULDQ   (off)(R11), Y0, Y0; \
+	VPMULDQ   (256+off)(R11), Y1, Y1; \
+	VPCMPGTQ  Y0, Y15, Y2; \
+	VPCMPGTQ  Y1, Y15, Y3; \
+	VPAND     (128+off)(R11), Y2, Y2; \
+	VPAND     (384+off)(R11), Y3, Y3; \
+	VPADDQ    (64+off)(R11), Y0, Y0; \
+	VPADDQ    (320+off)(R11), Y1, Y1; \
+	VPSUBQ    Y2, Y0, Y0; \
+	VPSUBQ    Y3, Y1, Y1; \
+	VPCMPGTQ  Y0, Y15, Y2; \
+	VPCMPGTQ  Y1, Y15, Y3; \
+	VPXOR     Y2, Y0, Y0; \
+	VPXOR     Y3, Y1, Y1; \
+	VPSRLVQ   (192+off)(R11), Y0, Y0; \
+	VPSRLVQ   (448+off)(R11), Y1, Y1; \
+	VPXOR     Y2, Y0, Y0; \
+	VPXOR     Y3, Y1, Y1; \
+	VPSLLQ    $32, Y1, Y1; \
+	VPBLENDD  $0xaa, Y1, Y0, Y0; \
+	VPADDD    Y13, Y0, Y0; \
+	VPMAXSD   Y12, Y0, Y0; \
+	VPMINSD   Y14, Y0, Y0; \
+	VEXTRACTI128 $1, Y0, X1; \
+	VPACKSSDW X1, X0, X0; \
+	VPACKSSWB X0, X0, X0
+
+// func outputAVX2(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
+//
+// outputAVX512 for AVX2, 8 channels per step (the params of a 16-channel
+// block are read in two halves, 32 bytes apart). The clamped values lie
+// in [lo, hi] ⊂ [−128, 127], so the saturating packs narrow them exactly;
+// the last partial step stores its bytes one by one.
+TEXT ·outputAVX2(SB), NOSPLIT, $0-105
+	MOVQ         c0+0(FP), AX
+	MOVQ         c1+8(FP), BX
+	MOVQ         c2+16(FP), CX
+	MOVQ         c3+24(FP), DX
+	MOVQ         bias+40(FP), R9
+	MOVQ         params+48(FP), R10
+	MOVL         zp+64(FP), R12
+	MOVQ         R12, X13
+	VPBROADCASTD X13, Y13
+	MOVL         lo+68(FP), R12
+	MOVQ         R12, X12
+	VPBROADCASTD X12, Y12
+	MOVL         hi+72(FP), R12
+	MOVQ         R12, X14
+	VPBROADCASTD X14, Y14
+	VPXOR        Y15, Y15, Y15
+	MOVQ         out+56(FP), R13 // this pixel's output
+	MOVBLZX      pool+104(FP), R14
+	CMPQ         count+80(FP), $0
+	JLE          avx2_done
+
+avx2_pix:
+	MOVQ R13, DI
+	MOVQ n+32(FP), R8
+	XORQ SI, SI
+	MOVQ R10, R11
+
+avx2_loop:
+	CMPQ  R8, $0
+	JLE   avx2_next
+	STEP8(0)
+	CMPQ  R8, $8
+	JL    avx2_tail
+	MOVQ  X0, (DI)
+	ADDQ  $8, DI
+	ADDQ  $32, SI
+	SUBQ  $8, R8
+	JLE   avx2_next
+	STEP8(32)
+	CMPQ  R8, $8
+	JL    avx2_tail
+	MOVQ  X0, (DI)
+	ADDQ  $8, DI
+	ADDQ  $32, SI
+	ADDQ  $512, R11
+	SUBQ  $8, R8
+	JMP   avx2_loop
+
+avx2_tail:
+	MOVQ X0, R12
+
+avx2_byte:
+	MOVB R12, (DI)
+	INCQ DI
+	SHRQ $8, R12
+	DECQ R8
+	JNZ  avx2_byte
+
+avx2_next:
+	MOVQ cstep+88(FP), R12
+	ADDQ R12, AX
+	ADDQ R12, BX
+	ADDQ R12, CX
+	ADDQ R12, DX
+	ADDQ ostep+96(FP), R13
+	DECQ count+80(FP)
+	JG   avx2_pix
+
+avx2_done:
+	VZEROUPPER
+	RET

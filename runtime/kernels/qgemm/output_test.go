@@ -23,7 +23,7 @@ func TestOutputStageEqualsReference(t *testing.T) {
 			return int32(r.IntN(1<<20) - 1<<19)
 		}
 	}
-	vecSeen := false
+	seen := map[string]bool{}
 	for it := 0; it < 1500; it++ {
 		n := 1 + r.IntN(70)
 		per := r.IntN(3) == 0
@@ -56,96 +56,115 @@ func TestOutputStageEqualsReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vecSeen = vecSeen || o.Kernel() != "go"
-		np := (n + 15) &^ 15
-		rows := make([][]int32, 4)
-		for k := range rows {
-			rows[k] = make([]int32, np)
-			for i := range rows[k] {
-				rows[k][i] = acc()
+		for _, o := range outputVariants(o) {
+			seen[o.Kernel()] = true
+			np := (n + 15) &^ 15
+			rows := make([][]int32, 4)
+			for k := range rows {
+				rows[k] = make([]int32, np)
+				for i := range rows[k] {
+					rows[k][i] = acc()
+				}
 			}
-		}
-		const guard = 16
-		got := make([]int8, n+guard)
-		want := make([]int8, n)
-		for i := range got {
-			got[i] = 0x5a
-		}
-		o.Max4(rows[0], rows[1], rows[2], rows[3], got)
-		o.max4Go(rows[0], rows[1], rows[2], rows[3], want)
-		for i := 0; i < n; i++ {
-			if got[i] != want[i] {
-				t.Fatalf("%s n=%d channel %d: got %d, want %d (acc %d,%d,%d,%d bias %d M %d shift %d)", o.Kernel(), n, i, got[i], want[i],
-					rows[0][i], rows[1][i], rows[2][i], rows[3][i], o.Bias[i], o.Mult[i], o.Shift[i])
+			const guard = 16
+			got := make([]int8, n+guard)
+			want := make([]int8, n)
+			for i := range got {
+				got[i] = 0x5a
 			}
-		}
-		for i := n; i < len(got); i++ {
-			if got[i] != 0x5a {
-				t.Fatalf("%s n=%d: wrote past the output (byte %d)", o.Kernel(), n, i)
-			}
-		}
-
-		// Pool2x2 over a block of GEMM rows: each pooled pixel equals
-		// max4Go of its four rows; bytes between and after outputs stay.
-		count := 1 + r.IntN(9)
-		ldc := np + 16*r.IntN(2)
-		rowW := 2*count + r.IntN(3)
-		c := make([]int32, (rowW+2*count)*ldc)
-		for i := range c {
-			c[i] = acc()
-		}
-		ostride := n + r.IntN(5)
-		pg := make([]int8, (count-1)*ostride+n+guard)
-		for i := range pg {
-			pg[i] = 0x5a
-		}
-		o.Pool2x2(c, ldc, rowW, count, pg, ostride)
-		for p := 0; p < count; p++ {
-			o.max4Go(c[(2*p)*ldc:], c[(2*p+1)*ldc:], c[(rowW+2*p)*ldc:], c[(rowW+2*p+1)*ldc:], want)
+			o.Max4(rows[0], rows[1], rows[2], rows[3], got)
+			o.max4Go(rows[0], rows[1], rows[2], rows[3], want)
 			for i := 0; i < n; i++ {
-				if pg[p*ostride+i] != want[i] {
-					t.Fatalf("%s Pool2x2 n=%d count=%d pixel %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+				if got[i] != want[i] {
+					t.Fatalf("%s n=%d channel %d: got %d, want %d (acc %d,%d,%d,%d bias %d M %d shift %d)", o.Kernel(), n, i, got[i], want[i],
+						rows[0][i], rows[1][i], rows[2][i], rows[3][i], o.Bias[i], o.Mult[i], o.Shift[i])
 				}
 			}
-			end := len(pg)
-			if p+1 < count {
-				end = (p + 1) * ostride
-			}
-			for i := p*ostride + n; i < end; i++ {
-				if pg[i] != 0x5a {
-					t.Fatalf("%s Pool2x2 n=%d count=%d: byte %d after pixel %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+			for i := n; i < len(got); i++ {
+				if got[i] != 0x5a {
+					t.Fatalf("%s n=%d: wrote past the output (byte %d)", o.Kernel(), n, i)
 				}
 			}
-		}
 
-		// Rows: row p of c (stride ldc) equals max4Go of that row alone.
-		for i := range pg {
-			pg[i] = 0x5a
-		}
-		o.Rows(c, ldc, count, pg, ostride)
-		for p := 0; p < count; p++ {
-			row := c[p*ldc:]
-			o.max4Go(row, row, row, row, want)
-			for i := 0; i < n; i++ {
-				if pg[p*ostride+i] != want[i] {
-					t.Fatalf("%s Rows n=%d count=%d row %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+			// Pool2x2 over a block of GEMM rows: each pooled pixel equals
+			// max4Go of its four rows; bytes between and after outputs stay.
+			count := 1 + r.IntN(9)
+			ldc := np + 16*r.IntN(2)
+			rowW := 2*count + r.IntN(3)
+			c := make([]int32, (rowW+2*count)*ldc)
+			for i := range c {
+				c[i] = acc()
+			}
+			ostride := n + r.IntN(5)
+			pg := make([]int8, (count-1)*ostride+n+guard)
+			for i := range pg {
+				pg[i] = 0x5a
+			}
+			o.Pool2x2(c, ldc, rowW, count, pg, ostride)
+			for p := 0; p < count; p++ {
+				o.max4Go(c[(2*p)*ldc:], c[(2*p+1)*ldc:], c[(rowW+2*p)*ldc:], c[(rowW+2*p+1)*ldc:], want)
+				for i := 0; i < n; i++ {
+					if pg[p*ostride+i] != want[i] {
+						t.Fatalf("%s Pool2x2 n=%d count=%d pixel %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+					}
+				}
+				end := len(pg)
+				if p+1 < count {
+					end = (p + 1) * ostride
+				}
+				for i := p*ostride + n; i < end; i++ {
+					if pg[i] != 0x5a {
+						t.Fatalf("%s Pool2x2 n=%d count=%d: byte %d after pixel %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+					}
 				}
 			}
-			end := len(pg)
-			if p+1 < count {
-				end = (p + 1) * ostride
+
+			// Rows: row p of c (stride ldc) equals max4Go of that row alone.
+			for i := range pg {
+				pg[i] = 0x5a
 			}
-			for i := p*ostride + n; i < end; i++ {
-				if pg[i] != 0x5a {
-					t.Fatalf("%s Rows n=%d count=%d: byte %d after row %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+			o.Rows(c, ldc, count, pg, ostride)
+			for p := 0; p < count; p++ {
+				row := c[p*ldc:]
+				o.max4Go(row, row, row, row, want)
+				for i := 0; i < n; i++ {
+					if pg[p*ostride+i] != want[i] {
+						t.Fatalf("%s Rows n=%d count=%d row %d channel %d: got %d, want %d", o.Kernel(), n, count, p, i, pg[p*ostride+i], want[i])
+					}
+				}
+				end := len(pg)
+				if p+1 < count {
+					end = (p + 1) * ostride
+				}
+				for i := p*ostride + n; i < end; i++ {
+					if pg[i] != 0x5a {
+						t.Fatalf("%s Rows n=%d count=%d: byte %d after row %d overwritten", o.Kernel(), n, count, i-p*ostride-n, p)
+					}
 				}
 			}
 		}
 	}
-	t.Logf("vector output stage used: %v (%s)", vecSeen, outputVecName)
-	if outputVec != nil && !vecSeen {
-		t.Fatal("vector output stage never selected")
+	t.Logf("output stages compared: %v", seen)
+	for _, k := range outputKernels {
+		if !seen[k.name] {
+			t.Fatalf("vector output stage %s never compared", k.name)
+		}
 	}
+}
+
+// outputVariants is o with each vector kernel this CPU can run, or o
+// alone when it uses max4Go.
+func outputVariants(o *OutputStage) []*OutputStage {
+	if o.vec == nil {
+		return []*OutputStage{o}
+	}
+	var os []*OutputStage
+	for _, k := range outputKernels {
+		c := *o
+		c.vec, c.vecKernel = k.fn, k.name
+		os = append(os, &c)
+	}
+	return os
 }
 
 // TestVecParamsFormula checks the one-rounding formula of vecParams in Go,

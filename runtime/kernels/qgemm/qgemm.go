@@ -15,9 +15,9 @@
 //	neon          arm64 ARMv8.0, SMULL/SMLAL into int16 then SADALP, 2×16 tiles
 //	go            everywhere (and with the noasm build tag): the pure-Go twin
 //
-// avx512vnni, neon-dotprod and neon also have a one-row kernel (Gemv, a
-// fully connected layer at batch 1); the others compute four rows and keep
-// one.
+// avx512vnni, avx2, neon-dotprod and neon also have a one-row kernel (Gemv,
+// a fully connected layer at batch 1); the Go twin computes four rows and
+// keeps one.
 //
 // All kernels are exact: no saturating instruction (VPMADDUBSW) is used;
 // the int16 sums of the NEON kernel hold two products of an int8 by a

@@ -224,7 +224,7 @@ func TestSelectedKernel(t *testing.T) {
 		t.Fatalf("selected kernel: got %d, want %d", got, ref)
 	}
 	// The single-row (batch-1 fully connected) path of the selected kernel.
-	wantGemv := map[string]bool{"avx512vnni": true, "neon-dotprod": true, "neon": true}[Kernel()]
+	wantGemv := map[string]bool{"avx512vnni": true, "avx2": true, "neon-dotprod": true, "neon": true}[Kernel()]
 	if p.HasGemv() != wantGemv {
 		t.Fatalf("kernel %s: HasGemv = %v, want %v", Kernel(), p.HasGemv(), wantGemv)
 	}
