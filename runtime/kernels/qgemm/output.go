@@ -19,22 +19,22 @@ type OutputStage struct {
 	Mult      []int32
 	Shift     []int
 	Scale     []float32 // for qmath.FP32
-	params    []int64   // per-channel constants of the vector kernel (see params)
+	params    []int64   // per-channel constants of the kernel (see vecParams)
 	ZpOut     int32
 	Lo, Hi    int32
 	Rounding  qmath.Rounding
-	vec       outputFunc // the vector kernel, nil for max4Go
+	vec       outputFunc // the kernel of the one-rounding formula, nil for max4Go
 	vecKernel string
 }
 
-// outputFunc is a vector output stage: max4Go for Double and Ruy rounding
+// outputFunc is an output stage kernel: max4Go for Double and Ruy rounding
 // and multipliers < 1 (shift ≤ 0) over count pixels whose rows are cstep
 // bytes apart and outputs ostep bytes apart, with the per-channel
 // constants of OutputStage.vecParams; pool false reads c0 only.
 type outputFunc func(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool)
 
-// outputKernel names a vector output stage; outputKernels lists those
-// this CPU can run, best first.
+// outputKernel names an output stage kernel; outputKernels lists those
+// this CPU can run, best first: vector kernels, then outputFormula.
 type outputKernel struct {
 	name string
 	fn   outputFunc
@@ -63,7 +63,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 			o.Scale[i] = scale[j]
 		}
 		if shift[j] > 0 || mult[j] < 0 {
-			vec = false // the vector kernels handle multipliers < 1 only
+			vec = false // the kernels handle multipliers < 1 only
 		}
 	}
 	if vec {
@@ -73,7 +73,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 	return o, nil
 }
 
-// Kernel names the implementation used: a vector kernel, or "go".
+// Kernel names the implementation used: a vector kernel, "go-formula", or "go" (max4Go).
 func (o *OutputStage) Kernel() string {
 	if o.vec != nil {
 		return o.vecKernel
@@ -144,7 +144,7 @@ func (o *OutputStage) vecParams() []int64 {
 // Pool2x2 requantizes count pixels of a 2×2 max pooling over GEMM rows
 // (stride ldc ≥ N rounded up to 16): pooled pixel p is the maximum of rows
 // 2p, 2p+1, rowW+2p and rowW+2p+1 of c, written to out[p·ostride:][:N].
-// It equals count calls of Max4, in one call of the vector kernel.
+// It equals count calls of Max4, in one call of the kernel.
 func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostride int) {
 	if count <= 0 {
 		return
@@ -164,7 +164,7 @@ func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostri
 
 // Rows requantizes count GEMM rows (stride ldc ≥ N rounded up to 16):
 // row p of c to out[p·ostride:][:N]. It equals count calls of Row, in one
-// call of the vector kernel.
+// call of the kernel.
 func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
 	if count <= 0 {
 		return
@@ -183,7 +183,7 @@ func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
 	}
 }
 
-// max4Go is the reference the vector kernels must equal.
+// max4Go is the reference the kernels must equal.
 func (o *OutputStage) max4Go(c0, c1, c2, c3 []int32, out []int8) {
 	n := o.N
 	c0, c1, c2, c3, out = c0[:n], c1[:n], c2[:n], c3[:n], out[:n]

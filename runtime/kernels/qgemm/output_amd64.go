@@ -26,5 +26,5 @@ var outputKernels = func() []outputKernel {
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, outputKernel{"avx2", outputAVX2})
 	}
-	return ks
+	return append(ks, outputKernel{"go-formula", outputFormula})
 }()

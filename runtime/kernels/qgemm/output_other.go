@@ -2,4 +2,4 @@
 
 package qgemm
 
-var outputKernels []outputKernel
+var outputKernels = []outputKernel{{"go-formula", outputFormula}}

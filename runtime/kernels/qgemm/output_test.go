@@ -205,3 +205,35 @@ func TestVecParamsFormula(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkOutputStage times each output stage the CPU can run, and the
+// qmath reference (max4Go), on conv2's pooled row of the seed CNN: 7
+// pooled pixels of 64 channels from 2×14 GEMM rows.
+func BenchmarkOutputStage(b *testing.B) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n, count, rowW = 64, 7, 14
+	bias := make([]int32, n)
+	mult := make([]int32, n)
+	shift := make([]int, n)
+	for i := range mult {
+		mult[i], shift[i] = qmath.QuantizeMultiplier(math.Exp(-4 - 4*r.Float64()))
+	}
+	o, err := NewOutputStage(n, bias, mult, shift, nil, -128, -128, 127, qmath.Double)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := make([]int32, 2*rowW*n)
+	for i := range c {
+		c[i] = int32(r.IntN(1<<16) - 1<<15)
+	}
+	out := make([]int8, count*n)
+	ref := *o
+	ref.vec = nil
+	for _, v := range append(outputVariants(o), &ref) {
+		b.Run(v.Kernel(), func(b *testing.B) {
+			for b.Loop() {
+				v.Pool2x2(c, n, rowW, count, out, n)
+			}
+		})
+	}
+}
