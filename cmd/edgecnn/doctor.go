@@ -24,7 +24,7 @@ func doctorCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			env := doctor.Host(runtime.Backends())
-			env.Kernels = "int8 " + qgemm.Kernel()
+			env.Kernels = "int8 " + qgemm.Kernel() + ", requantization " + qgemm.OutputKernel()
 			if root := c.String("root"); root != "/" {
 				env = doctor.Env{Root: root, Backends: runtime.Backends()}
 			}

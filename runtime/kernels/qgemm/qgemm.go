@@ -66,6 +66,11 @@ func init() {
 // documentation).
 func Kernel() string { return active.name }
 
+// OutputKernel names the output stage kernel this CPU runs for the Double
+// and Ruy rules with multipliers < 1 (every TFLite int8 model's
+// requantization): a vector kernel, or "go-formula".
+func OutputKernel() string { return outputKernels[0].name }
+
 // Kernels lists the names of the kernels this CPU can run, best first.
 func Kernels() []string {
 	var s []string

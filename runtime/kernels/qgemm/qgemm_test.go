@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	goruntime "runtime"
+	"slices"
 	"testing"
 )
 
@@ -198,9 +199,15 @@ func BenchmarkGemm(b *testing.B) {
 // Pack (the selected kernel) and checks it.
 func TestSelectedKernel(t *testing.T) {
 	want := os.Getenv("EDGECNN_EXPECT_KERNEL")
-	t.Logf("GOARCH=%s selected=%s available=%v expected=%q", goruntime.GOARCH, Kernel(), Kernels(), want)
+	t.Logf("GOARCH=%s selected=%s available=%v expected=%q output=%s", goruntime.GOARCH, Kernel(), Kernels(), want, OutputKernel())
 	if want != "" && Kernel() != want {
 		t.Fatalf("selected kernel %q, want %q", Kernel(), want)
+	}
+	// The output stage's vector kernel goes with the GEMM kernel's CPU
+	// (an AVX-512 CPU without VNNI runs the avx2 GEMM and the avx512 output).
+	outs := map[string][]string{"avx512vnni": {"avx512"}, "avx2": {"avx2", "avx512"}, "neon-dotprod": {"neon"}, "neon": {"neon"}, "go": {"go-formula"}}[Kernel()]
+	if !slices.Contains(outs, OutputKernel()) {
+		t.Fatalf("kernel %s with output stage %s, want one of %v", Kernel(), OutputKernel(), outs)
 	}
 	w := []int8{1, -2, 3, -4, 5, 127, -127}
 	p, err := Pack(w, 1, len(w))
