@@ -3,7 +3,8 @@
 #   make test-board        go vet and the CLI tests with -tags board (the
 #                          configuration flash ships to boards)     (in make test)
 #   make check-qgemm-gen   fail if runtime/kernels/qgemm/gemm_arm64.s differs from
-#                          what gen_arm64.go writes                 (in make test)
+#                          what gen_arm64.go writes, or output_arm64.s from
+#                          what gen_output_arm64.go writes          (in make test)
 #   make check-sgemm-gen   the same for internal/sgemm/kernel_arm64.s (in make test)
 #   make check-convpool-gen the same for runtime/native/convpool_arm64.s (in make test)
 # (check-tflite-gen and check-onnx-gen live in mk/30-export.mk.)
@@ -29,6 +30,7 @@ endef
 
 check-qgemm-gen:
 	$(call check_gen,check-qgemm-gen,runtime/kernels/qgemm,gen_arm64.go,gemm_arm64.s,go generate ./runtime/kernels/qgemm)
+	$(call check_gen,check-qgemm-gen,runtime/kernels/qgemm,gen_output_arm64.go,output_arm64.s,go generate ./runtime/kernels/qgemm)
 
 check-sgemm-gen:
 	$(call check_gen,check-sgemm-gen,internal/sgemm,gen_arm64.go,kernel_arm64.s,go generate ./internal/sgemm)
