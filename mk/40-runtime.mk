@@ -36,7 +36,7 @@ BENCH_MODELS  ?= out/demo/model.tflite out/demo/model.int8.tflite
 .PHONY: test-runtime-noasm test-runtime-arm64 test-runtime-armv7 bench-runtime bench-arm64-model
 
 bench-arm64-model:
-	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s --float-asm internal/sgemm/kernel_arm64.s,runtime/native/convpool_arm64.s
+	$(GO) run ./runtime/kernels/qgemm/armmodel/cmd/arm64model --asm runtime/kernels/qgemm/gemm_arm64.s,runtime/kernels/qgemm/output_arm64.s --float-asm internal/sgemm/kernel_arm64.s,runtime/native/convpool_arm64.s
 
 test-runtime-noasm:
 	$(GO) test -count=1 -tags noasm $(RUNTIME_PKGS)

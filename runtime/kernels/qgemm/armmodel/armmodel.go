@@ -10,7 +10,7 @@
 // counted by class (SIMD, load, store, scalar/branch) and its load/store
 // bytes are read off the operands (VLD1 / VST1: 16 bytes per register of
 // the list; VLD1R: one element; FMOVS / FMOVD to or from memory: 4 / 8
-// bytes). Each segment runs a known number of times, given by the loop
+// bytes; MOVD / MOVB of a register to memory: 8 / 1). Each segment runs a known number of times, given by the loop
 // structure that gen_arm64.go writes (Trips: e.g. gemmNEON's neon_k2 body
 // runs pairs·nblk·⌊ksteps/2⌋ times; FloatTrips for the float kernels); a
 // test fails if the file holds a segment without such a rule, so the
@@ -112,6 +112,11 @@ func Parse(src string) (Kernels, error) {
 			c.Loads, c.LoadBytes = 1, 8 // MOVD.P off(Rn), Rd: a load
 		case op == "MOVBU" && strings.Contains(line, "(FP)"):
 			c.Loads, c.LoadBytes = 1, 1 // bool argument from the frame
+		case (op == "MOVD" || op == "MOVB") && strings.HasSuffix(line, ")") && strings.HasPrefix(strings.Fields(line)[1], "R"):
+			c.Stores, c.StoreBytes = 1, 8 // MOVx Rn, (Rm): a store
+			if op == "MOVB" {
+				c.StoreBytes = 1
+			}
 		case (strings.HasPrefix(op, "FMOVD") || strings.HasPrefix(op, "FMOVS")) && strings.Contains(line, "("):
 			n := int64(8)
 			if strings.HasPrefix(op, "FMOVS") {

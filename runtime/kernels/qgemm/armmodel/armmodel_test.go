@@ -15,7 +15,7 @@ func load(t *testing.T) (Kernels, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := Parse(string(src))
+	ks, err := ParseFiles("../gemm_arm64.s", "../output_arm64.s")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,9 +31,13 @@ func KernelsFor(b boards.Board) (gemm, gemv, name string, ok bool) {
 // one-row kernels beside the GEMM-kernel fallback.
 func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 	layers, flayers := SeedLayers(), SeedFloatLayers()
-	fmt.Fprintf(w, "arm64 kernel work per batch-1 inference of the seed CNN (%d MACs), counted from %s (int8) and %s (float)\n", MACs(layers), AsmPath, strings.Join(FloatAsmPaths, ", "))
+	fmt.Fprintf(w, "arm64 kernel work per batch-1 inference of the seed CNN (%d MACs), counted from %s (int8) and %s (float)\n", MACs(layers), strings.Join(AsmPaths, ", "), strings.Join(FloatAsmPaths, ", "))
+	rq, err := ks.CountOutput(SeedOutputCalls())
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "board\tpath\tCPU\tMHz\tkernel\tinstr\tSIMD\tloads\tstores\tload bytes\tstore bytes\tMAC/instr\tfc instr (one-row)\tfc instr (GEMM-kernel fallback)\t")
+	fmt.Fprintln(tw, "board\tpath\tCPU\tMHz\tkernel\tinstr\tSIMD\tloads\tstores\tload bytes\tstore bytes\tMAC/instr\tfc instr (one-row)\tfc instr (GEMM-kernel fallback)\trequant instr\t")
 	rows := 0
 	var goMACs, gemmInstr int64
 	for _, b := range bs {
@@ -76,13 +80,13 @@ func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 		if b.CPU.MHz > 0 {
 			mhz = fmt.Sprint(b.CPU.MHz)
 		}
-		row := func(path, kernel string, c, one, fb Counts) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t\n", b.Name, path, b.CPU.Model, mhz, kernel,
+		row := func(path, kernel string, c, one, fb Counts, requant string) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t\n", b.Name, path, b.CPU.Model, mhz, kernel,
 				humanize(c.Instr), humanize(c.SIMD), humanize(c.Loads), humanize(c.Stores), humanize(c.LoadBytes), humanize(c.StoreBytes),
-				float64(MACs(layers))/float64(c.Instr), humanize(one.Instr), humanize(fb.Instr))
+				float64(MACs(layers))/float64(c.Instr), humanize(one.Instr), humanize(fb.Instr), requant)
 		}
-		row("int8", name, c, one, four)
-		row("float", "neon-fmla", fcF, oneF, sixF)
+		row("int8", name, c, one, four, humanize(rq.Instr))
+		row("float", "neon-fmla", fcF, oneF, sixF, "-")
 		rows++
 	}
 	if err := tw.Flush(); err != nil {
@@ -94,7 +98,8 @@ func WriteTable(w io.Writer, ks, fks Kernels, bs []boards.Board) error {
 	fmt.Fprintf(w, "int8 packed weights %d bytes, float %d bytes. instr: all instructions of the kernels (SIMD + loads + stores + scalar/branches); bytes: load/store traffic to L1, not DRAM.\n", WeightBytes(layers), FloatWeightBytes(flayers))
 	fmt.Fprintln(w, "fallback: int8 one-row layers on the 4-row GEMM kernel, float on the 6×16 kernel.")
 	fmt.Fprintf(w, "float: both convs with bias, clamp and 2×2 max pool in the NEON conv + pool kernel (batch 1, 1 thread); with convs as im2col + 6×16 GEMM instead: %s instructions, before im2col, packing and pooling.\n", humanize(gemmInstr))
-	fmt.Fprintf(w, "Not counted: int8 im2col, requantization and pooling; Go code between kernel calls; float multiply-adds run by Go kernels (%d: fc2's lone 16-column panel).\n", goMACs)
+	fmt.Fprintf(w, "requant: the int8 output stage (outputNEON: bias, requantization, zero point, clamp and the fused 2×2 max pooling; %s SIMD, %s loads, %s stores), not in instr; the float convs do theirs in the conv + pool kernel.\n", humanize(rq.SIMD), humanize(rq.Loads), humanize(rq.Stores))
+	fmt.Fprintf(w, "Not counted: int8 im2col; Go code between kernel calls; float multiply-adds run by Go kernels (%d: fc2's lone 16-column panel).\n", goMACs)
 	fmt.Fprintln(w, "Method: runtime/kernels/qgemm/armmodel (package doc).")
 	return nil
 }
@@ -108,8 +113,13 @@ func ParseFile(path string) (Kernels, error) {
 	return Parse(string(src))
 }
 
-// AsmPath is where the generated arm64 kernels live in the source tree.
+// AsmPath is where the generated arm64 GEMM kernels live in the source
+// tree.
 const AsmPath = "runtime/kernels/qgemm/gemm_arm64.s"
+
+// AsmPaths are the int8 engine's generated arm64 kernels: the GEMMs and
+// the output stage.
+var AsmPaths = []string{AsmPath, OutputAsmPath}
 
 // WriteForBoard prints the table for one arm64 board from the kernels in
 // the source tree at root (edgecnn bench --host prints it beside the
@@ -118,7 +128,11 @@ func WriteForBoard(w io.Writer, root string, b boards.Board) error {
 	if _, _, _, ok := KernelsFor(b); !ok {
 		return fmt.Errorf("armmodel: %s is not an arm64 board (no arm64 kernels run on it)", b.Name)
 	}
-	ks, err := ParseFile(filepath.Join(root, AsmPath))
+	var ipaths []string
+	for _, p := range AsmPaths {
+		ipaths = append(ipaths, filepath.Join(root, p))
+	}
+	ks, err := ParseFiles(ipaths...)
 	if err != nil {
 		return err
 	}

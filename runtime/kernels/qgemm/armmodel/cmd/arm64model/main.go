@@ -15,10 +15,10 @@ import (
 )
 
 func main() {
-	asm := flag.String("asm", armmodel.AsmPath, "generated arm64 int8 kernels")
+	asm := flag.String("asm", strings.Join(armmodel.AsmPaths, ","), "generated arm64 int8 kernels (comma-separated)")
 	fasm := flag.String("float-asm", strings.Join(armmodel.FloatAsmPaths, ","), "generated arm64 float kernels (comma-separated)")
 	flag.Parse()
-	ks, err := armmodel.ParseFile(*asm)
+	ks, err := armmodel.ParseFiles(strings.Split(*asm, ",")...)
 	if err == nil {
 		var fks armmodel.Kernels
 		if fks, err = armmodel.ParseFiles(strings.Split(*fasm, ",")...); err == nil {
