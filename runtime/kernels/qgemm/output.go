@@ -99,7 +99,7 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 	o.max4Go(c0, c1, c2, c3, out)
 }
 
-// vecParams lays out the vector kernel's per-channel constants: for each
+// vecParams lays out the kernels' per-channel constants: for each
 // 16 channels, 8 qwords each of M, K, A and S for the even channels, then
 // the same for the odd channels, such that for the int64 product p = x·M
 //

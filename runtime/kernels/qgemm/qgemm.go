@@ -19,6 +19,11 @@
 // a fully connected layer at batch 1); the Go twin computes four rows and
 // keeps one.
 //
+// The requantization after the GEMM (OutputStage) has kernels of its own,
+// selected the same way (OutputKernel): avx512, avx2 and neon vector
+// kernels and a Go loop (go-formula) of the same one-rounding formula,
+// each compared with the qmath reference (max4Go) in the tests.
+//
 // All kernels are exact: no saturating instruction (VPMADDUBSW) is used;
 // the int16 sums of the NEON kernel hold two products of an int8 by a
 // weight in [−127, 127], at most 2·128·127 = 32512 in magnitude.
