@@ -3,8 +3,8 @@
 // engine's NEON kernels, for boards that cannot be timed here (qemu-user
 // runs them, but its speed means nothing).
 //
-// Method: the generated assembly (runtime/kernels/qgemm/gemm_arm64.s for
-// int8, internal/sgemm/kernel_arm64.s for float) is split into
+// Method: the generated assembly (runtime/kernels/qgemm/gemm_arm64.s and
+// output_arm64.s for int8, internal/sgemm/kernel_arm64.s for float) is split into
 // straight-line segments: a segment starts at a label or after a
 // conditional branch (B.cond, CBZ, CBNZ). Each segment's instructions are
 // counted by class (SIMD, load, store, scalar/branch) and its load/store
@@ -15,7 +15,9 @@
 // runs pairs·nblk·⌊ksteps/2⌋ times; FloatTrips for the float kernels); a
 // test fails if the file holds a segment without such a rule, so the
 // counts follow the generator. A layer's count is Σ segment × trips for
-// its GEMM shape. Not counted: im2col, requantization, pooling and the Go
+// its GEMM shape. The int8 output stage (output_arm64.s: requantization
+// with the fused 2×2 max pooling) is counted the same way for the
+// engine's calls at batch 1 (output.go). Not counted: im2col and the Go
 // code around the kernels; int8: one kernel call per layer (the engine
 // splits a layer into calls of 64 rows, adding a prologue of under 15
 // instructions per call); float: the calls sgemm.GemmPacked and the native
