@@ -280,12 +280,12 @@ func (r *Recognizer) Recognize(ctx context.Context, img image.Image) (Result, er
 		return res, err
 	}
 	pol := preprocess.PolarityAuto // the polarity of the reading answered
-	if !res.OK() && r.pre.Config().Polarity == preprocess.PolarityAuto {
+	if c := r.pre.Config(); !res.OK() && c.Polarity == preprocess.PolarityAuto {
 		again := preprocess.PolarityDark
 		if dark {
 			again = preprocess.PolarityLight
 		}
-		if !dark || r.pre.Config().Multi && r.last != nil && r.last.MostlyDark {
+		if !dark || c.Multi && r.last != nil && r.last.MostlyDark {
 			used := false
 			if res, used, err = r.readAgain(ctx, img, res, again); err != nil {
 				return res, err

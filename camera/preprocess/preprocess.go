@@ -535,49 +535,34 @@ func (p *Preprocessor) downscale(lum *image.Gray, f int) *[256]int {
 	}
 	for j := 0; j < wh; j++ {
 		sums := p.sums[:ww]
-		clear(sums)
 		y0, y1 := j*f, min((j+1)*f, h)
 		if swar {
-			// Eight pixels a load: the byte pairs' sums in four 16-bit
-			// lanes (at most 4 rows × 2 × 255 = 2040), then two lanes a
-			// column of 4. The same integer sums as the loop below.
-			const m = 0x00ff00ff00ff00ff
-			acc := p.sums64[:w/8]
-			clear(acc)
+			p.sumRowsBy4(lum, y0, y1, w, sums) // writes every column
+		} else {
+			clear(sums)
 			for y := y0; y < y1; y++ {
 				row := lum.Pix[y*lum.Stride : y*lum.Stride+w]
-				for k := range acc {
-					x := binary.LittleEndian.Uint64(row[8*k:])
-					acc[k] += x&m + x>>8&m
+				switch {
+				case f == 1:
+					for x, v := range row {
+						sums[x] += uint32(v)
+					}
+					continue
+				case f == 4 && w%4 == 0:
+					for c := range sums {
+						q := row[4*c : 4*c+4 : 4*c+4]
+						sums[c] += uint32(q[0]) + uint32(q[1]) + uint32(q[2]) + uint32(q[3])
+					}
+					continue
 				}
-			}
-			for k, t := range acc {
-				sums[2*k] = uint32(t&0xffff + t>>16&0xffff)
-				sums[2*k+1] = uint32(t>>32&0xffff + t>>48)
-			}
-		}
-		for y := y0; y < y1 && !swar; y++ {
-			row := lum.Pix[y*lum.Stride : y*lum.Stride+w]
-			switch {
-			case f == 1:
-				for x, v := range row {
-					sums[x] += uint32(v)
-				}
-				continue
-			case f == 4 && w%4 == 0:
 				for c := range sums {
-					q := row[4*c : 4*c+4 : 4*c+4]
-					sums[c] += uint32(q[0]) + uint32(q[1]) + uint32(q[2]) + uint32(q[3])
+					x0, x1 := c*f, min((c+1)*f, w)
+					s := uint32(0)
+					for _, v := range row[x0:x1] {
+						s += uint32(v)
+					}
+					sums[c] += s
 				}
-				continue
-			}
-			for c := range sums {
-				x0, x1 := c*f, min((c+1)*f, w)
-				s := uint32(0)
-				for _, v := range row[x0:x1] {
-					s += uint32(v)
-				}
-				sums[c] += s
 			}
 		}
 		out := p.small[j*ww : (j+1)*ww]
@@ -591,6 +576,28 @@ func (p *Preprocessor) downscale(lum *image.Gray, f int) *[256]int {
 	}
 
 	return hist
+}
+
+// sumRowsBy4 writes to sums the sum of each 4-pixel column of rows
+// [y0, y1) (at most 4) of lum, w pixels wide (a multiple of 8): eight
+// pixels a load, the byte pairs' sums in four 16-bit lanes (at most
+// 4 rows × 2 × 255 = 2040), then two lanes a column. The same integer
+// sums as downscale's byte loop.
+func (p *Preprocessor) sumRowsBy4(lum *image.Gray, y0, y1, w int, sums []uint32) {
+	const m = 0x00ff00ff00ff00ff
+	acc := p.sums64[:w/8]
+	clear(acc)
+	for y := y0; y < y1; y++ {
+		row := lum.Pix[y*lum.Stride : y*lum.Stride+w]
+		for k := range acc {
+			x := binary.LittleEndian.Uint64(row[8*k:])
+			acc[k] += x&m + x>>8&m
+		}
+	}
+	for k, t := range acc {
+		sums[2*k] = uint32(t&0xffff + t>>16&0xffff)
+		sums[2*k+1] = uint32(t>>32&0xffff + t>>48)
+	}
 }
 
 // inkMap estimates the paper and the polarity (pol, or decided from the
