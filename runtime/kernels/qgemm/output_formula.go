@@ -5,9 +5,8 @@ import "unsafe"
 // outputFormula is the vector kernels' one-rounding formula (see
 // OutputStage.vecParams) as a Go loop over the same arguments: the output
 // stage where no vector kernel runs (GOARCH=arm, -tags noasm, amd64
-// without AVX2) for
-// the Double and Ruy rules with multipliers < 1, one int64 multiply, add
-// and shift per channel instead of qmath.Mul's steps.
+// without AVX2) for the Double and Ruy rules with multipliers < 1, one
+// int64 multiply, add and shift per channel instead of qmath.Mul's steps.
 func outputFormula(c0, c1, c2, c3 *int32, n int, bias *int32, params *int64, out *int8, zp, lo, hi int32, count, cstep, ostep int, pool bool) {
 	np := (n + 15) &^ 15
 	b := unsafe.Slice(bias, np)[:n]
