@@ -14,17 +14,16 @@ import (
 // where acc is a GEMM result or, for a fused max pooling, the maximum of
 // several (see Max4). Per-channel slices are padded to a multiple of 16.
 type OutputStage struct {
-	N         int
-	Bias      []int32
-	Mult      []int32
-	Shift     []int
-	Scale     []float32 // for qmath.FP32
-	params    []int64   // per-channel constants of the kernel (see vecParams)
-	ZpOut     int32
-	Lo, Hi    int32
-	Rounding  qmath.Rounding
-	vec       outputFunc // the kernel of the one-rounding formula, nil for max4Go
-	vecKernel string
+	N        int
+	Bias     []int32
+	Mult     []int32
+	Shift    []int
+	Scale    []float32 // for qmath.FP32
+	params   []int64   // per-channel constants of the kernel (see vecParams)
+	ZpOut    int32
+	Lo, Hi   int32
+	Rounding qmath.Rounding
+	kern     outputKernel // the kernel of the one-rounding formula; fn nil: max4Go
 }
 
 // outputFunc is an output stage kernel: max4Go for Double and Ruy rounding
@@ -67,7 +66,7 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 		}
 	}
 	if vec {
-		o.vec, o.vecKernel = outputKernels[0].fn, outputKernels[0].name
+		o.kern = outputKernels[0]
 		o.params = o.vecParams()
 	}
 	return o, nil
@@ -75,8 +74,8 @@ func NewOutputStage(n int, bias, mult []int32, shift []int, scale []float32, zp,
 
 // Kernel names the implementation used: a vector kernel, "go-formula", or "go" (max4Go).
 func (o *OutputStage) Kernel() string {
-	if o.vec != nil {
-		return o.vecKernel
+	if o.kern.fn != nil {
+		return o.kern.name
 	}
 	return "go"
 }
@@ -92,8 +91,8 @@ func (o *OutputStage) Max4(c0, c1, c2, c3 []int32, out []int8) {
 	if len(c0) < np || len(c1) < np || len(c2) < np || len(c3) < np || len(out) < o.N {
 		panic(fmt.Sprintf("qgemm: output stage: rows of %d/%d/%d/%d, out %d for %d channels", len(c0), len(c1), len(c2), len(c3), len(out), o.N))
 	}
-	if o.vec != nil {
-		o.vec(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, 1, 0, 0, true)
+	if o.kern.fn != nil {
+		o.kern.fn(&c0[0], &c1[0], &c2[0], &c3[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, 1, 0, 0, true)
 		return
 	}
 	o.max4Go(c0, c1, c2, c3, out)
@@ -153,8 +152,8 @@ func (o *OutputStage) Pool2x2(c []int32, ldc, rowW, count int, out []int8, ostri
 	if ldc < np || rowW < 0 || ostride < o.N || len(c) < (rowW+2*count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
 		panic(fmt.Sprintf("qgemm: output stage: pool of %d pixels (ldc %d, row %d, out stride %d) over %d values into %d for %d channels", count, ldc, rowW, ostride, len(c), len(out), o.N))
 	}
-	if o.vec != nil {
-		o.vec(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 8*ldc, ostride, true)
+	if o.kern.fn != nil {
+		o.kern.fn(&c[0], &c[ldc], &c[rowW*ldc], &c[(rowW+1)*ldc], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 8*ldc, ostride, true)
 		return
 	}
 	for p := 0; p < count; p++ {
@@ -173,8 +172,8 @@ func (o *OutputStage) Rows(c []int32, ldc, count int, out []int8, ostride int) {
 	if ldc < np || ostride < o.N || len(c) < (count-1)*ldc+np || len(out) < (count-1)*ostride+o.N {
 		panic(fmt.Sprintf("qgemm: output stage: %d rows (ldc %d, out stride %d) over %d values into %d for %d channels", count, ldc, ostride, len(c), len(out), o.N))
 	}
-	if o.vec != nil {
-		o.vec(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 4*ldc, ostride, false)
+	if o.kern.fn != nil {
+		o.kern.fn(&c[0], &c[0], &c[0], &c[0], o.N, &o.Bias[0], &o.params[0], (*int8)(unsafe.Pointer(&out[0])), o.ZpOut, o.Lo, o.Hi, count, 4*ldc, ostride, false)
 		return
 	}
 	for p := 0; p < count; p++ {

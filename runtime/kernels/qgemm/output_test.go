@@ -155,13 +155,13 @@ func TestOutputStageEqualsReference(t *testing.T) {
 // outputVariants is o with each vector kernel this CPU can run, or o
 // alone when it uses max4Go.
 func outputVariants(o *OutputStage) []*OutputStage {
-	if o.vec == nil {
+	if o.kern.fn == nil {
 		return []*OutputStage{o}
 	}
 	var os []*OutputStage
 	for _, k := range outputKernels {
 		c := *o
-		c.vec, c.vecKernel = k.fn, k.name
+		c.kern = k
 		os = append(os, &c)
 	}
 	return os
@@ -228,7 +228,7 @@ func BenchmarkOutputStage(b *testing.B) {
 	}
 	out := make([]int8, count*n)
 	ref := *o
-	ref.vec = nil
+	ref.kern = outputKernel{}
 	for _, v := range append(outputVariants(o), &ref) {
 		b.Run(v.Kernel(), func(b *testing.B) {
 			for b.Loop() {
